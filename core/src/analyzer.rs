@@ -1,0 +1,168 @@
+//! The streaming analyzer: the one entry point used by the CLI and the WASM bindings.
+
+use crate::capture::{CaptureError, CaptureReader, Packet};
+use crate::classify::Engine;
+use crate::decode::{decode, L4};
+use crate::detect::{self, DetectConfig};
+use crate::flow::{FlowConfig, FlowTable};
+use crate::report::{self, CaptureInfo, FlowReport, Report};
+use crate::{secs, verdict, Nanos};
+use std::collections::BTreeMap;
+
+/// Options of one analysis. Everything that changes the report lives here.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Capture name as shown in the report (no directories).
+    pub name: String,
+    pub flow: FlowConfig,
+    pub detect: DetectConfig,
+}
+
+/// How far the analysis has got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub bytes: u64,
+    pub packets: u64,
+    pub flows: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    table: FlowTable,
+    engine: Engine,
+    packets: u64,
+    bytes: u64,
+    first_ts: Option<Nanos>,
+    last_ts: Option<Nanos>,
+    decode_errors: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
+    anomalies: BTreeMap<&'static str, u64>,
+}
+
+impl State {
+    fn packet(&mut self, p: Packet<'_>) {
+        self.packets += 1;
+        self.bytes += p.data.len() as u64;
+        if self.first_ts.is_none() {
+            self.first_ts = Some(p.ts);
+        }
+        self.last_ts = Some(p.ts);
+        if (p.data.len() as u64) < u64::from(p.origlen) {
+            *self.anomalies.entry("snaplen_truncated").or_default() += 1;
+        }
+        let d = decode(p.linktype, p.data);
+        for a in d.anomalies.iter() {
+            *self.anomalies.entry(a).or_default() += 1;
+        }
+        if let Some(e) = d.error {
+            *self.decode_errors.entry(e.layer).or_default().entry(e.reason).or_default() += 1;
+        }
+        if matches!(d.l4, L4::None) && d.net.is_none() {
+            return;
+        }
+        if let Some(o) = self.table.observe(p.frame, p.ts, &d) {
+            if let Some(flow) = self.table.flow_mut(o.id) {
+                self.engine.on_packet(flow, o.dir, p.frame, p.ts, &d);
+            }
+        }
+    }
+}
+
+/// Streaming analyzer: `new` → `push`* → `finish`.
+#[derive(Debug)]
+pub struct Analyzer {
+    cfg: Config,
+    reader: CaptureReader,
+    state: State,
+    error: Option<CaptureError>,
+    file_bytes: u64,
+}
+
+impl Analyzer {
+    pub fn new(cfg: Config) -> Analyzer {
+        let state = State { table: FlowTable::new(cfg.flow.clone()), ..Default::default() };
+        Analyzer { cfg, reader: CaptureReader::new(), state, error: None, file_bytes: 0 }
+    }
+
+    /// Feeds the next chunk of the file. After the first error, further input is ignored and
+    /// the same error is returned; the report built by `finish` is then partial.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), CaptureError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        self.file_bytes += chunk.len() as u64;
+        let state = &mut self.state;
+        match self.reader.push(chunk, |p| state.packet(p)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.error = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            bytes: self.file_bytes,
+            packets: self.state.packets,
+            flows: self.state.table.flows().len() as u64,
+        }
+    }
+
+    /// The error that stopped reading, if any.
+    pub fn error(&self) -> Option<&CaptureError> {
+        self.error.as_ref()
+    }
+
+    /// Ends the input and builds the report.
+    pub fn finish(mut self) -> Report {
+        if self.error.is_none() {
+            if let Err(e) = self.reader.finish() {
+                self.error = Some(e);
+            }
+        }
+        let State { table, mut engine, packets, bytes, first_ts, last_ts, decode_errors, anomalies } =
+            self.state;
+        let timeouts = table.timeouts;
+        let untracked = table.untracked_packets;
+        let mut flows = table.into_flows();
+        let mut calls = engine.finish(&mut flows);
+        let findings = detect::run_all(&detect::Input { flows: &flows, calls: &calls, config: &self.cfg.detect });
+        let verdicts = verdict::judge(&flows, &mut calls, &findings);
+        let decode_errors = decode_errors
+            .into_iter()
+            .flat_map(|(layer, m)| m.into_iter().map(move |(r, n)| (format!("{layer}.{r}"), n)))
+            .collect();
+        let capture = CaptureInfo {
+            name: self.cfg.name.clone(),
+            format: self.reader.format(),
+            linktypes: self.reader.linktypes().iter().map(|l| report::linktype_name(*l)).collect(),
+            packets,
+            bytes,
+            file_bytes: self.file_bytes,
+            first_ts: first_ts.map(secs),
+            last_ts: last_ts.map(secs),
+            decode_errors,
+            anomalies: anomalies.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            flows: flows.len() as u64,
+            flow_timeouts: timeouts,
+            untracked_packets: untracked,
+            complete: self.error.is_none(),
+            error: self.error.as_ref().map(|e| e.to_string()),
+        };
+        Report {
+            schema: report::SCHEMA,
+            capture,
+            flows: flows.iter().map(FlowReport::from_flow).collect(),
+            calls,
+            findings,
+            verdicts,
+        }
+    }
+}
+
+/// Convenience: analyses a whole in-memory capture.
+pub fn analyze_bytes(cfg: Config, data: &[u8]) -> Report {
+    let mut a = Analyzer::new(cfg);
+    let _ = a.push(data);
+    a.finish()
+}

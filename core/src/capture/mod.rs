@@ -1,0 +1,74 @@
+//! Streaming capture readers for pcap and pcapng.
+//!
+//! [`CaptureReader::push`] takes chunks of any size. Records that lie wholly inside a
+//! chunk are handed to the sink as slices of that chunk (zero-copy); a record that
+//! straddles chunks is assembled in a bounded internal buffer. Lengths are checked
+//! before use; a length larger than [`MAX_RECORD`] is an error, never an allocation.
+
+pub mod pcap;
+pub mod pcapng;
+mod reader;
+
+pub use reader::CaptureReader;
+
+use serde::Serialize;
+
+/// The largest record (pcap packet record or pcapng block) accepted, in bytes.
+pub const MAX_RECORD: usize = 16 * 1024 * 1024;
+
+/// Container format of a capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Pcap,
+    Pcapng,
+}
+
+/// One packet as read from the capture.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// 1-based frame number, as Wireshark counts.
+    pub frame: u64,
+    /// Timestamp, nanoseconds since the Unix epoch.
+    pub ts: crate::Nanos,
+    /// LINKTYPE_* value of the packet's interface.
+    pub linktype: u32,
+    /// Length on the wire (original length).
+    pub origlen: u32,
+    /// Captured bytes (`data.len()` is the captured length, possibly < origlen).
+    pub data: &'a [u8],
+}
+
+/// Why reading stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaptureErrorKind {
+    /// The first bytes are not a pcap or pcapng magic number.
+    NotACapture,
+    /// The input had no bytes at all.
+    Empty,
+    /// The input ends in the middle of a header or record.
+    Truncated,
+    /// A length field is impossible (too small, too large, inconsistent).
+    BadLength,
+    /// A valid structure we cannot read (e.g. an unknown version).
+    Unsupported,
+}
+
+/// A file-level error: reading stops here, what was read stays analysed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureError {
+    pub kind: CaptureErrorKind,
+    /// Byte offset in the file where the bad structure starts.
+    pub offset: u64,
+    /// What was wrong, in words.
+    pub detail: String,
+}
+
+impl std::fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at byte offset {}: {}", self.offset, self.detail)
+    }
+}
+
+impl std::error::Error for CaptureError {}

@@ -1,0 +1,1 @@
+//! Classic libpcap format (µs and ns magic, both byte orders).

@@ -1,0 +1,1 @@
+//! pcapng: sections, interfaces (link type, tsresol/tsoffset), EPB/SPB/legacy packet blocks.

@@ -1,0 +1,38 @@
+//! Detectors: pure functions of finished flows (and calls) that emit findings.
+//! One file per detector behind [`Detector`]; [`REGISTRY`] lists them.
+
+use crate::flow::Flow;
+use crate::report::{Call, Finding};
+
+/// Thresholds shared by detectors (each detector documents where its values come from).
+#[derive(Clone, Debug, Default)]
+pub struct DetectConfig {}
+
+/// What detectors see.
+pub struct Input<'a> {
+    pub flows: &'a [Flow],
+    pub calls: &'a [Call],
+    pub config: &'a DetectConfig,
+}
+
+/// A detector: facts in, findings out.
+pub trait Detector: Sync {
+    /// Stable id of the detector (usually the finding kind it emits).
+    fn name(&self) -> &'static str;
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>);
+}
+
+/// All detectors, run in this order.
+pub const REGISTRY: &[&dyn Detector] = &[];
+
+/// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).
+pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for d in REGISTRY {
+        d.detect(input, &mut out);
+    }
+    out.sort_by(|a, b| {
+        a.ts.total_cmp(&b.ts).then(a.flow.cmp(&b.flow)).then(a.kind.cmp(b.kind))
+    });
+    out
+}

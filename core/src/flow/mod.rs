@@ -1,0 +1,238 @@
+//! The bidirectional flow table and per-direction facts.
+//!
+//! Key = (transport, unordered endpoint pair, VLAN). The originator ("client") is the SYN
+//! sender, else the first packet's sender. Flow ids are dense, in first-seen order.
+//! Facts only: counts, TCP state (Zeek-compatible `conn_state` and `history`), seq/ack
+//! tracking, RTT samples, a rate series and a bounded per-packet log for detectors.
+
+mod table;
+pub mod tcp;
+
+pub use table::FlowTable;
+
+use crate::Nanos;
+use std::net::SocketAddr;
+
+/// Direction relative to the flow's originator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dir {
+    /// Client (originator) to server.
+    C2s = 0,
+    /// Server (responder) to client.
+    S2c = 1,
+}
+
+impl Dir {
+    pub fn idx(self) -> usize {
+        self as usize
+    }
+    pub fn rev(self) -> Dir {
+        match self {
+            Dir::C2s => Dir::S2c,
+            Dir::S2c => Dir::C2s,
+        }
+    }
+}
+
+/// Transport of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Tcp,
+    Udp,
+    Icmp,
+    Other(u8),
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+            Transport::Icmp => "icmp",
+            Transport::Other(_) => "other",
+        }
+    }
+}
+
+/// Limits and timeouts of the flow table.
+#[derive(Clone, Debug)]
+pub struct FlowConfig {
+    /// A UDP/ICMP/other flow idle longer than this ends; the next packet starts a new flow (Zeek: 60 s).
+    pub udp_idle_timeout: Nanos,
+    /// A TCP flow idle longer than this ends (Zeek: 5 min).
+    pub tcp_idle_timeout: Nanos,
+    /// Most flows tracked; packets of further new flows are counted in `FlowTable::untracked_packets`.
+    pub max_flows: usize,
+    /// Per-flow cap on [`PacketMeta`] entries kept.
+    pub max_packets_per_flow: usize,
+    /// Global cap on [`PacketMeta`] entries kept across all flows.
+    pub max_packets_total: usize,
+    /// Payload prefix bytes kept per direction (for classifiers and trigger context).
+    pub payload_prefix: usize,
+    /// Width of a rate-series bin.
+    pub rate_bin: Nanos,
+    /// Most bins per direction.
+    pub max_rate_bins: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            udp_idle_timeout: 60_000_000_000,
+            tcp_idle_timeout: 300_000_000_000,
+            max_flows: 1_000_000,
+            max_packets_per_flow: 50_000,
+            max_packets_total: 4_000_000,
+            payload_prefix: 512,
+            rate_bin: 100_000_000,
+            max_rate_bins: 36_000,
+        }
+    }
+}
+
+/// Bits of [`PacketMeta::obs`]: what the flow table observed about this packet.
+pub mod obs {
+    /// TCP: the segment's data was seen before (seq below snd_max with no hole to fill).
+    pub const RETRANSMISSION: u8 = 0x01;
+    /// TCP: the segment's seq is past snd_max: a hole opened (data lost before the capture point).
+    pub const HOLE_OPENED: u8 = 0x02;
+    /// TCP: the segment filled (part of) a previously opened hole.
+    pub const HOLE_FILLED: u8 = 0x04;
+    /// A TCP segment whose checksum or header was odd (see anomalies).
+    pub const ODD: u8 = 0x08;
+    /// IP-level duplicate of the previous packet in this direction (same IP ID, seq, length).
+    pub const DUPLICATE: u8 = 0x10;
+}
+
+/// Per-packet facts kept (bounded) for detectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// 1-based frame number.
+    pub frame: u64,
+    pub ts: Nanos,
+    pub dir: Dir,
+    /// IP total length (wire).
+    pub ip_len: u32,
+    /// Transport payload length (wire).
+    pub payload_len: u32,
+    pub ttl: u8,
+    /// IPv4 ID (u32::MAX when absent).
+    pub ip_id: u32,
+    pub df: bool,
+    /// TCP flags (0 for non-TCP).
+    pub tcp_flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    /// [`obs`] bits.
+    pub obs: u8,
+}
+
+/// An RTT sample measured at the capture point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RttSample {
+    /// When the acknowledgement was seen.
+    pub ts: Nanos,
+    pub rtt: Nanos,
+    /// Direction of the data (or SYN) that was acknowledged.
+    pub dir: Dir,
+    /// "handshake", "data" or "tsopt".
+    pub source: &'static str,
+}
+
+/// Per-direction counters and facts.
+#[derive(Clone, Debug, Default)]
+pub struct DirFacts {
+    pub packets: u64,
+    /// IP bytes (wire lengths of the IP packets).
+    pub bytes: u64,
+    pub payload_bytes: u64,
+    pub first_ts: Option<Nanos>,
+    pub last_ts: Option<Nanos>,
+    /// (ttl, count), sorted by ttl; at most 16 distinct values kept.
+    pub ttls: Vec<(u8, u32)>,
+    pub df_packets: u64,
+    /// First payload bytes of this direction, concatenated in capture order, capped.
+    pub payload_prefix: Vec<u8>,
+    /// Highest sequence number sent + 1 (TCP), wrapping-aware.
+    pub snd_max: Option<u32>,
+    /// Highest ACK sent by this direction.
+    pub ack_max: Option<u32>,
+    /// Initial sequence number (SYN's seq).
+    pub isn: Option<u32>,
+    pub retransmissions: u64,
+    pub holes_opened: u64,
+    pub holes_filled: u64,
+    /// Bytes per rate bin, bin 0 starting at the flow's first packet.
+    pub rate: Vec<u64>,
+    pub syn_count: u32,
+    pub fin_count: u32,
+    pub rst_count: u32,
+    pub wscale: Option<u8>,
+}
+
+impl DirFacts {
+    /// The most common TTL seen in this direction.
+    pub fn ttl_mode(&self) -> Option<u8> {
+        self.ttls.iter().max_by_key(|(t, c)| (*c, std::cmp::Reverse(*t))).map(|(t, _)| *t)
+    }
+}
+
+/// One bidirectional flow.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    /// Dense id, first-seen order, from 0... reported as is.
+    pub id: u32,
+    pub transport: Transport,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub vlan: u16,
+    pub tunnel: Option<&'static str>,
+    pub first_ts: Nanos,
+    pub last_ts: Nanos,
+    pub first_frame: u64,
+    pub dir: [DirFacts; 2],
+    /// TCP state machine (None for non-TCP).
+    pub tcp: Option<tcp::TcpState>,
+    /// Zeek history letters (for UDP too: D/d).
+    pub history: String,
+    pub rtt: Vec<RttSample>,
+    /// Bounded per-packet log; `packets_truncated` is set when the cap was hit.
+    pub packets: Vec<PacketMeta>,
+    pub packets_truncated: bool,
+    /// ICMP errors that quoted this flow: (frame, ts, icmp type, code, sender ip).
+    pub icmp_errors: Vec<(u64, Nanos, u8, u8, std::net::IpAddr)>,
+    /// Classification results and per-flow classifier state.
+    pub class: crate::classify::FlowClass,
+}
+
+impl Flow {
+    /// Zeek-compatible conn_state ("S0", "SF", "REJ", … ; for UDP: "S0" one-way, "SF" both ways).
+    pub fn conn_state(&self) -> &'static str {
+        match &self.tcp {
+            Some(t) => t.conn_state(),
+            None => {
+                if self.dir[1].packets > 0 && self.dir[0].packets > 0 {
+                    "SF"
+                } else if self.dir[0].packets > 0 {
+                    "S0"
+                } else {
+                    "SHR"
+                }
+            }
+        }
+    }
+    pub fn duration(&self) -> Nanos {
+        self.last_ts.saturating_sub(self.first_ts)
+    }
+}
+
+/// Result of feeding one packet to the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// Index into [`FlowTable::flows`].
+    pub id: u32,
+    pub dir: Dir,
+    /// True when this packet created the flow.
+    pub new: bool,
+}

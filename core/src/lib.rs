@@ -1,0 +1,30 @@
+//! voipwatch-core: the engine behind voipwatch.
+//!
+//! One pass over a capture, packets in capture order:
+//! `capture → decode → flow → classify → detect → verdict → report`.
+//! The [`Analyzer`] is the streaming entry point: feed it chunks of any size
+//! with [`Analyzer::push`], then call [`Analyzer::finish`] for the [`report::Report`].
+//! Memory is bounded by the number of flows (and configurable caps), never by the file size.
+//! The crate is pure Rust, has no OS calls and builds for `wasm32-unknown-unknown`.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod analyzer;
+pub mod capture;
+pub mod classify;
+pub mod decode;
+pub mod detect;
+pub mod flow;
+pub mod report;
+pub mod verdict;
+
+pub use analyzer::{Analyzer, Config, Progress};
+pub use report::Report;
+
+/// Nanoseconds since the Unix epoch.
+pub type Nanos = i64;
+
+/// Converts nanoseconds since the epoch to the report's f64 seconds.
+pub fn secs(ts: Nanos) -> f64 {
+    ts as f64 / 1e9
+}

@@ -1,0 +1,213 @@
+//! The `voipwatch.report/1` report (DESIGN §3): serde structs with a deterministic order.
+//!
+//! The JSON depends only on the capture's bytes, its name and the options: maps are
+//! `BTreeMap`, lists are sorted by id or time, and floats are printed by serde_json (ryu),
+//! identically natively and in WASM.
+
+use crate::capture::Format;
+use crate::classify::{Confidence, RtpStats, Service};
+use crate::flow::Flow;
+use crate::{secs, Nanos};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "voipwatch.report/1";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub capture: CaptureInfo,
+    pub flows: Vec<FlowReport>,
+    pub calls: Vec<Call>,
+    pub findings: Vec<Finding>,
+    pub verdicts: Vec<Verdict>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureInfo {
+    pub name: String,
+    pub format: Option<Format>,
+    /// Link-type names in first-seen order ("ethernet", "linux_sll", … or "linktype_N").
+    pub linktypes: Vec<String>,
+    pub packets: u64,
+    /// Bytes of captured packet data.
+    pub bytes: u64,
+    /// Size of the capture file read, in bytes.
+    pub file_bytes: u64,
+    pub first_ts: Option<f64>,
+    pub last_ts: Option<f64>,
+    /// "layer.reason" → packets.
+    pub decode_errors: BTreeMap<String, u64>,
+    /// anomaly name → packets.
+    pub anomalies: BTreeMap<String, u64>,
+    pub flows: u64,
+    /// Flows ended by idle timeout (their key was reused by a later flow).
+    pub flow_timeouts: u64,
+    /// Packets not attributed to a flow because the flow cap was reached.
+    pub untracked_packets: u64,
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+/// Two values, one per direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PerDir {
+    pub c2s: u64,
+    pub s2c: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowReport {
+    pub id: u32,
+    pub transport: &'static str,
+    pub client: String,
+    pub server: String,
+    #[serde(skip_serializing_if = "is_zero_u16")]
+    pub vlan: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<&'static str>,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub duration: f64,
+    pub packets: PerDir,
+    pub bytes: PerDir,
+    pub payload_bytes: PerDir,
+    pub app: Option<&'static str>,
+    pub service: Service,
+    pub protocols: Vec<&'static str>,
+    pub sni: Option<String>,
+    pub confidence: Confidence,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    pub conn_state: &'static str,
+    pub history: String,
+    #[serde(skip_serializing_if = "PerDir::is_zero")]
+    pub retransmissions: PerDir,
+    /// Median RTT at the capture point in seconds, when measured.
+    pub rtt: Option<f64>,
+    /// Most common TTL / hop limit each way.
+    pub ttl: TtlPair,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rtp: Vec<RtpStats>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct TtlPair {
+    pub c2s: Option<u8>,
+    pub s2c: Option<u8>,
+}
+
+fn is_zero_u16(v: &u16) -> bool {
+    *v == 0
+}
+
+impl PerDir {
+    fn is_zero(&self) -> bool {
+        self.c2s == 0 && self.s2c == 0
+    }
+}
+
+/// A call: flows of one app and one client joined together.
+#[derive(Clone, Debug, Serialize)]
+pub struct Call {
+    pub id: u32,
+    pub app: &'static str,
+    pub client: String,
+    pub flows: Vec<u32>,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub media: serde_json::Value,
+    pub status: &'static str,
+}
+
+/// One finding of a detector.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub flow: Option<u32>,
+    pub ts: f64,
+    /// "blocked", "throttled", "degraded" or "info".
+    pub severity: &'static str,
+    pub confidence: f64,
+    pub summary: String,
+    pub evidence: serde_json::Value,
+    /// 1-based frame numbers.
+    pub packets: Vec<u64>,
+}
+
+/// A per-app (or per-call) verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub app: String,
+    pub service: Service,
+    pub status: &'static str,
+    pub summary: String,
+    pub calls: Vec<u32>,
+    pub flows: Vec<u32>,
+    /// Indices into `findings`.
+    pub findings: Vec<usize>,
+}
+
+impl FlowReport {
+    /// Builds the report row of one flow.
+    pub fn from_flow(f: &Flow) -> FlowReport {
+        let [c, s] = &f.dir;
+        let mut rtts: Vec<Nanos> = f.rtt.iter().map(|r| r.rtt).collect();
+        rtts.sort_unstable();
+        FlowReport {
+            id: f.id,
+            transport: f.transport.as_str(),
+            client: f.client.to_string(),
+            server: f.server.to_string(),
+            vlan: f.vlan,
+            tunnel: f.tunnel,
+            first_ts: secs(f.first_ts),
+            last_ts: secs(f.last_ts),
+            duration: secs(f.duration()),
+            packets: PerDir { c2s: c.packets, s2c: s.packets },
+            bytes: PerDir { c2s: c.bytes, s2c: s.bytes },
+            payload_bytes: PerDir { c2s: c.payload_bytes, s2c: s.payload_bytes },
+            app: f.class.app,
+            service: f.class.service,
+            protocols: f.class.protocols.clone(),
+            sni: f.class.sni.clone(),
+            confidence: f.class.confidence,
+            evidence: f.class.evidence.clone(),
+            conn_state: f.conn_state(),
+            history: f.history.clone(),
+            retransmissions: PerDir { c2s: c.retransmissions, s2c: s.retransmissions },
+            rtt: rtts.get(rtts.len() / 2).map(|r| secs(*r)),
+            ttl: TtlPair { c2s: c.ttl_mode(), s2c: s.ttl_mode() },
+            rtp: f.class.rtp.clone(),
+        }
+    }
+}
+
+impl Report {
+    /// Pretty JSON with a trailing newline: the bytes the CLI prints and the page downloads.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+    /// One line of JSON (for ndjson output).
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// Human name of a LINKTYPE value.
+pub fn linktype_name(lt: u32) -> String {
+    match lt {
+        0 => "null".into(),
+        1 => "ethernet".into(),
+        12 | 101 => "raw".into(),
+        51 => "pppoe".into(),
+        108 => "loop".into(),
+        113 => "linux_sll".into(),
+        228 => "ipv4".into(),
+        229 => "ipv6".into(),
+        276 => "linux_sll2".into(),
+        n => format!("linktype_{n}"),
+    }
+}
