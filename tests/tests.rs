@@ -1,1 +1,8 @@
-mod cli {}
+//! The one integration-test binary (STYLE: `autotests = false`, modules per area).
+mod capture_corpus;
+mod classify_corpus;
+mod cli;
+mod golden;
+mod lab;
+mod mutation;
+mod zeek;
