@@ -1,0 +1,207 @@
+//! `voipwatch analyze`: read captures in chunks, analyse them in parallel, print reports.
+
+use crate::render::{self, FlowFilter};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use voipwatch_core::{Analyzer, Config, Report};
+
+/// Chunk size for reading: memory stays bounded whatever the file size.
+const CHUNK: usize = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Ndjson,
+}
+
+struct Opts {
+    format: Format,
+    flows: FlowFilter,
+    plot: Option<PathBuf>,
+    jobs: usize,
+    files: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Opts, String> {
+    let mut o = Opts {
+        format: Format::Text,
+        flows: FlowFilter::Auto,
+        plot: None,
+        jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        files: Vec::new(),
+    };
+    let mut it = args.iter();
+    let mut only_files = false;
+    while let Some(a) = it.next() {
+        if only_files || a == "-" || !a.starts_with('-') {
+            o.files.push(a.clone());
+            continue;
+        }
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = |what: &str| -> Result<String, String> {
+            inline.clone().or_else(|| it.next().cloned()).ok_or(format!("{what} needs a value"))
+        };
+        match name {
+            "--" => only_files = true,
+            "-f" | "--format" => {
+                o.format = match value("--format")?.as_str() {
+                    "text" => Format::Text,
+                    "json" => Format::Json,
+                    "ndjson" => Format::Ndjson,
+                    v => return Err(format!("--format: '{v}' is not one of text, json, ndjson")),
+                }
+            }
+            "--flows" => {
+                o.flows = match value("--flows")?.as_str() {
+                    "auto" => FlowFilter::Auto,
+                    "all" => FlowFilter::All,
+                    "voip" => FlowFilter::Voip,
+                    "problems" => FlowFilter::Problems,
+                    v => return Err(format!("--flows: '{v}' is not one of auto, all, voip, problems")),
+                }
+            }
+            "--plot" => o.plot = Some(PathBuf::from(value("--plot")?)),
+            "-j" | "--jobs" => {
+                let v = value("--jobs")?;
+                o.jobs = v.parse().ok().filter(|n| *n > 0).ok_or(format!("--jobs: '{v}' is not a positive number"))?;
+            }
+            _ => return Err(format!("analyze: unknown option '{a}' (see voipwatch --help)")),
+        }
+    }
+    if o.files.is_empty() {
+        return Err("analyze: no capture given (a file path, or '-' for stdin)".into());
+    }
+    if o.files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err("analyze: stdin ('-') can be read only once".into());
+    }
+    Ok(o)
+}
+
+/// Outcome of one file: the report (possibly partial) and the error that stopped reading.
+pub struct Outcome {
+    pub report: Option<Report>,
+    pub error: Option<String>,
+}
+
+/// File name without directories, as the report shows it.
+pub fn display_name(path: &str) -> String {
+    if path == "-" {
+        return "stdin".into();
+    }
+    Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_string())
+}
+
+/// Analyses one capture (a path, or "-" for stdin), streaming it in chunks.
+pub fn analyze_path(path: &str) -> Outcome {
+    let mut reader: Box<dyn Read> = if path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => return Outcome { report: None, error: Some(format!("{path}: cannot open: {e}")) },
+        }
+    };
+    let mut analyzer = Analyzer::new(Config { name: display_name(path), ..Default::default() });
+    let mut buf = vec![0u8; CHUNK];
+    let mut read_error = None;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if analyzer.push(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                read_error = Some(format!("{path}: read error after {} bytes: {e}", analyzer.progress().bytes));
+                break;
+            }
+        }
+    }
+    let report = analyzer.finish();
+    let error = read_error.or_else(|| report.capture.error.as_ref().map(|e| format!("{path}: {e}")));
+    Outcome { report: Some(report), error }
+}
+
+pub fn run(args: &[String]) -> Result<i32, String> {
+    let o = parse(args)?;
+    let n = o.files.len();
+    let slots: Vec<Mutex<Option<Outcome>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let printed = Mutex::new(0usize);
+    let opts = &o;
+    let print_ready = |printed: &mut usize| {
+        // Print finished reports in argument order as soon as all earlier ones are out.
+        while *printed < n {
+            let taken = slots[*printed].lock().ok().and_then(|mut s| s.take());
+            match taken {
+                Some(out) => {
+                    emit(opts, &opts.files[*printed], &out, n > 1);
+                    *printed += 1;
+                }
+                None => break,
+            }
+        }
+    };
+    let had_error = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..o.jobs.min(n) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let out = analyze_path(&o.files[i]);
+                if out.error.is_some() {
+                    had_error.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Ok(mut slot) = slots[i].lock() {
+                    *slot = Some(out);
+                }
+                if let Ok(mut p) = printed.lock() {
+                    print_ready(&mut p);
+                }
+            });
+        }
+    });
+    if let Ok(mut p) = printed.lock() {
+        print_ready(&mut p);
+    }
+    Ok(if had_error.load(Ordering::Relaxed) > 0 { 2 } else { 0 })
+}
+
+fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
+    if let Some(e) = &out.error {
+        eprintln!("voipwatch: {e}");
+    }
+    let Some(report) = &out.report else { return };
+    match o.format {
+        Format::Json => crate::print_out(&report.to_json()),
+        Format::Ndjson => crate::print_out(&(report.to_json_line() + "\n")),
+        Format::Text => {
+            let mut s = render::text::render(report, o.flows);
+            if many {
+                s.push('\n');
+            }
+            crate::print_out(&s);
+        }
+    }
+    if let Some(dir) = &o.plot {
+        let dir = if many { dir.join(display_name(path)) } else { dir.clone() };
+        match std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display())).and_then(|()| crate::plot::write_plots(report, &dir)) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("voipwatch: wrote {}", f.display());
+                }
+            }
+            Err(e) => eprintln!("voipwatch: --plot: {e}"),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The human-readable summary: a headline, verdicts, calls, findings, then a flows table.
+
+use super::FlowFilter;
+use std::fmt::Write;
+use voipwatch_core::report::{FlowReport, Report};
+
+/// With `--flows auto`, list every flow up to this many.
+pub const AUTO_MAX_ROWS: usize = 40;
+
+/// Display name of an app id.
+pub fn app_name(id: &str) -> &str {
+    match id {
+        "whatsapp" => "WhatsApp",
+        "messenger" => "Messenger",
+        "skype_teams" => "Skype/Teams",
+        "zoom" => "Zoom",
+        "google_meet" => "Google Meet",
+        "facetime" => "FaceTime",
+        "signal" => "Signal",
+        "telegram" => "Telegram",
+        "viber" => "Viber",
+        "discord" => "Discord",
+        "imo" => "IMO",
+        "line" => "LINE",
+        "webex" => "Webex",
+        "wechat" => "WeChat",
+        "kakaotalk" => "KakaoTalk",
+        "snapchat" => "Snapchat",
+        "sip" => "SIP telephony",
+        other => other,
+    }
+}
+
+const VOIP_PROTOCOLS: &[&str] =
+    &["stun", "turn", "rtp", "rtcp", "srtp", "dtls", "sip", "sdp", "h323", "mgcp", "megaco", "iax", "skinny"];
+
+fn is_voip(f: &FlowReport) -> bool {
+    f.app.is_some()
+        || f.service == voipwatch_core::classify::Service::Call
+        || f.protocols.iter().any(|p| VOIP_PROTOCOLS.contains(p))
+}
+
+fn is_problem(f: &FlowReport, flagged: &[u32]) -> bool {
+    flagged.contains(&f.id)
+        || matches!(f.conn_state, "S0" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH" | "SH" | "SHR")
+            && !(f.transport == "udp" && f.conn_state == "S0" && !is_voip(f))
+}
+
+/// Thousands separators for counts.
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes with a binary-free SI unit (kB = 1000 B), as network people count.
+pub fn size(n: u64) -> String {
+    let f = n as f64;
+    if f >= 1e9 {
+        format!("{:.1} GB", f / 1e9)
+    } else if f >= 1e6 {
+        format!("{:.1} MB", f / 1e6)
+    } else if f >= 1e3 {
+        format!("{:.1} kB", f / 1e3)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// A duration in words: "850 ms", "14.2 s", "2 min 14 s", "1 h 03 min".
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "?".into();
+    }
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else if secs < 3600.0 {
+        let s = secs.round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    } else {
+        let m = (secs / 60.0).round() as u64;
+        format!("{} h {:02} min", m / 60, m % 60)
+    }
+}
+
+/// UTC date-time of a Unix timestamp, "2016-01-07 14:03:22 UTC" (no time-zone database needed).
+pub fn utc(ts: f64) -> String {
+    if !ts.is_finite() {
+        return "?".into();
+    }
+    let secs = ts.floor() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn call_phrase(c: &voipwatch_core::report::Call) -> String {
+    let mut parts = Vec::new();
+    if let Some(kind) = c.media.get("kind").and_then(|v| v.as_str()) {
+        parts.push(kind.to_string());
+    }
+    parts.push(duration(c.last_ts - c.first_ts));
+    if let Some(mos) = c.media.get("mos").and_then(|v| v.as_f64()) {
+        parts.push(format!("MOS {mos:.1}"));
+    }
+    let mut s = format!("{} ({})", app_name(c.app), parts.join(", "));
+    if c.status != "ok" {
+        let _ = write!(s, " [{}]", c.status.to_uppercase());
+    }
+    s
+}
+
+/// Renders the whole text report.
+pub fn render(r: &Report, filter: FlowFilter) -> String {
+    let mut s = String::new();
+    let c = &r.capture;
+    let span = match (c.first_ts, c.last_ts) {
+        (Some(a), Some(b)) => format!(", {} from {}", duration(b - a), utc(a)),
+        _ => String::new(),
+    };
+    let format = c.format.map(|f| format!("{f:?}").to_lowercase()).unwrap_or_else(|| "unknown format".into());
+    let _ = writeln!(
+        s,
+        "{}: {} {}, {} packets ({}), {} flows{}",
+        c.name,
+        format,
+        if c.linktypes.is_empty() { String::new() } else { format!("[{}]", c.linktypes.join(", ")) },
+        count(c.packets),
+        size(c.bytes),
+        count(c.flows),
+        span
+    );
+    if !c.complete {
+        let _ = writeln!(
+            s,
+            "INCOMPLETE: reading stopped {} — the results below cover only the packets before that point.",
+            c.error.as_deref().unwrap_or("early")
+        );
+    }
+
+    // Verdicts first: the answer to the user's question.
+    if r.verdicts.is_empty() {
+        let _ = writeln!(s, "\nVerdict: no call app seen, and no blocking or throttling found.");
+    } else {
+        let _ = writeln!(s, "\nVerdicts:");
+        for v in &r.verdicts {
+            let _ = writeln!(s, "  {:<13} {:<12} {}", v.status.to_uppercase(), app_name(&v.app), v.summary);
+        }
+    }
+
+    if !r.calls.is_empty() {
+        let n = r.calls.len();
+        let list: Vec<String> = r.calls.iter().map(call_phrase).collect();
+        let _ = writeln!(s, "\n{} call{} found: {}", n, if n == 1 { "" } else { "s" }, list.join("; "));
+    }
+
+    if !r.findings.is_empty() {
+        let _ = writeln!(s, "\nFindings ({}):", r.findings.len());
+        for (i, f) in r.findings.iter().enumerate() {
+            let flow = f.flow.map(|id| format!("flow {id}")).unwrap_or_else(|| "capture".into());
+            let pk: Vec<String> = f.packets.iter().take(8).map(|p| p.to_string()).collect();
+            let more = if f.packets.len() > 8 { format!(" +{}", f.packets.len() - 8) } else { String::new() };
+            let _ = writeln!(
+                s,
+                "  #{i} [{}] {} ({}, confidence {:.2}): {}{}",
+                f.severity,
+                f.kind,
+                flow,
+                f.confidence,
+                f.summary,
+                if pk.is_empty() { String::new() } else { format!(" — frames {}{more}", pk.join(", ")) }
+            );
+        }
+    }
+
+    let trouble: Vec<String> = c
+        .decode_errors
+        .iter()
+        .map(|(k, v)| format!("{k} ×{}", count(*v)))
+        .chain(c.anomalies.iter().map(|(k, v)| format!("{k} ×{}", count(*v))))
+        .collect();
+    if !trouble.is_empty() {
+        let _ = writeln!(s, "\nDecoding notes: {}", trouble.join(", "));
+    }
+    if c.untracked_packets > 0 {
+        let _ = writeln!(s, "Flow cap reached: {} packets of further flows were counted but not tracked.", count(c.untracked_packets));
+    }
+
+    let flagged: Vec<u32> = r.findings.iter().filter_map(|f| f.flow).collect();
+    let (rows, label): (Vec<&FlowReport>, &str) = match filter {
+        FlowFilter::All => (r.flows.iter().collect(), "all"),
+        FlowFilter::Voip => (r.flows.iter().filter(|f| is_voip(f)).collect(), "VoIP"),
+        FlowFilter::Problems => (r.flows.iter().filter(|f| is_problem(f, &flagged)).collect(), "problem"),
+        FlowFilter::Auto if r.flows.len() <= AUTO_MAX_ROWS => (r.flows.iter().collect(), "all"),
+        FlowFilter::Auto => {
+            (r.flows.iter().filter(|f| is_voip(f) || is_problem(f, &flagged)).collect(), "VoIP and problem")
+        }
+    };
+    let _ = writeln!(s, "\nFlows ({} {} of {}; --flows all|voip|problems):", rows.len(), label, r.flows.len());
+    if !rows.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {:>4} {:<4} {:<40} {:<40} {:>13} {:>17} {:>8} {:<6} {:<12} WHAT",
+            "ID", "L4", "CLIENT", "SERVER", "PKTS →/←", "BYTES →/←", "DUR", "STATE", "HISTORY"
+        );
+    }
+    for f in rows {
+        let mut what: Vec<String> = Vec::new();
+        if let Some(app) = f.app {
+            what.push(app_name(app).to_string());
+        }
+        if f.service == voipwatch_core::classify::Service::Call {
+            what.push("call".into());
+        }
+        if !f.protocols.is_empty() {
+            what.push(f.protocols.join("+"));
+        }
+        if let Some(sni) = &f.sni {
+            what.push(format!("sni={sni}"));
+        }
+        if flagged.contains(&f.id) {
+            what.push("⚑ see findings".into());
+        }
+        let mut history = f.history.clone();
+        if history.chars().count() > 12 {
+            history = history.chars().take(11).collect::<String>() + "…";
+        }
+        let _ = writeln!(
+            s,
+            "  {:>4} {:<4} {:<40} {:<40} {:>13} {:>17} {:>8} {:<6} {:<12} {}",
+            f.id,
+            f.transport,
+            f.client,
+            f.server,
+            format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
+            format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)),
+            duration(f.duration),
+            f.conn_state,
+            history,
+            what.join(" ")
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_matches_known_dates() {
+        assert_eq!(utc(0.0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_452_175_402.7), "2016-01-07 14:03:22 UTC");
+        assert_eq!(utc(951_782_400.0), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn counts_and_sizes_read_well() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1_500_000), "1.5 MB");
+        assert_eq!(duration(134.0), "2 min 14 s");
+        assert_eq!(duration(0.25), "250 ms");
+    }
+}
