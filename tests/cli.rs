@@ -1,1 +1,151 @@
-//! (module owned by a work stream; filled in as it lands)
+//! CLI behaviour: exit codes, error messages, formats, stdin, several files.
+
+use crate::util;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_voipwatch"))
+}
+
+fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("voipwatch-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn analyze_json_reports_packets_and_flows() {
+    let p = tmp("two-flows.pcap", &util::sample_capture());
+    let out = run(&["analyze", "--format", "json", p.to_str().unwrap()]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out);
+    assert_eq!(r["schema"], "voipwatch.report/1");
+    assert_eq!(r["capture"]["name"], "two-flows.pcap");
+    assert_eq!(r["capture"]["format"], "pcap");
+    assert_eq!(r["capture"]["packets"], 10);
+    assert_eq!(r["capture"]["complete"], true);
+    let flows = r["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 2);
+    assert_eq!(flows[0]["transport"], "tcp");
+    assert_eq!(flows[0]["client"], "10.0.0.1:40000");
+    assert_eq!(flows[0]["server"], "10.0.0.2:80");
+    assert_eq!(flows[0]["conn_state"], "SF");
+    assert_eq!(flows[0]["packets"]["c2s"], 5);
+    assert_eq!(flows[0]["packets"]["s2c"], 3);
+    assert_eq!(flows[1]["transport"], "udp");
+    assert_eq!(flows[1]["conn_state"], "SF");
+}
+
+#[test]
+fn same_bytes_give_identical_json_from_file_and_stdin() {
+    let data = util::sample_capture();
+    let p = tmp("same.pcap", &data);
+    let a = run(&["analyze", "-f", "json", p.to_str().unwrap()]);
+    let b = run(&["analyze", "-f", "json", p.to_str().unwrap()]);
+    assert_eq!(a.stdout, b.stdout, "two runs differ");
+    let mut child = bin().args(["analyze", "-f", "json", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let c = child.wait_with_output().unwrap();
+    assert!(c.status.success());
+    let (mut ja, mut jc) = (json(&a), json(&c));
+    assert_eq!(jc["capture"]["name"], "stdin");
+    ja["capture"]["name"] = serde_json::Value::Null;
+    jc["capture"]["name"] = serde_json::Value::Null;
+    assert_eq!(ja, jc, "stdin and file reports differ beyond the name");
+}
+
+#[test]
+fn not_a_capture_is_one_clear_error_with_exit_2() {
+    let p = tmp("notes.txt", b"<!DOCTYPE html><html>not a capture</html>");
+    let out = run(&["analyze", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("notes.txt"), "error names the file: {err}");
+    assert!(err.contains("offset 0"), "error names the offset: {err}");
+    assert!(err.to_lowercase().contains("not a pcap"), "error says what was wrong: {err}");
+    assert_eq!(err.lines().count(), 1, "one message: {err}");
+}
+
+#[test]
+fn empty_file_is_an_error() {
+    let p = tmp("empty.pcap", b"");
+    let out = run(&["analyze", "--format", "json", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty.pcap"));
+    let r = json(&out);
+    assert_eq!(r["capture"]["complete"], false);
+    assert_eq!(r["capture"]["packets"], 0);
+}
+
+#[test]
+fn truncated_capture_gives_partial_report_and_exit_2() {
+    let data = util::sample_capture();
+    let cut = &data[..data.len() - 30];
+    let p = tmp("cut.pcap", cut);
+    let out = run(&["analyze", "--format", "json", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let r = json(&out);
+    assert_eq!(r["capture"]["complete"], false);
+    assert_eq!(r["capture"]["packets"], 9, "every whole record before the cut is analysed");
+    let e = r["capture"]["error"].as_str().unwrap();
+    assert!(e.contains("offset"), "error says where: {e}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut.pcap"));
+}
+
+#[test]
+fn several_files_ndjson_in_argument_order() {
+    let a = tmp("a.pcap", &util::sample_capture());
+    let b = tmp("b.pcap", &util::sample_capture());
+    let out = run(&["analyze", "--format", "ndjson", "-j", "2", a.to_str().unwrap(), b.to_str().unwrap(), a.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["capture"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["a.pcap", "b.pcap", "a.pcap"]);
+}
+
+#[test]
+fn text_output_leads_with_headline_then_flows_table() {
+    let p = tmp("text.pcap", &util::sample_capture());
+    let out = run(&["analyze", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("text.pcap: pcap [ethernet], 10 packets"), "headline: {first}");
+    assert!(text.contains("Flows (2 all of 2"), "{text}");
+    assert!(text.contains("10.0.0.1:40000"), "{text}");
+    let problems = run(&["analyze", "--flows", "problems", p.to_str().unwrap()]);
+    let t = String::from_utf8(problems.stdout).unwrap();
+    assert!(t.contains("Flows (0 problem of 2"), "{t}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [&["analyze"][..], &["analyze", "--format", "xml", "x"], &["analyze", "--flows", "some", "x"], &["frobnicate"], &[]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "args {args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+    assert!(run(&["--help"]).status.success());
+}
+
+#[test]
+fn missing_file_names_the_file() {
+    let out = run(&["analyze", "/definitely/not/here.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/definitely/not/here.pcap") && err.contains("cannot open"), "{err}");
+}

@@ -2,6 +2,7 @@
 mod capture_corpus;
 mod classify_corpus;
 mod cli;
+mod util;
 mod golden;
 mod lab;
 mod mutation;
