@@ -1,12 +1,19 @@
 //! Detectors: pure functions of finished flows (and calls) that emit findings.
 //! One file per detector behind [`Detector`]; [`REGISTRY`] lists them.
 
+pub mod blocking;
+pub mod handshake;
+pub mod rst_injection;
+
 use crate::flow::Flow;
 use crate::report::{Call, Finding};
 
 /// Thresholds shared by detectors (each detector documents where its values come from).
 #[derive(Clone, Debug, Default)]
-pub struct DetectConfig {}
+pub struct DetectConfig {
+    /// Thresholds of the blocking detectors (defaults and sources in `blocking.rs`).
+    pub blocking: blocking::BlockingConfig,
+}
 
 /// What detectors see.
 pub struct Input<'a> {
@@ -23,7 +30,10 @@ pub trait Detector: Sync {
 }
 
 /// All detectors, run in this order.
-pub const REGISTRY: &[&dyn Detector] = &[];
+pub const REGISTRY: &[&dyn Detector] = &[
+    &rst_injection::RstInjection,
+    &handshake::Handshake,
+];
 
 /// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).
 pub fn run_all(input: &Input<'_>) -> Vec<Finding> {

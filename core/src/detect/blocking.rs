@@ -1,0 +1,548 @@
+//! Shared thresholds and packet-level helpers of the blocking detectors
+//! (`rst_injection`, `handshake`, `tls_sni`, `quic`, `udp`, `dns`).
+//!
+//! Everything here is a pure function of finished flows: payload recognisers that read the
+//! bounded `payload_prefix` a flow keeps per direction, TCP sequence arithmetic, the
+//! TTL/hop-count fingerprint and the capture-wide facts several detectors use as guards
+//! (did the capture see two-way traffic at all?). Each threshold names its source in
+//! [`BlockingConfig`]'s field docs and in `docs/findings.md`.
+
+use crate::classify::Service;
+use crate::decode::tcp_flags;
+use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
+use crate::Nanos;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// One second in [`Nanos`].
+pub const SEC: Nanos = 1_000_000_000;
+
+/// Thresholds of the blocking detectors. The defaults are the values documented in
+/// `docs/findings.md`, each with its source.
+#[derive(Clone, Debug)]
+pub struct BlockingConfig {
+    /// Two RSTs closer than this form a Weaver RST_SEQ_CHANGE / RST_ACK_CHANGE pair
+    /// (Weaver, Sommer & Paxson, NDSS 2009, §3: "within a short window"; they use 2 s).
+    pub rst_pair_window: Nanos,
+    /// A RST whose hop count differs from its sender's usual one by at least this many hops
+    /// is a TTL mismatch (Weaver et al. use any difference; 2 tolerates route changes).
+    pub ttl_hop_delta: u8,
+    /// A RST sent within this time after a ClientHello / HTTP request / first VoIP payload
+    /// has trigger context (censors react within milliseconds; 1 s leaves room for queues).
+    pub trigger_window: Nanos,
+    /// A TCP flow idle at least this long before the packet that drew the RST is treated as a
+    /// NAT/firewall state timeout, not injection (RFC 5382 requires ≥ 2 h 4 min, but many
+    /// home and carrier NATs time established TCP out after 30 s to 5 min).
+    pub nat_idle_timeout: Nanos,
+    /// Later connections to a server whose connection was reset by injection, failing within
+    /// this time, are in the "penalty box" (the GFW keeps one for about 90 s: Clayton,
+    /// Murdoch & Watson, PET 2006; Xu, Mao & Halderman, PAM 2011).
+    pub penalty_box: Nanos,
+    /// SYNs at least this far apart count as a real retry for `handshake_timeout` (Linux's
+    /// first SYN retransmission comes after 1 s, RFC 6298 §2.1).
+    pub syn_retry_span: Nanos,
+    /// A STUN transaction is unanswered when sent at least this many times… (RFC 8489 §6.2.1:
+    /// Rc = 7 sends, RTO 500 ms, so 3 sends take ≥ 1.5 s).
+    pub stun_min_sends: u32,
+    /// …over at least this long.
+    pub stun_min_span: Nanos,
+    /// A one-way UDP flow needs this many packets… (a handful of probes is normal ICE work).
+    pub udp_one_way_min_packets: u64,
+    /// …over at least this long.
+    pub udp_one_way_min_span: Nanos,
+    /// One direction of RTP silent this long while the other goes on is an `rtp_cut`
+    /// (DESIGN §6: 5 s; Opus DTX still sends a frame every 400 ms, G.711 VAD every ≤ 1 s).
+    pub rtp_cut_gap: Nanos,
+    /// A TCP fallback flow must start within this time of the failed UDP attempt
+    /// (ICE gathers TURN/TCP and TURN/TLS candidates in parallel; apps give UDP ~ 10–20 s).
+    pub fallback_window: Nanos,
+    /// QUIC is blocked when the client sent at least this many Initial-sized datagrams…
+    pub quic_min_initials: u32,
+    /// …over at least this long (RFC 9002 §6.2.2: first PTO ≈ 3 × 333 ms ≈ 1 s; Chrome
+    /// retries after ~300 ms).
+    pub quic_min_span: Nanos,
+    /// A DNS answer arriving faster than this fraction of the resolver's own answer time
+    /// counts as "faster than the resolver" (an on-path injector sits closer than the resolver).
+    pub dns_fast_ratio: f64,
+}
+
+impl Default for BlockingConfig {
+    fn default() -> Self {
+        BlockingConfig {
+            rst_pair_window: 2 * SEC,
+            ttl_hop_delta: 2,
+            trigger_window: SEC,
+            nat_idle_timeout: 30 * SEC,
+            penalty_box: 120 * SEC,
+            syn_retry_span: SEC / 2,
+            stun_min_sends: 3,
+            stun_min_span: 3 * SEC / 2,
+            udp_one_way_min_packets: 10,
+            udp_one_way_min_span: 3 * SEC,
+            rtp_cut_gap: 5 * SEC,
+            fallback_window: 30 * SEC,
+            quic_min_initials: 2,
+            quic_min_span: SEC / 2,
+            dns_fast_ratio: 0.5,
+        }
+    }
+}
+
+/// `a < b` in 32-bit sequence space (RFC 1982 style).
+pub fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// `a <= b` in sequence space.
+pub fn seq_le(a: u32, b: u32) -> bool {
+    a == b || seq_lt(a, b)
+}
+
+/// Signed distance `a - b` in sequence space.
+pub fn seq_diff(a: u32, b: u32) -> i64 {
+    i64::from(a.wrapping_sub(b) as i32)
+}
+
+/// True for a packet with all of `flags` set.
+pub fn has(p: &PacketMeta, flags: u8) -> bool {
+    p.tcp_flags & flags == flags
+}
+
+/// True for a RST segment.
+pub fn is_rst(p: &PacketMeta) -> bool {
+    has(p, tcp_flags::RST)
+}
+
+/// True for a frame the flow table marked as an IP-level duplicate (guard: duplicated frames).
+pub fn is_dup(p: &PacketMeta) -> bool {
+    p.obs & obs::DUPLICATE != 0
+}
+
+/// The initial TTL a sender most likely used: the smallest of 32, 64, 128, 255 not below `ttl`.
+pub fn initial_ttl(ttl: u8) -> u8 {
+    match ttl {
+        0..=32 => 32,
+        33..=64 => 64,
+        65..=128 => 128,
+        _ => 255,
+    }
+}
+
+/// Hops travelled: initial TTL class minus the arrival TTL.
+pub fn hops(ttl: u8) -> u8 {
+    initial_ttl(ttl).saturating_sub(ttl)
+}
+
+/// How a packet's TTL compares with a reference TTL from the same sender.
+/// Returns `Some(reason)` when the initial-TTL class differs or the hop counts differ by
+/// at least `delta`.
+pub fn ttl_mismatch(ttl: u8, reference: u8, delta: u8) -> Option<&'static str> {
+    if initial_ttl(ttl) != initial_ttl(reference) {
+        Some("init_ttl_class")
+    } else if hops(ttl).abs_diff(hops(reference)) >= delta {
+        Some("hop_count")
+    } else {
+        None
+    }
+}
+
+/// The most common TTL among `dir`'s non-RST, non-duplicate packets of `flow`.
+pub fn ttl_mode_without_rst(flow: &Flow, dir: Dir) -> Option<u8> {
+    let mut counts: BTreeMap<u8, u32> = BTreeMap::new();
+    for p in flow
+        .packets
+        .iter()
+        .filter(|p| p.dir == dir && !is_rst(p) && !is_dup(p))
+    {
+        *counts.entry(p.ttl).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(t, c)| (*c, std::cmp::Reverse(*t)))
+        .map(|(t, _)| t)
+}
+
+/// Capture-wide TTL mode per sender address, from non-RST packets (a server's other flows
+/// give a reference when the flow itself holds only the RST).
+pub fn ttl_by_host(flows: &[Flow]) -> BTreeMap<IpAddr, u8> {
+    let mut counts: BTreeMap<IpAddr, BTreeMap<u8, u32>> = BTreeMap::new();
+    for f in flows {
+        for p in f.packets.iter().filter(|p| !is_rst(p) && !is_dup(p)) {
+            let ip = match p.dir {
+                Dir::C2s => f.client.ip(),
+                Dir::S2c => f.server.ip(),
+            };
+            *counts.entry(ip).or_default().entry(p.ttl).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .filter_map(|(ip, m)| {
+            m.into_iter()
+                .max_by_key(|(t, c)| (*c, std::cmp::Reverse(*t)))
+                .map(|(t, _)| (ip, t))
+        })
+        .collect()
+}
+
+/// True when the capture shows two-way traffic somewhere (guard against one-sided captures).
+pub fn capture_two_way(flows: &[Flow]) -> bool {
+    flows
+        .iter()
+        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
+}
+
+/// True when some flow other than those in `exclude` saw both directions.
+pub fn two_way_elsewhere(flows: &[Flow], exclude: &[u32]) -> bool {
+    flows
+        .iter()
+        .any(|f| !exclude.contains(&f.id) && f.dir[0].packets > 0 && f.dir[1].packets > 0)
+}
+
+/// The record header of a TLS handshake message of type `hs_type` at the start of `p`.
+fn tls_handshake(p: &[u8], hs_type: u8) -> bool {
+    matches!(p, [0x16, 0x03, _, _, _, t, ..] if *t == hs_type)
+}
+
+/// `p` starts with a TLS ClientHello record.
+pub fn is_client_hello(p: &[u8]) -> bool {
+    tls_handshake(p, 0x01)
+}
+
+/// `p` starts with a TLS ServerHello record (or any TLS record a server sends first:
+/// a ServerHello, or an alert saying the server refused the hello).
+pub fn is_server_tls_answer(p: &[u8]) -> bool {
+    tls_handshake(p, 0x02) || matches!(p, [0x15, 0x03, ..])
+}
+
+/// `p` starts with an HTTP/1.x request line.
+pub fn is_http_request(p: &[u8]) -> bool {
+    const METHODS: [&[u8]; 8] = [
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"CONNECT ",
+        b"OPTIONS ",
+        b"DELETE ",
+        b"PATCH ",
+    ];
+    METHODS.iter().any(|m| p.starts_with(m))
+}
+
+/// The server name of a TLS ClientHello at the start of `p`, if the prefix holds it.
+pub fn client_hello_sni(p: &[u8]) -> Option<String> {
+    if !is_client_hello(p) {
+        return None;
+    }
+    // record header 5, handshake header 4, version 2, random 32.
+    let mut i = 5usize + 4 + 2 + 32;
+    let sid_len = usize::from(*p.get(i)?);
+    i = i.checked_add(1 + sid_len)?;
+    let cs_len = be16(p, i)?;
+    i = i.checked_add(2 + cs_len)?;
+    let comp_len = usize::from(*p.get(i)?);
+    i = i.checked_add(1 + comp_len)?;
+    let ext_total = be16(p, i)?;
+    i = i.checked_add(2)?;
+    let end = i.checked_add(ext_total)?.min(p.len());
+    for _ in 0..64 {
+        if i.checked_add(4)? > end {
+            return None;
+        }
+        let ty = be16(p, i)?;
+        let len = be16(p, i + 2)?;
+        let body = i + 4;
+        if ty == 0 {
+            // server_name: list length 2, type 1, name length 2, name.
+            let name_len = be16(p, body + 3)?;
+            let name = p.get(body + 5..body + 5 + name_len)?;
+            return std::str::from_utf8(name).ok().map(str::to_ascii_lowercase);
+        }
+        i = body.checked_add(len)?;
+    }
+    None
+}
+
+/// Big-endian u16 at `i` as usize.
+pub fn be16(p: &[u8], i: usize) -> Option<usize> {
+    let b = p.get(i..i.checked_add(2)?)?;
+    Some(usize::from(u16::from_be_bytes([*b.first()?, *b.get(1)?])))
+}
+
+/// Big-endian u32 at `i`.
+pub fn be32(p: &[u8], i: usize) -> Option<u32> {
+    let b = p.get(i..i.checked_add(4)?)?;
+    Some(u32::from_be_bytes([
+        *b.first()?,
+        *b.get(1)?,
+        *b.get(2)?,
+        *b.get(3)?,
+    ]))
+}
+
+/// The datagrams of one direction of a UDP flow whose payload is still inside the kept
+/// `payload_prefix`: (packet, payload bytes). Stops at the first datagram the prefix does
+/// not hold entirely. Frames marked [`obs::DUPLICATE`] are skipped: the flow table leaves
+/// duplicates out of the prefix.
+pub fn datagrams(flow: &Flow, dir: Dir) -> Vec<(PacketMeta, &[u8])> {
+    let prefix = &flow.dir[dir.idx()].payload_prefix;
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    if flow.transport != Transport::Udp {
+        return out;
+    }
+    for p in flow
+        .packets
+        .iter()
+        .filter(|p| p.dir == dir && p.payload_len > 0 && !is_dup(p))
+    {
+        let len = p.payload_len as usize;
+        let Some(end) = off.checked_add(len) else {
+            break;
+        };
+        let Some(body) = prefix.get(off..end) else {
+            break;
+        };
+        out.push((*p, body));
+        off = end;
+    }
+    out
+}
+
+/// Human-readable name of an app id (DESIGN §3 ids).
+pub fn app_label(app: &str) -> String {
+    let s = match app {
+        "whatsapp" => "WhatsApp",
+        "messenger" => "Messenger",
+        "skype_teams" => "Skype/Teams",
+        "zoom" => "Zoom",
+        "google_meet" => "Google Meet",
+        "facetime" => "FaceTime",
+        "signal" => "Signal",
+        "telegram" => "Telegram",
+        "viber" => "Viber",
+        "discord" => "Discord",
+        "imo" => "imo",
+        "line" => "LINE",
+        "webex" => "Webex",
+        "wechat" => "WeChat",
+        "kakaotalk" => "KakaoTalk",
+        "snapchat" => "Snapchat",
+        "sip" => "SIP",
+        other => return other.to_string(),
+    };
+    s.to_string()
+}
+
+/// True when a flow carries call media or call set-up (classification, or STUN/RTP protocols).
+pub fn is_call_flow(f: &Flow) -> bool {
+    f.class.service == Service::Call
+        || f.class
+            .protocols
+            .iter()
+            .any(|p| matches!(*p, "rtp" | "srtp" | "rtcp" | "stun" | "turn"))
+}
+
+/// Seconds with millisecond precision, for evidence.
+pub fn ms(ns: Nanos) -> f64 {
+    (ns as f64 / 1e6).round()
+}
+
+/// Seconds rounded to 0.1 s, for summaries.
+pub fn s1(ns: Nanos) -> f64 {
+    (ns as f64 / 1e8).round() / 10.0
+}
+
+/// Frame numbers of packets, sorted and unique, capped at `max`.
+pub fn frames<'a>(it: impl Iterator<Item = &'a PacketMeta>, max: usize) -> Vec<u64> {
+    let mut v: Vec<u64> = it.map(|p| p.frame).collect();
+    v.sort_unstable();
+    v.dedup();
+    v.truncate(max);
+    v
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Builders for synthetic flows used by the blocking detectors' tests.
+    use super::*;
+    use crate::flow::{DirFacts, Flow, PacketMeta};
+
+    pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> Flow {
+        Flow {
+            id,
+            transport,
+            client: client.parse().unwrap(),
+            server: server.parse().unwrap(),
+            vlan: 0,
+            tunnel: None,
+            first_ts: 0,
+            last_ts: 0,
+            first_frame: 0,
+            dir: [DirFacts::default(), DirFacts::default()],
+            tcp: None,
+            history: String::new(),
+            rtt: Vec::new(),
+            packets: Vec::new(),
+            packets_truncated: false,
+            icmp_errors: Vec::new(),
+            class: Default::default(),
+        }
+    }
+
+    /// A packet builder with sensible defaults.
+    #[derive(Clone, Copy)]
+    pub struct P {
+        pub m: PacketMeta,
+    }
+
+    pub fn pkt(
+        frame: u64,
+        ts_ms: i64,
+        dir: Dir,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        len: u32,
+        ttl: u8,
+    ) -> P {
+        P {
+            m: PacketMeta {
+                frame,
+                ts: ts_ms * 1_000_000,
+                dir,
+                ip_len: 40 + len,
+                payload_len: len,
+                ttl,
+                ip_id: frame as u32 * 7,
+                df: true,
+                tcp_flags: flags,
+                seq,
+                ack,
+                window: 64240,
+                obs: 0,
+            },
+        }
+    }
+
+    /// Appends packets to a flow and updates its counters (packets, bytes, ts, flags counts).
+    pub fn push(f: &mut Flow, ps: &[P]) {
+        for p in ps {
+            let m = p.m;
+            if f.packets.is_empty() {
+                f.first_ts = m.ts;
+                f.first_frame = m.frame;
+            }
+            f.last_ts = f.last_ts.max(m.ts);
+            let d = &mut f.dir[m.dir.idx()];
+            d.packets += 1;
+            d.bytes += u64::from(m.ip_len);
+            d.payload_bytes += u64::from(m.payload_len);
+            d.first_ts.get_or_insert(m.ts);
+            d.last_ts = Some(m.ts);
+            if m.tcp_flags & tcp_flags::SYN != 0 {
+                d.syn_count += 1;
+            }
+            if m.tcp_flags & tcp_flags::FIN != 0 {
+                d.fin_count += 1;
+            }
+            if m.tcp_flags & tcp_flags::RST != 0 {
+                d.rst_count += 1;
+            }
+            match d.ttls.iter_mut().find(|(t, _)| *t == m.ttl) {
+                Some((_, c)) => *c += 1,
+                None => {
+                    d.ttls.push((m.ttl, 1));
+                    d.ttls.sort_unstable();
+                }
+            }
+            f.packets.push(m);
+        }
+    }
+
+    /// Appends bytes to a direction's payload prefix.
+    pub fn prefix(f: &mut Flow, dir: Dir, bytes: &[u8]) {
+        f.dir[dir.idx()].payload_prefix.extend_from_slice(bytes);
+    }
+
+    /// A minimal TLS ClientHello carrying `sni`.
+    pub fn client_hello(sni: &str) -> Vec<u8> {
+        let name = sni.as_bytes();
+        let mut ext = Vec::new();
+        ext.extend_from_slice(&[0, 0]);
+        let sn_len = name.len() + 5;
+        ext.extend_from_slice(&(sn_len as u16).to_be_bytes());
+        ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+        ext.push(0);
+        ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        ext.extend_from_slice(name);
+        let mut body = vec![0x03, 0x03];
+        body.extend_from_slice(&[0u8; 32]);
+        body.push(0); // session id
+        body.extend_from_slice(&[0, 2, 0x13, 0x01]); // cipher suites
+        body.extend_from_slice(&[1, 0]); // compression
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        let mut hs = vec![0x01, 0, (body.len() >> 8) as u8, body.len() as u8];
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 0x03, 0x01, (hs.len() >> 8) as u8, hs.len() as u8];
+        rec.extend_from_slice(&hs);
+        rec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    #[test]
+    fn seq_arithmetic_wraps() {
+        assert!(seq_lt(0xFFFF_FFF0, 0x10));
+        assert!(!seq_lt(0x10, 0xFFFF_FFF0));
+        assert_eq!(seq_diff(0x10, 0xFFFF_FFF0), 0x20);
+        assert!(seq_le(5, 5));
+    }
+
+    #[test]
+    fn ttl_classes_and_mismatch() {
+        assert_eq!(initial_ttl(57), 64);
+        assert_eq!(hops(120), 8);
+        assert_eq!(ttl_mismatch(64, 120, 2), Some("init_ttl_class"));
+        assert_eq!(ttl_mismatch(60, 57, 2), Some("hop_count"));
+        assert_eq!(ttl_mismatch(58, 57, 2), None);
+    }
+
+    #[test]
+    fn client_hello_sni_parses_and_rejects_truncation() {
+        let ch = client_hello("Web.WhatsApp.com");
+        assert!(is_client_hello(&ch));
+        assert_eq!(client_hello_sni(&ch).as_deref(), Some("web.whatsapp.com"));
+        for cut in 0..ch.len() - 1 {
+            assert_eq!(client_hello_sni(&ch[..cut]), None, "cut at {cut}");
+        }
+        assert!(!is_server_tls_answer(&ch));
+        assert!(is_http_request(b"GET / HTTP/1.1\r\n"));
+        assert!(!is_http_request(b"HTTP/1.1 200 OK"));
+    }
+
+    #[test]
+    fn datagrams_split_prefix_by_payload_length() {
+        let mut f = flow(0, Transport::Udp, "10.0.0.1:5000", "8.8.8.8:53");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, Dir::C2s, 0, 0, 0, 3, 64),
+                pkt(2, 1, Dir::C2s, 0, 0, 0, 2, 64),
+                pkt(3, 2, Dir::C2s, 0, 0, 0, 9, 64),
+            ],
+        );
+        prefix(&mut f, Dir::C2s, &[1, 2, 3, 4, 5, 6]);
+        let d = datagrams(&f, Dir::C2s);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].1, &[1, 2, 3]);
+        assert_eq!(d[1].1, &[4, 5]);
+        assert_eq!(d[1].0.frame, 2);
+    }
+}

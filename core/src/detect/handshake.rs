@@ -1,0 +1,320 @@
+//! `handshake_timeout` and `handshake_rejected`: TCP connections that never opened.
+//!
+//! # Heuristic
+//! - `handshake_timeout`: the client sent SYNs, retried at least once (two SYNs at least
+//!   `syn_retry_span` = 0.5 s apart; Linux retries after 1 s, RFC 6298 §2.1), and nothing
+//!   came back — Zeek's `S0` with SYN retries. A single SYN at the end of a capture is not
+//!   enough: the answer may simply be after the capture stopped.
+//! - `handshake_rejected`: the SYN was answered by a RST (Zeek's `REJ`), or by an ICMP
+//!   "destination unreachable" quoting it (type 3; codes 9, 10, 13 mean "administratively
+//!   prohibited": a filter said so).
+//!
+//! # Severity
+//! A timeout is `blocked` when the capture shows two-way traffic elsewhere (else the capture
+//! may be one-sided and the finding is not emitted); confidence grows with the retries and
+//! when other connections to the same server or port succeeded, or when the server is in the
+//! "penalty box" of an injected reset. A REJ is `blocked` only when the RST's TTL differs from
+//! the server's usual one (seen on its other flows), when the ICMP code says "prohibited", or
+//! in a penalty box; otherwise it is `info`: a closed port answers the same way.
+//!
+//! # Known false positives
+//! A server that is down or overloaded (SYN timeouts); a closed port (REJ); the capturing
+//! host's own firewall dropping the answers before the capture point (rare: captures are
+//! usually taken before the host firewall).
+
+use super::blocking::{self, has, is_dup, is_rst, ttl_mismatch, two_way_elsewhere};
+use super::{rst_injection, Detector, Input};
+use crate::decode::tcp_flags::{ACK, SYN};
+use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::report::Finding;
+use crate::{secs, Nanos};
+use serde_json::json;
+
+/// The detector (emits `handshake_timeout` and `handshake_rejected`).
+pub struct Handshake;
+
+impl Detector for Handshake {
+    fn name(&self) -> &'static str {
+        "handshake"
+    }
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
+        let cfg = &input.config.blocking;
+        let hosts = blocking::ttl_by_host(input.flows);
+        let injected = rst_injection::injected_resets(input.flows, cfg);
+        let boxed = |f: &Flow| -> Option<(u32, Nanos)> {
+            injected
+                .iter()
+                .filter(|(id, ip, ts)| {
+                    *id != f.id
+                        && *ip == f.server.ip()
+                        && f.first_ts > *ts
+                        && f.first_ts - *ts <= cfg.penalty_box
+                })
+                .map(|(id, _, ts)| (*id, f.first_ts - *ts))
+                .min_by_key(|(_, d)| *d)
+        };
+        for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
+            let pk: Vec<&PacketMeta> = f.packets.iter().filter(|p| !is_dup(p)).collect();
+            let syns: Vec<&&PacketMeta> = pk
+                .iter()
+                .filter(|p| p.dir == Dir::C2s && has(p, SYN) && !has(p, ACK))
+                .collect();
+            let Some(first_syn) = syns.first() else {
+                continue;
+            };
+            let s2c: Vec<&&PacketMeta> = pk.iter().filter(|p| p.dir == Dir::S2c).collect();
+            let synack = s2c.iter().any(|p| has(p, SYN | ACK));
+            let succeeded_elsewhere = input.flows.iter().any(|g| {
+                g.id != f.id
+                    && g.transport == Transport::Tcp
+                    && g.server.ip() == f.server.ip()
+                    && g.dir[1].payload_bytes > 0
+            });
+            let pbox = boxed(f);
+            let sni = f.class.sni.as_deref();
+            let dest = match sni {
+                Some(s) => format!("{} ({s})", f.server),
+                None => f.server.to_string(),
+            };
+            if s2c.is_empty() {
+                // ICMP errors quoting the SYN are rejections.
+                if !f.icmp_errors.is_empty() {
+                    emit_icmp(f, &dest, out);
+                    continue;
+                }
+                let span = syns.last().map_or(0, |l| l.ts - first_syn.ts);
+                if syns.len() < 2 || span < cfg.syn_retry_span {
+                    continue;
+                }
+                if !two_way_elsewhere(input.flows, &[f.id]) {
+                    continue; // one-sided capture: cannot tell
+                }
+                let mut conf: f64 = if syns.len() >= 3 { 0.7 } else { 0.55 };
+                if succeeded_elsewhere || pbox.is_some() {
+                    conf += 0.15;
+                }
+                let mut ev = json!({
+                    "syns": syns.len(),
+                    "span_s": blocking::ms(span) / 1000.0,
+                    "syn_frames": syns.iter().map(|p| p.frame).collect::<Vec<_>>(),
+                    "server_answered_other_flows": succeeded_elsewhere,
+                    "sni": sni,
+                });
+                if let (Some((src, d)), Some(o)) = (pbox, ev.as_object_mut()) {
+                    o.insert(
+                        "penalty_box".into(),
+                        json!({"after_flow": src, "after_s": blocking::ms(d) / 1000.0}),
+                    );
+                }
+                out.push(Finding {
+                    kind: "handshake_timeout",
+                    flow: Some(f.id),
+                    ts: secs(first_syn.ts),
+                    severity: "blocked",
+                    confidence: conf.min(0.9),
+                    summary: format!(
+                        "Connection to {dest} never opened: {} SYNs sent over {:.1} s, no answer{}.",
+                        syns.len(),
+                        blocking::s1(span),
+                        if pbox.is_some() {
+                            " (shortly after a forged reset to the same server)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    evidence: ev,
+                    packets: blocking::frames(syns.iter().map(|p| **p), 32),
+                });
+                continue;
+            }
+            if synack {
+                continue;
+            }
+            // REJ: SYN answered by RST only.
+            let rsts: Vec<&&PacketMeta> = s2c.iter().filter(|p| is_rst(p)).copied().collect();
+            let Some(rst) = rsts.first() else { continue };
+            if s2c.len() != rsts.len() {
+                continue;
+            }
+            let reference = hosts.get(&f.server.ip()).copied();
+            let mismatch = reference.and_then(|r| ttl_mismatch(rst.ttl, r, cfg.ttl_hop_delta));
+            let blocked = mismatch.is_some() || pbox.is_some();
+            let response = rst.ts - first_syn.ts;
+            let mut ev = json!({
+                "syns": syns.len(),
+                "rst_frame": rst.frame,
+                "rst_ttl": rst.ttl,
+                "rst_hops": blocking::hops(rst.ttl),
+                "server_ttl": reference,
+                "ttl_reason": mismatch,
+                "rst_window": rst.window,
+                "rst_ip_id": if rst.ip_id == u32::MAX { None } else { Some(rst.ip_id) },
+                "response_ms": response as f64 / 1e6,
+                "server_answered_other_flows": succeeded_elsewhere,
+            });
+            if let (Some((src, d)), Some(o)) = (pbox, ev.as_object_mut()) {
+                o.insert(
+                    "penalty_box".into(),
+                    json!({"after_flow": src, "after_s": blocking::ms(d) / 1000.0}),
+                );
+            }
+            let why = if let (Some(t), Some(r)) = (mismatch.map(|_| rst.ttl), reference) {
+                format!("; the refusal arrived with TTL {t} but the server's packets arrive with TTL {r}, so something on the path answered for it")
+            } else if pbox.is_some() {
+                "; it came right after a forged reset to the same server".to_string()
+            } else {
+                "; the port may simply be closed".to_string()
+            };
+            out.push(Finding {
+                kind: "handshake_rejected",
+                flow: Some(f.id),
+                ts: secs(rst.ts),
+                severity: if blocked { "blocked" } else { "info" },
+                confidence: if blocked { 0.7 } else { 0.3 },
+                summary: format!(
+                    "Connection to {dest} was refused with a TCP reset {:.0} ms after the SYN{why}.",
+                    response as f64 / 1e6
+                ),
+                evidence: ev,
+                packets: vec![first_syn.frame, rst.frame],
+            });
+        }
+    }
+}
+
+/// ICMP unreachable quoting a SYN that got no other answer.
+fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
+    let Some((frame, ts, ty, code, from)) = f.icmp_errors.first().copied() else {
+        return;
+    };
+    let prohibited = ty == 3 && matches!(code, 9 | 10 | 13);
+    out.push(Finding {
+        kind: "handshake_rejected",
+        flow: Some(f.id),
+        ts: secs(ts),
+        severity: if prohibited { "blocked" } else { "info" },
+        confidence: if prohibited { 0.8 } else { 0.4 },
+        summary: format!(
+            "Connection to {dest} was refused by {from} with ICMP type {ty} code {code}{}.",
+            if prohibited {
+                " (\"administratively prohibited\": a filter)"
+            } else {
+                ""
+            }
+        ),
+        evidence: json!({"icmp_type": ty, "icmp_code": code, "icmp_from": from.to_string(), "icmp_frame": frame}),
+        packets: vec![frame],
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::blocking::testutil::*;
+    use super::super::DetectConfig;
+    use super::*;
+    use crate::decode::tcp_flags::{PSH, RST};
+
+    const C: Dir = Dir::C2s;
+    const S: Dir = Dir::S2c;
+
+    fn run(flows: &[Flow]) -> Vec<Finding> {
+        let config = DetectConfig::default();
+        let mut out = Vec::new();
+        Handshake.detect(
+            &Input {
+                flows,
+                calls: &[],
+                config: &config,
+            },
+            &mut out,
+        );
+        out
+    }
+
+    fn good(id: u32) -> Flow {
+        let mut g = flow(id, Transport::Tcp, "10.0.0.2:50000", "198.51.100.9:443");
+        push(
+            &mut g,
+            &[
+                pkt(100, 0, C, SYN, 1, 0, 0, 64),
+                pkt(101, 10, S, SYN | ACK, 9, 2, 0, 120),
+                pkt(102, 20, S, PSH | ACK, 10, 2, 100, 120),
+            ],
+        );
+        g
+    }
+
+    #[test]
+    fn syn_retries_without_answer_time_out() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 1000, C, SYN, 1000, 0, 0, 64),
+                pkt(3, 3000, C, SYN, 1000, 0, 0, 64),
+            ],
+        );
+        let out = run(&[f.clone(), good(1)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, "handshake_timeout");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].packets, vec![1, 2, 3]);
+        assert_eq!(out[0].evidence["syns"], 3);
+        // One-sided capture: nothing else two-way → no finding.
+        assert!(run(&[f]).is_empty());
+    }
+
+    #[test]
+    fn single_syn_is_not_a_timeout() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        push(&mut f, &[pkt(1, 0, C, SYN, 1000, 0, 0, 64)]);
+        assert!(run(&[f, good(1)]).is_empty());
+    }
+
+    #[test]
+    fn rej_is_info_unless_fingerprint_differs() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "198.51.100.9:443");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 10, S, RST | ACK, 0, 1001, 0, 120),
+            ],
+        );
+        let out = run(&[f.clone(), good(1)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, "handshake_rejected");
+        assert_eq!(out[0].severity, "info");
+        let mut g = flow(0, Transport::Tcp, "10.0.0.2:40000", "198.51.100.9:443");
+        push(
+            &mut g,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 1, S, RST | ACK, 0, 1001, 0, 64),
+            ],
+        );
+        let out = run(&[g, good(1)]);
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].evidence["ttl_reason"], "init_ttl_class");
+    }
+
+    #[test]
+    fn icmp_prohibited_is_blocked() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(3, 1000, C, SYN, 1000, 0, 0, 64),
+            ],
+        );
+        f.icmp_errors
+            .push((2, 5_000_000, 3, 13, "192.0.2.1".parse().unwrap()));
+        let out = run(&[f, good(1)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, "handshake_rejected");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].packets, vec![2]);
+    }
+}
