@@ -3,7 +3,9 @@
 
 pub mod blocking;
 pub mod handshake;
+pub mod policer;
 pub mod rst_injection;
+pub mod series;
 
 use crate::flow::Flow;
 use crate::report::{Call, Finding};
@@ -11,6 +13,8 @@ use crate::report::{Call, Finding};
 /// Thresholds shared by detectors (each detector documents where its values come from).
 #[derive(Clone, Debug, Default)]
 pub struct DetectConfig {
+    /// Thresholds of the throttling detectors (defaults and sources in `series.rs`).
+    pub throttle: series::ThrottleConfig,
     /// Thresholds of the blocking detectors (defaults and sources in `blocking.rs`).
     pub blocking: blocking::BlockingConfig,
 }
@@ -33,6 +37,7 @@ pub trait Detector: Sync {
 pub const REGISTRY: &[&dyn Detector] = &[
     &rst_injection::RstInjection,
     &handshake::Handshake,
+    &policer::Policer,
 ];
 
 /// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).

@@ -1,0 +1,512 @@
+//! `throttling_policer`: a token-bucket policer on a TCP data direction.
+//!
+//! **Heuristic** (Flach et al., "An Internet-Wide Analysis of Traffic Policing",
+//! SIGCOMM 2016, §3.1, and the thresholds of the authors' published detector). A policer
+//! forwards a packet when its token bucket holds enough tokens and drops it otherwise; the
+//! bucket fills at the policed rate ρ. So:
+//! 1. ρ is the rate of bytes delivered between the first and the last loss (the bucket is
+//!    empty at both, so everything delivered in between was paid for by tokens produced
+//!    in between).
+//! 2. The first loss must come within the first 2 MB (`policer_late_loss_bytes`), and the
+//!    bytes sent before it, minus the tokens produced meanwhile (the bucket's initial fill,
+//!    reported as the burst), must not be clearly negative.
+//! 3. Replaying a bucket that starts empty at the first loss and fills at ρ, each later
+//!    segment gets a token count: passes consume their bytes, losses do not.
+//!    Required: losses in ≥ 3 RTT-long slices, ≥ 15 loss and ≥ 15 pass samples; fewer
+//!    tokens (mean and median) at losses than at passes; ≤ 10 % of losses further than
+//!    2 median RTTs × ρ from the median token count at losses (the bucket is empty at every
+//!    loss); ≤ 3 % of passes more than 0.75 median RTT × ρ below it (the bucket is not
+//!    empty at passes).
+//! 4. ≤ 20 % of losses are preceded by an inflated RTT (≥ the running median, > 1.3 × the
+//!    running 10th percentile and ≥ 20 ms): losses after queues built up are congestion or
+//!    a shaper's overflowing queue, not a policer.
+//!
+//! **Vantage points.** Near the sender a loss is a segment sent again later; near the
+//! receiver it is a hole in the sequence space, later filled (see [`super::series`]).
+//! Rates count IP bytes, as policers do.
+//!
+//! **Known false positives.** A shallow-buffered bottleneck (e.g. `tc tbf` with a tiny
+//! queue) drops exactly like a policer and is reported as one: mechanically it is one.
+//! A very regular periodic loss pattern from other causes (a lossy link whose losses are
+//! not random) could pass the token tests. Without any RTT sample the inflation test
+//! cannot run: a 100 ms RTT is assumed for the thresholds and the confidence is lowered.
+//! **Known misses.** Flows with fewer than 15 losses (short or slow transfers), and
+//! policers whose burst exceeds 2 MB.
+
+#[cfg(test)]
+use super::series::Vantage;
+use super::series::{self, DataDir, Seg, ThrottleConfig};
+use super::{Detector, Input};
+use crate::flow::{Dir, Flow, Transport};
+use crate::report::Finding;
+use crate::{secs, Nanos};
+use serde_json::json;
+
+/// The detector (registered in [`super::REGISTRY`]).
+pub struct Policer;
+
+/// RTT assumed for the token thresholds when none was measured.
+const FALLBACK_RTT: Nanos = 100_000_000;
+/// Most RTT samples kept in the running distribution.
+const MAX_RTT_SAMPLES: usize = 50_000;
+
+/// Why a direction was not judged policed (the first test that failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// Fewer than two losses.
+    NoLoss,
+    /// The first loss came after `policer_late_loss_bytes`.
+    LateLoss,
+    /// First and last loss at the same instant, or nothing delivered between them.
+    ZeroRate,
+    /// More bytes before the first loss than a bucket starting non-empty could allow.
+    NegativeFill,
+    /// Losses in fewer than `policer_min_loss_slices` RTT slices.
+    FewSlices,
+    /// Fewer than `policer_min_samples` loss or pass samples.
+    FewSamples,
+    /// Token counts at losses not lower than at passes.
+    HigherFillOnLoss,
+    /// Too many losses while the bucket should hold tokens.
+    LossOutOfRange,
+    /// Too many passes while the bucket should be empty.
+    PassOutOfRange,
+    /// Too many losses after an inflated RTT (congestion).
+    InflatedRtt,
+}
+
+/// What the token-bucket replay found on a policed direction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policed {
+    pub rate_bps: f64,
+    /// The bucket's fill at the start (bytes before the first loss minus tokens produced).
+    pub burst_bytes: f64,
+    pub bytes_before_first_loss: u64,
+    pub first_loss: Seg,
+    pub last_loss: Seg,
+    pub loss_samples: usize,
+    pub pass_samples: usize,
+    pub loss_slices: usize,
+    pub median_tokens_on_loss: f64,
+    pub median_tokens_on_pass: f64,
+    pub loss_out_of_range: f64,
+    pub pass_out_of_range: f64,
+    pub inflated_rtt_fraction: f64,
+    pub median_rtt: Nanos,
+    pub rtt_measured: bool,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// Runs Flach et al.'s policing test on one data direction.
+pub fn analyze(
+    dd: &DataDir,
+    rtts: &[(Nanos, Nanos)],
+    cfg: &ThrottleConfig,
+) -> Result<Policed, Reject> {
+    let segs = &dd.segs;
+    let fi = segs.iter().position(|s| s.lost).ok_or(Reject::NoLoss)?;
+    let li = segs.iter().rposition(|s| s.lost).ok_or(Reject::NoLoss)?;
+    let (first, last) = match (segs.get(fi), segs.get(li)) {
+        (Some(a), Some(b)) if li > fi => (*a, *b),
+        _ => return Err(Reject::NoLoss),
+    };
+    let bytes_before: u64 = segs
+        .iter()
+        .take(fi)
+        .filter(|s| !s.lost)
+        .map(|s| u64::from(s.bytes))
+        .sum();
+    if first.rel_seq < 0 || first.rel_seq as u64 > cfg.policer_late_loss_bytes {
+        return Err(Reject::LateLoss);
+    }
+    // 1. ρ from the bytes delivered between the first and the last loss.
+    let span = last.ts - first.ts;
+    let delivered: u64 = segs
+        .get(fi..li)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|s| !s.lost)
+        .map(|s| u64::from(s.bytes))
+        .sum();
+    if span <= 0 || delivered == 0 {
+        return Err(Reject::ZeroRate);
+    }
+    let rate_bps = delivered as f64 * 8.0 / (span as f64 / 1e9);
+    let bytes_per_ns = rate_bps / 8.0 / 1e9;
+
+    let mut sorted_rtt: Vec<f64> = rtts.iter().map(|r| r.1 as f64).collect();
+    sorted_rtt.sort_by(f64::total_cmp);
+    let rtt_measured = !sorted_rtt.is_empty();
+    let median_rtt = series::percentile_sorted(&sorted_rtt, 50.0)
+        .map(|x| x as Nanos)
+        .unwrap_or(FALLBACK_RTT)
+        .max((cfg.policer_min_rtt_ms * 1e6) as Nanos)
+        .max(1);
+    let loss_zero = cfg.policer_loss_rtt_mult * median_rtt as f64 * bytes_per_ns;
+    let pass_zero = cfg.policer_pass_rtt_mult * median_rtt as f64 * bytes_per_ns;
+
+    // 2. The bucket's initial fill must not be clearly negative.
+    let t0 = segs.first().map(|s| s.ts).unwrap_or(first.ts);
+    let fill0 = bytes_before as f64 - bytes_per_ns * (first.ts - t0) as f64;
+    if fill0 < -pass_zero {
+        return Err(Reject::NegativeFill);
+    }
+
+    // 3. Replay a bucket that is empty at the first loss.
+    let mut used = 0.0f64;
+    let (mut on_loss, mut on_pass) = (Vec::new(), Vec::new());
+    let mut slices = 1usize;
+    let mut slice_end = first.ts.saturating_add(median_rtt);
+    let (mut inflated, mut judged) = (0usize, 0usize);
+    let mut prefix: Vec<f64> = Vec::new(); // running sorted RTTs seen so far
+    let mut recent: [Option<f64>; 2] = [None, None]; // the last two RTT samples, oldest first
+    let mut ri = 0usize;
+    for s in segs.iter().skip(fi) {
+        while let Some(&(ts, r)) = rtts.get(ri) {
+            if ts > s.ts {
+                break;
+            }
+            let r = r as f64;
+            if prefix.len() < MAX_RTT_SAMPLES {
+                let at = prefix.partition_point(|x| *x < r);
+                prefix.insert(at, r);
+            }
+            recent = [recent[1], Some(r)];
+            ri += 1;
+        }
+        let tokens = bytes_per_ns * (s.ts - first.ts) as f64 - used;
+        if s.lost {
+            on_loss.push(tokens);
+            judged += 1;
+            // The sample before the latest: the RTT of data sent around the time the lost
+            // segment was sent (Flach et al. use the second-to-last ACK delay).
+            if let (Some(r), Some(med), Some(p10)) = (
+                recent[0],
+                series::percentile_sorted(&prefix, 50.0),
+                series::percentile_sorted(&prefix, 10.0),
+            ) {
+                if r >= med
+                    && r > cfg.inflated_rtt_factor * p10
+                    && r >= cfg.inflated_rtt_min_ms * 1e6
+                {
+                    inflated += 1;
+                }
+            }
+            if s.ts > slice_end {
+                slices += 1;
+                slice_end = s.ts.saturating_add(median_rtt);
+            }
+        } else {
+            on_pass.push(tokens);
+            used += f64::from(s.bytes);
+        }
+    }
+    if slices < cfg.policer_min_loss_slices {
+        return Err(Reject::FewSlices);
+    }
+    if on_loss.len() < cfg.policer_min_samples || on_pass.len() < cfg.policer_min_samples {
+        return Err(Reject::FewSamples);
+    }
+    // 4a. Fewer tokens at losses than at passes.
+    let med_loss = series::median(&on_loss).unwrap_or(0.0);
+    let med_pass = series::median(&on_pass).unwrap_or(0.0);
+    if mean(&on_loss) >= mean(&on_pass) || med_loss >= med_pass {
+        return Err(Reject::HigherFillOnLoss);
+    }
+    // 4b. The bucket is (about) empty at every loss, relative to the median at losses
+    // (absorbs the unknown offset between the capture point and the policer).
+    let loss_oor = on_loss
+        .iter()
+        .filter(|t| (*t - med_loss).abs() > loss_zero)
+        .count() as f64
+        / on_loss.len() as f64;
+    if loss_oor > cfg.policer_loss_out_of_range {
+        return Err(Reject::LossOutOfRange);
+    }
+    // 4c. The bucket is not empty at passes.
+    let pass_oor = on_pass
+        .iter()
+        .filter(|t| *t - med_loss < -pass_zero)
+        .count() as f64
+        / on_pass.len() as f64;
+    if pass_oor > cfg.policer_pass_out_of_range {
+        return Err(Reject::PassOutOfRange);
+    }
+    // 4d. RTTs did not inflate before losses.
+    let inflated_fraction = if judged == 0 {
+        0.0
+    } else {
+        inflated as f64 / judged as f64
+    };
+    if inflated_fraction > cfg.policer_inflated_rtt_tolerance {
+        return Err(Reject::InflatedRtt);
+    }
+    Ok(Policed {
+        rate_bps,
+        burst_bytes: fill0.max(0.0),
+        bytes_before_first_loss: bytes_before,
+        first_loss: first,
+        last_loss: last,
+        loss_samples: on_loss.len(),
+        pass_samples: on_pass.len(),
+        loss_slices: slices,
+        median_tokens_on_loss: med_loss,
+        median_tokens_on_pass: med_pass,
+        loss_out_of_range: loss_oor,
+        pass_out_of_range: pass_oor,
+        inflated_rtt_fraction: inflated_fraction,
+        median_rtt,
+        rtt_measured,
+    })
+}
+
+/// A policed direction: its segments, its path RTT samples and the replay's result.
+pub type PolicedDir = (DataDir, Vec<(Nanos, Nanos)>, Policed);
+
+/// Runs the test on direction `dir` of a TCP flow; `None` unless policed.
+pub fn policed_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<PolicedDir> {
+    if flow.transport != Transport::Tcp {
+        return None;
+    }
+    let dd = series::analyze_dir(flow, dir);
+    if dd.losses < 2 || (dd.data_packets as usize) < cfg.policer_min_samples * 2 {
+        return None;
+    }
+    let rtts = series::path_rtts(flow, &dd);
+    let p = analyze(&dd, &rtts, cfg).ok()?;
+    Some((dd, rtts, p))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Builds the finding for a policed direction.
+pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], p: &Policed) -> Finding {
+    let who = match dd.dir {
+        Dir::S2c => "server→client",
+        Dir::C2s => "client→server",
+    };
+    let episodes = p.loss_slices;
+    let summary = format!(
+        "TCP {who} data of flow {id} ({srv}) was policed at about {rate} (burst ≈ {burst:.0} kB): \
+         {l} of {n} segments lost in {episodes} episodes, always when a token bucket filling at that \
+         rate would be empty, without the RTT rise that congestion brings (capture at the {v}).",
+        id = flow.id,
+        srv = flow.server,
+        rate = series::fmt_rate(p.rate_bps),
+        burst = p.burst_bytes / 1000.0,
+        l = dd.losses,
+        n = dd.segs.len(),
+        v = dd.vantage.as_str(),
+    );
+    let mut frames: Vec<u64> = dd.segs.iter().filter(|s| s.lost).map(|s| s.frame).collect();
+    frames.dedup();
+    frames.truncate(20);
+    let confidence = if p.rtt_measured { 0.9 } else { 0.7 };
+    Finding {
+        kind: "throttling_policer",
+        flow: Some(flow.id),
+        ts: secs(p.first_loss.ts),
+        severity: "throttled",
+        confidence,
+        summary,
+        evidence: json!({
+            "dir": series::dir_str(dd.dir),
+            "vantage": dd.vantage.as_str(),
+            "rate_bps": p.rate_bps.round(),
+            "burst_bytes": p.burst_bytes.round(),
+            "bytes_before_first_loss": p.bytes_before_first_loss,
+            "first_loss_ts": secs(p.first_loss.ts),
+            "last_loss_ts": secs(p.last_loss.ts),
+            "data_segments": dd.data_packets,
+            "loss_samples": p.loss_samples,
+            "pass_samples": p.pass_samples,
+            "loss_slices": p.loss_slices,
+            "retransmissions": dd.retransmissions,
+            "holes": dd.holes,
+            "median_tokens_on_loss": p.median_tokens_on_loss.round(),
+            "median_tokens_on_pass": p.median_tokens_on_pass.round(),
+            "loss_out_of_range": round3(p.loss_out_of_range),
+            "pass_out_of_range": round3(p.pass_out_of_range),
+            "inflated_rtt_losses": round3(p.inflated_rtt_fraction),
+            "median_rtt_ms": round1(p.median_rtt as f64 / 1e6),
+            "rtt_measured": p.rtt_measured,
+            "series": series::series_json(flow, rtts),
+        }),
+        packets: frames,
+    }
+}
+
+impl Detector for Policer {
+    fn name(&self) -> &'static str {
+        "throttling_policer"
+    }
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
+        let cfg = &input.config.throttle;
+        for flow in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
+            for dir in [Dir::C2s, Dir::S2c] {
+                if let Some((dd, rtts, p)) = policed_dir(flow, dir, cfg) {
+                    out.push(finding(flow, &dd, &rtts, &p));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::series::sim::{self, Sim};
+    use super::*;
+
+    fn check(s: &Sim) -> Result<Policed, Reject> {
+        let f = sim::run(s);
+        let dd = series::analyze_dir(&f, Dir::S2c);
+        let rtts = series::path_rtts(&f, &dd);
+        analyze(&dd, &rtts, &ThrottleConfig::default())
+    }
+
+    fn within(est: f64, truth: f64, tol: f64) -> bool {
+        (est - truth).abs() <= tol * truth
+    }
+
+    #[test]
+    fn policer_receiver_side_rate_within_15_percent() {
+        for rate in [1e6, 4e6] {
+            let p = check(&Sim {
+                policer: Some((rate, 30_000.0)),
+                ..Default::default()
+            })
+            .unwrap_or_else(|r| panic!("{rate}: {r:?}"));
+            assert!(within(p.rate_bps, rate, 0.15), "{rate}: {}", p.rate_bps);
+            assert!(p.loss_samples >= 15 && p.pass_samples >= 15);
+        }
+    }
+
+    #[test]
+    fn policer_sender_side_rate_within_15_percent() {
+        for rate in [1e6, 4e6] {
+            let p = check(&Sim {
+                policer: Some((rate, 30_000.0)),
+                vantage: Vantage::Sender,
+                ..Default::default()
+            })
+            .unwrap_or_else(|r| panic!("{rate}: {r:?}"));
+            assert!(within(p.rate_bps, rate, 0.15), "{rate}: {}", p.rate_bps);
+        }
+    }
+
+    #[test]
+    fn policer_burst_is_estimated() {
+        let p = check(&Sim {
+            policer: Some((2e6, 100_000.0)),
+            ..Default::default()
+        })
+        .unwrap();
+        // The bucket starts full: about 100 kB pass before the first loss beyond the rate.
+        assert!(
+            p.burst_bytes > 50_000.0 && p.burst_bytes < 150_000.0,
+            "{}",
+            p.burst_bytes
+        );
+    }
+
+    #[test]
+    fn random_loss_is_not_policing() {
+        for v in [Vantage::Receiver, Vantage::Sender] {
+            let r = check(&Sim {
+                random_loss: 0.02,
+                line_bps: 20e6,
+                vantage: v,
+                ..Default::default()
+            });
+            assert!(r.is_err(), "{v:?}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn deep_queue_shaper_is_not_policing() {
+        // A 2 Mbit/s queue of 150 kB: losses only when the queue overflows, after RTT rose.
+        let r = check(&Sim {
+            shaper: Some((2e6, 150_000.0, 3000.0)),
+            vantage: Vantage::Sender,
+            ..Default::default()
+        });
+        assert!(r.is_err(), "{r:?}");
+    }
+
+    #[test]
+    fn clean_and_app_limited_flows_have_no_loss() {
+        assert_eq!(
+            check(&Sim {
+                line_bps: 10e6,
+                duration_s: 5.0,
+                ..Default::default()
+            }),
+            Err(Reject::NoLoss)
+        );
+        assert_eq!(
+            check(&Sim {
+                app_rate: Some(50_000.0),
+                ..Default::default()
+            }),
+            Err(Reject::NoLoss)
+        );
+    }
+
+    #[test]
+    fn detector_emits_finding_with_rate_and_series() {
+        let f = sim::run(&Sim {
+            policer: Some((1e6, 30_000.0)),
+            ..Default::default()
+        });
+        let flows = vec![f];
+        let cfg = super::super::DetectConfig::default();
+        let mut out = Vec::new();
+        Policer.detect(
+            &Input {
+                flows: &flows,
+                calls: &[],
+                config: &cfg,
+            },
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        let e = &out[0].evidence;
+        assert_eq!(out[0].kind, "throttling_policer");
+        assert_eq!(e["dir"], "s2c");
+        assert_eq!(e["vantage"], "receiver");
+        assert!(within(e["rate_bps"].as_f64().unwrap(), 1e6, 0.15));
+        assert!(e["burst_bytes"].as_f64().is_some());
+        assert!(e["series"]["s2c_bps"].as_array().unwrap().len() > 10);
+        assert!(!out[0].packets.is_empty());
+    }
+
+    #[test]
+    fn too_few_losses_rejected() {
+        let f = sim::run(&Sim {
+            policer: Some((1e6, 30_000.0)),
+            duration_s: 1.0,
+            ..Default::default()
+        });
+        let dd = series::analyze_dir(&f, Dir::S2c);
+        let r = analyze(&dd, &[], &ThrottleConfig::default());
+        assert!(
+            matches!(
+                r,
+                Err(Reject::FewSlices | Reject::FewSamples | Reject::NoLoss)
+            ),
+            "{r:?}"
+        );
+    }
+}

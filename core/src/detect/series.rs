@@ -1,0 +1,939 @@
+//! Facts shared by the throttling detectors (`policer`, `shaper`, `rtp_quality`) and by
+//! `compare`: the data direction of a TCP flow as segments labelled *lost* or *passed*,
+//! the RTT samples that describe the path, fixed-width rate bins, and the
+//! throughput/RTT-over-time series stored in a finding's `evidence.series` (the page and
+//! `voipwatch analyze --plot` draw it).
+//!
+//! **Losses from one vantage point.** A capture sees a TCP data direction either near its
+//! sender (the data leaves the capture point and may be lost further on: a lost segment is
+//! one whose bytes are sent again later) or near its receiver (the data was lost before
+//! the capture point: the sequence number jumps past the highest byte seen, a *hole*,
+//! later filled by the retransmission). The vantage is decided per direction from the
+//! sequence numbers alone: holes outnumbering plain retransmissions mean a receiver-side
+//! capture. The flow table's `obs::HOLE_OPENED`/`HOLE_FILLED`/`RETRANSMISSION` bits say
+//! the same thing packet by packet; the analysis here recomputes them from `seq` and
+//! `payload_len` so that it also works on flows whose bits were not set (and so that both
+//! can be checked against each other). IP-level duplicates (`obs::DUPLICATE`) are ignored.
+//!
+//! Rates count IP bytes (`ip_len`), which is what token buckets in routers (nftables
+//! `limit rate`, `tc tbf`) meter, so estimated rates compare with configured ones.
+
+use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
+use crate::Nanos;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Thresholds of the throttling detectors. Defaults come from the papers cited in each
+/// detector's documentation (and `docs/throttling.md`).
+#[derive(Clone, Debug)]
+pub struct ThrottleConfig {
+    /// Flach et al. 2016: fewest loss and pass samples (`MIN_NUM_SAMPLES` = 15).
+    pub policer_min_samples: usize,
+    /// Flach et al.: fewest RTT-long slices containing a loss (3).
+    pub policer_min_loss_slices: usize,
+    /// Flach et al.: the first loss must come before this many bytes (2 MB): a later first
+    /// loss is more likely congestion than a policer's bucket running dry.
+    pub policer_late_loss_bytes: u64,
+    /// Flach et al.: a loss is "out of range" when its token count is further than this many
+    /// median RTTs worth of tokens from the median token count at losses (2.0).
+    pub policer_loss_rtt_mult: f64,
+    /// Flach et al.: a pass is "out of range" when its token count is below the median at
+    /// losses by more than this many median RTTs worth of tokens (0.75).
+    pub policer_pass_rtt_mult: f64,
+    /// Flach et al.: most losses out of range (10 %).
+    pub policer_loss_out_of_range: f64,
+    /// Flach et al.: most passes out of range (3 %).
+    pub policer_pass_out_of_range: f64,
+    /// Flach et al.: an RTT is inflated above this multiple of the 10th percentile (1.3) …
+    pub inflated_rtt_factor: f64,
+    /// … and at least this many milliseconds (20 ms).
+    pub inflated_rtt_min_ms: f64,
+    /// Flach et al.: most losses preceded by an inflated RTT (20 %); more means congestion.
+    pub policer_inflated_rtt_tolerance: f64,
+    /// Floor of the RTT that scales the token tolerances and the loss slices (10 ms; ours):
+    /// on sub-millisecond paths (a LAN, the lab's veth pairs) the timing uncertainty between
+    /// the capture point and the policer is set by packet spacing, not by the RTT.
+    pub policer_min_rtt_ms: f64,
+    /// ShaperProbe (Kanuparthy & Dovrolis, IMC 2011): bin width of the rate series (0.5 s).
+    pub shaper_bin_ms: u64,
+    /// ShaperProbe: burst-to-sustained rate ratio that counts as a level shift (1.10).
+    pub shaper_min_ratio: f64,
+    /// Significance of the rank test between the bins before and after the shift (0.05).
+    pub shaper_rank_p: f64,
+    /// Fewest bins (0.5 s each) of the rate series (8 = 4 s).
+    pub shaper_min_bins: usize,
+    /// Largest coefficient of variation of the sustained (shaped) rate (0.15).
+    pub shaper_max_cv: f64,
+    /// Most losses per data segment for a shaper (2 %): a shaper queues instead of dropping.
+    pub shaper_max_loss: f64,
+    /// The median RTT while shaped must exceed the path's base (minimum) RTT by this factor …
+    pub shaper_rtt_factor: f64,
+    /// … and by at least this many milliseconds.
+    pub shaper_rtt_min_ms: f64,
+    /// RTP: loss (lost / expected) from which a stream is degraded (2 %; ITU-T G.113 / G.107
+    /// put the knee of codec impairment around 1–3 %).
+    pub rtp_loss_degraded: f64,
+    /// RTP: interarrival jitter from which a stream is degraded (30 ms, Cisco's and ITU-T
+    /// Y.1541's usual voice target).
+    pub rtp_jitter_degraded_ms: f64,
+    /// RTP: E-model MOS below which a stream is degraded (3.6, "many users dissatisfied"
+    /// boundary of ITU-T G.107 Annex B).
+    pub rtp_mos_degraded: f64,
+    /// RTP: loss from which a flat received rate is called throttling (5 %).
+    pub rtp_loss_throttled: f64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            policer_min_samples: 15,
+            policer_min_loss_slices: 3,
+            policer_late_loss_bytes: 2_000_000,
+            policer_loss_rtt_mult: 2.0,
+            policer_pass_rtt_mult: 0.75,
+            policer_loss_out_of_range: 0.10,
+            policer_pass_out_of_range: 0.03,
+            inflated_rtt_factor: 1.3,
+            inflated_rtt_min_ms: 20.0,
+            policer_inflated_rtt_tolerance: 0.2,
+            policer_min_rtt_ms: 10.0,
+            shaper_bin_ms: 500,
+            shaper_min_ratio: 1.10,
+            shaper_rank_p: 0.05,
+            shaper_min_bins: 8,
+            shaper_max_cv: 0.15,
+            shaper_max_loss: 0.02,
+            shaper_rtt_factor: 1.5,
+            shaper_rtt_min_ms: 20.0,
+            rtp_loss_degraded: 0.02,
+            rtp_jitter_degraded_ms: 30.0,
+            rtp_mos_degraded: 3.6,
+            rtp_loss_throttled: 0.05,
+        }
+    }
+}
+
+/// Where the capture point sits on a data direction's path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vantage {
+    /// Near the data's sender: losses appear as later retransmissions.
+    Sender,
+    /// Near the data's receiver: losses appear as holes in the sequence space.
+    Receiver,
+}
+
+impl Vantage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vantage::Sender => "sender",
+            Vantage::Receiver => "receiver",
+        }
+    }
+}
+
+/// One data segment of a direction, or (receiver side) one segment inferred lost in a hole.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seg {
+    /// Frame of the packet (for an inferred loss: the packet that revealed the hole).
+    pub frame: u64,
+    pub ts: Nanos,
+    /// IP bytes (for an inferred loss: the typical segment size).
+    pub bytes: u32,
+    /// Payload bytes.
+    pub payload: u32,
+    /// Offset of the first payload byte from the direction's first data byte.
+    pub rel_seq: i64,
+    pub lost: bool,
+}
+
+/// The data direction of a TCP flow, segment by segment.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    pub dir: Dir,
+    pub vantage: Vantage,
+    /// In capture order; inferred losses precede the packet that revealed them.
+    pub segs: Vec<Seg>,
+    /// Data-carrying packets seen.
+    pub data_packets: u64,
+    /// Segments whose bytes had all been seen before and that filled no hole.
+    pub retransmissions: u64,
+    /// Sequence jumps past the highest byte seen.
+    pub holes: u64,
+    /// Segments labelled lost.
+    pub losses: u64,
+    /// Largest payload seen (the MSS in practice).
+    pub mss: u32,
+}
+
+/// Most holes tracked at once per direction (older ones are forgotten).
+const MAX_OPEN_HOLES: usize = 4096;
+/// Most inferred lost segments per hole.
+const MAX_LOST_PER_HOLE: u64 = 1024;
+
+/// The direction carrying most payload bytes of a TCP flow, if it carries any.
+pub fn main_data_dir(flow: &Flow) -> Option<Dir> {
+    if flow.transport != Transport::Tcp {
+        return None;
+    }
+    let [c, s] = &flow.dir;
+    if c.payload_bytes == 0 && s.payload_bytes == 0 {
+        return None;
+    }
+    Some(if s.payload_bytes >= c.payload_bytes {
+        Dir::S2c
+    } else {
+        Dir::C2s
+    })
+}
+
+fn is_data(p: &PacketMeta, dir: Dir) -> bool {
+    const RST: u8 = 0x04;
+    p.dir == dir && p.payload_len > 0 && p.tcp_flags & RST == 0 && p.obs & obs::DUPLICATE == 0
+}
+
+/// A set of disjoint half-open intervals of sequence space.
+#[derive(Default)]
+struct IntervalSet {
+    /// start → end, disjoint, non-adjacent.
+    m: BTreeMap<i64, i64>,
+}
+
+impl IntervalSet {
+    fn overlaps(&self, s: i64, e: i64) -> bool {
+        match self.m.range(..e).next_back() {
+            Some((_, &end)) => end > s,
+            None => false,
+        }
+    }
+    fn insert(&mut self, mut s: i64, mut e: i64) {
+        if e <= s {
+            return;
+        }
+        // Merge with every interval that touches [s, e).
+        loop {
+            let hit = self.m.range(..=e).next_back().map(|(&a, &b)| (a, b));
+            match hit {
+                Some((a, b)) if b >= s => {
+                    self.m.remove(&a);
+                    s = s.min(a);
+                    e = e.max(b);
+                }
+                _ => break,
+            }
+        }
+        self.m.insert(s, e);
+    }
+}
+
+/// Labels the segments of direction `dir` of a TCP flow as lost or passed (see module docs).
+pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
+    // Pass 1: unwrap sequence numbers, classify each data segment as new data, a hole
+    // opener, a hole filler or a retransmission.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        New,
+        Fill,
+        Retx,
+    }
+    let mut rows: Vec<(&PacketMeta, i64, i64, Kind, i64)> = Vec::new(); // (pkt, start, end, kind, gap)
+    let mut last: Option<(u32, i64)> = None;
+    let mut snd_max: i64 = 0;
+    let mut holes_open: Vec<(i64, i64)> = Vec::new();
+    let (mut holes, mut retx, mut mss) = (0u64, 0u64, 1u32);
+    for p in flow.packets.iter().filter(|p| is_data(p, dir)) {
+        let rel = match last {
+            None => 0,
+            Some((ls, lr)) => lr.saturating_add(i64::from(p.seq.wrapping_sub(ls) as i32)),
+        };
+        last = Some((p.seq, rel));
+        mss = mss.max(p.payload_len);
+        let (s, e) = (rel, rel.saturating_add(i64::from(p.payload_len)));
+        let mut gap = 0;
+        let kind = if s > snd_max {
+            holes += 1;
+            gap = s - snd_max;
+            if holes_open.len() < MAX_OPEN_HOLES {
+                holes_open.push((snd_max, s));
+            }
+            snd_max = e;
+            Kind::New
+        } else if e > snd_max {
+            snd_max = e;
+            Kind::New
+        } else {
+            let before = holes_open.len();
+            let mut filled = false;
+            let mut next = Vec::with_capacity(before);
+            for &(hs, he) in &holes_open {
+                if s < he && e > hs {
+                    filled = true;
+                    if hs < s {
+                        next.push((hs, s));
+                    }
+                    if e < he {
+                        next.push((e, he));
+                    }
+                } else {
+                    next.push((hs, he));
+                }
+            }
+            holes_open = next;
+            if filled {
+                Kind::Fill
+            } else {
+                retx += 1;
+                Kind::Retx
+            }
+        };
+        rows.push((p, s, e, kind, gap));
+    }
+    let vantage = if holes > 0 && holes >= retx {
+        Vantage::Receiver
+    } else {
+        Vantage::Sender
+    };
+    let mut segs = Vec::with_capacity(rows.len());
+    match vantage {
+        Vantage::Sender => {
+            // A segment is lost when some later segment re-sends any of its bytes.
+            let mut later = IntervalSet::default();
+            let mut lost = vec![false; rows.len()];
+            for (i, &(_, s, e, kind, _)) in rows.iter().enumerate().rev() {
+                if let Some(l) = lost.get_mut(i) {
+                    *l = later.overlaps(s, e);
+                }
+                if kind != Kind::New {
+                    later.insert(s, e);
+                }
+            }
+            for (i, &(p, s, _, _, _)) in rows.iter().enumerate() {
+                let l = lost.get(i).copied().unwrap_or(false);
+                segs.push(Seg {
+                    frame: p.frame,
+                    ts: p.ts,
+                    bytes: p.ip_len,
+                    payload: p.payload_len,
+                    rel_seq: s,
+                    lost: l,
+                });
+            }
+        }
+        Vantage::Receiver => {
+            for &(p, s, _, _, gap) in &rows {
+                if gap > 0 {
+                    let hdr = p.ip_len.saturating_sub(p.payload_len);
+                    let n = (gap as u64).div_ceil(u64::from(mss)).min(MAX_LOST_PER_HOLE);
+                    let mut off = s - gap;
+                    for k in 0..n {
+                        let left = (s - off).max(0) as u64;
+                        let len = if k + 1 == n {
+                            left.min(u64::from(mss))
+                        } else {
+                            u64::from(mss)
+                        };
+                        let len32 = u32::try_from(len).unwrap_or(mss);
+                        segs.push(Seg {
+                            frame: p.frame,
+                            ts: p.ts,
+                            bytes: len32.saturating_add(hdr),
+                            payload: len32,
+                            rel_seq: off,
+                            lost: true,
+                        });
+                        off = off.saturating_add(i64::from(len32));
+                    }
+                }
+                segs.push(Seg {
+                    frame: p.frame,
+                    ts: p.ts,
+                    bytes: p.ip_len,
+                    payload: p.payload_len,
+                    rel_seq: s,
+                    lost: false,
+                });
+            }
+        }
+    }
+    let losses = segs.iter().filter(|s| s.lost).count() as u64;
+    DataDir {
+        dir,
+        vantage,
+        segs,
+        data_packets: rows.len() as u64,
+        retransmissions: retx,
+        holes,
+        losses,
+        mss,
+    }
+}
+
+/// RTT samples `(ts, rtt)` that describe the path of data direction `dir`, in time order.
+///
+/// The flow table measures RTTs both ways (data→ACK, TCP timestamps, the handshake); near
+/// the data's receiver the data→ACK samples are only the local ACK delay, so of the two
+/// directions the one with the larger median is the path's RTT. Without samples from the
+/// flow table, data→ACK samples are measured here (Karn's rule: never on retransmitted
+/// data, none while a loss is outstanding).
+pub fn path_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
+    let pick = |d: Dir| -> Vec<(Nanos, Nanos)> {
+        flow.rtt
+            .iter()
+            .filter(|r| r.dir == d && r.rtt > 0)
+            .map(|r| (r.ts, r.rtt))
+            .collect()
+    };
+    let a = pick(dd.dir);
+    let b = pick(dd.dir.rev());
+    let med = |v: &[(Nanos, Nanos)]| -> Nanos {
+        let mut x: Vec<Nanos> = v.iter().map(|s| s.1).collect();
+        x.sort_unstable();
+        x.get(x.len() / 2).copied().unwrap_or(0)
+    };
+    let mut out = match (a.len() >= 3, b.len() >= 3) {
+        (true, true) => {
+            if med(&b) > med(&a) {
+                b
+            } else {
+                a
+            }
+        }
+        (true, false) => a,
+        (false, true) => b,
+        (false, false) => {
+            let mut all: Vec<(Nanos, Nanos)> = a.into_iter().chain(b).collect();
+            if all.len() < 3 && dd.vantage == Vantage::Sender {
+                all.extend(data_ack_rtts(flow, dd));
+            }
+            all
+        }
+    };
+    out.sort_by_key(|s| s.0);
+    out
+}
+
+/// Data→ACK RTT samples measured at a sender-side vantage point (Karn's rule).
+fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
+    const ACK: u8 = 0x10;
+    // Candidate segments: passed, never re-sent; the sample is taken by the first ACK that
+    // covers the segment's end, unless a loss was outstanding in between.
+    let mut pending: Vec<(i64, Nanos)> = Vec::new(); // (end rel seq, sent ts)
+    let base_seq = flow
+        .packets
+        .iter()
+        .find(|p| is_data(p, dd.dir))
+        .map(|p| p.seq);
+    let Some(base) = base_seq else {
+        return Vec::new();
+    };
+    let lost_ts: Vec<Nanos> = dd.segs.iter().filter(|s| s.lost).map(|s| s.ts).collect();
+    for s in dd.segs.iter().filter(|s| !s.lost) {
+        let len = i64::from(s.payload);
+        pending.push((s.rel_seq.saturating_add(len), s.ts));
+    }
+    let mut out = Vec::new();
+    let mut idx = 0usize;
+    for p in flow
+        .packets
+        .iter()
+        .filter(|p| p.dir == dd.dir.rev() && p.tcp_flags & ACK != 0)
+    {
+        let acked = i64::from(p.ack.wrapping_sub(base) as i32);
+        let mut newest: Option<Nanos> = None;
+        while let Some(&(end, ts)) = pending.get(idx) {
+            if end > acked || ts > p.ts {
+                break;
+            }
+            newest = Some(ts);
+            idx += 1;
+        }
+        if let Some(ts) = newest {
+            let lossy = lost_ts.iter().any(|&l| l >= ts && l <= p.ts);
+            if !lossy && p.ts > ts {
+                out.push((p.ts, p.ts - ts));
+            }
+        }
+        if out.len() >= 100_000 {
+            break;
+        }
+    }
+    out
+}
+
+/// Median of a slice (sorts a copy); `None` when empty.
+pub fn median(v: &[f64]) -> Option<f64> {
+    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if x.is_empty() {
+        return None;
+    }
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    let hi = x.get(n / 2).copied()?;
+    if n % 2 == 1 {
+        Some(hi)
+    } else {
+        Some((x.get(n / 2 - 1).copied()? + hi) / 2.0)
+    }
+}
+
+/// Nearest-rank percentile (0..=100) of a sorted slice.
+pub fn percentile_sorted(sorted: &[f64], pct: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((pct / 100.0) * (sorted.len() as f64 - 1.0))
+        .round()
+        .max(0.0) as usize;
+    sorted.get(rank.min(sorted.len() - 1)).copied()
+}
+
+/// Bytes per bin of width `bin` from `start`, `n` bins; items outside are ignored.
+pub fn bin_bytes(
+    items: impl Iterator<Item = (Nanos, u64)>,
+    start: Nanos,
+    bin: Nanos,
+    n: usize,
+) -> Vec<u64> {
+    let mut out = vec![0u64; n];
+    if bin <= 0 {
+        return out;
+    }
+    for (ts, b) in items {
+        if ts < start {
+            continue;
+        }
+        let i = ((ts - start) / bin) as usize;
+        if let Some(slot) = out.get_mut(i) {
+            *slot = slot.saturating_add(b);
+        }
+    }
+    out
+}
+
+/// Most bins in a stored series.
+pub const MAX_SERIES_BINS: usize = 600;
+
+/// The throughput/RTT-over-time series of a flow for `evidence.series`:
+/// `{bin_s, t0, c2s_bps:[…], s2c_bps:[…], rtt_ms:[… or null]}` with IP bytes per bin as bit/s
+/// and the median path RTT per bin. Bins are 0.5 s, wider for long flows (at most
+/// [`MAX_SERIES_BINS`]).
+pub fn series_json(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Value {
+    let dur = flow.last_ts.saturating_sub(flow.first_ts).max(1);
+    let mut bin: Nanos = 500_000_000;
+    while dur / bin >= MAX_SERIES_BINS as i64 {
+        bin = bin.saturating_mul(2);
+    }
+    let n = ((dur / bin) + 1) as usize;
+    let bps = |d: Dir| -> Vec<u64> {
+        let b = bin_bytes(
+            flow.packets
+                .iter()
+                .filter(|p| p.dir == d)
+                .map(|p| (p.ts, u64::from(p.ip_len))),
+            flow.first_ts,
+            bin,
+            n,
+        );
+        b.into_iter()
+            .map(|x| ((x as f64) * 8.0 / (bin as f64 / 1e9)).round() as u64)
+            .collect()
+    };
+    let mut rtt_bins: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for &(ts, r) in rtts {
+        if ts >= flow.first_ts {
+            if let Some(v) = rtt_bins.get_mut(((ts - flow.first_ts) / bin) as usize) {
+                if v.len() < 10_000 {
+                    v.push(r as f64 / 1e6);
+                }
+            }
+        }
+    }
+    let rtt_ms: Vec<Value> = rtt_bins
+        .iter()
+        .map(|v| match median(v) {
+            Some(m) => json!((m * 10.0).round() / 10.0),
+            None => Value::Null,
+        })
+        .collect();
+    json!({
+        "bin_s": bin as f64 / 1e9,
+        "t0": crate::secs(flow.first_ts),
+        "c2s_bps": bps(Dir::C2s),
+        "s2c_bps": bps(Dir::S2c),
+        "rtt_ms": rtt_ms,
+    })
+}
+
+/// Formats a rate in bit/s for summaries ("1.02 Mbit/s").
+pub fn fmt_rate(bps: f64) -> String {
+    if bps >= 1e9 {
+        format!("{:.2} Gbit/s", bps / 1e9)
+    } else if bps >= 1e6 {
+        format!("{:.2} Mbit/s", bps / 1e6)
+    } else if bps >= 1e3 {
+        format!("{:.0} kbit/s", bps / 1e3)
+    } else {
+        format!("{bps:.0} bit/s")
+    }
+}
+
+/// Direction name as in the report ("c2s" / "s2c").
+pub fn dir_str(d: Dir) -> &'static str {
+    match d {
+        Dir::C2s => "c2s",
+        Dir::S2c => "s2c",
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sim {
+    //! A deterministic round-based TCP Reno sender through one impairment, captured at the
+    //! sender or the receiver: the test bench of the throttling detectors.
+    use super::*;
+    use crate::classify::FlowClass;
+    use crate::flow::{DirFacts, RttSample};
+    use std::net::SocketAddr;
+
+    #[derive(Clone, Debug)]
+    pub struct Sim {
+        /// Token-bucket policer: (rate bit/s, bucket bytes).
+        pub policer: Option<(f64, f64)>,
+        /// Queue served at a rate: (rate bit/s, queue limit bytes, bucket bytes of a tbf burst).
+        pub shaper: Option<(f64, f64, f64)>,
+        /// Random loss probability (deterministic LCG).
+        pub random_loss: f64,
+        /// Application limit: bytes the app hands to TCP per second.
+        pub app_rate: Option<f64>,
+        pub base_rtt_ms: f64,
+        pub duration_s: f64,
+        pub mss: u32,
+        pub vantage: Vantage,
+        pub line_bps: f64,
+    }
+
+    impl Default for Sim {
+        fn default() -> Self {
+            Sim {
+                policer: None,
+                shaper: None,
+                random_loss: 0.0,
+                app_rate: None,
+                base_rtt_ms: 40.0,
+                duration_s: 20.0,
+                mss: 1448,
+                vantage: Vantage::Receiver,
+                line_bps: 100e6,
+            }
+        }
+    }
+
+    pub fn empty_flow() -> Flow {
+        let c: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let s: SocketAddr = "10.0.1.2:443".parse().unwrap();
+        Flow {
+            id: 0,
+            transport: Transport::Tcp,
+            client: c,
+            server: s,
+            vlan: 0,
+            tunnel: None,
+            first_ts: 0,
+            last_ts: 0,
+            first_frame: 1,
+            dir: [DirFacts::default(), DirFacts::default()],
+            tcp: None,
+            history: String::new(),
+            rtt: Vec::new(),
+            packets: Vec::new(),
+            packets_truncated: false,
+            icmp_errors: Vec::new(),
+            class: FlowClass::default(),
+        }
+    }
+
+    /// Fills frames, per-direction counters and timestamps after packets were pushed.
+    pub fn finalize(f: &mut Flow) {
+        f.packets.sort_by_key(|p| p.ts);
+        for (i, p) in f.packets.iter_mut().enumerate() {
+            p.frame = i as u64 + 1;
+        }
+        f.dir = [DirFacts::default(), DirFacts::default()];
+        for p in &f.packets {
+            let d = &mut f.dir[p.dir.idx()];
+            d.packets += 1;
+            d.bytes += u64::from(p.ip_len);
+            d.payload_bytes += u64::from(p.payload_len);
+        }
+        f.first_ts = f.packets.first().map(|p| p.ts).unwrap_or(0);
+        f.last_ts = f.packets.last().map(|p| p.ts).unwrap_or(0);
+        f.rtt.sort_by_key(|r| r.ts);
+    }
+
+    pub fn pkt(ts: Nanos, dir: Dir, seq: u32, ack: u32, payload: u32, obs: u8) -> PacketMeta {
+        PacketMeta {
+            frame: 0,
+            ts,
+            dir,
+            ip_len: payload + 52,
+            payload_len: payload,
+            ttl: 64,
+            ip_id: 0,
+            df: true,
+            tcp_flags: if payload > 0 { 0x18 } else { 0x10 },
+            seq,
+            ack,
+            window: 65535,
+            obs,
+        }
+    }
+
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Runs the simulation: the server sends data (s2c) to the client.
+    pub fn run(cfg: &Sim) -> Flow {
+        let mut f = empty_flow();
+        let isn: u32 = 0xfff0_0000; // wraps during the transfer
+        let rtt = cfg.base_rtt_ms / 1e3;
+        let (d1, d2, d3) = (rtt * 0.25, rtt * 0.25, rtt * 0.5); // sender→impairment→receiver→sender
+        let wire = f64::from(cfg.mss + 52);
+        let gap = wire * 8.0 / cfg.line_bps;
+        let mut rng = Lcg(42);
+        let (mut tokens, mut tok_t) = (cfg.policer.map(|p| p.1).unwrap_or(0.0), 0.0f64);
+        let (mut sh_tokens, mut sh_t) = (cfg.shaper.map(|s| s.2).unwrap_or(0.0), 0.0f64);
+        let mut q_free = 0.0f64; // time the shaper's queue drains
+        let mut t = 0.0f64;
+        let (mut cwnd, mut ssthresh) = (10.0f64, 1e9f64);
+        let mut next_seq: u64 = 0; // bytes
+        let mut retx: Vec<u64> = Vec::new();
+        let mut received: std::collections::BTreeSet<u64> = Default::default();
+        let mut rcv_nxt: u64 = 0;
+        let ns = |x: f64| (x * 1e9).round() as Nanos;
+        let seq32 = |s: u64| isn.wrapping_add(s as u32);
+        while t < cfg.duration_s {
+            let avail = cfg.app_rate.map(|r| (r * t) as u64).unwrap_or(u64::MAX);
+            let mut batch: Vec<(u64, bool)> = Vec::new();
+            for s in retx.drain(..) {
+                batch.push((s, true));
+            }
+            while (batch.len() as f64) < cwnd.floor() && next_seq + u64::from(cfg.mss) <= avail {
+                batch.push((next_seq, false));
+                next_seq += u64::from(cfg.mss);
+            }
+            if batch.is_empty() {
+                t += 0.05;
+                continue;
+            }
+            let mut lost_any = false;
+            let mut last_ack_t = t;
+            // ACK clocking spreads a window over the round trip.
+            let spacing = gap.max(rtt / batch.len() as f64);
+            for (k, &(s, is_retx)) in batch.iter().enumerate() {
+                let ts = t + k as f64 * spacing;
+                let at = ts + d1;
+                let mut pass = true;
+                let mut qdelay = 0.0;
+                if let Some((rate, bucket)) = cfg.policer {
+                    tokens = (tokens + (at - tok_t) * rate / 8.0).min(bucket);
+                    tok_t = at;
+                    if tokens >= wire {
+                        tokens -= wire;
+                    } else {
+                        pass = false;
+                    }
+                }
+                if let Some((rate, qlim, burst)) = cfg.shaper {
+                    // tbf: a token bucket releasing queued packets; queue limited in bytes.
+                    let backlog = (q_free - at).max(0.0) * rate / 8.0;
+                    if backlog + wire > qlim + burst {
+                        pass = false;
+                    } else {
+                        sh_tokens = (sh_tokens + (at - sh_t) * rate / 8.0).min(burst);
+                        sh_t = at;
+                        let dep = if q_free <= at && sh_tokens >= wire {
+                            sh_tokens -= wire;
+                            at
+                        } else {
+                            q_free.max(at) + wire * 8.0 / rate
+                        };
+                        q_free = q_free.max(dep);
+                        qdelay = dep - at;
+                    }
+                }
+                if pass && cfg.random_loss > 0.0 && rng.next() < cfg.random_loss {
+                    pass = false;
+                }
+                let obs_s = if is_retx { obs::RETRANSMISSION } else { 0 };
+                if cfg.vantage == Vantage::Sender {
+                    f.packets
+                        .push(pkt(ns(ts), Dir::S2c, seq32(s), 1, cfg.mss, obs_s));
+                }
+                if !pass {
+                    lost_any = true;
+                    retx.push(s);
+                    continue;
+                }
+                let rt = at + qdelay + d2;
+                received.insert(s);
+                while received.remove(&rcv_nxt) {
+                    rcv_nxt += u64::from(cfg.mss);
+                }
+                let ack_arrive = rt + d3;
+                last_ack_t = last_ack_t.max(ack_arrive);
+                match cfg.vantage {
+                    Vantage::Receiver => {
+                        f.packets
+                            .push(pkt(ns(rt), Dir::S2c, seq32(s), 1, cfg.mss, 0));
+                        f.packets
+                            .push(pkt(ns(rt), Dir::C2s, 1, seq32(rcv_nxt), 0, 0));
+                        // What TCP timestamps give at the receiver: ACK out → data echoing it in.
+                        f.rtt.push(RttSample {
+                            ts: ns(rt),
+                            rtt: ns(rtt + qdelay),
+                            dir: Dir::C2s,
+                            source: "tsopt",
+                        });
+                    }
+                    Vantage::Sender => {
+                        f.packets
+                            .push(pkt(ns(ack_arrive), Dir::C2s, 1, seq32(rcv_nxt), 0, 0));
+                        if !is_retx {
+                            f.rtt.push(RttSample {
+                                ts: ns(ack_arrive),
+                                rtt: ns(ack_arrive - ts),
+                                dir: Dir::S2c,
+                                source: "data",
+                            });
+                        }
+                    }
+                }
+            }
+            retx.sort_unstable();
+            if lost_any {
+                ssthresh = (cwnd / 2.0).max(2.0);
+                cwnd = ssthresh;
+                if last_ack_t <= t {
+                    last_ack_t = t + rtt + 0.2; // RTO
+                }
+            } else if cwnd < ssthresh {
+                cwnd *= 2.0;
+            } else {
+                cwnd += 1.0;
+            }
+            cwnd = cwnd.min(2000.0);
+            t = last_ack_t.max(t + gap);
+        }
+        finalize(&mut f);
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sim::*;
+    use super::*;
+
+    #[test]
+    fn interval_set_merges_and_overlaps() {
+        let mut s = IntervalSet::default();
+        s.insert(10, 20);
+        s.insert(30, 40);
+        assert!(s.overlaps(15, 16));
+        assert!(!s.overlaps(20, 30));
+        s.insert(18, 32);
+        assert_eq!(s.m.len(), 1);
+        assert!(s.overlaps(25, 26));
+        assert!(!s.overlaps(40, 50));
+    }
+
+    #[test]
+    fn sender_side_loss_is_the_original_of_a_retransmission() {
+        let mut f = empty_flow();
+        let isn = u32::MAX - 2000; // sequence numbers wrap
+        for i in 0..5u32 {
+            f.packets.push(pkt(
+                i64::from(i) * 1000,
+                Dir::C2s,
+                isn.wrapping_add(i * 1000),
+                1,
+                1000,
+                0,
+            ));
+        }
+        f.packets.push(pkt(
+            9000,
+            Dir::C2s,
+            isn.wrapping_add(2000),
+            1,
+            1000,
+            obs::RETRANSMISSION,
+        ));
+        finalize(&mut f);
+        let dd = analyze_dir(&f, Dir::C2s);
+        assert_eq!(dd.vantage, Vantage::Sender);
+        let lost: Vec<bool> = dd.segs.iter().map(|s| s.lost).collect();
+        assert_eq!(lost, vec![false, false, true, false, false, false]);
+        assert_eq!(dd.retransmissions, 1);
+    }
+
+    #[test]
+    fn receiver_side_hole_gives_inferred_losses() {
+        let mut f = empty_flow();
+        f.packets.push(pkt(0, Dir::S2c, 100, 1, 1000, 0));
+        f.packets.push(pkt(10, Dir::S2c, 1100, 1, 1000, 0));
+        // 2500 bytes missing: 3 inferred segments (1000, 1000, 500).
+        f.packets
+            .push(pkt(20, Dir::S2c, 4600, 1, 1000, obs::HOLE_OPENED));
+        f.packets
+            .push(pkt(30, Dir::S2c, 2100, 1, 1000, obs::HOLE_FILLED));
+        finalize(&mut f);
+        let dd = analyze_dir(&f, Dir::S2c);
+        assert_eq!(dd.vantage, Vantage::Receiver);
+        assert_eq!(dd.holes, 1);
+        assert_eq!(dd.losses, 3);
+        let lost_bytes: Vec<u32> = dd.segs.iter().filter(|s| s.lost).map(|s| s.bytes).collect();
+        assert_eq!(lost_bytes, vec![1052, 1052, 552]);
+        assert_eq!(dd.segs.len(), 7);
+    }
+
+    #[test]
+    fn series_has_bins_and_rtts() {
+        let f = run(&Sim {
+            policer: Some((1e6, 20_000.0)),
+            duration_s: 6.0,
+            ..Default::default()
+        });
+        let dd = analyze_dir(&f, Dir::S2c);
+        let rtts = path_rtts(&f, &dd);
+        assert!(!rtts.is_empty());
+        let v = series_json(&f, &rtts);
+        assert_eq!(v["bin_s"], json!(0.5));
+        let s2c = v["s2c_bps"].as_array().unwrap();
+        assert!(s2c.len() >= 11, "{}", s2c.len());
+        let mid = s2c[6].as_u64().unwrap();
+        assert!(mid > 700_000 && mid < 1_300_000, "{mid}");
+        assert!(v["rtt_ms"][6].as_f64().unwrap() >= 40.0);
+    }
+
+    #[test]
+    fn percentile_and_median() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        assert_eq!(
+            percentile_sorted(&[1.0, 2.0, 3.0, 4.0, 5.0], 10.0),
+            Some(1.0)
+        );
+        assert_eq!(
+            percentile_sorted(&[1.0, 2.0, 3.0, 4.0, 5.0], 100.0),
+            Some(5.0)
+        );
+    }
+}
