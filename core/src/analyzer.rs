@@ -94,6 +94,9 @@ impl Analyzer {
         match self.reader.push(chunk, |p| state.packet(p)) {
             Ok(()) => Ok(()),
             Err(e) => {
+                // Reading stopped at the bad structure: count the file up to it, so the
+                // report does not depend on how the input was cut into chunks.
+                self.file_bytes = e.offset.min(self.file_bytes);
                 self.error = Some(e.clone());
                 Err(e)
             }
