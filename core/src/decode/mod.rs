@@ -4,6 +4,54 @@
 //! stopped early, a [`DecodeError`] naming the layer, offset and reason. Payload slices
 //! borrow from the caller's buffer. For tunnels (GRE, GTP-U, VXLAN, IP-in-IP, Teredo)
 //! the innermost IP packet is the one reported: the inner flow is the flow.
+//!
+//! Each protocol has its own file with a view type over the caller's bytes: its constructor
+//! checks the lengths once (the buffer's and the lengths the header claims) and from then on
+//! no accessor can panic (field offsets are named ranges in a private `mod field`, and the
+//! readers in `bytes` fall back to zero rather than index out of bounds). Nothing here
+//! allocates; every loop the input drives (VLAN tags, MPLS labels, extension headers, TCP
+//! options, GTP extension headers, tunnel nesting) has a hard cap.
+//!
+//! # Link types
+//! 0 BSD null (address family in either byte order), 1 Ethernet (802.1Q/802.1ad/QinQ tags,
+//! MPLS label stacks, PPPoE sessions), 9 PPP, 50 PPP in HDLC framing, 51 PPPoE, 12/14/101
+//! raw IP (version nibble), 108 OpenBSD loopback (address family in network order), 113
+//! Linux SLL, 228 raw IPv4, 229 raw IPv6, 276 Linux SLL2. Frames that carry no IP (ARP,
+//! LLDP, PPP control, STP…) decode to `net: None` with no error: they are not failures.
+//!
+//! # Decode errors (`DecodeError::reason`, per `layer`)
+//! - `truncated`: the captured bytes end inside this layer's header.
+//! - `unsupported_linktype` (layer `link`): a LINKTYPE we do not decode.
+//! - `bad_version` (`ipv4`, `ipv6`, `raw_ip`): the IP version nibble is wrong for the layer.
+//! - `bad_header_length` (`ipv4`): IHL < 5.
+//! - `bad_total_length` (`ipv4`): total length < header length (but not 0, see anomalies).
+//! - `bad_extension_length` (`ipv6`): an extension header runs past the IPv6 payload length.
+//! - `too_many_extension_headers` (`ipv6`), `too_many_tags` (`vlan`), `too_many_labels`
+//!   (`mpls`), `too_many_layers` (`link`): a hard cap was hit.
+//! - `bad_data_offset` (`tcp`): data offset < 5 or beyond the segment's wire length.
+//! - `bad_length` (`udp`): UDP length < 8.
+//!
+//! # Anomalies (stable names, counted in the report)
+//! - `bad_ipv4_checksum`: the IPv4 header checksum does not verify (decoding goes on).
+//! - `ipv4_truncated` / `ipv6_truncated`: the IP length exceeds the captured bytes and the
+//!   capture was cut by its snaplen (caplen < wire length); the captured bytes are used.
+//! - `ipv4_length_exceeds_frame` / `ipv6_length_exceeds_frame`: the IP length exceeds the
+//!   bytes of the frame although the whole frame was captured: the header lies.
+//! - `ipv4_total_length_zero` / `ipv6_payload_length_zero`: length 0 with data following,
+//!   as TCP segmentation offload shows on the sending host; the captured bytes are used.
+//! - `bad_tcp_checksum`, `bad_udp_checksum`: checked only when the whole segment or
+//!   datagram was captured and is not an IP fragment (a zero UDP checksum means "none").
+//!   Known false positives: captures taken on the sending host with checksum offload.
+//! - `bad_tcp_options`: an option length is < 2 or runs past the header; parsing stops.
+//! - `tcp_syn_fin`, `tcp_syn_rst`: impossible flag combinations (scans, evasion, injection).
+//! - `tcp_no_flags`: no flag at all (a "null scan").
+//! - `udp_length_mismatch`: the UDP length is larger than the IP payload; the IP payload is used.
+//! - `tunnel_inner_undecodable`: a tunnel header was valid but the packet inside it did not
+//!   decode to an IP header; the outer flow is reported instead.
+//! - `tunnel_depth_exceeded`: more than [`MAX_TUNNEL_DEPTH`] nested tunnels; the packet is
+//!   reported at the deepest tunnel allowed.
+
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::net::IpAddr;
 
@@ -161,8 +209,103 @@ pub struct Decoded<'a> {
     pub error: Option<DecodeError>,
 }
 
-/// Decodes one frame of the given LINKTYPE.
+/// How many tunnels may nest (IP-in-IP inside GRE inside GTP-U …) before we stop.
+pub const MAX_TUNNEL_DEPTH: u8 = 4;
+
+/// How many link/network layers may stack in one frame (Ethernet in MPLS in Ethernet …).
+const MAX_LAYERS: u8 = 24;
+
+/// Decodes one frame of the given LINKTYPE, assuming it was captured whole.
 pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
-    let _ = (linktype, data);
-    Decoded { net: None, l4: L4::None, vlan: 0, tunnel: None, anomalies: Anomalies::default(), error: None }
+    decode_frame(
+        linktype,
+        data,
+        u32::try_from(data.len()).unwrap_or(u32::MAX),
+    )
 }
+
+/// Decodes one frame of the given LINKTYPE; `origlen` is its length on the wire, which tells
+/// snaplen truncation (`ipv4_truncated`) apart from a lying IP length
+/// (`ipv4_length_exceeds_frame`).
+pub fn decode_frame(linktype: u32, data: &[u8], origlen: u32) -> Decoded<'_> {
+    let mut cx = Cx {
+        d: Decoded::empty(),
+        snap_short: (data.len() as u64) < u64::from(origlen),
+        depth: 0,
+        layers: 0,
+    };
+    link::decode(&mut cx, linktype, data);
+    cx.d
+}
+
+impl Decoded<'_> {
+    /// Nothing decoded yet.
+    pub fn empty() -> Self {
+        Decoded {
+            net: None,
+            l4: L4::None,
+            vlan: 0,
+            tunnel: None,
+            anomalies: Anomalies::default(),
+            error: None,
+        }
+    }
+}
+
+/// Decoding state threaded through the layers of one frame.
+pub(crate) struct Cx<'a> {
+    pub(crate) d: Decoded<'a>,
+    /// Captured length < wire length.
+    pub(crate) snap_short: bool,
+    /// Tunnels entered so far.
+    pub(crate) depth: u8,
+    /// Link/network layers entered so far (bounded by [`MAX_LAYERS`]).
+    pub(crate) layers: u8,
+}
+
+impl Cx<'_> {
+    /// Records where and why decoding stopped.
+    pub(crate) fn fail(&mut self, layer: &'static str, offset: usize, reason: &'static str) {
+        self.d.error = Some(DecodeError {
+            layer,
+            offset,
+            reason,
+        });
+    }
+
+    /// Counts one more stacked layer; false (and an error) when the cap is hit.
+    pub(crate) fn enter_layer(&mut self, offset: usize) -> bool {
+        if self.layers >= MAX_LAYERS {
+            self.fail("link", offset, "too_many_layers");
+            return false;
+        }
+        self.layers += 1;
+        true
+    }
+}
+
+mod bytes;
+pub mod checksum;
+mod ethernet;
+mod gre;
+mod gtpu;
+mod icmp;
+mod ip;
+mod ipv4;
+mod ipv6;
+mod link;
+mod mpls;
+mod null;
+mod ppp;
+mod pppoe;
+mod sll;
+mod sll2;
+mod tcp;
+mod teredo;
+mod tunnel;
+mod udp;
+mod vlan;
+mod vxlan;
+
+#[cfg(test)]
+mod testutil;

@@ -1,0 +1,159 @@
+//! Ethernet II framing and the EtherType dispatch shared by every layer that names its
+//! payload with an EtherType (Ethernet, Linux SLL/SLL2, GRE, Geneve, Cisco HDLC).
+//!
+//! [`EthernetFrame::new_checked`] checks that the 14-byte header is present; the accessors
+//! cannot panic afterwards. 802.3 frames (length ≤ 1500 in the type field) carry LLC, not IP,
+//! and decode to nothing.
+
+use super::bytes::{be16, tail};
+use super::{ip, mpls, pppoe, vlan, Cx};
+
+/// EtherType values we follow.
+pub(crate) mod ethertype {
+    pub const IPV4: u16 = 0x0800;
+    pub const IPV6: u16 = 0x86DD;
+    pub const VLAN: u16 = 0x8100;
+    pub const QINQ: u16 = 0x88A8;
+    /// Pre-standard QinQ outer tags.
+    pub const QINQ_OLD: [u16; 3] = [0x9100, 0x9200, 0x9300];
+    pub const MPLS_UC: u16 = 0x8847;
+    pub const MPLS_MC: u16 = 0x8848;
+    pub const PPPOE_SESSION: u16 = 0x8864;
+    /// Transparent Ethernet bridging (an Ethernet frame inside GRE or Geneve).
+    pub const TEB: u16 = 0x6558;
+}
+
+mod field {
+    use std::ops::Range;
+    #[allow(dead_code)]
+    pub const DST: Range<usize> = 0..6;
+    #[allow(dead_code)]
+    pub const SRC: Range<usize> = 6..12;
+    pub const ETHERTYPE: Range<usize> = 12..14;
+    pub const PAYLOAD: usize = 14;
+}
+
+/// A checked view of an Ethernet II header.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EthernetFrame<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> EthernetFrame<'a> {
+    pub(crate) const HEADER_LEN: usize = field::PAYLOAD;
+
+    /// Checks that the header is present.
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+        if buf.len() < Self::HEADER_LEN {
+            return Err("truncated");
+        }
+        Ok(EthernetFrame { buf })
+    }
+
+    pub(crate) fn ethertype(&self) -> u16 {
+        be16(self.buf, field::ETHERTYPE)
+    }
+
+    pub(crate) fn payload(&self) -> &'a [u8] {
+        tail(self.buf, field::PAYLOAD)
+    }
+}
+
+/// Decodes an Ethernet frame starting at frame offset `off`.
+pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
+    if !cx.enter_layer(off) {
+        return;
+    }
+    match EthernetFrame::new_checked(buf) {
+        Ok(f) => dispatch(
+            cx,
+            f.ethertype(),
+            f.payload(),
+            off + EthernetFrame::HEADER_LEN,
+        ),
+        Err(reason) => cx.fail("ethernet", off, reason),
+    }
+}
+
+fn is_vlan(et: u16) -> bool {
+    et == ethertype::VLAN || et == ethertype::QINQ || ethertype::QINQ_OLD.contains(&et)
+}
+
+/// Follows a payload named by EtherType `et` (802.1Q/802.1ad tags first, at most
+/// [`vlan::MAX_TAGS`]). The outermost tag of the outermost frame becomes `Decoded::vlan`.
+pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut off: usize) {
+    let mut tags = 0usize;
+    while is_vlan(et) {
+        if tags >= vlan::MAX_TAGS {
+            cx.fail("vlan", off, "too_many_tags");
+            return;
+        }
+        let tag = match vlan::VlanTag::new_checked(buf) {
+            Ok(t) => t,
+            Err(reason) => {
+                cx.fail("vlan", off, reason);
+                return;
+            }
+        };
+        if cx.depth == 0 && cx.d.vlan == 0 {
+            cx.d.vlan = tag.vid();
+        }
+        et = tag.ethertype();
+        buf = tag.payload();
+        off += vlan::VlanTag::LEN;
+        tags += 1;
+    }
+    match et {
+        ethertype::IPV4 => ip::decode_v4(cx, buf, off),
+        ethertype::IPV6 => ip::decode_v6(cx, buf, off),
+        ethertype::MPLS_UC | ethertype::MPLS_MC => mpls::decode(cx, buf, off),
+        ethertype::PPPOE_SESSION => pppoe::decode(cx, buf, off),
+        // ARP, LLDP, PPPoE discovery, 802.3 lengths…: not IP, nothing to report.
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decode::testutil::*;
+    use crate::decode::{decode, L4};
+
+    #[test]
+    fn ethernet_ipv4_udp() {
+        let f = eth(
+            0x0800,
+            &ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], &udp(5060, 5061, b"hello")),
+        );
+        let d = decode(1, &f);
+        assert_eq!(d.error, None);
+        let net = d.net.unwrap();
+        assert_eq!(net.src.to_string(), "10.0.0.1");
+        match d.l4 {
+            L4::Udp(u) => assert_eq!(
+                (u.src_port, u.dst_port, u.payload),
+                (5060, 5061, &b"hello"[..])
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_ip_ethertype_is_not_an_error() {
+        let f = eth(0x0806, &[0u8; 28]);
+        let d = decode(1, &f);
+        assert_eq!((d.net, d.error, d.l4), (None, None, L4::None));
+    }
+
+    #[test]
+    fn truncation_sweep() {
+        let f = eth(
+            0x0800,
+            &ipv4(6, [10, 0, 0, 1], [10, 0, 0, 2], &tcp(1, 2, 0x02, &[], b"")),
+        );
+        sweep(
+            1,
+            &f,
+            &[(0, "ethernet"), (14, "ipv4"), (34, "tcp"), (54, "")],
+        );
+    }
+}
