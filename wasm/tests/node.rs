@@ -1,0 +1,165 @@
+//! Bindings tests, run in Node by wasm-bindgen-test-runner:
+//! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+//!  cargo test -p voipwatch-wasm --target wasm32-unknown-unknown`
+#![cfg(target_arch = "wasm32")]
+
+use voipwatch_wasm::Analyzer;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// A classic little-endian microsecond pcap (Ethernet) with two UDP packets of one flow,
+/// one each way, built from literal header bytes.
+fn tiny_pcap() -> Vec<u8> {
+    let mut v = vec![
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ];
+    for (i, (src, dst, sp, dp)) in [
+        ([10, 0, 0, 1], [10, 0, 0, 2], 40000u16, 3478u16),
+        ([10, 0, 0, 2], [10, 0, 0, 1], 3478, 40000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let payload = [0u8; 8];
+        let udp_len = 8 + payload.len() as u16;
+        let ip_len = 20 + udp_len;
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (ip_len >> 8) as u8,
+            ip_len as u8,
+            0,
+            1,
+            0x40,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&sp.to_be_bytes());
+        f.extend_from_slice(&dp.to_be_bytes());
+        f.extend_from_slice(&udp_len.to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(&payload);
+        let ts_sec: u32 = 1_700_000_000 + i as u32;
+        v.extend_from_slice(&ts_sec.to_le_bytes());
+        v.extend_from_slice(&(250_000u32 * i as u32).to_le_bytes());
+        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        v.extend_from_slice(&f);
+    }
+    v
+}
+
+fn native_json(name: &str, data: &[u8]) -> String {
+    let cfg = voipwatch_core::Config {
+        name: name.into(),
+        ..Default::default()
+    };
+    voipwatch_core::analyzer::analyze_bytes(cfg, data).to_json()
+}
+
+fn error_message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    v.dyn_into::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_default()
+}
+
+fn num(o: &JsValue, k: &str) -> f64 {
+    js_sys::Reflect::get(o, &JsValue::from_str(k))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(-1.0)
+}
+
+#[wasm_bindgen_test]
+fn finish_equals_the_engine_json_whatever_the_chunking() {
+    let data = tiny_pcap();
+    let expected = native_json("tiny.pcap", &data);
+    assert!(
+        expected.ends_with("}\n"),
+        "report JSON ends with a newline: {expected}"
+    );
+    for chunk in [1usize, 7, 24, 1 << 20] {
+        let mut a = Analyzer::new(JsValue::from_str("tiny.pcap"))
+            .map_err(error_message)
+            .unwrap();
+        for c in data.chunks(chunk) {
+            a.push(c).map_err(error_message).unwrap();
+        }
+        let got = a.finish().map_err(error_message).unwrap();
+        assert_eq!(got, expected, "chunk size {chunk}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn options_object_and_paths_give_the_bare_name() {
+    let opts = js_sys::Object::new();
+    js_sys::Reflect::set(&opts, &"name".into(), &"/some/dir/x.pcap".into()).unwrap();
+    let mut a = Analyzer::new(opts.into()).map_err(error_message).unwrap();
+    a.push(&tiny_pcap()).map_err(error_message).unwrap();
+    let json = a.finish().map_err(error_message).unwrap();
+    assert!(json.contains("\"name\": \"x.pcap\""), "{json}");
+    assert!(!json.contains("/some/dir"), "{json}");
+    let bad = Analyzer::new(JsValue::from_f64(3.0));
+    assert!(bad.is_err());
+}
+
+#[wasm_bindgen_test]
+fn progress_counts_bytes_and_packets() {
+    let data = tiny_pcap();
+    let mut a = Analyzer::new(JsValue::from_str("p.pcap"))
+        .map_err(error_message)
+        .unwrap();
+    let p0 = a.progress().map_err(error_message).unwrap();
+    assert_eq!(num(&p0, "bytes"), 0.0);
+    a.push(&data).map_err(error_message).unwrap();
+    let p = a.progress().map_err(error_message).unwrap();
+    assert_eq!(num(&p, "bytes"), data.len() as f64);
+    let native = {
+        let mut n = voipwatch_core::Analyzer::new(Default::default());
+        n.push(&data).unwrap();
+        n.progress()
+    };
+    assert_eq!(num(&p, "packets"), native.packets as f64);
+    assert_eq!(num(&p, "flows"), native.flows as f64);
+    a.finish().map_err(error_message).unwrap();
+    // After finish, progress still answers with the last values; a second finish is an error.
+    let p2 = a.progress().map_err(error_message).unwrap();
+    assert_eq!(num(&p2, "bytes"), data.len() as f64);
+    assert_eq!(
+        error_message(a.finish().unwrap_err()),
+        "finish called twice"
+    );
+    assert_eq!(
+        error_message(a.push(&[0]).unwrap_err()),
+        "push after finish"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_text_file_throws_the_engine_error_and_still_reports() {
+    let text = b"this is not a capture, just some text\n";
+    let mut a = Analyzer::new(JsValue::from_str("notes.txt"))
+        .map_err(error_message)
+        .unwrap();
+    let err = a.push(text).map(|_| ()).map_err(error_message);
+    // The engine decides where the error surfaces: at push, or at finish (as complete:false).
+    let json = a.finish().map_err(error_message).unwrap();
+    let mut native = voipwatch_core::Analyzer::new(voipwatch_core::Config {
+        name: "notes.txt".into(),
+        ..Default::default()
+    });
+    let native_err = native.push(text).map_err(|e| e.to_string());
+    assert_eq!(err, native_err, "same error as the engine");
+    assert_eq!(json, native.finish().to_json());
+    // Once the engine reports the error (at push or at finish), the report says so.
+    if err.is_err() {
+        assert!(json.contains("\"complete\": false"), "{json}");
+    }
+}

@@ -1,0 +1,431 @@
+// voipwatch page: file input → module worker (WebAssembly engine) → report rendering.
+// Plain ES module, DOM built with textContent only (no innerHTML), so a strict CSP holds.
+import { LANGS, RTL, STRINGS, format } from "./i18n.js";
+import { lineChart, si } from "./charts.js";
+
+const $ = (id) => document.getElementById(id);
+const STATUSES = ["blocked", "throttled", "degraded", "inconclusive", "ok"];
+const MAX_ROWS = 500;
+
+let lang = "en";
+let worker = null;
+let current = null; // { report, json, charts, file, stats, error }
+let sort = { key: "id", asc: true };
+let downloadUrl = null;
+
+function t(key, values) {
+  const s = (STRINGS[lang] && STRINGS[lang][key]) ?? STRINGS.en[key] ?? key;
+  return values ? format(s, values) : s;
+}
+
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("data-") || k === "dir" || k === "lang" || k === "title" || k === "role" || k.startsWith("aria-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+// ---------- formatting ----------
+function locale() {
+  return lang === "ar" ? "ar-u-nu-latn" : lang; // Latin digits keep numbers matching the report
+}
+const num = (n) => (typeof n === "number" ? n.toLocaleString(locale()) : "–");
+function bytes(n) {
+  if (typeof n !== "number") return "–";
+  const u = lang === "fr" ? ["o", "Ko", "Mo", "Go", "To"] : lang === "ar" ? ["بايت", "ك.ب", "م.ب", "غ.ب", "ت.ب"] : ["B", "KB", "MB", "GB", "TB"];
+  let i = 0, v = n;
+  while (v >= 1000 && i < u.length - 1) { v /= 1000; i++; }
+  return `${v.toLocaleString(locale(), { maximumFractionDigits: i ? 1 : 0 })} ${u[i]}`;
+}
+function secs(s) {
+  if (typeof s !== "number") return "–";
+  if (s < 1) return `${(s * 1000).toLocaleString(locale(), { maximumFractionDigits: 1 })} ${t("unit_ms")}`;
+  return `${s.toLocaleString(locale(), { maximumFractionDigits: 1 })} ${t("unit_s")}`;
+}
+function when(ts) {
+  if (typeof ts !== "number") return "–";
+  try {
+    return new Date(ts * 1000).toLocaleString(locale(), { timeZone: "UTC", dateStyle: "medium", timeStyle: "medium" }) + " UTC";
+  } catch {
+    return new Date(ts * 1000).toISOString();
+  }
+}
+const statusLabel = (s) => t(`status_${s}`) || s;
+const serviceLabel = (s) => t(`service_${s}`) || s;
+const appLabel = (a) => (a ? a.replace(/_/g, " ") : t("app_unknown"));
+
+// ---------- language ----------
+function applyLang(next) {
+  lang = LANGS.includes(next) ? next : "en";
+  document.documentElement.lang = lang;
+  document.documentElement.dir = RTL.has(lang) ? "rtl" : "ltr";
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  for (const b of document.querySelectorAll("[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+  document.title = `voipwatch — ${t("tagline")}`;
+  try { localStorage.setItem("voipwatch.lang", lang); } catch { /* private mode */ }
+  if (current && current.report) render();
+  if (current && current.errorKey) showError(current.errorKey, current.errorText);
+}
+
+function initialLang() {
+  const q = new URLSearchParams(location.search).get("lang");
+  if (q && LANGS.includes(q)) return q;
+  try {
+    const s = localStorage.getItem("voipwatch.lang");
+    if (s && LANGS.includes(s)) return s;
+  } catch { /* ignore */ }
+  const nav = (navigator.language || "en").slice(0, 2);
+  return LANGS.includes(nav) ? nav : "en";
+}
+
+// ---------- state ----------
+function setState(s) {
+  document.body.dataset.state = s;
+}
+
+function reset() {
+  if (worker) { worker.terminate(); worker = null; }
+  current = null;
+  $("results").hidden = true;
+  $("error").hidden = true;
+  $("progress").hidden = true;
+  $("upload").hidden = false;
+  $("capture-input").value = "";
+  setState("idle");
+}
+
+function showError(key, text) {
+  const box = $("error");
+  box.replaceChildren(
+    h("h2", { text: t("error_title") }),
+    h("p", { "data-testid": "error-message", text: t(key, { error: text }) }),
+    key === "error_engine" ? h("p", { text: t("error_hint") }) : null,
+  );
+  box.hidden = false;
+}
+
+function fail(key, text) {
+  if (worker) { worker.terminate(); worker = null; }
+  current = { errorKey: key, errorText: text };
+  $("progress").hidden = true;
+  $("upload").hidden = false;
+  $("results").hidden = true;
+  showError(key, text);
+  setState("error");
+}
+
+// ---------- analysis ----------
+function analyze(file) {
+  if (worker) worker.terminate();
+  current = null;
+  $("error").hidden = true;
+  $("results").hidden = true;
+  $("progress").hidden = false;
+  $("progress-bar").value = 0;
+  $("progress-label").textContent = t("starting");
+  setState("running");
+  const started = performance.now();
+  let settled = false;
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onerror = (ev) => {
+    if (settled) return;
+    settled = true;
+    ev.preventDefault();
+    fail("error_no_wasm", ev.message || "worker failed to start");
+  };
+  worker.onmessage = (ev) => {
+    const m = ev.data;
+    if (m.type === "progress") {
+      const total = m.total || 1;
+      $("progress-bar").value = Math.min(1, m.bytes / total);
+      $("progress-label").textContent = t("reading", {
+        done: bytes(m.bytes), total: bytes(m.total), pct: Math.floor((100 * m.bytes) / total),
+        packets: num(m.packets), flows: num(m.flows),
+      });
+      if (m.bytes >= m.total) $("progress-label").textContent = t("finishing");
+      document.body.dataset.wasmBytes = String(m.wasmBytes || 0);
+    } else if (m.type === "done") {
+      settled = true;
+      finished(file, m, performance.now() - started);
+    } else if (m.type === "fatal") {
+      if (settled) return;
+      settled = true;
+      fail("error_no_wasm", m.message);
+    }
+  };
+  worker.postMessage({ type: "analyze", file });
+}
+
+function finished(file, m, wallMs) {
+  worker.terminate();
+  worker = null;
+  let report;
+  try {
+    report = JSON.parse(m.json);
+  } catch (e) {
+    fail("error_engine", String(e));
+    return;
+  }
+  let charts = [];
+  try { charts = m.charts ? JSON.parse(m.charts) : []; } catch { charts = []; }
+  const cap = report.capture || {};
+  current = {
+    report, json: m.json, charts, file,
+    stats: { ms: m.ms, wallMs, total: m.total, wasmBytes: m.wasmBytes, peakWasmBytes: m.peakWasmBytes },
+  };
+  const err = cap.error || m.pushError;
+  $("progress").hidden = true;
+  if (!cap.complete && !(cap.packets > 0)) {
+    // Nothing could be read: the file is not a capture (or is empty/corrupt from the start).
+    current.report = null;
+    current.errorKey = "error_engine";
+    current.errorText = err || "unknown error";
+    fail("error_engine", current.errorText);
+    return;
+  }
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = URL.createObjectURL(new Blob([m.json], { type: "application/json" }));
+  const a = $("download-json");
+  a.href = downloadUrl;
+  a.download = `${(cap.name || "capture").replace(/\.(pcapng|pcap|cap)$/i, "")}.voipwatch.json`;
+  $("upload").hidden = true;
+  render();
+  $("results").hidden = false;
+  document.body.dataset.complete = String(!!cap.complete);
+  document.body.dataset.mbps = String(m.ms > 0 ? (m.total / 1e6) / (m.ms / 1000) : 0);
+  document.body.dataset.peakWasmBytes = String(m.peakWasmBytes || 0);
+  setState("done");
+}
+
+// ---------- rendering ----------
+function render() {
+  const r = current.report;
+  const cap = r.capture || {};
+  const warn = $("warning");
+  if (!cap.complete) {
+    warn.textContent = t("partial", { error: cap.error || "?" });
+    warn.hidden = false;
+  } else warn.hidden = true;
+  renderSummary(r);
+  renderVerdicts(r);
+  renderCalls(r);
+  renderFindings(r);
+  renderCharts(r);
+  renderFlows();
+  const s = current.stats;
+  $("stats").textContent = t("stats", {
+    size: bytes(s.total), secs: secs(s.ms / 1000),
+    mbps: (s.ms > 0 ? s.total / 1e6 / (s.ms / 1000) : 0).toLocaleString(locale(), { maximumFractionDigits: 1 }),
+  });
+}
+
+function renderSummary(r) {
+  const c = r.capture || {};
+  const span = typeof c.first_ts === "number" && typeof c.last_ts === "number"
+    ? `${when(c.first_ts)} (${secs(c.last_ts - c.first_ts)})` : "–";
+  const rows = [
+    ["sum_file", c.name], ["sum_format", c.format || "–"], ["sum_size", bytes(c.file_bytes)],
+    ["sum_packets", num(c.packets)], ["sum_flows", num((r.flows || []).length)], ["sum_span", span],
+  ];
+  $("summary").replaceChildren(h("dl", {}, rows.map(([k, v]) => h("div", {}, h("dt", { text: t(k) }), h("dd", { dir: "auto", text: v ?? "–" })))));
+}
+
+function badge(status) {
+  return h("span", { class: `badge s-${status}`, text: statusLabel(status) });
+}
+
+function renderVerdicts(r) {
+  const box = $("verdicts");
+  const vs = [...(r.verdicts || [])];
+  if (!vs.length) {
+    box.replaceChildren(h("p", { class: "empty", "data-testid": "no-verdicts", text: t("no_verdicts") }));
+    return;
+  }
+  // Worst first, stable otherwise (the report's own order).
+  const rank = (s) => { const i = STATUSES.indexOf(s); return i < 0 ? STATUSES.length : i; };
+  vs.sort((a, b) => rank(a.status) - rank(b.status));
+  box.replaceChildren(...vs.map((v) => h("article", {
+    class: `verdict s-${v.status}`, "data-testid": "verdict", "data-app": v.app, "data-status": v.status, "data-service": v.service,
+  },
+  h("header", {}, h("strong", { class: "app", text: appLabel(v.app) }), " ", h("span", { class: "service", text: serviceLabel(v.service) }), " ", badge(v.status)),
+  h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary }),
+  (v.calls && v.calls.length) ? h("p", { class: "meta", text: v.calls.map((id) => t("call_n", { id })).join(", ") }) : null,
+  (v.findings && v.findings.length) ? h("p", { class: "meta" }, ...v.findings.map((i) => h("a", { href: `#finding-${i}`, class: "ref", text: `#${i + 1}` }))) : null,
+  )));
+}
+
+function renderCalls(r) {
+  const box = $("calls");
+  const calls = r.calls || [];
+  if (!calls.length) { box.replaceChildren(h("p", { class: "empty", text: t("no_calls") })); return; }
+  box.replaceChildren(h("ul", { class: "calls" }, calls.map((c) => h("li", { "data-testid": "call", "data-status": c.status, "data-app": c.app },
+    h("strong", { text: `${t("call_n", { id: c.id })} — ${appLabel(c.app)}` }), " ", badge(c.status),
+    h("div", { class: "meta" },
+      h("span", { text: `${t("client")}: ` }), h("bdi", { text: c.client }), " · ",
+      h("span", { text: `${t("when")}: ${when(c.first_ts)}` }), " · ",
+      h("span", { text: `${t("duration")}: ${secs(c.last_ts - c.first_ts)}` }), " · ",
+      h("span", { text: t("flows_list", { ids: (c.flows || []).join(", ") }) })),
+  ))));
+}
+
+function evidenceTable(ev) {
+  if (!ev || typeof ev !== "object" || Array.isArray(ev)) {
+    return ev === undefined || ev === null ? null : h("pre", { dir: "ltr", text: JSON.stringify(ev, null, 1) });
+  }
+  const rows = Object.entries(ev);
+  if (!rows.length) return null;
+  return h("table", { class: "evidence", dir: "ltr" }, h("tbody", {}, rows.map(([k, v]) => h("tr", {},
+    h("th", { text: k }),
+    h("td", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })))));
+}
+
+function renderFindings(r) {
+  const box = $("findings");
+  const fs = r.findings || [];
+  if (!fs.length) { box.replaceChildren(h("p", { class: "empty", "data-testid": "no-findings", text: t("no_findings") })); return; }
+  box.replaceChildren(...fs.map((f, i) => {
+    const pk = f.packets || [];
+    const shown = pk.slice(0, 40).join(", ") + (pk.length > 40 ? ` ${t("more_packets", { n: pk.length - 40 })}` : "");
+    return h("article", { class: `finding s-${f.severity}`, id: `finding-${i}`, "data-testid": "finding", "data-kind": f.kind },
+      h("header", {}, h("span", { class: "ref", text: `#${i + 1}` }), " ", badge(f.severity), " ", h("code", { text: f.kind }),
+        f.flow !== null && f.flow !== undefined ? h("span", { class: "meta", text: ` · ${t("flow_n", { id: f.flow })}` }) : null,
+        h("span", { class: "meta", text: ` · ${t("confidence", { pct: Math.round((f.confidence || 0) * 100) })} · ${when(f.ts)}` })),
+      h("p", { class: "engine-text", lang: "en", dir: "ltr", text: f.summary }),
+      pk.length ? h("p", { class: "packets", text: t("packets_evidence", { list: "" }) }, h("bdi", { dir: "ltr", text: shown })) : null,
+      evidenceTable(f.evidence));
+  }));
+}
+
+function flaggedFlowIds(r) {
+  const ids = new Set();
+  for (const f of r.findings || []) if (f.flow !== null && f.flow !== undefined) ids.add(f.flow);
+  return ids;
+}
+
+function renderCharts(r) {
+  const box = $("charts");
+  const list = (current.charts || []).filter((c) => c && typeof c.flow === "number");
+  if (!list.length) { box.replaceChildren(h("p", { class: "empty", text: t("no_charts") })); return; }
+  const rateOf = new Map();
+  for (const f of r.findings || []) {
+    if (f.flow !== null && f.evidence && typeof f.evidence.rate_bps === "number") rateOf.set(f.flow, f.evidence.rate_bps);
+  }
+  box.replaceChildren(...list.map((c) => {
+    const bin = c.bin > 0 ? c.bin : 0.1;
+    const pts = (arr) => (arr || []).map((b, i) => [i * bin, (b * 8) / bin]);
+    const thr = lineChart(
+      [{ label: t("chart_up"), cls: "up", points: pts(c.rate && c.rate.c2s) }, { label: t("chart_down"), cls: "down", points: pts(c.rate && c.rate.s2c) }],
+      { title: t("chart_throughput", { id: c.flow }), xLabel: t("chart_time"),
+        hline: rateOf.has(c.flow) ? { y: rateOf.get(c.flow), label: t("chart_rate_line", { rate: `${si(rateOf.get(c.flow))}bit/s` }) } : undefined },
+    );
+    const rtt = (c.rtt || []).map(([x, y]) => [x, y * 1000]);
+    const rttChart = rtt.length
+      ? lineChart([{ label: "RTT", cls: "rtt", points: rtt }], { title: t("chart_rtt", { id: c.flow }), xLabel: t("chart_time") })
+      : h("p", { class: "empty", text: `${t("chart_rtt", { id: c.flow })}: ${t("chart_no_rtt")}` });
+    return h("figure", { class: "chart-box", "data-testid": "chart", "data-flow": String(c.flow), dir: "ltr" }, thr, rttChart);
+  }));
+}
+
+const COLUMNS = [
+  ["id", "col_id", (f) => f.id],
+  ["transport", "col_transport", (f) => f.transport],
+  ["client", "col_client", (f) => f.client],
+  ["server", "col_server", (f) => f.server],
+  ["app", "col_app", (f) => f.app || ""],
+  ["service", "col_service", (f) => f.service],
+  ["protocols", "col_protocols", (f) => (f.protocols || []).join(" ")],
+  ["conn_state", "col_state", (f) => f.conn_state],
+  ["packets", "col_packets", (f) => (f.packets ? f.packets.c2s + f.packets.s2c : 0)],
+  ["bytes", "col_bytes", (f) => (f.bytes ? f.bytes.c2s + f.bytes.s2c : 0)],
+  ["duration", "col_duration", (f) => f.duration ?? 0],
+  ["rtt", "col_rtt", (f) => (typeof f.rtt === "number" ? f.rtt : -1)],
+  ["flagged", "col_flagged", (f, flagged) => (flagged.get(f.id) || 0)],
+];
+
+function renderFlows() {
+  const r = current.report;
+  const flows = r.flows || [];
+  const flagged = new Map();
+  for (const f of r.findings || []) if (f.flow !== null && f.flow !== undefined) flagged.set(f.flow, (flagged.get(f.flow) || 0) + 1);
+  const q = $("flow-filter").value.trim().toLowerCase();
+  const scope = $("flow-scope").value;
+  const col = COLUMNS.find((c) => c[0] === sort.key) || COLUMNS[0];
+  let rows = flows.filter((f) => {
+    if (scope === "voip" && !(f.service === "call" || f.app)) return false;
+    if (scope === "flagged" && !flagged.has(f.id)) return false;
+    if (!q) return true;
+    return [f.id, f.transport, f.client, f.server, f.app, f.service, (f.protocols || []).join(" "), f.sni, f.conn_state, f.history]
+      .some((v) => v !== null && v !== undefined && String(v).toLowerCase().includes(q));
+  });
+  const matching = rows.length;
+  rows = rows.map((f) => [col[2](f, flagged), f]).sort((a, b) => {
+    const [x, y] = [a[0], b[0]];
+    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    return (sort.asc ? c : -c) || a[1].id - b[1].id;
+  }).slice(0, MAX_ROWS).map((p) => p[1]);
+  const thead = $("flows").tHead;
+  thead.replaceChildren(h("tr", {}, COLUMNS.map(([key, label]) => h("th", {
+    scope: "col", "aria-sort": sort.key === key ? (sort.asc ? "ascending" : "descending") : "none",
+  }, h("button", { type: "button", class: "sort", "data-key": key, title: t("sort_hint"),
+    text: t(label) + (sort.key === key ? (sort.asc ? " ▲" : " ▼") : "") })))));
+  const tb = $("flows").tBodies[0];
+  const pair = (p, fmt) => (p ? `${fmt(p.c2s)} / ${fmt(p.s2c)}` : "–");
+  tb.replaceChildren(...rows.map((f) => h("tr", { class: flagged.has(f.id) ? "flagged" : "", "data-testid": "flow-row", "data-flow": String(f.id) },
+    h("td", { text: String(f.id) }),
+    h("td", { text: f.transport }),
+    h("td", {}, h("bdi", { dir: "ltr", text: f.client })),
+    h("td", {}, h("bdi", { dir: "ltr", text: f.server })),
+    h("td", { text: f.app ? appLabel(f.app) : "–" }),
+    h("td", { text: serviceLabel(f.service) }),
+    h("td", { text: (f.protocols || []).join(", ") || "–", title: f.sni || undefined }),
+    h("td", { title: f.history || "" }, h("code", { text: f.conn_state || "–" })),
+    h("td", { text: pair(f.packets, num) }),
+    h("td", { text: pair(f.bytes, bytes) }),
+    h("td", { text: secs(f.duration) }),
+    h("td", { text: typeof f.rtt === "number" ? secs(f.rtt) : "–" }),
+    h("td", { text: flagged.has(f.id) ? String(flagged.get(f.id)) : "" }),
+  )));
+  if (!rows.length) tb.replaceChildren(h("tr", {}, h("td", { colSpan: COLUMNS.length, class: "empty", text: t("no_flows") })));
+  $("flows-count").textContent = matching > MAX_ROWS
+    ? t("flows_capped", { shown: num(MAX_ROWS), matching: num(matching), total: num(flows.length) })
+    : t("flows_count", { shown: num(matching), total: num(flows.length) });
+}
+
+// ---------- wiring ----------
+function start() {
+  applyLang(initialLang());
+  for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => applyLang(b.dataset.lang));
+  $("capture-input").addEventListener("change", (e) => {
+    const f = e.target.files && e.target.files[0];
+    if (f) analyze(f);
+  });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer && e.dataTransfer.files[0];
+    if (f) analyze(f);
+  });
+  $("cancel").addEventListener("click", () => { reset(); });
+  $("again").addEventListener("click", () => reset());
+  $("print").addEventListener("click", () => window.print());
+  $("flow-filter").addEventListener("input", () => current && current.report && renderFlows());
+  $("flow-scope").addEventListener("change", () => current && current.report && renderFlows());
+  $("flows").tHead.addEventListener("click", (e) => {
+    const b = e.target.closest("button.sort");
+    if (!b || !current || !current.report) return;
+    sort = sort.key === b.dataset.key ? { key: sort.key, asc: !sort.asc } : { key: b.dataset.key, asc: true };
+    renderFlows();
+  });
+  setState("idle");
+}
+
+start();

@@ -1,0 +1,75 @@
+// Small SVG line charts drawn by hand (no library, nothing loaded from elsewhere).
+// A chart is built with DOM methods only (no innerHTML), so the strict CSP holds.
+
+const NS = "http://www.w3.org/2000/svg";
+
+function el(name, attrs = {}, text) {
+  const e = document.createElementNS(NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** "Nice" upper bound for an axis: 1, 2 or 5 times a power of ten, at least max. */
+export function niceMax(max) {
+  if (!(max > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(max)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= max) return m * p;
+  return 10 * p;
+}
+
+/** Short number with SI prefix: 1234567 → "1.23 M". */
+export function si(v) {
+  const a = Math.abs(v);
+  const units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [f, u] of units) if (a >= f) return `${(v / f).toPrecision(3)} ${u}`;
+  return a >= 10 || a === 0 ? `${Math.round(v)}` : v.toPrecision(2);
+}
+
+/**
+ * Line chart.
+ * series: [{ label, cls, points: [[x, y], ...] }]  (x in seconds, y in the unit of the chart)
+ * opts: { title, xLabel, hline?: { y, label } }
+ */
+export function lineChart(series, opts) {
+  const W = 640, H = 220, L = 56, R = 12, T = 28, B = 36;
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": opts.title });
+  svg.appendChild(el("title", {}, opts.title));
+  let xmax = 0, ymax = 0;
+  for (const s of series) for (const [x, y] of s.points) { xmax = Math.max(xmax, x); ymax = Math.max(ymax, y); }
+  if (opts.hline) ymax = Math.max(ymax, opts.hline.y);
+  xmax = niceMax(xmax);
+  ymax = niceMax(ymax);
+  const sx = (x) => L + (x / xmax) * (W - L - R);
+  const sy = (y) => H - B - (y / ymax) * (H - T - B);
+  svg.appendChild(el("text", { x: L, y: 16, class: "chart-title" }, opts.title));
+  // Grid and axes (LTR inside the drawing whatever the page direction: time runs left to right).
+  for (let i = 0; i <= 4; i++) {
+    const y = (ymax * i) / 4;
+    svg.appendChild(el("line", { x1: L, x2: W - R, y1: sy(y), y2: sy(y), class: "grid" }));
+    svg.appendChild(el("text", { x: L - 6, y: sy(y) + 4, class: "tick", "text-anchor": "end" }, si(y)));
+  }
+  for (let i = 0; i <= 5; i++) {
+    const x = (xmax * i) / 5;
+    svg.appendChild(el("text", { x: sx(x), y: H - B + 16, class: "tick", "text-anchor": "middle" }, si(x)));
+  }
+  svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 4, class: "axis-label", "text-anchor": "middle" }, opts.xLabel));
+  if (opts.hline) {
+    svg.appendChild(el("line", { x1: L, x2: W - R, y1: sy(opts.hline.y), y2: sy(opts.hline.y), class: "hline" }));
+    svg.appendChild(el("text", { x: W - R, y: sy(opts.hline.y) - 4, class: "tick", "text-anchor": "end" }, opts.hline.label));
+  }
+  let ly = T + 4;
+  for (const s of series) {
+    if (s.points.length === 0) continue;
+    const d = s.points.map(([x, y], i) => `${i ? "L" : "M"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join("");
+    svg.appendChild(el("path", { d, class: `series ${s.cls}` }));
+    if (s.points.length === 1) {
+      const [x, y] = s.points[0];
+      svg.appendChild(el("circle", { cx: sx(x), cy: sy(y), r: 2.5, class: `dot ${s.cls}` }));
+    }
+    svg.appendChild(el("line", { x1: W - R - 150, x2: W - R - 132, y1: ly, y2: ly, class: `series ${s.cls}` }));
+    svg.appendChild(el("text", { x: W - R - 128, y: ly + 4, class: "legend" }, s.label));
+    ly += 14;
+  }
+  return svg;
+}

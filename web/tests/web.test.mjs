@@ -1,0 +1,304 @@
+// Browser tests of the voipwatch page: Debian's chromium driven by playwright-core, against
+// web/dist served by a tiny local server. Run through web/test.sh (which builds everything).
+//
+// Env: VOIPWATCH_BIN (native CLI, default target/release/voipwatch), VOIPWATCH_BIG_MB (size of
+// the generated streaming capture, default 1024), CHROMIUM (default /usr/bin/chromium).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve, CSP } from "./server.mjs";
+import { callPcap, writeBigPcap } from "./pcap.mjs";
+
+const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = resolve(WEB, "..");
+const DIST = join(WEB, "dist");
+const ART = join(ROOT, "test-artifacts");
+const BIN = process.env.VOIPWATCH_BIN || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "release", "voipwatch");
+const BIG_MB = Number(process.env.VOIPWATCH_BIG_MB || 1024);
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let srv, browser, tmp, profile;
+const offOrigin = []; // every request that tried to leave the origin, from any context
+
+before(async () => {
+  assert.ok(existsSync(join(DIST, "voipwatch_wasm_bg.wasm")), "web/dist is built (run web/build.sh)");
+  assert.ok(existsSync(BIN), `native CLI at ${BIN} (cargo build --release)`);
+  mkdirSync(ART, { recursive: true });
+  tmp = mkdtempSync(join(tmpdir(), "voipwatch-web-"));
+  profile = mkdtempSync(join(tmpdir(), "voipwatch-chromium-"));
+  srv = await serve(DIST);
+  // launchPersistentContext is the only way Playwright accepts a user data dir; the fresh
+  // directory keeps every run independent of earlier ones.
+  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, acceptDownloads: true });
+  guard(browser);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Fails the run on any request leaving the origin: logged, and aborted before it is sent. */
+function guard(ctx) {
+  const allowed = (u) => u.startsWith(srv.origin + "/") || u.startsWith("blob:") || u.startsWith("data:") || u === "about:blank";
+  ctx.on("request", (r) => { if (!allowed(r.url())) offOrigin.push(r.url()); });
+  return ctx.route("**/*", (route) => {
+    const u = route.request().url();
+    if (allowed(u)) return route.continue();
+    offOrigin.push(u);
+    return route.abort("blockedbyclient");
+  });
+}
+
+async function newPage(viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage();
+  await page.setViewportSize(viewport);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.errors = errors;
+  return page;
+}
+
+async function analyzeIn(page, file, { lang = "en", timeout = 60_000 } = {}) {
+  await page.goto(`${srv.origin}/?lang=${lang}`);
+  await page.waitForFunction(() => document.body.dataset.state === "idle");
+  await page.setInputFiles('[data-testid="capture-input"]', file);
+  await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+/** What the native CLI prints for the file: the reference bytes. */
+function cli(file) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(BIN, ["analyze", "--format", "json", file], { maxBuffer: 1 << 30 });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  assert.ok(r.status === 0 || r.status === 2, `CLI exit status ${r.status}: ${r.stderr}`);
+  assert.ok(r.stdout.length > 0, `CLI printed a report for ${file}: ${r.stderr}`);
+  return { bytes: r.stdout, report: JSON.parse(r.stdout.toString("utf8")), stderr: r.stderr.toString(), secs };
+}
+
+async function downloaded(page) {
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-json"]')]);
+  return readFileSync(await dl.path());
+}
+
+function captures() {
+  const dir = join(ROOT, "captures");
+  const found = existsSync(dir)
+    ? readdirSync(dir).filter((f) => /\.(pcap|pcapng|cap)$/i.test(f)).map((f) => join(dir, f)).sort()
+    : [];
+  const gen = join(tmp, "generated-call.pcap");
+  writeFileSync(gen, callPcap());
+  return [gen, ...found];
+}
+
+const tally = (xs) => xs.map((x) => `${x.app}:${x.status}`).sort();
+
+test("each capture: verdicts match the CLI's and the JSON download is byte-identical", async () => {
+  const list = captures();
+  console.log(`# ${list.length} capture(s): ${list.map((f) => basename(f)).join(", ")}`);
+  const page = await newPage();
+  for (const file of list) {
+    const ref = cli(file);
+    const cap = ref.report.capture;
+    const state = await analyzeIn(page, file);
+    const name = basename(file);
+    if (!cap.complete && !(cap.packets > 0)) {
+      assert.equal(state, "error", `${name}: unreadable capture ends in state error`);
+      continue;
+    }
+    assert.equal(state, "done", `${name}: analysis ends in state done`);
+    const verdicts = await page.$$eval('[data-testid="verdict"]', (els) => els.map((e) => ({ app: e.dataset.app, status: e.dataset.status })));
+    assert.deepEqual(tally(verdicts), tally(ref.report.verdicts || []), `${name}: verdict elements match the CLI's verdicts`);
+    for (const v of verdicts) assert.match(v.status, /^(ok|blocked|throttled|degraded|inconclusive)$/);
+    const calls = await page.$$eval('[data-testid="call"]', (els) => els.map((e) => ({ app: e.dataset.app, status: e.dataset.status })));
+    assert.deepEqual(tally(calls), tally(ref.report.calls || []), `${name}: per-call statuses match`);
+    const findings = await page.locator('[data-testid="finding"]').count();
+    assert.equal(findings, (ref.report.findings || []).length, `${name}: one element per finding`);
+    const warning = await page.locator('[data-testid="warning"]').isVisible();
+    assert.equal(warning, !cap.complete, `${name}: a partial report shows a warning`);
+    const got = await downloaded(page);
+    assert.ok(got.equals(ref.bytes), `${name}: downloaded JSON is byte-identical to \`voipwatch analyze --format json\` (${got.length} vs ${ref.bytes.length} bytes)`);
+  }
+  assert.deepEqual(page.errors, [], "no page errors");
+  await page.close();
+});
+
+test("a text file shows the engine's error and ends in state error", async () => {
+  const file = join(tmp, "notes.txt");
+  writeFileSync(file, "These are my meeting notes, not a packet capture.\n".repeat(20));
+  const ref = cli(file);
+  assert.equal(ref.report.capture.complete, false, "the engine rejects a text file");
+  const page = await newPage();
+  for (const lang of ["en", "fr", "ar"]) {
+    const state = await analyzeIn(page, file, { lang });
+    assert.equal(state, "error");
+    const box = page.locator('[data-testid="error"]');
+    assert.ok(await box.isVisible(), "the error box is shown");
+    const text = await page.locator('[data-testid="error-message"]').innerText();
+    assert.ok(text.includes(ref.report.capture.error), `error message quotes the engine (${lang}): ${text}`);
+    assert.equal(await page.locator('[data-testid="verdict"]').count(), 0);
+    if (lang === "en") await page.screenshot({ path: join(ART, "error-en.png"), fullPage: true });
+  }
+  await page.close();
+});
+
+test("results in English, French and Arabic (RTL), screenshots kept", async () => {
+  const file = join(tmp, "generated-call.pcap");
+  if (!existsSync(file)) writeFileSync(file, callPcap());
+  const page = await newPage();
+  assert.equal(await analyzeIn(page, file), "done");
+  const headings = {};
+  for (const lang of ["en", "fr", "ar"]) {
+    await page.click(`[data-lang="${lang}"]`);
+    const dir = await page.evaluate(() => document.documentElement.dir);
+    assert.equal(dir, lang === "ar" ? "rtl" : "ltr", `${lang}: text direction`);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+    headings[lang] = await page.locator("h2").allInnerTexts();
+    // Every element with a string key is filled in the current language.
+    const empty = await page.$$eval("[data-i18n]", (els) => els.filter((e) => !e.textContent.trim()).map((e) => e.dataset.i18n));
+    assert.deepEqual(empty, [], `${lang}: every UI string is translated`);
+    await page.screenshot({ path: join(ART, `result-${lang}.png`), fullPage: true });
+  }
+  assert.notDeepEqual(headings.en, headings.fr);
+  assert.notDeepEqual(headings.en, headings.ar);
+  assert.ok(headings.ar.some((h) => /[\u0600-\u06ff]/.test(h)), "Arabic headings are in Arabic script");
+  // Printable evidence page: controls hidden in print media; a PDF is kept as an artefact.
+  await page.click('[data-lang="en"]');
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.locator('[data-testid="download-json"]').isVisible(), false, "print hides the toolbar");
+  assert.ok(await page.locator("#verdicts").isVisible(), "print keeps the verdicts");
+  await page.pdf({ path: join(ART, "evidence-en.pdf") });
+  await page.emulateMedia({ media: "screen" });
+  // Flows table: sorting by a header flips aria-sort; the filter narrows rows.
+  const rows = await page.locator('[data-testid="flow-row"]').count();
+  await page.click('#flows th button[data-key="bytes"]');
+  assert.equal(await page.getAttribute('#flows th:has(button[data-key="bytes"])', "aria-sort"), "ascending");
+  await page.click('#flows th button[data-key="bytes"]');
+  assert.equal(await page.getAttribute('#flows th:has(button[data-key="bytes"])', "aria-sort"), "descending");
+  if (rows > 1) {
+    const sizes = await page.$$eval('[data-testid="flow-row"] td:nth-child(10)', (tds) => tds.length);
+    assert.equal(sizes, rows);
+  }
+  await page.fill('[data-testid="flow-filter"]', "no-such-flow-zzz");
+  assert.equal(await page.locator('[data-testid="flow-row"]').count(), 0, "filter hides non-matching flows");
+  await page.fill('[data-testid="flow-filter"]', "");
+  assert.equal(await page.locator('[data-testid="flow-row"]').count(), rows);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("phone width (390×844): nothing overflows horizontally, verdicts visible", async () => {
+  const file = join(tmp, "generated-call.pcap");
+  const page = await newPage({ width: 390, height: 844 });
+  assert.equal(await analyzeIn(page, file), "done");
+  for (const lang of ["en", "fr", "ar"]) {
+    await page.click(`[data-lang="${lang}"]`);
+    const over = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, vw: window.innerWidth }));
+    assert.ok(over.doc <= over.vw && over.body <= over.vw, `${lang}: page fits 390 px (${JSON.stringify(over)})`);
+    const first = page.locator('[data-testid="verdict"], [data-testid="no-verdicts"]').first();
+    await first.scrollIntoViewIfNeeded();
+    assert.ok(await first.isVisible(), `${lang}: verdicts visible`);
+    const box = await first.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390 + 0.5, `${lang}: verdict inside the screen (${JSON.stringify(box)})`);
+    await page.screenshot({ path: join(ART, `phone-${lang}.png`), fullPage: false });
+  }
+  await page.close();
+});
+
+test("the CSP blocks a request to another origin", async () => {
+  const page = await newPage();
+  await page.goto(`${srv.origin}/`);
+  const header = (await page.request.get(`${srv.origin}/`)).headers()["content-security-policy"];
+  assert.equal(header, CSP);
+  const meta = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+  assert.equal(meta, CSP, "the page carries the same CSP as a meta tag (for any static host)");
+  const before = offOrigin.length;
+  const r = await page.evaluate(async () => {
+    const seen = new Promise((res) => document.addEventListener("securitypolicyviolation", (e) => res(e.violatedDirective), { once: true }));
+    let fetched = "no";
+    try { await fetch("http://192.0.2.1/x"); fetched = "yes"; } catch { fetched = "blocked"; }
+    return { fetched, directive: await seen };
+  });
+  assert.equal(r.fetched, "blocked");
+  assert.equal(r.directive, "connect-src");
+  assert.equal(offOrigin.length, before, "a CSP-blocked fetch never becomes a request");
+  await page.close();
+});
+
+test(`a ${BIG_MB} MB capture streams with bounded worker memory`, { timeout: 20 * 60_000 }, async () => {
+  const file = join(tmp, `big-${BIG_MB}mb.pcap`);
+  const g0 = Date.now();
+  const { bytes, packets } = writeBigPcap(file, BIG_MB * 1024 * 1024);
+  console.log(`# generated ${file}: ${(bytes / 1e6).toFixed(0)} MB, ${packets} packets in ${((Date.now() - g0) / 1000).toFixed(1)} s`);
+  const page = await newPage();
+  await page.goto(`${srv.origin}/?lang=en`);
+  await page.waitForFunction(() => document.body.dataset.state === "idle");
+  // The worker's JS heap, read over CDP from the worker target while it runs.
+  const cdp = await page.context().newCDPSession(page);
+  let workerSession = null, msgId = 0, peakHeap = 0, samples = 0;
+  const pending = new Map();
+  cdp.on("Target.attachedToTarget", (e) => { if (e.targetInfo.type === "worker") workerSession = e.sessionId; });
+  cdp.on("Target.detachedFromTarget", (e) => { if (e.sessionId === workerSession) workerSession = null; });
+  cdp.on("Target.receivedMessageFromTarget", (e) => {
+    const m = JSON.parse(e.message);
+    if (m.id && pending.has(m.id)) { pending.get(m.id)(m.result); pending.delete(m.id); }
+  });
+  await cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  const heap = () => new Promise((res) => {
+    if (!workerSession) return res(null);
+    const id = ++msgId;
+    pending.set(id, res);
+    cdp.send("Target.sendMessageToTarget", { sessionId: workerSession, message: JSON.stringify({ id, method: "Runtime.getHeapUsage" }) }).catch(() => res(null));
+    setTimeout(() => { pending.delete(id); res(null); }, 2000);
+  });
+  let peakWasmSeen = 0;
+  const t0 = Date.now();
+  await page.setInputFiles('[data-testid="capture-input"]', file);
+  for (;;) {
+    const state = await page.evaluate(() => document.body.dataset.state);
+    if (state === "done" || state === "error") break;
+    const h = await heap();
+    if (h && typeof h.usedSize === "number") { peakHeap = Math.max(peakHeap, h.totalSize || h.usedSize); samples++; }
+    peakWasmSeen = Math.max(peakWasmSeen, Number(await page.evaluate(() => document.body.dataset.wasmBytes || 0)));
+    assert.ok(Date.now() - t0 < 15 * 60_000, "analysis finishes");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const wall = (Date.now() - t0) / 1000;
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "done");
+  const ds = await page.evaluate(() => ({ ...document.body.dataset }));
+  const peakWasm = Math.max(peakWasmSeen, Number(ds.peakWasmBytes || 0));
+  const wasmMBs = Number(ds.mbps);
+  const MB = 1024 * 1024;
+  console.log(`# worker memory: JS heap peak ${(peakHeap / MB).toFixed(1)} MiB (${samples} CDP samples), wasm memory peak ${(peakWasm / MB).toFixed(1)} MiB`);
+  assert.ok(samples > 0 || wall < 2, "worker heap sampled over CDP");
+  assert.ok(peakHeap + peakWasm < 300 * MB, `worker JS heap + wasm memory stay under 300 MiB (got ${((peakHeap + peakWasm) / MB).toFixed(1)} MiB)`);
+  // Native reference on the same file: same bytes out, and its speed for comparison.
+  const ref = cli(file);
+  const got = await downloaded(page);
+  assert.ok(got.equals(ref.bytes), "1 GB report byte-identical to the CLI's");
+  const nativeMBs = bytes / 1e6 / ref.secs;
+  const line = `# throughput on ${(bytes / 1e6).toFixed(0)} MB (${packets} packets): WASM in Chromium ${wasmMBs.toFixed(1)} MB/s ` +
+    `(worker time; ${(bytes / 1e6 / wall).toFixed(1)} MB/s wall incl. page), native CLI ${nativeMBs.toFixed(1)} MB/s ` +
+    `(\`voipwatch analyze --format json\`, ${ref.secs.toFixed(2)} s); ratio ${(wasmMBs / nativeMBs).toFixed(2)}`;
+  console.log(line);
+  writeFileSync(join(ART, "throughput.txt"), line.slice(2) + "\n");
+  rmSync(file, { force: true });
+  await page.close();
+});
+
+test("no request left the origin", () => {
+  assert.deepEqual(offOrigin, []);
+  const paths = new Set(srv.requests);
+  for (const p of ["/", "/app.js", "/worker.js", "/voipwatch_wasm.js", "/voipwatch_wasm_bg.wasm"]) assert.ok(paths.has(p), `served ${p}`);
+});
