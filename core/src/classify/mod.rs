@@ -1,10 +1,46 @@
 //! VoIP and app classification: one file per classifier behind [`Classifier`], a const
 //! registry, and cross-flow caches (STUN endpoints, DNS answers) fed in capture order.
+//!
+//! Every packet of every flow reaches [`Engine::on_packet`] in capture order. Each
+//! classifier in [`REGISTRY`] declares cheaply whether it [`wants`](Classifier::wants) a
+//! flow and has a packet budget; within it, [`inspect`](Classifier::inspect) answers
+//! `Match`, `NeedMore` or `NoMatch` and labels the flow through [`Ctx`]. A flow known to
+//! carry RTP keeps cheap per-packet stream accounting (loss, jitter) after the budgets end.
+//! Payload evidence beats port hints: labels carry a [`Confidence`] and only a stronger one
+//! replaces an app. `service: call` needs call evidence (a call-app media signature, RTP
+//! media, SIP INVITE); STUN, DTLS or SRTP alone are not a call.
+//! [`Engine::finish`] re-applies the cross-flow caches, adds port hints to flows left
+//! unlabelled and groups call flows into [`crate::report::Call`]s (see `calls.rs`).
 
-use crate::decode::Decoded;
-use crate::flow::{Dir, Flow};
+pub mod apps;
+pub mod cache;
+pub mod calls;
+pub mod discord;
+pub mod dns;
+pub mod dtls;
+pub mod facetime;
+pub mod h323;
+pub mod iax;
+pub mod line;
+pub mod megaco;
+pub mod mgcp;
+pub mod ports;
+pub mod quic;
+pub mod rtp;
+pub mod sccp;
+pub mod sip;
+pub mod stun;
+pub mod telegram;
+pub mod tls;
+pub mod viber;
+pub mod wa_tcp;
+pub mod zoom;
+
+use crate::decode::{Decoded, L4};
+use crate::flow::{Dir, Flow, Transport};
 use crate::Nanos;
 use serde::Serialize;
+use std::net::SocketAddr;
 
 /// What a flow carries, from classification.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -18,6 +54,9 @@ pub enum Service {
     Other,
 }
 
+/// How sure a label is. `High`: a payload signature specific to the app or protocol;
+/// `Medium`: a name (SNI, DNS answer, REALM) or a cross-flow link (STUN endpoint, SDP);
+/// `Low`: a port or address hint only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
@@ -31,9 +70,27 @@ pub enum Confidence {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct RtpStats {
     pub ssrc: u32,
+    /// "c2s" or "s2c".
     pub dir: &'static str,
     pub payload_type: u8,
+    /// Packets received (seen) of this stream.
     pub packets: u64,
+    /// Expected packets from the extended sequence range (RFC 3550 A.3).
+    pub expected: u64,
+    /// expected − received (negative with duplicates).
+    pub lost: i64,
+    /// Packets whose sequence number went backwards (reordered or duplicated).
+    pub out_of_order: u64,
+    /// Interarrival jitter at the end of the stream, ms (RFC 3550 6.4.1), using the clock rate.
+    pub jitter_ms: f64,
+    /// Largest jitter value seen, ms.
+    pub max_jitter_ms: f64,
+    /// Largest sequence-number-consecutive arrival gap, ms.
+    pub max_delta_ms: f64,
+    /// RTP clock rate assumed (Hz) from the payload type.
+    pub clock_rate: u32,
+    pub first_ts: f64,
+    pub last_ts: f64,
 }
 
 /// Per-flow classification result and classifier state.
@@ -48,23 +105,375 @@ pub struct FlowClass {
     /// Short human-readable reasons, in the order found.
     pub evidence: Vec<String>,
     pub rtp: Vec<RtpStats>,
+    /// Classifier state (small; big parts boxed and only allocated when used).
+    pub state: ClassState,
 }
+
+/// Per-flow classifier state.
+#[derive(Clone, Debug, Default)]
+pub struct ClassState {
+    /// Payload-carrying packets seen in this flow.
+    pub inspected: u32,
+    /// Bit i set: classifier `REGISTRY[i]` is finished with this flow.
+    pub done: u64,
+    /// Confidence of `FlowClass::app`.
+    pub app_conf: Option<Confidence>,
+    /// The flow has call evidence (media signature, RTP media, SIP INVITE).
+    pub call: bool,
+    /// RTP stream accounting, once RTP was recognised.
+    pub rtp: Option<Box<rtp::Tracker>>,
+    /// RTP candidate (first-packet facts) before it is confirmed.
+    pub rtp_probe: rtp::Probe,
+    /// STUN facts (WhatsApp types seen, transactions, …).
+    pub stun: stun::StunState,
+    /// RTCP round-trip samples (ns) from LSR/DLSR.
+    pub rtcp_rtt: Vec<i64>,
+    /// RTCP sender-report arrival times, keyed by the middle 32 bits of the NTP time.
+    pub rtcp_sr: Vec<(u32, Nanos, Dir)>,
+    /// Small scratch counters for classifiers that need several packets
+    /// (slots: 0 skinny, 1 zoom, 2–4 viber, 5–8 line, 9 imo).
+    pub counters: [u8; 12],
+    /// DTLS ClientHello offered use_srtp.
+    pub use_srtp: bool,
+    /// Client direction bytes of a TLS ClientHello spanning segments (freed when done).
+    pub hello: Vec<u8>,
+    /// Labelled through an SDP media address.
+    pub sdp_linked: bool,
+    /// Labelled through the STUN endpoint cache.
+    pub endpoint_linked: bool,
+}
+
+impl FlowClass {
+    /// Adds a protocol id (kept sorted and unique).
+    pub fn add_protocol(&mut self, p: &'static str) {
+        if let Err(i) = self.protocols.binary_search(&p) {
+            self.protocols.insert(i, p);
+        }
+    }
+    pub fn has_protocol(&self, p: &str) -> bool {
+        self.protocols.iter().any(|x| *x == p)
+    }
+    /// Records one evidence line (bounded: at most 8 kept, duplicates dropped).
+    pub fn add_evidence(&mut self, e: impl Into<String>) {
+        let e = e.into();
+        if self.evidence.len() < 8 && !self.evidence.contains(&e) {
+            self.evidence.push(e);
+        }
+    }
+    /// Sets the app when `conf` is stronger than the app's current confidence.
+    /// Returns true when the label changed.
+    pub fn set_app(
+        &mut self,
+        app: &'static str,
+        conf: Confidence,
+        evidence: impl Into<String>,
+    ) -> bool {
+        let stronger = match self.state.app_conf {
+            None => true,
+            Some(c) => conf > c,
+        };
+        if stronger {
+            self.app = Some(app);
+            self.state.app_conf = Some(conf);
+            if conf > self.confidence || self.confidence == Confidence::Low {
+                self.confidence = conf;
+            }
+            self.add_evidence(evidence);
+        }
+        stronger
+    }
+    /// Marks the flow as carrying a call (media or call signalling).
+    pub fn mark_call(&mut self, evidence: impl Into<String>) {
+        self.state.call = true;
+        self.service = Service::Call;
+        self.add_evidence(evidence);
+    }
+    /// Raises the overall confidence (for protocol labels).
+    pub fn raise(&mut self, conf: Confidence) {
+        if conf > self.confidence {
+            self.confidence = conf;
+        }
+    }
+    /// App confidence, if an app was set.
+    pub fn app_confidence(&self) -> Option<Confidence> {
+        self.state.app_conf
+    }
+}
+
+/// The immutable facts of the flow a packet belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowInfo {
+    pub id: u32,
+    pub transport: Transport,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+impl FlowInfo {
+    pub fn is_udp(&self) -> bool {
+        self.transport == Transport::Udp
+    }
+    pub fn is_tcp(&self) -> bool {
+        self.transport == Transport::Tcp
+    }
+    /// True when either endpoint uses `port`.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.client.port() == port || self.server.port() == port
+    }
+    /// True when either endpoint's port is in `lo..=hi`.
+    pub fn port_in(&self, lo: u16, hi: u16) -> bool {
+        (lo..=hi).contains(&self.client.port()) || (lo..=hi).contains(&self.server.port())
+    }
+}
+
+/// One payload-carrying packet as classifiers see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Pkt<'a> {
+    pub dir: Dir,
+    pub ts: Nanos,
+    pub frame: u64,
+    pub payload: &'a [u8],
+    /// Sender and receiver sockets.
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// 1-based index of this payload packet in its flow.
+    pub nth: u32,
+}
+
+/// A classifier's answer for one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Labelled; nothing more to learn from this flow.
+    Match,
+    /// Undecided (or labelled but wants to see more within its budget).
+    NeedMore,
+    /// Not this protocol: stop asking for this flow.
+    NoMatch,
+}
+
+/// What a classifier may touch: the flow's labels and state, and the cross-flow caches.
+pub struct Ctx<'e> {
+    pub flow: FlowInfo,
+    pub class: &'e mut FlowClass,
+    pub caches: &'e mut cache::Caches,
+}
+
+/// One protocol or app classifier.
+pub trait Classifier: Sync {
+    /// Stable id (snake_case), used in docs and tests.
+    fn id(&self) -> &'static str;
+    /// Payload packets of a flow this classifier looks at, at most.
+    fn budget(&self) -> u32;
+    /// Cheap pre-check on the flow (transport, ports, labels so far).
+    fn wants(&self, flow: &FlowInfo, class: &FlowClass) -> bool;
+    /// Looks at one payload packet.
+    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome;
+}
+
+/// The classifiers, in the order they see each packet.
+pub static REGISTRY: &[&dyn Classifier] = &[
+    &stun::Stun,
+    &dtls::Dtls,
+    &rtp::Rtp,
+    &tls::Tls,
+    &quic::Quic,
+    &dns::Dns,
+    &sip::Sip,
+    &wa_tcp::WhatsAppTcp,
+    &zoom::Zoom,
+    &discord::Discord,
+    &telegram::Telegram,
+    &viber::Viber,
+    &line::Line,
+    &facetime::FaceTime,
+    &h323::H323,
+    &mgcp::Mgcp,
+    &megaco::Megaco,
+    &iax::Iax,
+    &sccp::Sccp,
+];
 
 /// The classification engine: per-packet inspection plus cross-flow caches.
 #[derive(Debug, Default)]
-pub struct Engine {}
+pub struct Engine {
+    caches: cache::Caches,
+}
 
 impl Engine {
     pub fn new() -> Self {
         Engine::default()
     }
+
     /// Inspects one packet of `flow` (called in capture order, after the flow table saw it).
     pub fn on_packet(&mut self, flow: &mut Flow, dir: Dir, frame: u64, ts: Nanos, d: &Decoded<'_>) {
-        let _ = (flow, dir, frame, ts, d);
+        let payload = match d.l4 {
+            L4::Tcp(t) => t.payload,
+            L4::Udp(u) => u.payload,
+            _ => return,
+        };
+        let info = FlowInfo {
+            id: flow.id,
+            transport: flow.transport,
+            client: flow.client,
+            server: flow.server,
+        };
+        let (src, dst) = match dir {
+            Dir::C2s => (flow.client, flow.server),
+            Dir::S2c => (flow.server, flow.client),
+        };
+        let class = &mut flow.class;
+        if class.state.inspected == 0 && class.app.is_none() {
+            // First packet of the flow: labels from the cross-flow caches.
+            self.caches.label_new_flow(&info, class, ts);
+        }
+        if payload.is_empty() {
+            return;
+        }
+        class.state.inspected = class.state.inspected.saturating_add(1);
+        let p = Pkt {
+            dir,
+            ts,
+            frame,
+            payload,
+            src,
+            dst,
+            nth: class.state.inspected,
+        };
+        // Cheap RTP/RTCP accounting for flows already known to carry RTP.
+        rtp::account(class, &p);
+        let mut cx = Ctx {
+            flow: info,
+            class,
+            caches: &mut self.caches,
+        };
+        for (i, c) in REGISTRY.iter().enumerate() {
+            let bit = 1u64 << i;
+            if cx.class.state.done & bit != 0 {
+                continue;
+            }
+            if p.nth > c.budget() || !c.wants(&info, cx.class) {
+                cx.class.state.done |= bit;
+                continue;
+            }
+            match c.inspect(&mut cx, &p) {
+                Outcome::NeedMore => {}
+                Outcome::Match | Outcome::NoMatch => cx.class.state.done |= bit,
+            }
+        }
     }
+
     /// Finalises labels and groups flows into calls.
     pub fn finish(&mut self, flows: &mut [Flow]) -> Vec<crate::report::Call> {
-        let _ = flows;
-        Vec::new()
+        for f in flows.iter_mut() {
+            let info = FlowInfo {
+                id: f.id,
+                transport: f.transport,
+                client: f.client,
+                server: f.server,
+            };
+            self.caches
+                .label_late(&info, &mut f.class, f.first_ts, f.last_ts);
+            rtp::finish_flow(&mut f.class);
+            ports::hint(&info, &mut f.class);
+            finalize_service(&mut f.class);
+        }
+        calls::group(flows)
+    }
+}
+
+/// Sets `service` from what was found: call evidence → call; DNS → dns; an app's TLS/QUIC
+/// or app protocol → chat or web.
+fn finalize_service(c: &mut FlowClass) {
+    if c.state.call {
+        c.service = Service::Call;
+        return;
+    }
+    if c.has_protocol("dns") {
+        c.service = Service::Dns;
+    } else if let Some(app) = c.app {
+        c.service = if app == "sip" {
+            Service::Other
+        } else {
+            Service::Chat
+        };
+        if c.has_protocol("http") || (c.has_protocol("tls") && apps::is_web_app(app)) {
+            c.service = Service::Web;
+        }
+    } else if c.has_protocol("tls") || c.has_protocol("quic") || c.has_protocol("http") {
+        c.service = Service::Web;
+    }
+}
+
+/// Reads a big-endian u16 at `off`, if present.
+pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+/// Reads a big-endian u32 at `off`, if present.
+pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Case-insensitive ASCII prefix test.
+pub(crate) fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len()
+        && hay
+            .iter()
+            .zip(needle)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
+/// Case-insensitive ASCII substring search (bounded by the slice lengths).
+pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_fits_done_mask() {
+        assert!(REGISTRY.len() <= 64);
+        let mut ids: Vec<&str> = REGISTRY.iter().map(|c| c.id()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "classifier ids are unique");
+    }
+
+    #[test]
+    fn app_needs_stronger_confidence_to_change() {
+        let mut c = FlowClass::default();
+        assert!(c.set_app("zoom", Confidence::Low, "port"));
+        assert!(c.set_app("whatsapp", Confidence::High, "stun 0x0801"));
+        assert!(!c.set_app("zoom", Confidence::Medium, "sni"));
+        assert_eq!(c.app, Some("whatsapp"));
+        assert_eq!(c.confidence, Confidence::High);
+    }
+
+    #[test]
+    fn protocols_sorted_unique() {
+        let mut c = FlowClass::default();
+        for p in ["stun", "rtp", "stun", "dtls"] {
+            c.add_protocol(p);
+        }
+        assert_eq!(c.protocols, vec!["dtls", "rtp", "stun"]);
+    }
+
+    #[test]
+    fn byte_helpers_never_panic() {
+        assert_eq!(be16(&[1, 2], 0), Some(0x0102));
+        assert_eq!(be16(&[1, 2], 1), None);
+        assert_eq!(be32(&[1, 2, 3], 0), None);
+        assert_eq!(be32(&[0, 0, 0, 1], usize::MAX), None);
+        assert!(contains_ci(b"Realm: Google.COM", b"google.com"));
+        assert!(!starts_with_ci(b"IN", b"INVITE"));
     }
 }

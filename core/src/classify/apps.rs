@@ -1,0 +1,333 @@
+//! Host/SNI/domain → app table, and the few IP-range tables used where payload cannot tell.
+//!
+//! **Adding an app or a domain** is one line in [`HOSTS`]: a name matches an entry when it
+//! equals the entry or ends with `.` + entry (so `zoom.us` matches `www3.zoom.us` but not
+//! `notzoom.us`). Entries are matched longest first, so a specific name can override a
+//! broader one. Names come from the apps' own documentation of the domains their clients
+//! use (firewall/allow-list pages) and from their traffic.
+//!
+//! **IP ranges** ([`RANGES`]) are only for services whose clients speak to fixed address
+//! blocks without a name on the wire (TLS resumption without SNI, proprietary UDP). Each
+//! block lists its source and the date it was read; they go stale, and match with low
+//! confidence only.
+
+use std::net::IpAddr;
+
+/// (domain suffix, app id). Generic parents (facebook.com, google.com, microsoft.com) are
+/// deliberately absent: they serve much more than calls.
+pub const HOSTS: &[(&str, &str)] = &[
+    // WhatsApp (Meta's "WhatsApp domains" allow-list guidance).
+    ("whatsapp.net", "whatsapp"),
+    ("whatsapp.com", "whatsapp"),
+    ("whatsapp.biz", "whatsapp"),
+    ("wa.me", "whatsapp"),
+    // Messenger: its MQTT chat edges and own domains.
+    ("messenger.com", "messenger"),
+    ("edge-mqtt.facebook.com", "messenger"),
+    ("mqtt-mini.facebook.com", "messenger"),
+    ("edge-chat.facebook.com", "messenger"),
+    ("edge-chat.messenger.com", "messenger"),
+    // Microsoft Teams / Skype (Microsoft 365 URLs and IP ranges, "Teams" service area).
+    ("teams.microsoft.com", "skype_teams"),
+    ("teams.live.com", "skype_teams"),
+    ("teams.office.com", "skype_teams"),
+    ("teams.cloud.microsoft", "skype_teams"),
+    ("skype.com", "skype_teams"),
+    ("skype.net", "skype_teams"),
+    ("skypeassets.com", "skype_teams"),
+    ("lync.com", "skype_teams"),
+    ("microsoftstream.com", "skype_teams"),
+    ("hockeyapp.net", "skype_teams"),
+    ("trouter.teams.microsoft.com", "skype_teams"),
+    // Zoom ("Zoom network firewall or proxy server settings").
+    ("zoom.us", "zoom"),
+    ("zoom.com", "zoom"),
+    ("zoomgov.com", "zoom"),
+    ("zoom.com.cn", "zoom"),
+    // Google Meet.
+    ("meet.google.com", "google_meet"),
+    ("meetings.googleapis.com", "google_meet"),
+    ("meet.googleapis.com", "google_meet"),
+    // Signal.
+    ("signal.org", "signal"),
+    ("whispersystems.org", "signal"),
+    ("signal.art", "signal"),
+    ("signal.group", "signal"),
+    // Telegram.
+    ("telegram.org", "telegram"),
+    ("telegram.me", "telegram"),
+    ("t.me", "telegram"),
+    ("tdesktop.com", "telegram"),
+    // Viber.
+    ("viber.com", "viber"),
+    // Discord.
+    ("discord.com", "discord"),
+    ("discord.gg", "discord"),
+    ("discordapp.com", "discord"),
+    ("discordapp.net", "discord"),
+    ("discord.media", "discord"),
+    // IMO.
+    ("imo.im", "imo"),
+    // LINE.
+    ("line.me", "line"),
+    ("line-apps.com", "line"),
+    ("line-scdn.net", "line"),
+    ("line.naver.jp", "line"),
+    ("linecorp.com", "line"),
+    // Webex.
+    ("webex.com", "webex"),
+    ("wbx2.com", "webex"),
+    ("ciscospark.com", "webex"),
+    // WeChat.
+    ("wechat.com", "wechat"),
+    ("weixin.qq.com", "wechat"),
+    ("wx.qq.com", "wechat"),
+    // KakaoTalk.
+    ("kakao.com", "kakaotalk"),
+    ("kakaocdn.net", "kakaotalk"),
+    // Snapchat.
+    ("snapchat.com", "snapchat"),
+    ("sc-cdn.net", "snapchat"),
+    // FaceTime (Apple's enterprise network guidance lists these for FaceTime).
+    ("facetime.apple.com", "facetime"),
+    ("ess.apple.com", "facetime"),
+];
+
+/// Looks a name up: the app and the table entry that matched (longest match wins).
+pub fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
+    let name = name.trim_end_matches('.');
+    let mut best: Option<(&'static str, &'static str)> = None;
+    for (suffix, app) in HOSTS {
+        let (n, s) = (name.as_bytes(), suffix.as_bytes());
+        let Some(cut) = n.len().checked_sub(s.len()) else {
+            continue;
+        };
+        let hit = n.get(cut..).is_some_and(|t| t.eq_ignore_ascii_case(s))
+            && (cut == 0 || n.get(cut - 1) == Some(&b'.'));
+        if hit && best.map_or(true, |(_, b)| suffix.len() > b.len()) {
+            best = Some((app, suffix));
+        }
+    }
+    best
+}
+
+/// Apps whose TLS flows are web pages rather than chat (service "web").
+pub fn is_web_app(app: &str) -> bool {
+    matches!(app, "wechat" | "webex" | "zoom" | "google_meet")
+}
+
+/// (network, prefix length, app, source and date read).
+pub const RANGES: &[(&str, u8, &str, &str)] = &[
+    // Telegram: https://core.telegram.org/resources/cidr.txt (read 2026-11).
+    (
+        "91.108.4.0",
+        22,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "91.108.8.0",
+        22,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "91.108.12.0",
+        22,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "91.108.16.0",
+        22,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "91.108.20.0",
+        22,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "91.108.56.0",
+        22,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "95.161.64.0",
+        20,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "149.154.160.0",
+        20,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    (
+        "185.76.151.0",
+        24,
+        "telegram",
+        "core.telegram.org/resources/cidr.txt",
+    ),
+    // Webex: help.webex.com "Network requirements for Webex services", IPv4 subnets (read 2026-11).
+    (
+        "62.109.192.0",
+        18,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "64.68.96.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "66.114.160.0",
+        20,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "66.163.32.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "69.26.160.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "114.29.192.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "150.253.128.0",
+        17,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "170.72.0.0",
+        16,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "170.133.128.0",
+        18,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "173.39.224.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "173.243.0.0",
+        20,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "207.182.160.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "209.197.192.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "210.4.192.0",
+        20,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+    (
+        "216.151.128.0",
+        19,
+        "webex",
+        "help.webex.com network requirements",
+    ),
+];
+
+/// The app whose published range holds `ip`, with the source.
+pub fn range_app(ip: IpAddr) -> Option<(&'static str, &'static str)> {
+    let IpAddr::V4(v4) = ip else { return None };
+    let a = u32::from(v4);
+    RANGES.iter().find_map(|(net, len, app, src)| {
+        let n: std::net::Ipv4Addr = net.parse().ok()?;
+        let mask = if *len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(*len))
+        };
+        (a & mask == u32::from(n) & mask).then_some((*app, *src))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffix_rules() {
+        assert_eq!(lookup("www3.zoom.us").map(|x| x.0), Some("zoom"));
+        assert_eq!(lookup("ZOOM.US.").map(|x| x.0), Some("zoom"));
+        assert_eq!(lookup("notzoom.us"), None);
+        assert_eq!(
+            lookup("edge-mqtt.facebook.com").map(|x| x.0),
+            Some("messenger")
+        );
+        assert_eq!(lookup("www.facebook.com"), None);
+        assert_eq!(
+            lookup("textsecure-service.whispersystems.org").map(|x| x.0),
+            Some("signal")
+        );
+        assert_eq!(lookup(""), None);
+    }
+
+    #[test]
+    fn longest_match_wins() {
+        // trouter.teams.microsoft.com and teams.microsoft.com both match: same app, longer entry.
+        assert_eq!(
+            lookup("a.trouter.teams.microsoft.com"),
+            Some(("skype_teams", "trouter.teams.microsoft.com"))
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            range_app("149.154.167.91".parse().unwrap()).map(|x| x.0),
+            Some("telegram")
+        );
+        assert_eq!(
+            range_app("64.68.105.103".parse().unwrap()).map(|x| x.0),
+            Some("webex")
+        );
+        assert_eq!(range_app("8.8.8.8".parse().unwrap()), None);
+        assert_eq!(range_app("::1".parse().unwrap()), None);
+        for (net, len, _, _) in RANGES {
+            assert!(
+                net.parse::<std::net::Ipv4Addr>().is_ok() && *len <= 32,
+                "{net}"
+            );
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Cross-flow caches, fed in capture order:
+//! - the **STUN endpoint cache**: sockets of STUN flows labelled with a call app, plus the
+//!   XOR-MAPPED/XOR-PEER/XOR-RELAYED addresses they carried. A later flow from or to one of
+//!   those sockets (a P2P leg, media to the relay) gets the app with medium confidence;
+//! - the **DNS answer cache**: addresses a call-app name resolved to (from `apps.rs`), so
+//!   flows to them get the app with medium confidence;
+//! - the **SDP media cache**: `c=`/`m=` addresses announced in SIP bodies, so the RTP flows
+//!   they announce are linked to the call.
+//!
+//! Each map is capped ([`MAX_ENTRIES`]); once full, new entries are dropped (counted).
+//! `BTreeMap` keeps iteration deterministic.
+
+use super::{Confidence, FlowClass, FlowInfo};
+use crate::Nanos;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// Most entries per cache.
+pub const MAX_ENTRIES: usize = 65_536;
+
+/// One cached fact: which app, first seen when, learned from which flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub app: &'static str,
+    pub ts: Nanos,
+    pub flow: u32,
+}
+
+/// A capped map from a key to the first entry learned for it.
+#[derive(Clone, Debug)]
+pub struct Capped<K: Ord> {
+    map: BTreeMap<K, Entry>,
+    pub dropped: u64,
+}
+
+impl<K: Ord> Default for Capped<K> {
+    fn default() -> Self {
+        Capped {
+            map: BTreeMap::new(),
+            dropped: 0,
+        }
+    }
+}
+
+impl<K: Ord> Capped<K> {
+    /// Inserts when absent (the first learned entry wins) and the cap allows it.
+    pub fn insert(&mut self, k: K, app: &'static str, ts: Nanos, flow: u32) {
+        if self.map.contains_key(&k) {
+            return;
+        }
+        if self.map.len() >= MAX_ENTRIES {
+            self.dropped += 1;
+            return;
+        }
+        self.map.insert(k, Entry { app, ts, flow });
+    }
+    pub fn get(&self, k: &K) -> Option<&Entry> {
+        self.map.get(k)
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// All cross-flow caches.
+#[derive(Clone, Debug, Default)]
+pub struct Caches {
+    pub endpoints: Capped<SocketAddr>,
+    pub dns: Capped<IpAddr>,
+    /// Names that resolved to an address (for evidence), parallel to `dns`.
+    pub dns_names: BTreeMap<IpAddr, String>,
+    pub sdp: Capped<SocketAddr>,
+}
+
+impl Caches {
+    /// Labels a new flow (its first packet, time `ts`) from what earlier flows taught.
+    pub fn label_new_flow(&self, f: &FlowInfo, c: &mut FlowClass, ts: Nanos) {
+        self.apply(f, c, ts);
+    }
+
+    /// At the end: applies entries learned while the flow was alive (a flow that started just
+    /// before its STUN/SDP/DNS evidence).
+    pub fn label_late(&self, f: &FlowInfo, c: &mut FlowClass, _first: Nanos, last: Nanos) {
+        self.apply(f, c, last);
+    }
+
+    fn apply(&self, f: &FlowInfo, c: &mut FlowClass, before: Nanos) {
+        let cur = c.app_confidence();
+        if cur.is_some_and(|x| x >= Confidence::Medium) {
+            return;
+        }
+        for s in [f.server, f.client] {
+            if let Some(e) = self.sdp.get(&s).filter(|e| e.ts <= before) {
+                c.set_app(
+                    e.app,
+                    Confidence::Medium,
+                    format!("media address {s} announced in SDP of flow {}", e.flow),
+                );
+                c.state.sdp_linked = true;
+                return;
+            }
+        }
+        if f.is_udp() {
+            for s in [f.client, f.server] {
+                if let Some(e) = self.endpoints.get(&s).filter(|e| e.ts <= before) {
+                    c.set_app(
+                        e.app,
+                        Confidence::Medium,
+                        format!("socket {s} seen in {} STUN/TURN flow {}", e.app, e.flow),
+                    );
+                    c.state.endpoint_linked = true;
+                    return;
+                }
+            }
+        }
+        if let Some(e) = self.dns.get(&f.server.ip()).filter(|e| e.ts <= before) {
+            let name = self
+                .dns_names
+                .get(&f.server.ip())
+                .map(String::as_str)
+                .unwrap_or("?");
+            c.set_app(
+                e.app,
+                Confidence::Medium,
+                format!("server address answered for {name} (DNS)"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Transport;
+
+    fn info(c: &str, s: &str) -> FlowInfo {
+        FlowInfo {
+            id: 9,
+            transport: Transport::Udp,
+            client: c.parse().unwrap(),
+            server: s.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn endpoint_cache_labels_p2p_leg() {
+        let mut k = Caches::default();
+        k.endpoints
+            .insert("10.0.0.2:5000".parse().unwrap(), "whatsapp", 100, 1);
+        let mut c = FlowClass::default();
+        k.label_new_flow(&info("10.0.0.2:5000", "203.0.113.9:6000"), &mut c, 200);
+        assert_eq!(c.app, Some("whatsapp"));
+        assert_eq!(c.app_confidence(), Some(Confidence::Medium));
+        // Not before it was learned.
+        let mut c = FlowClass::default();
+        k.label_new_flow(&info("10.0.0.2:5000", "203.0.113.9:6000"), &mut c, 50);
+        assert_eq!(c.app, None);
+    }
+
+    #[test]
+    fn dns_cache_and_cap() {
+        let mut k = Caches::default();
+        k.dns.insert("198.51.100.7".parse().unwrap(), "zoom", 1, 0);
+        k.dns.insert("198.51.100.7".parse().unwrap(), "line", 1, 0);
+        assert_eq!(k.dns.len(), 1);
+        let mut c = FlowClass::default();
+        k.label_late(&info("10.0.0.2:5000", "198.51.100.7:443"), &mut c, 0, 10);
+        assert_eq!(c.app, Some("zoom"));
+    }
+}

@@ -1,0 +1,262 @@
+//! Grouping flows into calls, and per-call media quality.
+//!
+//! **Grouping.** A call is flows of one app and one client with call evidence
+//! (`FlowClass::state.call`: app media signature, RTP media, SIP INVITE, or a leg linked to
+//! such a flow by the STUN endpoint or SDP cache), overlapping in time: flows sorted by
+//! start join the open call of the same (app, client address) when they start no later than
+//! [`JOIN_GAP_NS`] after its last packet. ICE candidate pairs, relays, P2P legs and the
+//! signalling flow of one call therefore land together; two calls of one app separated by
+//! more than the gap stay apart. The client is the flow end with a private (RFC 1918/4193,
+//! CGNAT) address when exactly one end has one, else the originator.
+//!
+//! **Media** (`Call::media`): per RTP stream the RFC 3550 packets, expected, lost, loss %,
+//! jitter (ms); the median RTCP round-trip time; one-way periods (≥ [`ONE_WAY_MIN_BINS`]
+//! consecutive rate bins with traffic one way only, on UDP flows); and a MOS estimate from
+//! the simplified E-model (ITU-T G.107): R = 93.2 − Id − Ie,eff with
+//! Id = 0.024·d + 0.11·(d − 177.3)·H(d − 177.3), d = one-way delay (RTT/2, or 50 ms when no
+//! RTCP RTT was measured, + 2×jitter for the jitter buffer + 20 ms packetisation), and
+//! Ie,eff = Ie + (95 − Ie)·Ppl/(Ppl + Bpl) with Ie = 0 and Bpl = 10 (a codec with packet-loss
+//! concealment; G.113 Appendix I gives 4.3–25.1 across codecs). MOS = 1 + 0.035R +
+//! 7·10⁻⁶·R(R − 60)(100 − R). Without RTP streams (encrypted app framing) no MOS is given.
+
+use crate::flow::{Dir, Flow, Transport};
+use crate::report::Call;
+use crate::{secs, Nanos};
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+/// A flow starting within this time after a call's last packet joins it.
+pub const JOIN_GAP_NS: Nanos = 30_000_000_000;
+/// Rate bins (of the flow table's bin width) with one-way traffic that make a period.
+pub const ONE_WAY_MIN_BINS: usize = 20;
+
+/// True for private, CGNAT, link-local and unique-local addresses.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_private()
+                || a.is_link_local()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || a.is_loopback()
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80 || a.is_loopback()
+        }
+    }
+}
+
+/// The client address of a flow for grouping.
+pub fn client_of(f: &Flow) -> IpAddr {
+    let (c, s) = (f.client.ip(), f.server.ip());
+    if is_private(s) && !is_private(c) {
+        s
+    } else {
+        c
+    }
+}
+
+/// Simplified E-model MOS from loss (%), jitter (ms) and round-trip time (ms, if measured).
+pub fn mos(loss_pct: f64, jitter_ms: f64, rtt_ms: Option<f64>) -> f64 {
+    let d = rtt_ms.map_or(50.0, |r| r / 2.0) + 2.0 * jitter_ms + 20.0;
+    let id = 0.024 * d + if d > 177.3 { 0.11 * (d - 177.3) } else { 0.0 };
+    let ppl = loss_pct.clamp(0.0, 100.0);
+    let ie_eff = 95.0 * ppl / (ppl + 10.0);
+    let r = (93.2 - id - ie_eff).clamp(0.0, 100.0);
+    let m = 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r);
+    (m.clamp(1.0, 4.5) * 100.0).round() / 100.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// One-way periods of a UDP flow: (start s, end s, direction that still sent).
+fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<Value> {
+    let mut out = Vec::new();
+    if f.transport != Transport::Udp || f.dir[0].packets == 0 || f.dir[1].packets == 0 {
+        return out;
+    }
+    let (a, b) = (&f.dir[0].rate, &f.dir[1].rate);
+    let n = a.len().max(b.len());
+    let at = |v: &Vec<u64>, i: usize| v.get(i).copied().unwrap_or(0);
+    let mut i = 0;
+    while i < n && out.len() < 8 {
+        let one = |i: usize| match (at(a, i) > 0, at(b, i) > 0) {
+            (true, false) => Some(Dir::C2s),
+            (false, true) => Some(Dir::S2c),
+            _ => None,
+        };
+        let Some(d) = one(i) else {
+            i += 1;
+            continue;
+        };
+        let mut j = i;
+        while j < n && one(j) == Some(d) {
+            j += 1;
+        }
+        if j - i >= ONE_WAY_MIN_BINS {
+            let t0 = f.first_ts + bin_ns * i as i64;
+            let t1 = f.first_ts + bin_ns * j as i64;
+            out.push(json!({
+                "flow": f.id,
+                "start": secs(t0),
+                "end": secs(t1.min(f.last_ts)),
+                "only": if d == Dir::C2s { "c2s" } else { "s2c" },
+            }));
+        }
+        i = j;
+    }
+    out
+}
+
+/// Groups call flows into calls (ids in start order) and fills their media.
+pub fn group(flows: &mut [Flow]) -> Vec<Call> {
+    group_with_bin(flows, 100_000_000)
+}
+
+/// [`group`] with an explicit rate-bin width (ns) for one-way periods.
+pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
+    let mut idx: Vec<usize> = (0..flows.len())
+        .filter(|&i| flows[i].class.state.call && flows[i].class.app.is_some())
+        .collect();
+    idx.sort_by_key(|&i| (flows[i].first_ts, flows[i].id));
+    struct Open {
+        app: &'static str,
+        client: IpAddr,
+        flows: Vec<usize>,
+        first: Nanos,
+        last: Nanos,
+    }
+    let mut calls: Vec<Open> = Vec::new();
+    for i in idx {
+        let f = &flows[i];
+        let Some(app) = f.class.app else { continue };
+        let client = client_of(f);
+        let found = calls.iter_mut().rev().find(|c| {
+            c.app == app && c.client == client && f.first_ts <= c.last.saturating_add(JOIN_GAP_NS)
+        });
+        match found {
+            Some(c) => {
+                c.flows.push(i);
+                c.last = c.last.max(f.last_ts);
+            }
+            None => calls.push(Open {
+                app,
+                client,
+                flows: vec![i],
+                first: f.first_ts,
+                last: f.last_ts,
+            }),
+        }
+    }
+    calls
+        .into_iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let mut ids: Vec<u32> = c.flows.iter().map(|&i| flows[i].id).collect();
+            ids.sort_unstable();
+            Call {
+                id: n as u32,
+                app: c.app,
+                client: c.client.to_string(),
+                flows: ids,
+                first_ts: secs(c.first),
+                last_ts: secs(c.last),
+                media: media(flows, &c.flows, bin_ns),
+                status: "ok",
+            }
+        })
+        .collect()
+}
+
+fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
+    let mut streams = Vec::new();
+    let mut rtts: Vec<i64> = Vec::new();
+    let mut one_way = Vec::new();
+    let (mut recv, mut exp) = (0u64, 0u64);
+    let mut jit_sum = 0.0;
+    let mut jit_n = 0.0;
+    let mut protocols: Vec<&str> = Vec::new();
+    for &i in members {
+        let f = &flows[i];
+        for p in &f.class.protocols {
+            if !protocols.contains(p) {
+                protocols.push(p);
+            }
+        }
+        for s in &f.class.rtp {
+            let loss = if s.expected > 0 {
+                s.lost.max(0) as f64 * 100.0 / s.expected as f64
+            } else {
+                0.0
+            };
+            streams.push(json!({
+                "flow": f.id, "dir": s.dir, "ssrc": s.ssrc, "payload_type": s.payload_type,
+                "packets": s.packets, "expected": s.expected, "lost": s.lost,
+                "loss_pct": round2(loss), "jitter_ms": s.jitter_ms,
+                "max_delta_ms": s.max_delta_ms,
+                "first_ts": s.first_ts, "last_ts": s.last_ts,
+            }));
+            if s.packets >= 10 {
+                recv += s.packets;
+                exp += s.expected;
+                jit_sum += s.jitter_ms * s.packets as f64;
+                jit_n += s.packets as f64;
+            }
+        }
+        rtts.extend(f.class.state.rtcp_rtt.iter().copied());
+        one_way.extend(one_way_periods(f, bin_ns));
+    }
+    protocols.sort_unstable();
+    rtts.sort_unstable();
+    let rtt_ms = rtts.get(rtts.len() / 2).map(|r| round2(*r as f64 / 1e6));
+    let (loss_pct, jitter_ms, mos_v) = if exp > 0 {
+        let loss = exp.saturating_sub(recv) as f64 * 100.0 / exp as f64;
+        let jit = if jit_n > 0.0 { jit_sum / jit_n } else { 0.0 };
+        (
+            Some(round2(loss)),
+            Some(round2(jit)),
+            Some(mos(loss, jit, rtt_ms)),
+        )
+    } else {
+        (None, None, None)
+    };
+    let packets: u64 = members
+        .iter()
+        .map(|&i| flows[i].dir[0].packets + flows[i].dir[1].packets)
+        .sum();
+    json!({
+        "protocols": protocols,
+        "packets": packets,
+        "streams": streams,
+        "loss_pct": loss_pct,
+        "jitter_ms": jitter_ms,
+        "rtcp_rtt_ms": rtt_ms,
+        "mos": mos_v,
+        "one_way": one_way,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mos_bounds_and_order() {
+        let good = mos(0.0, 5.0, Some(40.0));
+        let bad = mos(10.0, 40.0, Some(400.0));
+        assert!(good > 4.2 && good <= 4.5, "{good}");
+        assert!(bad < 3.0, "{bad}");
+        assert!(mos(100.0, 1000.0, Some(5000.0)) >= 1.0);
+    }
+
+    #[test]
+    fn private_addresses() {
+        assert!(is_private("192.168.1.2".parse().unwrap()));
+        assert!(is_private("100.64.0.1".parse().unwrap()));
+        assert!(is_private("fd00::1".parse().unwrap()));
+        assert!(!is_private("157.240.1.1".parse().unwrap()));
+    }
+}

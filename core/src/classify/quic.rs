@@ -1,0 +1,336 @@
+//! QUIC Initial packets (RFC 9000 §17.2.2) and their SNI, by decrypting the client's first
+//! Initial with keys derived from its Destination Connection ID (RFC 9001 §5.2: HKDF-SHA256
+//! with the version's initial salt, "client in" → key/iv/hp labels, AES-128-GCM payload
+//! protection, AES-128-ECB header protection). Versions: 1 (RFC 9000), 2 (RFC 9369) and the
+//! draft-29 salt. The CRYPTO frames at offset 0 of the decrypted payload hold the TLS
+//! ClientHello, read with the TLS parser. CRYPTO frames arriving out of order inside the
+//! first packet are reassembled within [`MAX_CRYPTO`] bytes; a ClientHello spanning two
+//! Initials (post-quantum key shares) is read from both when they arrive in order.
+
+use super::tls::{apply_sni, parse_hello_body};
+use super::{be32, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use crate::flow::Dir;
+use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::Aes128;
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes128Gcm, Nonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+
+/// Most CRYPTO bytes gathered for one ClientHello.
+pub const MAX_CRYPTO: usize = 8192;
+
+const SALT_V1: [u8; 20] = [
+    0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17, 0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad,
+    0xcc, 0xbb, 0x7f, 0x0a,
+];
+const SALT_V2: [u8; 20] = [
+    0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93, 0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb,
+    0xf9, 0xbd, 0x2e, 0xd9,
+];
+const SALT_D29: [u8; 20] = [
+    0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0,
+    0x43, 0x90, 0xa8, 0x99,
+];
+
+/// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context.
+fn expand_label(prk: &Hkdf<Sha256>, label: &str, out: &mut [u8]) -> Option<()> {
+    let full = [b"tls13 ".as_slice(), label.as_bytes()].concat();
+    let mut info = Vec::with_capacity(4 + full.len());
+    info.extend_from_slice(&(out.len() as u16).to_be_bytes());
+    info.push(full.len() as u8);
+    info.extend_from_slice(&full);
+    info.push(0);
+    prk.expand(&info, out).ok()
+}
+
+/// Client Initial key material for a DCID.
+struct Keys {
+    key: [u8; 16],
+    iv: [u8; 12],
+    hp: [u8; 16],
+}
+
+fn client_keys(version: u32, dcid: &[u8]) -> Option<Keys> {
+    let (salt, v2) = match version {
+        1 => (&SALT_V1, false),
+        0x6b33_43cf => (&SALT_V2, true),
+        0xff00_001d..=0xff00_0020 => (&SALT_D29, false),
+        _ => return None,
+    };
+    let (_, ext) = Hkdf::<Sha256>::extract(Some(salt), dcid);
+    let mut secret = [0u8; 32];
+    expand_label(&ext, "client in", &mut secret)?;
+    let c = Hkdf::<Sha256>::from_prk(&secret).ok()?;
+    let mut k = Keys {
+        key: [0; 16],
+        iv: [0; 12],
+        hp: [0; 16],
+    };
+    let (kl, il, hl) = if v2 {
+        ("quicv2 key", "quicv2 iv", "quicv2 hp")
+    } else {
+        ("quic key", "quic iv", "quic hp")
+    };
+    expand_label(&c, kl, &mut k.key)?;
+    expand_label(&c, il, &mut k.iv)?;
+    expand_label(&c, hl, &mut k.hp)?;
+    Some(k)
+}
+
+/// Reads a QUIC variable-length integer at `o`: (value, bytes used).
+fn varint(b: &[u8], o: usize) -> Option<(u64, usize)> {
+    let f = *b.get(o)?;
+    let n = 1usize << (f >> 6);
+    let s = b.get(o..o + n)?;
+    let mut v = u64::from(f & 0x3F);
+    for x in s.iter().skip(1) {
+        v = (v << 8) | u64::from(*x);
+    }
+    Some((v, n))
+}
+
+/// Decrypts the first client Initial packet in `b`, returning its plaintext frames.
+pub fn decrypt_initial(b: &[u8]) -> Option<Vec<u8>> {
+    let first = *b.first()?;
+    if first & 0xC0 != 0xC0 {
+        return None;
+    }
+    let version = be32(b, 1)?;
+    let v2 = version == 0x6b33_43cf;
+    let ptype = (first >> 4) & 3;
+    if (!v2 && ptype != 0) || (v2 && ptype != 1) {
+        return None;
+    }
+    let dlen = usize::from(*b.get(5)?);
+    if dlen > 20 {
+        return None;
+    }
+    let dcid = b.get(6..6 + dlen)?;
+    let mut o = 6 + dlen;
+    let slen = usize::from(*b.get(o)?);
+    o += 1 + slen;
+    let (tlen, n) = varint(b, o)?;
+    o += n + usize::try_from(tlen).ok()?;
+    let (len, n) = varint(b, o)?;
+    o += n;
+    let pn_off = o;
+    let end = pn_off.checked_add(usize::try_from(len).ok()?)?;
+    if end > b.len() {
+        return None;
+    }
+    let keys = client_keys(version, dcid)?;
+    // Header protection: sample 16 bytes starting 4 bytes after the packet number offset.
+    let sample = b.get(pn_off + 4..pn_off + 20)?;
+    let hp = Aes128::new_from_slice(&keys.hp).ok()?;
+    let mut mask = aes::Block::clone_from_slice(sample);
+    hp.encrypt_block(&mut mask);
+    let first_un = first ^ (mask[0] & 0x0F);
+    let pn_len = usize::from(first_un & 3) + 1;
+    let mut header = b.get(..pn_off + pn_len)?.to_vec();
+    header[0] = first_un;
+    let mut pn: u64 = 0;
+    for i in 0..pn_len {
+        let x = header[pn_off + i] ^ mask[1 + i];
+        header[pn_off + i] = x;
+        pn = (pn << 8) | u64::from(x);
+    }
+    let mut nonce = keys.iv;
+    for (i, x) in pn.to_be_bytes().iter().enumerate() {
+        nonce[4 + i] ^= x;
+    }
+    let cipher = Aes128Gcm::new_from_slice(&keys.key).ok()?;
+    let ct = b.get(pn_off + pn_len..end)?;
+    cipher
+        .decrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: ct,
+                aad: &header,
+            },
+        )
+        .ok()
+}
+
+/// Collects CRYPTO frame data at offsets into `buf` (bounded); other frames are skipped.
+pub fn crypto_frames(plain: &[u8], buf: &mut Vec<u8>) {
+    let mut o = 0;
+    let mut n = 0;
+    while o < plain.len() && n < 64 {
+        n += 1;
+        let Some((t, tl)) = varint(plain, o) else {
+            return;
+        };
+        o += tl;
+        match t {
+            0x00 | 0x01 => {}
+            0x02 | 0x03 => {
+                // ACK: largest, delay, range count, first range, ranges (+ ECN counts).
+                let mut fields = 4;
+                let mut k = 0;
+                while k < fields {
+                    let Some((v, l)) = varint(plain, o) else {
+                        return;
+                    };
+                    o += l;
+                    if k == 2 {
+                        fields += (v.min(64) as usize) * 2;
+                    }
+                    k += 1;
+                }
+                if t == 0x03 {
+                    for _ in 0..3 {
+                        let Some((_, l)) = varint(plain, o) else {
+                            return;
+                        };
+                        o += l;
+                    }
+                }
+            }
+            0x06 => {
+                let (Some((off, l1)), Some((len, l2))) = (
+                    varint(plain, o),
+                    varint(plain, o + varint(plain, o).map_or(0, |x| x.1)),
+                ) else {
+                    return;
+                };
+                o += l1 + l2;
+                let (Ok(off), Ok(len)) = (usize::try_from(off), usize::try_from(len)) else {
+                    return;
+                };
+                let Some(data) = plain.get(o..o + len) else {
+                    return;
+                };
+                o += len;
+                let Some(end) = off.checked_add(len) else {
+                    return;
+                };
+                if end > MAX_CRYPTO {
+                    continue;
+                }
+                if buf.len() < end {
+                    buf.resize(end, 0);
+                }
+                buf[off..end].copy_from_slice(data);
+            }
+            _ => return,
+        }
+    }
+}
+
+/// The QUIC classifier.
+pub struct Quic;
+
+impl Classifier for Quic {
+    fn id(&self) -> &'static str {
+        "quic"
+    }
+    fn budget(&self) -> u32 {
+        4
+    }
+    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+        f.is_udp()
+    }
+    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+        if p.dir != Dir::C2s {
+            return Outcome::NeedMore;
+        }
+        let b = p.payload;
+        if b.len() < 1200 && cx.class.state.hello.is_empty() {
+            // Client Initials are padded to at least 1200 bytes (RFC 9000 §14.1).
+            return if b.first().is_some_and(|x| x & 0x80 != 0) {
+                Outcome::NeedMore
+            } else {
+                Outcome::NoMatch
+            };
+        }
+        let Some(plain) = decrypt_initial(b) else {
+            return Outcome::NoMatch;
+        };
+        cx.class.add_protocol("quic");
+        cx.class.raise(Confidence::High);
+        let mut buf = std::mem::take(&mut cx.class.state.hello);
+        crypto_frames(&plain, &mut buf);
+        let done = if buf.first() == Some(&1) && buf.len() >= 4 {
+            let want =
+                (usize::from(buf[1]) << 16 | usize::from(buf[2]) << 8 | usize::from(buf[3])) + 4;
+            if buf.len() >= want {
+                if let Some(h) = buf.get(4..want).and_then(|x| parse_hello_body(x, false)) {
+                    cx.class
+                        .add_evidence(format!("QUIC Initial decrypted (frame {})", p.frame));
+                    if let Some(s) = &h.sni {
+                        apply_sni(cx.class, s, "QUIC", p.frame);
+                    }
+                }
+                true
+            } else {
+                false
+            }
+        } else {
+            false
+        };
+        if done {
+            return Outcome::Match;
+        }
+        cx.class.state.hello = buf;
+        Outcome::NeedMore
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 9001 Appendix A.2: the client Initial, DCID 8394c8f03e515708.
+    #[test]
+    fn rfc9001_keys() {
+        let dcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+        let k = client_keys(1, &dcid).unwrap();
+        assert_eq!(
+            k.key,
+            [
+                0x1f, 0x36, 0x96, 0x13, 0xdd, 0x76, 0xd5, 0x46, 0x77, 0x30, 0xef, 0xcb, 0xe3, 0xb1,
+                0xa2, 0x2d
+            ]
+        );
+        assert_eq!(
+            k.iv,
+            [0xfa, 0x04, 0x4b, 0x2f, 0x42, 0xa3, 0xfd, 0x3b, 0x46, 0xfb, 0x25, 0x5c]
+        );
+        assert_eq!(
+            k.hp,
+            [
+                0x9f, 0x50, 0x44, 0x9e, 0x04, 0xa0, 0xe8, 0x10, 0x28, 0x3a, 0x1e, 0x99, 0x33, 0xad,
+                0xed, 0xd2
+            ]
+        );
+    }
+
+    #[test]
+    fn varints() {
+        assert_eq!(varint(&[0x25], 0), Some((37, 1)));
+        assert_eq!(varint(&[0x7b, 0xbd], 0), Some((15293, 2)));
+        assert_eq!(
+            varint(&[0xc2, 0x19, 0x7c, 0x5e, 0xff, 0x14, 0xe8, 0x8c], 0),
+            Some((151288809941952652, 8))
+        );
+        assert_eq!(varint(&[0x7b], 0), None);
+    }
+
+    #[test]
+    fn crypto_reassembly_out_of_order() {
+        // CRYPTO(off 3, "def") then CRYPTO(off 0, "abc"), with PADDING between.
+        let f = [
+            0x06, 0x03, 0x03, b'd', b'e', b'f', 0x00, 0x06, 0x00, 0x03, b'a', b'b', b'c',
+        ];
+        let mut buf = Vec::new();
+        crypto_frames(&f, &mut buf);
+        assert_eq!(buf, b"abcdef");
+    }
+
+    #[test]
+    fn garbage_is_not_quic() {
+        assert!(decrypt_initial(&[0xc0; 1200]).is_none());
+        assert!(decrypt_initial(&[]).is_none());
+    }
+}

@@ -1,0 +1,275 @@
+//! SIP (RFC 3261) with SDP (RFC 4566), and plain HTTP request/response lines.
+//!
+//! A SIP message starts with a request line (`METHOD sip:… SIP/2.0`, methods of RFC 3261
+//! and extensions) or a status line (`SIP/2.0 NNN`), over UDP or TCP, on any port. SIP
+//! carries app `sip` (generic telephony) with high confidence; an INVITE (or a 18x/200
+//! answer to one, i.e. a CSeq naming INVITE) is call evidence. An SDP body's `c=` address
+//! and `m=audio|video <port>` lines are put in the SDP cache, so the RTP flows they
+//! announce are linked to the call (`sip`, medium confidence) even on dynamic ports.
+//! HTTP: a request line with a known method or an `HTTP/1.x` status line gives `http`;
+//! the `Host:` header is looked up in the app table.
+
+use super::{
+    apps, contains_ci, starts_with_ci, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome,
+    Pkt,
+};
+use std::net::{IpAddr, SocketAddr};
+
+const METHODS: &[&[u8]] = &[
+    b"INVITE ",
+    b"REGISTER ",
+    b"OPTIONS ",
+    b"ACK ",
+    b"BYE ",
+    b"CANCEL ",
+    b"SUBSCRIBE ",
+    b"NOTIFY ",
+    b"PRACK ",
+    b"UPDATE ",
+    b"INFO ",
+    b"MESSAGE ",
+    b"REFER ",
+    b"PUBLISH ",
+];
+
+const HTTP_METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"PATCH ",
+];
+
+/// What the first line says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line {
+    Request { invite: bool },
+    Status(u16),
+}
+
+/// Recognises a SIP start line.
+pub fn start_line(b: &[u8]) -> Option<Line> {
+    let end = b
+        .iter()
+        .take(512)
+        .position(|c| *c == b'\r' || *c == b'\n')
+        .unwrap_or(b.len().min(512));
+    let line = b.get(..end)?;
+    if starts_with_ci(line, b"SIP/2.0 ") {
+        let code = line.get(8..11)?;
+        if !code.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = code.iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
+        return Some(Line::Status(n));
+    }
+    let m = METHODS.iter().find(|m| line.starts_with(m))?;
+    let rest = line.get(m.len()..)?;
+    if !(starts_with_ci(rest, b"sip:")
+        || starts_with_ci(rest, b"sips:")
+        || starts_with_ci(rest, b"tel:"))
+    {
+        return None;
+    }
+    if !line.ends_with(b"SIP/2.0") {
+        return None;
+    }
+    Some(Line::Request {
+        invite: m.starts_with(b"INVITE"),
+    })
+}
+
+/// Media endpoints announced by an SDP body (at most 8).
+pub fn sdp_media(b: &[u8]) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    let mut session_ip: Option<IpAddr> = None;
+    let mut media_ip: Option<IpAddr> = None;
+    let mut ports: Vec<u16> = Vec::new();
+    let flush = |ip: Option<IpAddr>, ports: &mut Vec<u16>, out: &mut Vec<SocketAddr>| {
+        if let Some(ip) = ip {
+            for p in ports.drain(..) {
+                if out.len() < 8 && p != 0 {
+                    out.push(SocketAddr::new(ip, p));
+                }
+            }
+        }
+        ports.clear();
+    };
+    for line in b.split(|c| *c == b'\n').take(200) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(rest) = line
+            .strip_prefix(b"c=IN IP4 ")
+            .or_else(|| line.strip_prefix(b"c=IN IP6 "))
+        {
+            let s = std::str::from_utf8(rest)
+                .ok()
+                .and_then(|s| s.split('/').next())
+                .unwrap_or("");
+            let ip = s.trim().parse::<IpAddr>().ok();
+            if ports.is_empty() && media_ip.is_none() && session_ip.is_none() {
+                session_ip = ip;
+            } else {
+                media_ip = ip;
+            }
+        } else if let Some(rest) = line.strip_prefix(b"m=") {
+            flush(media_ip.or(session_ip), &mut ports, &mut out);
+            media_ip = None;
+            let s = std::str::from_utf8(rest).unwrap_or("");
+            let mut it = s.split(' ');
+            let kind = it.next().unwrap_or("");
+            if kind == "audio" || kind == "video" {
+                if let Some(p) = it
+                    .next()
+                    .and_then(|p| p.split('/').next())
+                    .and_then(|p| p.parse::<u16>().ok())
+                {
+                    ports.push(p);
+                }
+            }
+        }
+    }
+    flush(media_ip.or(session_ip), &mut ports, &mut out);
+    out
+}
+
+/// The SIP (+SDP) and HTTP classifier.
+pub struct Sip;
+
+impl Classifier for Sip {
+    fn id(&self) -> &'static str {
+        "sip"
+    }
+    fn budget(&self) -> u32 {
+        64
+    }
+    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+        f.is_udp() || f.is_tcp()
+    }
+    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+        let b = p.payload;
+        let first = b.first().copied().unwrap_or(0);
+        if !first.is_ascii_uppercase() {
+            return if cx.class.has_protocol("sip") || p.nth < 6 {
+                Outcome::NeedMore
+            } else {
+                Outcome::NoMatch
+            };
+        }
+        if let Some(line) = start_line(b) {
+            if !cx.class.has_protocol("sip") {
+                cx.class.add_protocol("sip");
+                cx.class.set_app(
+                    "sip",
+                    Confidence::High,
+                    format!("SIP start line in frame {}", p.frame),
+                );
+            }
+            let invite_related = match line {
+                Line::Request { invite } => invite,
+                Line::Status(code) => (180..=200).contains(&code) && contains_ci(b, b"INVITE"),
+            };
+            if invite_related {
+                cx.class
+                    .mark_call(format!("SIP INVITE dialog (frame {})", p.frame));
+            }
+            if let Some(body) = find_body(b) {
+                if contains_ci(b, b"application/sdp") || body.starts_with(b"v=0") {
+                    cx.class.add_protocol("sdp");
+                    for m in sdp_media(body) {
+                        cx.caches.sdp.insert(m, "sip", p.ts, cx.flow.id);
+                    }
+                }
+            }
+            return Outcome::NeedMore;
+        }
+        if !cx.class.has_protocol("http") {
+            if HTTP_METHODS.iter().any(|m| b.starts_with(m))
+                && contains_ci(b.get(..512.min(b.len())).unwrap_or(b), b" HTTP/1.")
+            {
+                cx.class.add_protocol("http");
+                if let Some(h) = header(b, b"host:") {
+                    let host = h.split(':').next().unwrap_or(h);
+                    if cx.class.sni.is_none() {
+                        cx.class.sni = Some(host.to_ascii_lowercase());
+                    }
+                    if let Some((app, _)) = apps::lookup(host) {
+                        cx.class.set_app(
+                            app,
+                            Confidence::Medium,
+                            format!("HTTP Host {host} (frame {})", p.frame),
+                        );
+                    }
+                }
+            } else if b.starts_with(b"HTTP/1.") {
+                cx.class.add_protocol("http");
+            }
+        }
+        if cx.class.has_protocol("sip") || p.nth < 6 {
+            Outcome::NeedMore
+        } else {
+            Outcome::NoMatch
+        }
+    }
+}
+
+/// The body after the blank line, if present.
+fn find_body(b: &[u8]) -> Option<&[u8]> {
+    let i = b.windows(4).position(|w| w == b"\r\n\r\n")?;
+    b.get(i + 4..)
+}
+
+/// A header value (first occurrence, case-insensitive name including the colon).
+fn header<'a>(b: &'a [u8], name: &[u8]) -> Option<&'a str> {
+    for line in b.split(|c| *c == b'\n').take(64) {
+        if starts_with_ci(line, name) {
+            let v = line.get(name.len()..)?;
+            let v = std::str::from_utf8(v).ok()?.trim();
+            return Some(v);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &[u8] = b"INVITE sip:bob@example.org SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\nv=0\r\no=a 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\nm=video 0 RTP/AVP 31\r\nm=video 51372 RTP/AVP 31\r\nc=IN IP4 10.0.0.9\r\n";
+
+    #[test]
+    fn start_lines() {
+        assert_eq!(start_line(INVITE), Some(Line::Request { invite: true }));
+        assert_eq!(start_line(b"SIP/2.0 200 OK\r\n"), Some(Line::Status(200)));
+        assert_eq!(
+            start_line(b"REGISTER sip:x SIP/2.0\r\n"),
+            Some(Line::Request { invite: false })
+        );
+        assert_eq!(start_line(b"GET / HTTP/1.1\r\n"), None);
+        assert_eq!(start_line(b"SIP/2.0 2x0"), None);
+        assert_eq!(start_line(b"INVITE http://x SIP/2.0\r\n"), None);
+    }
+
+    #[test]
+    fn sdp_ports_with_media_level_c_line() {
+        let body = find_body(INVITE).unwrap();
+        let m = sdp_media(body);
+        assert_eq!(
+            m,
+            vec![
+                "10.0.0.1:49170".parse().unwrap(),
+                "10.0.0.9:51372".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn http_host() {
+        assert_eq!(
+            header(b"GET / HTTP/1.1\r\nHost: line.me\r\n\r\n", b"host:"),
+            Some("line.me")
+        );
+    }
+}

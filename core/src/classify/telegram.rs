@@ -1,0 +1,77 @@
+//! Telegram voice/video calls over UDP.
+//! - Relay ("reflector") packets of libtgvoip/tgcalls: a 16-byte peer tag followed by twelve
+//!   `0xFF` bytes mark the reflector's special packets (self-info requests, pings). High
+//!   confidence, call evidence.
+//! - STUN/TURN to Telegram's published address blocks (`apps::RANGES`, from
+//!   core.telegram.org/resources/cidr.txt) or with REALM `telegram.org` is handled in
+//!   `stun.rs`/this file: a STUN flow whose server is in a Telegram block is a Telegram call
+//!   relay (medium confidence: the address is Telegram's, the payload is generic STUN).
+
+use super::{apps, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+
+/// True for a reflector special packet.
+pub fn reflector_special(b: &[u8]) -> bool {
+    b.len() >= 32 && b.get(16..28).is_some_and(|x| x.iter().all(|c| *c == 0xFF))
+}
+
+/// The classifier.
+pub struct Telegram;
+
+impl Classifier for Telegram {
+    fn id(&self) -> &'static str {
+        "telegram"
+    }
+    fn budget(&self) -> u32 {
+        8
+    }
+    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+        f.is_udp()
+    }
+    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+        if reflector_special(p.payload) {
+            cx.class.set_app(
+                "telegram",
+                Confidence::High,
+                format!("Telegram reflector packet (frame {})", p.frame),
+            );
+            cx.class.mark_call("Telegram call relay");
+            return Outcome::Match;
+        }
+        if cx.class.has_protocol("stun") {
+            if let Some((app, src)) =
+                apps::range_app(cx.flow.server.ip()).filter(|(a, _)| *a == "telegram")
+            {
+                cx.class.set_app(
+                    app,
+                    Confidence::Medium,
+                    format!("STUN to a Telegram address block ({src})"),
+                );
+                cx.class.mark_call("STUN/TURN with a Telegram call relay");
+                cx.caches
+                    .endpoints
+                    .insert(cx.flow.client, app, p.ts, cx.flow.id);
+                cx.caches
+                    .endpoints
+                    .insert(cx.flow.server, app, p.ts, cx.flow.id);
+                return Outcome::Match;
+            }
+        }
+        Outcome::NeedMore
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflector() {
+        let mut b = vec![0x11; 16];
+        b.extend_from_slice(&[0xFF; 12]);
+        b.extend_from_slice(&[1, 2, 3, 4]);
+        assert!(reflector_special(&b));
+        b[20] = 0;
+        assert!(!reflector_special(&b));
+        assert!(!reflector_special(&[0xFF; 20]));
+    }
+}

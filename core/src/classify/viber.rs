@@ -1,0 +1,108 @@
+//! Viber calls over UDP: Viber documents UDP 7985 and 7987 for calls. Its datagrams carry a
+//! 2-byte session tag, a type byte and a zero byte (`tag tag type 00`), the tag identical in
+//! both directions. The port alone is not enough: two datagrams with the same tag and the
+//! zero fourth byte on those ports are required (medium confidence, call evidence).
+//! STUN with REALM `viber` is handled in `stun.rs`.
+
+use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+
+/// The classifier.
+pub struct Viber;
+
+impl Classifier for Viber {
+    fn id(&self) -> &'static str {
+        "viber"
+    }
+    fn budget(&self) -> u32 {
+        6
+    }
+    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+        f.is_udp() && (f.has_port(7985) || f.has_port(7987))
+    }
+    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+        let b = p.payload;
+        if b.len() < 20 || b.get(3) != Some(&0) {
+            return Outcome::NoMatch;
+        }
+        let st = &mut cx.class.state.counters;
+        let (t0, t1) = (b[0], b[1]);
+        if st[2] == 0 && st[3] == 0 && st[4] == 0 {
+            st[2] = t0;
+            st[3] = t1;
+            st[4] = 1;
+            return Outcome::NeedMore;
+        }
+        if st[2] != t0 || st[3] != t1 {
+            return Outcome::NoMatch;
+        }
+        cx.class.set_app(
+            "viber",
+            Confidence::Medium,
+            format!("Viber call framing on UDP 7985/7987 (frame {})", p.frame),
+        );
+        cx.class.mark_call("Viber call media");
+        Outcome::Match
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{cache::Caches, FlowClass, FlowInfo};
+    use crate::flow::{Dir, Transport};
+
+    #[test]
+    fn two_tagged_datagrams() {
+        let info = FlowInfo {
+            id: 0,
+            transport: Transport::Udp,
+            client: "10.0.0.1:47171".parse().unwrap(),
+            server: "18.0.0.1:7985".parse().unwrap(),
+        };
+        let mut c = FlowClass::default();
+        let mut k = Caches::default();
+        let a = [
+            0xed, 0xf6, 0x01, 0x00, 0x05, 0x00, 0xac, 0x19, 0x35, 0x8c, 0x8f, 0x64, 0xe4, 0x47,
+            0x07, 0xae, 0x27, 0x54, 0x11, 0x00,
+        ];
+        let mut b = a;
+        b[2] = 0x0c;
+        assert!(Viber.wants(&info, &c));
+        for (i, x) in [a, b].iter().enumerate() {
+            let p = crate::classify::Pkt {
+                dir: Dir::C2s,
+                ts: 0,
+                frame: 1,
+                payload: x,
+                src: info.client,
+                dst: info.server,
+                nth: i as u32 + 1,
+            };
+            let mut cx = crate::classify::Ctx {
+                flow: info,
+                class: &mut c,
+                caches: &mut k,
+            };
+            Viber.inspect(&mut cx, &p);
+        }
+        assert_eq!(c.app, Some("viber"));
+        let mut other = a;
+        other[3] = 1;
+        let mut c2 = FlowClass::default();
+        let p = crate::classify::Pkt {
+            dir: Dir::C2s,
+            ts: 0,
+            frame: 1,
+            payload: &other,
+            src: info.client,
+            dst: info.server,
+            nth: 1,
+        };
+        let mut cx = crate::classify::Ctx {
+            flow: info,
+            class: &mut c2,
+            caches: &mut k,
+        };
+        assert_eq!(Viber.inspect(&mut cx, &p), Outcome::NoMatch);
+    }
+}
