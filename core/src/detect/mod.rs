@@ -4,8 +4,11 @@
 pub mod blocking;
 pub mod handshake;
 pub mod policer;
+pub mod quic;
 pub mod rst_injection;
 pub mod series;
+pub mod tls_sni;
+pub mod udp;
 
 use crate::flow::Flow;
 use crate::report::{Call, Finding};
@@ -37,6 +40,9 @@ pub trait Detector: Sync {
 pub const REGISTRY: &[&dyn Detector] = &[
     &rst_injection::RstInjection,
     &handshake::Handshake,
+    &tls_sni::TlsSni,
+    &quic::QuicBlocked,
+    &udp::UdpBlocking,
     &policer::Policer,
 ];
 

@@ -1,0 +1,680 @@
+//! UDP call blocking: `udp_one_way`, `stun_unanswered`, `udp_media_blocked`, `rtp_cut` and
+//! `udp_blocked_tcp_fallback`.
+//!
+//! Calls try many ICE candidate pairs and most of them fail by design, so blocking is decided
+//! **per call, never per candidate pair**. A call is a `report::Call` from classification; flows
+//! of a call app (or with `service: call`) that no call holds are grouped per client address
+//! and app, split where they are more than `fallback_window` apart.
+//!
+//! # Heuristics
+//! - `stun_unanswered` (per flow): a STUN request (RFC 8489 header: top two bits 0, class
+//!   request; magic cookie `0x2112A442`, or RFC 3489's cookie-less form whose length tiles the
+//!   datagram) sent with the same transaction id ≥ `stun_min_sends` (3) times over
+//!   ≥ `stun_min_span` (1.5 s) — RFC 8489 §6.2.1 retransmits after 500 ms, 1.5 s, … — and
+//!   no datagram at all came back on the flow. When the kept payload prefix is too short to
+//!   follow transaction ids, ≥ 3 unanswered sends of a flow that starts with a STUN request
+//!   count. Severity `blocked` when no UDP flow of its call got an answer, else `info`.
+//! - `udp_one_way` (per flow): ≥ `udp_one_way_min_packets` (10) datagrams over
+//!   ≥ `udp_one_way_min_span` (3 s) to a unicast address, nothing back. Severity `info` (the
+//!   call-level findings below decide blocking). Discovery and fire-and-forget protocols
+//!   (mDNS, SSDP, NetBIOS, LLMNR, DHCP, syslog, NetFlow/IPFIX/sFlow, SNMP traps, WS-Discovery)
+//!   and multicast/broadcast destinations are skipped.
+//! - `udp_media_blocked` (per call): every UDP flow of the call is unanswered — nothing came
+//!   back, or the answers stopped ≥ `rtp_cut_gap` (5 s) before the client stopped sending —
+//!   with ≥ `stun_min_sends` (3) datagrams sent over ≥ `stun_min_span` (1.5 s), while the capture shows two-way traffic elsewhere.
+//!   Severity `blocked`.
+//! - `rtp_cut` (per flow): a media flow (RTP/SRTP or call media) where one direction falls
+//!   silent for > `rtp_cut_gap` (5 s) while the other keeps sending (≥ 10 packets after the
+//!   silence started). A hang-up (SIP BYE, app signalling) stops both directions, so the
+//!   other direction going on is the "without BYE" test. The received direction cut is
+//!   `blocked` (0.7); the sending direction stopping is `info` (the app itself went quiet).
+//! - `udp_blocked_tcp_fallback` (per call): every UDP flow of the call unanswered, and a TCP
+//!   flow of the same client and app (or in the call) to port 443, 3478 or 5349 starting
+//!   within `fallback_window` (30 s) got data back: ICE fell back to TURN/TCP or TLS.
+//!   Severity `degraded` (the call can work, worse), confidence 0.7.
+//!
+//! # Guards
+//! One-sided captures (no two-way traffic outside the flows judged) give no finding. Frames
+//! marked as duplicates are ignored.
+//!
+//! # Known false positives
+//! Servers that are down; a call hung up in a way that stops only one side (hold with
+//! `a=sendonly`, mute on apps that stop sending entirely) for `rtp_cut`; captures that stop
+//! right after the client started.
+
+use super::blocking::{self, app_label, datagrams, is_call_flow, is_dup, ms, two_way_elsewhere};
+use super::{Detector, Input};
+use crate::classify::Service;
+use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::report::Finding;
+use crate::{secs, Nanos};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// The detector (emits the five UDP kinds).
+pub struct UdpBlocking;
+
+/// STUN magic cookie (RFC 5389).
+const COOKIE: u32 = 0x2112_A442;
+
+/// A parsed STUN header: (message type, transaction id).
+pub fn stun_header(p: &[u8]) -> Option<(u16, [u8; 16])> {
+    let ty = blocking::be16(p, 0)? as u16;
+    let len = blocking::be16(p, 2)?;
+    if ty & 0xC000 != 0 || p.len() < 20 {
+        return None;
+    }
+    let cookie = blocking::be32(p, 4)?;
+    let tiles = len.checked_add(20)? == p.len() && len % 4 == 0;
+    if cookie != COOKIE && !tiles {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    id.copy_from_slice(p.get(4..20)?);
+    Some((ty, id))
+}
+
+/// True for a request-class STUN type (class bits C1C0 = 00).
+pub fn is_request(ty: u16) -> bool {
+    ty & 0x0110 == 0
+}
+
+/// Server ports of fire-and-forget or discovery protocols (one-way by design).
+fn one_way_by_design(port: u16) -> bool {
+    matches!(
+        port,
+        9 | 67
+            | 68
+            | 137
+            | 138
+            | 162
+            | 514
+            | 1900
+            | 2055
+            | 3702
+            | 4739
+            | 5353
+            | 5355
+            | 6343
+            | 10001
+    )
+}
+
+fn unicast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => {
+            !(v.is_multicast() || v.is_broadcast() || v.octets()[3] == 255 || v.is_unspecified())
+        }
+        IpAddr::V6(v) => !(v.is_multicast() || v.is_unspecified()),
+    }
+}
+
+/// UDP facts of one flow.
+#[derive(Clone, Debug, Default)]
+struct UdpFacts {
+    sent: u64,
+    first: Nanos,
+    last: Nanos,
+    answered: bool,
+    /// The answers stopped this long before the last client datagram (0 if they did not).
+    answers_stopped: Option<(Nanos, Nanos)>,
+    stun_sends: u32,
+    stun_span: Nanos,
+    stun_txid_tracked: bool,
+    stun_frames: Vec<u64>,
+}
+
+fn facts(f: &Flow, cfg: &blocking::BlockingConfig) -> UdpFacts {
+    let c2s: Vec<&PacketMeta> = f
+        .packets
+        .iter()
+        .filter(|p| p.dir == Dir::C2s && !is_dup(p))
+        .collect();
+    let mut u = UdpFacts {
+        sent: f.dir[0].packets,
+        first: f.dir[0].first_ts.unwrap_or(f.first_ts),
+        last: f.dir[0].last_ts.unwrap_or(f.last_ts),
+        answered: f.dir[1].packets > 0,
+        ..Default::default()
+    };
+    if let (Some(s_last), Some(c_last)) = (f.dir[1].last_ts, f.dir[0].last_ts) {
+        let after = c2s.iter().filter(|p| p.ts > s_last).count();
+        if c_last - s_last > cfg.rtp_cut_gap && after >= 10 {
+            u.answers_stopped = Some((s_last, c_last - s_last));
+        }
+    }
+    // STUN transactions from the kept datagrams.
+    let mut tx: BTreeMap<[u8; 16], Vec<PacketMeta>> = BTreeMap::new();
+    let dgs = datagrams(f, Dir::C2s);
+    for (p, body) in &dgs {
+        if let Some((ty, id)) = stun_header(body) {
+            if is_request(ty) {
+                tx.entry(id).or_default().push(*p);
+            }
+        }
+    }
+    if let Some(best) = tx
+        .values()
+        .max_by_key(|v| (v.len(), v.last().map(|p| p.ts)))
+    {
+        u.stun_txid_tracked = true;
+        u.stun_sends = best.len() as u32;
+        u.stun_span = best.last().map_or(0, |l| l.ts) - best.first().map_or(0, |p| p.ts);
+        u.stun_frames = best.iter().map(|p| p.frame).collect();
+        // Prefix exhausted: the rest of the flow's sends may be the same transaction.
+        let prefix_full = dgs.len() < c2s.iter().filter(|p| p.payload_len > 0).count();
+        if prefix_full && tx.len() == 1 && dgs.len() == best.len() {
+            u.stun_sends = c2s.len() as u32;
+            u.stun_span = u.last - u.first;
+            u.stun_frames = c2s.iter().map(|p| p.frame).collect();
+            u.stun_txid_tracked = false;
+        }
+    }
+    u.stun_frames.truncate(32);
+    u
+}
+
+impl Detector for UdpBlocking {
+    fn name(&self) -> &'static str {
+        "udp"
+    }
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
+        let cfg = &input.config.blocking;
+        let flows = input.flows;
+        let by_id: BTreeMap<u32, &Flow> = flows.iter().map(|f| (f.id, f)).collect();
+        let udp: BTreeMap<u32, UdpFacts> = flows
+            .iter()
+            .filter(|f| f.transport == Transport::Udp)
+            .map(|f| (f.id, facts(f, cfg)))
+            .collect();
+
+        // Call groups: (label, app, flow ids, call id).
+        let mut groups: Vec<(String, Option<&'static str>, Vec<u32>, Option<u32>)> = Vec::new();
+        let mut in_call: BTreeSet<u32> = BTreeSet::new();
+        for c in input.calls {
+            in_call.extend(c.flows.iter().copied());
+            groups.push((
+                format!("call {}", c.id),
+                Some(c.app),
+                c.flows.clone(),
+                Some(c.id),
+            ));
+        }
+        let mut loose: BTreeMap<(IpAddr, &'static str), Vec<&Flow>> = BTreeMap::new();
+        for f in flows.iter().filter(|f| !in_call.contains(&f.id)) {
+            let app = f.class.app;
+            let call_like = f.class.service == Service::Call || (app.is_some() && is_call_flow(f));
+            if let (Some(app), true) = (app, call_like) {
+                loose.entry((f.client.ip(), app)).or_default().push(f);
+            }
+        }
+        for ((_, app), mut fs) in loose {
+            fs.sort_by_key(|f| (f.first_ts, f.id));
+            let mut cur: Vec<u32> = Vec::new();
+            let mut last_end: Nanos = i64::MIN;
+            for f in fs {
+                if !cur.is_empty() && f.first_ts.saturating_sub(last_end) > cfg.fallback_window {
+                    groups.push((
+                        format!("{} call", app_label(app)),
+                        Some(app),
+                        std::mem::take(&mut cur),
+                        None,
+                    ));
+                }
+                cur.push(f.id);
+                last_end = last_end.max(f.last_ts);
+            }
+            if !cur.is_empty() {
+                groups.push((format!("{} call", app_label(app)), Some(app), cur, None));
+            }
+        }
+
+        // Per-call decisions.
+        let mut call_blocked: BTreeSet<u32> = BTreeSet::new();
+        for (label, app, ids, call_id) in &groups {
+            let members: Vec<&Flow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+            let udp_members: Vec<(&Flow, &UdpFacts)> = members
+                .iter()
+                .filter_map(|f| udp.get(&f.id).map(|u| (*f, u)))
+                .collect();
+            if udp_members.is_empty() || !two_way_elsewhere(flows, ids) {
+                continue;
+            }
+            let all_dead = udp_members
+                .iter()
+                .all(|(_, u)| !u.answered || u.answers_stopped.is_some());
+            let never = udp_members.iter().all(|(_, u)| !u.answered);
+            let sent: u64 = udp_members.iter().map(|(_, u)| u.sent).sum();
+            let first = udp_members.iter().map(|(_, u)| u.first).min().unwrap_or(0);
+            let last = udp_members.iter().map(|(_, u)| u.last).max().unwrap_or(0);
+            if !all_dead || sent < u64::from(cfg.stun_min_sends) || last - first < cfg.stun_min_span
+            {
+                continue;
+            }
+            let label = match call_id {
+                Some(_) => format!("{} {label}", app.map(app_label).unwrap_or_default())
+                    .trim()
+                    .to_string(),
+                None => label.clone(),
+            };
+            let stun_dead: Vec<&Flow> = udp_members
+                .iter()
+                .filter(|(_, u)| {
+                    !u.answered
+                        && u.stun_sends >= cfg.stun_min_sends
+                        && u.stun_span >= cfg.stun_min_span
+                })
+                .map(|(f, _)| *f)
+                .collect();
+            let servers: BTreeSet<IpAddr> =
+                udp_members.iter().map(|(f, _)| f.server.ip()).collect();
+            let main = udp_members
+                .iter()
+                .max_by_key(|(f, u)| (u.sent, std::cmp::Reverse(f.id)))
+                .map(|(f, _)| *f);
+            let Some(main) = main else { continue };
+            // Fallback to TCP?
+            let client = main.client.ip();
+            let fallback = flows.iter().find(|g| {
+                g.transport == Transport::Tcp
+                    && g.client.ip() == client
+                    && (ids.contains(&g.id) || (g.class.app == *app && app.is_some()))
+                    && matches!(g.server.port(), 443 | 3478 | 5349)
+                    && g.dir[1].payload_bytes > 0
+                    && g.first_ts + cfg.fallback_window >= first
+                    && g.first_ts <= last + cfg.fallback_window
+            });
+            let frames = blocking::frames(
+                udp_members
+                    .iter()
+                    .flat_map(|(f, _)| f.packets.iter().filter(|p| p.dir == Dir::C2s).take(4)),
+                32,
+            );
+            let stun_note = if stun_dead.is_empty() {
+                String::new()
+            } else {
+                let relays: BTreeSet<IpAddr> = stun_dead.iter().map(|f| f.server.ip()).collect();
+                format!(
+                    "; {} server{} never answered STUN",
+                    relays.len(),
+                    if relays.len() == 1 { "" } else { "s" }
+                )
+            };
+            if let (Some(g), true) = (fallback, never) {
+                out.push(Finding {
+                    kind: "udp_blocked_tcp_fallback",
+                    flow: Some(g.id),
+                    ts: secs(first),
+                    severity: "degraded",
+                    confidence: 0.7,
+                    summary: format!(
+                        "{label}: UDP got no answer ({sent} packets to {} server{} over {:.1} s{stun_note}), so the call fell back to TCP port {} ({}).",
+                        servers.len(),
+                        if servers.len() == 1 { "" } else { "s" },
+                        blocking::s1(last - first),
+                        g.server.port(),
+                        g.server
+                    ),
+                    evidence: json!({
+                        "call": call_id, "app": app, "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
+                        "udp_packets_sent": sent, "udp_servers": servers.len(), "tcp_flow": g.id,
+                        "tcp_server": g.server.to_string(), "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
+                    }),
+                    packets: frames,
+                });
+                continue;
+            }
+            call_blocked.extend(udp_members.iter().map(|(f, _)| f.id));
+            let how = if never {
+                format!(
+                    "{sent} packets sent over {:.0} s, none received",
+                    blocking::s1(last - first)
+                )
+            } else {
+                let worst = udp_members
+                    .iter()
+                    .filter_map(|(_, u)| u.answers_stopped)
+                    .map(|(_, g)| g)
+                    .min()
+                    .unwrap_or(0);
+                format!(
+                    "nothing received for the last {:.0} s while {sent} packets were sent in all",
+                    blocking::s1(worst)
+                )
+            };
+            out.push(Finding {
+                kind: "udp_media_blocked",
+                flow: Some(main.id),
+                ts: secs(first),
+                severity: "blocked",
+                confidence: if never { 0.8 } else { 0.75 },
+                summary: format!("{label} to {}: media black-holed — {how}{stun_note}.", main.server.ip()),
+                evidence: json!({
+                    "call": call_id, "app": app,
+                    "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
+                    "packets_sent": sent, "span_s": ms(last - first) / 1000.0,
+                    "never_answered": never, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                    "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
+                }),
+                packets: frames,
+            });
+        }
+
+        // Per-flow findings.
+        for f in flows.iter().filter(|f| f.transport == Transport::Udp) {
+            let Some(u) = udp.get(&f.id) else { continue };
+            let two_way = two_way_elsewhere(flows, &[f.id]);
+            if !u.answered
+                && two_way
+                && u.stun_sends >= cfg.stun_min_sends
+                && u.stun_span >= cfg.stun_min_span
+            {
+                let blocked = call_blocked.contains(&f.id);
+                out.push(Finding {
+                    kind: "stun_unanswered",
+                    flow: Some(f.id),
+                    ts: secs(u.first),
+                    severity: if blocked { "blocked" } else { "info" },
+                    confidence: if blocked { 0.8 } else { 0.5 },
+                    summary: format!(
+                        "STUN to {} was never answered: one request sent {} times over {:.1} s{}.",
+                        f.server,
+                        u.stun_sends,
+                        blocking::s1(u.stun_span),
+                        if blocked { "" } else { " (other paths of the call may have worked: ICE tries many)" }
+                    ),
+                    evidence: json!({"sends": u.stun_sends, "span_s": ms(u.stun_span) / 1000.0, "txid_tracked": u.stun_txid_tracked,
+                                     "app": f.class.app}),
+                    packets: u.stun_frames.clone(),
+                });
+            } else if !u.answered
+                && two_way
+                && u.sent >= cfg.udp_one_way_min_packets
+                && u.last - u.first >= cfg.udp_one_way_min_span
+                && unicast(f.server.ip())
+                && !one_way_by_design(f.server.port())
+            {
+                out.push(Finding {
+                    kind: "udp_one_way",
+                    flow: Some(f.id),
+                    ts: secs(u.first),
+                    severity: "info",
+                    confidence: 0.5,
+                    summary: format!(
+                        "UDP to {}: {} packets sent over {:.0} s, nothing came back.",
+                        f.server,
+                        u.sent,
+                        blocking::s1(u.last - u.first)
+                    ),
+                    evidence: json!({"packets_sent": u.sent, "span_s": ms(u.last - u.first) / 1000.0, "app": f.class.app}),
+                    packets: blocking::frames(f.packets.iter().filter(|p| p.dir == Dir::C2s), 16),
+                });
+            }
+            // rtp_cut: either direction.
+            let media = !f.class.rtp.is_empty()
+                || f.class
+                    .protocols
+                    .iter()
+                    .any(|p| matches!(*p, "rtp" | "srtp"))
+                || f.class.service == Service::Call;
+            if !media || f.dir[0].packets < 10 || f.dir[1].packets < 10 {
+                continue;
+            }
+            for d in [Dir::S2c, Dir::C2s] {
+                let (Some(stop), Some(other_last)) =
+                    (f.dir[d.idx()].last_ts, f.dir[d.rev().idx()].last_ts)
+                else {
+                    continue;
+                };
+                let after: Vec<&PacketMeta> = f
+                    .packets
+                    .iter()
+                    .filter(|p| p.dir == d.rev() && p.ts > stop && !is_dup(p))
+                    .collect();
+                if other_last - stop <= cfg.rtp_cut_gap || after.len() < 10 {
+                    continue;
+                }
+                let last_pkt = f.packets.iter().filter(|p| p.dir == d).last();
+                let mut frames: Vec<u64> = last_pkt.map(|p| p.frame).into_iter().collect();
+                frames.extend(after.iter().take(8).map(|p| p.frame));
+                let received = d == Dir::S2c;
+                out.push(Finding {
+                    kind: "rtp_cut",
+                    flow: Some(f.id),
+                    ts: secs(stop),
+                    severity: if received { "blocked" } else { "info" },
+                    confidence: if received { 0.7 } else { 0.4 },
+                    summary: if received {
+                        format!(
+                            "Call media from {} stopped arriving after {:.0} s while this side kept sending for {:.0} s more ({} packets): one-way audio, not a hang-up.",
+                            f.server,
+                            blocking::s1(stop - f.first_ts),
+                            blocking::s1(other_last - stop),
+                            after.len()
+                        )
+                    } else {
+                        format!(
+                            "This side stopped sending media to {} after {:.0} s while the other side went on for {:.0} s (mute, hold, or outgoing media stopped).",
+                            f.server,
+                            blocking::s1(stop - f.first_ts),
+                            blocking::s1(other_last - stop)
+                        )
+                    },
+                    evidence: json!({"stopped_dir": if received { "s2c" } else { "c2s" }, "stopped_at": secs(stop),
+                                     "silence_s": ms(other_last - stop) / 1000.0, "other_dir_packets_after": after.len(),
+                                     "app": f.class.app}),
+                    packets: frames,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::blocking::testutil::*;
+    use super::super::DetectConfig;
+    use super::*;
+    use crate::decode::tcp_flags::{ACK, PSH, SYN};
+
+    fn run(flows: &[Flow]) -> Vec<Finding> {
+        let config = DetectConfig::default();
+        let mut out = Vec::new();
+        UdpBlocking.detect(
+            &Input {
+                flows,
+                calls: &[],
+                config: &config,
+            },
+            &mut out,
+        );
+        out.sort_by(|a, b| a.kind.cmp(b.kind).then(a.flow.cmp(&b.flow)));
+        out
+    }
+
+    fn binding(txid: u8) -> Vec<u8> {
+        let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+        m.extend_from_slice(&[txid; 12]);
+        m
+    }
+
+    /// A web flow elsewhere: proves the capture saw both directions.
+    fn web(id: u32) -> Flow {
+        let mut g = flow(id, Transport::Tcp, "10.0.0.2:40000", "198.51.100.9:80");
+        push(
+            &mut g,
+            &[
+                pkt(900, 0, Dir::C2s, SYN, 1, 0, 0, 64),
+                pkt(901, 10, Dir::S2c, SYN | ACK, 9, 2, 0, 120),
+            ],
+        );
+        g
+    }
+
+    fn stun_flow(id: u32, server: &str, base: i64, answered: bool) -> Flow {
+        let mut f = flow(id, Transport::Udp, "10.0.0.2:50000", server);
+        f.class.app = Some("whatsapp");
+        f.class.protocols = vec!["stun"];
+        let fr = u64::from(id) * 10;
+        push(
+            &mut f,
+            &[
+                pkt(fr + 1, base, Dir::C2s, 0, 0, 0, 20, 64),
+                pkt(fr + 2, base + 500, Dir::C2s, 0, 0, 0, 20, 64),
+                pkt(fr + 3, base + 1500, Dir::C2s, 0, 0, 0, 20, 64),
+                pkt(fr + 4, base + 3500, Dir::C2s, 0, 0, 0, 20, 64),
+            ],
+        );
+        for _ in 0..4 {
+            prefix(&mut f, Dir::C2s, &binding(id as u8));
+        }
+        if answered {
+            push(
+                &mut f,
+                &[pkt(fr + 5, base + 20, Dir::S2c, 0, 0, 0, 32, 120)],
+            );
+        }
+        f
+    }
+
+    #[test]
+    fn stun_header_forms() {
+        assert_eq!(stun_header(&binding(7)).map(|(t, _)| t), Some(1));
+        assert!(is_request(0x0001) && !is_request(0x0101) && is_request(0x0800));
+        let mut classic = vec![0x00, 0x01, 0x00, 0x00];
+        classic.extend_from_slice(&[9; 16]);
+        assert!(stun_header(&classic).is_some());
+        classic[3] = 4; // length no longer tiles
+        assert!(stun_header(&classic).is_none());
+        assert!(stun_header(&[0x80, 0x01]).is_none());
+    }
+
+    #[test]
+    fn every_relay_silent_is_media_blocked_per_call() {
+        let flows = [
+            stun_flow(1, "157.240.1.1:3478", 0, false),
+            stun_flow(2, "157.240.2.2:3478", 100, false),
+            web(3),
+        ];
+        let out = run(&flows);
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        assert_eq!(
+            kinds,
+            vec!["stun_unanswered", "stun_unanswered", "udp_media_blocked"],
+            "{out:?}"
+        );
+        assert!(out
+            .iter()
+            .filter(|x| x.kind == "stun_unanswered")
+            .all(|x| x.severity == "blocked"));
+        let m = &out[2];
+        assert_eq!(m.severity, "blocked");
+        assert_eq!(m.evidence["packets_sent"], 8);
+        assert!(
+            m.summary.contains("WhatsApp call to 157.240."),
+            "{}",
+            m.summary
+        );
+        assert!(
+            m.summary.contains("2 servers never answered STUN"),
+            "{}",
+            m.summary
+        );
+        assert_eq!(out[0].evidence["sends"], 4);
+        assert_eq!(out[0].packets, vec![11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn one_candidate_answered_means_no_block() {
+        let flows = [
+            stun_flow(1, "157.240.1.1:3478", 0, false),
+            stun_flow(2, "157.240.2.2:3478", 100, true),
+            web(3),
+        ];
+        let out = run(&flows);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, "stun_unanswered");
+        assert_eq!(out[0].severity, "info");
+    }
+
+    #[test]
+    fn tcp_443_fallback_is_reported_instead_of_block() {
+        let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "157.240.3.3:443");
+        t.class.app = Some("whatsapp");
+        push(
+            &mut t,
+            &[
+                pkt(50, 4000, Dir::C2s, SYN, 1, 0, 0, 64),
+                pkt(51, 4020, Dir::S2c, SYN | ACK, 9, 2, 0, 120),
+                pkt(52, 4040, Dir::S2c, PSH | ACK, 10, 2, 300, 120),
+            ],
+        );
+        let flows = [stun_flow(1, "157.240.1.1:3478", 0, false), web(3), t];
+        let out = run(&flows);
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        assert_eq!(
+            kinds,
+            vec!["stun_unanswered", "udp_blocked_tcp_fallback"],
+            "{out:?}"
+        );
+        assert_eq!(out[1].flow, Some(4));
+        assert_eq!(out[1].severity, "degraded");
+    }
+
+    #[test]
+    fn one_sided_capture_gives_nothing() {
+        assert!(run(&[stun_flow(1, "157.240.1.1:3478", 0, false)]).is_empty());
+    }
+
+    fn media(cut_ms: Option<i64>) -> Flow {
+        let mut f = flow(1, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
+        f.class.app = Some("whatsapp");
+        f.class.service = Service::Call;
+        f.class.protocols = vec!["rtp"];
+        let mut ps = Vec::new();
+        for i in 0..600i64 {
+            let ts = i * 20;
+            ps.push(pkt(2 * i as u64 + 1, ts, Dir::C2s, 0, 0, 0, 120, 64));
+            if cut_ms.map_or(true, |c| ts < c) {
+                ps.push(pkt(2 * i as u64 + 2, ts + 5, Dir::S2c, 0, 0, 0, 120, 120));
+            }
+        }
+        push(&mut f, &ps);
+        f
+    }
+
+    #[test]
+    fn received_media_stopping_is_rtp_cut_and_black_hole() {
+        let out = run(&[media(Some(4000)), web(3)]);
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        assert_eq!(kinds, vec!["rtp_cut", "udp_media_blocked"], "{out:?}");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].evidence["stopped_dir"], "s2c");
+        assert!(
+            out[1].summary.contains("nothing received for the last 8 s"),
+            "{}",
+            out[1].summary
+        );
+    }
+
+    #[test]
+    fn healthy_media_is_clean() {
+        assert!(run(&[media(None), web(3)]).is_empty());
+    }
+
+    #[test]
+    fn discovery_traffic_is_not_one_way() {
+        let mut f = flow(1, Transport::Udp, "10.0.0.2:5353", "224.0.0.251:5353");
+        let ps: Vec<P> = (0..20)
+            .map(|i| pkt(i + 1, i as i64 * 500, Dir::C2s, 0, 0, 0, 50, 255))
+            .collect();
+        push(&mut f, &ps);
+        let mut g = flow(2, Transport::Udp, "10.0.0.2:6000", "198.51.100.7:3389");
+        push(&mut g, &ps);
+        let out = run(&[f, g, web(3)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, "udp_one_way");
+        assert_eq!(out[0].flow, Some(2));
+    }
+}
