@@ -1,10 +1,575 @@
 //! Verdicts: findings + classification → per-app and per-call status in plain language.
+//!
+//! # Rules
+//! - A finding belongs to the flow it names (and so to that flow's app and to the calls that
+//!   hold the flow), and to the app or call its evidence names (`evidence.app`,
+//!   `evidence.call`: DNS lookups of an app's names, call-level UDP findings).
+//! - Status is the worst severity among the findings that belong: `blocked` > `throttled` >
+//!   `degraded`; `info` findings are cited but change nothing. With none, the status is `ok`,
+//!   or `inconclusive` when the capture cannot tell: it saw only one direction (no flow of the
+//!   capture, or of the app/call, carried packets both ways), or it is too short (under
+//!   [`MIN_SPAN`] of the app's traffic and under [`MIN_PACKETS`] packets).
+//! - One verdict per app (sorted by app id), then one per call when an app has several, then
+//!   an `other` verdict for trouble on flows no app was recognised on. `Call::status` is set for
+//!   every call. Each summary is one sentence that cites the numbers of the worst finding.
 
+use crate::classify::Service;
+use crate::detect::blocking::app_label;
 use crate::flow::Flow;
 use crate::report::{Call, Finding, Verdict};
+use crate::Nanos;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Traffic shorter than this (and with fewer than [`MIN_PACKETS`]) is too short to judge.
+pub const MIN_SPAN: Nanos = 2_000_000_000;
+/// See [`MIN_SPAN`].
+pub const MIN_PACKETS: u64 = 10;
+
+/// Rank of a severity; higher is worse. `info` and unknown values rank 0.
+pub fn rank(severity: &str) -> u8 {
+    match severity {
+        "blocked" => 3,
+        "throttled" => 2,
+        "degraded" => 1,
+        _ => 0,
+    }
+}
+
+fn status_of(rank: u8) -> &'static str {
+    match rank {
+        3 => "blocked",
+        2 => "throttled",
+        1 => "degraded",
+        _ => "ok",
+    }
+}
+
+/// The worst finding among `idx`: highest severity, then confidence, then earliest.
+fn worst<'a>(findings: &'a [Finding], idx: &[usize]) -> Option<(usize, &'a Finding)> {
+    idx.iter()
+        .filter_map(|i| findings.get(*i).map(|f| (*i, f)))
+        .filter(|(_, f)| rank(f.severity) > 0)
+        .max_by(|(ia, a), (ib, b)| {
+            rank(a.severity)
+                .cmp(&rank(b.severity))
+                .then(a.confidence.total_cmp(&b.confidence))
+                .then(b.ts.total_cmp(&a.ts))
+                .then(ib.cmp(ia))
+        })
+}
+
+/// What a group of flows looks like, for inconclusive verdicts.
+struct Traffic {
+    two_way: bool,
+    packets: u64,
+    span: Nanos,
+}
+
+fn traffic(flows: &[&Flow]) -> Traffic {
+    let first = flows.iter().map(|f| f.first_ts).min().unwrap_or(0);
+    let last = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
+    Traffic {
+        two_way: flows
+            .iter()
+            .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0),
+        packets: flows
+            .iter()
+            .map(|f| f.dir[0].packets + f.dir[1].packets)
+            .sum(),
+        span: last - first,
+    }
+}
+
+/// Status and sentence for a group with findings `idx`.
+fn decide(
+    subject: &str,
+    findings: &[Finding],
+    idx: &[usize],
+    t: &Traffic,
+    capture_two_way: bool,
+    quiet: &str,
+) -> (&'static str, String) {
+    if let Some((_, w)) = worst(findings, idx) {
+        let status = status_of(rank(w.severity));
+        let others = idx
+            .iter()
+            .filter(|i| findings.get(**i).is_some_and(|f| rank(f.severity) > 0))
+            .count()
+            - 1;
+        let body = w.summary.trim_end_matches('.');
+        let more = match others {
+            0 => String::new(),
+            1 => " (and 1 more finding)".into(),
+            n => format!(" (and {n} more findings)"),
+        };
+        let sentence = if body.starts_with(subject) {
+            format!("{body}{more}.")
+        } else {
+            format!("{subject}: {status} — {}{more}.", lower_first(body))
+        };
+        return (status, sentence);
+    }
+    if !capture_two_way {
+        return (
+            "inconclusive",
+            format!("{subject}: inconclusive — the capture holds only one direction of traffic, so answers that never came cannot be told from answers that were not captured."),
+        );
+    }
+    if !t.two_way {
+        return (
+            "inconclusive",
+            format!("{subject}: inconclusive — only one direction of its traffic was captured ({} packets) and no detector could explain why.", t.packets),
+        );
+    }
+    if t.span < MIN_SPAN && t.packets < MIN_PACKETS {
+        return (
+            "inconclusive",
+            format!(
+                "{subject}: inconclusive — too little traffic to judge ({} packets over {:.1} s).",
+                t.packets,
+                t.span as f64 / 1e9
+            ),
+        );
+    }
+    (
+        "ok",
+        format!(
+            "{subject}: ok — {quiet} ({} packets over {:.0} s, both directions).",
+            t.packets,
+            t.span as f64 / 1e9
+        ),
+    )
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        // Keep names and acronyms ("TLS", "QUIC", "STUN", "UDP") as they are.
+        Some(f) if f.is_uppercase() && c.clone().next().is_some_and(|n| n.is_lowercase()) => {
+            f.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// The server addresses of a call's flows, for the subject ("WhatsApp call to 157.240.1.1").
+fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
+    let main = call
+        .flows
+        .iter()
+        .filter_map(|id| by_id.get(id))
+        .max_by_key(|f| (f.dir[0].packets + f.dir[1].packets, std::cmp::Reverse(f.id)));
+    match main {
+        Some(f) => format!("{} call to {}", app_label(call.app), f.server.ip()),
+        None => format!("{} call", app_label(call.app)),
+    }
+}
 
 /// Judges each app seen (and each call), setting `Call::status`.
 pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Verdict> {
-    let _ = (flows, calls, findings);
-    Vec::new()
+    let by_id: BTreeMap<u32, &Flow> = flows.iter().map(|f| (f.id, f)).collect();
+    let capture_two_way = flows
+        .iter()
+        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0);
+
+    // Attribution of findings.
+    let mut app_findings: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut call_findings: BTreeMap<u32, BTreeSet<usize>> = BTreeMap::new();
+    let mut other_findings: BTreeSet<usize> = BTreeSet::new();
+    let flow_calls: BTreeMap<u32, Vec<u32>> = calls.iter().fold(BTreeMap::new(), |mut m, c| {
+        for f in &c.flows {
+            m.entry(*f).or_insert_with(Vec::new).push(c.id);
+        }
+        m
+    });
+    for (i, f) in findings.iter().enumerate() {
+        let mut placed = false;
+        let flow_app = f
+            .flow
+            .and_then(|id| by_id.get(&id))
+            .and_then(|fl| fl.class.app);
+        let ev_app = f.evidence.get("app").and_then(|v| v.as_str());
+        for app in flow_app.into_iter().chain(ev_app) {
+            app_findings.entry(app.to_string()).or_default().insert(i);
+            placed = true;
+        }
+        let mut cids: Vec<u32> = f
+            .flow
+            .and_then(|id| flow_calls.get(&id))
+            .cloned()
+            .unwrap_or_default();
+        if let Some(c) = f
+            .evidence
+            .get("call")
+            .and_then(|v| v.as_u64())
+            .and_then(|c| u32::try_from(c).ok())
+        {
+            cids.push(c);
+        }
+        for c in cids {
+            call_findings.entry(c).or_default().insert(i);
+            if let Some(call) = calls.iter().find(|k| k.id == c) {
+                app_findings
+                    .entry(call.app.to_string())
+                    .or_default()
+                    .insert(i);
+            }
+            placed = true;
+        }
+        if !placed {
+            other_findings.insert(i);
+        }
+    }
+
+    // Per call.
+    let mut call_verdicts: BTreeMap<u32, Verdict> = BTreeMap::new();
+    for call in calls.iter_mut() {
+        let idx: Vec<usize> = call_findings
+            .get(&call.id)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let members: Vec<&Flow> = call
+            .flows
+            .iter()
+            .filter_map(|id| by_id.get(id).copied())
+            .collect();
+        let t = traffic(&members);
+        let subject = call_subject(call, &by_id);
+        let (status, summary) = decide(
+            &subject,
+            findings,
+            &idx,
+            &t,
+            capture_two_way,
+            "media flowed both ways",
+        );
+        call.status = status;
+        call_verdicts.insert(
+            call.id,
+            Verdict {
+                app: call.app.to_string(),
+                service: Service::Call,
+                status,
+                summary,
+                calls: vec![call.id],
+                flows: call.flows.clone(),
+                findings: idx,
+            },
+        );
+    }
+
+    // Per app.
+    let mut apps: BTreeSet<String> = flows
+        .iter()
+        .filter_map(|f| f.class.app.map(str::to_string))
+        .collect();
+    apps.extend(calls.iter().map(|c| c.app.to_string()));
+    apps.extend(app_findings.keys().cloned());
+    let mut out = Vec::new();
+    for app in apps {
+        let members: Vec<&Flow> = flows
+            .iter()
+            .filter(|f| f.class.app == Some(app.as_str()))
+            .collect();
+        let app_calls: Vec<&Call> = calls.iter().filter(|c| c.app == app).collect();
+        let idx: Vec<usize> = app_findings
+            .get(&app)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let service =
+            if !app_calls.is_empty() || members.iter().any(|f| f.class.service == Service::Call) {
+                Service::Call
+            } else {
+                let mut count: BTreeMap<Service, usize> = BTreeMap::new();
+                for f in &members {
+                    *count.entry(f.class.service).or_default() += 1;
+                }
+                count
+                    .into_iter()
+                    .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
+                    .map_or(Service::Other, |(s, _)| s)
+            };
+        let label = app_label(&app);
+        let subject = match (app_calls.len(), app_calls.first()) {
+            (1, Some(c)) => call_subject(c, &by_id),
+            (0, _) if service != Service::Call => label.clone(),
+            _ => format!("{label} calls"),
+        };
+        let quiet = if service == Service::Call {
+            "its calls' traffic flowed both ways".to_string()
+        } else {
+            format!(
+                "no call in this capture; its {} traffic worked",
+                service_word(service)
+            )
+        };
+        let t = traffic(&members);
+        let (status, summary) = decide(&subject, findings, &idx, &t, capture_two_way, &quiet);
+        let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
+        for c in &app_calls {
+            fl.extend(c.flows.iter().copied());
+        }
+        fl.sort_unstable();
+        fl.dedup();
+        out.push(Verdict {
+            app: app.clone(),
+            service,
+            status,
+            summary,
+            calls: app_calls.iter().map(|c| c.id).collect(),
+            flows: fl,
+            findings: idx,
+        });
+        if app_calls.len() > 1 {
+            for c in &app_calls {
+                if let Some(v) = call_verdicts.remove(&c.id) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+
+    // Trouble on unrecognised flows.
+    let idx: Vec<usize> = other_findings.into_iter().collect();
+    if worst(findings, &idx).is_some() {
+        let members: Vec<&Flow> = idx
+            .iter()
+            .filter_map(|i| findings.get(*i).and_then(|f| f.flow))
+            .filter_map(|id| by_id.get(&id).copied())
+            .collect();
+        let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
+        fl.sort_unstable();
+        fl.dedup();
+        let service = members.first().map_or(Service::Other, |f| f.class.service);
+        let t = traffic(&members);
+        let (status, summary) = decide("Other traffic", findings, &idx, &t, capture_two_way, "");
+        out.push(Verdict {
+            app: "other".into(),
+            service,
+            status,
+            summary,
+            calls: Vec::new(),
+            flows: fl,
+            findings: idx,
+        });
+    }
+    out
+}
+
+fn service_word(s: Service) -> &'static str {
+    match s {
+        Service::Call => "call",
+        Service::Chat => "chat",
+        Service::Web => "web",
+        Service::Dns => "DNS",
+        Service::Other => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::blocking::testutil::{flow, pkt, push};
+    use crate::flow::{Dir, Transport};
+    use serde_json::json;
+
+    fn finding(
+        kind: &'static str,
+        flow: Option<u32>,
+        severity: &'static str,
+        summary: &str,
+        ev: serde_json::Value,
+    ) -> Finding {
+        Finding {
+            kind,
+            flow,
+            ts: 1.0,
+            severity,
+            confidence: 0.8,
+            summary: summary.into(),
+            evidence: ev,
+            packets: vec![1],
+        }
+    }
+
+    fn two_way(id: u32, app: Option<&'static str>, service: Service) -> Flow {
+        let mut f = flow(id, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
+        f.class.app = app;
+        f.class.service = service;
+        let ps: Vec<_> = (0..20)
+            .map(|i| {
+                pkt(
+                    i + 1,
+                    i as i64 * 200,
+                    if i % 2 == 0 { Dir::C2s } else { Dir::S2c },
+                    0,
+                    0,
+                    0,
+                    100,
+                    64,
+                )
+            })
+            .collect();
+        push(&mut f, &ps);
+        f
+    }
+
+    fn call(id: u32, flows: Vec<u32>) -> Call {
+        Call {
+            id,
+            app: "whatsapp",
+            client: "10.0.0.2".into(),
+            flows,
+            first_ts: 0.0,
+            last_ts: 4.0,
+            media: json!({}),
+            status: "ok",
+        }
+    }
+
+    #[test]
+    fn blocked_call_cites_the_finding_and_sets_status() {
+        let flows = [
+            two_way(0, Some("whatsapp"), Service::Call),
+            two_way(1, None, Service::Web),
+        ];
+        let mut calls = [call(0, vec![0])];
+        let findings = [
+            finding("stun_unanswered", Some(0), "info", "STUN to x was never answered.", json!({})),
+            finding(
+                "udp_media_blocked",
+                Some(0),
+                "blocked",
+                "WhatsApp call to 157.240.1.1: media black-holed — 412 packets sent over 14 s, none received.",
+                json!({"call": 0, "app": "whatsapp"}),
+            ),
+        ];
+        let v = judge(&flows, &mut calls, &findings);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].status, "blocked");
+        assert_eq!(v[0].service, Service::Call);
+        assert_eq!(v[0].findings, vec![0, 1]);
+        assert_eq!(v[0].summary, "WhatsApp call to 157.240.1.1: media black-holed — 412 packets sent over 14 s, none received.");
+        assert_eq!(calls[0].status, "blocked");
+    }
+
+    #[test]
+    fn worst_severity_wins_and_info_does_not_count() {
+        let flows = [
+            two_way(0, Some("zoom"), Service::Call),
+            two_way(1, Some("zoom"), Service::Call),
+        ];
+        let findings = [
+            finding(
+                "rtp_degraded",
+                Some(0),
+                "degraded",
+                "Audio lost 8% of packets.",
+                json!({}),
+            ),
+            finding(
+                "throttling_policer",
+                Some(1),
+                "throttled",
+                "Traffic was policed at 250 kbit/s.",
+                json!({}),
+            ),
+            finding("udp_one_way", Some(1), "info", "UDP one way.", json!({})),
+        ];
+        let v = judge(&flows, &mut [], &findings);
+        assert_eq!(v[0].status, "throttled");
+        assert_eq!(
+            v[0].summary,
+            "Zoom calls: throttled — traffic was policed at 250 kbit/s (and 1 more finding)."
+        );
+        let v = judge(&flows, &mut [], &findings[2..]);
+        assert_eq!(v[0].status, "ok");
+    }
+
+    #[test]
+    fn one_sided_capture_is_inconclusive() {
+        let mut f = flow(0, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
+        f.class.app = Some("whatsapp");
+        f.class.service = Service::Call;
+        push(
+            &mut f,
+            &(0..30)
+                .map(|i| pkt(i + 1, i as i64 * 100, Dir::C2s, 0, 0, 0, 100, 64))
+                .collect::<Vec<_>>(),
+        );
+        let mut calls = [call(3, vec![0])];
+        let v = judge(&[f], &mut calls, &[]);
+        assert_eq!(v[0].status, "inconclusive");
+        assert!(v[0].summary.contains("one direction"), "{}", v[0].summary);
+        assert_eq!(calls[0].status, "inconclusive");
+    }
+
+    #[test]
+    fn chat_only_app_is_ok_and_unattributed_trouble_goes_to_other() {
+        let flows = [
+            two_way(0, Some("telegram"), Service::Chat),
+            two_way(1, None, Service::Web),
+        ];
+        let findings = [finding(
+            "tls_sni_reset",
+            Some(1),
+            "blocked",
+            "TLS to 1.2.3.4:443 was reset.",
+            json!({}),
+        )];
+        let v = judge(&flows, &mut [], &findings);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].app, "telegram");
+        assert_eq!(v[0].status, "ok");
+        assert!(
+            v[0].summary.contains("no call in this capture"),
+            "{}",
+            v[0].summary
+        );
+        assert_eq!(v[1].app, "other");
+        assert_eq!(v[1].status, "blocked");
+        assert_eq!(
+            v[1].summary,
+            "Other traffic: blocked — TLS to 1.2.3.4:443 was reset."
+        );
+        assert_eq!(v[1].flows, vec![1]);
+    }
+
+    #[test]
+    fn dns_findings_reach_the_app_by_evidence() {
+        let flows = [two_way(0, None, Service::Dns)];
+        let findings = [finding(
+            "dns_nxdomain",
+            Some(0),
+            "blocked",
+            "The resolver said g.whatsapp.net does not exist.",
+            json!({"app": "whatsapp"}),
+        )];
+        let v = judge(&flows, &mut [], &findings);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].app, "whatsapp");
+        assert_eq!(v[0].status, "blocked");
+    }
+
+    #[test]
+    fn several_calls_get_their_own_verdicts() {
+        let flows = [
+            two_way(0, Some("whatsapp"), Service::Call),
+            two_way(1, Some("whatsapp"), Service::Call),
+        ];
+        let mut calls = [call(0, vec![0]), call(1, vec![1])];
+        let findings = [finding(
+            "rtp_cut",
+            Some(1),
+            "blocked",
+            "Call media stopped arriving.",
+            json!({}),
+        )];
+        let v = judge(&flows, &mut calls, &findings);
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].status, "blocked");
+        assert_eq!((v[1].calls.clone(), v[1].status), (vec![0], "ok"));
+        assert_eq!((v[2].calls.clone(), v[2].status), (vec![1], "blocked"));
+        assert_eq!(calls[0].status, "ok");
+    }
 }
