@@ -2,6 +2,7 @@
 //! One file per detector behind [`Detector`]; [`REGISTRY`] lists them.
 
 pub mod blocking;
+pub mod dns;
 pub mod handshake;
 pub mod policer;
 pub mod quic;
@@ -43,6 +44,7 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &tls_sni::TlsSni,
     &quic::QuicBlocked,
     &udp::UdpBlocking,
+    &dns::DnsTampering,
     &policer::Policer,
 ];
 

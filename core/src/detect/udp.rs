@@ -110,6 +110,9 @@ fn unicast(ip: IpAddr) -> bool {
     }
 }
 
+/// A call group: (subject label, app, flow ids, call id when classification made the call).
+type Group = (String, Option<&'static str>, Vec<u32>, Option<u32>);
+
 /// UDP facts of one flow.
 #[derive(Clone, Debug, Default)]
 struct UdpFacts {
@@ -190,7 +193,7 @@ impl Detector for UdpBlocking {
             .collect();
 
         // Call groups: (label, app, flow ids, call id).
-        let mut groups: Vec<(String, Option<&'static str>, Vec<u32>, Option<u32>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         let mut in_call: BTreeSet<u32> = BTreeSet::new();
         for c in input.calls {
             in_call.extend(c.flows.iter().copied());
@@ -435,7 +438,7 @@ impl Detector for UdpBlocking {
                 if other_last - stop <= cfg.rtp_cut_gap || after.len() < 10 {
                     continue;
                 }
-                let last_pkt = f.packets.iter().filter(|p| p.dir == d).last();
+                let last_pkt = f.packets.iter().filter(|p| p.dir == d).next_back();
                 let mut frames: Vec<u64> = last_pkt.map(|p| p.frame).into_iter().collect();
                 frames.extend(after.iter().take(8).map(|p| p.frame));
                 let received = d == Dir::S2c;

@@ -1,0 +1,533 @@
+//! DNS tampering: `dns_injection`, `dns_bogon` and `dns_nxdomain`.
+//!
+//! DNS messages are read back from each UDP/53 flow's kept payload prefix, split at the
+//! datagram lengths the packet log records (`blocking::datagrams`), so every message keeps its
+//! frame number, arrival time and IP TTL. A flow holds the queries of one client socket; each
+//! query is matched with the answers that carry its question (same name and type).
+//!
+//! # Heuristics
+//! - `dns_injection`: one query, two or more answers, and the **first** answer either arrived
+//!   with another IP TTL than the last one (another initial-TTL class, or ≥ `ttl_hop_delta`
+//!   hops apart: it came from another box), or arrived faster than `dns_fast_ratio` (½) of the
+//!   resolver's own answer time (the last answer's delay), or carried another transaction id
+//!   (an unsolicited answer). On-path injectors (the GFW's DNS poisoner; Duan et al., "Hold-On",
+//!   2012) answer before the resolver and cannot forge the resolver's distance. Severity
+//!   `blocked` when the answers' addresses differ, else `info`. Exact duplicates (same bytes
+//!   and TTL: duplicated frames, Zeek's `dns-two-responses` trace) are not injection.
+//! - `dns_bogon`: an A/AAAA answer in a private, loopback, link-local, shared (100.64/10),
+//!   unspecified, multicast or reserved range (RFC 6890) for a public name. Severity `blocked`
+//!   for call-app names (`classify::apps`), else `info`. Names under `.local`, `.lan`,
+//!   `.home`, `.internal`, `.corp`, `.localdomain`, `.arpa`, and single-label names are skipped
+//!   (split-horizon DNS is normal there).
+//! - `dns_nxdomain`: NXDOMAIN (rcode 3) for a call-app name: `blocked`, confidence 0.6;
+//!   `info` when another query for the same name in the capture got addresses.
+//!
+//! # Known false positives
+//! Ad/tracker blockers (Pi-hole answers 0.0.0.0; a corporate resolver may NXDOMAIN an app by
+//! policy — that is blocking too, but by the user's own network); resolvers that forward to
+//! several upstreams and relay every answer (dnsmasq `--all-servers`): their answers share
+//! the resolver's TTL, so only the speed test could fire.
+
+use super::blocking::{self, datagrams, ttl_mismatch, BlockingConfig};
+use super::{Detector, Input};
+use crate::classify::apps;
+use crate::classify::dns::read_name;
+use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::report::Finding;
+use crate::secs;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The detector (emits `dns_injection`, `dns_bogon`, `dns_nxdomain`).
+pub struct DnsTampering;
+
+/// Per-message DNS facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsFact {
+    pub frame: u64,
+    pub ts: crate::Nanos,
+    /// IP TTL / hop limit of the datagram.
+    pub ip_ttl: u8,
+    pub txid: u16,
+    pub response: bool,
+    pub rcode: u8,
+    pub qname: String,
+    pub qtype: u16,
+    /// A/AAAA addresses of the answer section (at most 32).
+    pub addrs: Vec<IpAddr>,
+    /// Smallest record TTL of the answer section.
+    pub min_ttl: Option<u32>,
+    /// The payload's bytes hash (FNV-1a), to recognise exact duplicates.
+    pub digest: u64,
+}
+
+fn be16(b: &[u8], i: usize) -> Option<u16> {
+    blocking::be16(b, i).map(|v| v as u16)
+}
+
+fn fnv(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+        (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Parses one DNS message (RFC 1035 §4.1) into facts; None when it is not DNS with one question.
+pub fn parse(p: &PacketMeta, b: &[u8]) -> Option<DnsFact> {
+    let txid = be16(b, 0)?;
+    let flags = be16(b, 2)?;
+    if be16(b, 4)? != 1 || (flags >> 11) & 0xF > 2 {
+        return None;
+    }
+    let an = be16(b, 6)?;
+    let (qname, mut o) = read_name(b, 12)?;
+    let qtype = be16(b, o)?;
+    o = o.checked_add(4)?;
+    let mut addrs = Vec::new();
+    let mut min_ttl: Option<u32> = None;
+    for _ in 0..an.min(32) {
+        let Some((_, o2)) = read_name(b, o) else {
+            break;
+        };
+        let (Some(t), Some(ttl), Some(l)) = (
+            be16(b, o2),
+            blocking::be32(b, o2 + 4),
+            blocking::be16(b, o2 + 8),
+        ) else {
+            break;
+        };
+        let rd = o2 + 10;
+        let Some(data) = b.get(rd..rd + l) else { break };
+        match (t, data) {
+            (1, [a, b2, c, d]) => addrs.push(IpAddr::V4(Ipv4Addr::new(*a, *b2, *c, *d))),
+            (28, d) if d.len() == 16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(d);
+                addrs.push(IpAddr::V6(Ipv6Addr::from(a)));
+            }
+            _ => {}
+        }
+        min_ttl = Some(min_ttl.map_or(ttl, |m| m.min(ttl)));
+        o = rd + l;
+    }
+    Some(DnsFact {
+        frame: p.frame,
+        ts: p.ts,
+        ip_ttl: p.ttl,
+        txid,
+        response: flags & 0x8000 != 0,
+        rcode: (flags & 0xF) as u8,
+        qname,
+        qtype,
+        addrs,
+        min_ttl,
+        digest: fnv(b),
+    })
+}
+
+/// The DNS messages of one flow, client's (queries) and server's (answers).
+pub fn messages(f: &Flow) -> (Vec<DnsFact>, Vec<DnsFact>) {
+    let q = datagrams(f, Dir::C2s)
+        .into_iter()
+        .filter_map(|(p, b)| parse(&p, b))
+        .filter(|m| !m.response)
+        .collect();
+    let a = datagrams(f, Dir::S2c)
+        .into_iter()
+        .filter_map(|(p, b)| parse(&p, b))
+        .filter(|m| m.response)
+        .collect();
+    (q, a)
+}
+
+/// True for addresses no public name should resolve to (RFC 6890 special-purpose ranges).
+pub fn is_bogon(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => {
+            let [a, b, ..] = v.octets();
+            v.is_private()
+                || v.is_loopback()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+        }
+        IpAddr::V6(v) => {
+            let s = v.segments();
+            v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || v.to_ipv4_mapped().is_some_and(|m| is_bogon(IpAddr::V4(m)))
+        }
+    }
+}
+
+/// Names where private answers are normal.
+fn local_name(n: &str) -> bool {
+    let n = n.trim_end_matches('.');
+    !n.contains('.')
+        || [
+            ".local",
+            ".lan",
+            ".home",
+            ".internal",
+            ".corp",
+            ".localdomain",
+            ".arpa",
+            ".home.arpa",
+            ".localhost",
+        ]
+        .iter()
+        .any(|s| n.ends_with(s))
+}
+
+fn fact_json(m: &DnsFact, query_ts: crate::Nanos) -> Value {
+    json!({
+        "frame": m.frame, "txid": m.txid, "delay_ms": (m.ts - query_ts) as f64 / 1e6, "ip_ttl": m.ip_ttl,
+        "hops": blocking::hops(m.ip_ttl), "rcode": m.rcode,
+        "addrs": m.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "record_ttl": m.min_ttl,
+    })
+}
+
+impl Detector for DnsTampering {
+    fn name(&self) -> &'static str {
+        "dns"
+    }
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
+        let cfg = &input.config.blocking;
+        let dns_flows: Vec<(&Flow, Vec<DnsFact>, Vec<DnsFact>)> = input
+            .flows
+            .iter()
+            .filter(|f| f.transport == Transport::Udp && f.server.port() == 53)
+            .map(|f| {
+                let (q, a) = messages(f);
+                (f, q, a)
+            })
+            .collect();
+        // Names that resolved to public addresses somewhere in the capture.
+        let resolved: BTreeSet<&str> = dns_flows
+            .iter()
+            .flat_map(|(_, _, a)| a.iter())
+            .filter(|m| m.rcode == 0 && m.addrs.iter().any(|ip| !is_bogon(*ip)))
+            .map(|m| m.qname.as_str())
+            .collect();
+        let mut bogon_names: BTreeSet<String> = BTreeSet::new();
+        for (f, queries, answers) in &dns_flows {
+            // Each query once (retransmissions share txid and name).
+            let mut seen: BTreeSet<(u16, &str, u16)> = BTreeSet::new();
+            for q in queries {
+                if !seen.insert((q.txid, q.qname.as_str(), q.qtype)) {
+                    continue;
+                }
+                let mine: Vec<&DnsFact> = answers
+                    .iter()
+                    .filter(|a| a.qname == q.qname && a.qtype == q.qtype && a.ts >= q.ts)
+                    .filter(|a| a.txid == q.txid || !queries.iter().any(|o| o.txid == a.txid))
+                    .collect();
+                if let Some(x) = injection(f, q, &mine, cfg) {
+                    out.push(x);
+                }
+                let Some(first) = mine.first() else { continue };
+                let app = apps::lookup(&q.qname).map(|(a, _)| a);
+                if first.rcode == 3 {
+                    if let Some(app) = app {
+                        let elsewhere = resolved.contains(q.qname.as_str());
+                        out.push(Finding {
+                            kind: "dns_nxdomain",
+                            flow: Some(f.id),
+                            ts: secs(first.ts),
+                            severity: if elsewhere { "info" } else { "blocked" },
+                            confidence: if elsewhere { 0.3 } else { 0.6 },
+                            summary: format!(
+                                "The resolver {} said {} ({}) does not exist (NXDOMAIN){}.",
+                                f.server.ip(),
+                                q.qname,
+                                blocking::app_label(app),
+                                if elsewhere { ", although another lookup of it succeeded" } else { "" }
+                            ),
+                            evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),
+                                             "query_frame": q.frame, "answer": fact_json(first, q.ts),
+                                             "resolved_elsewhere": elsewhere}),
+                            packets: vec![q.frame, first.frame],
+                        });
+                    }
+                }
+                let bogons: Vec<IpAddr> = first
+                    .addrs
+                    .iter()
+                    .copied()
+                    .filter(|ip| is_bogon(*ip))
+                    .collect();
+                if !bogons.is_empty()
+                    && !local_name(&q.qname)
+                    && bogon_names.insert(q.qname.clone())
+                {
+                    out.push(Finding {
+                        kind: "dns_bogon",
+                        flow: Some(f.id),
+                        ts: secs(first.ts),
+                        severity: if app.is_some() { "blocked" } else { "info" },
+                        confidence: if app.is_some() { 0.7 } else { 0.4 },
+                        summary: format!(
+                            "The resolver {} answered {}{} with {}, an address that cannot be on the Internet.",
+                            f.server.ip(),
+                            q.qname,
+                            app.map(|a| format!(" ({})", blocking::app_label(a))).unwrap_or_default(),
+                            bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+                        ),
+                        evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),
+                                         "bogons": bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+                                         "answer": fact_json(first, q.ts), "query_frame": q.frame}),
+                        packets: vec![q.frame, first.frame],
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Two or more answers to one query, the first one not from the resolver.
+fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) -> Option<Finding> {
+    let (first, last) = (answers.first()?, answers.last()?);
+    if answers.len() < 2 {
+        return None;
+    }
+    if answers
+        .iter()
+        .all(|a| a.digest == first.digest && a.ip_ttl == first.ip_ttl)
+    {
+        return None; // duplicated frames
+    }
+    let ttl = ttl_mismatch(first.ip_ttl, last.ip_ttl, cfg.ttl_hop_delta);
+    let (d1, d2) = (first.ts - q.ts, last.ts - q.ts);
+    let fast = d2 > 0 && (d1 as f64) < cfg.dns_fast_ratio * d2 as f64;
+    let txid = first.txid != q.txid;
+    if ttl.is_none() && !fast && !txid {
+        return None;
+    }
+    let a1: BTreeSet<IpAddr> = first.addrs.iter().copied().collect();
+    let a2: BTreeSet<IpAddr> = last.addrs.iter().copied().collect();
+    let differ = a1 != a2 || first.rcode != last.rcode;
+    let app = apps::lookup(&q.qname).map(|(a, _)| a);
+    let mut why = Vec::new();
+    if let Some(_r) = ttl {
+        why.push(format!(
+            "it arrived with IP TTL {} where the resolver's answer had {}",
+            first.ip_ttl, last.ip_ttl
+        ));
+    }
+    if fast {
+        why.push(format!(
+            "it came after {:.1} ms, the resolver's after {:.1} ms",
+            d1 as f64 / 1e6,
+            d2 as f64 / 1e6
+        ));
+    }
+    if txid {
+        why.push("its transaction id did not match the query".into());
+    }
+    let mut tests: Vec<&str> = Vec::new();
+    if ttl.is_some() {
+        tests.push("ttl");
+    }
+    if fast {
+        tests.push("faster_than_resolver");
+    }
+    if txid {
+        tests.push("txid_mismatch");
+    }
+    let fmt_addrs = |s: &BTreeSet<IpAddr>| {
+        if s.is_empty() {
+            "no address".to_string()
+        } else {
+            s.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    Some(Finding {
+        kind: "dns_injection",
+        flow: Some(f.id),
+        ts: secs(first.ts),
+        severity: if differ { "blocked" } else { "info" },
+        confidence: if differ && ttl.is_some() { 0.9 } else if differ { 0.7 } else { 0.4 },
+        summary: format!(
+            "Two answers came back for {}{}: the first ({}) was forged on the path — {}; the resolver's answer was {}.",
+            q.qname,
+            app.map(|a| format!(" ({})", blocking::app_label(a))).unwrap_or_default(),
+            fmt_addrs(&a1),
+            why.join("; "),
+            fmt_addrs(&a2)
+        ),
+        evidence: json!({
+            "name": q.qname, "app": app, "resolver": f.server.ip().to_string(), "tests": tests,
+            "ttl_reason": ttl, "query_frame": q.frame, "answers_differ": differ,
+            "answers": answers.iter().take(8).map(|a| fact_json(a, q.ts)).collect::<Vec<_>>(),
+        }),
+        packets: {
+            let mut v = vec![q.frame];
+            v.extend(answers.iter().take(8).map(|a| a.frame));
+            v
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::blocking::testutil::*;
+    use super::super::DetectConfig;
+    use super::*;
+
+    fn run(flows: &[Flow]) -> Vec<Finding> {
+        let config = DetectConfig::default();
+        let mut out = Vec::new();
+        DnsTampering.detect(
+            &Input {
+                flows,
+                calls: &[],
+                config: &config,
+            },
+            &mut out,
+        );
+        out
+    }
+
+    fn name(n: &str) -> Vec<u8> {
+        let mut v = Vec::new();
+        for l in n.split('.') {
+            v.push(l.len() as u8);
+            v.extend_from_slice(l.as_bytes());
+        }
+        v.push(0);
+        v
+    }
+
+    fn query(id: u16, n: &str) -> Vec<u8> {
+        let mut m = id.to_be_bytes().to_vec();
+        m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        m.extend(name(n));
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        m
+    }
+
+    fn answer(id: u16, n: &str, rcode: u8, addrs: &[[u8; 4]], ttl: u32) -> Vec<u8> {
+        let mut m = id.to_be_bytes().to_vec();
+        m.extend_from_slice(&[0x81, 0x80 | rcode, 0, 1]);
+        m.extend_from_slice(&(addrs.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        m.extend(name(n));
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        for a in addrs {
+            m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
+            m.extend_from_slice(&ttl.to_be_bytes());
+            m.extend_from_slice(&[0, 4]);
+            m.extend_from_slice(a);
+        }
+        m
+    }
+
+    /// A DNS flow: (ms, dir, ip ttl, payload).
+    fn dns(msgs: &[(i64, Dir, u8, Vec<u8>)]) -> Flow {
+        let mut f = flow(0, Transport::Udp, "10.0.0.2:53000", "192.0.2.53:53");
+        for (i, (ms, d, ttl, b)) in msgs.iter().enumerate() {
+            push(
+                &mut f,
+                &[pkt(i as u64 + 1, *ms, *d, 0, 0, 0, b.len() as u32, *ttl)],
+            );
+            prefix(&mut f, *d, b);
+        }
+        f
+    }
+
+    #[test]
+    fn forged_first_answer_is_injection() {
+        let f = dns(&[
+            (0, Dir::C2s, 64, query(7, "web.whatsapp.com")),
+            (
+                2,
+                Dir::S2c,
+                62,
+                answer(7, "web.whatsapp.com", 0, &[[10, 10, 34, 34]], 300),
+            ),
+            (
+                40,
+                Dir::S2c,
+                57,
+                answer(7, "web.whatsapp.com", 0, &[[157, 240, 1, 53]], 60),
+            ),
+        ]);
+        let out = run(&[f]);
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        assert_eq!(kinds, vec!["dns_injection", "dns_bogon"], "{out:?}");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].packets, vec![1, 2, 3]);
+        assert_eq!(
+            out[0].evidence["tests"],
+            json!(["ttl", "faster_than_resolver"])
+        );
+        assert!(out[0].summary.contains("10.10.34.34"), "{}", out[0].summary);
+        assert_eq!(out[1].severity, "blocked");
+        assert_eq!(out[1].evidence["app"], "whatsapp");
+    }
+
+    #[test]
+    fn duplicate_answers_are_not_injection() {
+        let a = answer(7, "example.org", 0, &[[93, 184, 216, 34]], 300);
+        let f = dns(&[
+            (0, Dir::C2s, 64, query(7, "example.org")),
+            (20, Dir::S2c, 57, a.clone()),
+            (20, Dir::S2c, 57, a),
+        ]);
+        assert!(run(&[f]).is_empty());
+    }
+
+    #[test]
+    fn nxdomain_for_call_app_only() {
+        let f = dns(&[
+            (0, Dir::C2s, 64, query(1, "g.whatsapp.net")),
+            (20, Dir::S2c, 57, answer(1, "g.whatsapp.net", 3, &[], 0)),
+            (30, Dir::C2s, 64, query(2, "nosuch.example.org")),
+            (50, Dir::S2c, 57, answer(2, "nosuch.example.org", 3, &[], 0)),
+        ]);
+        let out = run(&[f]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, "dns_nxdomain");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].packets, vec![1, 2]);
+    }
+
+    #[test]
+    fn local_names_may_be_private() {
+        let f = dns(&[
+            (0, Dir::C2s, 64, query(1, "printer.lan")),
+            (
+                20,
+                Dir::S2c,
+                64,
+                answer(1, "printer.lan", 0, &[[192, 168, 1, 9]], 60),
+            ),
+        ]);
+        assert!(run(&[f]).is_empty());
+        assert!(is_bogon("100.64.1.1".parse().unwrap()) && !is_bogon("8.8.8.8".parse().unwrap()));
+        assert!(
+            is_bogon("fe80::1".parse().unwrap()) && !is_bogon("2001:4860::8888".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn truncated_messages_parse_to_none() {
+        let q = query(1, "a.example");
+        let p = pkt(1, 0, Dir::C2s, 0, 0, 0, 0, 64).m;
+        assert!(parse(&p, &q).is_some());
+        for cut in 0..q.len() - 4 {
+            assert!(parse(&p, &q[..cut]).is_none(), "cut {cut}");
+        }
+    }
+}
