@@ -1,10 +1,31 @@
 //! The bidirectional flow table and per-direction facts.
 //!
-//! Key = (transport, unordered endpoint pair, VLAN). The originator ("client") is the SYN
-//! sender, else the first packet's sender. Flow ids are dense, in first-seen order.
+//! Key = (transport, unordered endpoint pair, VLAN, tunnel kind). The originator ("client")
+//! is the SYN sender, else the first packet's sender — with Zeek's role flips: a flow first
+//! seen through a SYN-ACK has the SYN-ACK's sender as responder, and a flow first seen
+//! mid-stream from a likely server port (well-known ports, see [`key::likely_server_port`])
+//! to a port that is not one is flipped too; `history` then starts with `^`.
+//! Flow ids are dense, in first-seen order.
 //! Facts only: counts, TCP state (Zeek-compatible `conn_state` and `history`), seq/ack
 //! tracking, RTT samples, a rate series and a bounded per-packet log for detectors.
+//!
+//! # When a key starts a new flow
+//! - Idle timeouts ([`FlowConfig::udp_idle_timeout`], [`FlowConfig::tcp_idle_timeout`]), counted
+//!   in `FlowTable::timeouts`.
+//! - TCP, as Zeek does: [`FlowConfig::tcp_close_delay`] after the connection closed (both FINs,
+//!   a RST, or a FIN with a silent peer); [`FlowConfig::tcp_attempt_timeout`] after a SYN that
+//!   got no answer at all; and a SYN whose sequence number differs from the flow's initial one
+//!   (port reuse). Counted in `FlowTable::ended_reuse`.
+//!
+//! # Known differences from Zeek
+//! - Zeek drops TCP packets with bad checksums (history `C`) unless run with `-C`; we keep them
+//!   (the decoder names them `bad_tcp_checksum`, [`obs::ODD`] marks them).
+//! - A SYN/SYN-ACK reversal seen after both sides already sent something is not flipped.
 
+pub mod frag;
+pub mod key;
+pub mod rtt;
+pub mod seq;
 mod table;
 pub mod tcp;
 
@@ -73,6 +94,20 @@ pub struct FlowConfig {
     pub rate_bin: Nanos,
     /// Most bins per direction.
     pub max_rate_bins: usize,
+    /// A closed TCP connection's key starts a new flow this long after the close (Zeek's
+    /// `tcp_close_delay`, 5 s).
+    pub tcp_close_delay: Nanos,
+    /// A SYN with no answer at all ends its flow after this long (Zeek's `tcp_attempt_delay`,
+    /// 5 s): later packets of the key start a new flow. 0 disables.
+    pub tcp_attempt_timeout: Nanos,
+    /// Most RTT samples kept per flow.
+    pub max_rtt_samples: usize,
+    /// Most ICMP errors kept per flow.
+    pub max_icmp_errors: usize,
+    /// Most IP fragment trains remembered (first fragment → flow) at once.
+    pub max_frag_trains: usize,
+    /// A fragment train is forgotten this long after its first fragment.
+    pub frag_timeout: Nanos,
 }
 
 impl Default for FlowConfig {
@@ -86,6 +121,12 @@ impl Default for FlowConfig {
             payload_prefix: 512,
             rate_bin: 100_000_000,
             max_rate_bins: 36_000,
+            tcp_close_delay: 5_000_000_000,
+            tcp_attempt_timeout: 5_000_000_000,
+            max_rtt_samples: 10_000,
+            max_icmp_errors: 64,
+            max_frag_trains: 4096,
+            frag_timeout: 30_000_000_000,
         }
     }
 }
@@ -93,6 +134,7 @@ impl Default for FlowConfig {
 /// Bits of [`PacketMeta::obs`]: what the flow table observed about this packet.
 pub mod obs {
     /// TCP: the segment's data was seen before (seq below snd_max with no hole to fill).
+    /// Zero-length segments are never retransmissions.
     pub const RETRANSMISSION: u8 = 0x01;
     /// TCP: the segment's seq is past snd_max: a hole opened (data lost before the capture point).
     pub const HOLE_OPENED: u8 = 0x02;
@@ -152,7 +194,8 @@ pub struct DirFacts {
     /// (ttl, count), sorted by ttl; at most 16 distinct values kept.
     pub ttls: Vec<(u8, u32)>,
     pub df_packets: u64,
-    /// First payload bytes of this direction, concatenated in capture order, capped.
+    /// First payload bytes of this direction, concatenated in capture order, capped
+    /// ([`FlowConfig::payload_prefix`]); TCP retransmissions and duplicates are skipped.
     pub payload_prefix: Vec<u8>,
     /// Highest sequence number sent + 1 (TCP), wrapping-aware.
     pub snd_max: Option<u32>,
@@ -162,8 +205,15 @@ pub struct DirFacts {
     pub isn: Option<u32>,
     pub retransmissions: u64,
     pub holes_opened: u64,
+    /// Segments that filled (part of) an open hole.
     pub holes_filled: u64,
-    /// Bytes per rate bin, bin 0 starting at the flow's first packet.
+    /// Sequence space the peer acknowledged but the capture never showed (Zeek's
+    /// `missed_bytes`: capture loss, or a one-sided capture).
+    pub missed_bytes: u64,
+    /// Sequence space currently in open holes (bounded list, oldest dropped past 16).
+    pub open_holes: Vec<(u32, u32)>,
+    /// IP bytes per rate bin ([`FlowConfig::rate_bin`] wide), bin 0 starting at the flow's
+    /// first packet; at most [`FlowConfig::max_rate_bins`] bins.
     pub rate: Vec<u64>,
     pub syn_count: u32,
     pub fin_count: u32,
@@ -174,7 +224,10 @@ pub struct DirFacts {
 impl DirFacts {
     /// The most common TTL seen in this direction.
     pub fn ttl_mode(&self) -> Option<u8> {
-        self.ttls.iter().max_by_key(|(t, c)| (*c, std::cmp::Reverse(*t))).map(|(t, _)| *t)
+        self.ttls
+            .iter()
+            .max_by_key(|(t, c)| (*c, std::cmp::Reverse(*t)))
+            .map(|(t, _)| *t)
     }
 }
 
@@ -207,17 +260,21 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// Zeek-compatible conn_state ("S0", "SF", "REJ", … ; for UDP: "S0" one-way, "SF" both ways).
+    /// Zeek-compatible conn_state ("S0", "SF", "REJ", … ; for UDP: "S0" one-way, "SF" both
+    /// ways, "SHR" only the responder; ICMP and other transports: "OTH", as Zeek logs them).
     pub fn conn_state(&self) -> &'static str {
         match &self.tcp {
             Some(t) => t.conn_state(),
+            None if self.transport != Transport::Udp => "OTH",
             None => {
                 if self.dir[1].packets > 0 && self.dir[0].packets > 0 {
                     "SF"
                 } else if self.dir[0].packets > 0 {
                     "S0"
-                } else {
+                } else if self.dir[1].packets > 0 {
                     "SHR"
+                } else {
+                    "OTH"
                 }
             }
         }

@@ -1,27 +1,359 @@
-use super::{Flow, FlowConfig, Observed};
-use crate::decode::Decoded;
+//! The flow table: one hash lookup per packet, flows in a `Vec` in first-seen order.
+//!
+//! The map (`FlowKey` → index into `flows`) only finds the current flow of a key; when a key
+//! starts a new flow (timeout, TCP close or reuse) the map entry moves to the new index and the
+//! old flow stays in `flows` unchanged. Map iteration order never reaches the output.
+
+use super::frag::{Fragments, TrainKey};
+use super::key::{icmp_counterpart, likely_server_port, tunnel_code, Endpoint, FlowKey};
+use super::rtt::SegFacts;
+use super::seq::{self, Signature};
+use super::tcp::{Segment, TcpState};
+use super::{obs, Dir, DirFacts, Flow, FlowConfig, Observed, PacketMeta, Transport};
+use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
+use crate::decode::{Decoded, Net, L4};
 use crate::Nanos;
+use std::collections::HashMap;
+
+/// Most distinct TTL values kept per direction.
+const MAX_TTLS: usize = 16;
+
+/// Table-private per-flow state.
+#[derive(Clone, Debug)]
+struct Aux {
+    /// The client's endpoint as keyed (for ICMP the "port" is the message type).
+    client: Endpoint,
+    /// Last packet of each direction (capture-duplicate detection).
+    last_sig: [Option<Signature>; 2],
+    /// UDP history letters already added (bit 0 `D`, bit 1 `d`).
+    udp_hist: u8,
+}
 
 /// The flow table. Flows stay in `flows` (first-seen order) until the report is built.
 #[derive(Debug, Default)]
 pub struct FlowTable {
     cfg: FlowConfig,
     flows: Vec<Flow>,
+    aux: Vec<Aux>,
+    map: HashMap<FlowKey, u32>,
+    frags: Fragments,
+    packets_kept: usize,
     /// Flows ended by idle timeout (a later packet of the same key started a new flow).
     pub timeouts: u64,
     /// Packets of new flows refused because `max_flows` was reached.
     pub untracked_packets: u64,
+    /// TCP flows ended by a close, an unanswered attempt or port reuse, whose key a later
+    /// packet reused (see the module docs of [`crate::flow`]).
+    pub ended_reuse: u64,
+    /// Non-first IP fragments whose first fragment was not seen (or expired).
+    pub unattributed_fragments: u64,
+}
+
+/// What the packet contributes, independent of its transport.
+struct PacketView<'a> {
+    src: Endpoint,
+    dst: Endpoint,
+    proto: u8,
+    transport: Transport,
+    payload_len: u32,
+    payload: &'a [u8],
 }
 
 impl FlowTable {
     pub fn new(cfg: FlowConfig) -> Self {
-        FlowTable { cfg, ..Default::default() }
+        FlowTable {
+            cfg,
+            ..Default::default()
+        }
     }
-    /// Feeds one decoded packet; None when it has no flow (no IP layer, or the flow cap was hit).
+
+    /// Feeds one decoded packet; None when it has no flow (no IP layer, no transport header,
+    /// an unattributable fragment, or the flow cap was hit).
     pub fn observe(&mut self, frame: u64, ts: Nanos, d: &Decoded<'_>) -> Option<Observed> {
-        let _ = (frame, ts, d, &self.cfg);
-        None
+        let net = d.net?;
+        let view = match d.l4 {
+            L4::Tcp(t) => PacketView {
+                src: Endpoint::new(net.src, t.src_port),
+                dst: Endpoint::new(net.dst, t.dst_port),
+                proto: 6,
+                transport: Transport::Tcp,
+                payload_len: t.seg_len,
+                payload: t.payload,
+            },
+            L4::Udp(u) => PacketView {
+                src: Endpoint::new(net.src, u.src_port),
+                dst: Endpoint::new(net.dst, u.dst_port),
+                proto: 17,
+                transport: Transport::Udp,
+                payload_len: u.len,
+                payload: u.payload,
+            },
+            L4::Icmp(i) => {
+                let (sp, dp) = match icmp_counterpart(i.v6, i.kind) {
+                    Some((other, _)) => (u16::from(i.kind), u16::from(other)),
+                    None => (u16::from(i.kind), u16::from(i.code)),
+                };
+                PacketView {
+                    src: Endpoint::new(net.src, sp),
+                    dst: Endpoint::new(net.dst, dp),
+                    proto: net.proto,
+                    transport: Transport::Icmp,
+                    payload_len: 0,
+                    payload: &[],
+                }
+            }
+            L4::Other => PacketView {
+                src: Endpoint::new(net.src, 0),
+                dst: Endpoint::new(net.dst, 0),
+                proto: net.proto,
+                transport: Transport::Other(net.proto),
+                payload_len: 0,
+                payload: &[],
+            },
+            L4::Fragment => return self.later_fragment(frame, ts, &net),
+            L4::None => return None,
+        };
+        let tun = tunnel_code(d.tunnel);
+        let (key, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
+
+        let mut new = false;
+        let idx = match self.map.get(&key).copied() {
+            Some(i) if !self.ends_before(i, ts, d) => i,
+            _ => {
+                // Unknown key, or `ends_before` counted why its flow ended.
+                if self.flows.len() >= self.cfg.max_flows {
+                    self.untracked_packets += 1;
+                    return None;
+                }
+                new = true;
+                let i = self.create(frame, ts, d, &view);
+                self.map.insert(key, i);
+                i
+            }
+        };
+        let dir = match self.aux.get(idx as usize) {
+            Some(a) if a.client == view.src => Dir::C2s,
+            Some(_) => Dir::S2c,
+            None => return None,
+        };
+        self.account(idx, frame, ts, d, &net, &view, dir);
+
+        if let (Some(f), L4::Tcp(_) | L4::Udp(_)) = (net.frag, d.l4) {
+            if f.offset == 0 && f.more {
+                let k = TrainKey {
+                    src: net.src,
+                    dst: net.dst,
+                    proto: net.proto,
+                    id: f.id,
+                };
+                self.frags.insert(
+                    k,
+                    idx,
+                    dir,
+                    ts,
+                    self.cfg.max_frag_trains,
+                    self.cfg.frag_timeout,
+                );
+            }
+        }
+        if let L4::Icmp(i) = d.l4 {
+            if let Some(q) = i.quoted {
+                let (qk, _) = FlowKey::new(
+                    q.proto,
+                    Endpoint::new(q.src.ip(), q.src.port()),
+                    Endpoint::new(q.dst.ip(), q.dst.port()),
+                    d.vlan,
+                    tun,
+                );
+                if let Some(&qi) = self.map.get(&qk) {
+                    if let Some(qf) = self.flows.get_mut(qi as usize) {
+                        if qf.icmp_errors.len() < self.cfg.max_icmp_errors {
+                            qf.icmp_errors.push((frame, ts, i.kind, i.code, net.src));
+                        }
+                    }
+                }
+            }
+        }
+        Some(Observed { id: idx, dir, new })
     }
+
+    /// True when the flow at `i` ended before this packet (timeouts and TCP lifecycle); counts why.
+    fn ends_before(&mut self, i: u32, ts: Nanos, d: &Decoded<'_>) -> bool {
+        let Some(f) = self.flows.get(i as usize) else {
+            return true;
+        };
+        let idle = match f.transport {
+            Transport::Tcp => self.cfg.tcp_idle_timeout,
+            _ => self.cfg.udp_idle_timeout,
+        };
+        if ts.saturating_sub(f.last_ts) > idle {
+            self.timeouts += 1;
+            return true;
+        }
+        if let Some(t) = &f.tcp {
+            let closed = t
+                .closed_at
+                .is_some_and(|c| ts >= c.saturating_add(self.cfg.tcp_close_delay));
+            let reuse = match d.l4 {
+                L4::Tcp(s) => t.is_reuse(s.flags, s.seq),
+                _ => false,
+            };
+            if closed || reuse || t.attempt_expired(ts, self.cfg.tcp_attempt_timeout) {
+                self.ended_reuse += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Creates the flow for this packet's key, choosing the originator.
+    fn create(&mut self, frame: u64, ts: Nanos, d: &Decoded<'_>, v: &PacketView<'_>) -> u32 {
+        let flipped = match d.l4 {
+            // A SYN-ACK's sender is the responder; mid-stream, trust well-known server ports.
+            L4::Tcp(t) if t.flags & SYN != 0 => t.flags & ACK != 0,
+            L4::Tcp(t) => port_flip(t.src_port, t.dst_port, true),
+            L4::Udp(u) => port_flip(u.src_port, u.dst_port, false),
+            // ICMP: the first sender is the originator, as in Zeek (a reply seen first too).
+            _ => false,
+        };
+        let (client, server) = if flipped {
+            (v.dst, v.src)
+        } else {
+            (v.src, v.dst)
+        };
+        let mut history = String::new();
+        let tcp = match v.transport {
+            Transport::Tcp => Some(TcpState::new(flipped, &mut history)),
+            Transport::Udp => {
+                if flipped {
+                    history.push('^');
+                }
+                None
+            }
+            _ => None,
+        };
+        let id = u32::try_from(self.flows.len()).unwrap_or(u32::MAX);
+        self.flows.push(Flow {
+            id,
+            transport: v.transport,
+            client: client.socket(),
+            server: server.socket(),
+            vlan: d.vlan,
+            tunnel: d.tunnel,
+            first_ts: ts,
+            last_ts: ts,
+            first_frame: frame,
+            dir: [DirFacts::default(), DirFacts::default()],
+            tcp,
+            history,
+            rtt: Vec::new(),
+            packets: Vec::new(),
+            packets_truncated: false,
+            icmp_errors: Vec::new(),
+            class: Default::default(),
+        });
+        self.aux.push(Aux {
+            client,
+            last_sig: [None, None],
+            udp_hist: 0,
+        });
+        id
+    }
+
+    /// A non-first fragment: attributed to its train's flow, counted, nothing more.
+    fn later_fragment(&mut self, frame: u64, ts: Nanos, net: &Net) -> Option<Observed> {
+        let Some(f) = net.frag else {
+            self.unattributed_fragments += 1;
+            return None;
+        };
+        let k = TrainKey {
+            src: net.src,
+            dst: net.dst,
+            proto: net.proto,
+            id: f.id,
+        };
+        let Some((idx, dir)) = self.frags.lookup(&k, ts, self.cfg.frag_timeout) else {
+            self.unattributed_fragments += 1;
+            return None;
+        };
+        let (cfg, kept) = (&self.cfg, &mut self.packets_kept);
+        let flow = self.flows.get_mut(idx as usize)?;
+        common(cfg, flow, dir, ts, net, 0);
+        push_meta(cfg, kept, flow, meta(frame, ts, dir, net, 0));
+        Some(Observed {
+            id: idx,
+            dir,
+            new: false,
+        })
+    }
+
+    /// Updates the flow's facts with one packet.
+    #[allow(clippy::too_many_arguments)]
+    fn account(
+        &mut self,
+        idx: u32,
+        frame: u64,
+        ts: Nanos,
+        d: &Decoded<'_>,
+        net: &Net,
+        v: &PacketView<'_>,
+        dir: Dir,
+    ) {
+        let cfg = &self.cfg;
+        let (Some(flow), Some(aux)) = (
+            self.flows.get_mut(idx as usize),
+            self.aux.get_mut(idx as usize),
+        ) else {
+            return;
+        };
+        common(cfg, flow, dir, ts, net, v.payload_len);
+        let mut m = meta(frame, ts, dir, net, v.payload_len);
+        let di = dir.idx();
+        match d.l4 {
+            L4::Tcp(t) => {
+                m.tcp_flags = t.flags;
+                m.seq = t.seq;
+                m.ack = t.ack;
+                m.window = t.window;
+                m.obs = tcp_packet(cfg, flow, aux, dir, ts, net, &t);
+                if !d.anomalies.is_empty() {
+                    m.obs |= obs::ODD;
+                }
+            }
+            L4::Udp(_) => {
+                let bit = 1u8 << di;
+                if aux.udp_hist & bit == 0 {
+                    aux.udp_hist |= bit;
+                    flow.history.push(if di == 0 { 'D' } else { 'd' });
+                }
+                let sig = Signature {
+                    ip_id: m.ip_id,
+                    seq: 0,
+                    len: v.payload_len,
+                    flags: 0,
+                };
+                if m.ip_id != u32::MAX && aux.last_sig.get(di).copied().flatten() == Some(sig) {
+                    m.obs |= obs::DUPLICATE;
+                }
+                if let Some(s) = aux.last_sig.get_mut(di) {
+                    *s = Some(sig);
+                }
+            }
+            _ => {}
+        }
+        if m.obs & (obs::RETRANSMISSION | obs::DUPLICATE) == 0 {
+            if let Some(df) = flow.dir.get_mut(di) {
+                let room = cfg.payload_prefix.saturating_sub(df.payload_prefix.len());
+                if room > 0 && !v.payload.is_empty() {
+                    let take = room.min(v.payload.len());
+                    df.payload_prefix
+                        .extend_from_slice(v.payload.get(..take).unwrap_or(&[]));
+                }
+            }
+        }
+        push_meta(cfg, &mut self.packets_kept, flow, m);
+    }
+
     pub fn flows(&self) -> &[Flow] {
         &self.flows
     }
@@ -30,5 +362,677 @@ impl FlowTable {
     }
     pub fn into_flows(self) -> Vec<Flow> {
         self.flows
+    }
+}
+
+/// Zeek's mid-stream role guess from ports: flip when the source looks like a server and the
+/// destination does not; when both do, a non-SYN TCP packet flips if the source port is lower.
+fn port_flip(sp: u16, dp: u16, tcp: bool) -> bool {
+    if !likely_server_port(sp) {
+        return false;
+    }
+    if likely_server_port(dp) {
+        tcp && sp < dp
+    } else {
+        true
+    }
+}
+
+fn meta(frame: u64, ts: Nanos, dir: Dir, net: &Net, payload_len: u32) -> PacketMeta {
+    PacketMeta {
+        frame,
+        ts,
+        dir,
+        ip_len: net.ip_len,
+        payload_len,
+        ttl: net.ttl,
+        ip_id: net.ip_id.unwrap_or(u32::MAX),
+        df: net.df,
+        tcp_flags: 0,
+        seq: 0,
+        ack: 0,
+        window: 0,
+        obs: 0,
+    }
+}
+
+fn push_meta(cfg: &FlowConfig, kept: &mut usize, flow: &mut Flow, m: PacketMeta) {
+    if flow.packets.len() < cfg.max_packets_per_flow && *kept < cfg.max_packets_total {
+        flow.packets.push(m);
+        *kept += 1;
+    } else {
+        flow.packets_truncated = true;
+    }
+}
+
+/// Counters every packet updates: packets, bytes, times, TTLs, DF, the rate series.
+fn common(cfg: &FlowConfig, flow: &mut Flow, dir: Dir, ts: Nanos, net: &Net, payload_len: u32) {
+    if ts > flow.last_ts {
+        flow.last_ts = ts;
+    }
+    let first = flow.first_ts;
+    let Some(df) = flow.dir.get_mut(dir.idx()) else {
+        return;
+    };
+    df.packets += 1;
+    df.bytes += u64::from(net.ip_len);
+    df.payload_bytes += u64::from(payload_len);
+    if df.first_ts.is_none() {
+        df.first_ts = Some(ts);
+    }
+    if !matches!(df.last_ts, Some(l) if l >= ts) {
+        df.last_ts = Some(ts);
+    }
+    match df.ttls.binary_search_by_key(&net.ttl, |x| x.0) {
+        Ok(i) => {
+            if let Some(e) = df.ttls.get_mut(i) {
+                e.1 = e.1.saturating_add(1);
+            }
+        }
+        Err(i) if df.ttls.len() < MAX_TTLS => df.ttls.insert(i, (net.ttl, 1)),
+        Err(_) => {}
+    }
+    if net.df {
+        df.df_packets += 1;
+    }
+    if cfg.rate_bin > 0 {
+        let bin =
+            usize::try_from(ts.saturating_sub(first).max(0) / cfg.rate_bin).unwrap_or(usize::MAX);
+        if bin < cfg.max_rate_bins {
+            if df.rate.len() <= bin {
+                df.rate.resize(bin + 1, 0);
+            }
+            if let Some(b) = df.rate.get_mut(bin) {
+                *b += u64::from(net.ip_len);
+            }
+        }
+    }
+}
+
+/// TCP work for one segment: sequence tracking, Zeek state and history, RTT. Returns obs bits.
+fn tcp_packet(
+    cfg: &FlowConfig,
+    flow: &mut Flow,
+    aux: &mut Aux,
+    dir: Dir,
+    ts: Nanos,
+    net: &Net,
+    t: &crate::decode::Tcp<'_>,
+) -> u8 {
+    let Flow {
+        tcp,
+        history,
+        dir: dirs,
+        rtt,
+        ..
+    } = flow;
+    let Some(st) = tcp.as_mut() else { return 0 };
+    let di = dir.idx();
+    let (syn, fin, rst, ack) = (
+        t.flags & SYN != 0,
+        t.flags & FIN != 0,
+        t.flags & RST != 0,
+        t.flags & ACK != 0,
+    );
+    let ip_id = net.ip_id.unwrap_or(u32::MAX);
+    let sig = Signature {
+        ip_id,
+        seq: t.seq,
+        len: t.seg_len,
+        flags: t.flags,
+    };
+    let dup = ip_id != u32::MAX && aux.last_sig.get(di).copied().flatten() == Some(sig);
+    if let Some(s) = aux.last_sig.get_mut(di) {
+        *s = Some(sig);
+    }
+    let seq_len = if rst { 0 } else { t.seg_len }
+        .saturating_add(u32::from(syn))
+        .saturating_add(u32::from(fin));
+    let [c, s] = dirs;
+    let (mine, peer) = if di == 0 { (c, s) } else { (s, c) };
+    if syn {
+        mine.syn_count += 1;
+        mine.wscale = t.wscale;
+    }
+    if fin {
+        mine.fin_count += 1;
+    }
+    if rst {
+        mine.rst_count += 1;
+    }
+    // RST payloads are not stream data, and their sequence numbers are not trusted.
+    let bits = if rst {
+        0
+    } else {
+        seq::on_segment(mine, t.seq, seq_len, syn, dup)
+    };
+    if ack && !rst {
+        seq::note_ack_sent(mine, t.ack);
+        seq::on_ack(peer, t.ack);
+    }
+    let captured = u32::try_from(t.payload.len()).map_or(true, |n| n >= t.seg_len);
+    let seg = Segment {
+        flags: t.flags,
+        seq: t.seq,
+        ack: t.ack,
+        len: t.seg_len,
+        window: t.window,
+        captured,
+    };
+    st.on_segment(history, dir, &seg, ts);
+    let facts = SegFacts {
+        dir,
+        ts,
+        syn,
+        ack_flag: ack,
+        rst,
+        seq: t.seq,
+        ack: t.ack,
+        len: t.seg_len,
+        end: t.seq.wrapping_add(seq_len),
+        resent: bits & (obs::RETRANSMISSION | obs::DUPLICATE | obs::HOLE_FILLED) != 0,
+        holes_open: seq::has_holes(mine),
+        tsopt: t.timestamps,
+    };
+    st.rtt.on_segment(&facts, rtt, cfg.max_rtt_samples);
+    bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp_flags::PSH;
+    use crate::decode::{Anomalies, Frag, Icmp, Quoted, Tcp, Udp};
+    use std::net::SocketAddr;
+
+    const SEC: Nanos = 1_000_000_000;
+    const MS: Nanos = 1_000_000;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn net(src: SocketAddr, dst: SocketAddr, proto: u8, ip_len: u32, ip_id: u32) -> Net {
+        Net {
+            src: src.ip(),
+            dst: dst.ip(),
+            ttl: 64,
+            ip_id: Some(ip_id),
+            df: true,
+            ip_len,
+            proto,
+            frag: None,
+        }
+    }
+
+    fn decoded(net: Net, l4: L4<'_>) -> Decoded<'_> {
+        Decoded {
+            net: Some(net),
+            l4,
+            vlan: 0,
+            tunnel: None,
+            anomalies: Anomalies::default(),
+            error: None,
+        }
+    }
+
+    fn tcp<'a>(
+        src: &str,
+        dst: &str,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload: &'a [u8],
+        ip_id: u32,
+    ) -> Decoded<'a> {
+        let (s, d) = (sa(src), sa(dst));
+        let len = payload.len() as u32;
+        decoded(
+            net(s, d, 6, 40 + len, ip_id),
+            L4::Tcp(Tcp {
+                src_port: s.port(),
+                dst_port: d.port(),
+                seq,
+                ack,
+                flags,
+                window: 65535,
+                mss: None,
+                wscale: None,
+                sack_permitted: false,
+                timestamps: None,
+                seg_len: len,
+                payload,
+            }),
+        )
+    }
+
+    fn udp<'a>(src: &str, dst: &str, payload: &'a [u8], ip_id: u32) -> Decoded<'a> {
+        let (s, d) = (sa(src), sa(dst));
+        let len = payload.len() as u32;
+        decoded(
+            net(s, d, 17, 28 + len, ip_id),
+            L4::Udp(Udp {
+                src_port: s.port(),
+                dst_port: d.port(),
+                len,
+                payload,
+            }),
+        )
+    }
+
+    fn icmp(src: &str, dst: &str, kind: u8, code: u8, quoted: Option<Quoted>) -> Decoded<'static> {
+        let (s, d) = (sa(&format!("{src}:0")), sa(&format!("{dst}:0")));
+        decoded(
+            net(s, d, 1, 56, 1),
+            L4::Icmp(Icmp {
+                v6: false,
+                kind,
+                code,
+                quoted,
+            }),
+        )
+    }
+
+    const C: &str = "10.0.0.1:40000";
+    const S: &str = "192.0.2.9:443";
+
+    /// A full TCP connection client → server with one request and one response.
+    fn connection(t: &mut FlowTable, t0: Nanos) -> Vec<Observed> {
+        let req = [1u8; 10];
+        let resp = [2u8; 20];
+        let pkts = [
+            tcp(C, S, SYN, 100, 0, &[], 1),
+            tcp(S, C, SYN | ACK, 500, 101, &[], 1),
+            tcp(C, S, ACK, 101, 501, &[], 2),
+            tcp(C, S, ACK | PSH, 101, 501, &req, 3),
+            tcp(S, C, ACK | PSH, 501, 111, &resp, 2),
+            tcp(C, S, ACK, 111, 521, &[], 4),
+            tcp(C, S, FIN | ACK, 111, 521, &[], 5),
+            tcp(S, C, FIN | ACK, 521, 112, &[], 3),
+            tcp(C, S, ACK, 112, 522, &[], 6),
+        ];
+        pkts.iter()
+            .enumerate()
+            .map(|(i, d)| {
+                t.observe(i as u64 + 1, t0 + i as Nanos * 10 * MS, d)
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tcp_connection_facts() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let obs = connection(&mut t, 0);
+        assert!(obs[0].new && obs.iter().skip(1).all(|o| !o.new && o.id == 0));
+        assert_eq!(obs[1].dir, Dir::S2c);
+        let f = &t.flows()[0];
+        assert_eq!((f.client, f.server), (sa(C), sa(S)));
+        assert_eq!((f.conn_state(), f.history.as_str()), ("SF", "ShADdFf"));
+        assert_eq!((f.dir[0].packets, f.dir[1].packets), (6, 3));
+        assert_eq!((f.dir[0].payload_bytes, f.dir[1].payload_bytes), (10, 20));
+        assert_eq!(f.dir[0].bytes, 6 * 40 + 10);
+        assert_eq!((f.dir[0].isn, f.dir[1].isn), (Some(100), Some(500)));
+        assert_eq!((f.dir[0].snd_max, f.dir[1].snd_max), (Some(112), Some(522)));
+        assert_eq!((f.dir[0].ack_max, f.dir[1].ack_max), (Some(522), Some(112)));
+        assert_eq!(
+            (f.dir[0].syn_count, f.dir[0].fin_count, f.dir[1].fin_count),
+            (1, 1, 1)
+        );
+        assert_eq!(f.dir[0].payload_prefix, vec![1u8; 10]);
+        assert_eq!(f.dir[0].ttls, vec![(64, 6)]);
+        assert_eq!(f.dir[0].df_packets, 6);
+        assert_eq!(f.packets.len(), 9);
+        assert_eq!(f.packets[4].dir, Dir::S2c);
+        assert_eq!(f.packets[4].frame, 5);
+        // Handshake RTTs (10 ms each way) and the request → response data sample.
+        let sources: Vec<_> = f.rtt.iter().map(|r| (r.source, r.dir, r.rtt)).collect();
+        assert!(
+            sources.contains(&("handshake", Dir::C2s, 10 * MS)),
+            "{sources:?}"
+        );
+        assert!(
+            sources.contains(&("handshake", Dir::S2c, 10 * MS)),
+            "{sources:?}"
+        );
+        assert!(
+            sources.contains(&("data", Dir::C2s, 10 * MS)),
+            "{sources:?}"
+        );
+        // Rate series: 100 ms bins, all in bin 0.
+        assert_eq!(f.dir[0].rate, vec![250]);
+    }
+
+    #[test]
+    fn synack_first_flips_roles() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let o = t
+            .observe(1, 0, &tcp(S, C, SYN | ACK, 500, 101, &[], 1))
+            .unwrap();
+        assert_eq!(o.dir, Dir::S2c);
+        t.observe(2, MS, &tcp(C, S, ACK, 101, 501, &[], 2));
+        let f = &t.flows()[0];
+        assert_eq!((f.client, f.server), (sa(C), sa(S)));
+        assert_eq!(f.history, "^hA");
+        assert_eq!(f.dir[0].packets, 1);
+    }
+
+    #[test]
+    fn midstream_flip_by_server_port() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        t.observe(1, 0, &tcp(S, C, ACK | PSH, 500, 101, &[1; 5], 1));
+        let f = &t.flows()[0];
+        assert_eq!((f.client, f.history.as_str()), (sa(C), "^d"));
+        // Neither port a server port: the first sender is the client.
+        t.observe(
+            2,
+            0,
+            &tcp("10.0.0.5:50000", "10.0.0.6:50001", ACK, 1, 1, &[1], 1),
+        );
+        assert_eq!(t.flows()[1].client, sa("10.0.0.5:50000"));
+        // UDP: a DNS answer seen first.
+        t.observe(3, 0, &udp("192.0.2.53:53", "10.0.0.1:3333", &[0; 30], 1));
+        let f = &t.flows()[2];
+        assert_eq!(
+            (f.client, f.conn_state(), f.history.as_str()),
+            (sa("10.0.0.1:3333"), "SHR", "^d")
+        );
+    }
+
+    #[test]
+    fn udp_states_and_idle_timeout() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        t.observe(1, 0, &udp("10.0.0.1:5000", "10.0.0.2:6000", b"x", 1));
+        assert_eq!(
+            (t.flows()[0].conn_state(), t.flows()[0].history.as_str()),
+            ("S0", "D")
+        );
+        t.observe(2, SEC, &udp("10.0.0.2:6000", "10.0.0.1:5000", b"y", 1));
+        assert_eq!(
+            (t.flows()[0].conn_state(), t.flows()[0].history.as_str()),
+            ("SF", "Dd")
+        );
+        // 61 s of silence: the next packet starts flow 1.
+        let o = t
+            .observe(3, 62 * SEC, &udp("10.0.0.2:6000", "10.0.0.1:5000", b"z", 2))
+            .unwrap();
+        assert_eq!((o.id, o.new, o.dir), (1, true, Dir::C2s));
+        assert_eq!(t.timeouts, 1);
+        assert_eq!(t.flows()[1].client, sa("10.0.0.2:6000"));
+    }
+
+    #[test]
+    fn tcp_close_then_new_flow_after_delay_and_port_reuse() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        connection(&mut t, 0);
+        // A late ACK within the close delay still belongs to flow 0.
+        let o = t
+            .observe(20, 2 * SEC, &tcp(C, S, ACK, 112, 522, &[], 9))
+            .unwrap();
+        assert_eq!(o.id, 0);
+        // After the delay a plain ACK starts a new (partial) flow.
+        let o = t
+            .observe(21, 10 * SEC, &tcp(C, S, ACK, 112, 522, &[], 10))
+            .unwrap();
+        assert_eq!((o.id, o.new), (1, true));
+        assert_eq!(t.ended_reuse, 1);
+        // A SYN with a new ISN on an open connection: port reuse, a new flow at once.
+        let o = t
+            .observe(22, 11 * SEC, &tcp(C, S, SYN, 9_000, 0, &[], 11))
+            .unwrap();
+        assert_eq!((o.id, o.new), (2, true));
+        // Its retransmission stays.
+        let o = t
+            .observe(23, 12 * SEC, &tcp(C, S, SYN, 9_000, 0, &[], 12))
+            .unwrap();
+        assert_eq!((o.id, o.new), (2, false));
+        assert_eq!(t.flows()[2].dir[0].retransmissions, 1);
+    }
+
+    #[test]
+    fn unanswered_attempt_splits_like_zeek() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        t.observe(1, 0, &tcp(C, S, SYN, 1, 0, &[], 1));
+        t.observe(2, SEC, &tcp(C, S, ACK | PSH, 2, 7, &[1; 4], 2));
+        let o = t
+            .observe(3, 6 * SEC, &tcp(C, S, FIN | ACK, 6, 7, &[], 3))
+            .unwrap();
+        assert_eq!((o.id, o.new), (1, true));
+        assert_eq!(
+            (t.flows()[0].conn_state(), t.flows()[0].history.as_str()),
+            ("S0", "SD")
+        );
+        assert_eq!(
+            (t.flows()[1].conn_state(), t.flows()[1].history.as_str()),
+            ("SH", "F")
+        );
+        let cfg = FlowConfig {
+            tcp_attempt_timeout: 0,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg);
+        t.observe(1, 0, &tcp(C, S, SYN, 1, 0, &[], 1));
+        assert_eq!(
+            t.observe(2, 6 * SEC, &tcp(C, S, SYN, 1, 0, &[], 2))
+                .unwrap()
+                .id,
+            0
+        );
+    }
+
+    #[test]
+    fn flow_cap_counts_untracked_packets() {
+        let cfg = FlowConfig {
+            max_flows: 1,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg);
+        assert!(t
+            .observe(1, 0, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 1))
+            .is_some());
+        assert!(t
+            .observe(2, 0, &udp("10.0.0.1:1", "10.0.0.3:2", b"a", 2))
+            .is_none());
+        assert!(t
+            .observe(3, 0, &udp("10.0.0.2:2", "10.0.0.1:1", b"a", 3))
+            .is_some());
+        assert_eq!((t.untracked_packets, t.flows().len()), (1, 1));
+    }
+
+    #[test]
+    fn icmp_errors_attributed_and_echo_paired() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        t.observe(1, 0, &udp("10.0.0.1:5000", "10.0.0.2:53", b"q", 1));
+        let q = Quoted {
+            proto: 17,
+            src: sa("10.0.0.1:5000"),
+            dst: sa("10.0.0.2:53"),
+        };
+        let o = t
+            .observe(2, MS, &icmp("10.0.0.2", "10.0.0.1", 3, 3, Some(q)))
+            .unwrap();
+        assert_eq!(o.id, 1, "the ICMP error is also its own flow");
+        assert_eq!(
+            t.flows()[0].icmp_errors,
+            vec![(2, MS, 3, 3, "10.0.0.2".parse().unwrap())]
+        );
+        assert_eq!(
+            (t.flows()[1].transport, t.flows()[1].conn_state()),
+            (Transport::Icmp, "OTH")
+        );
+        // Echo request and reply: one flow, the requester is the client.
+        let a = t
+            .observe(3, 0, &icmp("10.0.0.1", "192.0.2.1", 8, 0, None))
+            .unwrap();
+        let b = t
+            .observe(4, 0, &icmp("192.0.2.1", "10.0.0.1", 0, 0, None))
+            .unwrap();
+        assert_eq!((a.id, a.dir, b.id, b.dir), (2, Dir::C2s, 2, Dir::S2c));
+        assert_eq!(
+            (t.flows()[2].client, t.flows()[2].server),
+            (sa("10.0.0.1:8"), sa("192.0.2.1:0"))
+        );
+        // A reply seen alone: its sender is the originator, as Zeek logs it.
+        t.observe(5, 0, &icmp("192.0.2.7", "10.0.0.1", 0, 0, None));
+        assert_eq!(t.flows()[3].client, sa("192.0.2.7:0"));
+    }
+
+    #[test]
+    fn fragments_follow_their_first_fragment() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let mut first = udp("10.0.0.1:5000", "10.0.0.2:6000", &[0; 100], 77);
+        if let Some(n) = first.net.as_mut() {
+            n.frag = Some(Frag {
+                id: 77,
+                offset: 0,
+                more: true,
+            });
+        }
+        t.observe(1, 0, &first);
+        let mut later = decoded(
+            net(sa("10.0.0.1:0"), sa("10.0.0.2:0"), 17, 1000, 77),
+            L4::Fragment,
+        );
+        if let Some(n) = later.net.as_mut() {
+            n.frag = Some(Frag {
+                id: 77,
+                offset: 1480,
+                more: false,
+            });
+        }
+        let o = t.observe(2, MS, &later).unwrap();
+        assert_eq!((o.id, o.dir), (0, Dir::C2s));
+        assert_eq!(t.flows()[0].dir[0].packets, 2);
+        assert_eq!(t.flows()[0].dir[0].bytes, 128 + 1000);
+        if let Some(n) = later.net.as_mut() {
+            n.frag = Some(Frag {
+                id: 78,
+                offset: 1480,
+                more: false,
+            });
+        }
+        assert!(t.observe(3, MS, &later).is_none());
+        assert_eq!(t.unattributed_fragments, 1);
+    }
+
+    #[test]
+    fn packet_log_caps() {
+        let cfg = FlowConfig {
+            max_packets_per_flow: 3,
+            max_packets_total: 4,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg);
+        for i in 0..5 {
+            t.observe(i, 0, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", i as u32));
+        }
+        for i in 0..5 {
+            t.observe(10 + i, 0, &udp("10.0.0.3:1", "10.0.0.2:2", b"a", i as u32));
+        }
+        let f = t.flows();
+        assert_eq!((f[0].packets.len(), f[0].packets_truncated), (3, true));
+        assert_eq!(
+            (f[1].packets.len(), f[1].packets_truncated),
+            (1, true),
+            "global cap"
+        );
+        assert_eq!(
+            f[0].dir[0].packets, 5,
+            "counters do not stop at the log cap"
+        );
+    }
+
+    #[test]
+    fn holes_retransmissions_and_duplicates_marked() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let p = [7u8; 100];
+        t.observe(1, 0, &tcp(S, C, ACK | PSH, 1, 1, &p, 1));
+        t.observe(2, MS, &tcp(S, C, ACK | PSH, 201, 1, &p, 2));
+        t.observe(3, 2 * MS, &tcp(S, C, ACK | PSH, 101, 1, &p, 3));
+        t.observe(4, 3 * MS, &tcp(S, C, ACK | PSH, 101, 1, &p, 4));
+        t.observe(5, 4 * MS, &tcp(S, C, ACK | PSH, 101, 1, &p, 4));
+        let f = &t.flows()[0];
+        let bits: Vec<u8> = f.packets.iter().map(|m| m.obs).collect();
+        assert_eq!(
+            bits,
+            vec![
+                0,
+                obs::HOLE_OPENED,
+                obs::HOLE_FILLED,
+                obs::RETRANSMISSION,
+                obs::DUPLICATE
+            ]
+        );
+        let d = &f.dir[1];
+        assert_eq!(
+            (d.holes_opened, d.holes_filled, d.retransmissions),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            d.payload_prefix.len(),
+            300,
+            "retransmitted and duplicate payload not repeated"
+        );
+    }
+
+    #[test]
+    fn ttl_histogram_bounded_and_rate_bins() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        for i in 0..40u8 {
+            let mut d = udp("10.0.0.1:1", "10.0.0.2:2", b"a", u32::from(i));
+            if let Some(n) = d.net.as_mut() {
+                n.ttl = i;
+            }
+            t.observe(u64::from(i), Nanos::from(i) * 50 * MS, &d);
+        }
+        let f = &t.flows()[0];
+        assert_eq!(f.dir[0].ttls.len(), 16);
+        assert_eq!(
+            f.dir[0].rate.len(),
+            20,
+            "40 packets over 1.95 s in 100 ms bins"
+        );
+        assert_eq!(f.dir[0].rate.iter().sum::<u64>(), 40 * 29);
+        let cfg = FlowConfig {
+            max_rate_bins: 3,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg);
+        t.observe(1, 0, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 1));
+        t.observe(2, 10 * SEC, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 2));
+        assert_eq!(t.flows()[0].dir[0].rate, vec![29]);
+    }
+
+    #[test]
+    fn no_flow_without_ip_or_transport() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let d = Decoded {
+            net: None,
+            l4: L4::None,
+            vlan: 0,
+            tunnel: None,
+            anomalies: Anomalies::default(),
+            error: None,
+        };
+        assert!(t.observe(1, 0, &d).is_none());
+        let d = decoded(net(sa("10.0.0.1:0"), sa("10.0.0.2:0"), 6, 20, 1), L4::None);
+        assert!(t.observe(2, 0, &d).is_none());
+        let d = decoded(
+            net(sa("10.0.0.1:0"), sa("10.0.0.2:0"), 47, 60, 1),
+            L4::Other,
+        );
+        let o = t.observe(3, 0, &d).unwrap();
+        assert_eq!(t.flows()[o.id as usize].transport, Transport::Other(47));
+    }
+
+    #[test]
+    fn vlan_separates_flows() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let a = udp("10.0.0.1:1", "10.0.0.2:2", b"a", 1);
+        let mut b = a;
+        b.vlan = 10;
+        assert_eq!(t.observe(1, 0, &a).unwrap().id, 0);
+        assert_eq!(t.observe(2, 0, &b).unwrap().id, 1);
+        assert_eq!(t.flows()[1].vlan, 10);
     }
 }

@@ -1,0 +1,268 @@
+//! RTT samples at the capture point, three sources:
+//!
+//! - **handshake**: SYN → SYN-ACK is the round trip from the capture point to the responder
+//!   and back (sample `dir` = C2s); SYN-ACK → the ACK completing the handshake is the round
+//!   trip to the originator (`dir` = S2c). A retransmitted SYN or SYN-ACK gives no sample.
+//! - **data**: like a TCP sender, one segment per direction is timed at a time; the first ACK
+//!   covering it gives the sample. Karn's rule: timing is abandoned when that direction
+//!   retransmits, and never starts on a retransmitted segment or while the direction has
+//!   an open hole (a loss is outstanding). Delayed ACKs inflate these samples (up to the
+//!   receiver's delayed-ACK timer, typically 40–200 ms).
+//! - **tsopt**: the TCP timestamp option (RFC 7323): the first time a TSval is seen, and the
+//!   first packet of the other direction echoing it in TSecr. Echoes are unambiguous even for
+//!   retransmissions, but probes still start only outside losses.
+//!
+//! Samples with a negative time (capture timestamps out of order) are dropped.
+
+use super::seq::le;
+use super::{Dir, RttSample};
+use crate::Nanos;
+
+/// RTT measurement state of one TCP connection.
+#[derive(Clone, Debug, Default)]
+pub struct RttState {
+    /// The originator's SYN (time, seq) and whether it was retransmitted.
+    syn: Option<(Nanos, u32)>,
+    syn_retx: bool,
+    /// The responder's SYN-ACK (time, seq) and whether it was retransmitted.
+    synack: Option<(Nanos, u32)>,
+    synack_retx: bool,
+    handshake_acked: bool,
+    /// Timed segment per direction: (end seq, time).
+    timed: [Option<(u32, Nanos)>; 2],
+    /// Timestamp probe per direction: (TSval, first time seen).
+    probe: [Option<(u32, Nanos)>; 2],
+    last_tsval: [Option<u32>; 2],
+}
+
+/// What the caller knows about one segment.
+#[derive(Clone, Copy, Debug)]
+pub struct SegFacts {
+    pub dir: Dir,
+    pub ts: Nanos,
+    pub syn: bool,
+    pub ack_flag: bool,
+    pub rst: bool,
+    pub seq: u32,
+    pub ack: u32,
+    /// Payload length on the wire.
+    pub len: u32,
+    /// End of the segment in sequence space.
+    pub end: u32,
+    /// The segment was a retransmission, a duplicate or a hole fill.
+    pub resent: bool,
+    /// The segment's direction has an open hole (after this segment).
+    pub holes_open: bool,
+    /// TCP timestamp option (TSval, TSecr).
+    pub tsopt: Option<(u32, u32)>,
+}
+
+fn sample(
+    out: &mut Vec<RttSample>,
+    cap: usize,
+    ts: Nanos,
+    t0: Nanos,
+    dir: Dir,
+    source: &'static str,
+) {
+    if ts >= t0 && out.len() < cap {
+        out.push(RttSample {
+            ts,
+            rtt: ts - t0,
+            dir,
+            source,
+        });
+    }
+}
+
+impl RttState {
+    /// Feeds one segment; pushes any sample it completes onto `out` (at most `cap` kept).
+    pub fn on_segment(&mut self, f: &SegFacts, out: &mut Vec<RttSample>, cap: usize) {
+        let d = f.dir.idx();
+        let p = 1 - d;
+        // Handshake.
+        if f.syn && !f.ack_flag && f.dir == Dir::C2s {
+            match self.syn {
+                Some((_, s)) if s == f.seq => self.syn_retx = true,
+                _ => {
+                    self.syn = Some((f.ts, f.seq));
+                    self.syn_retx = false;
+                }
+            }
+        } else if f.syn && f.ack_flag && f.dir == Dir::S2c {
+            match self.synack {
+                Some((_, s)) if s == f.seq => self.synack_retx = true,
+                Some(_) => {}
+                None => {
+                    self.synack = Some((f.ts, f.seq));
+                    if let Some((t0, s)) = self.syn {
+                        if !self.syn_retx && f.ack == s.wrapping_add(1) {
+                            sample(out, cap, f.ts, t0, Dir::C2s, "handshake");
+                        }
+                    }
+                }
+            }
+        } else if !f.syn && f.ack_flag && !f.rst && f.dir == Dir::C2s && !self.handshake_acked {
+            if let Some((t1, s)) = self.synack {
+                if f.ack == s.wrapping_add(1) {
+                    self.handshake_acked = true;
+                    if !self.synack_retx {
+                        sample(out, cap, f.ts, t1, Dir::S2c, "handshake");
+                    }
+                }
+            }
+        }
+
+        // This segment acknowledges the peer's timed data / echoes its timestamp.
+        if f.ack_flag && !f.rst {
+            if let Some((end, t0)) = self.timed[p] {
+                if le(end, f.ack) {
+                    sample(out, cap, f.ts, t0, Dir::from_idx(p), "data");
+                    self.timed[p] = None;
+                }
+            }
+        }
+        if let (Some((_, ecr)), Some((val, t0))) = (f.tsopt, self.probe[p]) {
+            if ecr == val {
+                sample(out, cap, f.ts, t0, Dir::from_idx(p), "tsopt");
+                self.probe[p] = None;
+            } else if le(val, ecr) {
+                // The probed value was overtaken without being echoed: give it up.
+                self.probe[p] = None;
+            }
+        }
+
+        // Karn: a retransmission or a loss in this direction spoils any timing in progress.
+        if f.resent || f.holes_open {
+            self.timed[d] = None;
+        } else if f.len > 0 && !f.syn && !f.rst && self.timed[d].is_none() {
+            self.timed[d] = Some((f.end, f.ts));
+        }
+        if let Some((val, _)) = f.tsopt {
+            let fresh = self.last_tsval[d] != Some(val);
+            self.last_tsval[d] = Some(val);
+            if fresh && !f.resent && !f.holes_open && !f.rst && self.probe[d].is_none() {
+                self.probe[d] = Some((val, f.ts));
+            }
+        }
+    }
+}
+
+impl Dir {
+    /// The direction with this index (0 = C2s, anything else = S2c).
+    pub fn from_idx(i: usize) -> Dir {
+        if i == 0 {
+            Dir::C2s
+        } else {
+            Dir::S2c
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(dir: Dir, ts: Nanos, flags: &str, seq: u32, ack: u32, len: u32) -> SegFacts {
+        let syn = flags.contains('S');
+        SegFacts {
+            dir,
+            ts,
+            syn,
+            ack_flag: flags.contains('A'),
+            rst: flags.contains('R'),
+            seq,
+            ack,
+            len,
+            end: seq.wrapping_add(len).wrapping_add(u32::from(syn)),
+            resent: false,
+            holes_open: false,
+            tsopt: None,
+        }
+    }
+
+    const MS: Nanos = 1_000_000;
+
+    #[test]
+    fn handshake_samples_both_sides() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        r.on_segment(&f(Dir::C2s, 0, "S", 100, 0, 0), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 30 * MS, "SA", 500, 101, 0), &mut out, 100);
+        r.on_segment(&f(Dir::C2s, 31 * MS, "A", 101, 501, 0), &mut out, 100);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            (out[0].rtt, out[0].dir, out[0].source),
+            (30 * MS, Dir::C2s, "handshake")
+        );
+        assert_eq!((out[1].rtt, out[1].dir), (MS, Dir::S2c));
+    }
+
+    #[test]
+    fn retransmitted_syn_gives_no_sample() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        r.on_segment(&f(Dir::C2s, 0, "S", 100, 0, 0), &mut out, 100);
+        r.on_segment(&f(Dir::C2s, 1000 * MS, "S", 100, 0, 0), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 1030 * MS, "SA", 500, 101, 0), &mut out, 100);
+        assert!(out.is_empty(), "Karn: which SYN was answered is ambiguous");
+    }
+
+    #[test]
+    fn data_sample_and_karn() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        r.on_segment(&f(Dir::C2s, 0, "A", 1, 1, 100), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 50 * MS, "A", 1, 101, 0), &mut out, 100);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].rtt, out[0].source, out[0].dir),
+            (50 * MS, "data", Dir::C2s)
+        );
+        // Timed segment, then a retransmission: the ACK gives no sample.
+        r.on_segment(&f(Dir::C2s, 100 * MS, "A", 101, 1, 100), &mut out, 100);
+        let mut rx = f(Dir::C2s, 300 * MS, "A", 101, 1, 100);
+        rx.resent = true;
+        r.on_segment(&rx, &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 330 * MS, "A", 1, 201, 0), &mut out, 100);
+        assert_eq!(out.len(), 1);
+        // While a hole is open nothing is timed.
+        let mut h = f(Dir::C2s, 400 * MS, "A", 301, 1, 100);
+        h.holes_open = true;
+        r.on_segment(&h, &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 450 * MS, "A", 1, 401, 0), &mut out, 100);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn timestamp_echo() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        let mut a = f(Dir::S2c, 10 * MS, "A", 1, 1, 0);
+        a.tsopt = Some((777, 5));
+        r.on_segment(&a, &mut out, 100);
+        let mut b = f(Dir::C2s, 12 * MS, "A", 1, 1, 0);
+        b.tsopt = Some((9, 777));
+        r.on_segment(&b, &mut out, 100);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].rtt, out[0].source, out[0].dir),
+            (2 * MS, "tsopt", Dir::S2c)
+        );
+    }
+
+    #[test]
+    fn cap_and_negative_times() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        r.on_segment(&f(Dir::C2s, 100, "A", 1, 1, 10), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 50, "A", 1, 11, 0), &mut out, 100);
+        assert!(
+            out.is_empty(),
+            "an ACK captured before its data gives no sample"
+        );
+        r.on_segment(&f(Dir::C2s, 200, "A", 11, 1, 10), &mut out, 0);
+        r.on_segment(&f(Dir::S2c, 300, "A", 1, 21, 0), &mut out, 0);
+        assert!(out.is_empty(), "cap 0 keeps nothing");
+    }
+}
