@@ -124,8 +124,15 @@ mod tests {
         }
         assert!(matches!(decode(228, &v4).l4, L4::Udp(_)));
         assert!(matches!(decode(229, &v6).l4, L4::Udp(_)));
-        let e = decode(228, &v6).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("ipv4", "bad_version"));
+        // A mislabelled raw capture: decoded by the version nibble, with an anomaly.
+        let d = decode(228, &v6);
+        assert!(matches!(d.l4, L4::Udp(_)));
+        assert_eq!(
+            d.anomalies.iter().collect::<Vec<_>>(),
+            ["ip_version_mismatch"]
+        );
+        let e = decode(229, &[0x50, 0, 0, 0]).error.unwrap();
+        assert_eq!((e.layer, e.reason), ("ipv6", "bad_version"));
         let e = decode(101, &[0x50, 0, 0, 0]).error.unwrap();
         assert_eq!((e.layer, e.reason), ("raw_ip", "bad_version"));
         let e = decode(101, &[]).error.unwrap();

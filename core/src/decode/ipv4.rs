@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(decode(228, &long_ihl).error.unwrap().reason, "truncated");
 
         let mut v = good.clone();
-        v[0] = 0x65;
+        v[0] = 0x55;
         assert_eq!(decode(228, &v).error.unwrap().reason, "bad_version");
     }
 

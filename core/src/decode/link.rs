@@ -30,8 +30,22 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, lt: u32, data: &'a [u8]) {
         linktype::RAW | linktype::RAW_12 | linktype::RAW_14 => {
             ip::decode_by_version(cx, data, 0, "raw_ip")
         }
-        linktype::IPV4 => ip::decode_v4(cx, data, 0),
-        linktype::IPV6 => ip::decode_v6(cx, data, 0),
+        linktype::IPV4 | linktype::IPV6 => {
+            // The link type promises one version; a mislabelled file (seen in the wild) is
+            // still decoded by its version nibble, with an anomaly.
+            let want = if lt == linktype::IPV4 { 4 } else { 6 };
+            if data
+                .first()
+                .is_some_and(|b| matches!(b >> 4, 4 | 6) && b >> 4 != want)
+            {
+                cx.d.anomalies.add("ip_version_mismatch");
+                ip::decode_by_version(cx, data, 0, "raw_ip")
+            } else if want == 4 {
+                ip::decode_v4(cx, data, 0)
+            } else {
+                ip::decode_v6(cx, data, 0)
+            }
+        }
         linktype::LINUX_SLL => sll::decode(cx, data),
         linktype::LINUX_SLL2 => sll2::decode(cx, data),
         linktype::PPP | linktype::PPP_HDLC => ppp::decode(cx, data, 0),

@@ -16,7 +16,8 @@
 //! 0 BSD null (address family in either byte order), 1 Ethernet (802.1Q/802.1ad/QinQ tags,
 //! MPLS label stacks, PPPoE sessions), 9 PPP, 50 PPP in HDLC framing, 51 PPPoE, 12/14/101
 //! raw IP (version nibble), 108 OpenBSD loopback (address family in network order), 113
-//! Linux SLL, 228 raw IPv4, 229 raw IPv6, 276 Linux SLL2. Frames that carry no IP (ARP,
+//! Linux SLL, 228 raw IPv4, 229 raw IPv6 (a packet of the other version is still decoded, see
+//! `ip_version_mismatch`), 276 Linux SLL2. Frames that carry no IP (ARP,
 //! LLDP, PPP control, STP…) decode to `net: None` with no error: they are not failures.
 //!
 //! # Decode errors (`DecodeError::reason`, per `layer`)
@@ -46,6 +47,8 @@
 //! - `tcp_syn_fin`, `tcp_syn_rst`: impossible flag combinations (scans, evasion, injection).
 //! - `tcp_no_flags`: no flag at all (a "null scan").
 //! - `udp_length_mismatch`: the UDP length is larger than the IP payload; the IP payload is used.
+//! - `ip_version_mismatch`: a raw IPv4 (228) or raw IPv6 (229) capture holds a packet of
+//!   the other version; it is decoded by its version nibble.
 //! - `tunnel_inner_undecodable`: a tunnel header was valid but the packet inside it did not
 //!   decode to an IP header; the outer flow is reported instead.
 //! - `tunnel_depth_exceeded`: more than [`MAX_TUNNEL_DEPTH`] nested tunnels; the packet is
@@ -203,7 +206,8 @@ pub struct Decoded<'a> {
     pub l4: L4<'a>,
     /// Outer VLAN ID (0 when untagged); part of the flow key.
     pub vlan: u16,
-    /// Tunnel encapsulation the inner packet came through, if any: "gre", "gtp_u", "vxlan", "ipip", "teredo".
+    /// Tunnel encapsulation the inner packet came through, if any: "gre", "gtp_u", "vxlan", "ipip", "teredo",
+    /// "geneve" (the innermost one when tunnels nest).
     pub tunnel: Option<&'static str>,
     pub anomalies: Anomalies,
     pub error: Option<DecodeError>,
@@ -307,5 +311,7 @@ mod udp;
 mod vlan;
 mod vxlan;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod corpus_check;
 #[cfg(test)]
 mod testutil;
