@@ -2,7 +2,7 @@
 
 use crate::capture::{CaptureError, CaptureReader, Packet};
 use crate::classify::Engine;
-use crate::decode::{decode, L4};
+use crate::decode::{decode_frame, L4};
 use crate::detect::{self, DetectConfig};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::report::{self, CaptureInfo, FlowReport, Report};
@@ -49,7 +49,7 @@ impl State {
         if (p.data.len() as u64) < u64::from(p.origlen) {
             *self.anomalies.entry("snaplen_truncated").or_default() += 1;
         }
-        let d = decode(p.linktype, p.data);
+        let d = decode_frame(p.linktype, p.data, p.origlen);
         for a in d.anomalies.iter() {
             *self.anomalies.entry(a).or_default() += 1;
         }
