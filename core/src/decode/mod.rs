@@ -315,3 +315,172 @@ mod vxlan;
 mod corpus_check;
 #[cfg(test)]
 mod testutil;
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    /// One sample frame per path through the decoder, with its link type.
+    fn samples() -> Vec<(u32, Vec<u8>)> {
+        let t4 = ipv4(
+            6,
+            [10, 0, 0, 1],
+            [10, 0, 0, 2],
+            &tcp(1, 2, 0x18, &[2, 4, 5, 0xb4], b"data"),
+        );
+        let u6 = ipv6(17, 1, 2, &udp(1, 2, b"payload"));
+        let mut icmp = vec![3u8, 3, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&t4[..28]);
+        let gtp = {
+            let mut g = vec![0x30, 0xff];
+            g.extend_from_slice(&(t4.len() as u16).to_be_bytes());
+            g.extend_from_slice(&[0, 0, 0, 1]);
+            g.extend_from_slice(&t4);
+            g
+        };
+        let vxlan = {
+            let mut v = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+            v.extend_from_slice(&eth(0x86dd, &u6));
+            v
+        };
+        let gre = {
+            let mut g = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0, 5];
+            g.extend_from_slice(&t4);
+            g
+        };
+        let teredo = {
+            let mut t = vec![0, 0, 1, 2, 3, 4, 5, 6];
+            t.extend_from_slice(&u6);
+            t
+        };
+        let outer = |p: u8, payload: &[u8]| ipv4(p, [192, 0, 2, 1], [192, 0, 2, 2], payload);
+        let frames = vec![
+            (1, eth(0x0800, &t4)),
+            (1, eth(0x86dd, &u6)),
+            (
+                1,
+                eth(0x0800, &ipv4(1, [10, 0, 0, 9], [10, 0, 0, 1], &icmp)),
+            ),
+            (1, eth(0x0800, &outer(17, &udp(2152, 2152, &gtp)))),
+            (1, eth(0x0800, &outer(17, &udp(9, 4789, &vxlan)))),
+            (1, eth(0x0800, &outer(47, &gre))),
+            (1, eth(0x0800, &outer(17, &udp(3544, 9, &teredo)))),
+            (1, eth(0x0800, &outer(4, &t4))),
+            (101, u6.clone()),
+            (0, [&[2u8, 0, 0, 0][..], &t4].concat()),
+        ];
+        frames
+    }
+
+    /// Checks what must hold for any input: slices point into it, offsets lie within it.
+    fn invariants(data: &[u8], d: &Decoded<'_>) {
+        let range = data.as_ptr() as usize..=data.as_ptr() as usize + data.len();
+        let inside = |s: &[u8]| {
+            s.is_empty()
+                || (range.contains(&(s.as_ptr() as usize))
+                    && range.contains(&(s.as_ptr() as usize + s.len())))
+        };
+        match d.l4 {
+            L4::Tcp(t) => assert!(inside(t.payload)),
+            L4::Udp(u) => assert!(inside(u.payload)),
+            _ => {}
+        }
+        if let Some(e) = d.error {
+            assert!(e.offset <= data.len(), "{e:?} beyond {}", data.len());
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_every_sample_decodes_without_panic() {
+        for (lt, f) in samples() {
+            assert_eq!(decode(lt, &f).error, None, "sample {lt} {f:02x?}");
+            for len in 0..=f.len() {
+                let d = decode(lt, &f[..len]);
+                invariants(&f[..len], &d);
+                if len < f.len() && d.error.is_none() {
+                    // Cut inside a tunnel or a payload: the outer flow or a shorter payload.
+                    assert!(
+                        d.net.is_some(),
+                        "prefix {len}: neither an error nor a packet"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_samples_never_panic_under_any_linktype() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let linktypes = [
+            0u32, 1, 9, 12, 14, 50, 51, 101, 108, 113, 228, 229, 276, 999,
+        ];
+        for (_, f) in samples() {
+            for _ in 0..300 {
+                let mut m = f.clone();
+                for _ in 0..(1 + next() % 4) {
+                    let i = (next() as usize) % m.len();
+                    m[i] = next() as u8;
+                }
+                let cut = (next() as usize) % (m.len() + 1);
+                for lt in linktypes {
+                    invariants(&m, &decode(lt, &m));
+                    invariants(&m[..cut], &decode_frame(lt, &m[..cut], m.len() as u32));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_anomaly_recorded_is_documented_in_snake_case() {
+        let sources = [
+            include_str!("ethernet.rs"),
+            include_str!("gre.rs"),
+            include_str!("gtpu.rs"),
+            include_str!("icmp.rs"),
+            include_str!("ip.rs"),
+            include_str!("ipv4.rs"),
+            include_str!("ipv6.rs"),
+            include_str!("link.rs"),
+            include_str!("mpls.rs"),
+            include_str!("null.rs"),
+            include_str!("ppp.rs"),
+            include_str!("pppoe.rs"),
+            include_str!("sll.rs"),
+            include_str!("sll2.rs"),
+            include_str!("tcp.rs"),
+            include_str!("teredo.rs"),
+            include_str!("tunnel.rs"),
+            include_str!("udp.rs"),
+            include_str!("vlan.rs"),
+            include_str!("vxlan.rs"),
+        ];
+        let docs = include_str!("mod.rs");
+        let mut names = Vec::new();
+        for src in sources {
+            for (i, _) in src.match_indices("anomalies.add(") {
+                let call = &src[i..];
+                let call = &call[..call.find(");").unwrap_or(call.len())];
+                names.extend(call.split('"').skip(1).step_by(2));
+            }
+        }
+        assert!(names.len() >= 15, "found only {names:?}");
+        for n in names {
+            assert!(
+                n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{n}"
+            );
+            assert!(
+                docs.contains(&format!("`{n}`")),
+                "{n} is not documented in mod.rs"
+            );
+        }
+    }
+}
