@@ -21,9 +21,14 @@
 //! LLDP, PPP control, STP…) decode to `net: None` with no error: they are not failures.
 //!
 //! # Decode errors (`DecodeError::reason`, per `layer`)
+//! Layers: `link`, `ethernet`, `vlan`, `mpls`, `sll`, `sll2`, `null`, `loop`, `ppp`,
+//! `pppoe`, `raw_ip`, `ipv4`, `ipv6`, `tcp`, `udp`, `icmp`, `icmpv6`. Errors inside a tunnel
+//! (`gtp_u`, `erspan` and the layers above) are reported only when the inner packet got as
+//! far as its IP header; otherwise the outer flow is kept (`tunnel_inner_undecodable`).
 //! - `truncated`: the captured bytes end inside this layer's header.
 //! - `unsupported_linktype` (layer `link`): a LINKTYPE we do not decode.
-//! - `bad_version` (`ipv4`, `ipv6`, `raw_ip`): the IP version nibble is wrong for the layer.
+//! - `bad_version` (`ipv4`, `ipv6`, `raw_ip`, `gtp_u`): the IP version nibble is wrong for
+//!   the layer; (`pppoe`): the version/type byte is not 0x11.
 //! - `bad_header_length` (`ipv4`): IHL < 5.
 //! - `bad_total_length` (`ipv4`): total length < header length (but not 0, see anomalies).
 //! - `bad_extension_length` (`ipv6`): an extension header runs past the IPv6 payload length.
@@ -434,6 +439,53 @@ mod tests {
                     invariants(&m[..cut], &decode_frame(lt, &m[..cut], m.len() as u32));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_error_reason_is_documented() {
+        let sources = [
+            include_str!("ethernet.rs"),
+            include_str!("gre.rs"),
+            include_str!("gtpu.rs"),
+            include_str!("icmp.rs"),
+            include_str!("ip.rs"),
+            include_str!("ipv4.rs"),
+            include_str!("ipv6.rs"),
+            include_str!("link.rs"),
+            include_str!("mpls.rs"),
+            include_str!("null.rs"),
+            include_str!("ppp.rs"),
+            include_str!("pppoe.rs"),
+            include_str!("sll.rs"),
+            include_str!("sll2.rs"),
+            include_str!("tcp.rs"),
+            include_str!("udp.rs"),
+            include_str!("vlan.rs"),
+            include_str!("vxlan.rs"),
+        ];
+        let docs = include_str!("mod.rs");
+        let mut reasons = Vec::new();
+        for src in sources {
+            // Production code only: the tests below each file quote reasons too.
+            let code = &src[..src.find("#[cfg(test)]").unwrap_or(src.len())];
+            for pat in ["Err(\"", "ok_or(\"", "cx.fail("] {
+                for (i, _) in code.match_indices(pat) {
+                    let call = &code[i..];
+                    let call = &call[..call.find(')').unwrap_or(call.len())];
+                    // The reason is the last string literal of the call.
+                    if let Some(r) = call.split('"').rev().nth(1) {
+                        reasons.push(r);
+                    }
+                }
+            }
+        }
+        assert!(reasons.len() >= 20, "found only {reasons:?}");
+        for r in reasons {
+            assert!(
+                docs.contains(&format!("`{r}`")),
+                "reason {r} is not documented in mod.rs"
+            );
         }
     }
 

@@ -3,6 +3,8 @@
 //! [`UdpDatagram::new_checked`] checks the 8-byte header and that the length field is at
 //! least 8; accessors cannot panic after. A length field larger than the IP payload is the
 //! anomaly `udp_length_mismatch` and the IP payload is used; a smaller one trims the payload.
+//! A fragmented datagram is not checked against its length or checksum, and the tunnel it may
+//! carry is not entered (the inner packet is incomplete): the outer datagram is the flow.
 
 use super::bytes::{be16, head, tail};
 use super::ip::IpPayload;
