@@ -88,6 +88,7 @@ pub const HOSTS: &[(&str, &str)] = &[
     // Snapchat.
     ("snapchat.com", "snapchat"),
     ("sc-cdn.net", "snapchat"),
+    ("addlive.io", "snapchat"),
     // FaceTime (Apple's enterprise network guidance lists these for FaceTime).
     ("facetime.apple.com", "facetime"),
     ("ess.apple.com", "facetime"),
@@ -109,6 +110,29 @@ pub fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         }
     }
     best
+}
+
+/// Apps that make calls (a STUN/TURN relay of theirs is call evidence).
+pub fn is_call_app(app: &str) -> bool {
+    matches!(
+        app,
+        "whatsapp"
+            | "messenger"
+            | "skype_teams"
+            | "zoom"
+            | "google_meet"
+            | "facetime"
+            | "signal"
+            | "telegram"
+            | "viber"
+            | "discord"
+            | "imo"
+            | "line"
+            | "webex"
+            | "wechat"
+            | "kakaotalk"
+            | "snapchat"
+    )
 }
 
 /// Apps whose TLS flows are web pages rather than chat (service "web").
@@ -172,6 +196,26 @@ pub const RANGES: &[(&str, u8, &str, &str)] = &[
         24,
         "telegram",
         "core.telegram.org/resources/cidr.txt",
+    ),
+    // Google Meet media: support.google.com/a/answer/1279090 "Prepare your network for Meet"
+    // (media IP ranges; read 2026-11).
+    (
+        "74.125.247.128",
+        32,
+        "google_meet",
+        "Google Meet network guide, media ranges",
+    ),
+    (
+        "74.125.250.0",
+        24,
+        "google_meet",
+        "Google Meet network guide, media ranges",
+    ),
+    (
+        "142.250.82.0",
+        24,
+        "google_meet",
+        "Google Meet network guide, media ranges",
     ),
     // Webex: help.webex.com "Network requirements for Webex services", IPv4 subnets (read 2026-11).
     (
@@ -265,6 +309,31 @@ pub const RANGES: &[(&str, u8, &str, &str)] = &[
         "help.webex.com network requirements",
     ),
 ];
+
+/// Documented media/relay UDP port ranges of call apps on their servers: (lo, hi, app, source).
+/// 19302 (Google's public STUN server, used by every WebRTC app) is deliberately left out.
+pub const MEDIA_PORTS: &[(u16, u16, &str, &str)] = &[
+    (
+        8801,
+        8810,
+        "zoom",
+        "Zoom firewall guidance: UDP 8801-8810 to multimedia routers",
+    ),
+    (
+        19303,
+        19309,
+        "google_meet",
+        "Google Meet network guide: UDP 19302-19309",
+    ),
+];
+
+/// The call app whose documented server media ports include `port`.
+pub fn media_port_app(port: u16) -> Option<(&'static str, &'static str)> {
+    MEDIA_PORTS
+        .iter()
+        .find(|(lo, hi, _, _)| (*lo..=*hi).contains(&port))
+        .map(|(_, _, a, s)| (*a, *s))
+}
 
 /// The app whose published range holds `ip`, with the source.
 pub fn range_app(ip: IpAddr) -> Option<(&'static str, &'static str)> {

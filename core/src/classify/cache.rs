@@ -73,6 +73,8 @@ pub struct Caches {
     /// Names that resolved to an address (for evidence), parallel to `dns`.
     pub dns_names: BTreeMap<IpAddr, String>,
     pub sdp: Capped<SocketAddr>,
+    /// Host pairs (ordered) that carried H.225 call signalling (at most 4096).
+    pub h323_hosts: std::collections::BTreeSet<(IpAddr, IpAddr)>,
 }
 
 impl Caches {

@@ -4,8 +4,10 @@
 //! TPKT: version 3, reserved 0, a length that covers the segment (or more segments).
 //! With a Q.931 protocol discriminator (0x08) after it the flow is H.225 call signalling
 //! (high confidence; a Setup message, type 0x05, is call evidence). Other TPKT payloads
-//! are accepted as H.245 only when they contain the H.225/H.245 object identifier prefix
-//! `00 08 91 4a` (itu-t recommendation h 2250) or follow on a flow already H.323.
+//! are accepted as H.245 when they contain the H.225/H.245 object identifier prefix
+//! `00 08 91 4a` (itu-t recommendation h 2250), or when a TPKT exactly filling the segment
+//! runs between two hosts that already had an H.225 call flow (the H.245 channel is opened
+//! on a port H.225 negotiated; medium confidence).
 //! RAS over UDP: the same OID prefix within the first 16 bytes of a datagram.
 //! Known false positives: other ISO-on-TCP users (RDP, S7comm) share TPKT; they are only
 //! labelled when the Q.931 discriminator or the H.225 OID is present.
@@ -17,6 +19,16 @@ const OID: &[u8] = &[0x00, 0x08, 0x91, 0x4a];
 fn has_oid(b: &[u8], within: usize) -> bool {
     b.get(..within.min(b.len()))
         .is_some_and(|w| w.windows(4).any(|x| x == OID))
+}
+
+/// The flow's two host addresses, ordered.
+fn pair(f: &FlowInfo) -> (std::net::IpAddr, std::net::IpAddr) {
+    let (a, b) = (f.client.ip(), f.server.ip());
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 /// TPKT header check: returns the payload after it.
@@ -55,9 +67,18 @@ impl Classifier for H323 {
                         cx.class
                             .mark_call(format!("H.225 Setup in frame {}", p.frame));
                     }
+                    if cx.caches.h323_hosts.len() < 4096 {
+                        cx.caches.h323_hosts.insert(pair(&cx.flow));
+                    }
                     Some("H.225 call signalling (TPKT + Q.931)")
                 }
                 Some(q) if has_oid(q, 64) => Some("H.245 in TPKT (H.225/H.245 OID)"),
+                Some(_)
+                    if b.len() == usize::from(be16(b, 2).unwrap_or(0))
+                        && cx.caches.h323_hosts.contains(&pair(&cx.flow)) =>
+                {
+                    Some("TPKT between hosts with an H.225 call (H.245 control channel)")
+                }
                 _ => None,
             }
         } else if has_oid(b, 16) && b.len() >= 8 {

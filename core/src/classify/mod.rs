@@ -40,6 +40,7 @@ use crate::decode::{Decoded, L4};
 use crate::flow::{Dir, Flow, Transport};
 use crate::Nanos;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 /// What a flow carries, from classification.
@@ -137,6 +138,10 @@ pub struct ClassState {
     pub use_srtp: bool,
     /// Client direction bytes of a TLS ClientHello spanning segments (freed when done).
     pub hello: Vec<u8>,
+    /// Server-direction TLS bytes until the Certificate message (freed when done).
+    pub srv: Vec<u8>,
+    pub hello_done: bool,
+    pub srv_done: bool,
     /// Labelled through an SDP media address.
     pub sdp_linked: bool,
     /// Labelled through the STUN endpoint cache.
@@ -364,6 +369,7 @@ impl Engine {
 
     /// Finalises labels and groups flows into calls.
     pub fn finish(&mut self, flows: &mut [Flow]) -> Vec<crate::report::Call> {
+        inherit_same_tuple(flows);
         for f in flows.iter_mut() {
             let info = FlowInfo {
                 id: f.id,
@@ -373,11 +379,68 @@ impl Engine {
             };
             self.caches
                 .label_late(&info, &mut f.class, f.first_ts, f.last_ts);
+            if f.class.app.is_none() {
+                if let Some((app, src)) = apps::range_app(f.server.ip()) {
+                    f.class.set_app(
+                        app,
+                        Confidence::Low,
+                        format!("server in {app}'s published address block ({src})"),
+                    );
+                }
+            }
+            if f.transport == Transport::Udp
+                && (f.class.state.endpoint_linked || f.class.state.sdp_linked)
+            {
+                let media = f.class.has_protocol("rtp")
+                    || f.class.has_protocol("stun")
+                    || f.class.has_protocol("rtcp");
+                if media || f.class.state.endpoint_linked {
+                    f.class
+                        .mark_call("leg linked to a call by the STUN endpoint or SDP cache");
+                }
+            }
             rtp::finish_flow(&mut f.class);
             ports::hint(&info, &mut f.class);
             finalize_service(&mut f.class);
         }
         calls::group(flows)
+    }
+}
+
+/// A 5-tuple seen again after an idle timeout continues the earlier flow's session: an
+/// unlabelled later flow takes the earlier one's protocols, app (medium) and call mark.
+fn inherit_same_tuple(flows: &mut [Flow]) {
+    let mut by_tuple: BTreeMap<(Transport, SocketAddr, SocketAddr), usize> = BTreeMap::new();
+    for i in 0..flows.len() {
+        let f = &flows[i];
+        let key = (f.transport, f.client.min(f.server), f.client.max(f.server));
+        let unlabelled = f.class.app.is_none() && f.class.protocols.is_empty();
+        if let (true, Some(&j)) = (unlabelled, by_tuple.get(&key)) {
+            let id = flows[j].id;
+            let (protocols, app, call) = (
+                flows[j].class.protocols.clone(),
+                flows[j].class.app,
+                flows[j].class.state.call,
+            );
+            let c = &mut flows[i].class;
+            for p in protocols {
+                c.add_protocol(p);
+            }
+            let ev = format!("same 5-tuple as flow {id} (continued after idle timeout)");
+            match app {
+                Some(a) => {
+                    c.set_app(a, Confidence::Medium, ev);
+                }
+                None => c.add_evidence(ev),
+            }
+            if call {
+                c.mark_call(format!("continues call flow {id}"));
+            }
+            c.raise(Confidence::Medium);
+        }
+        if !flows[i].class.protocols.is_empty() || flows[i].class.app.is_some() {
+            by_tuple.insert(key, i);
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use super::{Confidence, FlowClass, FlowInfo};
 pub const HINTS: &[(u16, bool, bool, &str)] = &[
     (5060, true, true, "sip"),
     (5061, true, false, "sip"),
-    (1720, true, false, "h323"),
-    (1719, false, true, "h323"),
+    (1720, true, true, "h323"),
+    (1719, true, true, "h323"),
     (2427, false, true, "mgcp"),
     (2727, false, true, "mgcp"),
     (2944, true, true, "megaco"),

@@ -117,7 +117,30 @@ pub fn is_rtcp(b: &[u8]) -> bool {
         off += words;
         n += 1;
     }
-    n > 0 && (off == b.len() || (n >= 1 && b.len() - off <= 20 && off >= 8))
+    if n > 0 && (off == b.len() || (b.len() - off <= 20 && off >= 8)) {
+        return true;
+    }
+    srtcp_first(b)
+}
+
+/// SRTCP (RFC 3711 §3.4): only the first header is clear. Accepted when it is an SR or RR
+/// whose length equals what its report count implies (RR: 1 + 6·RC words, SR: 6 + 6·RC),
+/// followed by at least the 4-byte E|index and a 4-byte tag.
+pub fn srtcp_first(b: &[u8]) -> bool {
+    let (Some(v), Some(pt), Some(len)) = (b.first(), b.get(1), be16(b, 2)) else {
+        return false;
+    };
+    if v >> 6 != 2 {
+        return false;
+    }
+    let rc = u16::from(v & 0x1F);
+    let want = match pt {
+        200 => 6 + 6 * rc,
+        201 => 1 + 6 * rc,
+        _ => return false,
+    };
+    let bytes = (usize::from(len) + 1) * 4;
+    len == want && b.len() >= bytes + 8
 }
 
 /// Clock rate of a payload type (RFC 3551; dynamic types estimated from the packet size).
@@ -469,6 +492,12 @@ mod tests {
         assert!(!is_rtcp(&b[..19]));
         // RTP with PT 0 is not RTCP.
         assert!(!is_rtcp(&rtp(1, 160, 7)));
+        // SRTCP: RR with RC=1 (length 7) then 46 encrypted/trailer bytes.
+        let mut s = vec![0x81, 201, 0, 7];
+        s.resize(78, 0x5a);
+        assert!(is_rtcp(&s));
+        s[3] = 8; // length no longer matches RC
+        assert!(!is_rtcp(&s));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //!   App-specific STUN/TURN servers only serve calls, so these labels are call evidence; plain
 //!   STUN (a browser's ICE, a game's NAT probe) is not.
 
-use super::{be16, be32, contains_ci, Classifier, Confidence, Ctx, FlowInfo, Outcome, Pkt};
+use super::{apps, be16, be32, contains_ci, Classifier, Confidence, Ctx, FlowInfo, Outcome, Pkt};
 use crate::classify::FlowClass;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -359,6 +359,35 @@ fn on_message(cx: &mut Ctx<'_>, p: &Pkt<'_>, m: &Message<'_>) {
         cx.class
             .set_app(a, conf, format!("{ev}, frame {}", p.frame));
         cx.class.mark_call(format!("{a} call STUN/TURN"));
+    } else if cx.class.app.is_none() {
+        // Generic STUN to a call app's relay: the server address is in the app's published
+        // media ranges, or was answered by DNS for the app's name, or the server port is in
+        // the app's documented media port range.
+        let srv = cx.flow.server;
+        let hint = apps::range_app(srv.ip())
+            .map(|(a, s)| (a, format!("STUN to {a}'s published address block ({s})")))
+            .or_else(|| {
+                cx.caches
+                    .dns
+                    .get(&srv.ip())
+                    .filter(|e| apps::is_call_app(e.app))
+                    .map(|e| {
+                        let name = cx
+                            .caches
+                            .dns_names
+                            .get(&srv.ip())
+                            .map(String::as_str)
+                            .unwrap_or("?");
+                        (e.app, format!("STUN to an address DNS gave for {name}"))
+                    })
+            })
+            .or_else(|| apps::media_port_app(srv.port()).map(|(a, s)| (a, format!("STUN to {s}"))));
+        if let Some((a, ev)) = hint {
+            if apps::is_call_app(a) {
+                cx.class.set_app(a, Confidence::Medium, ev);
+                cx.class.mark_call(format!("STUN/TURN with a {a} relay"));
+            }
+        }
     }
     if let Some(a) = cx.class.app {
         if cx.class.state.call {

@@ -4,10 +4,10 @@
 //!   confidence, call evidence.
 //! - STUN/TURN to Telegram's published address blocks (`apps::RANGES`, from
 //!   core.telegram.org/resources/cidr.txt) or with REALM `telegram.org` is handled in
-//!   `stun.rs`/this file: a STUN flow whose server is in a Telegram block is a Telegram call
+//!   `stun.rs`: a STUN flow whose server is in a Telegram block is a Telegram call
 //!   relay (medium confidence: the address is Telegram's, the payload is generic STUN).
 
-use super::{apps, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
 
 /// True for a reflector special packet.
 pub fn reflector_special(b: &[u8]) -> bool {
@@ -36,25 +36,6 @@ impl Classifier for Telegram {
             );
             cx.class.mark_call("Telegram call relay");
             return Outcome::Match;
-        }
-        if cx.class.has_protocol("stun") {
-            if let Some((app, src)) =
-                apps::range_app(cx.flow.server.ip()).filter(|(a, _)| *a == "telegram")
-            {
-                cx.class.set_app(
-                    app,
-                    Confidence::Medium,
-                    format!("STUN to a Telegram address block ({src})"),
-                );
-                cx.class.mark_call("STUN/TURN with a Telegram call relay");
-                cx.caches
-                    .endpoints
-                    .insert(cx.flow.client, app, p.ts, cx.flow.id);
-                cx.caches
-                    .endpoints
-                    .insert(cx.flow.server, app, p.ts, cx.flow.id);
-                return Outcome::Match;
-            }
         }
         Outcome::NeedMore
     }

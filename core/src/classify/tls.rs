@@ -130,6 +130,138 @@ pub fn apply_sni(c: &mut FlowClass, sni: &str, what: &str, frame: u64) {
     }
 }
 
+/// Names in a DER certificate: subject/issuer common names (OID 2.5.4.3) and the
+/// subjectAltName dNSNames (OID 2.5.29.17), in order, at most 32. A scan, not a full DER
+/// parser: each name's length is checked against the buffer.
+pub fn cert_names(der: &[u8]) -> Vec<String> {
+    const CN: &[u8] = &[0x06, 0x03, 0x55, 0x04, 0x03];
+    const SAN: &[u8] = &[0x06, 0x03, 0x55, 0x1d, 0x11];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 5 <= der.len() && out.len() < 32 {
+        let w = der.get(i..i + 5).unwrap_or(&[]);
+        if w == CN {
+            // string tag (UTF8String 0x0c, PrintableString 0x13, IA5String 0x16, T61 0x14), short length
+            if let (Some(t), Some(l)) = (der.get(i + 5), der.get(i + 6)) {
+                if matches!(t, 0x0c | 0x13 | 0x16 | 0x14) && *l < 0x80 {
+                    if let Some(v) = der.get(i + 7..i + 7 + usize::from(*l)) {
+                        out.push(String::from_utf8_lossy(v).to_ascii_lowercase());
+                    }
+                }
+            }
+            i += 5;
+        } else if w == SAN {
+            let mut j = i + 5;
+            if der.get(j) == Some(&0x01) {
+                j += 3; // critical BOOLEAN
+            }
+            // OCTET STRING { SEQUENCE { [2] dNSName ... } }
+            let Some((_, o1)) = der_len(der, j + 1).filter(|_| der.get(j) == Some(&0x04)) else {
+                i += 5;
+                continue;
+            };
+            let Some((seq_len, o2)) = der_len(der, o1 + 1).filter(|_| der.get(o1) == Some(&0x30))
+            else {
+                i += 5;
+                continue;
+            };
+            let end = (o2 + seq_len).min(der.len());
+            let mut k = o2;
+            while k < end && out.len() < 32 {
+                let tag = der.get(k).copied().unwrap_or(0);
+                let Some((l, v0)) = der_len(der, k + 1) else {
+                    break;
+                };
+                if tag == 0x82 {
+                    if let Some(v) = der.get(v0..v0 + l) {
+                        out.push(String::from_utf8_lossy(v).to_ascii_lowercase());
+                    }
+                }
+                k = v0 + l;
+            }
+            i = end.max(i + 5);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A DER length at `o`: (length, offset of the value).
+fn der_len(b: &[u8], o: usize) -> Option<(usize, usize)> {
+    let f = *b.get(o)?;
+    if f < 0x80 {
+        return Some((usize::from(f), o + 1));
+    }
+    let n = usize::from(f & 0x7f);
+    if n == 0 || n > 3 {
+        return None;
+    }
+    let mut l = 0usize;
+    for x in b.get(o + 1..o + 1 + n)? {
+        l = (l << 8) | usize::from(*x);
+    }
+    Some((l, o + 1 + n))
+}
+
+/// The first certificate of a TLS ≤ 1.2 server flight (handshake records concatenated).
+pub fn first_certificate(records: &[u8]) -> Option<&[u8]> {
+    // Walk handshake messages inside concatenated record payloads (records are stripped by the caller).
+    let mut o = 0;
+    let mut n = 0;
+    while o + 4 <= records.len() && n < 16 {
+        let t = records[o];
+        let l = usize::from(records[o + 1]) << 16
+            | usize::from(records[o + 2]) << 8
+            | usize::from(records[o + 3]);
+        if t == 11 {
+            let body = records.get(o + 4..)?;
+            let first_len = usize::from(*body.get(3)?) << 16
+                | usize::from(*body.get(4)?) << 8
+                | usize::from(*body.get(5)?);
+            return body.get(6..6 + first_len).or_else(|| body.get(6..));
+        }
+        o += 4 + l;
+        n += 1;
+    }
+    None
+}
+
+/// Handshake bytes of consecutive TLS records of type 22 in `b` (stops at other types).
+pub fn handshake_bytes(b: &[u8], out: &mut Vec<u8>, cap: usize) {
+    let mut o = 0;
+    let mut n = 0;
+    while o + 5 <= b.len() && n < 32 && out.len() < cap {
+        let ct = b[o];
+        let Some(l) = be16(b, o + 3) else { return };
+        let end = (o + 5 + usize::from(l)).min(b.len());
+        if ct == 22 {
+            if let Some(x) = b.get(o + 5..end) {
+                out.extend_from_slice(&x[..x.len().min(cap - out.len())]);
+            }
+        } else if !(20..=23).contains(&ct) {
+            return;
+        }
+        o = end;
+        n += 1;
+    }
+}
+
+/// Looks the certificate's names up in the app table.
+pub fn apply_cert(c: &mut FlowClass, names: &[String], frame: u64) {
+    for n in names {
+        let name = n.trim_start_matches("*.");
+        if let Some((app, _)) = apps::lookup(name) {
+            c.set_app(
+                app,
+                Confidence::Medium,
+                format!("server certificate name {n} (frame {frame})"),
+            );
+            return;
+        }
+    }
+}
+
 /// The TLS classifier.
 pub struct Tls;
 
@@ -146,13 +278,38 @@ impl Classifier for Tls {
     fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         if p.dir == Dir::S2c {
-            if b.len() >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 {
-                cx.class.add_protocol("tls");
+            if cx.class.state.srv_done
+                || (cx.class.state.srv.is_empty()
+                    && !(b.len() >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4))
+            {
+                return Outcome::NeedMore;
+            }
+            cx.class.add_protocol("tls");
+            let st = &mut cx.class.state;
+            // The server flight: ServerHello, Certificate (TLS ≤ 1.2 sends it in clear).
+            let room = MAX_HELLO * 4 - st.srv.len().min(MAX_HELLO * 4);
+            st.srv.extend_from_slice(&b[..b.len().min(room)]);
+            let mut hs = Vec::new();
+            handshake_bytes(&st.srv, &mut hs, MAX_HELLO * 4);
+            if let Some(cert) = first_certificate(&hs) {
+                let names = cert_names(cert);
+                if cx.class.app.is_none() {
+                    apply_cert(cx.class, &names, p.frame);
+                }
+                cx.class.state.srv = Vec::new();
+                cx.class.state.srv_done = true;
             }
             return Outcome::NeedMore;
         }
         // Client direction: the ClientHello, possibly over several segments; the flow table
         // keeps the prefix, but we only have this segment: keep our own bounded buffer.
+        if cx.class.state.hello_done {
+            return if cx.class.state.srv_done {
+                Outcome::Match
+            } else {
+                Outcome::NeedMore
+            };
+        }
         let buf = &mut cx.class.state.hello;
         if buf.is_empty() {
             if !(b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1) {
@@ -166,11 +323,16 @@ impl Classifier for Tls {
         match hello {
             Some(h) => {
                 cx.class.state.hello = Vec::new();
+                cx.class.state.hello_done = true;
                 cx.class.raise(Confidence::High);
                 if let Some(s) = &h.sni {
                     apply_sni(cx.class, s, "TLS", p.frame);
                 }
-                Outcome::Match
+                if cx.class.app.is_some() {
+                    Outcome::Match
+                } else {
+                    Outcome::NeedMore
+                }
             }
             None if cx.class.state.hello.len() >= MAX_HELLO => {
                 cx.class.state.hello = Vec::new();
@@ -219,6 +381,43 @@ mod tests {
         assert_eq!(h.sni.as_deref(), Some("web.whatsapp.com"));
         assert_eq!(h.alpn, vec!["h2".to_string()]);
         assert!(!h.use_srtp);
+    }
+
+    #[test]
+    fn certificate_names() {
+        // A fragment: issuer CN, subject CN "*.webex.com", SAN with two dNSNames.
+        let mut der = vec![0x30, 0x00];
+        der.extend_from_slice(&[
+            0x06, 0x03, 0x55, 0x04, 0x03, 0x13, 0x04, b'C', b'A', b' ', b'1',
+        ]);
+        der.extend_from_slice(&[0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x0b]);
+        der.extend_from_slice(b"*.webex.com");
+        der.extend_from_slice(&[
+            0x06, 0x03, 0x55, 0x1d, 0x11, 0x04, 0x11, 0x30, 0x0f, 0x82, 0x07,
+        ]);
+        der.extend_from_slice(b"zoom.us");
+        der.extend_from_slice(&[0x82, 0x04]);
+        der.extend_from_slice(b"a.io");
+        let n = cert_names(&der);
+        assert_eq!(n, vec!["ca 1", "*.webex.com", "zoom.us", "a.io"]);
+        let mut c = FlowClass::default();
+        apply_cert(&mut c, &n, 3);
+        assert_eq!(c.app, Some("webex"));
+        for i in 0..der.len() {
+            let _ = cert_names(&der[..i]);
+        }
+    }
+
+    #[test]
+    fn certificate_message() {
+        // Certificate handshake (type 11) with one 3-byte certificate.
+        let hs = [11, 0, 0, 9, 0, 0, 6, 0, 0, 3, 0xaa, 0xbb, 0xcc];
+        assert_eq!(first_certificate(&hs), Some(&[0xaa, 0xbb, 0xcc][..]));
+        let mut out = Vec::new();
+        let mut rec = vec![22, 3, 3, 0, 13];
+        rec.extend_from_slice(&hs);
+        handshake_bytes(&rec, &mut out, 100);
+        assert_eq!(out, hs);
     }
 
     #[test]

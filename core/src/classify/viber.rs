@@ -2,6 +2,9 @@
 //! 2-byte session tag, a type byte and a zero byte (`tag tag type 00`), the tag identical in
 //! both directions. The port alone is not enough: two datagrams with the same tag and the
 //! zero fourth byte on those ports are required (medium confidence, call evidence).
+//! Viber chat over TCP (documented ports 4244, 5242, 5243): each message starts with its own
+//! length as a little-endian 16-bit integer; the client's first segment being exactly one
+//! such message on those ports gives Viber (medium confidence, chat).
 //! STUN with REALM `viber` is handled in `stun.rs`.
 
 use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
@@ -17,11 +20,30 @@ impl Classifier for Viber {
         6
     }
     fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
-        f.is_udp() && (f.has_port(7985) || f.has_port(7987))
+        (f.is_udp() && (f.has_port(7985) || f.has_port(7987)))
+            || (f.is_tcp()
+                && (f.server.port() == 4244 || f.server.port() == 5242 || f.server.port() == 5243))
     }
     fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
-        if b.len() < 20 || b.get(3) != Some(&0) {
+        if cx.flow.is_tcp() {
+            if p.dir != crate::flow::Dir::C2s {
+                return Outcome::NeedMore;
+            }
+            let len = b
+                .get(..2)
+                .map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])));
+            if len == Some(b.len()) && b.len() >= 16 {
+                cx.class.set_app(
+                    "viber",
+                    Confidence::Medium,
+                    format!("Viber chat framing on its TCP port (frame {})", p.frame),
+                );
+                return Outcome::Match;
+            }
+            return Outcome::NoMatch;
+        }
+        if b.len() < 12 || b.get(3) != Some(&0) {
             return Outcome::NoMatch;
         }
         let st = &mut cx.class.state.counters;
