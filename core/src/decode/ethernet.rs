@@ -6,7 +6,7 @@
 //! and decode to nothing.
 
 use super::bytes::{be16, tail};
-use super::{ip, mpls, pppoe, vlan, Cx};
+use super::{cmd, ip, mpls, nsh, pppoe, vlan, Cx};
 
 /// EtherType values we follow.
 pub(crate) mod ethertype {
@@ -21,6 +21,10 @@ pub(crate) mod ethertype {
     pub const PPPOE_SESSION: u16 = 0x8864;
     /// Transparent Ethernet bridging (an Ethernet frame inside GRE or Geneve).
     pub const TEB: u16 = 0x6558;
+    /// Network Service Header (RFC 8300).
+    pub const NSH: u16 = 0x894F;
+    /// Cisco MetaData (security group tag), followed like a VLAN tag.
+    pub const CISCO_METADATA: u16 = 0x8909;
 }
 
 mod field {
@@ -79,14 +83,25 @@ fn is_vlan(et: u16) -> bool {
     et == ethertype::VLAN || et == ethertype::QINQ || ethertype::QINQ_OLD.contains(&et)
 }
 
-/// Follows a payload named by EtherType `et` (802.1Q/802.1ad tags first, at most
-/// [`vlan::MAX_TAGS`]). The outermost tag of the outermost frame becomes `Decoded::vlan`.
+/// Follows a payload named by EtherType `et` (802.1Q/802.1ad tags and Cisco MetaData first,
+/// at most [`vlan::MAX_TAGS`] in all). The outermost tag of the outermost frame becomes `Decoded::vlan`.
 pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut off: usize) {
     let mut tags = 0usize;
-    while is_vlan(et) {
+    while et == ethertype::CISCO_METADATA || is_vlan(et) {
         if tags >= vlan::MAX_TAGS {
             cx.fail("vlan", off, "too_many_tags");
             return;
+        }
+        if et == ethertype::CISCO_METADATA {
+            let tag = match cmd::CmdTag::new_checked(buf) {
+                Ok(t) => t,
+                Err(reason) => return cx.fail("cmd", off, reason),
+            };
+            et = tag.ethertype();
+            buf = tag.payload();
+            off += cmd::CmdTag::LEN;
+            tags += 1;
+            continue;
         }
         let tag = match vlan::VlanTag::new_checked(buf) {
             Ok(t) => t,
@@ -108,6 +123,7 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut 
         ethertype::IPV6 => ip::decode_v6(cx, buf, off),
         ethertype::MPLS_UC | ethertype::MPLS_MC => mpls::decode(cx, buf, off),
         ethertype::PPPOE_SESSION => pppoe::decode(cx, buf, off),
+        ethertype::NSH => nsh::decode(cx, buf, off),
         // ARP, LLDP, PPPoE discovery, 802.3 lengths…: not IP, nothing to report.
         _ => {}
     }

@@ -13,6 +13,7 @@ pub(crate) mod proto {
     pub const UDP: u8 = 17;
     pub const IPV6: u8 = 41;
     pub const GRE: u8 = 47;
+    pub const AH: u8 = 51;
     pub const ICMPV6: u8 = 58;
 }
 

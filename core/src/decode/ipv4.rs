@@ -8,7 +8,7 @@
 
 use super::bytes::{arr4, be16, head, tail, u8_at};
 use super::ip::{self, IpPayload};
-use super::{checksum, Cx, Frag, Net};
+use super::{ah, checksum, Cx, Frag, Net};
 use std::net::{IpAddr, Ipv4Addr};
 
 mod field {
@@ -140,6 +140,26 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     let frag_off = p.frag_offset();
     let ident = p.ident();
     let fragment = more || frag_off != 0;
+    // An Authentication Header sits between IPv4 and the transport: skip it.
+    let (mut data, mut wire_len, mut poff, mut proto) = (data, wire_len, off + hl, p.protocol());
+    let mut ah_error = None;
+    for _ in 0..ah::MAX_AH {
+        if proto != ip::proto::AH || frag_off != 0 {
+            break;
+        }
+        match ah::AhHeader::new_checked(data, wire_len) {
+            Ok(a) => {
+                proto = a.next_header();
+                data = a.payload();
+                wire_len = wire_len.saturating_sub(a.len());
+                poff += a.len();
+            }
+            Err(reason) => {
+                ah_error = Some((poff, reason));
+                break;
+            }
+        }
+    }
     cx.d.net = Some(Net {
         src: IpAddr::V4(Ipv4Addr::from(src)),
         dst: IpAddr::V4(Ipv4Addr::from(dst)),
@@ -147,20 +167,23 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
         ip_id: Some(u32::from(ident)),
         df: p.df(),
         ip_len: u32::try_from(ip_len).unwrap_or(u32::MAX),
-        proto: p.protocol(),
+        proto,
         frag: fragment.then_some(Frag {
             id: u32::from(ident),
             offset: frag_off,
             more,
         }),
     });
+    if let Some((at, reason)) = ah_error {
+        return cx.fail("ah", at, reason);
+    }
     ip::transport(
         cx,
         IpPayload {
             data,
-            off: off + hl,
+            off: poff,
             wire_len: u32::try_from(wire_len).unwrap_or(u32::MAX),
-            proto: p.protocol(),
+            proto,
             addr_sum: checksum::addr_sum(&src, &dst),
             fragment,
             later_fragment: frag_off != 0,

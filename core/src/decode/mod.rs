@@ -14,28 +14,29 @@
 //!
 //! # Link types
 //! 0 BSD null (address family in either byte order), 1 Ethernet (802.1Q/802.1ad/QinQ tags,
-//! MPLS label stacks, PPPoE sessions), 9 PPP, 50 PPP in HDLC framing, 51 PPPoE, 12/14/101
+//! Cisco MetaData, MPLS label stacks, NSH, PPPoE sessions), 9 PPP, 50 PPP in HDLC framing, 51 PPPoE, 12/14/101
 //! raw IP (version nibble), 108 OpenBSD loopback (address family in network order), 113
 //! Linux SLL, 228 raw IPv4, 229 raw IPv6 (a packet of the other version is still decoded, see
 //! `ip_version_mismatch`), 276 Linux SLL2. Frames that carry no IP (ARP,
 //! LLDP, PPP control, STP…) decode to `net: None` with no error: they are not failures.
 //!
 //! # Decode errors (`DecodeError::reason`, per `layer`)
-//! Layers: `link`, `ethernet`, `vlan`, `mpls`, `sll`, `sll2`, `null`, `loop`, `ppp`,
-//! `pppoe`, `raw_ip`, `ipv4`, `ipv6`, `tcp`, `udp`, `icmp`, `icmpv6`. Errors inside a tunnel
+//! Layers: `link`, `ethernet`, `vlan`, `cmd`, `mpls`, `nsh`, `sll`, `sll2`, `null`, `loop`, `ppp`,
+//! `pppoe`, `raw_ip`, `ipv4`, `ah`, `ipv6`, `tcp`, `udp`, `icmp`, `icmpv6`. Errors inside a tunnel
 //! (`gtp_u`, `erspan` and the layers above) are reported only when the inner packet got as
 //! far as its IP header; otherwise the outer flow is kept (`tunnel_inner_undecodable`).
 //! - `truncated`: the captured bytes end inside this layer's header.
 //! - `unsupported_linktype` (layer `link`): a LINKTYPE we do not decode.
 //! - `bad_version` (`ipv4`, `ipv6`, `raw_ip`, `gtp_u`): the IP version nibble is wrong for
-//!   the layer; (`pppoe`): the version/type byte is not 0x11.
-//! - `bad_header_length` (`ipv4`): IHL < 5.
+//!   the layer; (`pppoe`): the version/type byte is not 0x11; (`nsh`): version ≠ 0.
+//! - `bad_header_length` (`ipv4`): IHL < 5; (`nsh`): length < 8 bytes.
 //! - `bad_total_length` (`ipv4`): total length < header length (but not 0, see anomalies).
 //! - `bad_extension_length` (`ipv6`): an extension header runs past the IPv6 payload length.
 //! - `too_many_extension_headers` (`ipv6`), `too_many_tags` (`vlan`), `too_many_labels`
 //!   (`mpls`), `too_many_layers` (`link`): a hard cap was hit.
 //! - `bad_data_offset` (`tcp`): data offset < 5 or beyond the segment's wire length.
-//! - `bad_length` (`udp`): UDP length < 8.
+//! - `bad_length` (`udp`): UDP length < 8; (`ah`): an IPv4 Authentication Header longer
+//!   than the packet.
 //!
 //! # Anomalies (stable names, counted in the report)
 //! - `bad_ipv4_checksum`: the IPv4 header checksum does not verify (decoding goes on).
@@ -293,8 +294,10 @@ impl Cx<'_> {
     }
 }
 
+mod ah;
 mod bytes;
 pub mod checksum;
+mod cmd;
 mod ethernet;
 mod gre;
 mod gtpu;
@@ -304,6 +307,7 @@ mod ipv4;
 mod ipv6;
 mod link;
 mod mpls;
+mod nsh;
 mod null;
 mod ppp;
 mod pppoe;
@@ -445,6 +449,8 @@ mod tests {
     #[test]
     fn every_error_reason_is_documented() {
         let sources = [
+            include_str!("ah.rs"),
+            include_str!("cmd.rs"),
             include_str!("ethernet.rs"),
             include_str!("gre.rs"),
             include_str!("gtpu.rs"),
@@ -454,6 +460,7 @@ mod tests {
             include_str!("ipv6.rs"),
             include_str!("link.rs"),
             include_str!("mpls.rs"),
+            include_str!("nsh.rs"),
             include_str!("null.rs"),
             include_str!("ppp.rs"),
             include_str!("pppoe.rs"),
@@ -492,6 +499,8 @@ mod tests {
     #[test]
     fn every_anomaly_recorded_is_documented_in_snake_case() {
         let sources = [
+            include_str!("ah.rs"),
+            include_str!("cmd.rs"),
             include_str!("ethernet.rs"),
             include_str!("gre.rs"),
             include_str!("gtpu.rs"),
@@ -501,6 +510,7 @@ mod tests {
             include_str!("ipv6.rs"),
             include_str!("link.rs"),
             include_str!("mpls.rs"),
+            include_str!("nsh.rs"),
             include_str!("null.rs"),
             include_str!("ppp.rs"),
             include_str!("pppoe.rs"),

@@ -31,6 +31,9 @@ pub(crate) mod port {
     pub const TEREDO: u16 = 3544;
 }
 
+/// Overlay ports, decoded by `vxlan`.
+const OVERLAY: [u16; 3] = [port::VXLAN, port::VXLAN_GPE, port::GENEVE];
+
 /// A checked view of a UDP header over the captured bytes of the datagram.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UdpDatagram<'a> {
@@ -102,8 +105,10 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
     let either = |port: u16| sport == port || dport == port;
     if either(port::GTP_U) {
         gtpu::decode(cx, payload, off);
-    } else if dport == port::VXLAN || dport == port::VXLAN_GPE || dport == port::GENEVE {
-        vxlan::decode(cx, dport, payload, off);
+    } else if let Some(p) = [dport, sport].into_iter().find(|p| OVERLAY.contains(p)) {
+        // Senders put the overlay port in the destination (the source is a flow hash), but
+        // replies from it come from it too: either port, the destination first.
+        vxlan::decode(cx, p, payload, off);
     } else if either(port::TEREDO) {
         teredo::decode(cx, payload, off, true);
     } else if teredo::may_be(payload) {

@@ -1,4 +1,5 @@
-//! Overlay networks over UDP: VXLAN (RFC 7348, port 4789), VXLAN-GPE (port 4790) and
+//! Overlay networks over UDP: VXLAN (RFC 7348, port 4789), VXLAN-GPE (port 4790; its next
+//! protocol is followed whether or not the P bit is set, as Wireshark does) and
 //! Geneve (RFC 8926, port 6081). Each wraps an Ethernet frame (or, for GPE and Geneve, a
 //! payload named by its protocol field) after a small header.
 //!
@@ -9,7 +10,7 @@
 use super::bytes::{be16, tail, u8_at};
 use super::ethernet::{self, ethertype};
 use super::udp::port;
-use super::{ip, tunnel, Cx};
+use super::{ip, nsh, tunnel, Cx};
 
 mod field {
     pub const FLAGS: usize = 0;
@@ -95,10 +96,15 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, dport: u16, buf: &'a [u8], off: usize)
                 }
             });
         }
-        port::VXLAN_GPE if h.flags() & GPE_P != 0 => match h.gpe_next() {
+        port::VXLAN_GPE => match h.gpe_next() {
             1 => tunnel::run(cx, "vxlan", |cx| ip::decode_v4(cx, inner, ioff)),
             2 => tunnel::run(cx, "vxlan", |cx| ip::decode_v6(cx, inner, ioff)),
             3 => tunnel::run(cx, "vxlan", |cx| ethernet::decode(cx, inner, ioff)),
+            4 => tunnel::run(cx, "vxlan", |cx| nsh::decode(cx, inner, ioff)),
+            // No next protocol: plain VXLAN framing.
+            0 if h.flags() & GPE_P == 0 => {
+                tunnel::run(cx, "vxlan", |cx| ethernet::decode(cx, inner, ioff))
+            }
             _ => {}
         },
         _ => tunnel::run(cx, "vxlan", |cx| ethernet::decode(cx, inner, ioff)),
