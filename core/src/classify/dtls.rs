@@ -5,10 +5,12 @@
 //! pre-RFC OpenSSL `0x0100`, epoch, 48-bit sequence, length) tile it exactly, or when it
 //! starts with a DTLS 1.3 unified header (`001x xxxx`) following an earlier DTLS record.
 //! The ClientHello (handshake type 1, unfragmented) gives the SNI (app via `apps.rs`) and
-//! `use_srtp` (RFC 5764), the mark of DTLS-SRTP media keying. DTLS alone is not a call:
+//! `use_srtp` (RFC 5764), the mark of DTLS-SRTP media keying. Server Certificate
+//! fragments (handshake type 11) are scanned for common names and dNSNames, looked up in the
+//! app table (a name split across two fragments is missed). DTLS alone is not a call:
 //! VPNs (AnyConnect), games and WebRTC data channels use it too.
 
-use super::tls::{apply_sni, parse_hello_body};
+use super::tls::{apply_cert, apply_sni, cert_names, parse_hello_body};
 use super::{be16, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
 
 /// True when the version field is a DTLS one.
@@ -62,6 +64,24 @@ impl Classifier for Dtls {
                 p.frame
             ));
         }
+        // Server certificate fragments (handshake type 11): names scanned per fragment.
+        if first == 22 && cx.class.app.is_none() {
+            let mut o = 0usize;
+            let mut n = 0;
+            while o + 13 <= b.len() && n < 16 {
+                let l = usize::from(be16(b, o + 11).unwrap_or(0));
+                let rec = b.get(o + 13..(o + 13 + l).min(b.len())).unwrap_or(&[]);
+                if b.get(o) == Some(&22) && rec.first() == Some(&11) {
+                    let names = cert_names(rec.get(12..).unwrap_or(&[]));
+                    apply_cert(cx.class, &names, p.frame);
+                    if cx.class.app.is_some() {
+                        return Outcome::Match;
+                    }
+                }
+                o += 13 + l;
+                n += 1;
+            }
+        }
         // Handshake: ClientHello in the first record.
         if first == 22 && b.get(13) == Some(&1) {
             let len = b
@@ -83,7 +103,11 @@ impl Classifier for Dtls {
                         if let Some(s) = &h.sni {
                             apply_sni(cx.class, s, "DTLS", p.frame);
                         }
-                        return Outcome::Match;
+                        return if cx.class.app.is_some() {
+                            Outcome::Match
+                        } else {
+                            Outcome::NeedMore
+                        };
                     }
                 }
             }

@@ -121,6 +121,8 @@ pub struct ClassState {
     pub app_conf: Option<Confidence>,
     /// The flow has call evidence (media signature, RTP media, SIP INVITE).
     pub call: bool,
+    /// RTP media was confirmed on this flow.
+    pub rtp_media: bool,
     /// RTP stream accounting, once RTP was recognised.
     pub rtp: Option<Box<rtp::Tracker>>,
     /// RTP candidate (first-packet facts) before it is confirmed.
@@ -447,6 +449,13 @@ fn inherit_same_tuple(flows: &mut [Flow]) {
 /// Sets `service` from what was found: call evidence → call; DNS → dns; an app's TLS/QUIC
 /// or app protocol → chat or web.
 fn finalize_service(c: &mut FlowClass) {
+    if c.state.rtp_media && !c.state.call {
+        let webrtc = c.has_protocol("stun") || c.has_protocol("dtls");
+        let call_app = c.app.is_some_and(|a| a == "sip" || apps::is_call_app(a));
+        if !webrtc || call_app {
+            c.mark_call("RTP media stream");
+        }
+    }
     if c.state.call {
         c.service = Service::Call;
         return;

@@ -5,16 +5,20 @@
 //! (compound RTCP), or leave at most a 4-byte SRTCP index plus a ≤ 16-byte tag (SRTCP).
 //! RTP: payload type not in 72–76 (those collide with RTCP under RFC 5761), the same SSRC
 //! in one direction on at least 3 packets with the sequence advancing by 1–64 and the
-//! timestamp not going backwards. Over TCP an RFC 4571 2-byte length prefix is skipped.
+//! timestamp not going backwards; on a flow whose address an SDP body announced, one
+//! version-2 header is enough (the SDP already says RTP/AVP). Over TCP an RFC 4571 2-byte length prefix is skipped.
 //! RTP on a flow that also carries STUN or DTLS is reported as `srtp` too (WebRTC media is
-//! always SRTP, RFC 8827).
+//! always SRTP, RFC 8827). RTP is call evidence when it is plain RTP (no STUN/DTLS on the
+//! flow: SIP/H.323 telephony) or the flow's app is a call app; SRTP of an unknown WebRTC
+//! app (cloud gaming, screen sharing) is not a call (decided in `mod.rs` at the end).
 //!
 //! **Metrics** (per SSRC and direction, at most [`MAX_STREAMS`] per flow), as RFC 3550
 //! Appendix A.3 and 6.4.1 define them: extended highest sequence, expected = ext_max −
 //! base + 1, lost = expected − received, and interarrival jitter J += (|D| − J)/16 where D
 //! compares arrival spacing with RTP-timestamp spacing, in timestamp units. Jitter is
-//! reported in ms using the payload type's clock rate (RFC 3551 table; dynamic types are
-//! assumed 48 kHz for audio-sized packets and 90 kHz for larger ones — an estimate).
+//! reported in ms using the payload type's clock rate (RFC 3551 table; for dynamic types the
+//! rate is estimated from timestamp advance over arrival time once 200 ms have passed,
+//! snapped to 8/16/24/32/48/90 kHz, and jitter counts from then on).
 //! RTCP round-trip time: an RR/SR's LSR/DLSR answering an SR seen earlier in the capture
 //! gives (arrival of the report − arrival of that SR) − DLSR, the round trip between the
 //! capture point and the reporting side.
@@ -53,6 +57,8 @@ pub struct Stream {
     max_delta_ns: i64,
     first_ts: Nanos,
     last_ts: Nanos,
+    /// Arrival and RTP timestamp of the first packet (for the clock estimate).
+    first_rtp: (Nanos, u32),
 }
 
 /// RTP stream accounting for one flow.
@@ -152,13 +158,31 @@ pub fn clock_rate(pt: u8, payload_len: usize) -> u32 {
         16 => 11025,
         17 => 22050,
         _ => {
-            if payload_len > 400 {
-                90000
-            } else {
-                48000
-            }
+            let _ = payload_len;
+            0
         }
     }
+}
+
+/// Clock rates a dynamic payload type is snapped to when estimated from the stream.
+const RATES: [u32; 6] = [8000, 16000, 24000, 32000, 48000, 90000];
+
+/// Estimates a dynamic payload type's clock from RTP-timestamp advance over arrival time
+/// (≥ 200 ms and ≥ 5 packets), snapped to the nearest common rate when within 25 %.
+pub fn estimate_clock(ts_delta: u32, ns_delta: i64) -> Option<u32> {
+    if ns_delta < 200_000_000 {
+        return None;
+    }
+    let r = f64::from(ts_delta) * 1e9 / ns_delta as f64;
+    RATES
+        .iter()
+        .copied()
+        .min_by(|a, b| {
+            (f64::from(*a) - r)
+                .abs()
+                .total_cmp(&(f64::from(*b) - r).abs())
+        })
+        .filter(|c| (f64::from(*c) - r).abs() <= 0.25 * f64::from(*c))
 }
 
 /// The RTP/RTCP recogniser.
@@ -206,6 +230,11 @@ impl Classifier for Rtp {
             // complete once RTP is confirmed (dropped at the end if it never is).
             ensure_tracker(cx.class);
             account(cx.class, p);
+        }
+        if cx.class.state.sdp_linked {
+            // SDP announced RTP at this address: one version-2 header confirms it.
+            confirm(cx, p, &h);
+            return Outcome::Match;
         }
         let d = p.dir.idx();
         let pr = &mut cx.class.state.rtp_probe;
@@ -259,7 +288,7 @@ fn confirm(cx: &mut Ctx<'_>, p: &Pkt<'_>, h: &RtpHeader) {
         "RTP v2 PT {} SSRC 0x{:08x}, sequence advancing, frame {}",
         h.pt, h.ssrc, p.frame
     ));
-    c.mark_call("RTP media stream");
+    c.state.rtp_media = true;
     ensure_tracker(c);
 }
 
@@ -317,6 +346,7 @@ impl Stream {
             max_delta_ns: 0,
             first_ts: ts,
             last_ts: ts,
+            first_rtp: (ts, h.ts),
         }
     }
 
@@ -344,6 +374,16 @@ impl Stream {
         }
         if ext < self.base_ext {
             self.base_ext = ext;
+        }
+        if self.clock == 0 {
+            // Dynamic payload type: jitter starts once the clock is estimated.
+            if self.received >= 5 {
+                let (t0, r0) = self.first_rtp;
+                self.clock = estimate_clock(h.ts.wrapping_sub(r0), ts - t0).unwrap_or(0);
+            }
+            if self.clock == 0 {
+                return;
+            }
         }
         // RFC 3550 6.4.1 jitter in timestamp units.
         if let Some((at, rtp_ts)) = self.last_arrival {
@@ -550,7 +590,7 @@ mod tests {
             }
         }
         assert!(c.has_protocol("rtp"));
-        assert!(c.state.call);
+        assert!(c.state.rtp_media);
         finish_flow(&mut c);
         let s = &c.rtp[0];
         assert_eq!(s.expected, 7, "seq 1..=7");
@@ -558,6 +598,14 @@ mod tests {
         // Jitter: D = 10 ms at seq 6, then 10 ms at seq 7: J = 10/16 + (10 - 10/16)/16.
         let j = 10.0 / 16.0 + (10.0 - 10.0 / 16.0) / 16.0;
         assert!((s.jitter_ms - j).abs() < 0.01, "{} vs {}", s.jitter_ms, j);
+    }
+
+    #[test]
+    fn dynamic_clock_estimate() {
+        assert_eq!(estimate_clock(16000, 1_000_000_000), Some(16000));
+        assert_eq!(estimate_clock(4_600, 100_000_000), None, "too short");
+        assert_eq!(estimate_clock(9_500, 1_000_000_000), Some(8000));
+        assert_eq!(estimate_clock(60_000, 1_000_000_000), None, "between rates");
     }
 
     #[test]

@@ -180,6 +180,15 @@ impl Classifier for Sip {
                     cx.class.add_protocol("sdp");
                     for m in sdp_media(body) {
                         cx.caches.sdp.insert(m, "sip", p.ts, cx.flow.id);
+                        // RTCP on the next port (RFC 3550 §11) unless a=rtcp says otherwise.
+                        if let Some(port) = m.port().checked_add(1) {
+                            cx.caches.sdp.insert(
+                                SocketAddr::new(m.ip(), port),
+                                "sip",
+                                p.ts,
+                                cx.flow.id,
+                            );
+                        }
                     }
                 }
             }
