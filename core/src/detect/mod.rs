@@ -8,6 +8,7 @@ pub mod policer;
 pub mod quic;
 pub mod rst_injection;
 pub mod series;
+pub mod shaper;
 pub mod tls_sni;
 pub mod udp;
 
@@ -46,6 +47,7 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &udp::UdpBlocking,
     &dns::DnsTampering,
     &policer::Policer,
+    &shaper::Shaper,
 ];
 
 /// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).

@@ -54,6 +54,7 @@ pub struct ThrottleConfig {
     /// on sub-millisecond paths (a LAN, the lab's veth pairs) the timing uncertainty between
     /// the capture point and the policer is set by packet spacing, not by the RTT.
     pub policer_min_rtt_ms: f64,
+
     /// ShaperProbe (Kanuparthy & Dovrolis, IMC 2011): bin width of the rate series (0.5 s).
     pub shaper_bin_ms: u64,
     /// ShaperProbe: burst-to-sustained rate ratio that counts as a level shift (1.10).
@@ -97,6 +98,7 @@ impl Default for ThrottleConfig {
             inflated_rtt_min_ms: 20.0,
             policer_inflated_rtt_tolerance: 0.2,
             policer_min_rtt_ms: 10.0,
+
             shaper_bin_ms: 500,
             shaper_min_ratio: 1.10,
             shaper_rank_p: 0.05,
@@ -319,8 +321,14 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
             }
         }
         Vantage::Receiver => {
+            // A lost segment would have reached the capture point between the previous
+            // arrival and the packet that revealed the hole: the inferred losses are spread
+            // evenly over that interval (the unbiased guess for a paced stream; placing them
+            // right after the previous arrival would make random loss look like a policer).
+            let mut prev_ts: Option<Nanos> = None;
             for &(p, s, _, _, gap) in &rows {
                 if gap > 0 {
+                    let from = prev_ts.unwrap_or(p.ts);
                     let hdr = p.ip_len.saturating_sub(p.payload_len);
                     let n = (gap as u64).div_ceil(u64::from(mss)).min(MAX_LOST_PER_HOLE);
                     let mut off = s - gap;
@@ -332,9 +340,10 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                             u64::from(mss)
                         };
                         let len32 = u32::try_from(len).unwrap_or(mss);
+                        let step = (p.ts - from) / (n as i64 + 1);
                         segs.push(Seg {
                             frame: p.frame,
-                            ts: p.ts,
+                            ts: from.saturating_add(step.saturating_mul(k as i64 + 1)),
                             bytes: len32.saturating_add(hdr),
                             payload: len32,
                             rel_seq: off,
@@ -351,6 +360,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                     rel_seq: s,
                     lost: false,
                 });
+                prev_ts = Some(p.ts);
             }
         }
     }
@@ -697,46 +707,81 @@ pub(crate) mod sim {
         }
     }
 
-    /// Runs the simulation: the server sends data (s2c) to the client.
+    /// Runs the simulation: the server sends data (s2c) to the client. Event-driven and
+    /// ACK-clocked: a segment leaves when the window allows (paced at the line rate), its
+    /// ACK returns one path delay after it reached the receiver, a loss is noticed about one
+    /// smoothed RTT after the lost segment left (as duplicate ACKs would tell) and halves the
+    /// window once per round trip.
     pub fn run(cfg: &Sim) -> Flow {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        const ACK_EV: u8 = 0;
+        const LOSS_EV: u8 = 1;
+        const WAKE_EV: u8 = 2;
         let mut f = empty_flow();
         let isn: u32 = 0xfff0_0000; // wraps during the transfer
         let rtt = cfg.base_rtt_ms / 1e3;
         let (d1, d2, d3) = (rtt * 0.25, rtt * 0.25, rtt * 0.5); // sender→impairment→receiver→sender
         let wire = f64::from(cfg.mss + 52);
         let gap = wire * 8.0 / cfg.line_bps;
+        let mss = u64::from(cfg.mss);
         let mut rng = Lcg(42);
         let (mut tokens, mut tok_t) = (cfg.policer.map(|p| p.1).unwrap_or(0.0), 0.0f64);
         let (mut sh_tokens, mut sh_t) = (cfg.shaper.map(|s| s.2).unwrap_or(0.0), 0.0f64);
         let mut q_free = 0.0f64; // time the shaper's queue drains
-        let mut t = 0.0f64;
         let (mut cwnd, mut ssthresh) = (10.0f64, 1e9f64);
-        let mut next_seq: u64 = 0; // bytes
-        let mut retx: Vec<u64> = Vec::new();
+        let mut srtt = rtt;
+        let mut inflight = 0u64;
+        let mut recovery_until = -1.0f64;
+        let mut next_seq: u64 = 0;
+        let mut last_send = -1.0f64;
+        let mut retx: std::collections::VecDeque<u64> = Default::default();
         let mut received: std::collections::BTreeSet<u64> = Default::default();
         let mut rcv_nxt: u64 = 0;
+        let mut ev: BinaryHeap<Reverse<(i64, u8, u64)>> = BinaryHeap::new();
         let ns = |x: f64| (x * 1e9).round() as Nanos;
         let seq32 = |s: u64| isn.wrapping_add(s as u32);
-        while t < cfg.duration_s {
-            let avail = cfg.app_rate.map(|r| (r * t) as u64).unwrap_or(u64::MAX);
-            let mut batch: Vec<(u64, bool)> = Vec::new();
-            for s in retx.drain(..) {
-                batch.push((s, true));
+        ev.push(Reverse((0, WAKE_EV, 0)));
+        let mut steps = 0u32;
+        while let Some(Reverse((t_ns, kind, seq))) = ev.pop() {
+            steps += 1;
+            let now = t_ns as f64 / 1e9;
+            if now > cfg.duration_s || steps > 2_000_000 {
+                break;
             }
-            while (batch.len() as f64) < cwnd.floor() && next_seq + u64::from(cfg.mss) <= avail {
-                batch.push((next_seq, false));
-                next_seq += u64::from(cfg.mss);
+            match kind {
+                ACK_EV => {
+                    inflight = inflight.saturating_sub(1);
+                    cwnd += if cwnd < ssthresh { 1.0 } else { 1.0 / cwnd };
+                    cwnd = cwnd.min(5000.0);
+                }
+                LOSS_EV => {
+                    inflight = inflight.saturating_sub(1);
+                    if now > recovery_until {
+                        ssthresh = (cwnd / 2.0).max(2.0);
+                        cwnd = ssthresh;
+                        recovery_until = now + srtt;
+                    }
+                    retx.push_back(seq);
+                }
+                _ => {}
             }
-            if batch.is_empty() {
-                t += 0.05;
-                continue;
-            }
-            let mut lost_any = false;
-            let mut last_ack_t = t;
-            // ACK clocking spreads a window over the round trip.
-            let spacing = gap.max(rtt / batch.len() as f64);
-            for (k, &(s, is_retx)) in batch.iter().enumerate() {
-                let ts = t + k as f64 * spacing;
+            // Send what the window and the application allow.
+            let avail = cfg.app_rate.map(|r| (r * now) as u64).unwrap_or(u64::MAX);
+            let mut sent_any = false;
+            while (inflight as f64) < cwnd.floor() {
+                let (s, is_retx) = match retx.pop_front() {
+                    Some(s) => (s, true),
+                    None if next_seq + mss <= avail => {
+                        next_seq += mss;
+                        (next_seq - mss, false)
+                    }
+                    None => break,
+                };
+                sent_any = true;
+                inflight += 1;
+                let ts = now.max(last_send + gap);
+                last_send = ts;
                 let at = ts + d1;
                 let mut pass = true;
                 let mut qdelay = 0.0;
@@ -752,16 +797,19 @@ pub(crate) mod sim {
                 if let Some((rate, qlim, burst)) = cfg.shaper {
                     // tbf: a token bucket releasing queued packets; queue limited in bytes.
                     let backlog = (q_free - at).max(0.0) * rate / 8.0;
-                    if backlog + wire > qlim + burst {
+                    if backlog + wire > qlim {
                         pass = false;
                     } else {
-                        sh_tokens = (sh_tokens + (at - sh_t) * rate / 8.0).min(burst);
-                        sh_t = at;
+                        sh_tokens = (sh_tokens + (at.max(sh_t) - sh_t) * rate / 8.0).min(burst);
+                        sh_t = sh_t.max(at);
                         let dep = if q_free <= at && sh_tokens >= wire {
                             sh_tokens -= wire;
                             at
                         } else {
-                            q_free.max(at) + wire * 8.0 / rate
+                            let d = q_free.max(at) + wire * 8.0 / rate;
+                            sh_tokens = 0.0;
+                            sh_t = d;
+                            d
                         };
                         q_free = q_free.max(dep);
                         qdelay = dep - at;
@@ -776,17 +824,17 @@ pub(crate) mod sim {
                         .push(pkt(ns(ts), Dir::S2c, seq32(s), 1, cfg.mss, obs_s));
                 }
                 if !pass {
-                    lost_any = true;
-                    retx.push(s);
+                    ev.push(Reverse((ns(ts + srtt * 1.25), LOSS_EV, s)));
                     continue;
                 }
                 let rt = at + qdelay + d2;
                 received.insert(s);
                 while received.remove(&rcv_nxt) {
-                    rcv_nxt += u64::from(cfg.mss);
+                    rcv_nxt += mss;
                 }
                 let ack_arrive = rt + d3;
-                last_ack_t = last_ack_t.max(ack_arrive);
+                srtt = 0.875 * srtt + 0.125 * (ack_arrive - ts);
+                ev.push(Reverse((ns(ack_arrive), ACK_EV, s)));
                 match cfg.vantage {
                     Vantage::Receiver => {
                         f.packets
@@ -815,20 +863,9 @@ pub(crate) mod sim {
                     }
                 }
             }
-            retx.sort_unstable();
-            if lost_any {
-                ssthresh = (cwnd / 2.0).max(2.0);
-                cwnd = ssthresh;
-                if last_ack_t <= t {
-                    last_ack_t = t + rtt + 0.2; // RTO
-                }
-            } else if cwnd < ssthresh {
-                cwnd *= 2.0;
-            } else {
-                cwnd += 1.0;
+            if !sent_any && inflight == 0 {
+                ev.push(Reverse((ns(now + 0.01), WAKE_EV, 0)));
             }
-            cwnd = cwnd.min(2000.0);
-            t = last_ack_t.max(t + gap);
         }
         finalize(&mut f);
         f
