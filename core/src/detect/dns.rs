@@ -15,8 +15,9 @@
 //!   `blocked` when the answers' addresses differ, else `info`. Exact duplicates (same bytes
 //!   and TTL: duplicated frames, Zeek's `dns-two-responses` trace) are not injection.
 //! - `dns_bogon`: an A/AAAA answer in a private, loopback, link-local, shared (100.64/10),
-//!   unspecified, multicast or reserved range (RFC 6890) for a public name. Severity `blocked`
-//!   for call-app names (`classify::apps`), else `info`. Names under `.local`, `.lan`,
+//!   unspecified, multicast or reserved range (RFC 6890) for a call-app name
+//!   (`classify::apps`). Severity `blocked`. Other names are not judged: ad blockers and
+//!   split-horizon DNS answer private addresses for them every day. Names under `.local`, `.lan`,
 //!   `.home`, `.internal`, `.corp`, `.localdomain`, `.arpa`, and single-label names are skipped
 //!   (split-horizon DNS is normal there).
 //! - `dns_nxdomain`: NXDOMAIN (rcode 3) for a call-app name: `blocked`, confidence 0.6;
@@ -234,7 +235,12 @@ impl Detector for DnsTampering {
                     out.push(x);
                 }
                 let Some(first) = mine.first() else { continue };
-                let app = apps::lookup(&q.qname).map(|(a, _)| a);
+                // Wildcards and other non-hostnames are not lookups an app makes.
+                let hostname = q
+                    .qname
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+                let app = apps::lookup(&q.qname).map(|(a, _)| a).filter(|_| hostname);
                 if first.rcode == 3 {
                     if let Some(app) = app {
                         let elsewhere = resolved.contains(q.qname.as_str());
@@ -264,6 +270,7 @@ impl Detector for DnsTampering {
                     .copied()
                     .filter(|ip| is_bogon(*ip))
                     .collect();
+                let Some(app) = app else { continue };
                 if !bogons.is_empty()
                     && !local_name(&q.qname)
                     && bogon_names.insert(q.qname.clone())
@@ -272,13 +279,13 @@ impl Detector for DnsTampering {
                         kind: "dns_bogon",
                         flow: Some(f.id),
                         ts: secs(first.ts),
-                        severity: if app.is_some() { "blocked" } else { "info" },
-                        confidence: if app.is_some() { 0.7 } else { 0.4 },
+                        severity: "blocked",
+                        confidence: 0.7,
                         summary: format!(
-                            "The resolver {} answered {}{} with {}, an address that cannot be on the Internet.",
+                            "The resolver {} answered {} ({}) with {}, an address that cannot be on the Internet.",
                             f.server.ip(),
                             q.qname,
-                            app.map(|a| format!(" ({})", blocking::app_label(a))).unwrap_or_default(),
+                            blocking::app_label(app),
                             bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
                         ),
                         evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),

@@ -10,10 +10,11 @@
 //!   prohibited": a filter said so).
 //!
 //! # Severity
-//! A timeout is `blocked` when the capture shows two-way traffic elsewhere (else the capture
-//! may be one-sided and the finding is not emitted); confidence grows with the retries and
-//! when other connections to the same server or port succeeded, or when the server is in the
-//! "penalty box" of an injected reset. A REJ is `blocked` only when the RST's TTL differs from
+//! A timeout needs two-way traffic elsewhere in the capture (else the capture may be
+//! one-sided and the finding is not emitted). It is `blocked` when the server is known to be
+//! alive (another connection to it got data back), sits in the "penalty box" of an injected
+//! reset, or belongs to a call app; otherwise it is `info` (a server that is down looks the
+//! same). Confidence grows with the retries. A REJ is `blocked` only when the RST's TTL differs from
 //! the server's usual one (seen on its other flows), when the ICMP code says "prohibited", or
 //! in a penalty box; otherwise it is `info`: a closed port answers the same way.
 //!
@@ -89,9 +90,16 @@ impl Detector for Handshake {
                 if !two_way_elsewhere(input.flows, &[f.id]) {
                     continue; // one-sided capture: cannot tell
                 }
+                // Without a sign that the server is alive (other connections answered, a
+                // penalty box) or that it is a call app's server, a silent server is as likely
+                // down as filtered: say so with `info`.
+                let filtered = succeeded_elsewhere || pbox.is_some() || f.class.app.is_some();
                 let mut conf: f64 = if syns.len() >= 3 { 0.7 } else { 0.55 };
                 if succeeded_elsewhere || pbox.is_some() {
                     conf += 0.15;
+                }
+                if !filtered {
+                    conf = 0.3;
                 }
                 let mut ev = json!({
                     "syns": syns.len(),
@@ -110,7 +118,7 @@ impl Detector for Handshake {
                     kind: "handshake_timeout",
                     flow: Some(f.id),
                     ts: secs(first_syn.ts),
-                    severity: "blocked",
+                    severity: if filtered { "blocked" } else { "info" },
                     confidence: conf.min(0.9),
                     summary: format!(
                         "Connection to {dest} never opened: {} SYNs sent over {:.1} s, no answer{}.",
@@ -118,6 +126,10 @@ impl Detector for Handshake {
                         blocking::s1(span),
                         if pbox.is_some() {
                             " (shortly after a forged reset to the same server)"
+                        } else if succeeded_elsewhere {
+                            " although the same server answered other connections"
+                        } else if !filtered {
+                            "; the server may be down, or a filter drops the SYNs"
                         } else {
                             ""
                         }
@@ -255,10 +267,18 @@ mod tests {
                 pkt(3, 3000, C, SYN, 1000, 0, 0, 64),
             ],
         );
+        // A server that is not known to be alive: maybe down, so only `info`.
         let out = run(&[f.clone(), good(1)]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "handshake_timeout");
+        assert_eq!(out[0].severity, "info");
+        // The same server answered on port 80: the SYNs to 443 were filtered.
+        let mut alive = good(2);
+        alive.server = "203.0.113.5:80".parse().unwrap();
+        let out = run(&[f.clone(), alive]);
+        assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, "blocked");
+        assert_eq!(out[0].evidence["server_answered_other_flows"], true);
         assert_eq!(out[0].packets, vec![1, 2, 3]);
         assert_eq!(out[0].evidence["syns"], 3);
         // One-sided capture: nothing else two-way → no finding.

@@ -35,7 +35,10 @@
 //!
 //! # Guards
 //! One-sided captures (no two-way traffic outside the flows judged) give no finding. Frames
-//! marked as duplicates are ignored.
+//! marked as duplicates are ignored. A call whose unanswered media (not STUN) started less
+//! than `rtp_cut_gap` before the capture ends is not judged: the capture stopped before the
+//! app could give up or fall back. UDP flows of a call app that classification left out of a
+//! call join the call of the same app and client they overlap (extra ICE candidates).
 //!
 //! # Known false positives
 //! Servers that are down; a call hung up in a way that stops only one side (hold with
@@ -120,15 +123,13 @@ struct UdpFacts {
     first: Nanos,
     last: Nanos,
     answered: bool,
-    /// The answers stopped this long before the last client datagram (0 if they did not).
-    answers_stopped: Option<(Nanos, Nanos)>,
     stun_sends: u32,
     stun_span: Nanos,
     stun_txid_tracked: bool,
     stun_frames: Vec<u64>,
 }
 
-fn facts(f: &Flow, cfg: &blocking::BlockingConfig) -> UdpFacts {
+fn facts(f: &Flow) -> UdpFacts {
     let c2s: Vec<&PacketMeta> = f
         .packets
         .iter()
@@ -141,12 +142,6 @@ fn facts(f: &Flow, cfg: &blocking::BlockingConfig) -> UdpFacts {
         answered: f.dir[1].packets > 0,
         ..Default::default()
     };
-    if let (Some(s_last), Some(c_last)) = (f.dir[1].last_ts, f.dir[0].last_ts) {
-        let after = c2s.iter().filter(|p| p.ts > s_last).count();
-        if c_last - s_last > cfg.rtp_cut_gap && after >= 10 {
-            u.answers_stopped = Some((s_last, c_last - s_last));
-        }
-    }
     // STUN transactions from the kept datagrams.
     let mut tx: BTreeMap<[u8; 16], Vec<PacketMeta>> = BTreeMap::new();
     let dgs = datagrams(f, Dir::C2s);
@@ -189,7 +184,7 @@ impl Detector for UdpBlocking {
         let udp: BTreeMap<u32, UdpFacts> = flows
             .iter()
             .filter(|f| f.transport == Transport::Udp)
-            .map(|f| (f.id, facts(f, cfg)))
+            .map(|f| (f.id, facts(f)))
             .collect();
 
         // Call groups: (label, app, flow ids, call id).
@@ -208,8 +203,23 @@ impl Detector for UdpBlocking {
         for f in flows.iter().filter(|f| !in_call.contains(&f.id)) {
             let app = f.class.app;
             let call_like = f.class.service == Service::Call || (app.is_some() && is_call_flow(f));
-            if let (Some(app), true) = (app, call_like) {
-                loose.entry((f.client.ip(), app)).or_default().push(f);
+            let (Some(app), true) = (app, call_like) else {
+                continue;
+            };
+            // A candidate of a call classification already made (same app and client, during
+            // the call or within `fallback_window` of it) belongs to that call.
+            let t = secs(f.first_ts);
+            let slack = secs(cfg.fallback_window);
+            let host = f.client.ip().to_string();
+            let joined = input.calls.iter().position(|c| {
+                c.app == app
+                    && c.client == host
+                    && t >= c.first_ts - slack
+                    && t <= c.last_ts + slack
+            });
+            match joined.and_then(|i| groups.get_mut(i)) {
+                Some(g) => g.2.push(f.id),
+                None => loose.entry((f.client.ip(), app)).or_default().push(f),
             }
         }
         for ((_, app), mut fs) in loose {
@@ -234,6 +244,8 @@ impl Detector for UdpBlocking {
         }
 
         // Per-call decisions.
+        let capture_end = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
+        let mut fallback_done: BTreeSet<u32> = BTreeSet::new();
         let mut call_blocked: BTreeSet<u32> = BTreeSet::new();
         for (label, app, ids, call_id) in &groups {
             let members: Vec<&Flow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
@@ -244,21 +256,46 @@ impl Detector for UdpBlocking {
             if udp_members.is_empty() || !two_way_elsewhere(flows, ids) {
                 continue;
             }
-            let all_dead = udp_members
-                .iter()
-                .all(|(_, u)| !u.answered || u.answers_stopped.is_some());
             let never = udp_members.iter().all(|(_, u)| !u.answered);
+            // Call level: when did anything last arrive, and how much was sent after it?
+            let last_rx = udp_members
+                .iter()
+                .filter_map(|(f, _)| f.dir[1].last_ts)
+                .max();
+            let sent_after: usize = last_rx.map_or(0, |r| {
+                udp_members
+                    .iter()
+                    .map(|(f, _)| {
+                        f.packets
+                            .iter()
+                            .filter(|p| p.dir == Dir::C2s && p.ts > r && !is_dup(p))
+                            .count()
+                    })
+                    .sum()
+            });
             let sent: u64 = udp_members.iter().map(|(_, u)| u.sent).sum();
             let first = udp_members.iter().map(|(_, u)| u.first).min().unwrap_or(0);
             let last = udp_members.iter().map(|(_, u)| u.last).max().unwrap_or(0);
-            if !all_dead || sent < u64::from(cfg.stun_min_sends) || last - first < cfg.stun_min_span
+            let silence = last_rx.map_or(0, |r| last - r);
+            // Media (not STUN) sent into silence only in the capture's last seconds: the
+            // capture stopped before the app could have given up or fallen back.
+            let media_first = udp_members
+                .iter()
+                .filter(|(f, u)| u.stun_sends == 0 && !f.class.protocols.contains(&"stun"))
+                .map(|(_, u)| u.first)
+                .min();
+            if never && media_first.is_some_and(|m| capture_end - m < cfg.rtp_cut_gap) {
+                continue;
+            }
+            let stopped = !never && silence > cfg.rtp_cut_gap && sent_after >= 10;
+            if !(never || stopped)
+                || sent < u64::from(cfg.stun_min_sends)
+                || last - first < cfg.stun_min_span
             {
                 continue;
             }
-            let label = match call_id {
-                Some(_) => format!("{} {label}", app.map(app_label).unwrap_or_default())
-                    .trim()
-                    .to_string(),
+            let label = match app {
+                Some(a) => format!("{} call", app_label(a)),
                 None => label.clone(),
             };
             let stun_dead: Vec<&Flow> = udp_members
@@ -305,6 +342,7 @@ impl Detector for UdpBlocking {
                 )
             };
             if let (Some(g), true) = (fallback, never) {
+                fallback_done.insert(g.id);
                 out.push(Finding {
                     kind: "udp_blocked_tcp_fallback",
                     flow: Some(g.id),
@@ -335,15 +373,9 @@ impl Detector for UdpBlocking {
                     blocking::s1(last - first)
                 )
             } else {
-                let worst = udp_members
-                    .iter()
-                    .filter_map(|(_, u)| u.answers_stopped)
-                    .map(|(_, g)| g)
-                    .min()
-                    .unwrap_or(0);
                 format!(
-                    "nothing received for the last {:.0} s while {sent} packets were sent in all",
-                    blocking::s1(worst)
+                    "nothing received for the last {:.0} s while {sent_after} packets were sent",
+                    blocking::s1(silence)
                 )
             };
             out.push(Finding {
@@ -357,10 +389,76 @@ impl Detector for UdpBlocking {
                     "call": call_id, "app": app,
                     "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
                     "packets_sent": sent, "span_s": ms(last - first) / 1000.0,
-                    "never_answered": never, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                    "never_answered": never, "silence_s": ms(silence) / 1000.0, "sent_after_silence": sent_after, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                     "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
                 }),
                 packets: frames,
+            });
+        }
+
+        // ICE over TCP without an app label: STUN/TURN over TCP that worked right after the
+        // same client's UDP STUN went unanswered.
+        for g in flows.iter().filter(|g| {
+            g.transport == Transport::Tcp
+                && !fallback_done.contains(&g.id)
+                && g.class
+                    .protocols
+                    .iter()
+                    .any(|p| matches!(*p, "stun" | "turn"))
+                && matches!(g.server.port(), 443 | 3478 | 5349)
+                && g.dir[1].payload_bytes > 0
+        }) {
+            let window = |f: &Flow| {
+                f.transport == Transport::Udp
+                    && f.client.ip() == g.client.ip()
+                    && f.first_ts <= g.first_ts
+                    && g.first_ts - f.first_ts <= cfg.fallback_window
+            };
+            let tried: Vec<(&Flow, &UdpFacts)> = flows
+                .iter()
+                .filter(|f| window(f))
+                .filter_map(|f| udp.get(&f.id).map(|u| (f, u)))
+                .filter(|(f, u)| u.stun_sends > 0 || f.class.protocols.contains(&"stun"))
+                .collect();
+            if tried.is_empty() || tried.iter().any(|(_, u)| u.answered) {
+                continue;
+            }
+            let sent: u64 = tried.iter().map(|(_, u)| u.sent).sum();
+            let first = tried
+                .iter()
+                .map(|(_, u)| u.first)
+                .min()
+                .unwrap_or(g.first_ts);
+            if sent < u64::from(cfg.stun_min_sends) {
+                continue;
+            }
+            let servers: BTreeSet<IpAddr> = tried.iter().map(|(f, _)| f.server.ip()).collect();
+            out.push(Finding {
+                kind: "udp_blocked_tcp_fallback",
+                flow: Some(g.id),
+                ts: secs(first),
+                severity: "degraded",
+                confidence: 0.7,
+                summary: format!(
+                    "STUN over UDP got no answer ({sent} requests to {} server{} over {:.1} s), then ICE fell back to STUN/TURN over TCP port {} ({}), which worked.",
+                    servers.len(),
+                    if servers.len() == 1 { "" } else { "s" },
+                    blocking::s1(g.first_ts - first),
+                    g.server.port(),
+                    g.server
+                ),
+                evidence: json!({
+                    "app": g.class.app, "udp_flows": tried.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
+                    "udp_packets_sent": sent, "udp_servers": servers.len(), "tcp_flow": g.id,
+                    "tcp_server": g.server.to_string(),
+                }),
+                packets: blocking::frames(
+                    tried
+                        .iter()
+                        .flat_map(|(f, _)| f.packets.iter().filter(|p| p.dir == Dir::C2s).take(4))
+                        .chain(g.packets.iter().take(1)),
+                    32,
+                ),
             });
         }
 

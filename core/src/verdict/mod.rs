@@ -88,6 +88,7 @@ fn decide(
     t: &Traffic,
     capture_two_way: bool,
     quiet: &str,
+    prefix: &str,
 ) -> (&'static str, String) {
     if let Some((_, w)) = worst(findings, idx) {
         let status = status_of(rank(w.severity));
@@ -102,7 +103,7 @@ fn decide(
             1 => " (and 1 more finding)".into(),
             n => format!(" (and {n} more findings)"),
         };
-        let sentence = if body.starts_with(subject) {
+        let sentence = if body.starts_with(subject) || body.starts_with(prefix) {
             format!("{body}{more}.")
         } else {
             format!("{subject}: {status} — {}{more}.", lower_first(body))
@@ -142,10 +143,16 @@ fn decide(
 }
 
 fn lower_first(s: &str) -> String {
+    // Keep names and acronyms ("TLS", "QUIC", "WhatsApp", "SIP") as they are: lower only a
+    // first word whose other letters are all lower case ("Connection", "The").
+    let word = s.split(' ').next().unwrap_or_default();
     let mut c = s.chars();
     match c.next() {
-        // Keep names and acronyms ("TLS", "QUIC", "STUN", "UDP") as they are.
-        Some(f) if f.is_uppercase() && c.clone().next().is_some_and(|n| n.is_lowercase()) => {
+        Some(f)
+            if f.is_uppercase()
+                && word.chars().skip(1).all(|n| n.is_lowercase())
+                && word.len() > 1 =>
+        {
             f.to_lowercase().chain(c).collect()
         }
         _ => s.to_string(),
@@ -235,6 +242,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             .collect();
         let t = traffic(&members);
         let subject = call_subject(call, &by_id);
+        let prefix = format!("{} call", app_label(call.app));
         let (status, summary) = decide(
             &subject,
             findings,
@@ -242,6 +250,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             &t,
             capture_two_way,
             "media flowed both ways",
+            &prefix,
         );
         call.status = status;
         call_verdicts.insert(
@@ -304,7 +313,16 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             )
         };
         let t = traffic(&members);
-        let (status, summary) = decide(&subject, findings, &idx, &t, capture_two_way, &quiet);
+        let prefix = format!("{label} call");
+        let (status, summary) = decide(
+            &subject,
+            findings,
+            &idx,
+            &t,
+            capture_two_way,
+            &quiet,
+            &prefix,
+        );
         let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
         for c in &app_calls {
             fl.extend(c.flows.iter().copied());
@@ -342,7 +360,15 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         fl.dedup();
         let service = members.first().map_or(Service::Other, |f| f.class.service);
         let t = traffic(&members);
-        let (status, summary) = decide("Other traffic", findings, &idx, &t, capture_two_way, "");
+        let (status, summary) = decide(
+            "Other traffic",
+            findings,
+            &idx,
+            &t,
+            capture_two_way,
+            "",
+            "Other traffic",
+        );
         out.push(Verdict {
             app: "other".into(),
             service,
