@@ -215,50 +215,71 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         }
     };
     let _ = writeln!(s, "\nFlows ({} {} of {}; --flows all|voip|problems):", rows.len(), label, r.flows.len());
-    if !rows.is_empty() {
-        let _ = writeln!(
-            s,
-            "  {:>4} {:<4} {:<40} {:<40} {:>13} {:>17} {:>8} {:<6} {:<12} WHAT",
-            "ID", "L4", "CLIENT", "SERVER", "PKTS →/←", "BYTES →/←", "DUR", "STATE", "HISTORY"
-        );
-    }
-    for f in rows {
-        let mut what: Vec<String> = Vec::new();
-        if let Some(app) = f.app {
-            what.push(app_name(app).to_string());
+    let table: Vec<[String; 10]> = rows.iter().map(|f| flow_row(f, &flagged)).collect();
+    let header = ["ID", "L4", "CLIENT", "SERVER", "PKTS →/←", "BYTES →/←", "DUR", "STATE", "HISTORY", "WHAT"].map(String::from);
+    if !table.is_empty() {
+        // Column widths fit the data, so IPv4-only captures stay narrow.
+        let mut w = [0usize; 10];
+        for row in std::iter::once(&header).chain(table.iter()) {
+            for (i, cell) in row.iter().enumerate() {
+                w[i] = w[i].max(cell.chars().count());
+            }
         }
-        if f.service == voipwatch_core::classify::Service::Call {
-            what.push("call".into());
+        for row in std::iter::once(&header).chain(table.iter()) {
+            let mut line = String::from(" ");
+            for (i, cell) in row.iter().enumerate() {
+                let pad = w[i].saturating_sub(cell.chars().count());
+                let right = matches!(i, 0 | 4 | 5 | 6);
+                line.push(' ');
+                if right {
+                    line.extend(std::iter::repeat(' ').take(pad));
+                    line.push_str(cell);
+                } else if i == 9 {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat(' ').take(pad));
+                }
+            }
+            let _ = writeln!(s, "{}", line.trim_end());
         }
-        if !f.protocols.is_empty() {
-            what.push(f.protocols.join("+"));
-        }
-        if let Some(sni) = &f.sni {
-            what.push(format!("sni={sni}"));
-        }
-        if flagged.contains(&f.id) {
-            what.push("⚑ see findings".into());
-        }
-        let mut history = f.history.clone();
-        if history.chars().count() > 12 {
-            history = history.chars().take(11).collect::<String>() + "…";
-        }
-        let _ = writeln!(
-            s,
-            "  {:>4} {:<4} {:<40} {:<40} {:>13} {:>17} {:>8} {:<6} {:<12} {}",
-            f.id,
-            f.transport,
-            f.client,
-            f.server,
-            format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
-            format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)),
-            duration(f.duration),
-            f.conn_state,
-            history,
-            what.join(" ")
-        );
     }
     s
+}
+
+fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
+    let mut what: Vec<String> = Vec::new();
+    if let Some(app) = f.app {
+        what.push(app_name(app).to_string());
+    }
+    if f.service == voipwatch_core::classify::Service::Call {
+        what.push("call".into());
+    }
+    if !f.protocols.is_empty() {
+        what.push(f.protocols.join("+"));
+    }
+    if let Some(sni) = &f.sni {
+        what.push(format!("sni={sni}"));
+    }
+    if flagged.contains(&f.id) {
+        what.push("⚑ see findings".into());
+    }
+    let mut history = f.history.clone();
+    if history.chars().count() > 12 {
+        history = history.chars().take(11).collect::<String>() + "…";
+    }
+    [
+        f.id.to_string(),
+        f.transport.to_string(),
+        f.client.clone(),
+        f.server.clone(),
+        format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
+        format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)),
+        duration(f.duration),
+        f.conn_state.to_string(),
+        history,
+        what.join(" "),
+    ]
 }
 
 #[cfg(test)]
