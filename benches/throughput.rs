@@ -1,0 +1,239 @@
+//! Throughput per pipeline stage, in bytes of capture per second (criterion `Throughput::Bytes`).
+//!
+//! Stages: `read` (CaptureReader only), `read_decode` (+ `decode::decode` on every packet)
+//! and `analyze` (the whole `Analyzer`: flows, classification, detectors, report).
+//! Input: the largest capture in `captures/` of the repository if there is one, else a
+//! deterministic in-memory pcap of ~20 MB of mixed TCP/UDP Ethernet frames built here.
+//! Input is pushed in 1 MiB chunks, as the CLI and the page do.
+//!
+//! Run: `cargo bench --bench throughput` (add `-- --quick` for a short run, or a stage
+//! name to filter, e.g. `cargo bench --bench throughput -- read`).
+//! `VOIPWATCH_BENCH_CAPTURE=path` benches another capture file.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use voipwatch_core::capture::CaptureReader;
+use voipwatch_core::decode::decode;
+use voipwatch_core::{Analyzer, Config};
+
+const CHUNK: usize = 1 << 20;
+const SYNTHETIC_BYTES: usize = 20 << 20;
+
+/// xorshift64*: deterministic input without a rand dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn ip_checksum(h: &[u8]) -> u16 {
+    let mut sum: u32 = h
+        .chunks(2)
+        .map(|p| u32::from(p[0]) << 8 | u32::from(*p.get(1).unwrap_or(&0)))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Ethernet + IPv4 + (TCP with 20-byte header | UDP) + zero payload of `payload` bytes.
+#[allow(clippy::too_many_arguments)]
+fn frame(
+    tcp: bool,
+    src: [u8; 4],
+    dst: [u8; 4],
+    sp: u16,
+    dp: u16,
+    seq: u32,
+    flags: u8,
+    payload: usize,
+) -> Vec<u8> {
+    let l4_len = if tcp { 20 } else { 8 } + payload;
+    let mut f = Vec::with_capacity(34 + l4_len);
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&((20 + l4_len) as u16).to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, if tcp { 6 } else { 17 }, 0, 0]);
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let c = ip_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&sp.to_be_bytes());
+    f.extend_from_slice(&dp.to_be_bytes());
+    if tcp {
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&0u32.to_be_bytes());
+        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    } else {
+        f.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        // RTP-looking first bytes so classifiers get some work.
+        if payload >= 12 {
+            f.extend_from_slice(&[0x80, 0x00]);
+            f.extend_from_slice(&(seq as u16).to_be_bytes());
+            f.extend_from_slice(&seq.wrapping_mul(160).to_be_bytes());
+            f.extend_from_slice(&[0x12, 0x34, 0x56, 0x78]);
+            f.resize(f.len() + payload - 12, 0x55);
+            return f;
+        }
+    }
+    f.resize(f.len() + payload, 0);
+    f
+}
+
+/// ~20 MB pcap: 300 TCP bulk flows and 100 UDP RTP-like flows interleaved, 1 ms apart.
+fn synthetic_pcap() -> Vec<u8> {
+    let mut out = vec![
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ];
+    let mut rng = Rng(0x7e57_da7a_2026);
+    let mut seqs = vec![1000u32; 400];
+    let mut ts: u64 = 1_700_000_000_000_000;
+    while out.len() < SYNTHETIC_BYTES {
+        let flow = rng.below(400) as usize;
+        let client = [10, 0, (flow / 250) as u8, (flow % 250) as u8 + 1];
+        let server = [192, 0, 2, (flow % 7) as u8 + 1];
+        let sport = 40_000 + flow as u16;
+        let f = if flow < 300 {
+            if rng.below(3) == 0 {
+                // ACK from the server.
+                frame(true, server, client, 443, sport, 5000, 0x10, 0)
+            } else {
+                let len = [1448usize, 1448, 536, 100][rng.below(4) as usize];
+                let seq = seqs[flow];
+                seqs[flow] = seq.wrapping_add(len as u32);
+                frame(true, client, server, sport, 443, seq, 0x18, len)
+            }
+        } else {
+            let seq = seqs[flow];
+            seqs[flow] = seq.wrapping_add(1);
+            frame(false, client, server, sport, 50_000, seq, 0, 160)
+        };
+        ts += 1000;
+        out.extend_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&f);
+    }
+    out
+}
+
+fn largest_capture(dir: &Path) -> Option<PathBuf> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                let better = match &best {
+                    None => true,
+                    Some((l, b)) => len > *l || (len == *l && p < *b),
+                };
+                if better {
+                    best = Some((len, p));
+                }
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+fn input() -> (String, Vec<u8>) {
+    let chosen = std::env::var_os("VOIPWATCH_BENCH_CAPTURE")
+        .map(PathBuf::from)
+        .or_else(|| largest_capture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")));
+    if let Some(p) = chosen {
+        if let Ok(data) = std::fs::read(&p) {
+            return (p.display().to_string(), data);
+        }
+    }
+    ("synthetic 20 MB TCP/UDP pcap".to_string(), synthetic_pcap())
+}
+
+fn read_only(data: &[u8]) -> u64 {
+    let mut r = CaptureReader::new();
+    let mut n = 0u64;
+    for c in data.chunks(CHUNK) {
+        let _ = r.push(c, |p| {
+            n += p.data.len() as u64;
+            black_box(p);
+        });
+    }
+    let _ = r.finish();
+    n
+}
+
+fn read_decode(data: &[u8]) -> u64 {
+    let mut r = CaptureReader::new();
+    let mut n = 0u64;
+    for c in data.chunks(CHUNK) {
+        let _ = r.push(c, |p| {
+            let d = decode(p.linktype, p.data);
+            n += u64::from(d.net.is_some());
+            black_box(d);
+        });
+    }
+    let _ = r.finish();
+    n
+}
+
+fn analyze(data: &[u8]) -> usize {
+    let mut a = Analyzer::new(Config {
+        name: "bench.pcap".into(),
+        ..Default::default()
+    });
+    for c in data.chunks(CHUNK) {
+        if a.push(c).is_err() {
+            break;
+        }
+    }
+    a.finish().flows.len()
+}
+
+fn stages(c: &mut Criterion) {
+    let (name, data) = input();
+    let packets = {
+        let mut r = CaptureReader::new();
+        let _ = r.push(&data, |_| {});
+        r.packets()
+    };
+    eprintln!(
+        "throughput input: {name}, {} bytes, {packets} packets",
+        data.len()
+    );
+    let mut g = c.benchmark_group("throughput");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(10);
+    g.bench_function("read", |b| b.iter(|| read_only(black_box(&data))));
+    g.bench_function("read_decode", |b| b.iter(|| read_decode(black_box(&data))));
+    g.bench_function("analyze", |b| b.iter(|| analyze(black_box(&data))));
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
