@@ -246,7 +246,7 @@ fn synthetic_pcapng(frames: &[(i64, Vec<u8>)]) -> Vec<u8> {
         f.extend_from_slice(&(data.len() as u32).to_be_bytes());
         f.extend_from_slice(&(data.len() as u32).to_be_bytes());
         f.extend_from_slice(data);
-        f.extend(std::iter::repeat(0).take(pad));
+        f.resize(f.len() + pad, 0);
         f.extend_from_slice(&len.to_be_bytes());
     }
     f
