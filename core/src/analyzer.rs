@@ -117,7 +117,13 @@ impl Analyzer {
     }
 
     /// Ends the input and builds the report.
-    pub fn finish(mut self) -> Report {
+    pub fn finish(self) -> Report {
+        self.finish_with_flows().0
+    }
+
+    /// Ends the input and builds the report, also returning the finished flows (with their
+    /// packet logs), for callers that analyse flows further (`voipwatch compare`).
+    pub fn finish_with_flows(mut self) -> (Report, Vec<crate::flow::Flow>) {
         if self.error.is_none() {
             if let Err(e) = self.reader.finish() {
                 self.error = Some(e);
@@ -152,14 +158,15 @@ impl Analyzer {
             complete: self.error.is_none(),
             error: self.error.as_ref().map(|e| e.to_string()),
         };
-        Report {
+        let report = Report {
             schema: report::SCHEMA,
             capture,
             flows: flows.iter().map(FlowReport::from_flow).collect(),
             calls,
             findings,
             verdicts,
-        }
+        };
+        (report, flows)
     }
 }
 
