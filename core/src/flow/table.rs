@@ -5,7 +5,9 @@
 //! old flow stays in `flows` unchanged. Map iteration order never reaches the output.
 
 use super::frag::{Fragments, TrainKey};
-use super::key::{icmp_counterpart, likely_server_port, tunnel_code, Endpoint, FlowKey};
+use super::key::{
+    icmp_counterpart, likely_server_port, tunnel_code, Endpoint, FlowKey, KeyHashBuilder,
+};
 use super::rtt::SegFacts;
 use super::seq::{self, Signature};
 use super::tcp::{Segment, TcpState};
@@ -35,7 +37,7 @@ pub struct FlowTable {
     cfg: FlowConfig,
     flows: Vec<Flow>,
     aux: Vec<Aux>,
-    map: HashMap<FlowKey, u32>,
+    map: HashMap<FlowKey, u32, KeyHashBuilder>,
     frags: Fragments,
     packets_kept: usize,
     /// Flows ended by idle timeout (a later packet of the same key started a new flow).
