@@ -21,6 +21,13 @@
 //! - Zeek drops TCP packets with bad checksums (history `C`) unless run with `-C`; we keep them
 //!   (the decoder names them `bad_tcp_checksum`, [`obs::ODD`] marks them).
 //! - A SYN/SYN-ACK reversal seen after both sides already sent something is not flipped.
+//! - Retransmissions of an unanswered SYN (same ISN) stay in their flow after the attempt
+//!   timeout, so a blocked handshake is one S0 flow with its retries; Zeek logs one S0 row
+//!   per 5 s of retries.
+//! - Zeek's DNS analyzer ends DNS connections after 10 s idle; every UDP flow here uses
+//!   [`FlowConfig::udp_idle_timeout`].
+//! - Zeek also logs the outer connection of a tunnel (Teredo, GTP-U …); only the inner flow is
+//!   a flow here.
 
 pub mod frag;
 pub mod key;

@@ -196,11 +196,11 @@ impl FlowTable {
             let closed = t
                 .closed_at
                 .is_some_and(|c| ts >= c.saturating_add(self.cfg.tcp_close_delay));
-            let reuse = match d.l4 {
-                L4::Tcp(s) => t.is_reuse(s.flags, s.seq),
-                _ => false,
+            let (reuse, retry) = match d.l4 {
+                L4::Tcp(s) => (t.is_reuse(s.flags, s.seq), t.is_syn_retry(s.flags, s.seq)),
+                _ => (false, false),
             };
-            if closed || reuse || t.attempt_expired(ts, self.cfg.tcp_attempt_timeout) {
+            if closed || reuse || t.attempt_expired(ts, self.cfg.tcp_attempt_timeout, retry) {
                 self.ended_reuse += 1;
                 return true;
             }
@@ -814,11 +814,24 @@ mod tests {
         };
         let mut t = FlowTable::new(cfg);
         t.observe(1, 0, &tcp(C, S, SYN, 1, 0, &[], 1));
+        let late = tcp(C, S, ACK | PSH, 2, 7, &[1; 4], 2);
         assert_eq!(
-            t.observe(2, 6 * SEC, &tcp(C, S, SYN, 1, 0, &[], 2))
-                .unwrap()
-                .id,
-            0
+            t.observe(2, 6 * SEC, &late).unwrap().id,
+            0,
+            "timer disabled"
+        );
+        // SYN retries (same ISN) stay one flow past the attempt timer: one S0 with retries.
+        let mut t = FlowTable::new(FlowConfig::default());
+        for (i, at) in [0, 1, 3, 7, 15].into_iter().enumerate() {
+            let o = t
+                .observe(i as u64, at * SEC, &tcp(C, S, SYN, 1, 0, &[], i as u32))
+                .unwrap();
+            assert_eq!(o.id, 0);
+        }
+        let f = &t.flows()[0];
+        assert_eq!(
+            (f.conn_state(), f.dir[0].syn_count, f.dir[0].retransmissions),
+            ("S0", 5, 4)
         );
     }
 

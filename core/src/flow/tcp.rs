@@ -260,9 +260,12 @@ impl TcpState {
     }
 
     /// True when Zeek's attempt timer would have removed this connection by `ts`: the
-    /// originator sent a SYN `timeout` ago and the responder was never heard.
-    pub fn attempt_expired(&self, ts: Nanos, timeout: Nanos) -> bool {
+    /// originator sent a SYN `timeout` ago and the responder was never heard. One deviation:
+    /// a retransmission of the originator's SYN (same ISN, `syn_retry`) stays in the flow, so
+    /// a blocked handshake with its SYN retries is one S0 flow (Zeek logs one row per 5 s).
+    pub fn attempt_expired(&self, ts: Nanos, timeout: Nanos, syn_retry: bool) -> bool {
         timeout > 0
+            && !syn_retry
             && self
                 .attempt_start
                 .is_some_and(|t0| ts >= t0.saturating_add(timeout))
@@ -271,6 +274,11 @@ impl TcpState {
                 EndpointState::SynSent | EndpointState::SynAckSent
             )
             && self.ep[1].state == EndpointState::Inactive
+    }
+
+    /// True when this segment retransmits the originator's SYN (same initial sequence number).
+    pub fn is_syn_retry(&self, flags: u8, seq: u32) -> bool {
+        flags & (SYN | ACK) == SYN && self.isn[0] == Some(seq)
     }
 
     /// True when a SYN (without ACK) with this sequence number would start a new connection
@@ -830,15 +838,22 @@ mod tests {
         let (_, _, t) = run(false, &s);
         assert!(t.closed_at.is_some());
         let (_, _, t) = run(false, &[(C, S, 1, 0, 0)]);
-        assert!(!t.attempt_expired(4_999_999_999, 5_000_000_000));
-        assert!(t.attempt_expired(5_000_000_000, 5_000_000_000));
+        assert!(!t.attempt_expired(4_999_999_999, 5_000_000_000, false));
+        assert!(t.attempt_expired(5_000_000_000, 5_000_000_000, false));
         assert!(
-            !t.attempt_expired(9_000_000_000, 0),
+            !t.attempt_expired(5_000_000_000, 5_000_000_000, true),
+            "a SYN retry stays in its flow"
+        );
+        assert!(t.is_syn_retry(S, 1));
+        assert!(!t.is_syn_retry(S, 2));
+        assert!(!t.is_syn_retry(SA, 1));
+        assert!(
+            !t.attempt_expired(9_000_000_000, 0, false),
             "0 disables the attempt timer"
         );
         let (_, _, t) = run(false, &handshake());
         assert!(
-            !t.attempt_expired(60_000_000_000, 5_000_000_000),
+            !t.attempt_expired(60_000_000_000, 5_000_000_000, false),
             "answered attempts never expire"
         );
     }
