@@ -4,8 +4,8 @@
 //! `../shared/corpus/refcaps/zeek`, see its README §1). Each trace is analysed with
 //! `analyze_bytes`; each baseline row is matched to our flow with the same transport and the
 //! same two endpoints (the k-th row of an endpoint pair to our k-th flow of that pair, in
-//! first-seen order), and its `conn_state`, `history` and originator are compared where the
-//! baseline has them. Every mismatch must be one of the documented differences below, each
+//! first-seen order), and its `conn_state`, `history`, originator and packet/IP-byte counts per
+//! direction are compared where the baseline has them. Every mismatch must be one of the documented differences below, each
 //! with its reason; anything else fails the test. Skips cleanly when the corpus is absent.
 
 use std::collections::BTreeMap;
@@ -85,6 +85,12 @@ const DIFFERENCES: &[(&str, &str, &str, &str)] = &[
         "missing",
         "no DNS-specific 10 s session timeout",
     ),
+    (
+        "tunnels/Teredo.pcap",
+        "192.168.2.16:1920",
+        "sizes",
+        "no DNS-specific 10 s session timeout: our one flow holds both Zeek rows' packets",
+    ),
 ];
 
 #[derive(Debug)]
@@ -95,6 +101,8 @@ struct Row {
     resp: Option<SocketAddr>,
     conn_state: Option<String>,
     history: Option<String>,
+    /// (orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes) when the baseline has them.
+    sizes: Option<(u64, u64, u64, u64)>,
 }
 
 /// Parses a Zeek log: `#fields` names the columns (or, for `zeek-cut -m` output, the first
@@ -135,6 +143,15 @@ fn parse_log(text: &str) -> Vec<Row> {
             conn_state: get("conn_state"),
             history: get("history")
                 .or_else(|| names.iter().any(|n| n == "history").then(String::new)),
+            sizes: (|| {
+                let n = |f: &str| get(f)?.parse::<u64>().ok();
+                Some((
+                    n("orig_pkts")?,
+                    n("orig_ip_bytes")?,
+                    n("resp_pkts")?,
+                    n("resp_ip_bytes")?,
+                ))
+            })(),
         });
     }
     rows
@@ -259,6 +276,16 @@ fn compare(tally: &mut Tally, trace: &str, rows: &[Row], flows: &[FlowReport]) {
                 format!("zeek {z:?}, ours {:?}", f.history),
             );
         }
+        if let Some(z) = row.sizes {
+            let ours = (f.packets.c2s, f.bytes.c2s, f.packets.s2c, f.bytes.s2c);
+            tally.outcome(
+                trace,
+                &orig,
+                "sizes",
+                ours == z,
+                format!("zeek pkts/ip bytes {z:?}, ours {ours:?}"),
+            );
+        }
     }
 }
 
@@ -297,6 +324,7 @@ fn conn_state_and_history_match_zeek() {
                 resp: None,
                 conn_state: Some(s.into()),
                 history: Some(h.into()),
+                sizes: None,
             };
             compare(&mut tally, trace, &[row], &flows);
         }
@@ -322,6 +350,7 @@ fn zeek_log_parser() {
                 1.0\t10.0.0.1\t5\t2001:db8::1\t80\ttcp\tSF\tShADadFf\n2.0\t10.0.0.1\t6\t10.0.0.2\t53\tudp\tS0\t-\n";
     let rows = parse_log(text);
     assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].sizes, None, "no size columns in this log");
     assert_eq!(rows[0].orig, Some("10.0.0.1:5".parse().unwrap()));
     assert_eq!(rows[0].resp, Some("[2001:db8::1]:80".parse().unwrap()));
     assert_eq!(
