@@ -12,6 +12,7 @@
 pub mod analyzer;
 pub mod capture;
 pub mod classify;
+pub mod compare;
 pub mod decode;
 pub mod detect;
 pub mod flow;

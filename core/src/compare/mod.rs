@@ -1,0 +1,534 @@
+//! Differential throughput comparison of a *target* (the traffic suspected of being
+//! throttled) and a *control* (the same test by another path or disguise: through a VPN,
+//! to another server name, with bytes inverted), as Wehe and Glasnost do it.
+//!
+//! * **Samples** (Wehe: Kakhki et al., IMC 2015; Li et al., SIGCOMM 2019): the selected
+//!   flows' data direction (the direction carrying most bytes) is cut into 100 equal time
+//!   intervals from its first to its last packet, and each interval gives one throughput
+//!   sample (IP bytes × 8 / interval).
+//! * **KS test**: two-sample Kolmogorov–Smirnov on the two sets of samples (exact p for
+//!   small samples, [`ks`]).
+//! * **Area test** (Wehe): the area between the two empirical CDFs, normalised by the smaller
+//!   of the two maximum throughputs; signed positive when the target is the slower one.
+//! * **Verdict** (Wehe's rule): `differentiated` when |area| ≥ 0.5 *and* KS p < 0.01;
+//!   `not differentiated` when |area| < 0.5; `inconclusive` when the area is large but the
+//!   KS test is not significant, or when either side is too small to measure
+//!   (< 2 s or < 50 data packets).
+//! * **Glasnost's rule** (Dischinger et al., NSDI 2010) as a second opinion: the maximum
+//!   throughputs differ by more than 20 % of the larger one.
+//!
+//! **Known false positives**: a control that took a different path (a VPN exit far away), or
+//! ran at another time of day, differs for reasons other than differentiation; the
+//! application-limited target (a call needs only 100 kbit/s) is slower than a bulk control
+//! without any throttling — compare like with like (Wehe replays the same bytes).
+
+pub mod ks;
+
+use crate::flow::{Dir, Flow, Transport};
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// Thresholds of the comparison (sources in the module docs).
+#[derive(Clone, Debug)]
+pub struct CompareConfig {
+    /// Throughput samples per side (Wehe: 100).
+    pub samples: usize,
+    /// |area| from which the CDFs are "far apart" (Wehe: 0.5).
+    pub area_threshold: f64,
+    /// KS p-value below which the difference is significant (Wehe: 0.01).
+    pub ks_alpha: f64,
+    /// Relative difference of maximum throughputs flagged by Glasnost (0.2).
+    pub glasnost_threshold: f64,
+    /// Shortest measurable side, seconds.
+    pub min_duration_s: f64,
+    /// Fewest data packets per side.
+    pub min_packets: usize,
+}
+
+impl Default for CompareConfig {
+    fn default() -> Self {
+        CompareConfig {
+            samples: 100,
+            area_threshold: 0.5,
+            ks_alpha: 0.01,
+            glasnost_threshold: 0.2,
+            min_duration_s: 2.0,
+            min_packets: 50,
+        }
+    }
+}
+
+/// How flows are chosen on one side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selector {
+    /// The flow carrying the most bytes (the default with two captures).
+    Largest,
+    /// TLS/QUIC server name, exact or a suffix after a dot (`sni=example.com`).
+    Sni(String),
+    /// Server address: `ip:port`, `ip` or `:port`.
+    Server {
+        ip: Option<std::net::IpAddr>,
+        port: Option<u16>,
+    },
+    /// Flow ids as in the report.
+    Flows(Vec<u32>),
+    /// App id (`app=whatsapp`).
+    App(String),
+}
+
+impl Selector {
+    /// Parses `sni=…`, `server=ip:port|ip|:port`, `flow=ID[,ID…]`, `app=…` or `largest`.
+    pub fn parse(s: &str) -> Result<Selector, String> {
+        if s == "largest" {
+            return Ok(Selector::Largest);
+        }
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("selector {s:?}: expected KEY=VALUE"))?;
+        if v.is_empty() {
+            return Err(format!("selector {s:?}: empty value"));
+        }
+        match k {
+            "sni" => Ok(Selector::Sni(v.to_ascii_lowercase())),
+            "app" => Ok(Selector::App(v.to_ascii_lowercase())),
+            "flow" => {
+                let ids: Result<Vec<u32>, _> =
+                    v.split(',').map(|x| x.trim().parse::<u32>()).collect();
+                ids.map(Selector::Flows)
+                    .map_err(|e| format!("selector {s:?}: {e}"))
+            }
+            "server" => {
+                if let Some(p) = v.strip_prefix(':') {
+                    let port = p
+                        .parse::<u16>()
+                        .map_err(|e| format!("selector {s:?}: {e}"))?;
+                    return Ok(Selector::Server {
+                        ip: None,
+                        port: Some(port),
+                    });
+                }
+                if let Ok(sa) = v.parse::<SocketAddr>() {
+                    return Ok(Selector::Server {
+                        ip: Some(sa.ip()),
+                        port: Some(sa.port()),
+                    });
+                }
+                let ip = v
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .parse::<std::net::IpAddr>()
+                    .map_err(|e| format!("selector {s:?}: {e}"))?;
+                Ok(Selector::Server {
+                    ip: Some(ip),
+                    port: None,
+                })
+            }
+            _ => Err(format!(
+                "selector {s:?}: unknown key {k:?} (sni, server, flow, app)"
+            )),
+        }
+    }
+
+    fn matches(&self, f: &Flow) -> bool {
+        match self {
+            Selector::Largest => true,
+            Selector::Sni(n) => f.class.sni.as_deref().is_some_and(|s| {
+                let s = s.to_ascii_lowercase();
+                s == *n || s.ends_with(&format!(".{n}"))
+            }),
+            Selector::Server { ip, port } => {
+                ip.is_none_or(|i| f.server.ip() == i) && port.is_none_or(|p| f.server.port() == p)
+            }
+            Selector::Flows(ids) => ids.contains(&f.id),
+            Selector::App(a) => f.class.app.is_some_and(|x| x.eq_ignore_ascii_case(a)),
+        }
+    }
+
+    /// The flows this selector picks (ids ascending).
+    pub fn select<'a>(&self, flows: &'a [Flow]) -> Vec<&'a Flow> {
+        let bytes = |f: &Flow| f.dir[0].bytes.saturating_add(f.dir[1].bytes);
+        match self {
+            Selector::Largest => flows
+                .iter()
+                .filter(|f| matches!(f.transport, Transport::Tcp | Transport::Udp))
+                .max_by(|a, b| bytes(a).cmp(&bytes(b)).then(b.id.cmp(&a.id)))
+                .into_iter()
+                .collect(),
+            _ => flows.iter().filter(|f| self.matches(f)).collect(),
+        }
+    }
+}
+
+/// Throughput samples of one side.
+#[derive(Clone, Debug, Serialize)]
+pub struct Samples {
+    /// Flow ids measured.
+    pub flows: Vec<u32>,
+    /// Direction measured, relative to each flow ("c2s"/"s2c").
+    pub dir: &'static str,
+    pub packets: u64,
+    pub bytes: u64,
+    pub duration_s: f64,
+    pub interval_s: f64,
+    /// Mean throughput over the whole duration (bit/s).
+    pub mean_bps: f64,
+    pub median_bps: f64,
+    pub max_bps: f64,
+    /// The samples (bit/s).
+    pub bps: Vec<f64>,
+}
+
+/// Cuts the main data direction of `flows` into `n` equal intervals.
+pub fn throughput_samples(flows: &[&Flow], n: usize) -> Option<Samples> {
+    if flows.is_empty() || n == 0 {
+        return None;
+    }
+    let sum = |d: Dir| flows.iter().map(|f| f.dir[d.idx()].bytes).sum::<u64>();
+    let dir = if sum(Dir::S2c) >= sum(Dir::C2s) {
+        Dir::S2c
+    } else {
+        Dir::C2s
+    };
+    let mut pk: Vec<(i64, u64)> = flows
+        .iter()
+        .flat_map(|f| {
+            f.packets
+                .iter()
+                .filter(|p| p.dir == dir && p.payload_len > 0)
+                .map(|p| (p.ts, u64::from(p.ip_len)))
+        })
+        .collect();
+    pk.sort_unstable();
+    let (first, last) = (pk.first()?.0, pk.last()?.0);
+    let span = (last - first).max(1);
+    let mut bins = vec![0u64; n];
+    for &(ts, b) in &pk {
+        let i = (((ts - first) as i128 * n as i128) / (span as i128 + 1)) as usize;
+        if let Some(s) = bins.get_mut(i.min(n - 1)) {
+            *s = s.saturating_add(b);
+        }
+    }
+    let dur = span as f64 / 1e9;
+    let interval = dur / n as f64;
+    let bps: Vec<f64> = bins
+        .iter()
+        .map(|&b| {
+            if interval > 0.0 {
+                b as f64 * 8.0 / interval
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let bytes: u64 = pk.iter().map(|p| p.1).sum();
+    let mut ids: Vec<u32> = flows.iter().map(|f| f.id).collect();
+    ids.sort_unstable();
+    Some(Samples {
+        flows: ids,
+        dir: match dir {
+            Dir::C2s => "c2s",
+            Dir::S2c => "s2c",
+        },
+        packets: pk.len() as u64,
+        bytes,
+        duration_s: dur,
+        interval_s: interval,
+        mean_bps: if dur > 0.0 {
+            bytes as f64 * 8.0 / dur
+        } else {
+            0.0
+        },
+        median_bps: crate::detect::series::median(&bps).unwrap_or(0.0),
+        max_bps: bps.iter().copied().fold(0.0, f64::max),
+        bps,
+    })
+}
+
+/// Wehe's area test result.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct AreaTest {
+    /// ∫|F_target − F_control| / min(max_target, max_control), signed + when the target is slower.
+    pub area: f64,
+    pub threshold: f64,
+}
+
+/// Glasnost's maximum-throughput rule.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Glasnost {
+    pub target_max_bps: f64,
+    pub control_max_bps: f64,
+    /// (control − target) / max(both).
+    pub rel_diff: f64,
+    pub threshold: f64,
+    pub differentiated: bool,
+}
+
+/// The comparison's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// "differentiated", "not differentiated" or "inconclusive".
+    pub verdict: &'static str,
+    /// One plain sentence.
+    pub summary: String,
+    pub target: Samples,
+    pub control: Samples,
+    pub ks: Option<ks::KsResult>,
+    pub ks_alpha: f64,
+    pub area: Option<AreaTest>,
+    pub glasnost: Glasnost,
+    /// Whether Glasnost's rule says the same as the verdict (None when inconclusive).
+    pub glasnost_agrees: Option<bool>,
+}
+
+/// ∫|F_a − F_b| dx over the pooled range, and the sign of mean(b) − mean(a).
+fn cdf_area(a: &[f64], b: &[f64]) -> f64 {
+    let mut x: Vec<f64> = a.to_vec();
+    let mut y: Vec<f64> = b.to_vec();
+    x.sort_by(f64::total_cmp);
+    y.sort_by(f64::total_cmp);
+    let mut pool: Vec<f64> = x.iter().chain(y.iter()).copied().collect();
+    pool.sort_by(f64::total_cmp);
+    pool.dedup();
+    let (mut i, mut j, mut area) = (0usize, 0usize, 0.0f64);
+    for w in pool.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        while x.get(i).is_some_and(|&v| v <= lo) {
+            i += 1;
+        }
+        while y.get(j).is_some_and(|&v| v <= lo) {
+            j += 1;
+        }
+        let fa = i as f64 / x.len().max(1) as f64;
+        let fb = j as f64 / y.len().max(1) as f64;
+        area += (fa - fb).abs() * (hi - lo);
+    }
+    area
+}
+
+/// Compares target and control samples.
+pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Comparison {
+    let (tm, cm) = (target.max_bps, control.max_bps);
+    let big = tm.max(cm);
+    let rel = if big > 0.0 { (cm - tm) / big } else { 0.0 };
+    let glasnost = Glasnost {
+        target_max_bps: tm,
+        control_max_bps: cm,
+        rel_diff: rel,
+        threshold: cfg.glasnost_threshold,
+        differentiated: rel.abs() > cfg.glasnost_threshold,
+    };
+    let too_small =
+        |s: &Samples| s.duration_s < cfg.min_duration_s || (s.packets as usize) < cfg.min_packets;
+    let ks = ks::ks_2samp(&target.bps, &control.bps);
+    let norm = tm.min(cm);
+    let area = if norm > 0.0 {
+        let mag = cdf_area(&target.bps, &control.bps) / norm;
+        let sign = if control.mean_bps >= target.mean_bps {
+            1.0
+        } else {
+            -1.0
+        };
+        Some(AreaTest {
+            area: sign * mag,
+            threshold: cfg.area_threshold,
+        })
+    } else {
+        None
+    };
+    let fmt = crate::detect::series::fmt_rate;
+    let (verdict, why) = if too_small(&target) || too_small(&control) {
+        (
+            "inconclusive",
+            format!(
+                "a side is too small to measure (target {:.1} s / {} packets, control {:.1} s / {} packets; \
+                 at least {:.0} s and {} packets each)",
+                target.duration_s, target.packets, control.duration_s, control.packets, cfg.min_duration_s, cfg.min_packets
+            ),
+        )
+    } else {
+        match (ks, area) {
+            (Some(k), Some(a)) if a.area.abs() >= cfg.area_threshold && k.p < cfg.ks_alpha => (
+                "differentiated",
+                format!(
+                    "the {} is consistently slower: median {} vs {} (area {:.2} ≥ {}, KS D = {:.2}, p = {:.2e} < {})",
+                    if a.area > 0.0 { "target" } else { "control" },
+                    fmt(if a.area > 0.0 { target.median_bps } else { control.median_bps }),
+                    fmt(if a.area > 0.0 { control.median_bps } else { target.median_bps }),
+                    a.area.abs(),
+                    cfg.area_threshold,
+                    k.d,
+                    k.p,
+                    cfg.ks_alpha
+                ),
+            ),
+            (Some(k), Some(a)) if a.area.abs() >= cfg.area_threshold => (
+                "inconclusive",
+                format!(
+                    "the throughputs differ (area {:.2}) but not significantly (KS p = {:.3} ≥ {})",
+                    a.area.abs(),
+                    k.p,
+                    cfg.ks_alpha
+                ),
+            ),
+            (Some(k), Some(a)) => (
+                "not differentiated",
+                format!(
+                    "the throughput distributions overlap: median {} vs {} (area {:.2} < {}, KS D = {:.2}, p = {:.3})",
+                    fmt(target.median_bps),
+                    fmt(control.median_bps),
+                    a.area.abs(),
+                    cfg.area_threshold,
+                    k.d,
+                    k.p
+                ),
+            ),
+            _ => ("inconclusive", "no throughput was measured on a side".to_string()),
+        }
+    };
+    let glasnost_agrees = match verdict {
+        "differentiated" => Some(glasnost.differentiated),
+        "not differentiated" => Some(!glasnost.differentiated),
+        _ => None,
+    };
+    let summary = format!(
+        "{}: {why}. Glasnost's max-throughput rule {} ({} vs {}).",
+        match verdict {
+            "differentiated" => "Differentiated",
+            "not differentiated" => "Not differentiated",
+            _ => "Inconclusive",
+        },
+        if glasnost.differentiated {
+            "also flags a difference"
+        } else {
+            "sees no difference"
+        },
+        fmt(tm),
+        fmt(cm)
+    );
+    let summary = if glasnost_agrees == Some(false) {
+        summary
+            .replace("also flags a difference", "flags a difference (disagrees)")
+            .replace("sees no difference", "sees no difference (disagrees)")
+    } else {
+        summary
+    };
+    Comparison {
+        verdict,
+        summary,
+        target,
+        control,
+        ks,
+        ks_alpha: cfg.ks_alpha,
+        area,
+        glasnost,
+        glasnost_agrees,
+    }
+}
+
+/// Analyses a capture held in memory and returns its report and finished flows.
+pub fn analyze_capture(name: &str, data: &[u8]) -> (crate::Report, Vec<Flow>) {
+    let cfg = crate::Config {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let mut a = crate::Analyzer::new(cfg);
+    let _ = a.push(data);
+    a.finish_with_flows()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::series::sim::{self, Sim};
+
+    fn samples_of(s: &Sim) -> Samples {
+        let f = sim::run(s);
+        throughput_samples(&[&f], 100).unwrap()
+    }
+
+    #[test]
+    fn policed_target_vs_free_control_is_differentiated() {
+        let t = samples_of(&Sim {
+            policer: Some((1e6, 30_000.0)),
+            duration_s: 10.0,
+            ..Default::default()
+        });
+        let c = samples_of(&Sim {
+            line_bps: 8e6,
+            duration_s: 10.0,
+            ..Default::default()
+        });
+        assert_eq!(t.bps.len(), 100);
+        let r = compare(t, c, &CompareConfig::default());
+        assert_eq!(r.verdict, "differentiated", "{}", r.summary);
+        assert!(r.area.unwrap().area > 0.5);
+        assert!(r.ks.unwrap().p < 1e-10);
+        assert_eq!(r.glasnost_agrees, Some(true));
+    }
+
+    #[test]
+    fn same_path_twice_is_not_differentiated() {
+        let t = samples_of(&Sim {
+            shaper: Some((4e6, 100_000.0, 10_000.0)),
+            duration_s: 10.0,
+            ..Default::default()
+        });
+        let c = samples_of(&Sim {
+            shaper: Some((4e6, 100_000.0, 10_000.0)),
+            duration_s: 10.0,
+            base_rtt_ms: 45.0,
+            ..Default::default()
+        });
+        let r = compare(t, c, &CompareConfig::default());
+        assert_eq!(r.verdict, "not differentiated", "{}", r.summary);
+        assert_eq!(r.glasnost_agrees, Some(true));
+    }
+
+    #[test]
+    fn tiny_side_is_inconclusive() {
+        let t = samples_of(&Sim {
+            duration_s: 0.5,
+            ..Default::default()
+        });
+        let c = samples_of(&Sim {
+            duration_s: 10.0,
+            ..Default::default()
+        });
+        assert_eq!(
+            compare(t, c, &CompareConfig::default()).verdict,
+            "inconclusive"
+        );
+    }
+
+    #[test]
+    fn area_is_mean_gap_for_separated_samples() {
+        // Separated CDFs: the area between them is the difference of the means.
+        assert!((cdf_area(&[1.0, 2.0, 3.0], &[5.0, 6.0, 7.0]) - 4.0).abs() < 1e-12);
+        assert_eq!(cdf_area(&[1.0, 2.0], &[1.0, 2.0]), 0.0);
+    }
+
+    #[test]
+    fn selectors_parse_and_match() {
+        let mut f = sim::empty_flow();
+        f.id = 7;
+        f.class.sni = Some("video.Example.com".into());
+        f.class.app = Some("whatsapp");
+        for (s, want) in [
+            ("sni=example.com", true),
+            ("sni=ample.com", false),
+            ("server=10.0.1.2:443", true),
+            ("server=:443", true),
+            ("server=10.0.1.2", true),
+            ("server=10.0.1.3", false),
+            ("flow=3,7", true),
+            ("flow=3", false),
+            ("app=WhatsApp", true),
+            ("largest", true),
+        ] {
+            let sel = Selector::parse(s).unwrap();
+            assert_eq!(sel.select(std::slice::from_ref(&f)).len() == 1, want, "{s}");
+        }
+        for bad in ["sni", "sni=", "flow=x", "server=nope", "color=red"] {
+            assert!(Selector::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
