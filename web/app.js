@@ -9,7 +9,7 @@ const MAX_ROWS = 500;
 
 let lang = "en";
 let worker = null;
-let current = null; // { report, json, charts, file, stats, error }
+let current = null; // { report, json, file, stats } or { errorKey, errorText }
 let sort = { key: "id", asc: true };
 let downloadUrl = null;
 
@@ -172,11 +172,9 @@ function finished(file, m, wallMs) {
     fail("error_engine", String(e));
     return;
   }
-  let charts = [];
-  try { charts = m.charts ? JSON.parse(m.charts) : []; } catch { charts = []; }
   const cap = report.capture || {};
   current = {
-    report, json: m.json, charts, file,
+    report, json: m.json, file,
     stats: { ms: m.ms, wallMs, total: m.total, wasmBytes: m.wasmBytes, peakWasmBytes: m.peakWasmBytes },
   };
   const err = cap.error || m.pushError;
@@ -274,7 +272,7 @@ function renderCalls(r) {
   ))));
 }
 
-function evidenceTable(ev) {
+function evidenceTable(ev, flowOf) {
   if (!ev || typeof ev !== "object" || Array.isArray(ev)) {
     return ev === undefined || ev === null ? null : h("pre", { dir: "ltr", text: JSON.stringify(ev, null, 1) });
   }
@@ -282,7 +280,9 @@ function evidenceTable(ev) {
   if (!rows.length) return null;
   return h("table", { class: "evidence", dir: "ltr" }, h("tbody", {}, rows.map(([k, v]) => h("tr", {},
     h("th", { text: k }),
-    h("td", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })))));
+    k === "series" && v && typeof v === "object"
+      ? h("td", {}, h("a", { href: `#chart-${flowOf}`, text: t("see_chart") }))
+      : h("td", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })))));
 }
 
 function renderFindings(r) {
@@ -298,7 +298,7 @@ function renderFindings(r) {
         h("span", { class: "meta", text: ` · ${t("confidence", { pct: Math.round((f.confidence || 0) * 100) })} · ${when(f.ts)}` })),
       h("p", { class: "engine-text", lang: "en", dir: "ltr", text: f.summary }),
       pk.length ? h("p", { class: "packets", text: t("packets_evidence", { list: "" }) }, h("bdi", { dir: "ltr", text: shown })) : null,
-      evidenceTable(f.evidence));
+      evidenceTable(f.evidence, f.flow));
   }));
 }
 
@@ -308,27 +308,36 @@ function flaggedFlowIds(r) {
   return ids;
 }
 
+/** Flagged flows with a time series: the first finding per flow whose evidence carries one. */
+function chartSeries(r) {
+  const out = new Map();
+  (r.findings || []).forEach((f, i) => {
+    const s = f.evidence && f.evidence.series;
+    if (f.flow === null || f.flow === undefined || !s || typeof s !== "object" || out.has(f.flow)) return;
+    out.set(f.flow, { flow: f.flow, finding: i, series: s, rate: typeof f.evidence.rate_bps === "number" ? f.evidence.rate_bps : null });
+  });
+  return [...out.values()];
+}
+
 function renderCharts(r) {
   const box = $("charts");
-  const list = (current.charts || []).filter((c) => c && typeof c.flow === "number");
+  const list = chartSeries(r);
   if (!list.length) { box.replaceChildren(h("p", { class: "empty", text: t("no_charts") })); return; }
-  const rateOf = new Map();
-  for (const f of r.findings || []) {
-    if (f.flow !== null && f.evidence && typeof f.evidence.rate_bps === "number") rateOf.set(f.flow, f.evidence.rate_bps);
-  }
   box.replaceChildren(...list.map((c) => {
-    const bin = c.bin > 0 ? c.bin : 0.1;
-    const pts = (arr) => (arr || []).map((b, i) => [i * bin, (b * 8) / bin]);
+    const s = c.series;
+    const bin = s.bin_s > 0 ? s.bin_s : 0.5;
+    const pts = (arr) => (Array.isArray(arr) ? arr : []).map((y, i) => [i * bin, typeof y === "number" ? y : 0]);
     const thr = lineChart(
-      [{ label: t("chart_up"), cls: "up", points: pts(c.rate && c.rate.c2s) }, { label: t("chart_down"), cls: "down", points: pts(c.rate && c.rate.s2c) }],
+      [{ label: t("chart_up"), cls: "up", points: pts(s.c2s_bps) }, { label: t("chart_down"), cls: "down", points: pts(s.s2c_bps) }],
       { title: t("chart_throughput", { id: c.flow }), xLabel: t("chart_time"),
-        hline: rateOf.has(c.flow) ? { y: rateOf.get(c.flow), label: t("chart_rate_line", { rate: `${si(rateOf.get(c.flow))}bit/s` }) } : undefined },
+        hline: c.rate !== null ? { y: c.rate, label: t("chart_rate_line", { rate: `${si(c.rate)}bit/s` }) } : undefined },
     );
-    const rtt = (c.rtt || []).map(([x, y]) => [x, y * 1000]);
+    const rtt = (Array.isArray(s.rtt_ms) ? s.rtt_ms : []).map((y, i) => [i * bin, y]).filter(([, y]) => typeof y === "number");
     const rttChart = rtt.length
       ? lineChart([{ label: "RTT", cls: "rtt", points: rtt }], { title: t("chart_rtt", { id: c.flow }), xLabel: t("chart_time") })
       : h("p", { class: "empty", text: `${t("chart_rtt", { id: c.flow })}: ${t("chart_no_rtt")}` });
-    return h("figure", { class: "chart-box", "data-testid": "chart", "data-flow": String(c.flow), dir: "ltr" }, thr, rttChart);
+    return h("figure", { class: "chart-box", id: `chart-${c.flow}`, "data-testid": "chart", "data-flow": String(c.flow), dir: "ltr" },
+      thr, rttChart, h("figcaption", {}, h("a", { href: `#finding-${c.finding}`, class: "ref", text: `#${c.finding + 1}` })));
   }));
 }
 

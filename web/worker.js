@@ -1,10 +1,10 @@
 // Module Web Worker that owns the voipwatch WebAssembly instance.
 // Messages in:  { type: "analyze", file: File, chunk?: number }
 // Messages out: { type: "ready" } | { type: "progress", bytes, packets, flows, total, wasmBytes }
-//               { type: "done", json, charts, pushError, ms, total, wasmBytes, peakWasmBytes }
+//               { type: "done", json, pushError, ms, total, wasmBytes, peakWasmBytes }
 //               { type: "fatal", message }   (the engine could not be loaded at all)
 // The file is read with File.slice in fixed chunks, so memory stays bounded whatever its size:
-// one chunk in JS plus the engine's own state (which grows with flows, not with bytes).
+// two chunks in JS plus the engine's own state (which grows with flows, not with bytes).
 import init, { Analyzer } from "./voipwatch_wasm.js";
 
 const CHUNK = 4 * 1024 * 1024;
@@ -32,13 +32,19 @@ async function analyze(file, chunk) {
   const analyzer = new Analyzer({ name: file.name });
   let pushError = null;
   let peak = wasmBytes();
+  // One slice is read ahead while the engine digests the current one, so file reading and
+  // analysis overlap; at most two chunks are held at any time.
+  const read = (offset) => file.slice(offset, Math.min(total, offset + chunk)).arrayBuffer();
+  let next = total > 0 ? read(0) : null;
   try {
     for (let offset = 0; offset < total; offset += chunk) {
-      const buf = await file.slice(offset, Math.min(total, offset + chunk)).arrayBuffer();
+      const buf = await next;
+      next = offset + chunk < total ? read(offset + chunk) : null;
       try {
         analyzer.push(new Uint8Array(buf));
       } catch (e) {
         pushError = String(e && e.message ? e.message : e);
+        if (next) next.catch(() => {});
         break;
       }
       const p = analyzer.progress();
@@ -46,12 +52,10 @@ async function analyze(file, chunk) {
       self.postMessage({ type: "progress", ...p, total, wasmBytes: wasmBytes() });
     }
     const json = analyzer.finish();
-    const charts = typeof analyzer.charts === "function" ? analyzer.charts() : null;
     peak = Math.max(peak, wasmBytes());
     self.postMessage({
       type: "done",
       json,
-      charts,
       pushError,
       ms: performance.now() - started,
       total,

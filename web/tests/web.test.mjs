@@ -5,7 +5,7 @@
 // the generated streaming capture, default 1024), CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -26,6 +26,7 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "
 
 let srv, browser, tmp, profile;
 const offOrigin = []; // every request that tried to leave the origin, from any context
+const servedBy = new Set(); // origins of our own servers (the test server, `voipwatch serve`)
 
 before(async () => {
   assert.ok(existsSync(join(DIST, "voipwatch_wasm_bg.wasm")), "web/dist is built (run web/build.sh)");
@@ -34,6 +35,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "voipwatch-web-"));
   profile = mkdtempSync(join(tmpdir(), "voipwatch-chromium-"));
   srv = await serve(DIST);
+  servedBy.add(srv.origin);
   // launchPersistentContext is the only way Playwright accepts a user data dir; the fresh
   // directory keeps every run independent of earlier ones.
   browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, acceptDownloads: true });
@@ -49,7 +51,10 @@ after(async () => {
 
 /** Fails the run on any request leaving the origin: logged, and aborted before it is sent. */
 function guard(ctx) {
-  const allowed = (u) => u.startsWith(srv.origin + "/") || u.startsWith("blob:") || u.startsWith("data:") || u === "about:blank";
+  const allowed = (u) => {
+    if (u.startsWith("blob:") || u.startsWith("data:") || u === "about:blank") return true;
+    try { return servedBy.has(new URL(u).origin); } catch { return false; }
+  };
   ctx.on("request", (r) => { if (!allowed(r.url())) offOrigin.push(r.url()); });
   return ctx.route("**/*", (route) => {
     const u = route.request().url();
@@ -123,6 +128,13 @@ test("each capture: verdicts match the CLI's and the JSON download is byte-ident
     for (const v of verdicts) assert.match(v.status, /^(ok|blocked|throttled|degraded|inconclusive)$/);
     const calls = await page.$$eval('[data-testid="call"]', (els) => els.map((e) => ({ app: e.dataset.app, status: e.dataset.status })));
     assert.deepEqual(tally(calls), tally(ref.report.calls || []), `${name}: per-call statuses match`);
+    const seriesFlows = new Set((ref.report.findings || []).filter((f) => f.flow !== null && f.evidence && f.evidence.series).map((f) => f.flow));
+    const charted = await page.$$eval('[data-testid="chart"]', (els) => els.map((e) => Number(e.dataset.flow)));
+    assert.deepEqual(charted.sort((a, b) => a - b), [...seriesFlows].sort((a, b) => a - b), `${name}: one chart per flagged flow with a series`);
+    for (const flow of charted) {
+      const paths = await page.locator(`[data-testid="chart"][data-flow="${flow}"] path.series`).count();
+      assert.ok(paths >= 1, `${name}: flow ${flow} chart has lines`);
+    }
     const findings = await page.locator('[data-testid="finding"]').count();
     assert.equal(findings, (ref.report.findings || []).length, `${name}: one element per finding`);
     const warning = await page.locator('[data-testid="warning"]').isVisible();
@@ -214,6 +226,37 @@ test("phone width (390×844): nothing overflows horizontally, verdicts visible",
     await page.screenshot({ path: join(ART, `phone-${lang}.png`), fullPage: false });
   }
   await page.close();
+});
+
+test("`voipwatch serve` serves the embedded page, engine included", async () => {
+  const proc = spawn(BIN, ["serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const origin = await new Promise((res, rej) => {
+      let out = "";
+      const timer = setTimeout(() => rej(new Error(`serve printed no URL: ${out}`)), 10_000);
+      proc.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(/http:\/\/127\.0\.0\.1:\d+/);
+        if (m) { clearTimeout(timer); servedBy.add(m[0]); res(m[0]); }
+      });
+      proc.on("exit", (c) => rej(new Error(`serve exited with ${c}: ${out}`)));
+    });
+    const page = await browser.newPage();
+    const res = await page.goto(`${origin}/?lang=en`);
+    assert.equal(res.headers()["content-security-policy"], CSP, "serve sends the CSP header");
+    assert.equal((await page.request.get(`${origin}/voipwatch_wasm_bg.wasm`)).headers()["content-type"], "application/wasm",
+      "the binary embeds the engine (web/build.sh ran before cargo build --release)");
+    await page.waitForFunction(() => document.body.dataset.state === "idle");
+    const file = join(tmp, "generated-call.pcap");
+    if (!existsSync(file)) writeFileSync(file, callPcap());
+    await page.setInputFiles('[data-testid="capture-input"]', file);
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state));
+    assert.equal(await page.evaluate(() => document.body.dataset.state), "done");
+    assert.ok((await downloaded(page)).equals(cli(file).bytes), "same JSON from the served page");
+    await page.close();
+  } finally {
+    proc.kill();
+  }
 });
 
 test("the CSP blocks a request to another origin", async () => {

@@ -1,0 +1,77 @@
+//! Embeds the web page for `voipwatch serve` (see src/serve.rs).
+//!
+//! When `web/dist/` holds a built page (web/build.sh: page files + the wasm engine), every file
+//! in it is embedded. Otherwise the page's sources in `web/` are embedded without the engine,
+//! and `serve` answers the engine's module with one that explains how to build it. Nothing heavy
+//! runs here: it only lists files and writes `include_bytes!` lines, so a fresh clone builds.
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+const SOURCES: &[&str] = &[
+    "index.html",
+    "app.js",
+    "worker.js",
+    "i18n.js",
+    "charts.js",
+    "style.css",
+];
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
+    let web = root.join("web");
+    let dist = web.join("dist");
+    // `web/` always exists, so cargo reruns this only when something under it changes
+    // (a missing rerun-if-changed path would rerun it, and rebuild the CLI, on every build).
+    println!("cargo:rerun-if-changed=web");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let built =
+        dist.join("voipwatch_wasm_bg.wasm").is_file() && dist.join("voipwatch_wasm.js").is_file();
+    let mut files: Vec<PathBuf> = Vec::new();
+    if built {
+        if let Ok(rd) = std::fs::read_dir(&dist) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_file() {
+                    files.push(p);
+                }
+            }
+        }
+    } else {
+        files.extend(SOURCES.iter().map(|f| web.join(f)).filter(|p| p.is_file()));
+    }
+    files.sort();
+
+    let mut out = String::new();
+    let _ = writeln!(out, "/// True when the page was embedded with its WebAssembly engine (web/build.sh ran before cargo).");
+    let _ = writeln!(out, "pub const HAS_ENGINE: bool = {built};");
+    let _ = writeln!(
+        out,
+        "/// (URL path, file contents) of every embedded page file."
+    );
+    let _ = writeln!(out, "pub static ASSETS: &[(&str, &[u8])] = &[");
+    for p in &files {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.is_empty() || name.starts_with('.') {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "    ({:?}, include_bytes!({:?})),",
+            format!("/{name}"),
+            abs(p)
+        );
+    }
+    let _ = writeln!(out, "];");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()));
+    if let Err(e) = std::fs::write(out_dir.join("web_assets.rs"), out) {
+        println!("cargo:warning=cannot write web_assets.rs: {e}");
+    }
+}
+
+fn abs(p: &Path) -> String {
+    p.canonicalize()
+        .unwrap_or_else(|_| p.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
