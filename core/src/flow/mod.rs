@@ -101,6 +101,8 @@ pub struct FlowConfig {
     pub rate_bin: Nanos,
     /// Most bins per direction.
     pub max_rate_bins: usize,
+    /// Most rate bins across all flows (a sparse long flow allocates every bin in between).
+    pub max_rate_bins_total: usize,
     /// A closed TCP connection's key starts a new flow this long after the close (Zeek's
     /// `tcp_close_delay`, 5 s).
     pub tcp_close_delay: Nanos,
@@ -109,6 +111,8 @@ pub struct FlowConfig {
     pub tcp_attempt_timeout: Nanos,
     /// Most RTT samples kept per flow.
     pub max_rtt_samples: usize,
+    /// Most RTT samples kept across all flows.
+    pub max_rtt_samples_total: usize,
     /// Most ICMP errors kept per flow.
     pub max_icmp_errors: usize,
     /// Most IP fragment trains remembered (first fragment → flow) at once.
@@ -128,9 +132,11 @@ impl Default for FlowConfig {
             payload_prefix: 512,
             rate_bin: 100_000_000,
             max_rate_bins: 36_000,
+            max_rate_bins_total: 8_000_000,
             tcp_close_delay: 5_000_000_000,
             tcp_attempt_timeout: 5_000_000_000,
             max_rtt_samples: 10_000,
+            max_rtt_samples_total: 2_000_000,
             max_icmp_errors: 64,
             max_frag_trains: 4096,
             frag_timeout: 30_000_000_000,
@@ -222,6 +228,8 @@ pub struct DirFacts {
     /// IP bytes per rate bin ([`FlowConfig::rate_bin`] wide), bin 0 starting at the flow's
     /// first packet; at most [`FlowConfig::max_rate_bins`] bins.
     pub rate: Vec<u64>,
+    /// Packets fell past the last bin kept (per-flow or global bin cap): `rate` is incomplete.
+    pub rate_truncated: bool,
     pub syn_count: u32,
     pub fin_count: u32,
     pub rst_count: u32,

@@ -39,7 +39,7 @@ pub struct FlowTable {
     aux: Vec<Aux>,
     map: HashMap<FlowKey, u32, KeyHashBuilder>,
     frags: Fragments,
-    packets_kept: usize,
+    budget: Budget,
     /// Flows ended by idle timeout (a later packet of the same key started a new flow).
     pub timeouts: u64,
     /// Packets of new flows refused because `max_flows` was reached.
@@ -49,6 +49,17 @@ pub struct FlowTable {
     pub ended_reuse: u64,
     /// Non-first IP fragments whose first fragment was not seen (or expired).
     pub unattributed_fragments: u64,
+}
+
+/// Global allowances shared by all flows (memory stays bounded whatever the capture).
+#[derive(Debug, Default)]
+struct Budget {
+    /// PacketMeta entries kept ([`FlowConfig::max_packets_total`]).
+    packets: usize,
+    /// Rate bins allocated ([`FlowConfig::max_rate_bins_total`]).
+    rate_bins: usize,
+    /// RTT samples kept ([`FlowConfig::max_rtt_samples_total`]).
+    rtt: usize,
 }
 
 /// What the packet contributes, independent of its transport.
@@ -278,10 +289,10 @@ impl FlowTable {
             self.unattributed_fragments += 1;
             return None;
         };
-        let (cfg, kept) = (&self.cfg, &mut self.packets_kept);
+        let (cfg, budget) = (&self.cfg, &mut self.budget);
         let flow = self.flows.get_mut(idx as usize)?;
-        common(cfg, flow, dir, ts, net, 0);
-        push_meta(cfg, kept, flow, meta(frame, ts, dir, net, 0));
+        common(cfg, budget, flow, dir, ts, net, 0);
+        push_meta(cfg, &mut budget.packets, flow, meta(frame, ts, dir, net, 0));
         Some(Observed {
             id: idx,
             dir,
@@ -301,14 +312,14 @@ impl FlowTable {
         v: &PacketView<'_>,
         dir: Dir,
     ) {
-        let cfg = &self.cfg;
+        let (cfg, budget) = (&self.cfg, &mut self.budget);
         let (Some(flow), Some(aux)) = (
             self.flows.get_mut(idx as usize),
             self.aux.get_mut(idx as usize),
         ) else {
             return;
         };
-        common(cfg, flow, dir, ts, net, v.payload_len);
+        common(cfg, budget, flow, dir, ts, net, v.payload_len);
         let mut m = meta(frame, ts, dir, net, v.payload_len);
         let di = dir.idx();
         match d.l4 {
@@ -317,7 +328,7 @@ impl FlowTable {
                 m.seq = t.seq;
                 m.ack = t.ack;
                 m.window = t.window;
-                m.obs = tcp_packet(cfg, flow, aux, dir, ts, net, &t);
+                m.obs = tcp_packet(cfg, budget, flow, aux, dir, ts, net, &t);
                 if !d.anomalies.is_empty() {
                     m.obs |= obs::ODD;
                 }
@@ -353,7 +364,7 @@ impl FlowTable {
                 }
             }
         }
-        push_meta(cfg, &mut self.packets_kept, flow, m);
+        push_meta(cfg, &mut budget.packets, flow, m);
     }
 
     pub fn flows(&self) -> &[Flow] {
@@ -408,7 +419,15 @@ fn push_meta(cfg: &FlowConfig, kept: &mut usize, flow: &mut Flow, m: PacketMeta)
 }
 
 /// Counters every packet updates: packets, bytes, times, TTLs, DF, the rate series.
-fn common(cfg: &FlowConfig, flow: &mut Flow, dir: Dir, ts: Nanos, net: &Net, payload_len: u32) {
+fn common(
+    cfg: &FlowConfig,
+    budget: &mut Budget,
+    flow: &mut Flow,
+    dir: Dir,
+    ts: Nanos,
+    net: &Net,
+    payload_len: u32,
+) {
     if ts > flow.last_ts {
         flow.last_ts = ts;
     }
@@ -442,18 +461,28 @@ fn common(cfg: &FlowConfig, flow: &mut Flow, dir: Dir, ts: Nanos, net: &Net, pay
             usize::try_from(ts.saturating_sub(first).max(0) / cfg.rate_bin).unwrap_or(usize::MAX);
         if bin < cfg.max_rate_bins {
             if df.rate.len() <= bin {
-                df.rate.resize(bin + 1, 0);
+                let need = bin + 1 - df.rate.len();
+                if budget.rate_bins.saturating_add(need) <= cfg.max_rate_bins_total {
+                    budget.rate_bins += need;
+                    df.rate.resize(bin + 1, 0);
+                } else {
+                    df.rate_truncated = true;
+                }
             }
             if let Some(b) = df.rate.get_mut(bin) {
                 *b += u64::from(net.ip_len);
             }
+        } else {
+            df.rate_truncated = true;
         }
     }
 }
 
 /// TCP work for one segment: sequence tracking, Zeek state and history, RTT. Returns obs bits.
+#[allow(clippy::too_many_arguments)]
 fn tcp_packet(
     cfg: &FlowConfig,
+    budget: &mut Budget,
     flow: &mut Flow,
     aux: &mut Aux,
     dir: Dir,
@@ -536,7 +565,11 @@ fn tcp_packet(
         holes_open: seq::has_holes(mine),
         tsopt: t.timestamps,
     };
-    st.rtt.on_segment(&facts, rtt, cfg.max_rtt_samples);
+    let before = rtt.len();
+    let room = cfg.max_rtt_samples_total.saturating_sub(budget.rtt);
+    let cap = cfg.max_rtt_samples.min(before.saturating_add(room));
+    st.rtt.on_segment(&facts, rtt, cap);
+    budget.rtt += rtt.len().saturating_sub(before);
     bits
 }
 
@@ -1016,6 +1049,33 @@ mod tests {
         t.observe(1, 0, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 1));
         t.observe(2, 10 * SEC, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 2));
         assert_eq!(t.flows()[0].dir[0].rate, vec![29]);
+    }
+
+    #[test]
+    fn global_rate_budget() {
+        let cfg = FlowConfig {
+            max_rate_bins_total: 5,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg);
+        t.observe(1, 0, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 1));
+        t.observe(2, 300 * MS, &udp("10.0.0.1:1", "10.0.0.2:2", b"a", 2));
+        t.observe(3, 0, &udp("10.0.0.3:1", "10.0.0.2:2", b"a", 3));
+        t.observe(4, 900 * MS, &udp("10.0.0.3:1", "10.0.0.2:2", b"a", 4));
+        let f = t.flows();
+        assert_eq!(
+            (f[0].dir[0].rate.len(), f[0].dir[0].rate_truncated),
+            (4, false)
+        );
+        assert_eq!(
+            (f[1].dir[0].rate.len(), f[1].dir[0].rate_truncated),
+            (1, true)
+        );
+        assert_eq!(
+            f[1].dir[0].rate,
+            vec![29],
+            "bins already allocated still count"
+        );
     }
 
     #[test]
