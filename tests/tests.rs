@@ -1,4 +1,5 @@
 //! The one integration-test binary (STYLE: `autotests = false`, modules per area).
+mod blocking;
 mod capture_corpus;
 mod classify_corpus;
 mod cli;
