@@ -328,13 +328,12 @@ impl CaptureReader {
         let missing = self.need.saturating_sub(have);
         let detail = if self.need_exact {
             format!(
-                "input ends inside {what} at offset {}: {have} of its {} bytes present, {missing} missing",
-                self.pos, self.need
+                "input ends inside {what}: {have} of its {} bytes present, {missing} missing",
+                self.need
             )
         } else {
             format!(
-                "input ends inside the header of {what} at offset {}: {have} byte(s) present, at least {missing} missing",
-                self.pos
+                "input ends inside the header of {what}: {have} byte(s) present, at least {missing} missing"
             )
         };
         Err(CaptureError {
