@@ -1,1 +1,424 @@
-//! (module owned by a work stream; filled in as it lands)
+//! Classification against nDPI's labels on its test-suite captures (`../shared/corpus/ndpi`),
+//! the Rust twin of `../shared/corpus/score.py` (same groups, same mapping, same matching on
+//! transport + unordered endpoints, the last flow of a 5-tuple winning as in the script), and
+//! RTP stream metrics against `tshark -q -z rtp,streams`.
+//!
+//! The thresholds asserted are the ones reached (docs/classification.md explains every miss
+//! and every "false call", several of which are nDPI labelling by address owner where the
+//! payload says otherwise). Skips cleanly when the corpus is absent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use voipwatch_core::analyzer::{analyze_bytes, Config};
+use voipwatch_core::report::Report;
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/ndpi");
+    dir.join("labels.csv").is_file().then_some(dir)
+}
+
+const APP: &[(&str, &str)] = &[
+    ("WhatsAppCall", "whatsapp"),
+    ("WhatsApp", "whatsapp"),
+    ("Skype_TeamsCall", "skype_teams"),
+    ("Skype_Teams", "skype_teams"),
+    ("Teams", "skype_teams"),
+    ("SkypeCall", "skype_teams"),
+    ("Zoom", "zoom"),
+    ("GoogleCall", "google_meet"),
+    ("GoogleMeet", "google_meet"),
+    ("SignalVoip", "signal"),
+    ("Signal", "signal"),
+    ("TelegramVoip", "telegram"),
+    ("Telegram", "telegram"),
+    ("ViberVoip", "viber"),
+    ("Viber", "viber"),
+    ("FacebookVoip", "messenger"),
+    ("FacebookMessenger", "messenger"),
+    ("Discord", "discord"),
+    ("IMO", "imo"),
+    ("LineCall", "line"),
+    ("Line", "line"),
+    ("KakaoTalk_Voice", "kakaotalk"),
+    ("KakaoTalk", "kakaotalk"),
+    ("SnapchatCall", "snapchat"),
+    ("Webex", "webex"),
+    ("WeChat", "wechat"),
+];
+const CALL_APPS: &[&str] = &[
+    "whatsapp",
+    "skype_teams",
+    "zoom",
+    "google_meet",
+    "signal",
+    "telegram",
+    "viber",
+    "messenger",
+    "discord",
+    "imo",
+    "line",
+    "kakaotalk",
+    "snapchat",
+    "facetime",
+    "webex",
+];
+const CALL_NAMES: &[&str] = &[
+    "WhatsAppCall",
+    "Skype_TeamsCall",
+    "SkypeCall",
+    "GoogleCall",
+    "SignalVoip",
+    "TelegramVoip",
+    "ViberVoip",
+    "FacebookVoip",
+    "IMO",
+    "LineCall",
+    "KakaoTalk_Voice",
+    "SnapchatCall",
+];
+const UDP_MEDIA_APPS: &[&str] = &["Zoom", "Discord", "Telegram", "Viber"];
+const PROTO: &[(&str, &str)] = &[
+    ("SIP", "sip"),
+    ("RTP", "rtp"),
+    ("RTCP", "rtcp"),
+    ("SRTP", "rtp"),
+    ("STUN", "stun"),
+    ("DTLS", "dtls"),
+    ("H323", "h323"),
+    ("MGCP", "mgcp"),
+    ("Megaco", "megaco"),
+    ("IAX", "iax"),
+    ("CiscoSkinny", "skinny"),
+];
+const NOT_UNRELATED: &[&str] = &[
+    "Unknown",
+    "Facebook",
+    "Google",
+    "Azure",
+    "Microsoft",
+    "Apple",
+    "AmazonAWS",
+    "Tencent",
+    "QUIC",
+    "TLS",
+    "HTTP",
+];
+
+fn lookup(t: &[(&str, &'static str)], k: &str) -> Option<&'static str> {
+    t.iter().find(|(a, _)| *a == k).map(|(_, b)| *b)
+}
+
+fn split_label(proto: &str) -> (Option<&str>, &str) {
+    let parts: Vec<&str> = proto.split('.').collect();
+    if parts.len() == 2 {
+        (Some(parts[0]), parts[1])
+    } else {
+        (None, parts[0])
+    }
+}
+
+/// (group, expected) of one labelled flow, as score.py's `expectation`.
+fn expectation(proto: &str, l4: &str) -> Option<(&'static str, &'static str)> {
+    let (master, app) = split_label(proto);
+    if master == Some("DNS") {
+        return None;
+    }
+    if let Some(mapped) = lookup(APP, app) {
+        let is_call = CALL_NAMES.contains(&app)
+            || (l4 == "udp" && UDP_MEDIA_APPS.contains(&app))
+            || matches!(master, Some("STUN" | "SRTP" | "DTLS"));
+        return Some((if is_call { "calls" } else { "app_other" }, mapped));
+    }
+    for name in [master, Some(app)].into_iter().flatten() {
+        if let Some(p) = lookup(PROTO, name) {
+            return Some(("protocols", p));
+        }
+    }
+    None
+}
+
+fn confident_unrelated(proto: &str, confidence: &str) -> bool {
+    if confidence != "DPI" {
+        return false;
+    }
+    let (master, app) = split_label(proto);
+    let names: Vec<&str> = [master, Some(app)].into_iter().flatten().collect();
+    !names.iter().any(|n| {
+        lookup(APP, n).is_some() || lookup(PROTO, n).is_some() || NOT_UNRELATED.contains(n)
+    })
+}
+
+/// Canonical endpoint (score.py's `norm`): parsed and printed by Rust's SocketAddr.
+fn norm(ep: &str) -> String {
+    ep.parse::<SocketAddr>()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| ep.to_string())
+}
+
+fn key(l4: &str, a: &str, b: &str) -> (String, BTreeSet<String>) {
+    (
+        l4.to_ascii_lowercase(),
+        [norm(a), norm(b)].into_iter().collect(),
+    )
+}
+
+#[derive(Default, Debug)]
+struct Score {
+    groups: BTreeMap<&'static str, (u32, u32)>,
+    false_calls: u32,
+    misses: Vec<String>,
+}
+
+fn score(dir: &Path) -> Score {
+    let text = std::fs::read_to_string(dir.join("labels.csv")).expect("labels.csv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
+    let (c_pcap, c_set, c_l4, c_src, c_dst, c_proto, c_conf) = (
+        col("pcap"),
+        col("set"),
+        col("l4"),
+        col("src"),
+        col("dst"),
+        col("proto"),
+        col("confidence"),
+    );
+    let mut by_pcap: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for l in lines {
+        let f: Vec<String> = l.split(',').map(str::to_string).collect();
+        by_pcap.entry(f[c_pcap].clone()).or_default().push(f);
+    }
+    let mut s = Score::default();
+    for (pcap, rows) in by_pcap {
+        let path = dir.join("pcap").join(&pcap);
+        let Ok(data) = std::fs::read(&path) else {
+            continue;
+        };
+        let report: Report = analyze_bytes(
+            Config {
+                name: pcap.clone(),
+                ..Default::default()
+            },
+            &data,
+        );
+        let mut flows = BTreeMap::new();
+        for f in &report.flows {
+            flows.insert(key(f.transport, &f.client, &f.server), f);
+        }
+        for r in rows {
+            let ours = flows.get(&key(&r[c_l4], &r[c_src], &r[c_dst]));
+            let our_app = ours.and_then(|f| f.app);
+            if r[c_set] == "negative" || confident_unrelated(&r[c_proto], &r[c_conf]) {
+                if our_app.is_some_and(|a| CALL_APPS.contains(&a)) {
+                    s.false_calls += 1;
+                    s.misses.push(format!(
+                        "{pcap} {} {} <-> {}: false call {our_app:?}",
+                        r[c_proto], r[c_src], r[c_dst]
+                    ));
+                }
+                continue;
+            }
+            let Some((group, want)) = expectation(&r[c_proto], &r[c_l4].to_ascii_lowercase())
+            else {
+                continue;
+            };
+            let ok = if group == "protocols" {
+                ours.is_some_and(|f| f.protocols.contains(&want))
+            } else {
+                our_app == Some(want)
+            };
+            let g = s.groups.entry(group).or_default();
+            g.1 += 1;
+            if ok {
+                g.0 += 1;
+            } else {
+                s.misses.push(format!(
+                    "{pcap} {} {} <-> {}: want {want}, got app={our_app:?} protocols={:?}",
+                    r[c_proto],
+                    r[c_src],
+                    r[c_dst],
+                    ours.map(|f| f.protocols.clone())
+                ));
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn ndpi_corpus_scores() {
+    let Some(dir) = corpus() else {
+        eprintln!("skip: ../shared/corpus/ndpi absent");
+        return;
+    };
+    let s = score(&dir);
+    let ratio = |g: &str| {
+        s.groups
+            .get(g)
+            .map(|(h, t)| f64::from(*h) / f64::from(*t))
+            .unwrap_or(0.0)
+    };
+    let report = format!(
+        "groups {:?}, false calls {}\n{}",
+        s.groups,
+        s.false_calls,
+        s.misses.join("\n")
+    );
+    eprintln!("{report}");
+    // Reached with the classifiers of this commit (docs/classification.md lists every miss).
+    assert!(ratio("calls") >= 0.96, "calls {}\n{report}", ratio("calls"));
+    assert!(
+        ratio("protocols") >= 0.99,
+        "protocols {}\n{report}",
+        ratio("protocols")
+    );
+    assert!(
+        ratio("app_other") >= 0.99,
+        "app_other {}\n{report}",
+        ratio("app_other")
+    );
+    // 4 Discord voice flows nDPI names i3D (by address owner) and 2 WhatsApp media-file TLS
+    // flows (mmg-fna.whatsapp.net) in a negative capture: see docs/classification.md.
+    assert!(
+        s.false_calls <= 6,
+        "false calls {}\n{report}",
+        s.false_calls
+    );
+}
+
+/// One RTP stream as `tshark -q -z rtp,streams` prints it: (src, dst, ssrc, packets, lost, max jitter ms).
+type Tshark = (&'static str, &'static str, u32, u64, i64, f64);
+
+fn check_rtp(path: &Path, want: &[Tshark]) {
+    let Ok(data) = std::fs::read(path) else {
+        eprintln!("skip: {} absent", path.display());
+        return;
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let report = analyze_bytes(
+        Config {
+            name,
+            ..Default::default()
+        },
+        &data,
+    );
+    for (src, dst, ssrc, packets, lost, max_jitter) in want {
+        let found = report.flows.iter().find_map(|f| {
+            let dir = if f.client == *src && f.server == *dst {
+                "c2s"
+            } else if f.client == *dst && f.server == *src {
+                "s2c"
+            } else {
+                return None;
+            };
+            f.rtp.iter().find(|s| s.ssrc == *ssrc && s.dir == dir)
+        });
+        let s = found.unwrap_or_else(|| {
+            panic!(
+                "{}: no RTP stream {src} -> {dst} ssrc {ssrc:#x}",
+                path.display()
+            )
+        });
+        assert_eq!(
+            (s.packets, s.lost),
+            (*packets, *lost),
+            "{}: ssrc {ssrc:#x} packets/lost",
+            path.display()
+        );
+        let err = (s.max_jitter_ms - max_jitter).abs() / max_jitter.max(1e-9);
+        assert!(
+            err <= 0.10,
+            "{}: ssrc {ssrc:#x} max jitter {} vs tshark {max_jitter}",
+            path.display(),
+            s.max_jitter_ms
+        );
+    }
+}
+
+/// Expected values from `tshark -r FILE -q -z rtp,streams` (Wireshark 4.x): packets, lost and
+/// "Max Jitter(ms)". Loss must be exact, jitter within 10 %.
+#[test]
+fn rtp_metrics_match_tshark() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // captures in this repository (always present)
+    check_rtp(
+        &root.join("captures/sip_call.pcap"),
+        &[
+            (
+                "10.71.2.2:52310",
+                "10.71.1.2:41234",
+                0x5EB0_BDA7,
+                500,
+                0,
+                5.406,
+            ),
+            (
+                "10.71.1.2:41234",
+                "10.71.2.2:52310",
+                0xA11C_E9D3,
+                500,
+                0,
+                7.586,
+            ),
+        ],
+    );
+    check_rtp(
+        &root.join("captures/udp_rtp_call.pcap"),
+        &[
+            (
+                "10.71.2.2:30000",
+                "10.71.1.2:20000",
+                0x5E4B_E401,
+                500,
+                0,
+                2.392,
+            ),
+            (
+                "10.71.1.2:20000",
+                "10.71.2.2:30000",
+                0xC1E4_7001,
+                500,
+                0,
+                2.578,
+            ),
+        ],
+    );
+    // nDPI's sip.pcap (SIP call with G.711 A-law media), when the corpus is present.
+    if let Some(dir) = corpus() {
+        check_rtp(
+            &dir.join("pcap/sip.pcap"),
+            &[(
+                "192.168.1.2:30000",
+                "212.242.33.36:40392",
+                0x3796_CB71,
+                9,
+                0,
+                7.799,
+            )],
+        );
+    }
+}
+
+#[test]
+fn expectation_mapping_matches_score_py() {
+    assert_eq!(
+        expectation("STUN.WhatsAppCall", "udp"),
+        Some(("calls", "whatsapp"))
+    );
+    assert_eq!(expectation("Zoom", "udp"), Some(("calls", "zoom")));
+    assert_eq!(expectation("TLS.Zoom", "tcp"), Some(("app_other", "zoom")));
+    assert_eq!(expectation("DNS.Zoom", "udp"), None);
+    assert_eq!(expectation("SRTP", "udp"), Some(("protocols", "rtp")));
+    assert!(confident_unrelated("BitTorrent", "DPI"));
+    assert!(!confident_unrelated("TLS.Google", "DPI"));
+    assert_eq!(norm("[2001:db8:0::1]:443"), "[2001:db8::1]:443");
+}
