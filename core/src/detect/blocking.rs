@@ -397,6 +397,7 @@ pub(crate) mod testutil {
         pub m: PacketMeta,
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn pkt(
         frame: u64,
         ts_ms: i64,

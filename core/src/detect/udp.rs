@@ -536,7 +536,7 @@ impl Detector for UdpBlocking {
                 if other_last - stop <= cfg.rtp_cut_gap || after.len() < 10 {
                     continue;
                 }
-                let last_pkt = f.packets.iter().filter(|p| p.dir == d).next_back();
+                let last_pkt = f.packets.iter().rfind(|p| p.dir == d);
                 let mut frames: Vec<u64> = last_pkt.map(|p| p.frame).into_iter().collect();
                 frames.extend(after.iter().take(8).map(|p| p.frame));
                 let received = d == Dir::S2c;
@@ -724,6 +724,38 @@ mod tests {
     }
 
     #[test]
+    fn stun_over_tcp_after_silent_udp_is_fallback_without_app_label() {
+        let mut u = stun_flow(1, "198.51.100.3:3478", 0, false);
+        u.class.app = None;
+        let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "198.51.100.3:443");
+        t.class.protocols = vec!["stun", "turn"];
+        push(
+            &mut t,
+            &[
+                pkt(50, 4000, Dir::C2s, SYN, 1, 0, 0, 64),
+                pkt(51, 4020, Dir::S2c, SYN | ACK, 9, 2, 0, 120),
+                pkt(52, 4040, Dir::S2c, PSH | ACK, 10, 2, 300, 120),
+            ],
+        );
+        let out = run(&[u.clone(), t.clone()]);
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        assert_eq!(
+            kinds,
+            vec!["stun_unanswered", "udp_blocked_tcp_fallback"],
+            "{out:?}"
+        );
+        assert_eq!(out[1].flow, Some(4));
+        assert_eq!(out[1].packets, vec![11, 12, 13, 14, 50]);
+        // An answered UDP STUN in the window means UDP worked: no fallback finding.
+        let answered = stun_flow(2, "198.51.100.4:3478", 100, true);
+        let out = run(&[u, answered, t]);
+        assert!(
+            out.iter().all(|x| x.kind != "udp_blocked_tcp_fallback"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
     fn one_sided_capture_gives_nothing() {
         assert!(run(&[stun_flow(1, "157.240.1.1:3478", 0, false)]).is_empty());
     }
@@ -737,7 +769,7 @@ mod tests {
         for i in 0..600i64 {
             let ts = i * 20;
             ps.push(pkt(2 * i as u64 + 1, ts, Dir::C2s, 0, 0, 0, 120, 64));
-            if cut_ms.map_or(true, |c| ts < c) {
+            if !matches!(cut_ms, Some(c) if ts >= c) {
                 ps.push(pkt(2 * i as u64 + 2, ts + 5, Dir::S2c, 0, 0, 0, 120, 120));
             }
         }
