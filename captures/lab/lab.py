@@ -1,0 +1,1089 @@
+#!/usr/bin/env python3
+"""Runs one voipwatch lab scenario (DESIGN §5) and writes captures/<name>.pcap[ng] + <name>.truth.json.
+
+Called by run.sh, which builds the namespaces with lab.sh first and tears them down on exit. Standard
+library only (peers.py's QUIC role needs `cryptography` for AES). Truth facts about the capture
+(packet counts, flows, TCP states, rates, retransmissions) are measured here with tshark and capinfos
+on the capture that was written, never assumed from the configuration.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+LAB = os.path.dirname(os.path.abspath(__file__))
+CAPTURES = os.path.dirname(LAB)
+PEERS = os.path.join(LAB, "peers.py")
+INJECT = os.path.join(LAB, "inject.py")
+TMP = tempfile.mkdtemp(prefix="vwlab-")
+
+CLIENT, ROUTER, SERVER = "vw-client", "vw-router", "vw-server"
+C, S, RELAY1, RELAY2, DNS = "10.71.1.2", "10.71.2.2", "10.71.2.3", "10.71.2.4", "10.71.2.53"
+C6, S6 = "fd71:1::2", "fd71:2::2"
+
+TOPOLOGY = ("vw-client (c0 10.71.1.2, fd71:1::2) — vw-router (r1 10.71.1.1 | r2 10.71.2.1, forwarding, "
+            "impairments) — vw-server (s0 10.71.2.2 web, .3/.4 relays, .53 resolver, fd71:2::2; initial TTL 128). "
+            "veth pairs with tso/gso/gro off; capture on c0 in vw-client.")
+
+
+def sh(ns, *cmd, check=True, capture=False):
+    full = ["ip", "netns", "exec", ns, *cmd] if ns else list(cmd)
+    r = subprocess.run(full, check=check, text=True, capture_output=True)
+    return r.stdout if capture else r
+
+
+class Procs:
+    """Background processes this scenario started; ended by their own pids, never by name."""
+
+    def __init__(self):
+        self.items = []
+
+    def start(self, ns, *cmd):
+        out = open(os.path.join(TMP, "proc%d.out" % len(self.items)), "w+")
+        p = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        self.items.append((p, out))
+        return p
+
+    def stop_all(self):
+        logs = []
+        for p, out in self.items:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGINT)
+                try:
+                    p.wait(3)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            out.seek(0)
+            logs += [ln for ln in out.read().splitlines() if ln.strip()]
+            out.close()
+        self.items = []
+        return logs
+
+
+def peer(ns, role, *args, timeout=300):
+    """Runs a peers.py role to completion in `ns`; returns its JSON lines."""
+    r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, PEERS, role, *args], text=True,
+                       capture_output=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("%s %s failed: %s" % (role, args, r.stderr[-2000:]))
+    return [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
+
+
+# Frames kept whole in the bulk scenarios: anything that is not TCP, short frames (handshakes, ACKs),
+# and TCP segments whose payload starts a TLS handshake record (0x16) or an HTTP request/response
+# line ("GET ", "HTTP"). Every other TCP segment (bulk data) is cut to the split snaplen. A short
+# frame is accepted by `less 199` before the payload byte is read, so the two filters never both
+# miss a frame (BPF rejects a frame whose load runs past its end).
+PAYLOAD = "tcp[((tcp[12] & 0xf0) >> 2)"
+FULL_FILTER = ("not tcp or less 199 or %s] = 0x16 or %s:4] = 0x47455420 or %s:4] = 0x48545450"
+               % (PAYLOAD, PAYLOAD, PAYLOAD))
+
+
+class Capture:
+    """tcpdump on the client's interface. `split_snap`: frames ≥ 1000 bytes are cut to that many
+    bytes (headers are enough for throughput analysis), shorter frames (handshakes, ClientHellos,
+    ACKs) are kept whole; the two halves are merged by timestamp."""
+
+    def __init__(self, name, nano=False, split_snap=None):
+        self.name, self.nano, self.split_snap = name, nano, split_snap
+        self.procs = []
+
+    def _start(self, path, snap, filt):
+        cmd = ["ip", "netns", "exec", CLIENT, "tcpdump", "-i", "c0", "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
+        if self.nano:
+            cmd[8:8] = ["--time-stamp-precision=nano"]
+        if filt:
+            cmd.append(filt)
+        err = open(path + ".err", "w+")
+        p = subprocess.Popen(cmd, stderr=err, start_new_session=True)
+        for _ in range(100):
+            err.seek(0)
+            if "listening on" in err.read():
+                break
+            time.sleep(0.05)
+        self.procs.append((p, err))
+
+    def __enter__(self):
+        if self.split_snap:
+            self.parts = [os.path.join(TMP, self.name + ".small.pcap"), os.path.join(TMP, self.name + ".big.pcap")]
+            self._start(self.parts[0], 0, FULL_FILTER)
+            self._start(self.parts[1], self.split_snap, "not (%s)" % FULL_FILTER)
+        else:
+            self.parts = [os.path.join(TMP, self.name + ".pcap")]
+            self._start(self.parts[0], 0, None)
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.5)
+        for p, err in self.procs:
+            os.killpg(p.pid, signal.SIGINT)
+            p.wait(10)
+            err.close()
+        return False
+
+    def write(self, out):
+        if len(self.parts) == 1:
+            shutil.copy(self.parts[0], out)
+        else:
+            sh(None, "mergecap", "-F", "pcap", "-w", out, *self.parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# measuring a capture with tshark / capinfos
+# ----------------------------------------------------------------------------------------------
+
+FIELDS = ["frame.number", "frame.time_epoch", "frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+          "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "tcp.flags", "tcp.len", "ip.ttl",
+          "ipv6.hlim", "icmp.type", "icmpv6.type", "tcp.seq_raw", "tcp.analysis.retransmission", "ip.len",
+          "ipv6.plen"]
+
+
+def tshark_packets(path):
+    out = sh(None, "tshark", "-r", path, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields",
+             "-E", "separator=\t", "-E", "occurrence=f", *sum([["-e", f] for f in FIELDS], []), capture=True)
+    rows = []
+    for ln in out.splitlines():
+        v = dict(zip(FIELDS, ln.split("\t")))
+        rows.append(v)
+    return rows
+
+
+def capinfos(path):
+    out = sh(None, "capinfos", "-M", "-T", "-r", "-c", "-E", "-i", "-s", "-u", "-t", path, capture=True)
+    cols = out.strip().split("\t")
+    return {"file_type": cols[1], "encapsulation": cols[2], "packets": int(cols[3]),
+            "file_bytes": int(cols[4]), "duration_s": float(cols[5]), "timestamp_precision": cols[6]}
+
+
+def endpoint(ip, port):
+    return "[%s]:%s" % (ip, port) if ":" in ip else "%s:%s" % (ip, port)
+
+
+def flows_of(rows):
+    """Flows as the engine keys them: transport + unordered endpoint pair; client = sender of a
+    SYN (without ACK) if the flow starts with one, else the first packet's sender."""
+    flows = {}
+    order = []
+    for r in rows:
+        src = r["ip.src"] or r["ipv6.src"]
+        dst = r["ip.dst"] or r["ipv6.dst"]
+        if not src:
+            continue
+        if r["icmp.type"] or r["icmpv6.type"]:
+            transport, sp, dp = "icmp", "0", "0"
+        elif r["tcp.srcport"]:
+            transport, sp, dp = "tcp", r["tcp.srcport"], r["tcp.dstport"]
+        elif r["udp.srcport"]:
+            transport, sp, dp = "udp", r["udp.srcport"], r["udp.dstport"]
+        else:
+            continue
+        a, b = endpoint(src, sp), endpoint(dst, dp)
+        key = (transport, tuple(sorted([a, b])))
+        if key not in flows:
+            flows[key] = {"transport": transport, "client": a, "server": b, "pk": [], "first": r}
+            order.append(key)
+        f = flows[key]
+        f["pk"].append((r, a == f["client"]))
+    return [flows[k] for k in order]
+
+
+def conn_state(f):
+    """Zeek's conn_state (base/protocols/conn/main.zeek) from per-endpoint TCP states."""
+    INACTIVE, SYN, SYNACK, EST, CLOSED, RESET, PARTIAL = range(7)
+    st = {True: INACTIVE, False: INACTIVE}
+    size = {True: 0, False: 0}
+    hist = ""
+    saw_synack = False
+    for r, c2s in f["pk"]:
+        flags = int(r["tcp.flags"] or "0", 16)
+        syn, ack, fin, rst = flags & 2, flags & 16, flags & 1, flags & 4
+        size[c2s] += int(r["tcp.len"] or 0)
+        me = st[c2s]
+        if rst:
+            st[c2s] = RESET
+            hist += "R" if c2s else "r"
+        elif me == RESET:
+            continue
+        elif syn and not ack:
+            st[c2s] = SYN
+            hist += "S" if c2s else "s"
+        elif syn and ack:
+            st[c2s] = SYNACK
+            saw_synack = True
+            hist += "H" if c2s else "h"
+        elif fin:
+            st[c2s] = CLOSED
+        else:
+            if me == INACTIVE:
+                st[c2s] = PARTIAL if not saw_synack else EST
+            elif me in (SYN, SYNACK):
+                st[c2s] = EST
+            if st[not c2s] in (SYN, SYNACK) and saw_synack:
+                st[not c2s] = EST
+    os_, rs = st[True], st[False]
+    o_in = os_ in (INACTIVE, PARTIAL)
+    r_in = rs in (INACTIVE, PARTIAL)
+    if rs == RESET:
+        if os_ in (SYN, SYNACK) or (os_ == RESET and size[True] == 0 and size[False] == 0):
+            return "REJ"
+        return "RSTRH" if o_in else "RSTR"
+    if os_ == RESET:
+        if r_in:
+            return "RSTOS0" if hist.startswith("S") and "h" not in hist else "OTH"
+        return "RSTO"
+    if rs == CLOSED and os_ == CLOSED:
+        return "SF"
+    if os_ == CLOSED:
+        return "SH" if r_in else "S2"
+    if rs == CLOSED:
+        return "SHR" if o_in else "S3"
+    if os_ == SYN and rs == INACTIVE:
+        return "S0"
+    if os_ == EST and rs == EST:
+        return "S1"
+    return "OTH"
+
+
+def rate_facts(f, c2s=False, bin_s=1.0):
+    """Throughput of one direction (default server→client): payload bytes, goodput over the span of
+    data packets, 1 s bins, retransmissions as tshark's tcp.analysis flags them."""
+    pk = [(float(r["frame.time_epoch"]), int(r["tcp.len"] or 0), r) for r, d in f["pk"] if d == c2s]
+    data = [(t, n, r) for t, n, r in pk if n > 0]
+    if len(data) < 2:
+        return None
+    t0, t1 = data[0][0], data[-1][0]
+    total = sum(n for _, n, _ in data)
+    bins = {}
+    for t, n, r in data:
+        ipl = int(r["ip.len"] or 0) or (int(r["ipv6.plen"] or 0) + 40)
+        bins[int((t - t0) // bin_s)] = bins.get(int((t - t0) // bin_s), 0) + ipl
+    series = [round(bins.get(i, 0) * 8 / bin_s) for i in range(int((t1 - t0) // bin_s) + 1)]
+    full = series[1:-1] if len(series) > 3 else series
+    med = sorted(full)[len(full) // 2] if full else 0
+    retx = sum(1 for _, _, r in data if r["tcp.analysis.retransmission"])
+    return {"data_packets": len(data), "payload_bytes": total, "span_s": round(t1 - t0, 3),
+            "goodput_bps": round(total * 8 / (t1 - t0)) if t1 > t0 else None,
+            "ip_bps_per_1s": series, "median_ip_bps_full_bins": med, "retransmissions": retx}
+
+
+def bad_checksums(path):
+    out = sh(None, "tshark", "-r", path, "-n", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+             "-o", "ip.check_checksum:TRUE", "-Y", "tcp.checksum.status == 0 || udp.checksum.status == 0 || "
+             "ip.checksum.status == 0", "-T", "fields", "-e", "frame.number", capture=True)
+    return len(out.split())
+
+
+def measure(path):
+    info = capinfos(path)
+    info["bad_checksums"] = bad_checksums(path)
+    rows = tshark_packets(path)
+    flows = flows_of(rows)
+    out = []
+    for f in flows:
+        c2s = sum(1 for _, d in f["pk"] if d)
+        e = {"match": {"transport": f["transport"], "client": f["client"], "server": f["server"]},
+             "packets": {"c2s": c2s, "s2c": len(f["pk"]) - c2s}}
+        if f["transport"] == "tcp":
+            e["conn_state"] = conn_state(f)
+        ttl_c = sorted({r["ip.ttl"] or r["ipv6.hlim"] for r, d in f["pk"] if d} - {""})
+        ttl_s = sorted({r["ip.ttl"] or r["ipv6.hlim"] for r, d in f["pk"] if not d} - {""})
+        e["ttl_seen"] = {"c2s": [int(x) for x in ttl_c], "s2c": [int(x) for x in ttl_s]}
+        out.append(e)
+    return info, rows, flows, out
+
+
+# ----------------------------------------------------------------------------------------------
+# router impairments
+# ----------------------------------------------------------------------------------------------
+
+def router(*cmd):
+    sh(ROUTER, *cmd)
+    return " ".join(cmd)
+
+
+def nft_policer(match, rate_bytes, burst_bytes):
+    ruleset = ("table inet vwlab {\n  chain police {\n    type filter hook forward priority 0; policy accept;\n"
+               "    %s limit rate over %d bytes/second burst %d bytes drop\n  }\n}\n" % (match, rate_bytes, burst_bytes))
+    path = os.path.join(TMP, "policer.nft")
+    with open(path, "w") as fh:
+        fh.write(ruleset)
+    sh(ROUTER, "nft", "-f", path)
+    return ["nft -f - <<'EOF'\n" + ruleset + "EOF"]
+
+
+_CERT = {}
+
+
+def cert():
+    if not _CERT:
+        c, k = os.path.join(TMP, "cert.pem"), os.path.join(TMP, "key.pem")
+        sh(None, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+           "-nodes", "-subj", "/CN=lab.example", "-days", "30", "-keyout", k, "-out", c)
+        _CERT.update(cert=c, key=k)
+    return ["--cert", _CERT["cert"], "--key", _CERT["key"]]
+
+
+def https_server(procs, listen, *extra):
+    procs.start(SERVER, sys.executable, PEERS, "http-server", "--listen", listen, *cert(), *extra)
+
+
+def http_server(procs, listen, *extra):
+    procs.start(SERVER, sys.executable, PEERS, "http-server", "--listen", listen, *extra)
+
+
+def wait_listen(ns, port, proto="t"):
+    for _ in range(100):
+        out = sh(ns, "ss", "-ln" + proto, capture=True)
+        if (":%d " % port) in out:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("nothing listening on %d in %s" % (port, ns))
+
+
+# ----------------------------------------------------------------------------------------------
+# scenarios: each returns (truth dict without measured facts, capture object, log lines)
+# ----------------------------------------------------------------------------------------------
+
+SCENARIOS = {}
+
+
+def scenario(issue, fmt="pcap"):
+    def reg(fn):
+        SCENARIOS[fn.__name__] = (fn, issue, fmt)
+        return fn
+    return reg
+
+
+NO_BLOCK = ["tcp_reset_injected", "tcp_reset_suspicious", "handshake_timeout", "handshake_rejected",
+            "tls_sni_reset", "tls_sni_drop", "quic_blocked", "udp_one_way", "stun_unanswered",
+            "udp_media_blocked", "rtp_cut", "udp_blocked_tcp_fallback", "dns_injection", "dns_bogon",
+            "dns_nxdomain"]
+NO_THROTTLE = ["throttling_policer", "throttling_shaper"]
+
+
+@scenario(2)
+def tcp_download(run):
+    http_server(run.procs, S + ":80", "--size", "200000")
+    wait_listen(SERVER, 80)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80")
+    return {"description": "Control: one HTTP/1.1 download of 200,000 bytes from 10.71.2.2:80, no impairment.",
+            "applied": {"impairment": "none", "config": {}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE, "no_verdict_status": ["blocked", "throttled"],
+                       "calls_total": 0},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control", "protocols_include": ["http"]}}}
+
+
+@scenario(2)
+def udp_rtp_call(run):
+    run.procs.start(SERVER, sys.executable, PEERS, "rtp-peer", "--local", S + ":30000", "--rtcp",
+                    "--duration", "30", "--ssrc", "0x5E4BE401")
+    wait_listen(SERVER, 30000, "u")
+    with run.capture():
+        run.log += peer(CLIENT, "rtp-peer", "--local", C + ":20000", "--remote", S + ":30000", "--rtcp",
+                        "--duration", "10", "--ssrc", "0xC1E47001")
+        time.sleep(0.5)
+    return {"description": "Clean two-way RTP-like call without signalling: PCMU (PT 0) 20 ms packets, 160-byte "
+                           "payloads, RFC 3550 headers (stable SSRC, seq +1, ts +160) both ways for 10 s between "
+                           "10.71.1.2:20000 and 10.71.2.2:30000; RTCP compound SR+SDES on ports 20001/30001 about "
+                           "every 5 s and a final SR+SDES+BYE from each side.",
+            "applied": {"impairment": "none", "config": {"ptime_ms": 20, "payload_type": 0, "payload_bytes": 160}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE, "no_verdict_status": ["blocked", "throttled"]},
+            "flow_notes": {("udp", S + ":30000"): {"role": "media", "protocols_include": ["rtp"]},
+                           ("udp", S + ":30001"): {"role": "rtcp", "protocols_include": ["rtcp"]}}}
+
+
+@scenario(2, fmt="pcapng")
+def nanosecond_pcapng(run):
+    http_server(run.procs, "[%s]:80" % S6, "--size", "20000")
+    run.procs.start(SERVER, sys.executable, PEERS, "dns-server", "--listen", DNS + ":53",
+                    "--record", "www.lab.example=10.71.2.2")
+    run.procs.start(SERVER, sys.executable, PEERS, "rtp-peer", "--local", S + ":30000", "--rtcp", "--duration", "30")
+    wait_listen(SERVER, 80)
+    wait_listen(SERVER, 53, "u")
+    with run.capture(nano=True):
+        run.log += peer(CLIENT, "dns-client", "--server", DNS + ":53", "--name", "www.lab.example")
+        run.log += peer(CLIENT, "http-client", "--connect", "[%s]:80" % S6)
+        run.log += peer(CLIENT, "rtp-peer", "--local", C + ":20000", "--remote", S + ":30000", "--rtcp", "--duration", "1")
+    return {"description": "Short mixed capture written as pcapng with nanosecond timestamps (tcpdump "
+                           "--time-stamp-precision=nano, converted with editcap -F pcapng, if_tsresol=9): a DNS "
+                           "query, an IPv6 HTTP download of 20,000 bytes, 1 s of RTP.",
+            "applied": {"impairment": "none", "config": {"timestamp_precision": "nanoseconds"}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE, "no_verdict_status": ["blocked", "throttled"]}}
+
+
+@scenario(3)
+def sip_call(run):
+    run.procs.start(SERVER, sys.executable, PEERS, "sip-uas", "--listen", S + ":5060", "--media-port", "52310")
+    wait_listen(SERVER, 5060, "u")
+    with run.capture():
+        run.log += peer(CLIENT, "sip-uac", "--local", C + ":5060", "--server", S + ":5060",
+                        "--media-port", "41234", "--duration", "10")
+        time.sleep(0.5)
+    sip = {"app": "sip", "service": "call", "protocols_include": ["rtp"]}
+    return {"description": "A SIP call over UDP 5060 (INVITE/100/180/200/ACK … BYE/200) whose SDP offers "
+                           "m=audio 41234 (client) and answers m=audio 52310 (server): non-standard even ports "
+                           "known only from SDP. 10 s of PCMU RTP both ways on exactly those ports, RTCP on "
+                           "41235/52311.",
+            "applied": {"impairment": "none", "config": {"sdp_client_port": 41234, "sdp_server_port": 52310}},
+            "expect": {"calls": [{"app": "sip", "count": 1}], "verdicts": [{"app": "sip", "status": "ok"}],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("udp", S + ":5060"): {"role": "signalling", "app": "sip", "protocols_include": ["sip", "sdp"]},
+                           ("udp", S + ":52310"): dict(sip, role="media"),
+                           ("udp", S + ":52311"): {"role": "rtcp", "app": "sip", "protocols_include": ["rtcp"]}}}
+
+
+def wa_servers(procs, duration):
+    for r in (RELAY1, RELAY2):
+        procs.start(SERVER, sys.executable, PEERS, "wa-relay", "--listen", r + ":3478", "--duration", str(duration))
+    https_server(procs, S + ":443", "--size", "3000")
+    wait_listen(SERVER, 3478, "u")
+    wait_listen(SERVER, 443)
+
+
+@scenario(3)
+def whatsapp_call_stun(run):
+    wa_servers(run.procs, 10)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "g.whatsapp.net")
+        run.log += peer(CLIENT, "wa-client", "--local", C + ":40100", "--relay", RELAY1 + ":3478",
+                        "--relay", RELAY2 + ":3478", "--duration", "10")
+        time.sleep(0.5)
+    wa = {"app": "whatsapp", "service": "call", "protocols_include": ["stun", "rtp"]}
+    return {"description": "A WhatsApp-style call. Signalling: TLS to 10.71.2.2:443 with SNI g.whatsapp.net. "
+                           "Relay selection: 0x0003 requests carrying attribute 0x4000 sent from one socket to two "
+                           "relays (10.71.2.3 and .4:3478), answered with 0x0103 (XOR-MAPPED-ADDRESS, 0x4002). "
+                           "On the chosen relay: 0x0800 join (0x4000, 0x4001) answered 0x0803 (0x4003, 0x4004); "
+                           "relay-sent 0x0804 (0x4005-0x4007) acknowledged by 0x0805 whose header length claims 4 "
+                           "bytes more than the datagram holds; 0x0801/0x0802 keepalives every 3 s; RTP PT 120 with "
+                           "an RFC 8285 header extension, 20 ms, both ways for 10 s on the same 5-tuple. The message "
+                           "type and attribute numbers follow DESIGN §4 and nDPI's WhatsApp captures; their pairing "
+                           "(which answers which) is this lab's invention.",
+            "applied": {"impairment": "none", "config": {"relays": [RELAY1 + ":3478", RELAY2 + ":3478"]}},
+            "expect": {"calls": [{"app": "whatsapp", "count": 1}], "verdicts": [{"app": "whatsapp", "status": "ok"}],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("udp", RELAY1 + ":3478"): dict(wa, role="media via relay"),
+                           ("udp", RELAY2 + ":3478"): {"role": "relay probe", "app": "whatsapp", "protocols_include": ["stun"]},
+                           ("tcp", S + ":443"): {"role": "signalling", "app": "whatsapp", "sni": "g.whatsapp.net",
+                                                 "protocols_include": ["tls"]}}}
+
+
+@scenario(3)
+def webrtc_datachannel(run):
+    run.procs.start(SERVER, sys.executable, PEERS, "webrtc-peer", "--local", S + ":50500", "--duration", "12")
+    wait_listen(SERVER, 50500, "u")
+    with run.capture():
+        run.log += peer(CLIENT, "webrtc-peer", "--local", C + ":50400", "--remote", S + ":50500",
+                        "--client", "--duration", "10")
+        time.sleep(0.5)
+    return {"description": "A WebRTC data channel, not a call: ICE Binding requests/responses with USERNAME, "
+                           "PRIORITY, ICE-CONTROLLING/CONTROLLED, MESSAGE-INTEGRITY and FINGERPRINT; a DTLS 1.2 "
+                           "handshake (ClientHello with use_srtp offered, as browsers do, ServerHello/Certificate/"
+                           "ServerHelloDone, ClientKeyExchange/CCS/Finished, CCS/Finished); then DTLS application "
+                           "data (SCTP-sized records) both ways and consent checks every 5 s. No RTP or SRTP.",
+            "applied": {"impairment": "none", "config": {}},
+            "expect": {"calls_total": 0, "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("udp", S + ":50500"): {"role": "data channel", "protocols_include": ["stun", "dtls"],
+                                                   "service_not": "call"}}}
+
+
+def turn_servers(procs, duration):
+    procs.start(SERVER, sys.executable, PEERS, "udp-sink", "--listen", RELAY1 + ":3478")
+    procs.start(SERVER, sys.executable, PEERS, "turn-server", "--listen", RELAY1 + ":443", "--duration", str(duration))
+    wait_listen(SERVER, 443)
+    wait_listen(SERVER, 3478, "u")
+
+
+@scenario(3)
+def turn_tcp_fallback(run):
+    turn_servers(run.procs, 10)
+    with run.capture():
+        run.log += peer(CLIENT, "turn-client", "--local", C + ":40200", "--udp-relay", RELAY1 + ":3478",
+                        "--tcp-relay", RELAY1 + ":443", "--duration", "10")
+        time.sleep(0.5)
+    return {"description": "ICE over UDP fails (Binding requests to the relay's UDP 3478 at 0, 0.5, 1.5, 3.5 s go "
+                           "unanswered: the relay reads and ignores them), then TURN over TCP 443 with RFC 4571 "
+                           "2-byte framing: Allocate → 401 (REALM, NONCE) → authenticated Allocate → success "
+                           "(XOR-RELAYED-ADDRESS), CreatePermission, ChannelBind 0x4000, then 10 s of ChannelData "
+                           "frames carrying RTP (PT 111) both ways, Refresh lifetime 0, FIN.",
+            "applied": {"impairment": "none (the relay does not answer UDP)", "config": {"framing": "RFC 4571"}},
+            "expect": {},
+            "flow_notes": {("tcp", RELAY1 + ":443"): {"role": "TURN over TCP", "protocols_include": ["stun", "turn"]},
+                           ("udp", RELAY1 + ":3478"): {"role": "unanswered ICE check", "protocols_include": ["stun"]}}}
+
+
+@scenario(4)
+def tls_sni_reset(run):
+    https_server(run.procs, S + ":443", "--size", "20000")
+    wait_listen(SERVER, 443)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "-m", "string", "--string",
+            "blocked.example", "--algo", "bm", "-j", "REJECT", "--reject-with", "tcp-reset"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "allowed.example")
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "blocked.example")
+        time.sleep(1)
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "control", "sni": "allowed.example", "no_findings": ["tls_sni_reset", "tcp_reset_injected"]}),
+                      ("tcp", S + ":443", 1, {"role": "target", "sni": "blocked.example", "findings": ["tls_sni_reset"]})]
+    return {"description": "In-path SNI filter: the router REJECTs with tcp-reset any TCP segment to port 443 "
+                           "containing 'blocked.example' (the ClientHello). The ClientHello is dropped and the "
+                           "router answers with a RST spoofed from the server (TTL 64 seen vs the server's 127). "
+                           "Control first: the same server with SNI allowed.example downloads 20,000 bytes.",
+            "applied": {"impairment": "iptables REJECT tcp-reset on SNI match", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"sni": "blocked.example"}},
+            "expect": {"verdicts": [], "findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(4)
+def rst_injection_race(run):
+    https_server(run.procs, S + ":443", "--size", "20000", "--delay", "0.05")
+    wait_listen(SERVER, 443)
+    inj = run.procs.start(ROUTER, sys.executable, INJECT, "rst", "--iface", "r1", "--sni", "blocked.example",
+                          "--count", "3", "--step", "1460")
+    time.sleep(0.5)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "allowed.example")
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "blocked.example")
+        time.sleep(1)
+    del inj
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "control", "sni": "allowed.example", "no_findings": ["tcp_reset_injected", "tcp_reset_suspicious"]}),
+                      ("tcp", S + ":443", 1, {"role": "target", "sni": "blocked.example", "findings": ["tcp_reset_injected"]})]
+    return {"description": "On-path injector (inject.py rst in vw-router, AF_PACKET copy of r1, raw-socket send): on "
+                           "a ClientHello whose SNI contains 'blocked.example' it sends 3 RST+ACK to the client "
+                           "spoofed from the server, seq = the server's next seq, +1460, +2920, IP TTL 64, window 0. "
+                           "The real ClientHello still reaches the server, whose ServerHello (sent after a 50 ms "
+                           "think time, TTL 127) arrives after the RSTs, and the client's stack answers it with "
+                           "RSTs. Control first: SNI allowed.example, no injection.",
+            "applied": {"impairment": "on-path RST injection race", "where": "vw-router, r1",
+                        "commands": ["inject.py rst --iface r1 --sni blocked.example --count 3 --step 1460"],
+                        "config": {"rst_count": 3, "seq_step": 1460, "injector_ttl": 64, "server_think_time_s": 0.05}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(4)
+def syn_drop(run):
+    http_server(run.procs, S + ":80", "--size", "20000")
+    https_server(run.procs, S + ":443", "--size", "20000")
+    wait_listen(SERVER, 443)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "--syn", "-j", "DROP"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80")
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "www.lab.example", "--timeout", "10")
+        time.sleep(0.2)
+    return {"description": "SYNs to port 443 are dropped by the router: the client's connect() retries its SYN at "
+                           "about 0, 1, 2, 3, 4, 5 and 7 s (Linux 6.x: initial RTO 1 s, the first 4 retries linear "
+                           "because net.ipv4.tcp_syn_linear_timeouts=4, then doubling) and gives up after 10 s. "
+                           "Control first: HTTP on port 80 of the same server works.",
+            "applied": {"impairment": "iptables DROP of SYNs to tcp/443", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "dns_injection"] + NO_THROTTLE},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control", "no_findings": ["handshake_timeout"]},
+                           ("tcp", S + ":443"): {"role": "target", "findings": ["handshake_timeout"]}}}
+
+
+@scenario(4)
+def udp_media_blackhole(run):
+    wa_servers(run.procs, 15)
+    rule = ["iptables", "-I", "FORWARD", "-p", "udp", "-j", "DROP"]
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "g.whatsapp.net")
+        client = run.procs.start(CLIENT, sys.executable, PEERS, "wa-client", "--local", C + ":40100",
+                                 "--relay", RELAY1 + ":3478", "--relay", RELAY2 + ":3478", "--duration", "15")
+        time.sleep(5.3)  # about 5 s of media
+        router(*rule)
+        run.applied_at = time.time()
+        client.wait(40)
+        time.sleep(0.5)
+    return {"description": "A WhatsApp-style call (as whatsapp_call_stun: TLS g.whatsapp.net, relay probes, "
+                           "0x0800 join, RTP PT 120 both ways) whose UDP is black-holed by the router about 5 s "
+                           "into the media: from then on the client keeps sending RTP and keepalives (0x0801) and "
+                           "receives nothing, until it hangs up at 15 s. No BYE-like signal is sent.",
+            "applied": {"impairment": "iptables DROP of all UDP, both directions, from ~5 s into the call",
+                        "where": "vw-router FORWARD", "commands": [" ".join(rule)], "config": {"after_s": 5}},
+            "expect": {"verdicts": [{"app": "whatsapp", "status": "blocked"}],
+                       "findings_absent_everywhere": ["tcp_reset_injected", "dns_injection"] + NO_THROTTLE},
+            "flow_notes": {("udp", RELAY1 + ":3478"): {"role": "target", "app": "whatsapp",
+                                                       "findings_any": ["rtp_cut", "udp_media_blocked", "udp_one_way"]},
+                           ("tcp", S + ":443"): {"role": "control", "sni": "g.whatsapp.net"}}}
+
+
+@scenario(4)
+def stun_relay_dropped(run):
+    wa_servers(run.procs, 10)
+    rule = ["iptables", "-A", "FORWARD", "-p", "udp", "-d", RELAY1 + "," + RELAY2, "--dport", "3478", "-j", "DROP"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "g.whatsapp.net")
+        run.log += peer(CLIENT, "wa-client", "--local", C + ":40100", "--relay", RELAY1 + ":3478",
+                        "--relay", RELAY2 + ":3478", "--duration", "10", "--rc", "7", timeout=120)
+        time.sleep(0.3)
+    return {"description": "WhatsApp-style relay probes (0x0003 + attribute 0x4000) to two relays, dropped by the "
+                           "router from the start. The client retries each transaction on RFC 5389 §7.2.1 timing "
+                           "(RTO 500 ms: sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s, Rc = 7, then waits Rm×RTO "
+                           "= 8 s) and gives up: no call media. Two-way traffic elsewhere: the TLS signalling "
+                           "connection (SNI g.whatsapp.net) works.",
+            "applied": {"impairment": "iptables DROP of UDP to the relays' port 3478", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"rto_s": 0.5, "rc": 7, "rm": 16}},
+            "expect": {"verdicts": [{"app": "whatsapp", "status": "blocked"}],
+                       "findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
+            "flow_notes": {("udp", RELAY1 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]},
+                           ("udp", RELAY2 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]},
+                           ("tcp", S + ":443"): {"role": "control", "sni": "g.whatsapp.net"}}}
+
+
+@scenario(4)
+def udp_blocked_tcp_fallback(run):
+    turn_servers(run.procs, 10)
+    run.procs.start(SERVER, sys.executable, PEERS, "dns-server", "--listen", DNS + ":53",
+                    "--record", "relay.lab.example=10.71.2.3")
+    rule = ["iptables", "-A", "FORWARD", "-p", "udp", "-d", "10.71.2.0/24", "-j", "DROP"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "turn-client", "--local", C + ":40200", "--udp-relay", RELAY1 + ":3478",
+                        "--tcp-relay", RELAY1 + ":443", "--duration", "10")
+        time.sleep(0.5)
+    return {"description": "All UDP from the client side to the server network is dropped by the router. The "
+                           "client's ICE Binding requests to the relay's UDP 3478 (0, 0.5, 1.5, 3.5 s) go "
+                           "unanswered; it falls back to TURN over TCP 443 (RFC 4571 framing: Allocate/401/"
+                           "Allocate/ChannelBind, then ChannelData carrying RTP both ways for 10 s).",
+            "applied": {"impairment": "iptables DROP of all UDP to 10.71.2.0/24", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
+            "flow_notes": {("tcp", RELAY1 + ":443"): {"role": "fallback", "protocols_include": ["stun", "turn"],
+                                                      "findings_any": ["udp_blocked_tcp_fallback"]},
+                           ("udp", RELAY1 + ":3478"): {"role": "blocked", "protocols_include": ["stun"]}}}
+
+
+REAL_WA = "157.240.196.60"     # a plausible public answer; never contacted
+FORGED = "93.46.8.90"          # the kind of address a censor's injector returns; never contacted
+EXAMPLE = "93.184.215.14"      # never contacted
+
+
+@scenario(4)
+def dns_injection(run):
+    run.procs.start(SERVER, sys.executable, PEERS, "dns-server", "--listen", DNS + ":53", "--delay", "0.02",
+                    "--ttl", "300", "--record", "g.whatsapp.net=" + REAL_WA, "--record", "example.org=" + EXAMPLE)
+    run.procs.start(ROUTER, sys.executable, INJECT, "dns", "--iface", "r1", "--name", "g.whatsapp.net",
+                    "--answer", FORGED, "--ttl", "3600")
+    wait_listen(SERVER, 53, "u")
+    time.sleep(0.5)
+    with run.capture():
+        run.log += peer(CLIENT, "dns-client", "--server", DNS + ":53", "--name", "example.org",
+                        "--name", "g.whatsapp.net", "--timeout", "1")
+    return {"description": "The resolver 10.71.2.53 (vw-server, 20 ms think time, record TTL 300) answers every "
+                           "query. An on-path injector in vw-router (inject.py dns) sees the query for "
+                           "g.whatsapp.net and answers first, spoofed from the resolver, with A %s, record TTL "
+                           "3600 and IP TTL 64; the real answer (A %s, TTL 300, IP TTL 127) follows on the same "
+                           "5-tuple. Control: example.org, answered once. No address in the answers is contacted."
+                           % (FORGED, REAL_WA),
+            "applied": {"impairment": "on-path DNS answer injection", "where": "vw-router, r1",
+                        "commands": ["inject.py dns --iface r1 --name g.whatsapp.net --answer %s --ttl 3600" % FORGED],
+                        "config": {"name": "g.whatsapp.net", "forged_answer": FORGED, "forged_ttl": 3600,
+                                   "real_answer": REAL_WA, "real_ttl": 300}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
+            "flow_query": {"g.whatsapp.net": {"role": "target", "findings": ["dns_injection"]},
+                           "example.org": {"role": "control", "no_findings": ["dns_injection"]}}}
+
+
+@scenario(4)
+def dns_bogon(run):
+    run.procs.start(SERVER, sys.executable, PEERS, "dns-server", "--listen", DNS + ":53",
+                    "--record", "g.whatsapp.net=127.0.0.1", "--record", "web.whatsapp.com=10.10.34.35",
+                    "--record", "example.org=" + EXAMPLE)
+    wait_listen(SERVER, 53, "u")
+    with run.capture():
+        run.log += peer(CLIENT, "dns-client", "--server", DNS + ":53", "--name", "example.org",
+                        "--name", "g.whatsapp.net", "--name", "web.whatsapp.com")
+    return {"description": "The resolver itself lies: g.whatsapp.net → 127.0.0.1 and web.whatsapp.com → "
+                           "10.10.34.35 (private, as reported for national filters); control example.org → %s "
+                           "(public). No address is contacted." % EXAMPLE,
+            "applied": {"impairment": "resolver answers bogons for call-app names", "where": "vw-server resolver",
+                        "config": {"g.whatsapp.net": "127.0.0.1", "web.whatsapp.com": "10.10.34.35"}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "dns_injection"] + NO_THROTTLE},
+            "flow_query": {"g.whatsapp.net": {"role": "target", "findings": ["dns_bogon"]},
+                           "web.whatsapp.com": {"role": "target", "findings": ["dns_bogon"]},
+                           "example.org": {"role": "control", "no_findings": ["dns_bogon"]}}}
+
+
+@scenario(4)
+def dns_nxdomain(run):
+    run.procs.start(SERVER, sys.executable, PEERS, "dns-server", "--listen", DNS + ":53",
+                    "--record", "g.whatsapp.net=", "--record", "web.whatsapp.com=", "--record", "example.org=" + EXAMPLE)
+    wait_listen(SERVER, 53, "u")
+    with run.capture():
+        run.log += peer(CLIENT, "dns-client", "--server", DNS + ":53", "--name", "example.org",
+                        "--name", "g.whatsapp.net", "--name", "web.whatsapp.com")
+    return {"description": "The resolver answers NXDOMAIN (rcode 3, SOA in authority) for g.whatsapp.net and "
+                           "web.whatsapp.com; control example.org → %s." % EXAMPLE,
+            "applied": {"impairment": "resolver answers NXDOMAIN for call-app names", "where": "vw-server resolver",
+                        "config": {"nxdomain": ["g.whatsapp.net", "web.whatsapp.com"]}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "dns_injection"] + NO_THROTTLE},
+            "flow_query": {"g.whatsapp.net": {"role": "target", "findings": ["dns_nxdomain"]},
+                           "web.whatsapp.com": {"role": "target", "findings": ["dns_nxdomain"]},
+                           "example.org": {"role": "control", "no_findings": ["dns_nxdomain"]}}}
+
+
+@scenario(4)
+def quic_blocked(run):
+    https_server(run.procs, S + ":443", "--size", "20000")
+    wait_listen(SERVER, 443)
+    rule = ["iptables", "-A", "FORWARD", "-p", "udp", "--dport", "443", "-j", "DROP"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "quic-client", "--connect", S + ":443", "--sni", "video.lab.example",
+                        "--tries", "4", "--pto", "0.3")
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "video.lab.example")
+        time.sleep(0.2)
+    return {"description": "UDP 443 is dropped by the router while TCP 443 to the same host works. The client "
+                           "sends 4 QUIC v1 Initial packets (1200 bytes, real RFC 9001 protection with keys from "
+                           "the DCID, CRYPTO frame holding a real TLS 1.3 ClientHello with SNI video.lab.example "
+                           "and ALPN h3) at 0, 0.3, 0.9, 2.1 s (PTO 300 ms doubling), gets nothing, then fetches "
+                           "20,000 bytes over TLS/TCP 443 with the same SNI.",
+            "applied": {"impairment": "iptables DROP of udp/443", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"sni": "video.lab.example"}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
+            "flow_notes": {("udp", S + ":443"): {"role": "target", "protocols_include": ["quic"], "sni": "video.lab.example",
+                                                 "findings": ["quic_blocked"]},
+                           ("tcp", S + ":443"): {"role": "control", "sni": "video.lab.example",
+                                                 "protocols_include": ["tls"], "no_findings": ["tls_sni_reset", "tls_sni_drop"]}}}
+
+
+# ---- throttling ----
+
+@scenario(5)
+def policer_1mbit(run):
+    return policer(run, 1_000_000)
+
+
+@scenario(5)
+def policer_4mbit(run):
+    return policer(run, 4_000_000)
+
+
+def policer(run, bps):
+    size = 2_500_000
+    http_server(run.procs, S + ":80", "--size", str(size))
+    wait_listen(SERVER, 80)
+    burst = 25_000 if bps == 1_000_000 else 50_000
+    cmds = nft_policer("ip saddr %s tcp sport 80" % S, bps // 8, burst)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90")
+    return {"description": "Bulk HTTP download of %d bytes through an nftables policer on the download direction "
+                           "(server→client): 'limit rate over %d bytes/second burst %d bytes drop' = %g Mbit/s. "
+                           "Packets over the rate are dropped, not queued." % (size, bps // 8, burst, bps / 1e6),
+            "applied": {"impairment": "policer (nftables limit rate over … drop)", "where": "vw-router forward hook",
+                        "commands": cmds, "config": {"rate_bps": bps, "burst_bytes": burst, "direction": "s2c"}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_shaper"],
+                       "verdicts": []},
+            "flow_notes": {("tcp", S + ":80"): {"role": "target", "findings": ["throttling_policer"],
+                                                "rate_bps": bps, "rate_tolerance": 0.15}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(5)
+def shaper_tbf(run):
+    size = 2_500_000
+    http_server(run.procs, S + ":80", "--size", str(size))
+    wait_listen(SERVER, 80)
+    cmd = router("tc", "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms")
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90")
+    return {"description": "Bulk HTTP download of %d bytes through a token-bucket shaper with a deep queue on the "
+                           "router's client-facing egress: tc tbf rate 2mbit burst 32kbit latency 400ms (about "
+                           "100 KB of queue): packets wait instead of being dropped, so the RTT inflates." % size,
+            "applied": {"impairment": "shaper (tc tbf, deep queue)", "where": "vw-router r1 egress (download direction)",
+                        "commands": [cmd], "config": {"rate_bps": 2_000_000, "burst_bits": 32_000, "latency_ms": 400}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_policer"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "target", "findings": ["throttling_shaper"],
+                                                "rate_bps": 2_000_000, "rate_tolerance": 0.15}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(5)
+def tbf_tiny_queue(run):
+    size = 1_500_000
+    http_server(run.procs, S + ":80", "--size", str(size))
+    wait_listen(SERVER, 80)
+    cmd = router("tc", "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "2mbit", "burst", "25kb", "limit", "3000")
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90")
+    return {"description": "Bulk HTTP download of %d bytes through tc tbf rate 2mbit burst 25kb limit 3000 "
+                           "(a 25 KB bucket but only two packets of queue): excess packets are dropped almost at "
+                           "once instead of waiting, so it behaves like a policer." % size,
+            "applied": {"impairment": "tbf with a tiny queue (policer-like)", "where": "vw-router r1 egress",
+                        "commands": [cmd], "config": {"rate_bps": 2_000_000, "burst_bytes": 25_600, "limit_bytes": 3000}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK},
+            "flow_notes": {("tcp", S + ":80"): {"role": "target", "findings": ["throttling_policer"],
+                                                "rate_bps": 2_000_000, "rate_tolerance": 0.15}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(5)
+def random_loss(run):
+    http_server(run.procs, S + ":80", "--rate", "8000000", "--duration", "2.5")
+    wait_listen(SERVER, 80)
+    rule = ["iptables", "-A", "FORWARD", "-s", S, "-p", "tcp", "--sport", "80", "-m", "statistic", "--mode",
+            "random", "--probability", "0.02", "-j", "DROP"]
+    router(*rule)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "60")
+    return {"description": "2 % random loss on the download direction (iptables statistic), no rate limit. The "
+                           "server is application-limited at 8 Mbit/s for 2.5 s (2.5 MB) so the capture stays "
+                           "small; the loss is what TCP sees, not a rate cap. Must not be called throttling.",
+            "applied": {"impairment": "random loss 2 %", "where": "vw-router FORWARD", "commands": [" ".join(rule)],
+                        "config": {"loss_probability": 0.02, "app_rate_bps": 8_000_000}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE, "no_verdict_status": ["throttled", "blocked"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control (lossy, unthrottled)"}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(5)
+def app_limited(run):
+    http_server(run.procs, S + ":80", "--rate", "500000", "--duration", "20")
+    wait_listen(SERVER, 80)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "60")
+    return {"description": "An application-limited sender: the server writes 1,250 bytes every 10 ms (500 kbit/s) "
+                           "for 20 s, no impairment anywhere. Flat low rate, no loss, no queueing: not throttling.",
+            "applied": {"impairment": "none", "config": {"app_rate_bps": 500_000}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE, "no_verdict_status": ["throttled", "blocked"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control (app-limited)"}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+TARGET_SNI, CONTROL_SNI = "video.lab.example", "other.lab.example"
+
+
+def sni_policer_setup(run):
+    https_server(run.procs, S + ":443", "--rate", "2500000", "--duration", "3")
+    wait_listen(SERVER, 443)
+    mark = ["iptables", "-t", "mangle", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "-m", "string",
+            "--string", TARGET_SNI, "--algo", "bm", "-j", "CONNMARK", "--set-mark", "1"]
+    router(*mark)
+    cmds = nft_policer("ct mark 1 ip saddr %s tcp sport 443" % S, 125_000, 25_000)
+    return [" ".join(mark)] + cmds
+
+
+def sni_policer_applied(cmds):
+    return {"impairment": "SNI-selective policer", "where": "vw-router",
+            "commands": cmds, "config": {"target_sni": TARGET_SNI, "control_sni": CONTROL_SNI,
+                                         "rate_bps": 1_000_000, "burst_bytes": 25_000, "app_rate_bps": 2_500_000,
+                                         "app_duration_s": 3}}
+
+
+@scenario(5)
+def sni_policer_pair(run):
+    cmds = sni_policer_setup(run)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", TARGET_SNI, "--timeout", "60")
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", CONTROL_SNI, "--timeout", "60")
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "target", "sni": TARGET_SNI, "findings": ["throttling_policer"],
+                                              "rate_bps": 1_000_000, "rate_tolerance": 0.15}),
+                      ("tcp", S + ":443", 1, {"role": "control", "sni": CONTROL_SNI, "no_findings": NO_THROTTLE})]
+    return {"description": "SNI-selective policing: the router marks the connection whose ClientHello contains "
+                           "%s (iptables string match → CONNMARK 1) and nftables polices only marked download "
+                           "traffic at 1 Mbit/s. The server streams 2.5 Mbit/s for 3 s (937,500 bytes) on each of two "
+                           "TLS connections made one after the other: target SNI %s (policed), then control SNI "
+                           "%s (same server, same port, not policed)." % (TARGET_SNI, TARGET_SNI, CONTROL_SNI),
+            "applied": sni_policer_applied(cmds),
+            "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_shaper"],
+                       "compare": {"target": {"sni": TARGET_SNI}, "control": {"sni": CONTROL_SNI},
+                                   "verdict": "differentiated"}},
+            "rate_flows": True}
+
+
+@scenario(5)
+def compare_target(run):
+    cmds = sni_policer_setup(run)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", TARGET_SNI, "--timeout", "60")
+    return {"description": "The target half of sni_policer_pair alone (SNI %s through the SNI-selective 1 Mbit/s "
+                           "policer); `voipwatch compare compare_target.pcap compare_control.pcap` must say "
+                           "differentiated." % TARGET_SNI,
+            "applied": sni_policer_applied(cmds),
+            "expect": {"findings_absent_everywhere": NO_BLOCK,
+                       "compare": {"with": "compare_control.pcap", "verdict": "differentiated"}},
+            "flow_notes": {("tcp", S + ":443"): {"role": "target", "sni": TARGET_SNI, "rate_bps": 1_000_000,
+                                                 "rate_tolerance": 0.15}},
+            "rate_flow": ("tcp", S + ":443")}
+
+
+@scenario(5)
+def compare_control(run):
+    cmds = sni_policer_setup(run)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", CONTROL_SNI, "--timeout", "60")
+    return {"description": "The control half of sni_policer_pair alone (SNI %s, same policer installed but not "
+                           "matching): 2.5 Mbit/s for 3 s." % CONTROL_SNI,
+            "applied": sni_policer_applied(cmds),
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
+                       "compare": {"with": "compare_target.pcap", "verdict": "differentiated"}},
+            "flow_notes": {("tcp", S + ":443"): {"role": "control", "sni": CONTROL_SNI}},
+            "rate_flow": ("tcp", S + ":443")}
+
+
+def same_path(run, other):
+    https_server(run.procs, S + ":443", "--rate", "2500000", "--duration", "3")
+    wait_listen(SERVER, 443)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", CONTROL_SNI, "--timeout", "60")
+    return {"description": "One of two runs of the same unthrottled path (TLS, SNI %s, server streams 2.5 Mbit/s "
+                           "for 3 s); `voipwatch compare same_path_a.pcap same_path_b.pcap` must say not "
+                           "differentiated." % CONTROL_SNI,
+            "applied": {"impairment": "none", "config": {"app_rate_bps": 2_500_000, "app_duration_s": 3}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
+                       "compare": {"with": other, "verdict": "not differentiated"}},
+            "flow_notes": {("tcp", S + ":443"): {"role": "control", "sni": CONTROL_SNI}},
+            "rate_flow": ("tcp", S + ":443")}
+
+
+@scenario(5)
+def same_path_a(run):
+    return same_path(run, "same_path_b.pcap")
+
+
+@scenario(5)
+def same_path_b(run):
+    return same_path(run, "same_path_a.pcap")
+
+
+# ----------------------------------------------------------------------------------------------
+
+class Run:
+    def __init__(self, name):
+        self.name = name
+        self.procs = Procs()
+        self.log = []
+        self.cap = None
+        self.flow_roles = []
+        self.applied_at = None
+
+    def capture(self, nano=False, split_snap=None):
+        self.cap = Capture(self.name, nano=nano, split_snap=split_snap)
+        return self.cap
+
+
+def dns_flows(rows, flows):
+    """Which DNS flow asked which name (for flow_query notes)."""
+    out = sh(None, "tshark", "-r", ROWS_PATH[0], "-n", "-Y", "dns.flags.response == 0", "-T", "fields",
+             "-e", "udp.srcport", "-e", "dns.qry.name", capture=True)
+    return {name: int(port) for port, name in (ln.split("\t") for ln in out.splitlines() if "\t" in ln)}
+
+
+ROWS_PATH = [None]
+
+
+def main():
+    name = sys.argv[1]
+    fn, issue, fmt = SCENARIOS[name]
+    run = Run(name)
+    try:
+        truth = fn(run)
+    finally:
+        logs = run.procs.stop_all()
+    for ln in logs:
+        if ln.startswith("{"):
+            try:
+                run.log.append(json.loads(ln))
+            except ValueError:
+                pass
+    ext = "pcapng" if fmt == "pcapng" else "pcap"
+    out = os.path.join(CAPTURES, "%s.%s" % (name, ext))
+    for old in (os.path.join(CAPTURES, name + ".pcap"), os.path.join(CAPTURES, name + ".pcapng")):
+        if os.path.exists(old):
+            os.remove(old)
+    if fmt == "pcapng":
+        tmp = os.path.join(TMP, name + ".merged.pcap")
+        run.cap.write(tmp)
+        sh(None, "editcap", "-F", "pcapng", tmp, out)
+    else:
+        run.cap.write(out)
+    ROWS_PATH[0] = out
+    info, rows, flows, flow_facts = measure(out)
+
+    notes = truth.pop("flow_notes", {})
+    query_notes = truth.pop("flow_query", {})
+    rate_flow = truth.pop("rate_flow", None)
+    rate_flows = truth.pop("rate_flows", False)
+    qports = dns_flows(rows, flows) if query_notes else {}
+    seen = {}
+    measured_rates = []
+    other = [e for e in flow_facts if e["match"]["transport"] == "icmp"]
+    keep = [(e, f) for e, f in zip(flow_facts, flows) if e["match"]["transport"] != "icmp"]
+    flow_facts = [e for e, _ in keep]
+    flows = [f for _, f in keep]
+    for e, f in zip(flow_facts, flows):
+        key = (e["match"]["transport"], e["match"]["server"])
+        idx = seen.get(key, 0)
+        seen[key] = idx + 1
+        alt = (e["match"]["transport"], e["match"]["client"])
+        if key in notes:
+            e.update(notes[key])
+        elif alt in notes:  # e.g. an RTCP flow whose first packet came from the server side
+            e.update(notes[alt])
+        for t, srv, i, extra in run.flow_roles:
+            if (t, srv) == key and i == idx:
+                e.update(extra)
+        for qname, port in qports.items():
+            if e["match"]["client"].endswith(":%d" % port) and e["match"]["server"].endswith(":53"):
+                e.update(query_notes[qname])
+                e["dns_query"] = qname
+        if f["transport"] == "tcp" and (rate_flows or key == rate_flow):
+            rf = rate_facts(f)
+            if rf:
+                e["measured_s2c"] = rf
+                measured_rates.append({"flow": e["match"], **rf})
+    expect = truth.pop("expect")
+    expect = {"packets": info["packets"], "flows": flow_facts, **expect}
+    doc = {
+        "scenario": name,
+        "issue": issue,
+        "capture": os.path.basename(out),
+        "made_with": "sudo captures/lab/run.sh %s" % name,
+        "topology": TOPOLOGY,
+        "capture_settings": {"interface": "c0 in vw-client",
+                             "snaplen": ("%d bytes for TCP bulk-data segments; full for everything else (frames under "
+                                         "199 bytes, non-TCP, segments starting a TLS handshake record or an HTTP "
+                                         "request/response line). Two tcpdumps merged with mergecap; full-snaplen "
+                                         "filter: %s" % (run.cap.split_snap, FULL_FILTER))
+                             if run.cap.split_snap else "full (262144)",
+                             "timestamps": "nanoseconds" if run.cap.nano else "microseconds"},
+        **truth,
+        "measured": {"tool": "capinfos -M; tshark -T fields (per-packet flags, lengths, TTLs); "
+                             "tshark tcp.analysis.retransmission",
+                     "capinfos": info, "rates": measured_rates,
+                     "icmp_flows_not_enforced": other,
+                     "impairment_applied_at_epoch": run.applied_at},
+        "peer_logs": run.log,
+        "expect": expect,
+    }
+    with open(os.path.join(CAPTURES, name + ".truth.json"), "w") as fh:
+        json.dump(doc, fh, indent=1, sort_keys=False)
+        fh.write("\n")
+    print("%s: %d packets, %d bytes, %d flows" % (os.path.basename(out), info["packets"], info["file_bytes"],
+                                                  len(flow_facts)))
+    for e in flow_facts:
+        print("  %s %s -> %s %s %s %s" % (e["match"]["transport"], e["match"]["client"], e["match"]["server"],
+                                          e["packets"], e.get("conn_state", ""), e.get("role", "")))
+    for r in measured_rates:
+        print("  rate s2c: goodput %s bps, median 1s bin %s bps, retx %d" % (r["goodput_bps"],
+                                                                              r["median_ip_bps_full_bins"], r["retransmissions"]))
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
+        print("usage: lab.py SCENARIO\nscenarios: " + " ".join(SCENARIOS), file=sys.stderr)
+        sys.exit(2)
+    main()

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# voipwatch lab topology (DESIGN §5): vw-client — vw-router — vw-server, joined by veth pairs.
+#
+#   vw-client  c0 10.71.1.2/24 fd71:1::2/64
+#        |
+#   vw-router  r1 10.71.1.1/24 fd71:1::1/64   r2 10.71.2.1/24 fd71:2::1/64   (forwarding on, impairments here)
+#        |
+#   vw-server  s0 10.71.2.2/24 (+ .3 .4 relays, .53 resolver) fd71:2::2/64, initial TTL 128
+#
+# Usage: lab.sh up | down | status.  `up` is idempotent (it tears down any old lab first).
+# When sourced (run.sh does), it defines lab_up / lab_down and nothing runs.
+# All traffic stays inside these namespaces; nothing is routed to any other address.
+set -euo pipefail
+
+VW_NS=(vw-client vw-router vw-server)
+
+lab_down() {
+    local ns
+    for ns in "${VW_NS[@]}"; do
+        if ip netns list | grep -qw "$ns"; then
+            # processes started inside the namespace by the lab (servers, injectors, tcpdump)
+            local pids
+            pids=$(ip netns pids "$ns" 2>/dev/null || true)
+            if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; sleep 0.2; kill -9 $pids 2>/dev/null || true; fi
+            ip netns del "$ns" 2>/dev/null || true
+        fi
+    done
+}
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+lab_up() {
+    lab_down
+    local ns
+    for ns in "${VW_NS[@]}"; do
+        ip netns add "$ns"
+        # no IPv6 autoconfiguration chatter (router solicitations, DAD) in the captures
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_ra=0 \
+            net.ipv6.conf.default.dad_transmits=0
+        nsx "$ns" ip link set lo up
+    done
+    ip link add c0 netns vw-client type veth peer name r1 netns vw-router
+    ip link add s0 netns vw-server type veth peer name r2 netns vw-router
+
+    nsx vw-client ip addr add 10.71.1.2/24 dev c0
+    nsx vw-client ip -6 addr add fd71:1::2/64 dev c0 nodad
+    nsx vw-router ip addr add 10.71.1.1/24 dev r1
+    nsx vw-router ip -6 addr add fd71:1::1/64 dev r1 nodad
+    nsx vw-router ip addr add 10.71.2.1/24 dev r2
+    nsx vw-router ip -6 addr add fd71:2::1/64 dev r2 nodad
+    nsx vw-server ip addr add 10.71.2.2/24 dev s0
+    local a
+    for a in 10.71.2.3 10.71.2.4 10.71.2.53; do nsx vw-server ip addr add "$a/24" dev s0; done
+    nsx vw-server ip -6 addr add fd71:2::2/64 dev s0 nodad
+
+    nsx vw-client ip link set c0 up
+    nsx vw-router ip link set r1 up
+    nsx vw-router ip link set r2 up
+    nsx vw-server ip link set s0 up
+    nsx vw-client ip route add default via 10.71.1.1
+    nsx vw-client ip -6 route add default via fd71:1::1
+    nsx vw-server ip route add default via 10.71.2.1
+    nsx vw-server ip -6 route add default via fd71:2::1
+
+    nsx vw-router sysctl -qw net.ipv4.ip_forward=1
+    nsx vw-router sysctl -qw net.ipv6.conf.all.forwarding=1
+    # The server (and whatever answers from it) starts at TTL 128, the router and client at 64,
+    # so a middlebox's forged packet stands out as it does on the Internet.
+    nsx vw-server sysctl -qw net.ipv4.ip_default_ttl=128
+    nsx vw-server sysctl -qw net.ipv6.conf.all.hop_limit=128 2>/dev/null || true
+    nsx vw-server sysctl -qw net.ipv6.conf.s0.hop_limit=128 2>/dev/null || true
+
+    # veth would otherwise show 64 KB super-segments in the capture (tso/gso/gro) and leave every
+    # checksum uncomputed (tx checksum offload: CHECKSUM_PARTIAL is forwarded as is between veths)
+    nsx vw-client ethtool -K c0 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx vw-router ethtool -K r1 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx vw-router ethtool -K r2 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx vw-server ethtool -K s0 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+
+    # settle the ARP tables so captures do not start with ARP: one datagram to the discard port
+    # (the ICMP error it draws happens before any capture starts). IPv6 is left cold on purpose:
+    # warmed neighbours would add ND reachability probes to IPv4-only captures.
+    nsx vw-client python3 -c 'import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.71.2.2", 9))' 2>/dev/null || true
+    # MLD reports sent when the links come up are repeated for about 2 s: let them pass
+    sleep 2.5
+
+
+
+
+}
+
+lab_status() {
+    local ns
+    for ns in "${VW_NS[@]}"; do
+        echo "== $ns"; nsx "$ns" ip -br addr 2>/dev/null || echo "(absent)"
+    done
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    case "${1:-}" in
+        up) trap 'echo "lab up failed, cleaning up" >&2; lab_down' ERR; lab_up; trap - ERR; lab_status ;;
+        down) lab_down ;;
+        status) lab_status ;;
+        *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    esac
+fi
