@@ -29,8 +29,11 @@
 //!   other direction going on is the "without BYE" test. The received direction cut is
 //!   `blocked` (0.7); the sending direction stopping is `info` (the app itself went quiet).
 //! - `udp_blocked_tcp_fallback` (per call): every UDP flow of the call unanswered, and a TCP
-//!   flow of the same client and app (or in the call) to port 443, 3478 or 5349 starting
-//!   within `fallback_window` (30 s) got data back: ICE fell back to TURN/TCP or TLS.
+//!   relay flow of the same client — in the call, carrying STUN/TURN, or to the address of one
+//!   of the UDP candidates — to port 443, 3478 or 5349, starting no earlier than 1 s before the
+//!   first UDP attempt and within `fallback_window` (30 s) after the last, got data back: ICE
+//!   fell back to TURN/TCP or TLS. The app's signalling connection (open before the call) is
+//!   not a fallback.
 //!   Severity `degraded` (the call can work, worse), confidence 0.7.
 //!
 //! # Guards
@@ -45,7 +48,9 @@
 //! `a=sendonly`, mute on apps that stop sending entirely) for `rtp_cut`; captures that stop
 //! right after the client started.
 
-use super::blocking::{self, app_label, datagrams, is_call_flow, is_dup, ms, two_way_elsewhere};
+use super::blocking::{
+    self, app_label, datagrams, is_call_flow, is_dup, ms, two_way_elsewhere, SEC,
+};
 use super::{Detector, Input};
 use crate::classify::Service;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
@@ -316,13 +321,21 @@ impl Detector for UdpBlocking {
             let Some(main) = main else { continue };
             // Fallback to TCP?
             let client = main.client.ip();
+            // A relay over TCP: in the call, carrying STUN/TURN, or to a UDP candidate's
+            // address — not the app's signalling connection, which was open before the call.
             let fallback = flows.iter().find(|g| {
+                let relay = ids.contains(&g.id)
+                    || g.class
+                        .protocols
+                        .iter()
+                        .any(|p| matches!(*p, "stun" | "turn"))
+                    || servers.contains(&g.server.ip());
                 g.transport == Transport::Tcp
                     && g.client.ip() == client
-                    && (ids.contains(&g.id) || (g.class.app == *app && app.is_some()))
+                    && relay
                     && matches!(g.server.port(), 443 | 3478 | 5349)
                     && g.dir[1].payload_bytes > 0
-                    && g.first_ts + cfg.fallback_window >= first
+                    && g.first_ts + SEC >= first
                     && g.first_ts <= last + cfg.fallback_window
             });
             let frames = blocking::frames(
@@ -651,9 +664,25 @@ mod tests {
         assert!(stun_header(&[0x80, 0x01]).is_none());
     }
 
+    /// The app's signalling connection, open before the call: not a fallback.
+    fn signalling(id: u32) -> Flow {
+        let mut t = flow(id, Transport::Tcp, "10.0.0.2:40009", "157.240.9.9:443");
+        t.class.app = Some("whatsapp");
+        push(
+            &mut t,
+            &[
+                pkt(90, -2000, Dir::C2s, SYN, 1, 0, 0, 64),
+                pkt(91, -1980, Dir::S2c, SYN | ACK, 9, 2, 0, 120),
+                pkt(92, -1960, Dir::S2c, PSH | ACK, 10, 2, 300, 120),
+            ],
+        );
+        t
+    }
+
     #[test]
     fn every_relay_silent_is_media_blocked_per_call() {
         let flows = [
+            signalling(5),
             stun_flow(1, "157.240.1.1:3478", 0, false),
             stun_flow(2, "157.240.2.2:3478", 100, false),
             web(3),
@@ -701,7 +730,7 @@ mod tests {
 
     #[test]
     fn tcp_443_fallback_is_reported_instead_of_block() {
-        let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "157.240.3.3:443");
+        let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "157.240.1.1:443");
         t.class.app = Some("whatsapp");
         push(
             &mut t,
