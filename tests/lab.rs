@@ -51,7 +51,29 @@ const CHECKED: &[&str] = &[
 
 /// Scenarios whose classification, findings, verdicts and calls expectations are also enforced.
 /// Detector and classifier work adds a name here once its feature passes on that capture.
-const FINDINGS_CHECKED: &[&str] = &["sip_call", "whatsapp_call_stun", "webrtc_datachannel", "turn_tcp_fallback"];
+const FINDINGS_CHECKED: &[&str] = &[
+    "sip_call",
+    "whatsapp_call_stun",
+    "webrtc_datachannel",
+    "turn_tcp_fallback",
+    "tls_sni_reset",
+    "rst_injection_race",
+    "syn_drop",
+    "udp_media_blackhole",
+    "stun_relay_dropped",
+    "udp_blocked_tcp_fallback",
+    "dns_injection",
+    "dns_bogon",
+    "dns_nxdomain",
+    "quic_blocked",
+    "tcp_download",
+    "udp_rtp_call",
+    "nanosecond_pcapng",
+    "app_limited",
+    "random_loss",
+    "same_path_a",
+    "same_path_b",
+];
 
 fn captures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures")
