@@ -39,6 +39,7 @@ const CHECKED: &[&str] = &[
     "policer_1mbit",
     "policer_4mbit",
     "shaper_tbf",
+    "shaper_tbf_rwnd",
     "tbf_tiny_queue",
     "random_loss",
     "app_limited",
@@ -73,6 +74,7 @@ const FINDINGS_CHECKED: &[&str] = &[
     "random_loss",
     "same_path_a",
     "same_path_b",
+    "compare_control",
 ];
 
 fn captures_dir() -> PathBuf {

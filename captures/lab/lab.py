@@ -810,6 +810,30 @@ def shaper_tbf(run):
 
 
 @scenario(5)
+def shaper_tbf_rwnd(run):
+    size = 2_500_000
+    http_server(run.procs, S + ":80", "--size", str(size))
+    wait_listen(SERVER, 80)
+    cmd = router("tc", "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms")
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90", "--rcvbuf", "49152")
+    return {"description": "As shaper_tbf (tc tbf rate 2mbit burst 32kbit latency 400ms, about 100 KB of queue), "
+                           "but the client's receive buffer is set to 48 KB (SO_RCVBUF 49152, which Linux doubles), "
+                           "so the advertised window stays below the queue: TCP never overflows it. The classic "
+                           "shaper signature: a flat 2 Mbit/s, the RTT inflated by the standing queue, no loss. "
+                           "(shaper_tbf, with autotuned windows, fills the queue and loses packets on each "
+                           "overflow, the more so as this lab has no propagation delay.)",
+            "applied": {"impairment": "shaper (tc tbf, deep queue), receiver window capped",
+                        "where": "vw-router r1 egress (download direction)",
+                        "commands": [cmd], "config": {"rate_bps": 2_000_000, "burst_bits": 32_000, "latency_ms": 400,
+                                                      "client_so_rcvbuf": 49152}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_policer"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "target", "findings": ["throttling_shaper"],
+                                                "rate_bps": 2_000_000, "rate_tolerance": 0.15}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(5)
 def tbf_tiny_queue(run):
     size = 1_500_000
     http_server(run.procs, S + ":80", "--size", str(size))
@@ -914,8 +938,8 @@ def compare_target(run):
             "applied": sni_policer_applied(cmds),
             "expect": {"findings_absent_everywhere": NO_BLOCK,
                        "compare": {"with": "compare_control.pcap", "verdict": "differentiated"}},
-            "flow_notes": {("tcp", S + ":443"): {"role": "target", "sni": TARGET_SNI, "rate_bps": 1_000_000,
-                                                 "rate_tolerance": 0.15}},
+            "flow_notes": {("tcp", S + ":443"): {"role": "target", "sni": TARGET_SNI, "findings": ["throttling_policer"],
+                                                 "rate_bps": 1_000_000, "rate_tolerance": 0.15}},
             "rate_flow": ("tcp", S + ":443")}
 
 

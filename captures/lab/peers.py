@@ -132,6 +132,8 @@ def role_http_client(args):
     host, port = hostport(args.connect)
     t0 = time.monotonic()
     s = socket.socket(family(host), socket.SOCK_STREAM)
+    if args.rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)  # caps the advertised window
     s.settimeout(args.timeout)
     got = 0
     try:
@@ -1216,6 +1218,7 @@ def main():
     a.add_argument("--sni")
     a.add_argument("--path", default="/")
     a.add_argument("--timeout", type=float, default=10.0)
+    a.add_argument("--rcvbuf", type=int, default=0)
     a = sub.add_parser("rtp-peer")
     a.add_argument("--local", required=True)
     a.add_argument("--remote")
