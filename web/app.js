@@ -58,7 +58,7 @@ function when(ts) {
 }
 const statusLabel = (s) => t(`status_${s}`) || s;
 const serviceLabel = (s) => t(`service_${s}`) || s;
-const appLabel = (a) => (a ? a.replace(/_/g, " ") : t("app_unknown"));
+const appLabel = (a) => (a === "other" ? t("app_other") : a ? a.replace(/_/g, " ") : t("app_unknown"));
 
 // ---------- language ----------
 function applyLang(next) {
