@@ -192,11 +192,29 @@ pub fn capture_two_way(flows: &[Flow]) -> bool {
         .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
 }
 
-/// True when some flow other than those in `exclude` saw both directions.
-pub fn two_way_elsewhere(flows: &[Flow], exclude: &[u32]) -> bool {
-    flows
-        .iter()
-        .any(|f| !exclude.contains(&f.id) && f.dir[0].packets > 0 && f.dir[1].packets > 0)
+/// Which flows saw both directions, computed once per capture so that "is there two-way
+/// traffic outside these flows?" costs O(|exclude| log n), not a scan of every flow.
+#[derive(Clone, Debug, Default)]
+pub struct TwoWay {
+    ids: std::collections::BTreeSet<u32>,
+}
+
+impl TwoWay {
+    pub fn new(flows: &[Flow]) -> TwoWay {
+        TwoWay {
+            ids: flows
+                .iter()
+                .filter(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
+                .map(|f| f.id)
+                .collect(),
+        }
+    }
+    /// True when some flow other than those in `exclude` saw both directions.
+    pub fn elsewhere(&self, exclude: &[u32]) -> bool {
+        let excluded: std::collections::BTreeSet<&u32> =
+            exclude.iter().filter(|id| self.ids.contains(id)).collect();
+        self.ids.len() > excluded.len()
+    }
 }
 
 /// The record header of a TLS handshake message of type `hs_type` at the start of `p`.

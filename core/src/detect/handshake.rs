@@ -23,13 +23,15 @@
 //! host's own firewall dropping the answers before the capture point (rare: captures are
 //! usually taken before the host firewall).
 
-use super::blocking::{self, has, is_dup, is_rst, ttl_mismatch, two_way_elsewhere};
+use super::blocking::{self, has, is_dup, is_rst, ttl_mismatch, TwoWay};
 use super::{rst_injection, Detector, Input};
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
 use crate::report::Finding;
 use crate::{secs, Nanos};
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 /// The detector (emits `handshake_timeout` and `handshake_rejected`).
 pub struct Handshake;
@@ -41,17 +43,26 @@ impl Detector for Handshake {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
         let hosts = blocking::ttl_by_host(input.flows);
-        let injected = rst_injection::injected_resets(input.flows, cfg);
+        let two_way = TwoWay::new(input.flows);
+        // Injected resets per server address, and servers that answered with data.
+        let mut injected: BTreeMap<IpAddr, Vec<(u32, Nanos)>> = BTreeMap::new();
+        for (id, ip, ts) in rst_injection::injected_resets(input.flows, cfg) {
+            injected.entry(ip).or_default().push((id, ts));
+        }
+        let answered: BTreeSet<IpAddr> = input
+            .flows
+            .iter()
+            .filter(|g| g.transport == Transport::Tcp && g.dir[1].payload_bytes > 0)
+            .map(|g| g.server.ip())
+            .collect();
         let boxed = |f: &Flow| -> Option<(u32, Nanos)> {
             injected
+                .get(&f.server.ip())?
                 .iter()
-                .filter(|(id, ip, ts)| {
-                    *id != f.id
-                        && *ip == f.server.ip()
-                        && f.first_ts > *ts
-                        && f.first_ts - *ts <= cfg.penalty_box
+                .filter(|(id, ts)| {
+                    *id != f.id && f.first_ts > *ts && f.first_ts - *ts <= cfg.penalty_box
                 })
-                .map(|(id, _, ts)| (*id, f.first_ts - *ts))
+                .map(|(id, ts)| (*id, f.first_ts - *ts))
                 .min_by_key(|(_, d)| *d)
         };
         for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
@@ -65,12 +76,8 @@ impl Detector for Handshake {
             };
             let s2c: Vec<&&PacketMeta> = pk.iter().filter(|p| p.dir == Dir::S2c).collect();
             let synack = s2c.iter().any(|p| has(p, SYN | ACK));
-            let succeeded_elsewhere = input.flows.iter().any(|g| {
-                g.id != f.id
-                    && g.transport == Transport::Tcp
-                    && g.server.ip() == f.server.ip()
-                    && g.dir[1].payload_bytes > 0
-            });
+            // (This flow got no data back, so it is not among them itself.)
+            let succeeded_elsewhere = answered.contains(&f.server.ip());
             let pbox = boxed(f);
             let sni = f.class.sni.as_deref();
             let dest = match sni {
@@ -87,7 +94,7 @@ impl Detector for Handshake {
                 if syns.len() < 2 || span < cfg.syn_retry_span {
                     continue;
                 }
-                if !two_way_elsewhere(input.flows, &[f.id]) {
+                if !two_way.elsewhere(&[f.id]) {
                     continue; // one-sided capture: cannot tell
                 }
                 // Without a sign that the server is alive (other connections answered, a

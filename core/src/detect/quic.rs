@@ -23,7 +23,7 @@
 //! finding is true for the path but harmless for the user); the capture stopping right after
 //! the Initials.
 
-use super::blocking::{self, is_dup, ms, two_way_elsewhere};
+use super::blocking::{self, is_dup, ms, TwoWay};
 use super::{Detector, Input};
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
 use crate::report::Finding;
@@ -49,6 +49,16 @@ impl Detector for QuicBlocked {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
+        let two_way = TwoWay::new(input.flows);
+        // TCP flows by server address and by name, for "does TCP to the same host work?".
+        let mut tcp_by_ip: BTreeMap<IpAddr, Vec<&Flow>> = BTreeMap::new();
+        let mut tcp_by_sni: BTreeMap<&str, Vec<&Flow>> = BTreeMap::new();
+        for g in input.flows.iter().filter(|g| g.transport == Transport::Tcp) {
+            tcp_by_ip.entry(g.server.ip()).or_default().push(g);
+            if let Some(n) = g.class.sni.as_deref() {
+                tcp_by_sni.entry(n).or_default().push(g);
+            }
+        }
         // (client ip, server) → flows whose first client datagram is an Initial.
         let mut groups: BTreeMap<(IpAddr, SocketAddr), Vec<&Flow>> = BTreeMap::new();
         for f in input.flows.iter().filter(|f| f.transport == Transport::Udp) {
@@ -67,7 +77,7 @@ impl Detector for QuicBlocked {
                 continue;
             }
             let ids: Vec<u32> = flows.iter().map(|f| f.id).collect();
-            if !two_way_elsewhere(input.flows, &ids) {
+            if !two_way.elsewhere(&ids) {
                 continue;
             }
             let mut initials: Vec<&PacketMeta> = flows
@@ -84,14 +94,12 @@ impl Detector for QuicBlocked {
                 continue;
             }
             let sni = flows.iter().find_map(|f| f.class.sni.clone());
-            let tcp: Vec<&Flow> = input
-                .flows
-                .iter()
-                .filter(|g| {
-                    g.transport == Transport::Tcp
-                        && (g.server.ip() == server.ip() || (sni.is_some() && g.class.sni == sni))
-                })
-                .collect();
+            let mut tcp: Vec<&Flow> = tcp_by_ip.get(&server.ip()).cloned().unwrap_or_default();
+            if let Some(more) = sni.as_deref().and_then(|n| tcp_by_sni.get(n)) {
+                tcp.extend(more.iter().copied());
+            }
+            tcp.sort_by_key(|g| g.id);
+            tcp.dedup_by_key(|g| g.id);
             let tcp_state = if tcp.iter().any(|g| g.dir[1].payload_bytes > 0) {
                 "works"
             } else if tcp.is_empty() {

@@ -141,11 +141,14 @@ impl Detector for RstInjection {
             });
         }
         // Later reset connections to a boxed server that no test flagged on their own.
+        let by_id: BTreeMap<u32, &Flow> = input.flows.iter().map(|f| (f.id, f)).collect();
+        let judged_ids: std::collections::BTreeSet<u32> =
+            judged.iter().map(|(f, _)| f.id).collect();
         for (id, (src, delay)) in &boxes {
-            if judged.iter().any(|(f, _)| f.id == *id) {
+            if judged_ids.contains(id) {
                 continue;
             }
-            let Some(f) = input.flows.iter().find(|f| f.id == *id) else {
+            let Some(f) = by_id.get(id) else {
                 continue;
             };
             let rsts: Vec<&PacketMeta> = f
@@ -188,26 +191,29 @@ fn penalty_boxes(
     judged: &[(&Flow, RstVerdict)],
 ) -> BTreeMap<u32, (u32, Nanos)> {
     let mut out = BTreeMap::new();
-    let injected: Vec<(IpAddr, Nanos, u32)> = judged
-        .iter()
-        .filter(|(_, v)| v.injected)
-        .map(|(f, v)| (f.server.ip(), v.ts, f.id))
-        .collect();
+    let mut injected: BTreeMap<IpAddr, Vec<(Nanos, u32)>> = BTreeMap::new();
+    for (f, v) in judged.iter().filter(|(_, v)| v.injected) {
+        injected
+            .entry(f.server.ip())
+            .or_default()
+            .push((v.ts, f.id));
+    }
     for f in flows.iter().filter(|f| f.transport == Transport::Tcp) {
-        let failed =
-            f.dir[1].payload_bytes == 0 && f.packets.iter().any(|p| p.dir == Dir::S2c && is_rst(p));
-        if !failed {
+        let failed = f.dir[1].payload_bytes == 0
+            && f.dir[1].rst_count > 0
+            && f.packets.iter().any(|p| p.dir == Dir::S2c && is_rst(p));
+        if !failed || injected.is_empty() {
             continue;
         }
-        if let Some((_, ts, src)) = injected
+        let Some(earlier) = injected.get(&f.server.ip()) else {
+            continue;
+        };
+        if let Some((ts, src)) = earlier
             .iter()
-            .filter(|(ip, ts, src)| {
-                *src != f.id
-                    && *ip == f.server.ip()
-                    && f.first_ts > *ts
-                    && f.first_ts - *ts <= cfg.penalty_box
+            .filter(|(ts, src)| {
+                *src != f.id && f.first_ts > *ts && f.first_ts - *ts <= cfg.penalty_box
             })
-            .min_by_key(|(_, ts, _)| f.first_ts - *ts)
+            .min_by_key(|(ts, _)| f.first_ts - *ts)
         {
             out.insert(f.id, (*src, f.first_ts - *ts));
         }

@@ -48,9 +48,7 @@
 //! `a=sendonly`, mute on apps that stop sending entirely) for `rtp_cut`; captures that stop
 //! right after the client started.
 
-use super::blocking::{
-    self, app_label, datagrams, is_call_flow, is_dup, ms, two_way_elsewhere, SEC,
-};
+use super::blocking::{self, app_label, datagrams, is_call_flow, is_dup, ms, TwoWay, SEC};
 use super::{Detector, Input};
 use crate::classify::Service;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
@@ -204,6 +202,13 @@ impl Detector for UdpBlocking {
                 Some(c.id),
             ));
         }
+        let mut calls_of: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
+        for (i, c) in input.calls.iter().enumerate() {
+            calls_of
+                .entry((c.app, c.client.clone()))
+                .or_default()
+                .push(i);
+        }
         let mut loose: BTreeMap<(IpAddr, &'static str), Vec<&Flow>> = BTreeMap::new();
         for f in flows.iter().filter(|f| !in_call.contains(&f.id)) {
             let app = f.class.app;
@@ -216,11 +221,13 @@ impl Detector for UdpBlocking {
             let t = secs(f.first_ts);
             let slack = secs(cfg.fallback_window);
             let host = f.client.ip().to_string();
-            let joined = input.calls.iter().position(|c| {
-                c.app == app
-                    && c.client == host
-                    && t >= c.first_ts - slack
-                    && t <= c.last_ts + slack
+            let joined = calls_of.get(&(app, host)).and_then(|idx| {
+                idx.iter().copied().find(|i| {
+                    input
+                        .calls
+                        .get(*i)
+                        .is_some_and(|c| t >= c.first_ts - slack && t <= c.last_ts + slack)
+                })
             });
             match joined.and_then(|i| groups.get_mut(i)) {
                 Some(g) => g.2.push(f.id),
@@ -249,6 +256,15 @@ impl Detector for UdpBlocking {
         }
 
         // Per-call decisions.
+        let mut relay_tcp: BTreeMap<IpAddr, Vec<&Flow>> = BTreeMap::new();
+        for g in flows.iter().filter(|g| {
+            g.transport == Transport::Tcp
+                && matches!(g.server.port(), 443 | 3478 | 5349)
+                && g.dir[1].payload_bytes > 0
+        }) {
+            relay_tcp.entry(g.client.ip()).or_default().push(g);
+        }
+        let two_way = TwoWay::new(flows);
         let capture_end = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
         let mut fallback_done: BTreeSet<u32> = BTreeSet::new();
         let mut call_blocked: BTreeSet<u32> = BTreeSet::new();
@@ -258,7 +274,7 @@ impl Detector for UdpBlocking {
                 .iter()
                 .filter_map(|f| udp.get(&f.id).map(|u| (*f, u)))
                 .collect();
-            if udp_members.is_empty() || !two_way_elsewhere(flows, ids) {
+            if udp_members.is_empty() || !two_way.elsewhere(ids) {
                 continue;
             }
             let never = udp_members.iter().all(|(_, u)| !u.answered);
@@ -323,21 +339,26 @@ impl Detector for UdpBlocking {
             let client = main.client.ip();
             // A relay over TCP: in the call, carrying STUN/TURN, or to a UDP candidate's
             // address — not the app's signalling connection, which was open before the call.
-            let fallback = flows.iter().find(|g| {
-                let relay = ids.contains(&g.id)
-                    || g.class
-                        .protocols
-                        .iter()
-                        .any(|p| matches!(*p, "stun" | "turn"))
-                    || servers.contains(&g.server.ip());
-                g.transport == Transport::Tcp
-                    && g.client.ip() == client
-                    && relay
-                    && matches!(g.server.port(), 443 | 3478 | 5349)
-                    && g.dir[1].payload_bytes > 0
-                    && g.first_ts + SEC >= first
-                    && g.first_ts <= last + cfg.fallback_window
-            });
+            let fallback = relay_tcp
+                .get(&client)
+                .into_iter()
+                .flatten()
+                .copied()
+                .find(|g| {
+                    let relay = ids.contains(&g.id)
+                        || g.class
+                            .protocols
+                            .iter()
+                            .any(|p| matches!(*p, "stun" | "turn"))
+                        || servers.contains(&g.server.ip());
+                    g.transport == Transport::Tcp
+                        && g.client.ip() == client
+                        && relay
+                        && matches!(g.server.port(), 443 | 3478 | 5349)
+                        && g.dir[1].payload_bytes > 0
+                        && g.first_ts + SEC >= first
+                        && g.first_ts <= last + cfg.fallback_window
+                });
             let frames = blocking::frames(
                 udp_members
                     .iter()
@@ -409,6 +430,10 @@ impl Detector for UdpBlocking {
             });
         }
 
+        let mut udp_by_client: BTreeMap<IpAddr, Vec<&Flow>> = BTreeMap::new();
+        for f in flows.iter().filter(|f| f.transport == Transport::Udp) {
+            udp_by_client.entry(f.client.ip()).or_default().push(f);
+        }
         // ICE over TCP without an app label: STUN/TURN over TCP that worked right after the
         // same client's UDP STUN went unanswered.
         for g in flows.iter().filter(|g| {
@@ -427,8 +452,11 @@ impl Detector for UdpBlocking {
                     && f.first_ts <= g.first_ts
                     && g.first_ts - f.first_ts <= cfg.fallback_window
             };
-            let tried: Vec<(&Flow, &UdpFacts)> = flows
-                .iter()
+            let tried: Vec<(&Flow, &UdpFacts)> = udp_by_client
+                .get(&g.client.ip())
+                .into_iter()
+                .flatten()
+                .copied()
                 .filter(|f| window(f))
                 .filter_map(|f| udp.get(&f.id).map(|u| (f, u)))
                 .filter(|(f, u)| u.stun_sends > 0 || f.class.protocols.contains(&"stun"))
@@ -478,7 +506,7 @@ impl Detector for UdpBlocking {
         // Per-flow findings.
         for f in flows.iter().filter(|f| f.transport == Transport::Udp) {
             let Some(u) = udp.get(&f.id) else { continue };
-            let two_way = two_way_elsewhere(flows, &[f.id]);
+            let two_way = two_way.elsewhere(&[f.id]);
             if !u.answered
                 && two_way
                 && u.stun_sends >= cfg.stun_min_sends

@@ -189,6 +189,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         }
         m
     });
+    let call_app: BTreeMap<u32, &'static str> = calls.iter().map(|c| (c.id, c.app)).collect();
     for (i, f) in findings.iter().enumerate() {
         let mut placed = false;
         let flow_app = f
@@ -215,11 +216,8 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         }
         for c in cids {
             call_findings.entry(c).or_default().insert(i);
-            if let Some(call) = calls.iter().find(|k| k.id == c) {
-                app_findings
-                    .entry(call.app.to_string())
-                    .or_default()
-                    .insert(i);
+            if let Some(app) = call_app.get(&c) {
+                app_findings.entry(app.to_string()).or_default().insert(i);
             }
             placed = true;
         }
