@@ -68,7 +68,7 @@ fn sample(
     if ts >= t0 && out.len() < cap {
         out.push(RttSample {
             ts,
-            rtt: ts - t0,
+            rtt: ts.saturating_sub(t0),
             dir,
             source,
         });
