@@ -1110,4 +1110,109 @@ mod tests {
         assert_eq!(t.observe(2, 0, &b).unwrap().id, 1);
         assert_eq!(t.flows()[1].vlan, 10);
     }
+
+    /// Random packets (flags, sequence numbers, times going backwards, fragments, ICMP errors)
+    /// under small caps: nothing panics, every packet is accounted for once, caps hold.
+    #[test]
+    fn random_packets_keep_invariants() {
+        let cfg = FlowConfig {
+            max_flows: 40,
+            max_packets_per_flow: 30,
+            max_packets_total: 500,
+            max_rate_bins: 50,
+            max_rate_bins_total: 300,
+            max_rtt_samples: 5,
+            max_rtt_samples_total: 50,
+            max_frag_trains: 4,
+            payload_prefix: 16,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg.clone());
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let payload = [0u8; 64];
+        let (mut fed, mut ts): (u64, Nanos) = (0, 0);
+        for frame in 0..20_000u64 {
+            let r = rnd();
+            ts = (ts + (r % 3_000) as Nanos * MS - 500 * MS).max(0);
+            let a = format!("10.0.0.{}:{}", r % 3, 1000 + (r >> 8) % 3);
+            let b = format!(
+                "10.0.1.{}:{}",
+                (r >> 16) % 2,
+                [80u64, 443, 5000][((r >> 20) % 3) as usize]
+            );
+            let (src, dst) = if r & (1 << 30) != 0 { (a, b) } else { (b, a) };
+            let len = ((r >> 32) % 65) as usize;
+            let mut d = match (r >> 40) % 8 {
+                0..=4 => tcp(
+                    &src,
+                    &dst,
+                    (r >> 44) as u8,
+                    (r >> 12) as u32 % 5000,
+                    (r >> 24) as u32 % 5000,
+                    &payload[..len],
+                    (r >> 50) as u32 % 4,
+                ),
+                5 | 6 => udp(&src, &dst, &payload[..len], (r >> 50) as u32 % 4),
+                _ => {
+                    let q = Quoted {
+                        proto: 6,
+                        src: sa(&src),
+                        dst: sa(&dst),
+                    };
+                    icmp("10.0.1.9", "10.0.0.1", (r >> 44) as u8 % 12, 0, Some(q))
+                }
+            };
+            if (r >> 58) % 16 == 0 {
+                if let Some(n) = d.net.as_mut() {
+                    let offset = if (r >> 62) & 1 == 0 { 0 } else { 1480 };
+                    n.frag = Some(Frag {
+                        id: (r >> 4) as u32 % 3,
+                        offset,
+                        more: offset == 0,
+                    });
+                    if offset != 0 {
+                        d.l4 = L4::Fragment;
+                    }
+                }
+            }
+            fed += 1;
+            t.observe(frame, ts, &d);
+        }
+        let counted: u64 = t
+            .flows()
+            .iter()
+            .map(|f| f.dir[0].packets + f.dir[1].packets)
+            .sum();
+        assert_eq!(
+            counted + t.untracked_packets + t.unattributed_fragments,
+            fed
+        );
+        assert!(t.flows().len() <= cfg.max_flows);
+        let kept: usize = t.flows().iter().map(|f| f.packets.len()).sum();
+        assert!(kept <= cfg.max_packets_total);
+        let bins: usize = t
+            .flows()
+            .iter()
+            .map(|f| f.dir[0].rate.len() + f.dir[1].rate.len())
+            .sum();
+        assert!(bins <= cfg.max_rate_bins_total);
+        let rtts: usize = t.flows().iter().map(|f| f.rtt.len()).sum();
+        assert!(rtts <= cfg.max_rtt_samples_total);
+        for f in t.flows() {
+            assert!(f.packets.len() <= cfg.max_packets_per_flow);
+            assert!(f.history.len() <= super::super::tcp::MAX_HISTORY);
+            assert!(f.icmp_errors.len() <= cfg.max_icmp_errors);
+            for d in &f.dir {
+                assert!(d.open_holes.len() <= seq::MAX_HOLES);
+                assert!(d.payload_prefix.len() <= cfg.payload_prefix);
+                assert!(d.ttls.len() <= MAX_TTLS);
+            }
+        }
+    }
 }
