@@ -280,6 +280,59 @@ def bad_checksums(path):
     return len(out.split())
 
 
+# Per scenario: tshark display filters whose match counts show that the impairment really happened
+# (recorded under measured.tshark_counts; `lab.py --recount` refreshes them on existing captures).
+WA = "udp.port == 3478 && udp.payload[0:2] == "
+VERIFY = {
+    "tcp_download": ["tcp.analysis.retransmission", "http.response.code == 200"],
+    "udp_rtp_call": ["rtp.p_type == 0", "rtcp.pt == 200", "rtcp.pt == 203"],
+    "nanosecond_pcapng": ["ipv6 && tcp", "dns", "rtp", "rtcp"],
+    "sip_call": ["sip.Method == \"INVITE\"", "sip.Method == \"BYE\"", "sip.Status-Code == 200",
+                 "sdp.media.port == 41234", "sdp.media.port == 52310", "rtp && udp.port == 52310",
+                 "rtcp && udp.port == 52311"],
+    "whatsapp_call_stun": [WA + "00:03", WA + "01:03", WA + "08:00", WA + "08:01", WA + "08:02", WA + "08:03",
+                           WA + "08:04", WA + "08:05", "rtp.p_type == 120 && ip.src == 10.71.1.2",
+                           "rtp.p_type == 120 && ip.dst == 10.71.1.2",
+                           "tls.handshake.extensions_server_name == \"g.whatsapp.net\""],
+    "webrtc_datachannel": ["stun", "dtls.handshake.type == 1", "dtls.record.content_type == 23", "rtp"],
+    "turn_tcp_fallback": ["udp.dstport == 3478", "udp.srcport == 3478", "stun && tcp", "tcp.len > 0"],
+    "tls_sni_reset": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
+                      "tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127",
+                      "tls.handshake.type == 1", "tls.handshake.type == 2"],
+    "rst_injection_race": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
+                           "tcp.flags.reset == 1 && ip.src == 10.71.1.2", "tls.handshake.type == 1",
+                           "tls.handshake.type == 2"],
+    "syn_drop": ["tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 443", "tcp.srcport == 443",
+                 "tcp.srcport == 80"],
+    "udp_media_blackhole": ["udp && ip.dst == 10.71.2.3", "udp && ip.src == 10.71.2.3"],
+    "stun_relay_dropped": ["udp.dstport == 3478", "udp.srcport == 3478", WA + "00:03",
+                           "tls.handshake.extensions_server_name == \"g.whatsapp.net\""],
+    "udp_blocked_tcp_fallback": ["udp.dstport == 3478", "udp.srcport == 3478", "stun && tcp", "tcp.len > 0"],
+    "dns_injection": ["dns.flags.response == 1 && dns.qry.name == \"g.whatsapp.net\"",
+                      "dns.flags.response == 1 && dns.qry.name == \"g.whatsapp.net\" && ip.ttl == 64",
+                      "dns.flags.response == 1 && dns.qry.name == \"example.org\""],
+    "dns_bogon": ["dns.a == 127.0.0.1", "dns.a == 10.10.34.35", "dns.a == 93.184.215.14"],
+    "dns_nxdomain": ["dns.flags.rcode == 3", "dns.flags.rcode == 0 && dns.flags.response == 1"],
+    "quic_blocked": ["quic.long.packet_type == 0", "udp.srcport == 443",
+                     "tls.handshake.extensions_server_name == \"video.lab.example\"", "tls.handshake.type == 2"],
+}
+for _n in ("policer_1mbit", "policer_4mbit", "shaper_tbf", "shaper_tbf_rwnd", "tbf_tiny_queue", "random_loss",
+           "app_limited"):
+    VERIFY[_n] = ["tcp.analysis.retransmission", "tcp.analysis.lost_segment", "tcp.len > 0 && tcp.srcport == 80"]
+for _n in ("sni_policer_pair", "compare_target", "compare_control", "same_path_a", "same_path_b"):
+    VERIFY[_n] = ["tcp.analysis.retransmission", "tls.handshake.extensions_server_name == \"video.lab.example\"",
+                  "tls.handshake.extensions_server_name == \"other.lab.example\""]
+
+
+def tshark_counts(name, path):
+    out = {}
+    for filt in VERIFY.get(name, []):
+        text = sh(None, "tshark", "-r", path, "-n", "-o", "rtp.heuristic_rtp:TRUE", "-o", "rtcp.heuristic_rtcp:TRUE",
+                  "-d", "udp.port==5060,sip", "-Y", filt, "-T", "fields", "-e", "frame.number", capture=True)
+        out[filt] = len(text.split())
+    return out
+
+
 def measure(path):
     info = capinfos(path)
     info["bad_checksums"] = bad_checksums(path)
@@ -1086,7 +1139,7 @@ def main():
         **truth,
         "measured": {"tool": "capinfos -M; tshark -T fields (per-packet flags, lengths, TTLs); "
                              "tshark tcp.analysis.retransmission",
-                     "capinfos": info, "rates": measured_rates,
+                     "capinfos": info, "tshark_counts": tshark_counts(name, out), "rates": measured_rates,
                      "icmp_flows_not_enforced": other,
                      "impairment_applied_at_epoch": run.applied_at},
         "peer_logs": run.log,
@@ -1106,7 +1159,25 @@ def main():
     shutil.rmtree(TMP, ignore_errors=True)
 
 
+def recount():
+    """Refreshes measured.tshark_counts of every existing truth file (no traffic is sent)."""
+    for name in SCENARIOS:
+        tp = os.path.join(CAPTURES, name + ".truth.json")
+        if not os.path.exists(tp):
+            continue
+        with open(tp) as fh:
+            doc = json.load(fh)
+        doc["measured"]["tshark_counts"] = tshark_counts(name, os.path.join(CAPTURES, doc["capture"]))
+        with open(tp, "w") as fh:
+            json.dump(doc, fh, indent=1, sort_keys=False)
+            fh.write("\n")
+        print(name, doc["measured"]["tshark_counts"])
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--recount"]:
+        recount()
+        sys.exit(0)
     if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
         print("usage: lab.py SCENARIO\nscenarios: " + " ".join(SCENARIOS), file=sys.stderr)
         sys.exit(2)

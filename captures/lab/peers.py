@@ -566,34 +566,43 @@ def wa_token(n):
 
 def role_wa_relay(args):
     """The relay plays the far party too: answers the client's STUN-like messages and sends RTP PT 120
-    back on the same 5-tuple (as WhatsApp relays do, one UDP port for control and media)."""
+    back on the same 5-tuple (as WhatsApp relays do, one UDP port for control and media). The media
+    thread reads the same socket, so both readers hand STUN-like messages to one handler."""
     s = udp_sock(args.listen)
     peers = {}
+    lock = threading.Lock()
+
+    def handle(data, peer):
+        if not is_stun(data):
+            return
+        mtype = struct.unpack("!H", data[:2])[0]
+        t = data[8:20]
+        if mtype == 0x0003:  # allocate-like request → success with XOR-MAPPED-ADDRESS + 0x4002
+            s.sendto(stun_msg(0x0103, t, xor_addr(0x0020, peer, t) +
+                              stun_attr(0x4002, struct.pack("!II", 0x00000186, RNG.getrandbits(32)))), peer)
+        elif mtype == 0x0800:  # WhatsApp relay "join": answered with 0x0803 carrying peer info
+            s.sendto(stun_msg(0x0803, t, stun_attr(0x4003, wa_token(8)) + stun_attr(0x4004, wa_token(4)) +
+                              xor_addr(0x0020, peer, t)), peer)
+            with lock:
+                fresh = peer not in peers
+                peers[peer] = True
+            if fresh:
+                threading.Thread(target=wa_media, args=(s, peer, args, handle), daemon=True).start()
+        elif mtype == 0x0801:  # keepalive ping → pong
+            s.sendto(stun_msg(0x0802, t), peer)
+
     while True:
         data, peer = s.recvfrom(4096)
-        if is_stun(data):
-            mtype = struct.unpack("!H", data[:2])[0]
-            t = data[8:20]
-            if mtype == 0x0003:  # allocate-like request → success with XOR-MAPPED-ADDRESS + 0x4002
-                s.sendto(stun_msg(0x0103, t, xor_addr(0x0020, peer, t) +
-                                  stun_attr(0x4002, struct.pack("!II", 0x00000186, RNG.getrandbits(32)))), peer)
-            elif mtype == 0x0800:  # WhatsApp relay "join": answered with 0x0803 carrying peer info
-                s.sendto(stun_msg(0x0803, t, stun_attr(0x4003, wa_token(8)) + stun_attr(0x4004, wa_token(4)) +
-                                  xor_addr(0x0020, peer, t)), peer)
-                if peer not in peers:
-                    peers[peer] = True
-                    threading.Thread(target=wa_media, args=(s, peer, args), daemon=True).start()
-            elif mtype == 0x0801:  # keepalive ping → pong
-                s.sendto(stun_msg(0x0802, t), peer)
+        handle(data, peer)
 
 
-def wa_media(s, peer, args):
+def wa_media(s, peer, args, handle):
     # the relay's own 0x0804 notification (attributes 0x4005–0x4007), then media
     t = tid()
     s.sendto(stun_msg(0x0804, t, stun_attr(0x4005, wa_token(4)) + stun_attr(0x4006, wa_token(16)) +
                       stun_attr(0x4007, struct.pack("!I", 1))), peer)
     res = rtp_session(s, peer, None, None, 120, 60, args.duration, 0x3E1A0000 | RNG.getrandbits(16),
-                      clock=16000, ext=True)
+                      clock=16000, ext=True, demux=handle)
     log(role="wa-relay", peer=str(peer), **res)
 
 
