@@ -704,6 +704,19 @@ mod tests {
     }
 
     #[test]
+    fn rej_when_both_reset_without_data() {
+        // Both sides reset, no data either way: Zeek calls it a rejection too.
+        let (st, h, _) = run(false, &[(C, R, 5, 0, 0), (V, RA, 9, 6, 0)]);
+        assert_eq!((st, h.as_str()), ("REJ", "Rr"));
+        // With data before the resets it is the responder's reset of a half-seen connection.
+        let (st, _, _) = run(
+            false,
+            &[(C, PA, 5, 9, 50), (C, R, 55, 0, 0), (V, RA, 9, 55, 0)],
+        );
+        assert_eq!(st, "RSTR");
+    }
+
+    #[test]
     fn rst_behaviour_matches_zeek_baseline() {
         // Zeek baseline conn_state-RST-behavior: R OTH; SR RSTOS0; SaR RSTOS0; SaFR OTH.
         let (st, h, _) = run(false, &[(C, R, 5, 0, 0)]);
