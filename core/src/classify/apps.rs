@@ -105,7 +105,7 @@ pub fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         };
         let hit = n.get(cut..).is_some_and(|t| t.eq_ignore_ascii_case(s))
             && (cut == 0 || n.get(cut - 1) == Some(&b'.'));
-        if hit && best.map_or(true, |(_, b)| suffix.len() > b.len()) {
+        if hit && best.is_none_or(|(_, b)| suffix.len() > b.len()) {
             best = Some((app, suffix));
         }
     }

@@ -4,6 +4,7 @@
 //!   SSRC, an address field and a port. High confidence; it precedes voice media.
 //! - The voice server's keepalive `13 37 ca fe` + 4 bytes (8-byte datagram… or 16 with
 //!   padding) sent to the voice port. High confidence.
+//!
 //! Media that follows is RTP (Opus PT 120) labelled by `rtp.rs`; the flow's app stays Discord.
 
 use super::{be32, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};

@@ -158,7 +158,7 @@ impl FlowClass {
         }
     }
     pub fn has_protocol(&self, p: &str) -> bool {
-        self.protocols.iter().any(|x| *x == p)
+        self.protocols.contains(&p)
     }
     /// Records one evidence line (bounded: at most 8 kept, duplicates dropped).
     pub fn add_evidence(&mut self, e: impl Into<String>) {

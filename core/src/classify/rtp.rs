@@ -606,7 +606,7 @@ mod tests {
         assert_eq!(estimate_clock(16000, 1_000_000_000), Some(16000));
         assert_eq!(estimate_clock(4_600, 100_000_000), None, "too short");
         assert_eq!(estimate_clock(9_500, 1_000_000_000), Some(8000));
-        assert_eq!(estimate_clock(60_000, 1_000_000_000), None, "between rates");
+        assert_eq!(estimate_clock(62_000, 1_000_000_000), None, "between rates");
     }
 
     #[test]

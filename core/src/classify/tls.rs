@@ -311,10 +311,9 @@ impl Classifier for Tls {
             };
         }
         let buf = &mut cx.class.state.hello;
-        if buf.is_empty() {
-            if !(b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1) {
-                return Outcome::NoMatch;
-            }
+        if buf.is_empty() && !(b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1)
+        {
+            return Outcome::NoMatch;
         }
         let room = MAX_HELLO.saturating_sub(buf.len());
         buf.extend_from_slice(&b[..b.len().min(room)]);
