@@ -8,7 +8,9 @@
 //! - any other segment below `snd_max` is a *retransmission* of bytes already seen
 //!   ([`obs::RETRANSMISSION`]), unless it is an exact copy of the previous packet of its
 //!   direction (same IP ID, sequence number, length and flags), which is a capture duplicate
-//!   ([`obs::DUPLICATE`]) and counted as neither.
+//!   ([`obs::DUPLICATE`]) and counted as neither. IPv6 packets carry no IP ID, so an exact
+//!   copy of an IPv6 segment counts as a retransmission (known false positive: captures
+//!   that record each packet twice, e.g. on a bridge and its port).
 //! - when the peer acknowledges bytes inside a hole, or past `snd_max`, those bytes were
 //!   delivered but never captured: they count as `missed_bytes` (Zeek's `missed_bytes`) and
 //!   the hole is closed. Each such region is one "content gap" (Zeek's `G` history letter).
