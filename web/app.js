@@ -90,7 +90,8 @@ function setState(s) {
 }
 
 function reset() {
-  if (worker) { worker.terminate(); worker = null; }
+  if (worker && document.body.dataset.state === "running") worker.postMessage({ type: "cancel", job });
+  job += 1;
   current = null;
   $("results").hidden = true;
   $("error").hidden = true;
@@ -111,7 +112,6 @@ function showError(key, text) {
 }
 
 function fail(key, text) {
-  if (worker) { worker.terminate(); worker = null; }
   current = { errorKey: key, errorText: text };
   $("progress").hidden = true;
   $("upload").hidden = false;
@@ -121,8 +121,55 @@ function fail(key, text) {
 }
 
 // ---------- analysis ----------
+// One long-lived worker, started with the page: the engine is loaded once, so the page keeps
+// working offline after it has loaded. Each analysis is a job; messages of older jobs are ignored.
+let job = 0;
+let jobFile = null;
+let jobStarted = 0;
+let engineError = null;
+
+function ensureWorker() {
+  if (worker) return worker;
+  engineError = null;
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onerror = (ev) => {
+    ev.preventDefault();
+    engineFailed(ev.message || "the worker script failed to start");
+  };
+  worker.onmessage = onWorkerMessage;
+  return worker;
+}
+
+function engineFailed(message) {
+  if (worker) { worker.terminate(); worker = null; }
+  engineError = message;
+  document.body.dataset.engine = "failed";
+  if (document.body.dataset.state === "running") fail("error_no_wasm", message);
+}
+
+function onWorkerMessage(ev) {
+  const m = ev.data || {};
+  if (m.type === "fatal") { engineFailed(m.message); return; }
+  if (m.type === "ready") { document.body.dataset.engine = "ready"; return; }
+  if (m.job !== job || document.body.dataset.state !== "running") return;
+  if (m.type === "progress") {
+    const total = m.total || 1;
+    $("progress-bar").value = Math.min(1, m.bytes / total);
+    $("progress-label").textContent = m.bytes >= m.total ? t("finishing") : t("reading", {
+      done: bytes(m.bytes), total: bytes(m.total), pct: Math.floor((100 * m.bytes) / total),
+      packets: num(m.packets), flows: num(m.flows),
+    });
+    document.body.dataset.wasmBytes = String(m.wasmBytes || 0);
+  } else if (m.type === "done") {
+    finished(jobFile, m, performance.now() - jobStarted);
+  } else if (m.type === "failed") {
+    // The instance may be broken (a trapped engine): start a fresh one for the next file.
+    if (worker) { worker.terminate(); worker = null; }
+    fail("error_crash", m.message);
+  }
+}
+
 function analyze(file) {
-  if (worker) worker.terminate();
   current = null;
   $("error").hidden = true;
   $("results").hidden = true;
@@ -130,41 +177,14 @@ function analyze(file) {
   $("progress-bar").value = 0;
   $("progress-label").textContent = t("starting");
   setState("running");
-  const started = performance.now();
-  let settled = false;
-  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  worker.onerror = (ev) => {
-    if (settled) return;
-    settled = true;
-    ev.preventDefault();
-    fail("error_no_wasm", ev.message || "worker failed to start");
-  };
-  worker.onmessage = (ev) => {
-    const m = ev.data;
-    if (m.type === "progress") {
-      const total = m.total || 1;
-      $("progress-bar").value = Math.min(1, m.bytes / total);
-      $("progress-label").textContent = t("reading", {
-        done: bytes(m.bytes), total: bytes(m.total), pct: Math.floor((100 * m.bytes) / total),
-        packets: num(m.packets), flows: num(m.flows),
-      });
-      if (m.bytes >= m.total) $("progress-label").textContent = t("finishing");
-      document.body.dataset.wasmBytes = String(m.wasmBytes || 0);
-    } else if (m.type === "done") {
-      settled = true;
-      finished(file, m, performance.now() - started);
-    } else if (m.type === "fatal") {
-      if (settled) return;
-      settled = true;
-      fail("error_no_wasm", m.message);
-    }
-  };
-  worker.postMessage({ type: "analyze", file });
+  if (engineError) { fail("error_no_wasm", engineError); return; }
+  job += 1;
+  jobFile = file;
+  jobStarted = performance.now();
+  ensureWorker().postMessage({ type: "analyze", file, job });
 }
 
 function finished(file, m, wallMs) {
-  worker.terminate();
-  worker = null;
   let report;
   try {
     report = JSON.parse(m.json);
@@ -409,6 +429,7 @@ function renderFlows() {
 // ---------- wiring ----------
 function start() {
   applyLang(initialLang());
+  ensureWorker();
   for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => applyLang(b.dataset.lang));
   $("capture-input").addEventListener("change", (e) => {
     const f = e.target.files && e.target.files[0];

@@ -1,14 +1,18 @@
 // Module Web Worker that owns the voipwatch WebAssembly instance.
-// Messages in:  { type: "analyze", file: File, chunk?: number }
-// Messages out: { type: "ready" } | { type: "progress", bytes, packets, flows, total, wasmBytes }
-//               { type: "done", json, pushError, ms, total, wasmBytes, peakWasmBytes }
-//               { type: "fatal", message }   (the engine could not be loaded at all)
+// Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job }
+// Messages out: { type: "ready" } | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
+//               { type: "done", job, json, pushError, ms, total, wasmBytes, peakWasmBytes }
+//               { type: "failed", job, message }   (this analysis broke: engine bug or file read error)
+//               { type: "fatal", message }         (the engine could not be loaded at all)
+// The worker lives as long as the page, so the engine is loaded once and the page works
+// offline afterwards. A newer job or a cancel stops an older job at its next chunk.
 // The file is read with File.slice in fixed chunks, so memory stays bounded whatever its size:
 // two chunks in JS plus the engine's own state (which grows with flows, not with bytes).
 import init, { Analyzer } from "./voipwatch_wasm.js";
 
 const CHUNK = 4 * 1024 * 1024;
 let exports = null;
+let stopBefore = 0; // jobs numbered below or equal to this stop at their next chunk
 
 const ready = init({ module_or_path: new URL("./voipwatch_wasm_bg.wasm", import.meta.url) }).then(
   (e) => {
@@ -25,8 +29,9 @@ function wasmBytes() {
   return exports && exports.memory ? exports.memory.buffer.byteLength : 0;
 }
 
-async function analyze(file, chunk) {
+async function analyze(file, job, chunk) {
   await ready;
+  const stopped = () => job <= stopBefore;
   const started = performance.now();
   const total = file.size;
   const analyzer = new Analyzer({ name: file.name });
@@ -39,22 +44,29 @@ async function analyze(file, chunk) {
   try {
     for (let offset = 0; offset < total; offset += chunk) {
       const buf = await next;
+      if (stopped()) {
+        if (next) next.catch(() => {});
+        return;
+      }
       next = offset + chunk < total ? read(offset + chunk) : null;
       try {
         analyzer.push(new Uint8Array(buf));
       } catch (e) {
+        // A trap (engine panic) leaves the instance unusable: report it as a failure.
+        if (e instanceof WebAssembly.RuntimeError) throw e;
         pushError = String(e && e.message ? e.message : e);
         if (next) next.catch(() => {});
         break;
       }
       const p = analyzer.progress();
       peak = Math.max(peak, wasmBytes());
-      self.postMessage({ type: "progress", ...p, total, wasmBytes: wasmBytes() });
+      self.postMessage({ type: "progress", job, ...p, total, wasmBytes: wasmBytes() });
     }
     const json = analyzer.finish();
     peak = Math.max(peak, wasmBytes());
     self.postMessage({
       type: "done",
+      job,
       json,
       pushError,
       ms: performance.now() - started,
@@ -69,9 +81,13 @@ async function analyze(file, chunk) {
 
 self.onmessage = (ev) => {
   const msg = ev.data || {};
+  const job = Number(msg.job) || 0;
   if (msg.type === "analyze") {
-    analyze(msg.file, msg.chunk > 0 ? msg.chunk : CHUNK).catch((err) => {
-      self.postMessage({ type: "fatal", message: String(err && err.message ? err.message : err) });
+    stopBefore = Math.max(stopBefore, job - 1);
+    analyze(msg.file, job, msg.chunk > 0 ? msg.chunk : CHUNK).catch((err) => {
+      self.postMessage({ type: "failed", job, message: String(err && err.message ? err.message : err) });
     });
+  } else if (msg.type === "cancel") {
+    stopBefore = Math.max(stopBefore, job);
   }
 };

@@ -307,6 +307,30 @@ test("`voipwatch serve` serves the embedded page, engine included", async () => 
   }
 });
 
+test("once loaded, the page works offline", async () => {
+  const file = join(tmp, "generated-call.pcap");
+  if (!existsSync(file)) writeFileSync(file, callPcap());
+  const ref = cli(file);
+  const page = await newPage();
+  await page.goto(`${srv.origin}/?lang=en`);
+  await page.waitForFunction(() => document.body.dataset.engine === "ready");
+  await browser.setOffline(true);
+  try {
+    const reachable = await page.evaluate(() => fetch("/index.html").then(() => true, () => false));
+    assert.equal(reachable, false, "the network is really off");
+    for (let i = 0; i < 2; i++) {
+      await page.setInputFiles('[data-testid="capture-input"]', file);
+      await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state));
+      assert.equal(await page.evaluate(() => document.body.dataset.state), "done", `offline analysis ${i + 1}`);
+      assert.ok((await downloaded(page)).equals(ref.bytes));
+      await page.click("#again");
+    }
+  } finally {
+    await browser.setOffline(false);
+  }
+  await page.close();
+});
+
 test("the CSP blocks a request to another origin", async () => {
   const page = await newPage();
   await page.goto(`${srv.origin}/`);
@@ -353,6 +377,12 @@ test(`a ${BIG_MB} MB capture streams with bounded worker memory`, { timeout: 20 
     cdp.send("Target.sendMessageToTarget", { sessionId: workerSession, message: JSON.stringify({ id, method: "Runtime.getHeapUsage" }) }).catch(() => res(null));
     setTimeout(() => { pending.delete(id); res(null); }, 2000);
   });
+  // Cancel works mid-file (and the same worker then takes the next job).
+  await page.setInputFiles('[data-testid="capture-input"]', file);
+  await page.waitForFunction(() => document.getElementById("progress-bar").value > 0, null, { timeout: 60_000 });
+  await page.click("#cancel");
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "idle", "cancel returns to the upload form");
+  assert.equal(await page.locator("#results").isVisible(), false);
   let peakWasmSeen = 0;
   const t0 = Date.now();
   await page.setInputFiles('[data-testid="capture-input"]', file);
