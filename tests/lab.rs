@@ -8,7 +8,8 @@
 //! - [`FINDINGS_CHECKED`]: everything else in the truth file — flow `app`/`service`/`protocols`/`sni`,
 //!   per-flow `findings`/`findings_any`/`no_findings` and throttling `rate_bps` within `rate_tolerance`,
 //!   and capture-wide `findings_absent_everywhere`, `verdicts`, `no_verdict_status`, `calls`,
-//!   `calls_total`. A scenario goes into this list when the features it exercises pass on it.
+//!   `calls_total`, and `compare` (the `voipwatch compare` verdict). A scenario goes into this list
+//!   when the features it exercises pass on it.
 //!
 //! Failures print, per capture, each expectation with the expected and the actual value.
 //! `LAB_ALL=1` applies the second level to every scenario (to list what is still missing).
@@ -16,6 +17,7 @@
 use serde_json::Value;
 use std::path::PathBuf;
 use voipwatch_core::analyzer::{analyze_bytes, Config};
+use voipwatch_core::compare::{self, CompareConfig, Selector};
 
 /// Scenarios whose core facts (packets, flows, endpoints, per-direction counts, conn_state) are enforced.
 const CHECKED: &[&str] = &[
@@ -51,7 +53,8 @@ const CHECKED: &[&str] = &[
 ];
 
 /// Scenarios whose classification, findings, verdicts and calls expectations are also enforced.
-/// Detector and classifier work adds a name here once its feature passes on that capture.
+/// Detector and classifier work adds a name here once its feature passes on that capture
+/// (`LAB_ALL=1 cargo test --test tests lab_findings` checks every scenario and lists what fails).
 const FINDINGS_CHECKED: &[&str] = &[
     "sip_call",
     "whatsapp_call_stun",
@@ -74,7 +77,6 @@ const FINDINGS_CHECKED: &[&str] = &[
     "random_loss",
     "same_path_a",
     "same_path_b",
-    "compare_control",
 ];
 
 fn captures_dir() -> PathBuf {
@@ -342,6 +344,39 @@ fn check_findings(truth: &Value, report: &Value, out: &mut Mismatches) {
     }
 }
 
+/// `expect.compare`: the verdict of `voipwatch compare` — two captures (the largest flow of each),
+/// or a target and a control selector (`sni=…`, `server=…`) within this capture.
+fn check_compare(truth: &Value, out: &mut Mismatches) {
+    let c = &truth["expect"]["compare"];
+    let (Some(t), Some(k)) = (c["target"].as_str(), c["control"].as_str()) else {
+        return;
+    };
+    let load = |cap: &str| {
+        let data = std::fs::read(captures_dir().join(cap)).unwrap_or_else(|e| panic!("{cap}: {e}"));
+        compare::analyze_capture(cap, &data).1
+    };
+    let cfg = CompareConfig::default();
+    let pick = |flows: &[voipwatch_core::flow::Flow], sel: &str| {
+        let sel = Selector::parse(sel).unwrap_or_else(|e| panic!("selector {sel}: {e}"));
+        compare::throughput_samples(&sel.select(flows), cfg.samples)
+    };
+    let (ts, cs) = if t.ends_with(".pcap") || t.ends_with(".pcapng") {
+        (pick(&load(t), "largest"), pick(&load(k), "largest"))
+    } else {
+        let flows = load(truth["capture"].as_str().unwrap_or_default());
+        (pick(&flows, t), pick(&flows, k))
+    };
+    let actual = match (ts, cs) {
+        (Some(ts), Some(cs)) => compare::compare(ts, cs, &cfg).verdict.to_string(),
+        _ => "no samples (a selector matched no flow with data)".to_string(),
+    };
+    out.eq(
+        format!("compare {t} vs {k}"),
+        &c["verdict"],
+        &Value::from(actual),
+    );
+}
+
 fn run(list: &[&str], check: fn(&Value, &Value, &mut Mismatches)) {
     let all = truths();
     if all.is_empty() {
@@ -392,6 +427,7 @@ fn lab_findings_and_classification() {
     run(list, |t, r, out| {
         check_core(t, r, out);
         check_findings(t, r, out);
+        check_compare(t, out);
     });
 }
 

@@ -975,7 +975,7 @@ def sni_policer_pair(run):
                            "%s (same server, same port, not policed)." % (TARGET_SNI, TARGET_SNI, CONTROL_SNI),
             "applied": sni_policer_applied(cmds),
             "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_shaper"],
-                       "compare": {"target": {"sni": TARGET_SNI}, "control": {"sni": CONTROL_SNI},
+                       "compare": {"target": "sni=" + TARGET_SNI, "control": "sni=" + CONTROL_SNI,
                                    "verdict": "differentiated"}},
             "rate_flows": True}
 
@@ -990,7 +990,8 @@ def compare_target(run):
                            "differentiated." % TARGET_SNI,
             "applied": sni_policer_applied(cmds),
             "expect": {"findings_absent_everywhere": NO_BLOCK,
-                       "compare": {"with": "compare_control.pcap", "verdict": "differentiated"}},
+                       "compare": {"target": "compare_target.pcap", "control": "compare_control.pcap",
+                                   "verdict": "differentiated"}},
             "flow_notes": {("tcp", S + ":443"): {"role": "target", "sni": TARGET_SNI, "findings": ["throttling_policer"],
                                                  "rate_bps": 1_000_000, "rate_tolerance": 0.15}},
             "rate_flow": ("tcp", S + ":443")}
@@ -1005,12 +1006,13 @@ def compare_control(run):
                            "matching): 2.5 Mbit/s for 3 s." % CONTROL_SNI,
             "applied": sni_policer_applied(cmds),
             "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
-                       "compare": {"with": "compare_target.pcap", "verdict": "differentiated"}},
+                       "compare": {"target": "compare_target.pcap", "control": "compare_control.pcap",
+                                   "verdict": "differentiated"}},
             "flow_notes": {("tcp", S + ":443"): {"role": "control", "sni": CONTROL_SNI}},
             "rate_flow": ("tcp", S + ":443")}
 
 
-def same_path(run, other):
+def same_path(run):
     https_server(run.procs, S + ":443", "--rate", "2500000", "--duration", "3")
     wait_listen(SERVER, 443)
     with run.capture(split_snap=96):
@@ -1020,19 +1022,20 @@ def same_path(run, other):
                            "differentiated." % CONTROL_SNI,
             "applied": {"impairment": "none", "config": {"app_rate_bps": 2_500_000, "app_duration_s": 3}},
             "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
-                       "compare": {"with": other, "verdict": "not differentiated"}},
+                       "compare": {"target": "same_path_a.pcap", "control": "same_path_b.pcap",
+                                   "verdict": "not differentiated"}},
             "flow_notes": {("tcp", S + ":443"): {"role": "control", "sni": CONTROL_SNI}},
             "rate_flow": ("tcp", S + ":443")}
 
 
 @scenario(5)
 def same_path_a(run):
-    return same_path(run, "same_path_b.pcap")
+    return same_path(run)
 
 
 @scenario(5)
 def same_path_b(run):
-    return same_path(run, "same_path_a.pcap")
+    return same_path(run)
 
 
 # ----------------------------------------------------------------------------------------------
