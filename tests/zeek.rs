@@ -41,6 +41,11 @@ const CASES: &[(&str, &str)] = &[
     ("mixed-vlan-mpls.pcap", "core.vlan-mpls/conn.log"),
     ("rdp/rdpeudp-handshake-fail.pcap", "scripts.base.protocols.rdp.rdpeudp-handshake-fail/conn.log"),
     ("rdp/rdpeudp-handshake-success.pcap", "scripts.base.protocols.rdp.rdpeudp-handshake-success/conn.log"),
+    ("tcp/missing-syn.pcap", "core.history-flip/conn.log"),
+    (
+        "quic/interop/quic-go_quic-go/handshake.pcap",
+        "scripts.base.protocols.quic.interop.quic-go_quic-go.handshake/conn.log.cut",
+    ),
 ];
 
 /// The four one-connection traces of `conn_state-RST-behavior/out` ("history, conn_state").
@@ -96,6 +101,8 @@ const DIFFERENCES: &[(&str, &str, &str, &str)] = &[
 #[derive(Debug)]
 struct Row {
     line: usize,
+    /// `ts` when it is a plain number (baselines of traces near the epoch keep it).
+    ts: Option<f64>,
     proto: Option<String>,
     orig: Option<SocketAddr>,
     resp: Option<SocketAddr>,
@@ -137,6 +144,7 @@ fn parse_log(text: &str) -> Vec<Row> {
         };
         rows.push(Row {
             line: i + 1,
+            ts: get("ts").and_then(|t| t.parse().ok()),
             proto: get("proto"),
             orig: sock("id.orig_h", "id.orig_p"),
             resp: sock("id.resp_h", "id.resp_p"),
@@ -230,8 +238,11 @@ fn compare(tally: &mut Tally, trace: &str, rows: &[Row], flows: &[FlowReport]) {
                 *i += 1;
                 f
             }
-            // A baseline without endpoints: the trace's flows in order.
-            _ => flows.get(n),
+            // A baseline without endpoints: the flow starting at its `ts`, else in order.
+            _ => match row.ts {
+                Some(t) => flows.iter().find(|f| (f.first_ts - t).abs() < 1e-6),
+                None => flows.get(n),
+            },
         };
         let orig = match (only_row, row.orig) {
             (_, Some(o)) => o.to_string(),
@@ -319,6 +330,7 @@ fn conn_state_and_history_match_zeek() {
             };
             let row = Row {
                 line: 0,
+                ts: None,
                 proto: None,
                 orig: None,
                 resp: None,
