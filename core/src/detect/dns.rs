@@ -190,7 +190,7 @@ fn local_name(n: &str) -> bool {
 
 fn fact_json(m: &DnsFact, query_ts: crate::Nanos) -> Value {
     json!({
-        "frame": m.frame, "txid": m.txid, "delay_ms": (m.ts - query_ts) as f64 / 1e6, "ip_ttl": m.ip_ttl,
+        "frame": m.frame, "txid": m.txid, "delay_ms": m.ts.saturating_sub(query_ts) as f64 / 1e6, "ip_ttl": m.ip_ttl,
         "hops": blocking::hops(m.ip_ttl), "rcode": m.rcode,
         "addrs": m.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "record_ttl": m.min_ttl,
     })
@@ -312,7 +312,7 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
         return None; // duplicated frames
     }
     let ttl = ttl_mismatch(first.ip_ttl, last.ip_ttl, cfg.ttl_hop_delta);
-    let (d1, d2) = (first.ts - q.ts, last.ts - q.ts);
+    let (d1, d2) = (first.ts.saturating_sub(q.ts), last.ts.saturating_sub(q.ts));
     let fast = d2 > 0 && (d1 as f64) < cfg.dns_fast_ratio * d2 as f64;
     let txid = first.txid != q.txid;
     if ttl.is_none() && !fast && !txid {

@@ -60,9 +60,11 @@ impl Detector for Handshake {
                 .get(&f.server.ip())?
                 .iter()
                 .filter(|(id, ts)| {
-                    *id != f.id && f.first_ts > *ts && f.first_ts - *ts <= cfg.penalty_box
+                    *id != f.id
+                        && f.first_ts > *ts
+                        && f.first_ts.saturating_sub(*ts) <= cfg.penalty_box
                 })
-                .map(|(id, ts)| (*id, f.first_ts - *ts))
+                .map(|(id, ts)| (*id, f.first_ts.saturating_sub(*ts)))
                 .min_by_key(|(_, d)| *d)
         };
         for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
@@ -90,7 +92,7 @@ impl Detector for Handshake {
                     emit_icmp(f, &dest, out);
                     continue;
                 }
-                let span = syns.last().map_or(0, |l| l.ts - first_syn.ts);
+                let span = syns.last().map_or(0, |l| l.ts.saturating_sub(first_syn.ts));
                 if syns.len() < 2 || span < cfg.syn_retry_span {
                     continue;
                 }
@@ -158,7 +160,7 @@ impl Detector for Handshake {
             let reference = hosts.get(&f.server.ip()).copied();
             let mismatch = reference.and_then(|r| ttl_mismatch(rst.ttl, r, cfg.ttl_hop_delta));
             let blocked = mismatch.is_some() || pbox.is_some();
-            let response = rst.ts - first_syn.ts;
+            let response = rst.ts.saturating_sub(first_syn.ts);
             let mut ev = json!({
                 "syns": syns.len(),
                 "rst_frame": rst.frame,

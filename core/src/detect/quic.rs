@@ -89,7 +89,7 @@ impl Detector for QuicBlocked {
             let (Some(first), Some(last)) = (initials.first(), initials.last()) else {
                 continue;
             };
-            let span = last.ts - first.ts;
+            let span = last.ts.saturating_sub(first.ts);
             if (initials.len() as u32) < cfg.quic_min_initials || span < cfg.quic_min_span {
                 continue;
             }

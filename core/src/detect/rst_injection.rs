@@ -211,11 +211,13 @@ fn penalty_boxes(
         if let Some((ts, src)) = earlier
             .iter()
             .filter(|(ts, src)| {
-                *src != f.id && f.first_ts > *ts && f.first_ts - *ts <= cfg.penalty_box
+                *src != f.id
+                    && f.first_ts > *ts
+                    && f.first_ts.saturating_sub(*ts) <= cfg.penalty_box
             })
-            .min_by_key(|(ts, _)| f.first_ts - *ts)
+            .min_by_key(|(ts, _)| f.first_ts.saturating_sub(*ts))
         {
-            out.insert(f.id, (*src, f.first_ts - *ts));
+            out.insert(f.id, (*src, f.first_ts.saturating_sub(*ts)));
         }
     }
     out
@@ -328,7 +330,7 @@ pub fn judge_flow(
     // Pair tests.
     for (i, b) in snaps.iter().enumerate() {
         for a in snaps.iter().take(i) {
-            if a.p.dir != b.p.dir || b.p.ts - a.p.ts > cfg.rst_pair_window {
+            if a.p.dir != b.p.dir || b.p.ts.saturating_sub(a.p.ts) > cfg.rst_pair_window {
                 continue;
             }
             let beyond = [b.snd_max, b.peer_ack_max]
@@ -424,7 +426,7 @@ pub fn judge_flow(
             .take(i)
             .rev()
             .find(|p| p.dir == Dir::C2s && has(p, tcp_flags::SYN))?;
-        Some(sa.ts - syn.ts)
+        Some(sa.ts.saturating_sub(syn.ts))
     });
     let mut response = None;
     if first.p.dir == Dir::S2c {
@@ -438,14 +440,14 @@ pub fn judge_flow(
             })
             .collect();
         if let Some(trig) = before.last() {
-            let resp = first.p.ts - trig.ts;
+            let resp = first.p.ts.saturating_sub(trig.ts);
             response = Some((resp, trig.frame));
             let earlier_in_flight = before.len() >= 2
                 && before
                     .get(before.len() - 2)
-                    .is_some_and(|q| rtt.is_some_and(|r| first.p.ts - q.ts < r));
+                    .is_some_and(|q| rtt.is_some_and(|r| first.p.ts.saturating_sub(q.ts) < r));
             if let Some(r) = rtt {
-                if r >= 1_000_000 && resp * 2 < r && !earlier_in_flight {
+                if r >= 1_000_000 && resp.saturating_mul(2) < r && !earlier_in_flight {
                     add("FAST_RST", &mut tests);
                 }
             }
@@ -459,8 +461,8 @@ pub fn judge_flow(
         .take(first.idx)
         .find(|p| p.dir == peer && p.payload_len > 0);
     let trigger = first_data
-        .filter(|p| first.p.ts - p.ts <= cfg.trigger_window)
-        .and_then(|p| payload_kind(f, peer).map(|k| (k, p.frame, first.p.ts - p.ts)));
+        .filter(|p| first.p.ts.saturating_sub(p.ts) <= cfg.trigger_window)
+        .and_then(|p| payload_kind(f, peer).map(|k| (k, p.frame, first.p.ts.saturating_sub(p.ts))));
 
     let fingerprint = tests
         .iter()
@@ -478,7 +480,7 @@ pub fn judge_flow(
         .collect();
     let near = sender_pk
         .iter()
-        .min_by_key(|p| (p.ts - first.p.ts).abs())
+        .min_by_key(|p| p.ts.abs_diff(first.p.ts))
         .copied();
     let rst_list: Vec<Value> = snaps
         .iter()

@@ -64,7 +64,7 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
         .take_while(|p| p.ts <= synack.ts)
         .filter(|p| p.dir == Dir::C2s && has(p, SYN))
         .last();
-    let rtt = syn.map(|s| synack.ts - s.ts);
+    let rtt = syn.map(|s| synack.ts.saturating_sub(s.ts));
     let ch = pk.iter().find(|p| p.dir == Dir::C2s && p.payload_len > 0)?;
     let sni = f.class.sni.clone().or_else(|| client_hello_sni(hello));
     let name = sni.clone().unwrap_or_else(|| "(no name)".into());
@@ -82,8 +82,8 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
             return None;
         }
         let mismatch = ttl_mismatch(r.ttl, synack.ttl, cfg.ttl_hop_delta);
-        let delay = r.ts - ch.ts;
-        let fast = rtt.is_some_and(|t| t >= 1_000_000 && delay * 2 < t);
+        let delay = r.ts.saturating_sub(ch.ts);
+        let fast = rtt.is_some_and(|t| t >= 1_000_000 && delay.saturating_mul(2) < t);
         let forged = mismatch.is_some() || fast;
         let why = match (mismatch, fast) {
             (Some(_), _) => format!(
@@ -132,7 +132,7 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
         .filter(|p| p.dir == Dir::C2s && p.payload_len > 0 && p.seq == ch.seq)
         .collect();
     let retrans = copies.len().saturating_sub(1);
-    let span = copies.last().map_or(0, |l| l.ts - ch.ts);
+    let span = copies.last().map_or(0, |l| l.ts.saturating_sub(ch.ts));
     if retrans == 0 || (retrans < 2 && span < SEC) {
         return None;
     }

@@ -161,13 +161,16 @@ fn facts(f: &Flow) -> UdpFacts {
     {
         u.stun_txid_tracked = true;
         u.stun_sends = best.len() as u32;
-        u.stun_span = best.last().map_or(0, |l| l.ts) - best.first().map_or(0, |p| p.ts);
+        u.stun_span = best
+            .last()
+            .map_or(0, |l| l.ts)
+            .saturating_sub(best.first().map_or(0, |p| p.ts));
         u.stun_frames = best.iter().map(|p| p.frame).collect();
         // Prefix exhausted: the rest of the flow's sends may be the same transaction.
         let prefix_full = dgs.len() < c2s.iter().filter(|p| p.payload_len > 0).count();
         if prefix_full && tx.len() == 1 && dgs.len() == best.len() {
             u.stun_sends = c2s.len() as u32;
-            u.stun_span = u.last - u.first;
+            u.stun_span = u.last.saturating_sub(u.first);
             u.stun_frames = c2s.iter().map(|p| p.frame).collect();
             u.stun_txid_tracked = false;
         }
@@ -297,7 +300,7 @@ impl Detector for UdpBlocking {
             let sent: u64 = udp_members.iter().map(|(_, u)| u.sent).sum();
             let first = udp_members.iter().map(|(_, u)| u.first).min().unwrap_or(0);
             let last = udp_members.iter().map(|(_, u)| u.last).max().unwrap_or(0);
-            let silence = last_rx.map_or(0, |r| last - r);
+            let silence = last_rx.map_or(0, |r| last.saturating_sub(r));
             // Media (not STUN) sent into silence only in the capture's last seconds: the
             // capture stopped before the app could have given up or fallen back.
             let media_first = udp_members
@@ -305,13 +308,14 @@ impl Detector for UdpBlocking {
                 .filter(|(f, u)| u.stun_sends == 0 && !f.class.protocols.contains(&"stun"))
                 .map(|(_, u)| u.first)
                 .min();
-            if never && media_first.is_some_and(|m| capture_end - m < cfg.rtp_cut_gap) {
+            if never && media_first.is_some_and(|m| capture_end.saturating_sub(m) < cfg.rtp_cut_gap)
+            {
                 continue;
             }
             let stopped = !never && silence > cfg.rtp_cut_gap && sent_after >= 10;
             if !(never || stopped)
                 || sent < u64::from(cfg.stun_min_sends)
-                || last - first < cfg.stun_min_span
+                || last.saturating_sub(first) < cfg.stun_min_span
             {
                 continue;
             }
@@ -356,8 +360,8 @@ impl Detector for UdpBlocking {
                         && relay
                         && matches!(g.server.port(), 443 | 3478 | 5349)
                         && g.dir[1].payload_bytes > 0
-                        && g.first_ts + SEC >= first
-                        && g.first_ts <= last + cfg.fallback_window
+                        && g.first_ts.saturating_add(SEC) >= first
+                        && g.first_ts <= last.saturating_add(cfg.fallback_window)
                 });
             let frames = blocking::frames(
                 udp_members
@@ -387,7 +391,7 @@ impl Detector for UdpBlocking {
                         "{label}: UDP got no answer ({sent} packets to {} server{} over {:.1} s{stun_note}), so the call fell back to TCP port {} ({}).",
                         servers.len(),
                         if servers.len() == 1 { "" } else { "s" },
-                        blocking::s1(last - first),
+                        blocking::s1(last.saturating_sub(first)),
                         g.server.port(),
                         g.server
                     ),
@@ -404,7 +408,7 @@ impl Detector for UdpBlocking {
             let how = if never {
                 format!(
                     "{sent} packets sent over {:.0} s, none received",
-                    blocking::s1(last - first)
+                    blocking::s1(last.saturating_sub(first))
                 )
             } else {
                 format!(
@@ -422,7 +426,7 @@ impl Detector for UdpBlocking {
                 evidence: json!({
                     "call": call_id, "app": app,
                     "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
-                    "packets_sent": sent, "span_s": ms(last - first) / 1000.0,
+                    "packets_sent": sent, "span_s": ms(last.saturating_sub(first)) / 1000.0,
                     "never_answered": never, "silence_s": ms(silence) / 1000.0, "sent_after_silence": sent_after, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                     "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
                 }),
@@ -450,7 +454,7 @@ impl Detector for UdpBlocking {
                 f.transport == Transport::Udp
                     && f.client.ip() == g.client.ip()
                     && f.first_ts <= g.first_ts
-                    && g.first_ts - f.first_ts <= cfg.fallback_window
+                    && g.first_ts.saturating_sub(f.first_ts) <= cfg.fallback_window
             };
             let tried: Vec<(&Flow, &UdpFacts)> = udp_by_client
                 .get(&g.client.ip())
@@ -484,7 +488,7 @@ impl Detector for UdpBlocking {
                     "STUN over UDP got no answer ({sent} requests to {} server{} over {:.1} s), then ICE fell back to STUN/TURN over TCP port {} ({}), which worked.",
                     servers.len(),
                     if servers.len() == 1 { "" } else { "s" },
-                    blocking::s1(g.first_ts - first),
+                    blocking::s1(g.first_ts.saturating_sub(first)),
                     g.server.port(),
                     g.server
                 ),
@@ -533,7 +537,7 @@ impl Detector for UdpBlocking {
             } else if !u.answered
                 && two_way
                 && u.sent >= cfg.udp_one_way_min_packets
-                && u.last - u.first >= cfg.udp_one_way_min_span
+                && u.last.saturating_sub(u.first) >= cfg.udp_one_way_min_span
                 && unicast(f.server.ip())
                 && !one_way_by_design(f.server.port())
             {
@@ -547,9 +551,9 @@ impl Detector for UdpBlocking {
                         "UDP to {}: {} packets sent over {:.0} s, nothing came back.",
                         f.server,
                         u.sent,
-                        blocking::s1(u.last - u.first)
+                        blocking::s1(u.last.saturating_sub(u.first))
                     ),
-                    evidence: json!({"packets_sent": u.sent, "span_s": ms(u.last - u.first) / 1000.0, "app": f.class.app}),
+                    evidence: json!({"packets_sent": u.sent, "span_s": ms(u.last.saturating_sub(u.first)) / 1000.0, "app": f.class.app}),
                     packets: blocking::frames(f.packets.iter().filter(|p| p.dir == Dir::C2s), 16),
                 });
             }
@@ -574,7 +578,7 @@ impl Detector for UdpBlocking {
                     .iter()
                     .filter(|p| p.dir == d.rev() && p.ts > stop && !is_dup(p))
                     .collect();
-                if other_last - stop <= cfg.rtp_cut_gap || after.len() < 10 {
+                if other_last.saturating_sub(stop) <= cfg.rtp_cut_gap || after.len() < 10 {
                     continue;
                 }
                 let last_pkt = f.packets.iter().rfind(|p| p.dir == d);
@@ -591,20 +595,20 @@ impl Detector for UdpBlocking {
                         format!(
                             "Call media from {} stopped arriving after {:.0} s while this side kept sending for {:.0} s more ({} packets): one-way audio, not a hang-up.",
                             f.server,
-                            blocking::s1(stop - f.first_ts),
-                            blocking::s1(other_last - stop),
+                            blocking::s1(stop.saturating_sub(f.first_ts)),
+                            blocking::s1(other_last.saturating_sub(stop)),
                             after.len()
                         )
                     } else {
                         format!(
                             "This side stopped sending media to {} after {:.0} s while the other side went on for {:.0} s (mute, hold, or outgoing media stopped).",
                             f.server,
-                            blocking::s1(stop - f.first_ts),
-                            blocking::s1(other_last - stop)
+                            blocking::s1(stop.saturating_sub(f.first_ts)),
+                            blocking::s1(other_last.saturating_sub(stop))
                         )
                     },
                     evidence: json!({"stopped_dir": if received { "s2c" } else { "c2s" }, "stopped_at": secs(stop),
-                                     "silence_s": ms(other_last - stop) / 1000.0, "other_dir_packets_after": after.len(),
+                                     "silence_s": ms(other_last.saturating_sub(stop)) / 1000.0, "other_dir_packets_after": after.len(),
                                      "app": f.class.app}),
                     packets: frames,
                 });

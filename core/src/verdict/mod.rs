@@ -76,7 +76,7 @@ fn traffic(flows: &[&Flow]) -> Traffic {
             .iter()
             .map(|f| f.dir[0].packets + f.dir[1].packets)
             .sum(),
-        span: last - first,
+        span: last.saturating_sub(first),
     }
 }
 
