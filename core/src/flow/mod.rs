@@ -14,8 +14,20 @@
 //!   in `FlowTable::timeouts`.
 //! - TCP, as Zeek does: [`FlowConfig::tcp_close_delay`] after the connection closed (both FINs,
 //!   a RST, or a FIN with a silent peer); [`FlowConfig::tcp_attempt_timeout`] after a SYN that
-//!   got no answer at all; and a SYN whose sequence number differs from the flow's initial one
-//!   (port reuse). Counted in `FlowTable::ended_reuse`.
+//!   got no answer at all (retransmissions of that SYN excepted, see below); and a SYN (no ACK)
+//!   after either side closed or reset, or whose sequence number differs from the flow's
+//!   initial one (port reuse). Counted in `FlowTable::ended_reuse`.
+//!
+//! # ICMP, fragments, memory
+//! - ICMP flows are keyed like Zeek's: the "ports" are the message type and, for
+//!   request/reply types, the matching type (so an echo and its reply share a flow), else the
+//!   code; the first sender is the originator. An ICMP error is its own flow and is also
+//!   recorded in the quoted flow's `icmp_errors` (TCP/UDP quotes only: the decoder gives no
+//!   ports for a quoted ICMP message).
+//! - Non-first IP fragments join the flow of their first fragment (see [`frag`]); others are
+//!   counted in `FlowTable::unattributed_fragments`.
+//! - Memory is bounded by the caps in [`FlowConfig`]: flows, the packet log, rate bins and RTT
+//!   samples (per flow and in total), holes, TTLs, history, ICMP errors, fragment trains.
 //!
 //! # Known differences from Zeek
 //! - Zeek drops TCP packets with bad checksums (history `C`) unless run with `-C`; we keep them
