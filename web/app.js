@@ -181,7 +181,10 @@ function analyze(file) {
   job += 1;
   jobFile = file;
   jobStarted = performance.now();
-  ensureWorker().postMessage({ type: "analyze", file, job });
+  // ?chunk=N (MiB) overrides the read size, for measurements; the default is the worker's.
+  const chunkMiB = Number(new URLSearchParams(location.search).get("chunk"));
+  const chunk = chunkMiB > 0 && chunkMiB <= 64 ? chunkMiB * 1024 * 1024 : 0;
+  ensureWorker().postMessage({ type: "analyze", file, job, chunk });
 }
 
 function finished(file, m, wallMs) {
@@ -217,6 +220,7 @@ function finished(file, m, wallMs) {
   $("results").hidden = false;
   document.body.dataset.complete = String(!!cap.complete);
   document.body.dataset.mbps = String(m.ms > 0 ? (m.total / 1e6) / (m.ms / 1000) : 0);
+  document.body.dataset.engineMbps = String(m.engineMs > 0 ? (m.total / 1e6) / (m.engineMs / 1000) : 0);
   document.body.dataset.peakWasmBytes = String(m.peakWasmBytes || 0);
   setState("done");
 }

@@ -1,7 +1,7 @@
 // Module Web Worker that owns the voipwatch WebAssembly instance.
 // Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job }
 // Messages out: { type: "ready" } | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
-//               { type: "done", job, json, pushError, ms, total, wasmBytes, peakWasmBytes }
+//               { type: "done", job, json, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
 //               { type: "failed", job, message }   (this analysis broke: engine bug or file read error)
 //               { type: "fatal", message }         (the engine could not be loaded at all)
 // The worker lives as long as the page, so the engine is loaded once and the page works
@@ -37,6 +37,7 @@ async function analyze(file, job, chunk) {
   const analyzer = new Analyzer({ name: file.name });
   let pushError = null;
   let peak = wasmBytes();
+  let engineMs = 0; // time inside the engine (push + finish), without file reading
   // One slice is read ahead while the engine digests the current one, so file reading and
   // analysis overlap; at most two chunks are held at any time.
   const read = (offset) => file.slice(offset, Math.min(total, offset + chunk)).arrayBuffer();
@@ -49,8 +50,10 @@ async function analyze(file, job, chunk) {
         return;
       }
       next = offset + chunk < total ? read(offset + chunk) : null;
+      const e0 = performance.now();
       try {
         analyzer.push(new Uint8Array(buf));
+        engineMs += performance.now() - e0;
       } catch (e) {
         // A trap (engine panic) leaves the instance unusable: report it as a failure.
         if (e instanceof WebAssembly.RuntimeError) throw e;
@@ -62,7 +65,9 @@ async function analyze(file, job, chunk) {
       peak = Math.max(peak, wasmBytes());
       self.postMessage({ type: "progress", job, ...p, total, wasmBytes: wasmBytes() });
     }
+    const f0 = performance.now();
     const json = analyzer.finish();
+    engineMs += performance.now() - f0;
     peak = Math.max(peak, wasmBytes());
     self.postMessage({
       type: "done",
@@ -70,6 +75,7 @@ async function analyze(file, job, chunk) {
       json,
       pushError,
       ms: performance.now() - started,
+      engineMs,
       total,
       wasmBytes: wasmBytes(),
       peakWasmBytes: peak,

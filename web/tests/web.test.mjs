@@ -82,6 +82,38 @@ async function analyzeIn(page, file, { lang = "en", timeout = 60_000 } = {}) {
   return page.evaluate(() => document.body.dataset.state);
 }
 
+/** CPU seconds (user + system) used so far by every live descendant of this test process
+ *  (the browser and all its children: renderer, worker thread, file reading). Linux /proc. */
+function descendantsCpuSeconds() {
+  const stat = new Map();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stat.set(Number(pid), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+    } catch { /* exited */ }
+  }
+  let ticks = 0;
+  const todo = [process.pid];
+  const seen = new Set(todo);
+  while (todo.length) {
+    const p = todo.pop();
+    for (const [pid, st] of stat) {
+      if (st.ppid === p && !seen.has(pid)) { seen.add(pid); todo.push(pid); ticks += st.ticks; }
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/** CPU seconds (user + system) of one CLI run, via bash's `times`. */
+function cliCpuSeconds(file) {
+  const r = spawnSync("bash", ["-c", '"$0" analyze --format json "$1" >/dev/null; times', BIN, file], { encoding: "utf8" });
+  const lines = r.stdout.trim().split("\n");
+  const secs = (t) => { const m = t.match(/(\d+)m([\d.]+)s/); return m ? Number(m[1]) * 60 + Number(m[2]) : NaN; };
+  const [u, sy] = (lines[lines.length - 1] || "").trim().split(/\s+/);
+  return secs(u) + secs(sy);
+}
+
 /** What the native CLI prints for the file: the reference bytes. */
 function cli(file) {
   const t0 = process.hrtime.bigint();
@@ -384,6 +416,7 @@ test(`a ${BIG_MB} MB capture streams with bounded worker memory`, { timeout: 20 
   assert.equal(await page.evaluate(() => document.body.dataset.state), "idle", "cancel returns to the upload form");
   assert.equal(await page.locator("#results").isVisible(), false);
   let peakWasmSeen = 0;
+  const cpu0 = descendantsCpuSeconds();
   const t0 = Date.now();
   await page.setInputFiles('[data-testid="capture-input"]', file);
   for (;;) {
@@ -396,10 +429,12 @@ test(`a ${BIG_MB} MB capture streams with bounded worker memory`, { timeout: 20 
     await new Promise((r) => setTimeout(r, 250));
   }
   const wall = (Date.now() - t0) / 1000;
+  const browserCpu = descendantsCpuSeconds() - cpu0;
   assert.equal(await page.evaluate(() => document.body.dataset.state), "done");
   const ds = await page.evaluate(() => ({ ...document.body.dataset }));
   const peakWasm = Math.max(peakWasmSeen, Number(ds.peakWasmBytes || 0));
   const wasmMBs = Number(ds.mbps);
+  const engineMBs = Number(ds.engineMbps);
   const MB = 1024 * 1024;
   console.log(`# worker memory: JS heap peak ${(peakHeap / MB).toFixed(1)} MiB (${samples} CDP samples), wasm memory peak ${(peakWasm / MB).toFixed(1)} MiB`);
   assert.ok(samples > 0 || wall < 2, "worker heap sampled over CDP");
@@ -409,9 +444,12 @@ test(`a ${BIG_MB} MB capture streams with bounded worker memory`, { timeout: 20 
   const got = await downloaded(page);
   assert.ok(got.equals(ref.bytes), "1 GB report byte-identical to the CLI's");
   const nativeMBs = bytes / 1e6 / ref.secs;
+  const nativeCpu = cliCpuSeconds(file);
   const line = `# throughput on ${(bytes / 1e6).toFixed(0)} MB (${packets} packets): WASM in Chromium ${wasmMBs.toFixed(1)} MB/s ` +
-    `(worker time; ${(bytes / 1e6 / wall).toFixed(1)} MB/s wall incl. page), native CLI ${nativeMBs.toFixed(1)} MB/s ` +
-    `(\`voipwatch analyze --format json\`, ${ref.secs.toFixed(2)} s); ratio ${(wasmMBs / nativeMBs).toFixed(2)}`;
+    `(worker time incl. file reading; engine alone ${engineMBs.toFixed(1)} MB/s; ${(bytes / 1e6 / wall).toFixed(1)} MB/s wall incl. page), native CLI ${nativeMBs.toFixed(1)} MB/s ` +
+    `(\`voipwatch analyze --format json\`, ${ref.secs.toFixed(2)} s); ratio ${(wasmMBs / nativeMBs).toFixed(2)}. ` +
+    `Per CPU-second (load-independent): Chromium, all browser processes ${(bytes / 1e6 / browserCpu).toFixed(0)} MB/s ` +
+    `(${browserCpu.toFixed(2)} CPU-s), native ${(bytes / 1e6 / nativeCpu).toFixed(0)} MB/s (${nativeCpu.toFixed(2)} CPU-s)`;
   console.log(line);
   writeFileSync(join(ART, "throughput.txt"), line.slice(2) + "\n");
   rmSync(file, { force: true });
