@@ -133,6 +133,16 @@ pub fn hops(ttl: u8) -> u8 {
     initial_ttl(ttl).saturating_sub(ttl)
 }
 
+/// "TTL 62 (2 hops from an initial 64)", for summaries.
+pub fn ttl_phrase(ttl: u8) -> String {
+    let h = hops(ttl);
+    format!(
+        "TTL {ttl} ({h} hop{} from an initial {})",
+        if h == 1 { "" } else { "s" },
+        initial_ttl(ttl)
+    )
+}
+
 /// How a packet's TTL compares with a reference TTL from the same sender.
 /// Returns `Some(reason)` when the initial-TTL class differs or the hop counts differ by
 /// at least `delta`.
@@ -365,6 +375,18 @@ pub fn is_call_flow(f: &Flow) -> bool {
 /// Seconds with millisecond precision, for evidence.
 pub fn ms(ns: Nanos) -> f64 {
     (ns as f64 / 1e6).round()
+}
+
+/// A short delay for summaries: "0.4 ms", "12 ms", "1.5 s".
+pub fn delay_phrase(ns: Nanos) -> String {
+    let ms = ns as f64 / 1e6;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
 }
 
 /// Seconds rounded to 0.1 s, for summaries.

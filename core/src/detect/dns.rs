@@ -4,6 +4,11 @@
 //! datagram lengths the packet log records (`blocking::datagrams`), so every message keeps its
 //! frame number, arrival time and IP TTL. A flow holds the queries of one client socket; each
 //! query is matched with the answers that carry its question (same name and type).
+//! Limit: only the messages inside the first `FlowConfig::payload_prefix` bytes (512 by
+//! default) of each direction are read, so a client that sends many queries from one socket
+//! has its later transactions unjudged. Duplicated frames (same IP ID and length) are left out
+//! of the prefix by the flow table, so a forged answer that copies the real one's IP ID is not
+//! seen (Suricata's `dns-response-2x` trace).
 //!
 //! # Heuristics
 //! - `dns_injection`: one query, two or more answers, and the **first** answer either arrived

@@ -498,7 +498,12 @@ pub fn judge_flow(
             })
         })
         .collect();
-    let mut frames: Vec<u64> = snaps.iter().map(|s| s.p.frame).collect();
+    // The sender's resets (the peer's own answering resets are in `rsts`, not in the frames).
+    let mut frames: Vec<u64> = snaps
+        .iter()
+        .filter(|s| s.p.dir == first.p.dir)
+        .map(|s| s.p.frame)
+        .collect();
     frames.extend(contradicting.iter().copied());
     if let Some((_, fr, _)) = trigger {
         frames.push(fr);
@@ -510,9 +515,9 @@ pub fn judge_flow(
     let mut reasons: Vec<String> = Vec::new();
     if let (Some((t, r)), Some(_)) = (ttl_pair, ttl_reason) {
         reasons.push(format!(
-            "it arrived with TTL {t} ({} hops) where the sender's packets arrive with TTL {r} ({} hops)",
-            blocking::hops(t),
-            blocking::hops(r)
+            "it arrived with {} where the sender's packets arrive with {}",
+            blocking::ttl_phrase(t),
+            blocking::ttl_phrase(r)
         ));
     }
     if tests.contains(&"FAST_RST") {
@@ -539,7 +544,7 @@ pub fn judge_flow(
             "http_request" => "the HTTP request",
             _ => "the first call packet",
         };
-        reasons.push(format!("{:.0} ms after {what}", delay as f64 / 1e6));
+        reasons.push(format!("{} after {what}", blocking::delay_phrase(delay)));
     }
     let evidence = json!({
         "tests": tests,

@@ -100,9 +100,9 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
             severity: "blocked",
             confidence: if forged { 0.9 } else { 0.6 },
             summary: format!(
-                "TLS to {} for \"{name}\" was reset {:.0} ms after the ClientHello, before any answer{why}.",
+                "TLS to {} for \"{name}\" was reset {} after the ClientHello, before any answer{why}.",
                 f.server,
-                delay as f64 / 1e6
+                blocking::delay_phrase(delay)
             ),
             evidence: json!({
                 "sni": sni,
