@@ -165,6 +165,10 @@ pub fn on_segment(d: &mut DirFacts, seq: u32, seg_len: u32, syn: bool, duplicate
 /// `snd_max`) it covers, counting their bytes as missed; returns how many regions were missed.
 pub fn on_ack(d: &mut DirFacts, ack: u32) -> u32 {
     let Some(snd_max) = d.snd_max else { return 0 };
+    if lt(snd_max, ack) && ack.wrapping_sub(snd_max) > TOO_LARGE_ACK_JUMP {
+        // Not a plausible acknowledgement (forged, or another connection's): ignore it whole.
+        return 0;
+    }
     let mut regions = 0;
     if let Some(&(first, _)) = d.open_holes.first() {
         if lt(first, ack) {
@@ -174,7 +178,7 @@ pub fn on_ack(d: &mut DirFacts, ack: u32) -> u32 {
             regions += u32::try_from(n).unwrap_or(u32::MAX);
         }
     }
-    if lt(snd_max, ack) && ack.wrapping_sub(snd_max) <= TOO_LARGE_ACK_JUMP {
+    if lt(snd_max, ack) {
         d.missed_bytes = d
             .missed_bytes
             .saturating_add(u64::from(ack.wrapping_sub(snd_max)));
@@ -298,6 +302,14 @@ mod tests {
             on_ack(&mut d, 351 + 5_000_000),
             0,
             "absurd jumps are ignored"
+        );
+        seg(&mut d, 451, 10);
+        assert_eq!(d.open_holes, vec![(351, 451)]);
+        assert_eq!(on_ack(&mut d, 461 + 5_000_000), 0);
+        assert_eq!(
+            d.open_holes,
+            vec![(351, 451)],
+            "an absurd ACK closes no hole"
         );
     }
 
