@@ -56,7 +56,9 @@ pub struct BlockingConfig {
     /// A TCP fallback flow must start within this time of the failed UDP attempt
     /// (ICE gathers TURN/TCP and TURN/TLS candidates in parallel; apps give UDP ~ 10–20 s).
     pub fallback_window: Nanos,
-    /// QUIC is blocked when the client sent at least this many Initial-sized datagrams…
+    /// QUIC is blocked when the client sent at least this many Initial-sized datagrams (the
+    /// first send and two probe-timeout retransmissions, as for STUN: one retry alone is too
+    /// little to call a block)…
     pub quic_min_initials: u32,
     /// …over at least this long (RFC 9002 §6.2.2: first PTO ≈ 3 × 333 ms ≈ 1 s; Chrome
     /// retries after ~300 ms).
@@ -81,7 +83,7 @@ impl Default for BlockingConfig {
             udp_one_way_min_span: 3 * SEC,
             rtp_cut_gap: 5 * SEC,
             fallback_window: 30 * SEC,
-            quic_min_initials: 2,
+            quic_min_initials: 3,
             quic_min_span: SEC / 2,
             dns_fast_ratio: 0.5,
         }

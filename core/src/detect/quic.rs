@@ -6,7 +6,7 @@
 //! client address and server `ip:port`, over all UDP flows between them: the first datagram of
 //! each flow must parse as an Initial, later client datagrams of ≥ 1200 bytes count as
 //! Initials too (retransmissions, coalesced 0-RTT). QUIC is `quic_blocked` when at least
-//! `quic_min_initials` (2) Initials span ≥ `quic_min_span` (0.5 s; RFC 9002 §6.2.2: the first
+//! `quic_min_initials` (3) Initials span ≥ `quic_min_span` (0.5 s; RFC 9002 §6.2.2: the first
 //! probe timeout is about 1 s, Chrome retries after ~300 ms) and the server sent nothing at
 //! all — not even a Version Negotiation or Retry packet, which would prove it was reached.
 //!
@@ -206,6 +206,14 @@ mod tests {
         assert_eq!(out[0].evidence["tcp_same_host"], "works");
         assert_eq!(out[0].evidence["initials"], 3);
         assert_eq!(out[0].packets, vec![1, 2, 4]);
+    }
+
+    #[test]
+    fn one_retry_is_not_enough() {
+        let mut f = quic(0, false);
+        f.packets.pop();
+        f.dir[0].packets -= 1;
+        assert!(run(&[f, tls(1)]).is_empty());
     }
 
     #[test]
