@@ -133,6 +133,8 @@ impl Analyzer {
             self.state;
         let timeouts = table.timeouts;
         let untracked = table.untracked_packets;
+        let reuse = table.ended_reuse;
+        let unattributed = table.unattributed_fragments;
         let mut flows = table.into_flows();
         let mut calls = engine.finish(&mut flows);
         let findings = detect::run_all(&detect::Input { flows: &flows, calls: &calls, config: &self.cfg.detect });
@@ -154,7 +156,9 @@ impl Analyzer {
             anomalies: anomalies.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             flows: flows.len() as u64,
             flow_timeouts: timeouts,
+            flow_port_reuse: reuse,
             untracked_packets: untracked,
+            unattributed_fragments: unattributed,
             complete: self.error.is_none(),
             error: self.error.as_ref().map(|e| e.to_string()),
         };

@@ -43,8 +43,13 @@ pub struct CaptureInfo {
     pub flows: u64,
     /// Flows ended by idle timeout (their key was reused by a later flow).
     pub flow_timeouts: u64,
+    /// Flows ended because their endpoints were reused by a new connection (TCP port reuse,
+    /// a SYN after a close), as Zeek splits them.
+    pub flow_port_reuse: u64,
     /// Packets not attributed to a flow because the flow cap was reached.
     pub untracked_packets: u64,
+    /// Non-first IP fragments whose first fragment was never seen.
+    pub unattributed_fragments: u64,
     pub complete: bool,
     pub error: Option<String>,
 }
@@ -83,6 +88,10 @@ pub struct FlowReport {
     pub history: String,
     #[serde(skip_serializing_if = "PerDir::is_zero")]
     pub retransmissions: PerDir,
+    /// TCP bytes the peer acknowledged that the capture never showed (capture loss or a
+    /// one-sided capture), per sending direction.
+    #[serde(skip_serializing_if = "PerDir::is_zero")]
+    pub missed_bytes: PerDir,
     /// Median RTT at the capture point in seconds, when measured.
     pub rtt: Option<f64>,
     /// Most common TTL / hop limit each way.
@@ -176,6 +185,7 @@ impl FlowReport {
             conn_state: f.conn_state(),
             history: f.history.clone(),
             retransmissions: PerDir { c2s: c.retransmissions, s2c: s.retransmissions },
+            missed_bytes: PerDir { c2s: c.missed_bytes, s2c: s.missed_bytes },
             rtt: rtts.get(rtts.len() / 2).map(|r| secs(*r)),
             ttl: TtlPair { c2s: c.ttl_mode(), s2c: s.ttl_mode() },
             rtp: f.class.rtp.clone(),
