@@ -333,10 +333,20 @@ def tshark_counts(name, path):
     return out
 
 
+def direction_spans(f, t0):
+    """Seconds from the capture's first packet to each direction's first and last packet."""
+    out = {}
+    for name, want in (("c2s", True), ("s2c", False)):
+        ts = [float(r["frame.time_epoch"]) - t0 for r, d in f["pk"] if d == want]
+        out[name] = [round(min(ts), 6), round(max(ts), 6)] if ts else None
+    return out
+
+
 def measure(path):
     info = capinfos(path)
     info["bad_checksums"] = bad_checksums(path)
     rows = tshark_packets(path)
+    t0 = float(rows[0]["frame.time_epoch"]) if rows else 0.0
     flows = flows_of(rows)
     out = []
     for f in flows:
@@ -348,6 +358,7 @@ def measure(path):
         ttl_c = sorted({r["ip.ttl"] or r["ipv6.hlim"] for r, d in f["pk"] if d} - {""})
         ttl_s = sorted({r["ip.ttl"] or r["ipv6.hlim"] for r, d in f["pk"] if not d} - {""})
         e["ttl_seen"] = {"c2s": [int(x) for x in ttl_c], "s2c": [int(x) for x in ttl_s]}
+        e["first_last_rel_s"] = direction_spans(f, t0)
         out.append(e)
     return info, rows, flows, out
 
@@ -1144,7 +1155,9 @@ def main():
                              "tshark tcp.analysis.retransmission",
                      "capinfos": info, "tshark_counts": tshark_counts(name, out), "rates": measured_rates,
                      "icmp_flows_not_enforced": other,
-                     "impairment_applied_at_epoch": run.applied_at},
+                     "impairment_applied_at_epoch": run.applied_at,
+                     "impairment_applied_at_rel_s": round(run.applied_at - float(rows[0]["frame.time_epoch"]), 6)
+                     if run.applied_at and rows else None},
         "peer_logs": run.log,
         "expect": expect,
     }
@@ -1163,14 +1176,26 @@ def main():
 
 
 def recount():
-    """Refreshes measured.tshark_counts of every existing truth file (no traffic is sent)."""
+    """Refreshes measured.tshark_counts and the flows' first_last_rel_s in every existing truth
+    file (no traffic is sent)."""
     for name in SCENARIOS:
         tp = os.path.join(CAPTURES, name + ".truth.json")
         if not os.path.exists(tp):
             continue
         with open(tp) as fh:
             doc = json.load(fh)
-        doc["measured"]["tshark_counts"] = tshark_counts(name, os.path.join(CAPTURES, doc["capture"]))
+        path = os.path.join(CAPTURES, doc["capture"])
+        doc["measured"]["tshark_counts"] = tshark_counts(name, path)
+        rows = tshark_packets(path)
+        t0 = float(rows[0]["frame.time_epoch"]) if rows else 0.0
+        spans = {(f["transport"], f["client"], f["server"]): direction_spans(f, t0) for f in flows_of(rows)}
+        for e in doc["expect"]["flows"]:
+            m = e["match"]
+            span = spans.get((m["transport"], m["client"], m["server"]))
+            if span is not None:
+                e["first_last_rel_s"] = span
+        at = doc["measured"].get("impairment_applied_at_epoch")
+        doc["measured"]["impairment_applied_at_rel_s"] = round(at - t0, 6) if at else None
         with open(tp, "w") as fh:
             json.dump(doc, fh, indent=1, sort_keys=False)
             fh.write("\n")
