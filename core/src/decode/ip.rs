@@ -2,7 +2,6 @@
 //! transport (or tunnel) decoder with the facts it needs (wire length, pseudo-header,
 //! fragment state).
 
-use super::bytes::u8_at;
 use super::{gre, icmp, ipv4, ipv6, tcp, tunnel, udp, Cx, L4};
 
 /// Protocol numbers we follow after the IP header.
@@ -102,12 +101,6 @@ pub(crate) fn transport<'a>(cx: &mut Cx<'a>, p: IpPayload<'a>) {
         }
         _ => cx.d.l4 = L4::Other,
     }
-}
-
-/// True when `buf` starts like an IP packet of version 4 or 6.
-#[allow(dead_code)]
-pub(crate) fn looks_like_ip(buf: &[u8]) -> bool {
-    matches!(u8_at(buf, 0) >> 4, 4 | 6)
 }
 
 #[cfg(test)]
