@@ -1,6 +1,281 @@
-//! `voipwatch compare`: differential throughput test of two captures or flow sets (owned by the throttling stream).
+//! `voipwatch compare`: differential throughput test (Wehe's KS and area tests, Glasnost's
+//! max-throughput rule) of two captures, or of target and control flows in one capture.
+//!
+//! ```text
+//! voipwatch compare TARGET.pcap CONTROL.pcap [--target SEL] [--control SEL] [--format text|json]
+//! voipwatch compare CAPTURE.pcap --target SEL --control SEL [--format text|json]
+//! ```
+//! SEL: `sni=NAME` (exact or parent domain), `server=IP:PORT|IP|:PORT`, `flow=ID[,ID…]`,
+//! `app=ID`, `largest` (default with two captures: the flow carrying most bytes).
+//! Exit status 0 whatever the verdict; 2 on a usage error, an unreadable capture or a
+//! selector that matches no flow.
+
+use std::io::Read;
+use voipwatch_core::compare::ks::Method;
+use voipwatch_core::compare::{self, CompareConfig, Comparison, Selector};
+use voipwatch_core::flow::Flow;
+use voipwatch_core::{Analyzer, Config};
+
+const USAGE: &str =
+    "usage: voipwatch compare TARGET CONTROL [--target SEL] [--control SEL] [--format text|json]
+       voipwatch compare CAPTURE --target SEL --control SEL [--format text|json]
+SEL: sni=NAME | server=IP:PORT | server=IP | server=:PORT | flow=ID[,ID...] | app=ID | largest";
+
+struct Opts {
+    files: Vec<String>,
+    target: Option<Selector>,
+    control: Option<Selector>,
+    json: bool,
+}
+
+fn parse(args: &[String]) -> Result<Opts, String> {
+    let mut o = Opts {
+        files: Vec::new(),
+        target: None,
+        control: None,
+        json: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--target" | "-t" => o.target = Some(Selector::parse(&value("--target")?)?),
+            "--control" | "-c" => o.control = Some(Selector::parse(&value("--control")?)?),
+            "--format" | "-f" => {
+                o.json = match value("--format")?.as_str() {
+                    "json" => true,
+                    "text" => false,
+                    other => return Err(format!("--format: '{other}' is not text or json")),
+                }
+            }
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            s if s.starts_with('-') && s != "-" => {
+                return Err(format!("compare: unknown option '{s}'\n{USAGE}"))
+            }
+            s => o.files.push(s.to_string()),
+        }
+    }
+    match o.files.len() {
+        1 if o.target.is_none() || o.control.is_none() => Err(format!(
+            "compare: one capture needs both --target and --control\n{USAGE}"
+        )),
+        1 | 2 => Ok(o),
+        0 => Err(format!("compare: missing captures\n{USAGE}")),
+        _ => Err(format!("compare: at most two captures\n{USAGE}")),
+    }
+}
+
+/// Reads and analyses one capture; a capture that stops early is still used (with a warning).
+fn load(path: &str) -> Result<Vec<Flow>, String> {
+    let mut reader: Box<dyn Read> = if path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?)
+    };
+    let mut a = Analyzer::new(Config {
+        name: crate::analyze::display_name(path),
+        ..Default::default()
+    });
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if a.push(buf.get(..n).unwrap_or(&[])).is_err() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{path}: read error: {e}")),
+        }
+    }
+    let (report, flows) = a.finish_with_flows();
+    if report.capture.packets == 0 {
+        return Err(format!(
+            "{path}: {}",
+            report.capture.error.as_deref().unwrap_or("no packets")
+        ));
+    }
+    if let Some(e) = &report.capture.error {
+        eprintln!("voipwatch: {path}: {e} (compared what was read)");
+    }
+    Ok(flows)
+}
+
+fn side(
+    flows: &[Flow],
+    sel: &Selector,
+    role: &str,
+    path: &str,
+    cfg: &CompareConfig,
+) -> Result<compare::Samples, String> {
+    let picked = sel.select(flows);
+    if picked.is_empty() {
+        let mut names: Vec<&str> = flows
+            .iter()
+            .filter_map(|f| f.class.sni.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.truncate(12);
+        let hint = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" (server names seen: {})", names.join(", "))
+        };
+        return Err(format!(
+            "{role} selector {sel:?} matches no flow in {path}{hint}"
+        ));
+    }
+    compare::throughput_samples(&picked, cfg.samples)
+        .ok_or_else(|| format!("{role}: the selected flows carry no data in {path}"))
+}
+
+fn rate(bps: f64) -> String {
+    voipwatch_core::detect::series::fmt_rate(bps)
+}
+
+fn text(c: &Comparison, tname: &str, cname: &str) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("{}\n\n", c.summary));
+    s.push_str(&format!(
+        "{:<10} {:<28} {:>8} {:>9} {:>13} {:>13} {:>13}\n",
+        "side", "capture / flows", "secs", "packets", "mean", "median", "max"
+    ));
+    for (role, name, x) in [("target", tname, &c.target), ("control", cname, &c.control)] {
+        let flows: Vec<String> = x.flows.iter().map(u32::to_string).collect();
+        let label = format!("{name} [{} {}]", x.dir, flows.join(","));
+        s.push_str(&format!(
+            "{:<10} {:<28} {:>8.1} {:>9} {:>13} {:>13} {:>13}\n",
+            role,
+            label,
+            x.duration_s,
+            x.packets,
+            rate(x.mean_bps),
+            rate(x.median_bps),
+            rate(x.max_bps)
+        ));
+    }
+    s.push('\n');
+    if let Some(k) = c.ks {
+        let m = match k.method {
+            Method::Exact => "exact",
+            Method::Asymp => "asymptotic",
+        };
+        s.push_str(&format!(
+            "KS test ({m} p): D = {:.3}, p = {:.3e} (significant below {})\n",
+            k.d, k.p, c.ks_alpha
+        ));
+    }
+    if let Some(a) = c.area {
+        s.push_str(&format!(
+            "area test: {:.3} (differentiated from {})\n",
+            a.area, a.threshold
+        ));
+    }
+    s.push_str(&format!(
+        "Glasnost max-throughput rule: {} vs {} ({:+.0} %), {}\n",
+        rate(c.glasnost.target_max_bps),
+        rate(c.glasnost.control_max_bps),
+        c.glasnost.rel_diff * 100.0,
+        if c.glasnost.differentiated {
+            "differentiated"
+        } else {
+            "not differentiated"
+        }
+    ));
+    s.push_str(&format!("verdict: {}\n", c.verdict));
+    s
+}
 
 /// Runs `voipwatch compare ARGS…` (ARGS excludes the subcommand). Returns the exit code.
 pub fn run(args: &[String]) -> Result<i32, String> {
-    Err(format!("compare {args:?}: not available in this build yet"))
+    let o = parse(args)?;
+    let cfg = CompareConfig::default();
+    let tsel = o.target.clone().unwrap_or(Selector::Largest);
+    let csel = o.control.clone().unwrap_or(Selector::Largest);
+    let (tpath, cpath) = match o.files.as_slice() {
+        [one] => (one.as_str(), one.as_str()),
+        [a, b] => (a.as_str(), b.as_str()),
+        _ => return Err(USAGE.to_string()),
+    };
+    let tflows = load(tpath)?;
+    let (t, c) = if tpath == cpath && o.files.len() == 1 {
+        (
+            side(&tflows, &tsel, "target", tpath, &cfg)?,
+            side(&tflows, &csel, "control", cpath, &cfg)?,
+        )
+    } else {
+        let cflows = load(cpath)?;
+        (
+            side(&tflows, &tsel, "target", tpath, &cfg)?,
+            side(&cflows, &csel, "control", cpath, &cfg)?,
+        )
+    };
+    let result = compare::compare(t, c, &cfg);
+    let (tname, cname) = (
+        crate::analyze::display_name(tpath),
+        crate::analyze::display_name(cpath),
+    );
+    if o.json {
+        let v = serde_json::json!({
+            "schema": "voipwatch.compare/1",
+            "target_capture": tname,
+            "control_capture": cname,
+            "target_selector": format!("{tsel:?}"),
+            "control_selector": format!("{csel:?}"),
+            "result": result,
+        });
+        let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+        s.push('\n');
+        crate::print_out(&s);
+    } else {
+        crate::print_out(&text(&result, &tname, &cname));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parse_forms() {
+        let o = parse(&args(&["a.pcap", "b.pcap"])).unwrap();
+        assert_eq!(o.files.len(), 2);
+        assert!(!o.json);
+        let o = parse(&args(&[
+            "a.pcap",
+            "--target",
+            "sni=x.com",
+            "--control",
+            "flow=2",
+            "-f",
+            "json",
+        ]))
+        .unwrap();
+        assert!(o.json);
+        assert_eq!(o.target, Some(Selector::Sni("x.com".into())));
+        assert!(parse(&args(&["a.pcap"])).is_err());
+        assert!(parse(&args(&["a.pcap", "--target", "sni=x"])).is_err());
+        assert!(parse(&args(&[])).is_err());
+        assert!(parse(&args(&["a", "b", "c"])).is_err());
+        assert!(parse(&args(&["a", "b", "--format", "xml"])).is_err());
+        assert!(parse(&args(&["a", "b", "--bogus"])).is_err());
+        assert!(parse(&args(&["a", "b", "--target", "nope"])).is_err());
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let e = run(&args(&["/nonexistent/a.pcap", "/nonexistent/b.pcap"])).unwrap_err();
+        assert!(e.contains("cannot open"), "{e}");
+    }
 }

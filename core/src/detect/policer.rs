@@ -33,9 +33,7 @@
 //! **Known misses.** Flows with fewer than 15 losses (short or slow transfers), and
 //! policers whose burst exceeds 2 MB.
 
-#[cfg(test)]
-use super::series::Vantage;
-use super::series::{self, DataDir, Seg, ThrottleConfig};
+use super::series::{self, DataDir, Seg, ThrottleConfig, Vantage};
 use super::{Detector, Input};
 use crate::flow::{Dir, Flow, Transport};
 use crate::report::Finding;
@@ -73,6 +71,9 @@ pub enum Reject {
     PassOutOfRange,
     /// Too many losses after an inflated RTT (congestion).
     InflatedRtt,
+    /// Receiver side: most losses sat inside a burst whose next segment passed at once
+    /// ([`mid_burst_fraction`]): random loss, not an empty bucket.
+    MidBurstLoss,
 }
 
 /// What the token-bucket replay found on a policed direction.
@@ -148,6 +149,13 @@ pub fn analyze(
     }
     let rate0 = delivered as f64 * 8.0 / (span as f64 / 1e9);
 
+    if dd.vantage == Vantage::Receiver {
+        if let Some(f) = mid_burst_fraction(segs, rate0) {
+            if f > cfg.policer_max_mid_burst {
+                return Err(Reject::MidBurstLoss);
+            }
+        }
+    }
     let ctx = Ctx::new(dd, rtts, cfg, fi);
     let err = match ctx.evaluate(rate0, None) {
         Ok(p) => return Ok(p),
@@ -181,6 +189,42 @@ pub fn analyze(
         }
     }
     best.map(|(_, p)| p).ok_or(err)
+}
+
+/// Receiver side: the fraction of loss runs after which the next segment arrived less than
+/// a quarter of a segment's token time (size × 8 / ρ) after the segment before the run.
+/// A token bucket that was too short for the lost segment cannot have earned a whole
+/// segment's tokens that quickly (unless it was just short of one: ≈ a quarter of runs at
+/// most); losses in the middle of a sender's burst whose neighbours both passed are random
+/// loss. `None` with fewer than 10 runs.
+pub fn mid_burst_fraction(segs: &[Seg], rate_bps: f64) -> Option<f64> {
+    if rate_bps <= 0.0 {
+        return None;
+    }
+    let (mut runs, mut quick) = (0usize, 0usize);
+    let mut prev_pass: Option<&Seg> = None;
+    let mut in_run = false;
+    for s in segs {
+        if s.lost {
+            in_run = true;
+            continue;
+        }
+        if in_run {
+            if let Some(p) = prev_pass {
+                runs += 1;
+                let token_time = f64::from(p.bytes) * 8.0 / rate_bps * 1e9;
+                if ((s.ts - p.ts) as f64) < 0.25 * token_time {
+                    quick += 1;
+                }
+            }
+            in_run = false;
+        }
+        prev_pass = Some(s);
+    }
+    if runs < 10 {
+        return None;
+    }
+    Some(quick as f64 / runs as f64)
 }
 
 /// The fixed inputs of a replay.
@@ -232,7 +276,9 @@ impl<'a> Ctx<'a> {
         let mut slice_end = first.ts.saturating_add(median_rtt);
         let (mut inflated, mut judged) = (0usize, 0usize);
         let mut prefix: Vec<f64> = Vec::new(); // running sorted RTTs seen so far
-        let mut recent: [Option<f64>; 2] = [None, None]; // the last two RTT samples, oldest first
+                                               // The last three RTT samples, oldest first.
+        let mut recent: [Option<f64>; 3] = [None, None, None];
+        let receiver = dd.vantage == Vantage::Receiver;
         let mut ri = 0usize;
         for s in segs.iter().skip(fi).filter(|s| s.lost) {
             while let Some(&(ts, r)) = rtts.get(ri) {
@@ -244,14 +290,26 @@ impl<'a> Ctx<'a> {
                     let at = prefix.partition_point(|x| *x < r);
                     prefix.insert(at, r);
                 }
-                recent = [recent[1], Some(r)];
+                recent = [recent[1], recent[2], Some(r)];
                 ri += 1;
             }
             judged += 1;
-            // The sample before the latest: the RTT of data sent around when the lost
-            // segment was sent (Flach et al. use the second-to-last ACK delay).
+            // Sender side: the sample before the latest, the RTT of data sent around when
+            // the lost segment was sent (Flach et al. use the second-to-last ACK delay).
+            // Receiver side the samples are ACK → echoing data (TCP timestamps), which also
+            // include the sender's pauses (an RTO after a policer's drops): the smallest of
+            // the last three, since a queue raises all of them and a pause only some.
+            let pick = if receiver {
+                recent
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))))
+            } else {
+                recent[1]
+            };
             if let (Some(r), Some(med), Some(p10)) = (
-                recent[0],
+                pick,
                 series::percentile_sorted(&prefix, 50.0),
                 series::percentile_sorted(&prefix, 10.0),
             ) {

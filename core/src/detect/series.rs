@@ -54,6 +54,9 @@ pub struct ThrottleConfig {
     /// on sub-millisecond paths (a LAN, the lab's veth pairs) the timing uncertainty between
     /// the capture point and the policer is set by packet spacing, not by the RTT.
     pub policer_min_rtt_ms: f64,
+    /// Receiver side, ours: most loss runs followed at once by a pass (50 %); see
+    /// `policer::mid_burst_fraction`.
+    pub policer_max_mid_burst: f64,
 
     /// ShaperProbe (Kanuparthy & Dovrolis, IMC 2011): bin width of the rate series (0.5 s).
     pub shaper_bin_ms: u64,
@@ -98,13 +101,14 @@ impl Default for ThrottleConfig {
             inflated_rtt_min_ms: 20.0,
             policer_inflated_rtt_tolerance: 0.2,
             policer_min_rtt_ms: 10.0,
+            policer_max_mid_burst: 0.5,
 
             shaper_bin_ms: 500,
             shaper_min_ratio: 1.10,
             shaper_rank_p: 0.05,
             shaper_min_bins: 8,
             shaper_max_cv: 0.15,
-            shaper_max_loss: 0.02,
+            shaper_max_loss: 0.25,
             shaper_rtt_factor: 1.5,
             shaper_rtt_min_ms: 20.0,
             rtp_loss_degraded: 0.02,
@@ -289,7 +293,9 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
         };
         rows.push((p, s, e, kind, gap));
     }
-    let vantage = if holes > 0 && holes >= retx {
+    let ids = ip_id_gaps(flow, dir);
+    let id_gaps = ids.as_ref().map(|g| g.0.len() as u64).unwrap_or(0);
+    let vantage = if (holes > 0 && holes >= retx) || id_gaps > retx {
         Vantage::Receiver
     } else {
         Vantage::Sender
@@ -317,6 +323,46 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                     payload: p.payload_len,
                     rel_seq: s,
                     lost: l,
+                });
+            }
+        }
+        Vantage::Receiver if ids.is_some() => {
+            // The sender numbers its packets (IPv4 ID + 1 per packet): every missing ID is a
+            // packet lost before the capture point, placed evenly between its neighbours.
+            let (gaps, spacing) = ids.unwrap_or_default();
+            let hdr = rows
+                .first()
+                .map(|r| r.0.ip_len.saturating_sub(r.0.payload_len))
+                .unwrap_or(52);
+            let mut gi = gaps.iter().peekable();
+            for &(p, s, _, _, _) in &rows {
+                while let Some(g) = gi.peek() {
+                    if g.before_frame > p.frame {
+                        break;
+                    }
+                    let n = u64::from(g.missing).min(MAX_LOST_PER_HOLE);
+                    // Evenly, but no further apart than the sender's usual spacing: after a
+                    // silence (an RTO) the lost packets sat at the end of the previous burst.
+                    let step = ((g.next_ts - g.prev_ts) / (n as i64 + 1)).min(spacing.max(1));
+                    for k in 0..n {
+                        segs.push(Seg {
+                            frame: g.before_frame,
+                            ts: g.prev_ts.saturating_add(step.saturating_mul(k as i64 + 1)),
+                            bytes: mss.saturating_add(hdr),
+                            payload: mss,
+                            rel_seq: s,
+                            lost: true,
+                        });
+                    }
+                    gi.next();
+                }
+                segs.push(Seg {
+                    frame: p.frame,
+                    ts: p.ts,
+                    bytes: p.ip_len,
+                    payload: p.payload_len,
+                    rel_seq: s,
+                    lost: false,
                 });
             }
         }
@@ -375,6 +421,63 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
         losses,
         mss,
     }
+}
+
+/// A run of IPv4 IDs missing between two consecutive packets of one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdGap {
+    /// Frame of the packet after the gap.
+    pub before_frame: u64,
+    pub prev_ts: Nanos,
+    pub next_ts: Nanos,
+    /// Packets missing.
+    pub missing: u32,
+}
+
+/// Largest ID jump read as lost packets (more is a counter reset or another sender).
+const MAX_ID_GAP: u16 = 1000;
+
+/// IPv4 ID gaps of direction `dir`, if its sender numbers packets sequentially (Linux and
+/// most stacks use a per-connection counter for DF traffic): ≥ 90 % of consecutive packets
+/// step by exactly 1 and fewer than 2 % step backwards; with the median time between
+/// packets whose IDs are consecutive (the sender's usual spacing). `None` when IDs are
+/// random, global, zero or absent (IPv6), in which case sequence holes are used.
+pub fn ip_id_gaps(flow: &Flow, dir: Dir) -> Option<(Vec<IdGap>, Nanos)> {
+    let pk: Vec<&PacketMeta> = flow
+        .packets
+        .iter()
+        .filter(|p| p.dir == dir && p.ip_id <= 0xffff && p.obs & obs::DUPLICATE == 0)
+        .collect();
+    if pk.len() < 20 {
+        return None;
+    }
+    let (mut ones, mut back) = (0usize, 0usize);
+    let mut gaps = Vec::new();
+    let mut spacing: Vec<f64> = Vec::new();
+    for w in pk.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let d = (b.ip_id as u16).wrapping_sub(a.ip_id as u16);
+        if d == 1 {
+            ones += 1;
+            if spacing.len() < 100_000 {
+                spacing.push((b.ts - a.ts) as f64);
+            }
+        } else if d == 0 || d > 0x8000 {
+            back += 1;
+        } else if d <= MAX_ID_GAP {
+            gaps.push(IdGap {
+                before_frame: b.frame,
+                prev_ts: a.ts,
+                next_ts: b.ts,
+                missing: u32::from(d - 1),
+            });
+        }
+    }
+    let n = pk.len() - 1;
+    if ones * 10 < n * 9 || back * 50 > n {
+        return None;
+    }
+    Some((gaps, median(&spacing).unwrap_or(0.0).max(0.0) as Nanos))
 }
 
 /// RTT samples `(ts, rtt)` that describe the path of data direction `dir`, in time order.

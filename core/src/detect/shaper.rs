@@ -354,11 +354,7 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
 pub type ShapedDir = (DataDir, Vec<(Nanos, Nanos)>, Shaped);
 
 /// Runs the shaper test on direction `dir` of a TCP flow (not if it is policed).
-pub fn shaped_dir(
-    flow: &Flow,
-    dir: Dir,
-    cfg: &ThrottleConfig,
-) -> Option<ShapedDir> {
+pub fn shaped_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<ShapedDir> {
     if flow.transport != Transport::Tcp {
         return None;
     }
