@@ -369,12 +369,33 @@ impl Detector for UdpBlocking {
                     .flat_map(|(f, _)| f.packets.iter().filter(|p| p.dir == Dir::C2s).take(4)),
                 32,
             );
+            // ICMP "unreachable" answers quoting the call's datagrams (a filter that rejects
+            // rather than drops; codes 9, 10, 13 say "administratively prohibited").
+            let icmp: Vec<(u8, u8)> = udp_members
+                .iter()
+                .flat_map(|(f, _)| f.icmp_errors.iter().map(|e| (e.2, e.3)))
+                .collect();
+            let icmp_note = match icmp.len() {
+                0 => String::new(),
+                n => format!(
+                    "; {n} ICMP error{} came back instead{}",
+                    if n == 1 { "" } else { "s" },
+                    if icmp
+                        .iter()
+                        .any(|(t, c)| *t == 3 && matches!(c, 9 | 10 | 13))
+                    {
+                        " (\"administratively prohibited\")"
+                    } else {
+                        ""
+                    }
+                ),
+            };
             let stun_note = if stun_dead.is_empty() {
-                String::new()
+                icmp_note
             } else {
                 let relays: BTreeSet<IpAddr> = stun_dead.iter().map(|f| f.server.ip()).collect();
                 format!(
-                    "; {} server{} never answered STUN",
+                    "; {} server{} never answered STUN{icmp_note}",
                     relays.len(),
                     if relays.len() == 1 { "" } else { "s" }
                 )
@@ -421,13 +442,13 @@ impl Detector for UdpBlocking {
                 flow: Some(main.id),
                 ts: secs(first),
                 severity: "blocked",
-                confidence: if never { 0.8 } else { 0.75 },
+                confidence: if never { 0.85 } else { 0.8 },
                 summary: format!("{label} to {}: media black-holed — {how}{stun_note}.", main.server.ip()),
                 evidence: json!({
                     "call": call_id, "app": app,
                     "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
                     "packets_sent": sent, "span_s": ms(last.saturating_sub(first)) / 1000.0,
-                    "never_answered": never, "silence_s": ms(silence) / 1000.0, "sent_after_silence": sent_after, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                    "never_answered": never, "icmp_errors": icmp.len(), "silence_s": ms(silence) / 1000.0, "sent_after_silence": sent_after, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                     "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
                 }),
                 packets: frames,
@@ -745,6 +766,24 @@ mod tests {
         );
         assert_eq!(out[0].evidence["sends"], 4);
         assert_eq!(out[0].packets, vec![11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn icmp_prohibited_answers_are_cited() {
+        let mut f = stun_flow(1, "157.240.1.1:3478", 0, false);
+        f.icmp_errors
+            .push((15, 10_000_000, 3, 13, "192.0.2.1".parse().unwrap()));
+        let out = run(&[f, web(3)]);
+        let m = out
+            .iter()
+            .find(|x| x.kind == "udp_media_blocked")
+            .expect("call blocked");
+        assert_eq!(m.evidence["icmp_errors"], 1);
+        assert!(
+            m.summary.contains("administratively prohibited"),
+            "{}",
+            m.summary
+        );
     }
 
     #[test]

@@ -126,20 +126,36 @@ fn decide(
         return (
             "inconclusive",
             format!(
-                "{subject}: inconclusive — too little traffic to judge ({} packets over {:.1} s).",
+                "{subject}: inconclusive — too little traffic to judge ({} packets over {}).",
                 t.packets,
-                t.span as f64 / 1e9
+                span_phrase(t.span)
             ),
         );
     }
     (
         "ok",
         format!(
-            "{subject}: ok — {quiet} ({} packets over {:.0} s, both directions).",
+            "{subject}: ok — {quiet} ({} packets over {}, both directions).",
             t.packets,
-            t.span as f64 / 1e9
+            span_phrase(t.span)
         ),
     )
+}
+
+/// A duration for sentences: "0.4 s", "12 s", "7 min", "2.5 h", "3 days".
+fn span_phrase(ns: Nanos) -> String {
+    let s = ns as f64 / 1e9;
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else if s < 172_800.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.0} days", s / 86400.0)
+    }
 }
 
 fn lower_first(s: &str) -> String {
