@@ -34,3 +34,78 @@ pub(crate) fn run<'a>(cx: &mut Cx<'a>, name: &'static str, inner: impl FnOnce(&m
         cx.d.anomalies.add("tunnel_inner_undecodable");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+    use crate::decode::{Cx, DecodeError, Decoded, L4, MAX_TUNNEL_DEPTH};
+
+    fn outer_cx() -> Cx<'static> {
+        let mut d = Decoded::empty();
+        d.l4 = L4::Other;
+        d.vlan = 7;
+        Cx {
+            d,
+            snap_short: false,
+            depth: 0,
+            layers: 0,
+        }
+    }
+
+    #[test]
+    fn failed_inner_restores_outer_with_anomaly() {
+        let mut cx = outer_cx();
+        run(&mut cx, "gre", |cx| cx.fail("ipv4", 40, "truncated"));
+        assert_eq!(
+            (cx.d.l4, cx.d.tunnel, cx.d.error, cx.d.vlan),
+            (L4::Other, None, None, 7)
+        );
+        assert_eq!(
+            cx.d.anomalies.iter().collect::<Vec<_>>(),
+            ["tunnel_inner_undecodable"]
+        );
+        assert_eq!(cx.depth, 0);
+    }
+
+    #[test]
+    fn non_ip_inner_restores_outer_silently() {
+        let mut cx = outer_cx();
+        run(&mut cx, "vxlan", |_| {});
+        assert_eq!((cx.d.l4, cx.d.tunnel), (L4::Other, None));
+        assert!(cx.d.anomalies.is_empty());
+    }
+
+    #[test]
+    fn inner_ip_wins_and_keeps_its_error() {
+        let mut cx = outer_cx();
+        let pkt = crate::decode::testutil::ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &[]);
+        let inner = crate::decode::decode(228, &pkt);
+        run(&mut cx, "ipip", |cx| {
+            cx.d.net = inner.net;
+            cx.fail("tcp", 20, "bad_data_offset");
+        });
+        assert_eq!(cx.d.tunnel, Some("ipip"));
+        assert_eq!(cx.d.net, inner.net);
+        assert_eq!(
+            cx.d.error,
+            Some(DecodeError {
+                layer: "tcp",
+                offset: 20,
+                reason: "bad_data_offset"
+            })
+        );
+    }
+
+    #[test]
+    fn depth_cap() {
+        let mut cx = outer_cx();
+        cx.depth = MAX_TUNNEL_DEPTH;
+        let mut entered = false;
+        run(&mut cx, "gre", |_| entered = true);
+        assert!(!entered);
+        assert_eq!(
+            cx.d.anomalies.iter().collect::<Vec<_>>(),
+            ["tunnel_depth_exceeded"]
+        );
+    }
+}
