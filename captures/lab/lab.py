@@ -296,6 +296,9 @@ VERIFY = {
                            "tls.handshake.extensions_server_name == \"g.whatsapp.net\""],
     "webrtc_datachannel": ["stun", "dtls.handshake.type == 1", "dtls.record.content_type == 23", "rtp"],
     "turn_tcp_fallback": ["udp.dstport == 3478", "udp.srcport == 3478", "stun && tcp", "tcp.len > 0"],
+    "tls_sni_reset_v6": ["tcp.flags.reset == 1 && ipv6.src == fd71:2::2 && ipv6.hlim == 64",
+                         "tcp.flags.reset == 1 && ipv6.src == fd71:2::2 && ipv6.hlim == 127",
+                         "tls.handshake.type == 1", "tls.handshake.type == 2"],
     "tls_sni_reset": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
                       "tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127",
                       "tls.handshake.type == 1", "tls.handshake.type == 2"],
@@ -604,6 +607,30 @@ def tls_sni_reset(run):
             "applied": {"impairment": "iptables REJECT tcp-reset on SNI match", "where": "vw-router FORWARD",
                         "commands": [" ".join(rule)], "config": {"sni": "blocked.example"}},
             "expect": {"verdicts": [], "findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(4)
+def tls_sni_reset_v6(run):
+    https_server(run.procs, "[%s]:443" % S6, "--size", "20000")
+    wait_listen(SERVER, 443)
+    rule = ["ip6tables", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "-m", "string", "--string",
+            "blocked.example", "--algo", "bm", "-j", "REJECT", "--reject-with", "tcp-reset"]
+    router(*rule)
+    target = "[%s]:443" % S6
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", target, "--sni", "allowed.example")
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", target, "--sni", "blocked.example")
+        time.sleep(1)
+    run.flow_roles = [("tcp", target, 0, {"role": "control", "sni": "allowed.example", "no_findings": ["tls_sni_reset", "tcp_reset_injected"]}),
+                      ("tcp", target, 1, {"role": "target", "sni": "blocked.example", "findings": ["tls_sni_reset"]})]
+    return {"description": "tls_sni_reset over IPv6 (fd71:1::2 → [fd71:2::2]:443): ip6tables REJECT with tcp-reset "
+                           "on 'blocked.example' in the ClientHello. The router's RST arrives with hop limit 64, the "
+                           "server's packets with 127. Control first: SNI allowed.example. Neighbour discovery "
+                           "appears at the start (IPv6 caches are cold).",
+            "applied": {"impairment": "ip6tables REJECT tcp-reset on SNI match", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"sni": "blocked.example"}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 
 @scenario(4)
