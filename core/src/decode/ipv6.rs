@@ -198,8 +198,10 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     };
     let rest = p.rest();
     let plen = p.payload_len();
-    let (data, wire) = if plen == 0 && !rest.is_empty() && p.next_header() != ext::HOP_BY_HOP {
-        // Segmentation offload on the sending host (a jumbogram would carry a hop-by-hop header).
+    let offload = matches!(p.next_header(), ip::proto::TCP | ip::proto::UDP);
+    let (data, wire) = if plen == 0 && offload && rest.len() >= 8 {
+        // Segmentation offload on the sending host. Only TCP/UDP (what offload produces) and
+        // at least a UDP header: an empty packet followed by Ethernet padding is not one.
         cx.d.anomalies.add("ipv6_payload_length_zero");
         (rest, rest.len())
     } else if plen > rest.len() {
@@ -338,6 +340,22 @@ mod tests {
         let esp = ipv6_raw(50, 1, 2, &[0u8; 24]);
         let d = decode(229, &esp);
         assert_eq!((d.net.unwrap().proto, d.l4), (50, L4::Other));
+    }
+
+    #[test]
+    fn zero_payload_length() {
+        // Segmentation offload: TCP with payload length 0.
+        let mut p = ipv6(6, 1, 2, &tcp(1, 2, 0x10, &[], &[3u8; 2000]));
+        p[4..6].copy_from_slice(&[0, 0]);
+        let d = decode(229, &p);
+        assert!(d.anomalies.iter().any(|a| a == "ipv6_payload_length_zero"));
+        assert!(matches!(d.l4, L4::Tcp(t) if t.seg_len == 2000));
+        // An empty packet (no next header) padded by Ethernet: not offload, padding dropped.
+        let mut f = eth(0x86dd, &ipv6_raw(59, 1, 2, &[]));
+        f.extend_from_slice(&[0u8; 6]);
+        let d = decode(1, &f);
+        assert!(d.anomalies.is_empty(), "{:?}", d.anomalies);
+        assert_eq!((d.net.unwrap().ip_len, d.l4), (40, L4::Other));
     }
 
     #[test]

@@ -44,8 +44,9 @@
 //!   capture was cut by its snaplen (caplen < wire length); the captured bytes are used.
 //! - `ipv4_length_exceeds_frame` / `ipv6_length_exceeds_frame`: the IP length exceeds the
 //!   bytes of the frame although the whole frame was captured: the header lies.
-//! - `ipv4_total_length_zero` / `ipv6_payload_length_zero`: length 0 with data following,
-//!   as TCP segmentation offload shows on the sending host; the captured bytes are used.
+//! - `ipv4_total_length_zero` / `ipv6_payload_length_zero`: length 0 with data following
+//!   (for IPv6: a TCP or UDP header at least), as segmentation offload shows on the sending
+//!   host; the captured bytes are used.
 //! - `bad_tcp_checksum`, `bad_udp_checksum`: checked only when the whole segment or
 //!   datagram was captured and is not an IP fragment (a zero UDP checksum means "none").
 //!   Known false positives: captures taken on the sending host with checksum offload.
