@@ -1,9 +1,12 @@
 //! Packet decoding: link layer → IP → transport, through tunnels.
 //!
-//! [`decode`] is lax and zero-copy: it returns every layer it could read plus, when it
+//! [`decode_frame`] is lax and zero-copy: it returns every layer it could read plus, when it
 //! stopped early, a [`DecodeError`] naming the layer, offset and reason. Payload slices
-//! borrow from the caller's buffer. For tunnels (GRE, GTP-U, VXLAN, IP-in-IP, Teredo)
-//! the innermost IP packet is the one reported: the inner flow is the flow.
+//! borrow from the caller's buffer. For tunnels (GRE incl. PPTP and ERSPAN, GTP-U, VXLAN,
+//! VXLAN-GPE, Geneve, IP-in-IP, Teredo) the innermost IP packet is the one reported: the
+//! inner flow is the flow. Give it the frame's wire length (pcap `orig_len`) so a snaplen
+//! cut can be told from a lying length; [`decode`] assumes the frame was captured whole
+//! (tests, fuzzing, frames without a wire length).
 //!
 //! Each protocol has its own file with a view type over the caller's bytes: its constructor
 //! checks the lengths once (the buffer's and the lengths the header claims) and from then on
@@ -14,11 +17,27 @@
 //!
 //! # Link types
 //! 0 BSD null (address family in either byte order), 1 Ethernet (802.1Q/802.1ad/QinQ tags,
-//! Cisco MetaData, MPLS label stacks, NSH, PPPoE sessions), 9 PPP, 50 PPP in HDLC framing, 51 PPPoE, 12/14/101
-//! raw IP (version nibble), 108 OpenBSD loopback (address family in network order), 113
-//! Linux SLL, 228 raw IPv4, 229 raw IPv6 (a packet of the other version is still decoded, see
-//! `ip_version_mismatch`), 276 Linux SLL2. Frames that carry no IP (ARP,
-//! LLDP, PPP control, STP…) decode to `net: None` with no error: they are not failures.
+//! Cisco MetaData, MPLS label stacks, NSH, PPPoE sessions), 9 PPP, 50 PPP in HDLC framing
+//! (and Cisco HDLC), 51 PPPoE, 12/14/101 raw IP (version nibble), 108 OpenBSD loopback
+//! (address family in network order), 113 Linux SLL, 228 raw IPv4, 229 raw IPv6 (a packet
+//! of the other version is still decoded, see `ip_version_mismatch`), 276 Linux SLL2.
+//! Frames that carry no IP (ARP, LLDP, PPP control, STP…) decode to `net: None` with no
+//! error: they are not failures.
+//!
+//! # Heuristics (what is guessed, and when it can be wrong)
+//! - Tunnels over UDP are found by port: GTP-U 2152 (either port), VXLAN 4789, VXLAN-GPE
+//!   4790 and Geneve 6081 (destination port first, then source), Teredo 3544 (either port).
+//!   Each header must also be valid (GTP version 1 T-PDU, VXLAN I flag, Geneve version 0);
+//!   otherwise the datagram stays plain UDP. An application that happens to use one of
+//!   these ports with a payload that passes the check would be taken for the tunnel.
+//! - Teredo off port 3544 (relays use any port): the payload must be a whole IPv6 packet
+//!   whose length matches the datagram exactly and one address must be Teredo
+//!   (2001:0::/32) or link-local (see `teredo`).
+//! - MPLS does not name its payload: the first nibble decides (4, 6, or 0 for a pseudowire
+//!   control word and Ethernet), as Wireshark does.
+//! - IPv4/IPv6 length 0 with TCP/UDP data following is taken for segmentation offload.
+//! - Fragments: only the first fragment carries the transport header; lengths and
+//!   checksums are not checked on fragments and tunnels inside them are not entered.
 //!
 //! # Decode errors (`DecodeError::reason`, per `layer`)
 //! Layers: `link`, `ethernet`, `vlan`, `cmd`, `mpls`, `nsh`, `sll`, `sll2`, `null`, `loop`, `ppp`,
@@ -56,8 +75,8 @@
 //! - `udp_length_mismatch`: the UDP length is larger than the IP payload; the IP payload is used.
 //! - `ip_version_mismatch`: a raw IPv4 (228) or raw IPv6 (229) capture holds a packet of
 //!   the other version; it is decoded by its version nibble.
-//! - `tunnel_inner_undecodable`: a tunnel header was valid but the packet inside it did not
-//!   decode to an IP header; the outer flow is reported instead.
+//! - `tunnel_inner_undecodable`: a tunnel was recognised but its header was cut short or
+//!   the packet inside it did not decode to an IP header; the outer flow is reported.
 //! - `tunnel_depth_exceeded`: more than [`MAX_TUNNEL_DEPTH`] nested tunnels; the packet is
 //!   reported at the deepest tunnel allowed.
 
