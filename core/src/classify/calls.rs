@@ -9,7 +9,8 @@
 //! more than the gap stay apart. The client is the flow end with a private (RFC 1918/4193,
 //! CGNAT) address when exactly one end has one, else the originator.
 //!
-//! **Media** (`Call::media`): per RTP stream the RFC 3550 packets, expected, lost, loss %,
+//! **Media** (`Call::media`): `kind` (audio/video/audio+video from the RTP streams: a 90 kHz
+//! clock or a static video payload type is video; null without RTP); per RTP stream the RFC 3550 packets, expected, lost, loss %,
 //! jitter (ms); the median RTCP round-trip time; one-way periods (≥ [`ONE_WAY_MIN_BINS`]
 //! consecutive rate bins with traffic one way only, on UDP flows); and a MOS estimate from
 //! the simplified E-model (ITU-T G.107): R = 93.2 − Id − Ie,eff with
@@ -179,6 +180,7 @@ fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
     let mut jit_sum = 0.0;
     let mut jit_n = 0.0;
     let mut protocols: Vec<&str> = Vec::new();
+    let (mut audio, mut video) = (false, false);
     for &i in members {
         let f = &flows[i];
         for p in &f.class.protocols {
@@ -199,6 +201,11 @@ fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
                 "max_delta_ms": s.max_delta_ms,
                 "first_ts": s.first_ts, "last_ts": s.last_ts,
             }));
+            if s.clock_rate == 90000 || (24..=34).contains(&s.payload_type) {
+                video = true;
+            } else if s.packets >= 10 {
+                audio = true;
+            }
             if s.packets >= 10 {
                 recv += s.packets;
                 exp += s.expected;
@@ -227,7 +234,14 @@ fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
         .iter()
         .map(|&i| flows[i].dir[0].packets + flows[i].dir[1].packets)
         .sum();
+    let kind = match (audio, video) {
+        (true, true) => Some("audio+video"),
+        (true, false) => Some("audio"),
+        (false, true) => Some("video"),
+        (false, false) => None,
+    };
     json!({
+        "kind": kind,
         "protocols": protocols,
         "packets": packets,
         "streams": streams,
