@@ -319,12 +319,28 @@ VERIFY = {
     "quic_blocked": ["quic.long.packet_type == 0", "udp.srcport == 443",
                      "tls.handshake.extensions_server_name == \"video.lab.example\"", "tls.handshake.type == 2"],
 }
+VERIFY["rtp_policed"] = ["rtp && ip.src == 10.71.2.2", "rtp && ip.src == 10.71.1.2", "sip"]
+VERIFY["rtp_random_loss"] = VERIFY["rtp_policed"]
 for _n in ("policer_1mbit", "policer_4mbit", "shaper_tbf", "shaper_tbf_rwnd", "tbf_tiny_queue", "random_loss",
            "app_limited"):
     VERIFY[_n] = ["tcp.analysis.retransmission", "tcp.analysis.lost_segment", "tcp.len > 0 && tcp.srcport == 80"]
 for _n in ("sni_policer_pair", "compare_target", "compare_control", "same_path_a", "same_path_b"):
     VERIFY[_n] = ["tcp.analysis.retransmission", "tls.handshake.extensions_server_name == \"video.lab.example\"",
                   "tls.handshake.extensions_server_name == \"other.lab.example\""]
+
+
+def rtp_streams(path):
+    """tshark -q -z rtp,streams (RTP found heuristically): one entry per stream."""
+    text = sh(None, "tshark", "-r", path, "-q", "-n", "-o", "rtp.heuristic_rtp:TRUE", "-z", "rtp,streams",
+              capture=True)
+    out = []
+    for ln in text.splitlines():
+        c = ln.split()
+        if len(c) >= 17 and c[6].startswith("0x"):
+            out.append({"src": "%s:%s" % (c[2], c[3]), "dst": "%s:%s" % (c[4], c[5]), "ssrc": c[6],
+                        "payload": c[7], "packets": int(c[8]), "lost": int(c[9]), "lost_pct": c[10].strip("()"),
+                        "max_delta_ms": float(c[13]), "mean_jitter_ms": float(c[15]), "max_jitter_ms": float(c[16])})
+    return out
 
 
 def tshark_counts(name, path):
@@ -851,6 +867,49 @@ def quic_blocked(run):
 
 # ---- throttling ----
 
+def sip_call_with(run, impair):
+    run.procs.start(SERVER, sys.executable, PEERS, "sip-uas", "--listen", S + ":5060", "--media-port", "52310")
+    wait_listen(SERVER, 5060, "u")
+    cmds = impair()
+    with run.capture():
+        run.log += peer(CLIENT, "sip-uac", "--local", C + ":5060", "--server", S + ":5060",
+                        "--media-port", "41234", "--duration", "10")
+        time.sleep(0.5)
+    return cmds
+
+
+@scenario(5)
+def rtp_policed(run):
+    cmds = sip_call_with(run, lambda: nft_policer("ip saddr %s udp sport 52310" % S, 6000, 1500))
+    return {"description": "The SIP call of sip_call (PCMU, 50 packets/s of 200 IP bytes = 80 kbit/s each way) "
+                           "with its download RTP (server 52310 → client 41234) policed by nftables at 6000 "
+                           "bytes/s (48 kbit/s), burst 1500 bytes: about 40 % of the server's RTP packets are "
+                           "dropped and the received rate is flat at the policed rate. Signalling and the "
+                           "upload direction are untouched.",
+            "applied": {"impairment": "UDP policer on the download RTP", "where": "vw-router forward hook",
+                        "commands": cmds, "config": {"rate_bps": 48_000, "burst_bytes": 1500, "direction": "s2c",
+                                                     "offered_bps": 80_000}},
+            "expect": {"calls": [{"app": "sip", "count": 1}], "no_verdict_status": ["ok", "blocked"],
+                       "findings_absent_everywhere": NO_BLOCK},
+            "flow_notes": {("udp", S + ":5060"): {"role": "signalling", "app": "sip"},
+                           ("udp", S + ":52310"): {"role": "target", "app": "sip",
+                                                   "findings_any": ["throttling_policer", "rtp_degraded"]}}}
+
+
+@scenario(5)
+def rtp_random_loss(run):
+    rule = ["iptables", "-A", "FORWARD", "-s", S, "-p", "udp", "--sport", "52310", "-m", "statistic",
+            "--mode", "random", "--probability", "0.05", "-j", "DROP"]
+    sip_call_with(run, lambda: router(*rule))
+    return {"description": "The SIP call of sip_call with 5 % random loss on its download RTP (iptables "
+                           "statistic), no rate limit: the call is degraded (loss), not throttled.",
+            "applied": {"impairment": "random loss 5 % on the download RTP", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"loss_probability": 0.05}},
+            "expect": {"calls": [{"app": "sip", "count": 1}], "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("udp", S + ":5060"): {"role": "signalling", "app": "sip"},
+                           ("udp", S + ":52310"): {"role": "target", "app": "sip", "findings": ["rtp_degraded"]}}}
+
 @scenario(5)
 def policer_1mbit(run):
     return policer(run, 1_000_000)
@@ -1181,6 +1240,7 @@ def main():
         "measured": {"tool": "capinfos -M; tshark -T fields (per-packet flags, lengths, TTLs); "
                              "tshark tcp.analysis.retransmission",
                      "capinfos": info, "tshark_counts": tshark_counts(name, out), "rates": measured_rates,
+                     "rtp_streams": rtp_streams(out),
                      "icmp_flows_not_enforced": other,
                      "impairment_applied_at_epoch": run.applied_at,
                      "impairment_applied_at_rel_s": round(run.applied_at - float(rows[0]["frame.time_epoch"]), 6)
@@ -1203,8 +1263,8 @@ def main():
 
 
 def recount():
-    """Refreshes measured.tshark_counts and the flows' first_last_rel_s in every existing truth
-    file (no traffic is sent)."""
+    """Refreshes measured.tshark_counts, measured.rtp_streams and the flows' first_last_rel_s in
+    every existing truth file (no traffic is sent)."""
     for name in SCENARIOS:
         tp = os.path.join(CAPTURES, name + ".truth.json")
         if not os.path.exists(tp):
@@ -1213,6 +1273,7 @@ def recount():
             doc = json.load(fh)
         path = os.path.join(CAPTURES, doc["capture"])
         doc["measured"]["tshark_counts"] = tshark_counts(name, path)
+        doc["measured"]["rtp_streams"] = rtp_streams(path)
         rows = tshark_packets(path)
         t0 = float(rows[0]["frame.time_epoch"]) if rows else 0.0
         spans = {(f["transport"], f["client"], f["server"]): direction_spans(f, t0) for f in flows_of(rows)}
