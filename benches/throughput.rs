@@ -8,7 +8,8 @@
 //!
 //! Run: `cargo bench --bench throughput` (add `-- --quick` for a short run, or a stage
 //! name to filter, e.g. `cargo bench --bench throughput -- read`).
-//! `VOIPWATCH_BENCH_CAPTURE=path` benches another capture file.
+//! `VOIPWATCH_BENCH_CAPTURE=path` benches another capture file; `VOIPWATCH_BENCH_CAPTURE=synthetic`
+//! forces the synthetic 20 MB input even when `captures/` has files.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -164,7 +165,11 @@ fn largest_capture(dir: &Path) -> Option<PathBuf> {
 }
 
 fn input() -> (String, Vec<u8>) {
-    let chosen = std::env::var_os("VOIPWATCH_BENCH_CAPTURE")
+    let env = std::env::var_os("VOIPWATCH_BENCH_CAPTURE");
+    if env.as_deref() == Some(std::ffi::OsStr::new("synthetic")) {
+        return ("synthetic 20 MB TCP/UDP pcap".to_string(), synthetic_pcap());
+    }
+    let chosen = env
         .map(PathBuf::from)
         .or_else(|| largest_capture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")));
     if let Some(p) = chosen {
