@@ -4,6 +4,20 @@
 //! chunk are handed to the sink as slices of that chunk (zero-copy); a record that
 //! straddles chunks is assembled in a bounded internal buffer. Lengths are checked
 //! before use; a length larger than [`MAX_RECORD`] is an error, never an allocation.
+//! The packets, errors and offsets produced do not depend on how the input is cut.
+//!
+//! What stops reading ([`CaptureError`], with the offset of the structure at fault):
+//! empty input; first bytes that are no pcap/pcapng magic (the message shows them);
+//! input ending inside a header or record (how many bytes were missing); a record or
+//! block length that is impossible (pcap caplen above the snaplen or [`MAX_RECORD`];
+//! pcapng length not a multiple of 4, under 12, over [`MAX_RECORD`], trailing copy
+//! different, packet data overrunning its block); an unknown pcap/pcapng major version;
+//! a packet naming an interface its section never described.
+//!
+//! What is accepted as data, not an error: `caplen < origlen` (snaplen cut), a pcap
+//! snaplen of 0 (no limit announced), unknown pcapng blocks and options (skipped), FCS
+//! bits in the pcap link-type field (masked, as libpcap does), Simple Packet Blocks (no
+//! timestamp: they take the previous packet's). Timestamps saturate instead of wrapping.
 
 pub mod pcap;
 pub mod pcapng;
