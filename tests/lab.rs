@@ -81,6 +81,13 @@ const FINDINGS_CHECKED: &[&str] = &[
     "random_loss",
     "same_path_a",
     "same_path_b",
+    "policer_1mbit",
+    "policer_4mbit",
+    "shaper_tbf",
+    "tbf_tiny_queue",
+    "sni_policer_pair",
+    "compare_target",
+    "compare_control",
 ];
 
 fn captures_dir() -> PathBuf {
