@@ -794,6 +794,61 @@ mod tests {
         assert_eq!(out[1].evidence["penalty_box"]["after_flow"], 0);
     }
 
+    fn tests_of(x: &Finding) -> Vec<String> {
+        x.evidence["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn resets_with_changing_acks_and_stale_seq_fire_their_tests() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
+                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
+                pkt(4, 40, S, PSH | ACK, 5001, 1001, 500, 117),
+                pkt(5, 41, C, ACK, 1001, 5501, 0, 64),
+                // two resets, acks jumping while the client sent nothing new; the seq (5001) is
+                // below what the client already acknowledged (5501)
+                pkt(6, 60, S, RST | ACK, 5001, 1001, 0, 117),
+                pkt(7, 61, S, RST | ACK, 5001, 2461, 0, 117),
+            ],
+        );
+        let out = run(&[f]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, "tcp_reset_injected");
+        let t = tests_of(&out[0]);
+        assert!(t.contains(&"RST_ACK_CHANGE".to_string()), "{t:?}");
+        assert!(t.contains(&"DATA_SEQ_RST".to_string()), "{t:?}");
+        assert!(!t.contains(&"RST_SEQ_CHANGE".to_string()), "{t:?}");
+        assert_eq!(out[0].evidence["rsts"][0]["seq_vs_peer_ack"], -500);
+    }
+
+    #[test]
+    fn reset_answering_an_earlier_packet_is_not_fast() {
+        // The client sent data at 30 ms and again at 50 ms; the server's RST at 52 ms answers the
+        // first one (22 ms later, RTT 20 ms): not faster than the server could be.
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
+                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
+                pkt(4, 40, C, PSH | ACK, 1001, 5001, 100, 64),
+                pkt(5, 50, C, PSH | ACK, 1101, 5001, 100, 64),
+                pkt(6, 52, S, RST | ACK, 5001, 1101, 0, 117),
+            ],
+        );
+        assert!(run(&[f]).is_empty());
+    }
+
     #[test]
     fn duplicated_rst_frames_do_not_pair() {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
