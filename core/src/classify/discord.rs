@@ -3,7 +3,8 @@
 //!   datagram, type `0x0001` (request) or `0x0002` (response), length `0x0046` (70), then the
 //!   SSRC, an address field and a port. High confidence; it precedes voice media.
 //! - The voice server's keepalive `13 37 ca fe` + 4 bytes (8-byte datagram… or 16 with
-//!   padding) sent to the voice port. High confidence.
+//!   padding) sent to the voice port. High confidence for the app; not call evidence alone
+//!   (clients send it to several voice regions at once to measure latency).
 //!
 //! Media that follows is RTP (Opus PT 120) labelled by `rtp.rs`; the flow's app stays Discord.
 
@@ -46,8 +47,14 @@ impl Classifier for Discord {
             Confidence::High,
             format!("{what}, frame {}", p.frame),
         );
-        cx.class.mark_call("Discord voice connection");
-        Outcome::Match
+        if ip_discovery(b) {
+            // Sent when joining a voice channel. The keepalive alone is also the client's
+            // latency probe of several voice regions at once: not a call by itself.
+            cx.class
+                .mark_call("Discord voice connection (IP discovery)");
+            return Outcome::Match;
+        }
+        Outcome::NeedMore
     }
 }
 
