@@ -379,10 +379,12 @@ pub fn ms(ns: Nanos) -> f64 {
     (ns as f64 / 1e6).round()
 }
 
-/// A short delay for summaries: "0.4 ms", "12 ms", "1.5 s".
+/// A short delay for summaries: "under 0.1 ms", "0.4 ms", "12 ms", "1.5 s".
 pub fn delay_phrase(ns: Nanos) -> String {
     let ms = ns as f64 / 1e6;
-    if ms < 10.0 {
+    if ms < 0.1 {
+        "under 0.1 ms".to_string()
+    } else if ms < 10.0 {
         format!("{ms:.1} ms")
     } else if ms < 1000.0 {
         format!("{ms:.0} ms")
