@@ -101,6 +101,32 @@ fn zeek_rst_inject_rae_is_a_forged_reset_with_its_frame() {
     );
 }
 
+#[test]
+fn suricata_handshake_evasion_resets_are_not_the_servers() {
+    // Suricata bug 3286: the "server" answers the SYN with RST/ACK (frame 2) and then
+    // completes the handshake with a SYN-ACK for the same SYN: the reset was not real.
+    for rel in [
+        "refcaps/suricata-verify/bug-3286-02-linux-evasion/with_evasion_linux.pcap",
+        "refcaps/suricata-verify/bug-3286-03-windows-evasion/with_evasion_windows.pcap",
+    ] {
+        let Some(r) = report(rel) else { return };
+        let hit = findings(&r)
+            .into_iter()
+            .find(|x| x["kind"] == "tcp_reset_injected");
+        let hit =
+            hit.unwrap_or_else(|| panic!("{rel}: no tcp_reset_injected: {:#?}", findings(&r)));
+        assert!(
+            hit["packets"]
+                .as_array()
+                .is_some_and(|p| p.contains(&Value::from(2))),
+            "{rel}: {hit:#}"
+        );
+        assert!(hit["evidence"]["tests"]
+            .as_array()
+            .is_some_and(|t| t.contains(&Value::from("SYNACK_AFTER_RST"))));
+    }
+}
+
 /// Connections that end with an ordinary reset from one of the two endpoints (Zeek's RSTO,
 /// RSTR, RSTOS0, OTH with R; Suricata's and Arkime's reset sessions).
 const ORDINARY_RESETS: &[&str] = &[
