@@ -8,7 +8,8 @@
 //!   `degraded`; `info` findings are cited but change nothing. With none, the status is `ok`,
 //!   or `inconclusive` when the capture cannot tell: it saw only one direction (no flow of the
 //!   capture, or of the app/call, carried packets both ways), or it is too short (under
-//!   [`MIN_SPAN`] of the app's traffic and under [`MIN_PACKETS`] packets).
+//!   [`MIN_SPAN`] of the app's traffic and under [`MIN_PACKETS`] packets), or the app made no
+//!   call attempt (only chat or web traffic: it worked, but says nothing about calls).
 //! - One verdict per app (sorted by app id), then one per call when an app has several, then
 //!   an `other` verdict for trouble on flows no app was recognised on. `Call::status` is set for
 //!   every call. Each summary is one sentence that cites the numbers of the worst finding.
@@ -328,7 +329,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         };
         let t = traffic(&members);
         let prefix = format!("{label} call");
-        let (status, summary) = decide(
+        let (mut status, mut summary) = decide(
             &subject,
             findings,
             &idx,
@@ -337,6 +338,11 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             &quiet,
             &prefix,
         );
+        // No call attempt: the capture cannot say whether calls would be blocked.
+        if status == "ok" && service != Service::Call {
+            status = "inconclusive";
+            summary = summary.replacen(": ok — ", ": inconclusive — ", 1);
+        }
         let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
         for c in &app_calls {
             fl.extend(c.flows.iter().copied());
@@ -560,7 +566,7 @@ mod tests {
         let v = judge(&flows, &mut [], &findings);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].app, "telegram");
-        assert_eq!(v[0].status, "ok");
+        assert_eq!(v[0].status, "inconclusive");
         assert!(
             v[0].summary.contains("no call in this capture"),
             "{}",
