@@ -160,6 +160,13 @@ mod tests {
                 route("GET", "/voipwatch_wasm_bg.wasm").1,
                 "application/wasm"
             );
+        } else {
+            // Without web/dist the engine module explains how to build it.
+            let (_, _, js) = route("GET", "/voipwatch_wasm.js");
+            assert!(std::str::from_utf8(js)
+                .unwrap()
+                .contains("run web/build.sh"));
+            assert_eq!(route("GET", "/voipwatch_wasm_bg.wasm").0, 404);
         }
         assert_eq!(route("GET", "/../Cargo.toml").0, 404);
         assert_eq!(route("GET", "/nope").0, 404);

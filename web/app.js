@@ -104,7 +104,7 @@ function reset() {
 function showError(key, text) {
   const box = $("error");
   box.replaceChildren(
-    h("h2", { text: t("error_title") }),
+    h("h2", { text: t(key === "error_no_wasm" ? "error_title_engine" : "error_title") }),
     h("p", { "data-testid": "error-message", text: t(key, { error: text }) }),
     key === "error_engine" ? h("p", { text: t("error_hint") }) : null,
   );
