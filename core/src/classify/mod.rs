@@ -278,7 +278,7 @@ pub trait Classifier: Sync {
 }
 
 /// The classifiers, in the order they see each packet.
-pub static REGISTRY: &[&dyn Classifier] = &[
+pub const REGISTRY: &[&dyn Classifier] = &[
     &stun::Stun,
     &dtls::Dtls,
     &rtp::Rtp,
@@ -299,6 +299,13 @@ pub static REGISTRY: &[&dyn Classifier] = &[
     &iax::Iax,
     &sccp::Sccp,
 ];
+
+/// `ClassState::done` once every classifier is finished with a flow.
+const ALL_DONE: u64 = if REGISTRY.len() >= 64 {
+    u64::MAX
+} else {
+    (1u64 << REGISTRY.len()) - 1
+};
 
 /// The classification engine: per-packet inspection plus cross-flow caches.
 #[derive(Debug, Default)]
@@ -348,6 +355,9 @@ impl Engine {
         };
         // Cheap RTP/RTCP accounting for flows already known to carry RTP.
         rtp::account(class, &p);
+        if class.state.done == ALL_DONE {
+            return;
+        }
         let mut cx = Ctx {
             flow: info,
             class,
