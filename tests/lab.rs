@@ -45,7 +45,6 @@ const CHECKED: &[&str] = &[
     "shaper_tbf_rwnd",
     "tbf_tiny_queue",
     "random_loss",
-    "rtp_policed",
     "rtp_random_loss",
     "app_limited",
     "sni_policer_pair",
@@ -88,6 +87,8 @@ const FINDINGS_CHECKED: &[&str] = &[
     "sni_policer_pair",
     "compare_target",
     "compare_control",
+    "shaper_tbf_rwnd",
+    "rtp_random_loss",
 ];
 
 fn captures_dir() -> PathBuf {

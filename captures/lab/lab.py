@@ -586,15 +586,15 @@ def turn_servers(procs, duration):
 
 @scenario(3)
 def turn_tcp_fallback(run):
-    turn_servers(run.procs, 10)
+    turn_servers(run.procs, 6)
     with run.capture():
         run.log += peer(CLIENT, "turn-client", "--local", C + ":40200", "--udp-relay", RELAY1 + ":3478",
-                        "--tcp-relay", RELAY1 + ":443", "--duration", "10")
+                        "--tcp-relay", RELAY1 + ":443", "--duration", "6")
         time.sleep(0.5)
     return {"description": "ICE over UDP fails (Binding requests to the relay's UDP 3478 at 0, 0.5, 1.5, 3.5 s go "
                            "unanswered: the relay reads and ignores them), then TURN over TCP 443 with RFC 4571 "
                            "2-byte framing: Allocate → 401 (REALM, NONCE) → authenticated Allocate → success "
-                           "(XOR-RELAYED-ADDRESS), CreatePermission, ChannelBind 0x4000, then 10 s of ChannelData "
+                           "(XOR-RELAYED-ADDRESS), CreatePermission, ChannelBind 0x4000, then 6 s of ChannelData "
                            "frames carrying RTP (PT 111) both ways, Refresh lifetime 0, FIN.",
             "applied": {"impairment": "none (the relay does not answer UDP)", "config": {"framing": "RFC 4571"}},
             "expect": {},
@@ -750,19 +750,19 @@ def stun_relay_dropped(run):
 
 @scenario(4)
 def udp_blocked_tcp_fallback(run):
-    turn_servers(run.procs, 10)
+    turn_servers(run.procs, 6)
     run.procs.start(SERVER, sys.executable, PEERS, "dns-server", "--listen", DNS + ":53",
                     "--record", "relay.lab.example=10.71.2.3")
     rule = ["iptables", "-A", "FORWARD", "-p", "udp", "-d", "10.71.2.0/24", "-j", "DROP"]
     router(*rule)
     with run.capture():
         run.log += peer(CLIENT, "turn-client", "--local", C + ":40200", "--udp-relay", RELAY1 + ":3478",
-                        "--tcp-relay", RELAY1 + ":443", "--duration", "10")
+                        "--tcp-relay", RELAY1 + ":443", "--duration", "6")
         time.sleep(0.5)
     return {"description": "All UDP from the client side to the server network is dropped by the router. The "
                            "client's ICE Binding requests to the relay's UDP 3478 (0, 0.5, 1.5, 3.5 s) go "
                            "unanswered; it falls back to TURN over TCP 443 (RFC 4571 framing: Allocate/401/"
-                           "Allocate/ChannelBind, then ChannelData carrying RTP both ways for 10 s).",
+                           "Allocate/ChannelBind, then ChannelData carrying RTP both ways for 6 s).",
             "applied": {"impairment": "iptables DROP of all UDP to 10.71.2.0/24", "where": "vw-router FORWARD",
                         "commands": [" ".join(rule)], "config": {}},
             "expect": {"findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
@@ -873,7 +873,7 @@ def sip_call_with(run, impair):
     cmds = impair()
     with run.capture():
         run.log += peer(CLIENT, "sip-uac", "--local", C + ":5060", "--server", S + ":5060",
-                        "--media-port", "41234", "--duration", "10")
+                        "--media-port", "41234", "--duration", "6")
         time.sleep(0.5)
     return cmds
 
@@ -881,7 +881,7 @@ def sip_call_with(run, impair):
 @scenario(5)
 def rtp_policed(run):
     cmds = sip_call_with(run, lambda: nft_policer("ip saddr %s udp sport 52310" % S, 6000, 1500))
-    return {"description": "The SIP call of sip_call (PCMU, 50 packets/s of 200 IP bytes = 80 kbit/s each way) "
+    return {"description": "The SIP call of sip_call, 6 s of media (PCMU, 50 packets/s of 200 IP bytes = 80 kbit/s each way) "
                            "with its download RTP (server 52310 → client 41234) policed by nftables at 6000 "
                            "bytes/s (48 kbit/s), burst 1500 bytes: about 40 % of the server's RTP packets are "
                            "dropped and the received rate is flat at the policed rate. Signalling and the "
@@ -901,7 +901,7 @@ def rtp_random_loss(run):
     rule = ["iptables", "-A", "FORWARD", "-s", S, "-p", "udp", "--sport", "52310", "-m", "statistic",
             "--mode", "random", "--probability", "0.05", "-j", "DROP"]
     sip_call_with(run, lambda: router(*rule))
-    return {"description": "The SIP call of sip_call with 5 % random loss on its download RTP (iptables "
+    return {"description": "The SIP call of sip_call, 6 s of media, with 5 % random loss on its download RTP (iptables "
                            "statistic), no rate limit: the call is degraded (loss), not throttled.",
             "applied": {"impairment": "random loss 5 % on the download RTP", "where": "vw-router FORWARD",
                         "commands": [" ".join(rule)], "config": {"loss_probability": 0.05}},
@@ -942,7 +942,7 @@ def policer(run, bps):
 
 @scenario(5)
 def shaper_tbf(run):
-    size = 2_500_000
+    size = 2_000_000
     http_server(run.procs, S + ":80", "--size", str(size))
     wait_listen(SERVER, 80)
     cmd = router("tc", "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms")
@@ -961,7 +961,7 @@ def shaper_tbf(run):
 
 @scenario(5)
 def shaper_tbf_rwnd(run):
-    size = 2_500_000
+    size = 2_000_000
     http_server(run.procs, S + ":80", "--size", str(size))
     wait_listen(SERVER, 80)
     cmd = router("tc", "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms")
@@ -1023,12 +1023,12 @@ def random_loss(run):
 
 @scenario(5)
 def app_limited(run):
-    http_server(run.procs, S + ":80", "--rate", "500000", "--duration", "20")
+    http_server(run.procs, S + ":80", "--rate", "500000", "--duration", "10")
     wait_listen(SERVER, 80)
     with run.capture(split_snap=96):
         run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "60")
     return {"description": "An application-limited sender: the server writes 1,250 bytes every 10 ms (500 kbit/s) "
-                           "for 20 s, no impairment anywhere. Flat low rate, no loss, no queueing: not throttling.",
+                           "for 10 s, no impairment anywhere. Flat low rate, no loss, no queueing: not throttling.",
             "applied": {"impairment": "none", "config": {"app_rate_bps": 500_000}},
             "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE, "no_verdict_status": ["throttled", "blocked"]},
             "flow_notes": {("tcp", S + ":80"): {"role": "control (app-limited)"}},
