@@ -45,6 +45,7 @@ const CHECKED: &[&str] = &[
     "shaper_tbf_rwnd",
     "tbf_tiny_queue",
     "random_loss",
+    "rtp_policed",
     "rtp_random_loss",
     "app_limited",
     "sni_policer_pair",

@@ -7,6 +7,7 @@ pub mod handshake;
 pub mod policer;
 pub mod quic;
 pub mod rst_injection;
+pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
 pub mod tls_sni;
@@ -48,6 +49,7 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &dns::DnsTampering,
     &policer::Policer,
     &shaper::Shaper,
+    &rtp_quality::RtpQuality,
 ];
 
 /// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).

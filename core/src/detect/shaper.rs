@@ -312,7 +312,7 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
     };
     let summary = format!(
         "TCP {who} data of flow {id} ({srv}) was shaped to about {rate}: {how} while the RTT rose \
-         from {b:.0} ms to {r:.0} ms (a queue filling) and only {l:.1} % of segments were lost.",
+         from {b:.1} ms to {r:.1} ms (a queue filling) and only {l:.1} % of segments were lost.",
         id = flow.id,
         srv = flow.server,
         rate = series::fmt_rate(s.rate_bps),
