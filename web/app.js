@@ -354,7 +354,8 @@ function renderCharts(r) {
     const thr = lineChart(
       [{ label: t("chart_up"), cls: "up", points: pts(s.c2s_bps) }, { label: t("chart_down"), cls: "down", points: pts(s.s2c_bps) }],
       { title: t("chart_throughput", { id: c.flow }), xLabel: t("chart_time"),
-        hline: c.rate !== null ? { y: c.rate, label: t("chart_rate_line", { rate: `${si(c.rate)}bit/s` }) } : undefined },
+        // The rate is isolated (U+2066 … U+2069) so it stays one left-to-right run in Arabic.
+        hline: c.rate !== null ? { y: c.rate, label: t("chart_rate_line", { rate: `\u2066${si(c.rate)}bit/s\u2069` }) } : undefined },
     );
     const rtt = (Array.isArray(s.rtt_ms) ? s.rtt_ms : []).map((y, i) => [i * bin, y]).filter(([, y]) => typeof y === "number");
     const rttChart = rtt.length

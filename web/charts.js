@@ -10,20 +10,21 @@ function el(name, attrs = {}, text) {
   return e;
 }
 
-/** "Nice" upper bound for an axis: 1, 2 or 5 times a power of ten, at least max. */
+/** "Nice" upper bound for an axis (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten), at least max. */
 export function niceMax(max) {
   if (!(max > 0)) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(max)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= max) return m * p;
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= max) return m * p;
   return 10 * p;
 }
 
-/** Short number with SI prefix: 1234567 → "1.23 M". */
+/** Short number with SI prefix: 1234567 → "1.23 M", 999950 → "1 M". */
 export function si(v) {
   const a = Math.abs(v);
-  const units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
-  for (const [f, u] of units) if (a >= f) return `${(v / f).toPrecision(3)} ${u}`;
-  return a >= 10 || a === 0 ? `${Math.round(v)}` : v.toPrecision(2);
+  for (const [f, u] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]]) {
+    if (a >= f * 0.9995) return `${Number((v / f).toPrecision(3))} ${u}`;
+  }
+  return a >= 10 || a === 0 ? `${Math.round(v)}` : `${Number(v.toPrecision(2))}`;
 }
 
 /**
@@ -42,7 +43,9 @@ export function lineChart(series, opts) {
   ymax = niceMax(ymax);
   const sx = (x) => L + (x / xmax) * (W - L - R);
   const sy = (y) => H - B - (y / ymax) * (H - T - B);
-  svg.appendChild(el("text", { x: L, y: 16, class: "chart-title" }, opts.title));
+  // Texts follow the page's direction; the plot itself runs left to right (time).
+  const rtl = document.documentElement.dir === "rtl";
+  svg.appendChild(el("text", { x: rtl ? W - R : L, y: 16, class: "chart-title", "text-anchor": "start", direction: rtl ? "rtl" : "ltr" }, opts.title));
   // Grid and axes (LTR inside the drawing whatever the page direction: time runs left to right).
   for (let i = 0; i <= 4; i++) {
     const y = (ymax * i) / 4;
@@ -53,10 +56,10 @@ export function lineChart(series, opts) {
     const x = (xmax * i) / 5;
     svg.appendChild(el("text", { x: sx(x), y: H - B + 16, class: "tick", "text-anchor": "middle" }, si(x)));
   }
-  svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 4, class: "axis-label", "text-anchor": "middle" }, opts.xLabel));
+  svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 4, class: "axis-label", "text-anchor": "middle", direction: rtl ? "rtl" : "ltr" }, opts.xLabel));
   if (opts.hline) {
     svg.appendChild(el("line", { x1: L, x2: W - R, y1: sy(opts.hline.y), y2: sy(opts.hline.y), class: "hline" }));
-    svg.appendChild(el("text", { x: W - R, y: sy(opts.hline.y) - 4, class: "tick", "text-anchor": "end" }, opts.hline.label));
+    svg.appendChild(el("text", { x: W - R, y: sy(opts.hline.y) - 4, class: "tick", "text-anchor": rtl ? "start" : "end", direction: rtl ? "rtl" : "ltr" }, opts.hline.label));
   }
   let ly = T + 4;
   for (const s of series) {
@@ -68,7 +71,7 @@ export function lineChart(series, opts) {
       svg.appendChild(el("circle", { cx: sx(x), cy: sy(y), r: 2.5, class: `dot ${s.cls}` }));
     }
     svg.appendChild(el("line", { x1: W - R - 150, x2: W - R - 132, y1: ly, y2: ly, class: `series ${s.cls}` }));
-    svg.appendChild(el("text", { x: W - R - 128, y: ly + 4, class: "legend" }, s.label));
+    svg.appendChild(el("text", { x: W - R - 128, y: ly + 4, class: "legend", direction: rtl ? "rtl" : "ltr", "text-anchor": rtl ? "end" : "start" }, s.label));
     ly += 14;
   }
   return svg;

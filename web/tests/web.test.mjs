@@ -249,6 +249,8 @@ test("results in English, French and Arabic (RTL), screenshots kept", async () =
     const empty = await page.$$eval("[data-i18n]", (els) => els.filter((e) => !e.textContent.trim()).map((e) => e.dataset.i18n));
     assert.deepEqual(empty, [], `${lang}: every UI string is translated`);
     await page.screenshot({ path: join(ART, `result-${lang}.png`), fullPage: true });
+    const chart = page.locator('[data-testid="chart"]').first();
+    if (await chart.count()) await chart.screenshot({ path: join(ART, `chart-${lang}.png`) });
   }
   assert.notDeepEqual(headings.en, headings.fr);
   assert.notDeepEqual(headings.en, headings.ar);
