@@ -1,10 +1,298 @@
-//! `voipwatch analyze --plot DIR`: SVG charts for flagged flows (owned by the throttling stream).
+//! `voipwatch analyze --plot DIR`: hand-made SVG charts of throughput and RTT over time for
+//! flagged flows — every flow with a finding whose evidence carries the
+//! `series = {bin_s, t0, c2s_bps, s2c_bps, rtt_ms}` the throttling detectors store. One file
+//! per flow, `flow-<id>.svg`: throughput of both directions (top, with the estimated rate as a
+//! dashed line) and the median RTT per bin (bottom). The SVG depends only on the report.
 
+use serde_json::Value;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use voipwatch_core::Report;
 
+const W: f64 = 860.0;
+const H: f64 = 460.0;
+const LEFT: f64 = 78.0;
+const RIGHT: f64 = 20.0;
+/// Top and bottom of the throughput panel, then of the RTT panel.
+const P1: (f64, f64) = (48.0, 270.0);
+const P2: (f64, f64) = (318.0, 420.0);
+
 /// Writes one SVG per flagged flow into `dir`; returns the files written.
 pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let _ = report;
-    Err(format!("--plot {}: not available in this build yet", dir.display()))
+    let mut written = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    for f in &report.findings {
+        let Some(flow) = f.flow else { continue };
+        let series = &f.evidence["series"];
+        if !series.is_object() || done.contains(&flow) {
+            continue;
+        }
+        done.insert(flow);
+        let kinds: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|g| g.flow == Some(flow))
+            .map(|g| g.kind)
+            .collect();
+        let rate = report
+            .findings
+            .iter()
+            .filter(|g| g.flow == Some(flow))
+            .find_map(|g| g.evidence["rate_bps"].as_f64());
+        let fr = report.flows.iter().find(|x| x.id == flow);
+        let title = match fr {
+            Some(x) => format!("flow {flow}: {} → {} ({})", x.client, x.server, x.transport),
+            None => format!("flow {flow}"),
+        };
+        let svg = chart(&title, &kinds.join(", "), series, rate);
+        let path = dir.join(format!("flow-{flow}.svg"));
+        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn nums(v: &Value) -> Vec<Option<f64>> {
+    v.as_array()
+        .map(|a| a.iter().map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// A "nice" axis maximum and tick step covering `max`.
+fn nice(max: f64) -> (f64, f64) {
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
+    let raw = max / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    (step * (max / step).ceil(), step)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn rate_label(bps: f64) -> String {
+    if bps >= 1e6 {
+        format!("{:.1} M", bps / 1e6)
+    } else if bps >= 1e3 {
+        format!("{:.0} k", bps / 1e3)
+    } else {
+        format!("{bps:.0}")
+    }
+}
+
+/// Polyline points of a series in a panel.
+fn points(
+    ys: &[Option<f64>],
+    x_of: &dyn Fn(usize) -> f64,
+    top: f64,
+    bottom: f64,
+    ymax: f64,
+) -> Vec<String> {
+    ys.iter()
+        .enumerate()
+        .filter_map(|(i, y)| {
+            y.map(|y| {
+                format!(
+                    "{:.1},{:.1}",
+                    x_of(i),
+                    bottom - (y / ymax).min(1.0) * (bottom - top)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Renders one chart.
+pub fn chart(title: &str, kinds: &str, series: &Value, rate: Option<f64>) -> String {
+    let bin = series["bin_s"].as_f64().unwrap_or(0.5).max(1e-6);
+    let c2s = nums(&series["c2s_bps"]);
+    let s2c = nums(&series["s2c_bps"]);
+    let rtt = nums(&series["rtt_ms"]);
+    let n = c2s.len().max(s2c.len()).max(rtt.len()).max(1);
+    let dur = n as f64 * bin;
+    let x_of = |i: usize| LEFT + (i as f64 + 0.5) * bin / dur * (W - LEFT - RIGHT);
+    let peak = c2s
+        .iter()
+        .chain(s2c.iter())
+        .flatten()
+        .copied()
+        .fold(rate.unwrap_or(0.0), f64::max);
+    let (ymax, ystep) = nice(peak);
+    let (rmax, rstep) = nice(rtt.iter().flatten().copied().fold(0.0, f64::max));
+    let (tmax, tstep) = nice(dur);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">
+<rect width="{W}" height="{H}" fill="white"/>
+<text x="{LEFT}" y="18" font-size="14" font-weight="bold">{}</text>
+<text x="{LEFT}" y="36" fill="#555">{}</text>
+"##,
+        esc(title),
+        esc(kinds)
+    );
+    // Axes and grid.
+    for (top, bottom, max, step, unit) in [
+        (P1.0, P1.1, ymax, ystep, "bit/s"),
+        (P2.0, P2.1, rmax, rstep, "RTT ms"),
+    ] {
+        let mut v = 0.0;
+        while v <= max + step * 1e-9 {
+            let y = bottom - v / max * (bottom - top);
+            let label = if unit == "bit/s" {
+                rate_label(v)
+            } else {
+                format!("{v:.0}")
+            };
+            let _ = writeln!(
+                s,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e4e4e4"/><text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"##,
+                W - RIGHT,
+                LEFT - 6.0,
+                y + 4.0
+            );
+            v += step;
+        }
+        let _ = writeln!(
+            s,
+            r##"<text x="14" y="{:.1}" transform="rotate(-90 14 {:.1})" text-anchor="middle">{unit}</text>"##,
+            (top + bottom) / 2.0,
+            (top + bottom) / 2.0
+        );
+    }
+    let mut t = 0.0;
+    while t <= tmax + tstep * 1e-9 && t <= dur + 1e-9 {
+        let x = LEFT + t / dur * (W - LEFT - RIGHT);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#999"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{t} s</text>"##,
+            P2.1,
+            P2.1 + 4.0,
+            P2.1 + 18.0
+        );
+        t += tstep;
+    }
+    // Data.
+    for (ys, colour, name, dy) in [
+        (&s2c, "#1f77b4", "server→client", 0.0),
+        (&c2s, "#ff7f0e", "client→server", 16.0),
+    ] {
+        let pts = points(ys, &x_of, P1.0, P1.1, ymax);
+        if !pts.is_empty() {
+            let _ = writeln!(
+                s,
+                r#"<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{}"/>"#,
+                pts.join(" ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" fill="{colour}" text-anchor="end">{name}</text>"#,
+            W - RIGHT - 4.0,
+            P1.0 + 14.0 + dy
+        );
+    }
+    if let Some(r) = rate {
+        let y = P1.1 - (r / ymax).min(1.0) * (P1.1 - P1.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#d62728" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" fill="#d62728">estimated rate {}bit/s</text>"##,
+            W - RIGHT,
+            LEFT + 6.0,
+            y - 5.0,
+            rate_label(r)
+        );
+    }
+    let pts = points(&rtt, &x_of, P2.0, P2.1, rmax);
+    if !pts.is_empty() {
+        let _ = writeln!(
+            s,
+            r##"<polyline fill="none" stroke="#2ca02c" stroke-width="1.5" points="{}"/>"##,
+            pts.join(" ")
+        );
+    }
+    for (top, bottom) in [P1, P2] {
+        let _ = writeln!(
+            s,
+            r##"<rect x="{LEFT}" y="{top}" width="{:.1}" height="{:.1}" fill="none" stroke="#333"/>"##,
+            W - LEFT - RIGHT,
+            bottom - top
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn chart_draws_both_directions_rtt_and_rate() {
+        let series = json!({"bin_s": 0.5, "t0": 0.0, "c2s_bps": [1000, 2000, null], "s2c_bps": [900000, 1000000, 1000000], "rtt_ms": [10.0, null, 40.5]});
+        let svg = chart(
+            "flow 3: a → b (tcp)",
+            "throttling_policer",
+            &series,
+            Some(1e6),
+        );
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.contains("estimated rate 1.0 Mbit/s"));
+        assert!(svg.contains("a → b"));
+        // Deterministic.
+        assert_eq!(
+            svg,
+            chart(
+                "flow 3: a → b (tcp)",
+                "throttling_policer",
+                &series,
+                Some(1e6)
+            )
+        );
+    }
+
+    #[test]
+    fn escapes_and_nice_axes() {
+        assert_eq!(esc("<a&b>"), "&lt;a&amp;b&gt;");
+        assert_eq!(nice(0.0), (1.0, 0.2));
+        let (m, s) = nice(1_030_000.0);
+        assert!(m >= 1_030_000.0 && (m / s).round() <= 6.0, "{m} {s}");
+    }
+
+    #[test]
+    fn writes_one_file_per_flagged_flow_of_a_lab_capture() {
+        let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/policer_1mbit.pcap");
+        let Ok(data) = std::fs::read(&cap) else {
+            eprintln!("lab capture absent: skipped");
+            return;
+        };
+        let report = voipwatch_core::analyzer::analyze_bytes(
+            voipwatch_core::Config {
+                name: "policer_1mbit.pcap".into(),
+                ..Default::default()
+            },
+            &data,
+        );
+        let dir = std::env::temp_dir().join(format!("voipwatch-plot-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_plots(&report, &dir).unwrap();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(svg.contains("throttling_policer") && svg.contains("estimated rate"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
