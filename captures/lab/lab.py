@@ -504,7 +504,8 @@ def nanosecond_pcapng(run):
 
 @scenario(3)
 def sip_call(run):
-    run.procs.start(SERVER, sys.executable, PEERS, "sip-uas", "--listen", S + ":5060", "--media-port", "52310")
+    run.procs.start(SERVER, sys.executable, PEERS, "sip-uas", "--listen", S + ":5060", "--media-port", "52310",
+                    "--media-on-ack")
     wait_listen(SERVER, 5060, "u")
     with run.capture():
         run.log += peer(CLIENT, "sip-uac", "--local", C + ":5060", "--server", S + ":5060",
@@ -867,8 +868,8 @@ def quic_blocked(run):
 
 # ---- throttling ----
 
-def sip_call_with(run, impair):
-    run.procs.start(SERVER, sys.executable, PEERS, "sip-uas", "--listen", S + ":5060", "--media-port", "52310")
+def sip_call_with(run, impair, *uas):
+    run.procs.start(SERVER, sys.executable, PEERS, "sip-uas", "--listen", S + ":5060", "--media-port", "52310", *uas)
     wait_listen(SERVER, 5060, "u")
     cmds = impair()
     with run.capture():
@@ -885,7 +886,9 @@ def rtp_policed(run):
                            "with its download RTP (server 52310 → client 41234) policed by nftables at 6000 "
                            "bytes/s (48 kbit/s), burst 1500 bytes: about 40 % of the server's RTP packets are "
                            "dropped and the received rate is flat at the policed rate. Signalling and the "
-                           "upload direction are untouched.",
+                           "upload direction are untouched. The UAS starts its RTP right after its 200 OK, so the server's "
+                           "RTP may reach the capture before the client's (it did in the committed capture: the media "
+                           "flow's originator is the server side).",
             "applied": {"impairment": "UDP policer on the download RTP", "where": "vw-router forward hook",
                         "commands": cmds, "config": {"rate_bps": 48_000, "burst_bytes": 1500, "direction": "s2c",
                                                      "offered_bps": 80_000}},
@@ -900,9 +903,10 @@ def rtp_policed(run):
 def rtp_random_loss(run):
     rule = ["iptables", "-A", "FORWARD", "-s", S, "-p", "udp", "--sport", "52310", "-m", "statistic",
             "--mode", "random", "--probability", "0.05", "-j", "DROP"]
-    sip_call_with(run, lambda: router(*rule))
+    sip_call_with(run, lambda: router(*rule), "--media-on-ack")
     return {"description": "The SIP call of sip_call, 6 s of media, with 5 % random loss on its download RTP (iptables "
-                           "statistic), no rate limit: the call is degraded (loss), not throttled.",
+                           "statistic), no rate limit: the call is degraded (loss), not throttled. The UAS starts "
+                           "its RTP when the ACK arrives, so the client's RTP comes first.",
             "applied": {"impairment": "random loss 5 % on the download RTP", "where": "vw-router FORWARD",
                         "commands": [" ".join(rule)], "config": {"loss_probability": 0.05}},
             "expect": {"calls": [{"app": "sip", "count": 1}], "no_verdict_status": ["blocked", "throttled"],

@@ -407,6 +407,7 @@ def role_sip_uas(args):
     s = udp_sock(args.listen)
     media_port = args.media_port
     dialogs = {}
+    pending = {}
     while True:
         data, peer = s.recvfrom(65535)
         first, hdrs, body = parse_sip(data)
@@ -437,14 +438,19 @@ def role_sip_uas(args):
                 rs.close()
 
             dialogs[hdrs.get("call-id")] = stop
-            threading.Thread(target=media, daemon=True).start()
+            if args.media_on_ack:
+                pending[hdrs.get("call-id")] = media  # starts when the ACK arrives
+            else:
+                threading.Thread(target=media, daemon=True).start()
         elif first.startswith("BYE"):
             s.sendto(sip_msg("SIP/2.0 200 OK", common + [("To", to)]), peer)
             ev = dialogs.pop(hdrs.get("call-id"), None)
             if ev:
                 ev.set()
         elif first.startswith("ACK"):
-            pass
+            start = pending.pop(hdrs.get("call-id"), None)
+            if start:
+                threading.Thread(target=start, daemon=True).start()
 
 
 def role_sip_uac(args):
@@ -1241,6 +1247,8 @@ def main():
     a.add_argument("--listen", required=True)
     a.add_argument("--media-port", type=int, default=50004)
     a.add_argument("--ring", type=float, default=1.0)
+    a.add_argument("--media-on-ack", action="store_true",
+                   help="start sending RTP when the ACK arrives (default: right after the 200 OK)")
     a = sub.add_parser("sip-uac")
     a.add_argument("--local", required=True)
     a.add_argument("--server", required=True)
