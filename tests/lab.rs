@@ -89,6 +89,7 @@ const FINDINGS_CHECKED: &[&str] = &[
     "compare_target",
     "compare_control",
     "shaper_tbf_rwnd",
+    "rtp_random_loss",
 ];
 
 fn captures_dir() -> PathBuf {
