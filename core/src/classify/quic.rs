@@ -6,6 +6,8 @@
 //! ClientHello, read with the TLS parser. CRYPTO frames arriving out of order inside the
 //! first packet are reassembled within [`MAX_CRYPTO`] bytes; a ClientHello spanning two
 //! Initials (post-quantum key shares) is read from both when they arrive in order.
+//! Google QUIC (Q043–Q050) is recognised by its version tag, and the SNI read from the
+//! plaintext CHLO of Q043–Q046 (Q050 and later encrypt it: no SNI).
 
 use super::tls::{apply_sni, parse_hello_body};
 use super::{be32, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
@@ -218,6 +220,52 @@ pub fn crypto_frames(plain: &[u8], buf: &mut Vec<u8>) {
     }
 }
 
+/// Google QUIC long header version (`Q043`…`Q050`, `T048`…`T051`): at byte 1 for the
+/// IETF-style invariant header of Q046+, or at byte 9 after public flags with the version bit
+/// and an 8-byte connection id (Q043 and older).
+pub fn gquic_version(b: &[u8]) -> Option<&str> {
+    let at = |o: usize| -> Option<&str> {
+        let v = b.get(o..o + 4)?;
+        let ok = (v[0] == b'Q' || v[0] == b'T')
+            && v[1] == b'0'
+            && v[2].is_ascii_digit()
+            && v[3].is_ascii_digit();
+        ok.then(|| std::str::from_utf8(v).ok()).flatten()
+    };
+    let f = *b.first()?;
+    if f & 0xC0 == 0xC0 {
+        return at(1);
+    }
+    if f & 0x80 == 0 && f & 0x01 != 0 && f & 0x08 != 0 {
+        return at(9);
+    }
+    None
+}
+
+/// The SNI tag of a plaintext gQUIC CHLO (Q043–Q046 send it unencrypted): the message tag
+/// `CHLO`, a little-endian tag count, (tag, end offset) pairs, then the values.
+pub fn gquic_chlo_sni(b: &[u8]) -> Option<String> {
+    let i = b
+        .get(..b.len().min(96))?
+        .windows(4)
+        .position(|w| w == b"CHLO")?;
+    let m = b.get(i..)?;
+    let n = usize::from(u16::from_le_bytes([*m.get(4)?, *m.get(5)?])).min(64);
+    let values = 8 + 8 * n;
+    let mut start = 0usize;
+    for k in 0..n {
+        let e = m.get(8 + 8 * k..16 + 8 * k)?;
+        let end = usize::try_from(u32::from_le_bytes([e[4], e[5], e[6], e[7]])).ok()?;
+        if &e[..4] == b"SNI\0" {
+            let v = m.get(values + start..values + end)?;
+            let s = std::str::from_utf8(v).ok()?;
+            return (!s.is_empty()).then(|| s.to_ascii_lowercase());
+        }
+        start = end;
+    }
+    None
+}
+
 /// The QUIC classifier.
 pub struct Quic;
 
@@ -236,6 +284,16 @@ impl Classifier for Quic {
             return Outcome::NeedMore;
         }
         let b = p.payload;
+        if let Some(v) = gquic_version(b) {
+            cx.class.add_protocol("quic");
+            cx.class.raise(Confidence::High);
+            cx.class
+                .add_evidence(format!("Google QUIC {v} long header (frame {})", p.frame));
+            if let Some(sni) = gquic_chlo_sni(b) {
+                apply_sni(cx.class, &sni, "gQUIC CHLO", p.frame);
+            }
+            return Outcome::Match;
+        }
         if b.len() < 1200 && cx.class.state.hello.is_empty() {
             // Client Initials are padded to at least 1200 bytes (RFC 9000 §14.1).
             return if b.first().is_some_and(|x| x & 0x80 != 0) {
@@ -326,6 +384,26 @@ mod tests {
         let mut buf = Vec::new();
         crypto_frames(&f, &mut buf);
         assert_eq!(buf, b"abcdef");
+    }
+
+    #[test]
+    fn gquic_chlo() {
+        let mut b = vec![0xc3, b'Q', b'0', b'4', b'6', 0x50];
+        b.extend_from_slice(&[0; 10]);
+        b.extend_from_slice(b"CHLO");
+        b.extend_from_slice(&[2, 0, 0, 0]);
+        b.extend_from_slice(b"PAD\0");
+        b.extend_from_slice(&3u32.to_le_bytes());
+        b.extend_from_slice(b"SNI\0");
+        b.extend_from_slice(&14u32.to_le_bytes());
+        b.extend_from_slice(b"---Example.COM");
+        assert_eq!(gquic_version(&b), Some("Q046"));
+        assert_eq!(gquic_chlo_sni(&b).as_deref(), Some("example.com"));
+        for i in 0..b.len() {
+            let _ = gquic_chlo_sni(&b[..i]);
+            let _ = gquic_version(&b[..i]);
+        }
+        assert_eq!(gquic_version(&[0xc0, 0, 0, 0, 1]), None, "IETF QUIC v1");
     }
 
     #[test]
