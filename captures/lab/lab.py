@@ -19,7 +19,14 @@ LAB = os.path.dirname(os.path.abspath(__file__))
 CAPTURES = os.path.dirname(LAB)
 PEERS = os.path.join(LAB, "peers.py")
 INJECT = os.path.join(LAB, "inject.py")
-TMP = tempfile.mkdtemp(prefix="vwlab-")
+_TMP = []
+
+
+def tmp(name):
+    """A path in this run's scratch directory (made on first use, removed when the scenario ends)."""
+    if not _TMP:
+        _TMP.append(tempfile.mkdtemp(prefix="vwlab-"))
+    return os.path.join(_TMP[0], name)
 
 CLIENT, ROUTER, SERVER = "vw-client", "vw-router", "vw-server"
 C, S, RELAY1, RELAY2, DNS = "10.71.1.2", "10.71.2.2", "10.71.2.3", "10.71.2.4", "10.71.2.53"
@@ -43,7 +50,7 @@ class Procs:
         self.items = []
 
     def start(self, ns, *cmd):
-        out = open(os.path.join(TMP, "proc%d.out" % len(self.items)), "w+")
+        out = open(tmp("proc%d.out" % len(self.items)), "w+")
         p = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=out, stderr=subprocess.STDOUT,
                              start_new_session=True)
         self.items.append((p, out))
@@ -111,11 +118,11 @@ class Capture:
 
     def __enter__(self):
         if self.split_snap:
-            self.parts = [os.path.join(TMP, self.name + ".small.pcap"), os.path.join(TMP, self.name + ".big.pcap")]
+            self.parts = [tmp(self.name + ".small.pcap"), tmp(self.name + ".big.pcap")]
             self._start(self.parts[0], 0, FULL_FILTER)
             self._start(self.parts[1], self.split_snap, "not (%s)" % FULL_FILTER)
         else:
-            self.parts = [os.path.join(TMP, self.name + ".pcap")]
+            self.parts = [tmp(self.name + ".pcap")]
             self._start(self.parts[0], 0, None)
         time.sleep(0.3)
         return self
@@ -394,7 +401,7 @@ def router(*cmd):
 def nft_policer(match, rate_bytes, burst_bytes):
     ruleset = ("table inet vwlab {\n  chain police {\n    type filter hook forward priority 0; policy accept;\n"
                "    %s limit rate over %d bytes/second burst %d bytes drop\n  }\n}\n" % (match, rate_bytes, burst_bytes))
-    path = os.path.join(TMP, "policer.nft")
+    path = tmp("policer.nft")
     with open(path, "w") as fh:
         fh.write(ruleset)
     sh(ROUTER, "nft", "-f", path)
@@ -406,7 +413,7 @@ _CERT = {}
 
 def cert():
     if not _CERT:
-        c, k = os.path.join(TMP, "cert.pem"), os.path.join(TMP, "key.pem")
+        c, k = tmp("cert.pem"), tmp("key.pem")
         sh(None, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
            "-nodes", "-subj", "/CN=lab.example", "-days", "30", "-keyout", k, "-out", c)
         _CERT.update(cert=c, key=k)
@@ -1185,9 +1192,9 @@ def main():
         if os.path.exists(old):
             os.remove(old)
     if fmt == "pcapng":
-        tmp = os.path.join(TMP, name + ".merged.pcap")
-        run.cap.write(tmp)
-        sh(None, "editcap", "-F", "pcapng", tmp, out)
+        merged = tmp(name + ".merged.pcap")
+        run.cap.write(merged)
+        sh(None, "editcap", "-F", "pcapng", merged, out)
     else:
         run.cap.write(out)
     ROWS_PATH[0] = out
@@ -1263,7 +1270,8 @@ def main():
     for r in measured_rates:
         print("  rate s2c: goodput %s bps, median 1s bin %s bps, retx %d" % (r["goodput_bps"],
                                                                               r["median_ip_bps_full_bins"], r["retransmissions"]))
-    shutil.rmtree(TMP, ignore_errors=True)
+    for d in _TMP:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def recount():
