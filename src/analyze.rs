@@ -30,7 +30,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         format: Format::Text,
         flows: FlowFilter::Auto,
         plot: None,
-        jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        jobs: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         files: Vec::new(),
     };
     let mut it = args.iter();
@@ -45,7 +47,10 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             _ => (a.as_str(), None),
         };
         let mut value = |what: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next().cloned()).ok_or(format!("{what} needs a value"))
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or(format!("{what} needs a value"))
         };
         match name {
             "--" => only_files = true,
@@ -63,15 +68,27 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     "all" => FlowFilter::All,
                     "voip" => FlowFilter::Voip,
                     "problems" => FlowFilter::Problems,
-                    v => return Err(format!("--flows: '{v}' is not one of auto, all, voip, problems")),
+                    v => {
+                        return Err(format!(
+                            "--flows: '{v}' is not one of auto, all, voip, problems"
+                        ))
+                    }
                 }
             }
             "--plot" => o.plot = Some(PathBuf::from(value("--plot")?)),
             "-j" | "--jobs" => {
                 let v = value("--jobs")?;
-                o.jobs = v.parse().ok().filter(|n| *n > 0).ok_or(format!("--jobs: '{v}' is not a positive number"))?;
+                o.jobs = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("--jobs: '{v}' is not a positive number"))?;
             }
-            _ => return Err(format!("analyze: unknown option '{a}' (see voipwatch --help)")),
+            _ => {
+                return Err(format!(
+                    "analyze: unknown option '{a}' (see voipwatch --help)"
+                ))
+            }
         }
     }
     if o.files.is_empty() {
@@ -94,7 +111,10 @@ pub fn display_name(path: &str) -> String {
     if path == "-" {
         return "stdin".into();
     }
-    Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_string())
+    Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
 }
 
 /// Analyses one capture (a path, or "-" for stdin), streaming it in chunks.
@@ -104,10 +124,18 @@ pub fn analyze_path(path: &str) -> Outcome {
     } else {
         match std::fs::File::open(path) {
             Ok(f) => Box::new(f),
-            Err(e) => return Outcome { report: None, error: Some(format!("{path}: cannot open: {e}")) },
+            Err(e) => {
+                return Outcome {
+                    report: None,
+                    error: Some(format!("{path}: cannot open: {e}")),
+                }
+            }
         }
     };
-    let mut analyzer = Analyzer::new(Config { name: display_name(path), ..Default::default() });
+    let mut analyzer = Analyzer::new(Config {
+        name: display_name(path),
+        ..Default::default()
+    });
     let mut buf = vec![0u8; CHUNK];
     let mut read_error = None;
     loop {
@@ -120,14 +148,26 @@ pub fn analyze_path(path: &str) -> Outcome {
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                read_error = Some(format!("{path}: read error after {} bytes: {e}", analyzer.progress().bytes));
+                read_error = Some(format!(
+                    "{path}: read error after {} bytes: {e}",
+                    analyzer.progress().bytes
+                ));
                 break;
             }
         }
     }
     let report = analyzer.finish();
-    let error = read_error.or_else(|| report.capture.error.as_ref().map(|e| format!("{path}: {e}")));
-    Outcome { report: Some(report), error }
+    let error = read_error.or_else(|| {
+        report
+            .capture
+            .error
+            .as_ref()
+            .map(|e| format!("{path}: {e}"))
+    });
+    Outcome {
+        report: Some(report),
+        error,
+    }
 }
 
 pub fn run(args: &[String]) -> Result<i32, String> {
@@ -174,7 +214,11 @@ pub fn run(args: &[String]) -> Result<i32, String> {
     if let Ok(mut p) = printed.lock() {
         print_ready(&mut p);
     }
-    Ok(if had_error.load(Ordering::Relaxed) > 0 { 2 } else { 0 })
+    Ok(if had_error.load(Ordering::Relaxed) > 0 {
+        2
+    } else {
+        0
+    })
 }
 
 fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
@@ -194,8 +238,15 @@ fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
         }
     }
     if let Some(dir) = &o.plot {
-        let dir = if many { dir.join(display_name(path)) } else { dir.clone() };
-        match std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display())).and_then(|()| crate::plot::write_plots(report, &dir)) {
+        let dir = if many {
+            dir.join(display_name(path))
+        } else {
+            dir.clone()
+        };
+        match std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+            .and_then(|()| crate::plot::write_plots(report, &dir))
+        {
             Ok(files) => {
                 for f in files {
                     eprintln!("voipwatch: wrote {}", f.display());

@@ -71,7 +71,9 @@ fn serve_cmd(args: &[String]) -> Result<i32, String> {
         match a.as_str() {
             "--port" | "-p" => {
                 let v = it.next().ok_or("--port needs a value")?;
-                port = v.parse().map_err(|_| format!("--port: '{v}' is not a port number"))?;
+                port = v
+                    .parse()
+                    .map_err(|_| format!("--port: '{v}' is not a port number"))?;
             }
             other => return Err(format!("serve: unknown option '{other}'")),
         }
@@ -82,7 +84,11 @@ fn serve_cmd(args: &[String]) -> Result<i32, String> {
 /// Writes to stdout; a closed pipe (e.g. `| head`) ends the program quietly.
 pub fn print_out(s: &str) {
     let mut out = std::io::stdout().lock();
-    if out.write_all(s.as_bytes()).and_then(|()| out.flush()).is_err() {
+    if out
+        .write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }

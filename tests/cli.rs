@@ -21,14 +21,23 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 #[test]
 fn analyze_json_reports_packets_and_flows() {
     let p = tmp("two-flows.pcap", &util::sample_capture());
     let out = run(&["analyze", "--format", "json", p.to_str().unwrap()]);
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r = json(&out);
     assert_eq!(r["schema"], "voipwatch.report/1");
     assert_eq!(r["capture"]["name"], "two-flows.pcap");
@@ -54,7 +63,12 @@ fn same_bytes_give_identical_json_from_file_and_stdin() {
     let a = run(&["analyze", "-f", "json", p.to_str().unwrap()]);
     let b = run(&["analyze", "-f", "json", p.to_str().unwrap()]);
     assert_eq!(a.stdout, b.stdout, "two runs differ");
-    let mut child = bin().args(["analyze", "-f", "json", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = bin()
+        .args(["analyze", "-f", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(&data).unwrap();
     let c = child.wait_with_output().unwrap();
     assert!(c.status.success());
@@ -73,7 +87,10 @@ fn not_a_capture_is_one_clear_error_with_exit_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("notes.txt"), "error names the file: {err}");
     assert!(err.contains("offset 0"), "error names the offset: {err}");
-    assert!(err.to_lowercase().contains("not a pcap"), "error says what was wrong: {err}");
+    assert!(
+        err.to_lowercase().contains("not a pcap"),
+        "error says what was wrong: {err}"
+    );
     assert_eq!(err.lines().count(), 1, "one message: {err}");
 }
 
@@ -97,7 +114,10 @@ fn truncated_capture_gives_partial_report_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let r = json(&out);
     assert_eq!(r["capture"]["complete"], false);
-    assert_eq!(r["capture"]["packets"], 9, "every whole record before the cut is analysed");
+    assert_eq!(
+        r["capture"]["packets"], 9,
+        "every whole record before the cut is analysed"
+    );
     let e = r["capture"]["error"].as_str().unwrap();
     assert!(e.contains("offset"), "error says where: {e}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cut.pcap"));
@@ -107,12 +127,26 @@ fn truncated_capture_gives_partial_report_and_exit_2() {
 fn several_files_ndjson_in_argument_order() {
     let a = tmp("a.pcap", &util::sample_capture());
     let b = tmp("b.pcap", &util::sample_capture());
-    let out = run(&["analyze", "--format", "ndjson", "-j", "2", a.to_str().unwrap(), b.to_str().unwrap(), a.to_str().unwrap()]);
+    let out = run(&[
+        "analyze",
+        "--format",
+        "ndjson",
+        "-j",
+        "2",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        a.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let names: Vec<String> = text
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["capture"]["name"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["capture"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(names, ["a.pcap", "b.pcap", "a.pcap"]);
 }
@@ -124,7 +158,10 @@ fn text_output_leads_with_headline_then_flows_table() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let first = text.lines().next().unwrap();
-    assert!(first.starts_with("text.pcap: pcap [ethernet], 10 packets"), "headline: {first}");
+    assert!(
+        first.starts_with("text.pcap: pcap [ethernet], 10 packets"),
+        "headline: {first}"
+    );
     assert!(text.contains("Flows (2 all of 2"), "{text}");
     assert!(text.contains("10.0.0.1:40000"), "{text}");
     let problems = run(&["analyze", "--flows", "problems", p.to_str().unwrap()]);
@@ -134,7 +171,13 @@ fn text_output_leads_with_headline_then_flows_table() {
 
 #[test]
 fn usage_errors_exit_2() {
-    for args in [&["analyze"][..], &["analyze", "--format", "xml", "x"], &["analyze", "--flows", "some", "x"], &["frobnicate"], &[]] {
+    for args in [
+        &["analyze"][..],
+        &["analyze", "--format", "xml", "x"],
+        &["analyze", "--flows", "some", "x"],
+        &["frobnicate"],
+        &[],
+    ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "args {args:?}");
         assert!(!out.stderr.is_empty());
@@ -147,5 +190,8 @@ fn missing_file_names_the_file() {
     let out = run(&["analyze", "/definitely/not/here.pcap"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/definitely/not/here.pcap") && err.contains("cannot open"), "{err}");
+    assert!(
+        err.contains("/definitely/not/here.pcap") && err.contains("cannot open"),
+        "{err}"
+    );
 }

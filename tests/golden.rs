@@ -15,14 +15,22 @@ pub fn captures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("captures"))
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    v.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")));
+    v.retain(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        )
+    });
     v.sort();
     v
 }
 
 fn analyze_chunked(path: &Path, data: &[u8], chunk: usize) -> String {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    let mut a = Analyzer::new(Config { name, ..Default::default() });
+    let mut a = Analyzer::new(Config {
+        name,
+        ..Default::default()
+    });
     for c in data.chunks(chunk.max(1)) {
         if a.push(c).is_err() {
             break;
@@ -37,11 +45,17 @@ fn golden_reports_match() {
     let dir = repo().join("tests/golden");
     let mut failures = Vec::new();
     let caps = captures();
-    assert!(!caps.is_empty(), "captures/ holds the reference captures; none found");
+    assert!(
+        !caps.is_empty(),
+        "captures/ holds the reference captures; none found"
+    );
     for cap in &caps {
         let data = std::fs::read(cap).unwrap();
         let json = analyze_chunked(cap, &data, data.len());
-        let golden = dir.join(format!("{}.json", cap.file_name().unwrap().to_string_lossy()));
+        let golden = dir.join(format!(
+            "{}.json",
+            cap.file_name().unwrap().to_string_lossy()
+        ));
         if update {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(&golden, &json).unwrap();
@@ -50,7 +64,11 @@ fn golden_reports_match() {
         match std::fs::read_to_string(&golden) {
             Ok(want) if want == json => {}
             Ok(want) => {
-                let line = want.lines().zip(json.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                let line = want
+                    .lines()
+                    .zip(json.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
                 failures.push(format!(
                     "{}: report differs from {} from line {}:\n  expected: {}\n  actual:   {}",
                     cap.display(),
@@ -60,7 +78,11 @@ fn golden_reports_match() {
                     json.lines().nth(line).unwrap_or("<end>")
                 ));
             }
-            Err(_) => failures.push(format!("{}: no golden file {} (UPDATE_GOLDEN=1 writes it)", cap.display(), golden.display())),
+            Err(_) => failures.push(format!(
+                "{}: no golden file {} (UPDATE_GOLDEN=1 writes it)",
+                cap.display(),
+                golden.display()
+            )),
         }
     }
     assert!(failures.is_empty(), "{} golden mismatch(es); if the change is intended run UPDATE_GOLDEN=1 cargo test golden and review the diff\n{}", failures.len(), failures.join("\n"));
@@ -72,7 +94,11 @@ fn report_does_not_depend_on_chunking() {
         let data = std::fs::read(&cap).unwrap();
         let whole = analyze_chunked(&cap, &data, data.len());
         for chunk in [1usize << 16, 4096, 1499] {
-            assert!(whole == analyze_chunked(&cap, &data, chunk), "{}: chunks of {chunk} bytes change the report", cap.display());
+            assert!(
+                whole == analyze_chunked(&cap, &data, chunk),
+                "{}: chunks of {chunk} bytes change the report",
+                cap.display()
+            );
         }
     }
 }

@@ -17,7 +17,13 @@ fn csum(data: &[u8], mut sum: u32) -> u16 {
 }
 
 /// An Ethernet/IPv4 frame carrying a TCP (proto 6) or UDP (proto 17) segment, checksums correct.
-pub fn frame(proto: u8, src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), tcp: Option<(u32, u32, u8)>, payload: &[u8]) -> Vec<u8> {
+pub fn frame(
+    proto: u8,
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    tcp: Option<(u32, u32, u8)>,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut l4 = Vec::new();
     l4.extend_from_slice(&src.1.to_be_bytes());
     l4.extend_from_slice(&dst.1.to_be_bytes());
@@ -83,13 +89,46 @@ pub fn sample_capture() -> Vec<u8> {
     let mut frames = Vec::new();
     let t0 = 1_700_000_000.0;
     frames.push((t0, frame(6, (c, 40000), (s, 80), Some((100, 0, 0x02)), b"")));
-    frames.push((t0 + 0.010, frame(6, (s, 80), (c, 40000), Some((500, 101, 0x12)), b"")));
-    frames.push((t0 + 0.011, frame(6, (c, 40000), (s, 80), Some((101, 501, 0x10)), b"")));
-    frames.push((t0 + 0.012, frame(6, (c, 40000), (s, 80), Some((101, 501, 0x18)), b"GET / HTTP/1.1\r\n\r\n")));
-    frames.push((t0 + 0.030, frame(6, (s, 80), (c, 40000), Some((501, 119, 0x18)), b"HTTP/1.1 200 OK\r\n\r\n")));
-    frames.push((t0 + 0.040, frame(6, (c, 40000), (s, 80), Some((119, 520, 0x11)), b"")));
-    frames.push((t0 + 0.050, frame(6, (s, 80), (c, 40000), Some((520, 120, 0x11)), b"")));
-    frames.push((t0 + 0.051, frame(6, (c, 40000), (s, 80), Some((120, 521, 0x10)), b"")));
+    frames.push((
+        t0 + 0.010,
+        frame(6, (s, 80), (c, 40000), Some((500, 101, 0x12)), b""),
+    ));
+    frames.push((
+        t0 + 0.011,
+        frame(6, (c, 40000), (s, 80), Some((101, 501, 0x10)), b""),
+    ));
+    frames.push((
+        t0 + 0.012,
+        frame(
+            6,
+            (c, 40000),
+            (s, 80),
+            Some((101, 501, 0x18)),
+            b"GET / HTTP/1.1\r\n\r\n",
+        ),
+    ));
+    frames.push((
+        t0 + 0.030,
+        frame(
+            6,
+            (s, 80),
+            (c, 40000),
+            Some((501, 119, 0x18)),
+            b"HTTP/1.1 200 OK\r\n\r\n",
+        ),
+    ));
+    frames.push((
+        t0 + 0.040,
+        frame(6, (c, 40000), (s, 80), Some((119, 520, 0x11)), b""),
+    ));
+    frames.push((
+        t0 + 0.050,
+        frame(6, (s, 80), (c, 40000), Some((520, 120, 0x11)), b""),
+    ));
+    frames.push((
+        t0 + 0.051,
+        frame(6, (c, 40000), (s, 80), Some((120, 521, 0x10)), b""),
+    ));
     frames.push((t0 + 0.1, frame(17, (c, 5004), (s, 5006), None, &[0x11; 40])));
     frames.push((t0 + 0.2, frame(17, (s, 5006), (c, 5004), None, &[0x22; 40])));
     pcap(&frames)

@@ -18,7 +18,9 @@ fn main() {
     let (mut packets, mut acc) = (0u64, 0u64);
     while let Some(hdr) = data.get(off..off + 16) {
         let incl = u32::from_le_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]) as usize;
-        let Some(frame) = data.get(off + 16..off + 16 + incl) else { break };
+        let Some(frame) = data.get(off + 16..off + 16 + incl) else {
+            break;
+        };
         if let Some(ip) = frame.get(26..38) {
             acc = acc.wrapping_add(u64::from(u32::from_be_bytes([ip[0], ip[1], ip[2], ip[3]])))
                 ^ u64::from(u32::from_be_bytes([ip[8], ip[9], ip[10], ip[11]]));

@@ -54,7 +54,12 @@ impl State {
             *self.anomalies.entry(a).or_default() += 1;
         }
         if let Some(e) = d.error {
-            *self.decode_errors.entry(e.layer).or_default().entry(e.reason).or_default() += 1;
+            *self
+                .decode_errors
+                .entry(e.layer)
+                .or_default()
+                .entry(e.reason)
+                .or_default() += 1;
         }
         if matches!(d.l4, L4::None) && d.net.is_none() {
             return;
@@ -79,8 +84,17 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(cfg: Config) -> Analyzer {
-        let state = State { table: FlowTable::new(cfg.flow.clone()), ..Default::default() };
-        Analyzer { cfg, reader: CaptureReader::new(), state, error: None, file_bytes: 0 }
+        let state = State {
+            table: FlowTable::new(cfg.flow.clone()),
+            ..Default::default()
+        };
+        Analyzer {
+            cfg,
+            reader: CaptureReader::new(),
+            state,
+            error: None,
+            file_bytes: 0,
+        }
     }
 
     /// Feeds the next chunk of the file. After the first error, further input is ignored and
@@ -129,15 +143,27 @@ impl Analyzer {
                 self.error = Some(e);
             }
         }
-        let State { table, mut engine, packets, bytes, first_ts, last_ts, decode_errors, anomalies } =
-            self.state;
+        let State {
+            table,
+            mut engine,
+            packets,
+            bytes,
+            first_ts,
+            last_ts,
+            decode_errors,
+            anomalies,
+        } = self.state;
         let timeouts = table.timeouts;
         let untracked = table.untracked_packets;
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
         let mut flows = table.into_flows();
         let mut calls = engine.finish(&mut flows);
-        let findings = detect::run_all(&detect::Input { flows: &flows, calls: &calls, config: &self.cfg.detect });
+        let findings = detect::run_all(&detect::Input {
+            flows: &flows,
+            calls: &calls,
+            config: &self.cfg.detect,
+        });
         let verdicts = verdict::judge(&flows, &mut calls, &findings);
         let decode_errors = decode_errors
             .into_iter()
@@ -146,14 +172,22 @@ impl Analyzer {
         let capture = CaptureInfo {
             name: self.cfg.name.clone(),
             format: self.reader.format(),
-            linktypes: self.reader.linktypes().iter().map(|l| report::linktype_name(*l)).collect(),
+            linktypes: self
+                .reader
+                .linktypes()
+                .iter()
+                .map(|l| report::linktype_name(*l))
+                .collect(),
             packets,
             bytes,
             file_bytes: self.file_bytes,
             first_ts: first_ts.map(secs),
             last_ts: last_ts.map(secs),
             decode_errors,
-            anomalies: anomalies.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            anomalies: anomalies
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             flows: flows.len() as u64,
             flow_timeouts: timeouts,
             flow_port_reuse: reuse,

@@ -7,7 +7,10 @@
 //! Memory is bounded by the number of flows (and configurable caps), never by the file size.
 //! The crate is pure Rust, has no OS calls and builds for `wasm32-unknown-unknown`.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod analyzer;
 pub mod capture;

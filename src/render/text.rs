@@ -31,8 +31,10 @@ pub fn app_name(id: &str) -> &str {
     }
 }
 
-const VOIP_PROTOCOLS: &[&str] =
-    &["stun", "turn", "rtp", "rtcp", "srtp", "dtls", "sip", "sdp", "h323", "mgcp", "megaco", "iax", "skinny"];
+const VOIP_PROTOCOLS: &[&str] = &[
+    "stun", "turn", "rtp", "rtcp", "srtp", "dtls", "sip", "sdp", "h323", "mgcp", "megaco", "iax",
+    "skinny",
+];
 
 fn is_voip(f: &FlowReport) -> bool {
     f.app.is_some()
@@ -42,8 +44,10 @@ fn is_voip(f: &FlowReport) -> bool {
 
 fn is_problem(f: &FlowReport, flagged: &[u32]) -> bool {
     flagged.contains(&f.id)
-        || matches!(f.conn_state, "S0" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH" | "SH" | "SHR")
-            && !(f.transport == "udp" && f.conn_state == "S0" && !is_voip(f))
+        || matches!(
+            f.conn_state,
+            "S0" | "REJ" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH" | "SH" | "SHR"
+        ) && !(f.transport == "udp" && f.conn_state == "S0" && !is_voip(f))
 }
 
 /// Thousands separators for counts.
@@ -109,7 +113,12 @@ pub fn utc(ts: f64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn call_phrase(c: &voipwatch_core::report::Call) -> String {
@@ -136,13 +145,20 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         (Some(a), Some(b)) => format!(", {} from {}", duration(b - a), utc(a)),
         _ => String::new(),
     };
-    let format = c.format.map(|f| format!("{f:?}").to_lowercase()).unwrap_or_else(|| "unknown format".into());
+    let format = c
+        .format
+        .map(|f| format!("{f:?}").to_lowercase())
+        .unwrap_or_else(|| "unknown format".into());
     let _ = writeln!(
         s,
         "{}: {} {}, {} packets ({}), {} flows{}",
         c.name,
         format,
-        if c.linktypes.is_empty() { String::new() } else { format!("[{}]", c.linktypes.join(", ")) },
+        if c.linktypes.is_empty() {
+            String::new()
+        } else {
+            format!("[{}]", c.linktypes.join(", "))
+        },
         count(c.packets),
         size(c.bytes),
         count(c.flows),
@@ -158,26 +174,48 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
 
     // Verdicts first: the answer to the user's question.
     if r.verdicts.is_empty() {
-        let _ = writeln!(s, "\nVerdict: no call app seen, and no blocking or throttling found.");
+        let _ = writeln!(
+            s,
+            "\nVerdict: no call app seen, and no blocking or throttling found."
+        );
     } else {
         let _ = writeln!(s, "\nVerdicts:");
         for v in &r.verdicts {
-            let _ = writeln!(s, "  {:<13} {:<12} {}", v.status.to_uppercase(), app_name(&v.app), v.summary);
+            let _ = writeln!(
+                s,
+                "  {:<13} {:<12} {}",
+                v.status.to_uppercase(),
+                app_name(&v.app),
+                v.summary
+            );
         }
     }
 
     if !r.calls.is_empty() {
         let n = r.calls.len();
         let list: Vec<String> = r.calls.iter().map(call_phrase).collect();
-        let _ = writeln!(s, "\n{} call{} found: {}", n, if n == 1 { "" } else { "s" }, list.join("; "));
+        let _ = writeln!(
+            s,
+            "\n{} call{} found: {}",
+            n,
+            if n == 1 { "" } else { "s" },
+            list.join("; ")
+        );
     }
 
     if !r.findings.is_empty() {
         let _ = writeln!(s, "\nFindings ({}):", r.findings.len());
         for (i, f) in r.findings.iter().enumerate() {
-            let flow = f.flow.map(|id| format!("flow {id}")).unwrap_or_else(|| "capture".into());
+            let flow = f
+                .flow
+                .map(|id| format!("flow {id}"))
+                .unwrap_or_else(|| "capture".into());
             let pk: Vec<String> = f.packets.iter().take(8).map(|p| p.to_string()).collect();
-            let more = if f.packets.len() > 8 { format!(" +{}", f.packets.len() - 8) } else { String::new() };
+            let more = if f.packets.len() > 8 {
+                format!(" +{}", f.packets.len() - 8)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
                 "  #{i} [{}] {} ({}, confidence {:.2}): {}{}",
@@ -186,7 +224,11 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 flow,
                 f.confidence,
                 f.summary,
-                if pk.is_empty() { String::new() } else { format!(" — frames {}{more}", pk.join(", ")) }
+                if pk.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — frames {}{more}", pk.join(", "))
+                }
             );
         }
     }
@@ -195,28 +237,61 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         .decode_errors
         .iter()
         .map(|(k, v)| format!("{k} ×{}", count(*v)))
-        .chain(c.anomalies.iter().map(|(k, v)| format!("{k} ×{}", count(*v))))
+        .chain(
+            c.anomalies
+                .iter()
+                .map(|(k, v)| format!("{k} ×{}", count(*v))),
+        )
         .collect();
     if !trouble.is_empty() {
         let _ = writeln!(s, "\nDecoding notes: {}", trouble.join(", "));
     }
     if c.untracked_packets > 0 {
-        let _ = writeln!(s, "Flow cap reached: {} packets of further flows were counted but not tracked.", count(c.untracked_packets));
+        let _ = writeln!(
+            s,
+            "Flow cap reached: {} packets of further flows were counted but not tracked.",
+            count(c.untracked_packets)
+        );
     }
 
     let flagged: Vec<u32> = r.findings.iter().filter_map(|f| f.flow).collect();
     let (rows, label): (Vec<&FlowReport>, &str) = match filter {
         FlowFilter::All => (r.flows.iter().collect(), "all"),
         FlowFilter::Voip => (r.flows.iter().filter(|f| is_voip(f)).collect(), "VoIP"),
-        FlowFilter::Problems => (r.flows.iter().filter(|f| is_problem(f, &flagged)).collect(), "problem"),
+        FlowFilter::Problems => (
+            r.flows.iter().filter(|f| is_problem(f, &flagged)).collect(),
+            "problem",
+        ),
         FlowFilter::Auto if r.flows.len() <= AUTO_MAX_ROWS => (r.flows.iter().collect(), "all"),
-        FlowFilter::Auto => {
-            (r.flows.iter().filter(|f| is_voip(f) || is_problem(f, &flagged)).collect(), "VoIP and problem")
-        }
+        FlowFilter::Auto => (
+            r.flows
+                .iter()
+                .filter(|f| is_voip(f) || is_problem(f, &flagged))
+                .collect(),
+            "VoIP and problem",
+        ),
     };
-    let _ = writeln!(s, "\nFlows ({} {} of {}; --flows all|voip|problems):", rows.len(), label, r.flows.len());
+    let _ = writeln!(
+        s,
+        "\nFlows ({} {} of {}; --flows all|voip|problems):",
+        rows.len(),
+        label,
+        r.flows.len()
+    );
     let table: Vec<[String; 10]> = rows.iter().map(|f| flow_row(f, &flagged)).collect();
-    let header = ["ID", "L4", "CLIENT", "SERVER", "PKTS →/←", "BYTES →/←", "DUR", "STATE", "HISTORY", "WHAT"].map(String::from);
+    let header = [
+        "ID",
+        "L4",
+        "CLIENT",
+        "SERVER",
+        "PKTS →/←",
+        "BYTES →/←",
+        "DUR",
+        "STATE",
+        "HISTORY",
+        "WHAT",
+    ]
+    .map(String::from);
     if !table.is_empty() {
         // Column widths fit the data, so IPv4-only captures stay narrow.
         let mut w = [0usize; 10];

@@ -173,9 +173,18 @@ impl FlowReport {
             first_ts: secs(f.first_ts),
             last_ts: secs(f.last_ts),
             duration: secs(f.duration()),
-            packets: PerDir { c2s: c.packets, s2c: s.packets },
-            bytes: PerDir { c2s: c.bytes, s2c: s.bytes },
-            payload_bytes: PerDir { c2s: c.payload_bytes, s2c: s.payload_bytes },
+            packets: PerDir {
+                c2s: c.packets,
+                s2c: s.packets,
+            },
+            bytes: PerDir {
+                c2s: c.bytes,
+                s2c: s.bytes,
+            },
+            payload_bytes: PerDir {
+                c2s: c.payload_bytes,
+                s2c: s.payload_bytes,
+            },
             app: f.class.app,
             service: f.class.service,
             protocols: f.class.protocols.clone(),
@@ -184,10 +193,19 @@ impl FlowReport {
             evidence: f.class.evidence.clone(),
             conn_state: f.conn_state(),
             history: f.history.clone(),
-            retransmissions: PerDir { c2s: c.retransmissions, s2c: s.retransmissions },
-            missed_bytes: PerDir { c2s: c.missed_bytes, s2c: s.missed_bytes },
+            retransmissions: PerDir {
+                c2s: c.retransmissions,
+                s2c: s.retransmissions,
+            },
+            missed_bytes: PerDir {
+                c2s: c.missed_bytes,
+                s2c: s.missed_bytes,
+            },
             rtt: rtts.get(rtts.len() / 2).map(|r| secs(*r)),
-            ttl: TtlPair { c2s: c.ttl_mode(), s2c: s.ttl_mode() },
+            ttl: TtlPair {
+                c2s: c.ttl_mode(),
+                s2c: s.ttl_mode(),
+            },
             rtp: f.class.rtp.clone(),
         }
     }
@@ -196,7 +214,8 @@ impl FlowReport {
 impl Report {
     /// Pretty JSON with a trailing newline: the bytes the CLI prints and the page downloads.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let mut s =
+            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         s.push('\n');
         s
     }
