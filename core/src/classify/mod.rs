@@ -391,7 +391,8 @@ impl Engine {
             };
             self.caches
                 .label_late(&info, &mut f.class, f.first_ts, f.last_ts);
-            if f.class.app.is_none() {
+            let l4 = matches!(f.transport, Transport::Tcp | Transport::Udp);
+            if f.class.app.is_none() && l4 && !f.class.has_protocol("dns") {
                 if let Some((app, src)) = apps::range_app(f.server.ip()) {
                     f.class.set_app(
                         app,
