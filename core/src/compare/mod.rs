@@ -217,12 +217,12 @@ pub fn throughput_samples_with(flows: &[&Flow], cfg: &CompareConfig) -> Option<S
         .collect();
     pk.sort_unstable();
     let (first, last) = (pk.first()?.0, pk.last()?.0);
-    let span = (last - first).max(1);
+    let span = last.saturating_sub(first).max(1);
     let fit = (span as f64 / 1e9 / cfg.min_interval_s.max(1e-6)).floor() as usize;
     let n = cfg.samples.min(fit.max(10));
     let mut bins = vec![0u64; n];
     for &(ts, b) in &pk {
-        let i = (((ts - first) as i128 * n as i128) / (span as i128 + 1)) as usize;
+        let i = ((i128::from(ts) - i128::from(first)) * n as i128 / (i128::from(span) + 1)) as usize;
         if let Some(s) = bins.get_mut(i.min(n - 1)) {
             *s = s.saturating_add(b);
         }

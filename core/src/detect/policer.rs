@@ -45,8 +45,9 @@ pub struct Policer;
 
 /// RTT assumed for the token thresholds when none was measured.
 const FALLBACK_RTT: Nanos = 100_000_000;
-/// Most RTT samples kept in the running distribution.
-const MAX_RTT_SAMPLES: usize = 50_000;
+/// Most RTT samples kept in the running distribution (insertion into a sorted vector:
+/// quadratic, so bounded; later samples no longer move the percentiles).
+const MAX_RTT_SAMPLES: usize = 4096;
 
 /// Why a direction was not judged policed (the first test that failed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +137,7 @@ pub fn analyze(
         return Err(Reject::LateLoss);
     }
     // 1. ρ from the bytes delivered between the first and the last loss.
-    let span = last.ts - first.ts;
+    let span = last.ts.saturating_sub(first.ts);
     let delivered: u64 = segs
         .get(fi..li)
         .unwrap_or(&[])
@@ -172,7 +173,7 @@ pub fn analyze(
         .iter()
         .map(|k| k * pkt)
         .collect();
-    let fill0 = ctx.bytes_before as f64 - rate0 / 8e9 * (first.ts - ctx.t0) as f64;
+    let fill0 = ctx.bytes_before as f64 - rate0 / 8e9 * first.ts.saturating_sub(ctx.t0) as f64;
     if fill0 > 4.0 * pkt {
         depths.push(fill0);
     }
@@ -213,7 +214,7 @@ pub fn mid_burst_fraction(segs: &[Seg], rate_bps: f64) -> Option<f64> {
             if let Some(p) = prev_pass {
                 runs += 1;
                 let token_time = f64::from(p.bytes) * 8.0 / rate_bps * 1e9;
-                if ((s.ts - p.ts) as f64) < 0.25 * token_time {
+                if (s.ts.saturating_sub(p.ts) as f64) < 0.25 * token_time {
                     quick += 1;
                 }
             }
@@ -361,7 +362,8 @@ impl<'a> Ctx<'a> {
         let loss_zero = cfg.policer_loss_rtt_mult * median_rtt as f64 * bytes_per_ns;
         let pass_zero = cfg.policer_pass_rtt_mult * median_rtt as f64 * bytes_per_ns;
         // 2. The bucket's initial fill must not be clearly negative.
-        let fill0 = self.bytes_before as f64 - bytes_per_ns * (first.ts - self.t0) as f64;
+        let fill0 =
+            self.bytes_before as f64 - bytes_per_ns * first.ts.saturating_sub(self.t0) as f64;
         if fill0 < -pass_zero {
             return Err(Reject::NegativeFill);
         }
@@ -370,7 +372,7 @@ impl<'a> Ctx<'a> {
         let mut last_ts = first.ts;
         let (mut on_loss, mut on_pass) = (Vec::new(), Vec::new());
         for s in self.segs.iter().skip(self.fi) {
-            tokens += bytes_per_ns * (s.ts - last_ts).max(0) as f64;
+            tokens += bytes_per_ns * s.ts.saturating_sub(last_ts).max(0) as f64;
             if let Some(d) = depth {
                 tokens = tokens.min(d);
             }

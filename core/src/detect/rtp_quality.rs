@@ -120,7 +120,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
     let bin = (cfg.shaper_bin_ms as Nanos)
         .saturating_mul(1_000_000)
         .max(1);
-    let n = (((to - from) / bin).max(0) as usize).min(MAX_BINS);
+    let n = ((to.saturating_sub(from) / bin).max(0) as usize).min(MAX_BINS);
     let bins: Vec<f64> = series::bin_bytes(
         flow.packets
             .iter()
@@ -184,7 +184,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
                     id = flow.id,
                     ssrc = st.ssrc,
                     rate = series::fmt_rate(rate),
-                    t = (shift_ts - from) as f64 / 1e9,
+                    t = shift_ts.saturating_sub(from) as f64 / 1e9,
                     l = loss * 100.0,
                 ),
                 evidence: ev,

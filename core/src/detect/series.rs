@@ -175,6 +175,9 @@ pub struct DataDir {
 const MAX_OPEN_HOLES: usize = 4096;
 /// Most inferred lost segments per hole.
 const MAX_LOST_PER_HOLE: u64 = 1024;
+/// Most inferred lost segments per direction (bounds memory: the packet log is bounded, but
+/// each of its packets could reveal a hole).
+const MAX_INFERRED: usize = 200_000;
 
 /// The direction carrying most payload bytes of a TCP flow, if it carries any.
 pub fn main_data_dir(flow: &Flow) -> Option<Dir> {
@@ -330,6 +333,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
             // The sender numbers its packets (IPv4 ID + 1 per packet): every missing ID is a
             // packet lost before the capture point, placed evenly between its neighbours.
             let (gaps, spacing) = ids.unwrap_or_default();
+            let mut inferred = 0usize;
             let hdr = rows
                 .first()
                 .map(|r| r.0.ip_len.saturating_sub(r.0.payload_len))
@@ -340,10 +344,13 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                     if g.before_frame > p.frame {
                         break;
                     }
-                    let n = u64::from(g.missing).min(MAX_LOST_PER_HOLE);
+                    let room = MAX_INFERRED.saturating_sub(inferred) as u64;
+                    let n = u64::from(g.missing).min(MAX_LOST_PER_HOLE).min(room);
+                    inferred += n as usize;
                     // Evenly, but no further apart than the sender's usual spacing: after a
                     // silence (an RTO) the lost packets sat at the end of the previous burst.
-                    let step = ((g.next_ts - g.prev_ts) / (n as i64 + 1)).min(spacing.max(1));
+                    let step =
+                        (g.next_ts.saturating_sub(g.prev_ts) / (n as i64 + 1)).min(spacing.max(1));
                     for k in 0..n {
                         segs.push(Seg {
                             frame: g.before_frame,
@@ -372,11 +379,17 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
             // evenly over that interval (the unbiased guess for a paced stream; placing them
             // right after the previous arrival would make random loss look like a policer).
             let mut prev_ts: Option<Nanos> = None;
+            let mut inferred = 0usize;
             for &(p, s, _, _, gap) in &rows {
                 if gap > 0 {
                     let from = prev_ts.unwrap_or(p.ts);
                     let hdr = p.ip_len.saturating_sub(p.payload_len);
-                    let n = (gap as u64).div_ceil(u64::from(mss)).min(MAX_LOST_PER_HOLE);
+                    let room = MAX_INFERRED.saturating_sub(inferred) as u64;
+                    let n = (gap as u64)
+                        .div_ceil(u64::from(mss))
+                        .min(MAX_LOST_PER_HOLE)
+                        .min(room);
+                    inferred += n as usize;
                     let mut off = s - gap;
                     for k in 0..n {
                         let left = (s - off).max(0) as u64;
@@ -386,7 +399,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                             u64::from(mss)
                         };
                         let len32 = u32::try_from(len).unwrap_or(mss);
-                        let step = (p.ts - from) / (n as i64 + 1);
+                        let step = p.ts.saturating_sub(from) / (n as i64 + 1);
                         segs.push(Seg {
                             frame: p.frame,
                             ts: from.saturating_add(step.saturating_mul(k as i64 + 1)),
@@ -460,7 +473,7 @@ pub fn ip_id_gaps(flow: &Flow, dir: Dir) -> Option<(Vec<IdGap>, Nanos)> {
         if d == 1 {
             ones += 1;
             if spacing.len() < 100_000 {
-                spacing.push((b.ts - a.ts) as f64);
+                spacing.push(b.ts.saturating_sub(a.ts) as f64);
             }
         } else if d == 0 || d > 0x8000 {
             back += 1;
@@ -538,7 +551,8 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
     let Some(base) = base_seq else {
         return Vec::new();
     };
-    let lost_ts: Vec<Nanos> = dd.segs.iter().filter(|s| s.lost).map(|s| s.ts).collect();
+    let mut lost_ts: Vec<Nanos> = dd.segs.iter().filter(|s| s.lost).map(|s| s.ts).collect();
+    lost_ts.sort_unstable();
     for s in dd.segs.iter().filter(|s| !s.lost) {
         let len = i64::from(s.payload);
         pending.push((s.rel_seq.saturating_add(len), s.ts));
@@ -560,9 +574,11 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
             idx += 1;
         }
         if let Some(ts) = newest {
-            let lossy = lost_ts.iter().any(|&l| l >= ts && l <= p.ts);
+            // Any loss between the send and the ACK (lost_ts is in capture order, sorted).
+            let at = lost_ts.partition_point(|&l| l < ts);
+            let lossy = lost_ts.get(at).is_some_and(|&l| l <= p.ts);
             if !lossy && p.ts > ts {
-                out.push((p.ts, p.ts - ts));
+                out.push((p.ts, p.ts.saturating_sub(ts)));
             }
         }
         if out.len() >= 100_000 {
@@ -614,7 +630,7 @@ pub fn bin_bytes(
         if ts < start {
             continue;
         }
-        let i = ((ts - start) / bin) as usize;
+        let i = (ts.saturating_sub(start) / bin) as usize;
         if let Some(slot) = out.get_mut(i) {
             *slot = slot.saturating_add(b);
         }
@@ -653,7 +669,7 @@ pub fn series_json(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Value {
     let mut rtt_bins: Vec<Vec<f64>> = vec![Vec::new(); n];
     for &(ts, r) in rtts {
         if ts >= flow.first_ts {
-            if let Some(v) = rtt_bins.get_mut(((ts - flow.first_ts) / bin) as usize) {
+            if let Some(v) = rtt_bins.get_mut((ts.saturating_sub(flow.first_ts) / bin) as usize) {
                 if v.len() < 10_000 {
                     v.push(r as f64 / 1e6);
                 }

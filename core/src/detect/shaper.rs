@@ -166,7 +166,7 @@ pub fn analyze(
     let (Some(first), Some(last)) = (dd.segs.first(), dd.segs.last()) else {
         return Err(Reject::TooShort);
     };
-    let n = (((last.ts - first.ts) / bin) as usize).min(MAX_BINS);
+    let n = ((last.ts.saturating_sub(first.ts).max(0) / bin) as usize).min(MAX_BINS);
     if n < cfg.shaper_min_bins || dd.data_packets < MIN_SEGMENTS {
         return Err(Reject::TooShort);
     }
@@ -236,7 +236,7 @@ pub fn analyze(
         .collect();
     let shaped_rtt = series::median(&in_shaped).ok_or(Reject::NoRtt)? as Nanos;
     let inflation_ok = shaped_rtt as f64 >= base as f64 * cfg.shaper_rtt_factor
-        && (shaped_rtt - base) as f64 >= cfg.shaper_rtt_min_ms * 1e6;
+        && shaped_rtt.saturating_sub(base) as f64 >= cfg.shaper_rtt_min_ms * 1e6;
     if !inflation_ok {
         return Err(Reject::NoRttInflation);
     }
