@@ -34,7 +34,7 @@ async function analyze(file, job, chunk) {
   const stopped = () => job <= stopBefore;
   const started = performance.now();
   const total = file.size;
-  const analyzer = new Analyzer({ name: file.name });
+  const analyzer = new Analyzer({ name: file.name, sizeHint: file.size });
   let pushError = null;
   let peak = wasmBytes();
   let engineMs = 0; // time inside the engine (push + finish), without file reading

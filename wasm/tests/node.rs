@@ -108,6 +108,43 @@ fn options_object_and_paths_give_the_bare_name() {
     assert!(!json.contains("/some/dir"), "{json}");
     let bad = Analyzer::new(JsValue::from_f64(3.0));
     assert!(bad.is_err());
+    let bad_hint = js_sys::Object::new();
+    js_sys::Reflect::set(&bad_hint, &"sizeHint".into(), &"big".into()).unwrap();
+    assert_eq!(
+        error_message(Analyzer::new(bad_hint.into()).err().unwrap()),
+        "Analyzer options: 'sizeHint' must be a number"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_size_hint_grows_memory_once_and_changes_nothing_else() {
+    let memory = || {
+        wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .unwrap()
+            .buffer()
+            .dyn_into::<js_sys::ArrayBuffer>()
+            .unwrap()
+            .byte_length()
+    };
+    let data = tiny_pcap();
+    let hint = 24.0 * 1024.0 * 1024.0;
+    let before = memory();
+    let opts = js_sys::Object::new();
+    js_sys::Reflect::set(&opts, &"name".into(), &"tiny.pcap".into()).unwrap();
+    js_sys::Reflect::set(&opts, &"sizeHint".into(), &hint.into()).unwrap();
+    let mut a = Analyzer::new(opts.into()).map_err(error_message).unwrap();
+    let after = memory();
+    assert!(
+        f64::from(after) >= hint,
+        "memory {after} covers the hint (was {before})"
+    );
+    a.push(&data).map_err(error_message).unwrap();
+    assert_eq!(memory(), after, "no further growth for a small capture");
+    assert_eq!(
+        a.finish().map_err(error_message).unwrap(),
+        native_json("tiny.pcap", &data)
+    );
 }
 
 #[wasm_bindgen_test]
