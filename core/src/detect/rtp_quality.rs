@@ -312,6 +312,66 @@ mod tests {
         assert!(run(stream(1.0, |i, _| i % 2 == 0)).is_empty());
     }
 
+    /// Timestamps anywhere in i64 (pcapng offsets), RTP stats that make no sense: every
+    /// throttling detector and the compare sampler must finish without panicking.
+    #[test]
+    fn hostile_inputs_do_not_panic() {
+        use super::super::series::sim::Sim;
+        let mut tcp = sim::run(&Sim {
+            policer: Some((1e6, 30_000.0)),
+            duration_s: 3.0,
+            ..Default::default()
+        });
+        let n = tcp.packets.len();
+        for (i, p) in tcp.packets.iter_mut().enumerate() {
+            p.ts = match i % 7 {
+                0 => i64::MAX,
+                1 => i64::MIN,
+                _ => p.ts,
+            };
+            if i % 11 == 0 {
+                p.seq = p.seq.wrapping_add(0x8000_0000);
+                p.ip_id = (i as u32 * 977) & 0xffff;
+            }
+        }
+        tcp.first_ts = i64::MIN;
+        tcp.last_ts = i64::MAX;
+        tcp.rtt.push(crate::flow::RttSample {
+            ts: i64::MIN,
+            rtt: i64::MAX,
+            dir: Dir::C2s,
+            source: "tsopt",
+        });
+        let mut udp = stream(4.0, |i, _| i % 3 != 0);
+        if let Some(st) = udp.class.rtp.first_mut() {
+            st.first_ts = 1e300;
+            st.last_ts = -1e300;
+            st.lost = i64::MIN;
+            st.jitter_ms = f64::NAN;
+        }
+        udp.packets[0].ts = i64::MIN;
+        let flows = vec![tcp, udp];
+        let cfg = super::super::DetectConfig::default();
+        let mut out = Vec::new();
+        for d in [
+            &super::super::policer::Policer as &dyn Detector,
+            &super::super::shaper::Shaper,
+            &RtpQuality,
+        ] {
+            d.detect(
+                &Input {
+                    flows: &flows,
+                    calls: &[],
+                    config: &cfg,
+                },
+                &mut out,
+            );
+        }
+        let refs: Vec<&Flow> = flows.iter().collect();
+        let _ = crate::compare::throughput_samples(&refs, 100);
+        assert!(n > 100);
+    }
+
     #[test]
     fn mos_values() {
         assert!(mos(0, 0.0, 0.0) > 4.3);
