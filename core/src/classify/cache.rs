@@ -102,6 +102,7 @@ impl Caches {
                     format!("media address {s} announced in SDP of flow {}", e.flow),
                 );
                 c.state.sdp_linked = true;
+                c.state.linked_to = Some(e.flow);
                 return;
             }
         }
@@ -114,6 +115,7 @@ impl Caches {
                         format!("socket {s} seen in {} STUN/TURN flow {}", e.app, e.flow),
                     );
                     c.state.endpoint_linked = true;
+                    c.state.linked_to = Some(e.flow);
                     return;
                 }
             }

@@ -5,7 +5,8 @@
 //! such a flow by the STUN endpoint or SDP cache), overlapping in time: flows sorted by
 //! start join the open call of the same (app, client address) when they start no later than
 //! [`JOIN_GAP_NS`] after its last packet. ICE candidate pairs, relays, P2P legs and the
-//! signalling flow of one call therefore land together; two calls of one app separated by
+//! signalling flow of one call therefore land together, and a leg the SDP or STUN endpoint
+//! cache linked to a flow joins that flow's call whatever its addresses; two calls of one app separated by
 //! more than the gap stay apart. The client is the flow end with a private (RFC 1918/4193,
 //! CGNAT) address when exactly one end has one, else the originator.
 //!
@@ -135,9 +136,20 @@ pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
         let f = &flows[i];
         let Some(app) = f.class.app else { continue };
         let client = client_of(f);
-        let found = calls.iter_mut().rev().find(|c| {
-            c.app == app && c.client == client && f.first_ts <= c.last.saturating_add(JOIN_GAP_NS)
+        // A leg linked by SDP or a STUN endpoint joins the call of the flow that announced it.
+        let linked = f.class.state.linked_to.and_then(|id| {
+            calls
+                .iter()
+                .rposition(|c| c.app == app && c.flows.iter().any(|&j| flows[j].id == id))
         });
+        let found = match linked {
+            Some(k) => calls.get_mut(k),
+            None => calls.iter_mut().rev().find(|c| {
+                c.app == app
+                    && c.client == client
+                    && f.first_ts <= c.last.saturating_add(JOIN_GAP_NS)
+            }),
+        };
         match found {
             Some(c) => {
                 c.flows.push(i);

@@ -146,6 +146,8 @@ pub struct ClassState {
     pub srv_done: bool,
     /// Labelled through an SDP media address.
     pub sdp_linked: bool,
+    /// The flow whose STUN/SDP taught the cache entry that labelled this one.
+    pub linked_to: Option<u32>,
     /// Labelled through the STUN endpoint cache.
     pub endpoint_linked: bool,
 }
