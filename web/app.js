@@ -58,7 +58,14 @@ function when(ts) {
 }
 const statusLabel = (s) => t(`status_${s}`) || s;
 const serviceLabel = (s) => t(`service_${s}`) || s;
-const appLabel = (a) => (a === "other" ? t("app_other") : a ? a.replace(/_/g, " ") : t("app_unknown"));
+// Display names of the report's app ids (DESIGN §3); unknown ids are shown as they are.
+const APP_NAMES = {
+  whatsapp: "WhatsApp", messenger: "Messenger", skype_teams: "Skype / Teams", zoom: "Zoom",
+  google_meet: "Google Meet", facetime: "FaceTime", signal: "Signal", telegram: "Telegram", viber: "Viber",
+  discord: "Discord", imo: "imo", line: "LINE", webex: "Webex", wechat: "WeChat", kakaotalk: "KakaoTalk",
+  snapchat: "Snapchat", sip: "SIP",
+};
+const appLabel = (a) => (a === "other" ? t("app_other") : a ? APP_NAMES[a] || a.replace(/_/g, " ") : t("app_unknown"));
 
 // ---------- language ----------
 function applyLang(next) {

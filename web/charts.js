@@ -10,6 +10,15 @@ function el(name, attrs = {}, text) {
   return e;
 }
 
+/** How many equal intervals split [0, niceMax] into round steps (1.5 → 3 of 0.5, 8 → 4 of 2). */
+export function intervals(max) {
+  if (!(max > 0)) return 4;
+  const m = Math.round((max / Math.pow(10, Math.floor(Math.log10(max)))) * 10) / 10;
+  if (m === 1.5 || m === 3 || m === 6) return 3;
+  if (m === 2 || m === 4 || m === 8) return 4;
+  return 5;
+}
+
 /** "Nice" upper bound for an axis (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten), at least max. */
 export function niceMax(max) {
   if (!(max > 0)) return 1;
@@ -47,13 +56,14 @@ export function lineChart(series, opts) {
   const rtl = document.documentElement.dir === "rtl";
   svg.appendChild(el("text", { x: rtl ? W - R : L, y: 16, class: "chart-title", "text-anchor": "start", direction: rtl ? "rtl" : "ltr" }, opts.title));
   // Grid and axes (LTR inside the drawing whatever the page direction: time runs left to right).
-  for (let i = 0; i <= 4; i++) {
-    const y = (ymax * i) / 4;
+  const ny = intervals(ymax), nx = intervals(xmax);
+  for (let i = 0; i <= ny; i++) {
+    const y = (ymax * i) / ny;
     svg.appendChild(el("line", { x1: L, x2: W - R, y1: sy(y), y2: sy(y), class: "grid" }));
     svg.appendChild(el("text", { x: L - 6, y: sy(y) + 4, class: "tick", "text-anchor": "end" }, si(y)));
   }
-  for (let i = 0; i <= 5; i++) {
-    const x = (xmax * i) / 5;
+  for (let i = 0; i <= nx; i++) {
+    const x = (xmax * i) / nx;
     svg.appendChild(el("text", { x: sx(x), y: H - B + 16, class: "tick", "text-anchor": "middle" }, si(x)));
   }
   svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 4, class: "axis-label", "text-anchor": "middle", direction: rtl ? "rtl" : "ltr" }, opts.xLabel));

@@ -1,7 +1,7 @@
 // Axis helpers of the hand-drawn SVG charts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { niceMax, si } from "../charts.js";
+import { intervals, niceMax, si } from "../charts.js";
 
 test("si prints three significant digits with a prefix, rounding up across units", () => {
   assert.equal(si(1234567), "1.23 M");
@@ -21,4 +21,13 @@ test("niceMax is a round bound at least the maximum", () => {
   assert.equal(niceMax(0), 1);
   assert.equal(niceMax(-3), 1);
   for (const x of [0.3, 7, 12, 99, 101, 4.2e6]) assert.ok(niceMax(x) >= x);
+});
+
+test("axis intervals give round steps", () => {
+  for (const max of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 150, 0.8, 2.5e6]) {
+    const step = max / intervals(max);
+    const p = Math.pow(10, Math.floor(Math.log10(step)));
+    const m = Math.round((step / p) * 1000) / 1000;
+    assert.ok([1, 2, 2.5, 5].includes(m), `max ${max}: step ${step} is 1, 2, 2.5 or 5 × 10^k`);
+  }
 });
