@@ -8,6 +8,7 @@ export const RTL = new Set(["ar"]);
 export const STRINGS = {
   en: {
     title: "voipwatch",
+    language: "Language",
     tagline: "Are my calls blocked or throttled? Check a packet capture right here, on your device.",
     drop_title: "Choose or drop a capture file",
     drop_hint: "pcap or pcapng, any size (Wireshark, tcpdump, PCAPdroid…)",
@@ -102,6 +103,7 @@ export const STRINGS = {
   },
   fr: {
     title: "voipwatch",
+    language: "Langue",
     tagline: "Mes appels sont-ils bloqués ou bridés ? Vérifiez une capture réseau ici même, sur votre appareil.",
     drop_title: "Choisissez ou déposez un fichier de capture",
     drop_hint: "pcap ou pcapng, de toute taille (Wireshark, tcpdump, PCAPdroid…)",
@@ -196,6 +198,7 @@ export const STRINGS = {
   },
   ar: {
     title: "voipwatch",
+    language: "اللغة",
     tagline: "هل مكالماتي محجوبة أو مُبطّأة؟ افحص ملف التقاط الحزم هنا، على جهازك.",
     drop_title: "اختر ملف التقاط أو أفلته هنا",
     drop_hint: "‏pcap أو pcapng، بأي حجم (Wireshark أو tcpdump أو PCAPdroid…)",

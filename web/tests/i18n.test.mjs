@@ -21,7 +21,7 @@ test("all languages define the same keys and placeholders", () => {
 test("every key the page and the script use is defined", () => {
   const html = readFileSync(new URL("../index.html", import.meta.url), "utf8");
   const js = readFileSync(new URL("../app.js", import.meta.url), "utf8");
-  const used = new Set([...html.matchAll(/data-i18n="(\w+)"/g)].map((m) => m[1]));
+  const used = new Set([...html.matchAll(/data-i18n(?:-aria)?="(\w+)"/g)].map((m) => m[1]));
   for (const m of js.matchAll(/\bt\("(\w+)"/g)) used.add(m[1]);
   assert.ok(used.size > 20);
   for (const k of used) assert.ok(k in STRINGS.en, `key ${k} is defined`);
