@@ -22,8 +22,19 @@
 //!    a shaper's overflowing queue, not a policer.
 //!
 //! **Vantage points.** Near the sender a loss is a segment sent again later; near the
-//! receiver it is a hole in the sequence space, later filled (see [`super::series`]).
-//! Rates count IP bytes, as policers do.
+//! receiver it is a missing IPv4 ID of a sequentially numbering sender, else a hole in the
+//! sequence space later filled (see [`super::series`]). Rates count IP bytes, as policers do.
+//!
+//! **Our adaptations** (each forced by a simulated or lab case; `docs/throttling.md`):
+//! the RTT scaling the tolerances has a 10 ms floor (sub-ms LAN paths); the token medians at
+//! passes and losses must be half a packet apart (constant-rate senders behind random loss
+//! otherwise pass 4a); when only the token tests fail, a bounded-bucket replay (ρ in
+//! [1, 1.3] × goodput, depth 4–128 segments or the initial fill) is tried with the same
+//! thresholds (TCP's back-off lets the real bucket overflow, so the goodput underestimates
+//! ρ); receiver side, loss runs after which the next packet passed sooner than a quarter of
+//! a packet's token time are random loss ([`mid_burst_fraction`], at most 50 %), and the
+//! inflation test uses the smallest of the last three RTT samples (timestamp echoes include
+//! the sender's pauses).
 //!
 //! **Known false positives.** A shallow-buffered bottleneck (e.g. `tc tbf` with a tiny
 //! queue) drops exactly like a policer and is reported as one: mechanically it is one.
