@@ -552,6 +552,115 @@ mod tests {
         assert_eq!(c.protocols, vec!["dtls", "rtp", "stun"]);
     }
 
+    fn flow(id: u32, c: &str, s: &str) -> Flow {
+        Flow {
+            id,
+            transport: Transport::Udp,
+            client: c.parse().unwrap(),
+            server: s.parse().unwrap(),
+            vlan: 0,
+            tunnel: None,
+            first_ts: 0,
+            last_ts: 0,
+            first_frame: 1,
+            dir: Default::default(),
+            tcp: None,
+            history: String::new(),
+            rtt: Vec::new(),
+            packets: Vec::new(),
+            packets_truncated: false,
+            icmp_errors: Vec::new(),
+            class: FlowClass::default(),
+        }
+    }
+
+    fn udp(e: &mut Engine, f: &mut Flow, dir: Dir, ts: Nanos, payload: &[u8]) {
+        use crate::decode::{Anomalies, Udp};
+        f.first_ts = f.first_ts.min(ts);
+        f.last_ts = f.last_ts.max(ts);
+        f.dir[dir.idx()].packets += 1;
+        let d = Decoded {
+            net: None,
+            l4: L4::Udp(Udp {
+                src_port: 0,
+                dst_port: 0,
+                len: payload.len() as u32,
+                payload,
+            }),
+            vlan: 0,
+            tunnel: None,
+            anomalies: Anomalies::default(),
+            error: None,
+        };
+        e.on_packet(f, dir, 1, ts, &d);
+    }
+
+    fn rtp(seq: u16) -> Vec<u8> {
+        let mut v = vec![0x90, 0x78];
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(u32::from(seq) * 320).to_be_bytes());
+        v.extend_from_slice(&0x1b9f_01eeu32.to_be_bytes());
+        v.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0, 0, 0]);
+        v.extend_from_slice(&[0x55; 60]);
+        v
+    }
+
+    /// WhatsApp relay STUN (type 0x0801) then RTP on one flow; a later P2P leg from the same
+    /// socket is labelled by the endpoint cache and joins the call; a WebRTC data channel
+    /// (STUN + DTLS, no app) is not a call.
+    #[test]
+    fn engine_links_p2p_leg_and_groups_the_call() {
+        let mut e = Engine::new();
+        let mut relay = flow(0, "10.0.0.2:40000", "157.240.0.1:3478");
+        let wa = [
+            0x08, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+        ];
+        let ms = 1_000_000i64;
+        udp(&mut e, &mut relay, Dir::C2s, 0, &wa);
+        for i in 0..20u16 {
+            udp(
+                &mut e,
+                &mut relay,
+                Dir::C2s,
+                10 * ms + i64::from(i) * 20 * ms,
+                &rtp(i),
+            );
+            udp(
+                &mut e,
+                &mut relay,
+                Dir::S2c,
+                11 * ms + i64::from(i) * 20 * ms,
+                &rtp(100 + i),
+            );
+        }
+        let mut p2p = flow(1, "10.0.0.2:40000", "203.0.113.7:50000");
+        let binding = [
+            0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+        ];
+        udp(&mut e, &mut p2p, Dir::C2s, 500 * ms, &binding);
+        let mut dc = flow(2, "10.0.0.2:50400", "10.0.0.9:50500");
+        udp(&mut e, &mut dc, Dir::C2s, 600 * ms, &binding);
+        let dtls = [20, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1];
+        udp(&mut e, &mut dc, Dir::S2c, 601 * ms, &dtls);
+        let mut flows = vec![relay, p2p, dc];
+        let calls = e.finish(&mut flows);
+        assert_eq!(flows[0].class.app, Some("whatsapp"));
+        assert_eq!(flows[0].class.protocols, vec!["rtp", "srtp", "stun"]);
+        assert_eq!(flows[0].class.service, Service::Call);
+        assert_eq!(flows[0].class.rtp.len(), 2);
+        assert_eq!(flows[1].class.app, Some("whatsapp"));
+        assert_eq!(flows[1].class.app_confidence(), Some(Confidence::Medium));
+        assert_eq!(flows[2].class.app, None);
+        assert_eq!(flows[2].class.protocols, vec!["dtls", "stun"]);
+        assert_ne!(flows[2].class.service, Service::Call);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(
+            (calls[0].app, calls[0].flows.clone()),
+            ("whatsapp", vec![0, 1])
+        );
+        assert_eq!(calls[0].media["kind"], "audio");
+    }
+
     #[test]
     fn byte_helpers_never_panic() {
         assert_eq!(be16(&[1, 2], 0), Some(0x0102));
