@@ -90,6 +90,7 @@ const FINDINGS_CHECKED: &[&str] = &[
     "compare_control",
     "shaper_tbf_rwnd",
     "rtp_random_loss",
+    "rtp_policed",
 ];
 
 fn captures_dir() -> PathBuf {
