@@ -2,13 +2,22 @@
 //!
 //! **Grouping.** A call is flows of one app and one client with call evidence
 //! (`FlowClass::state.call`: app media signature, RTP media, SIP INVITE, or a leg linked to
-//! such a flow by the STUN endpoint or SDP cache), overlapping in time: flows sorted by
-//! start join the open call of the same (app, client address) when they start no later than
-//! [`JOIN_GAP_NS`] after its last packet. ICE candidate pairs, relays, P2P legs and the
-//! signalling flow of one call therefore land together, and a leg the SDP or STUN endpoint
-//! cache linked to a flow joins that flow's call whatever its addresses; two calls of one app separated by
-//! more than the gap stay apart. The client is the flow end with a private (RFC 1918/4193,
-//! CGNAT) address when exactly one end has one, else the originator.
+//! such a flow by the STUN endpoint or SDP cache), overlapping in time. Flows are taken in
+//! start order; each joins, in this order of preference:
+//! 1. for a leg the SDP or STUN endpoint cache linked to a flow (`state.linked_to`), the call
+//!    of that flow, whatever the leg's addresses;
+//! 2. the open call (last packet no more than [`JOIN_GAP_NS`] before the flow starts) of the
+//!    same app whose client is the flow's user's-host end;
+//! 3. the open call of the same app whose client is the flow's other end;
+//!
+//! else it opens a call. The user's-host end of a flow is, for a linked leg, the end that
+//! the announcing flow's client is on; otherwise the end with a private (RFC 1918/4193,
+//! CGNAT) address when exactly one end has one, else the originator. Steps 1 and 3 exist
+//! because a flow's originator is only whoever sent first: RTP the far end sends before the
+//! user's host (a SIP UAS that starts media on the ACK, a peer's P2P probe) makes the far end
+//! the flow's "client", and keying by it alone split one call in two. ICE candidate pairs,
+//! relays, P2P legs and the signalling flow of one call therefore land together; two calls
+//! of one app separated by more than the gap stay apart.
 //!
 //! **Media** (`Call::media`): `kind` (audio/video/audio+video from the RTP streams: a 90 kHz
 //! clock or a static video payload type is video; null without RTP); per RTP stream the RFC 3550 packets, expected, lost, loss %,
@@ -25,6 +34,7 @@ use crate::flow::{Dir, Flow, Transport};
 use crate::report::Call;
 use crate::{secs, Nanos};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// A flow starting within this time after a call's last packet joins it.
@@ -131,38 +141,59 @@ pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
         first: Nanos,
         last: Nanos,
     }
+    // Flow id → index, for the flow that announced a linked leg (it may carry no call itself).
+    let by_id: BTreeMap<u32, usize> = flows.iter().enumerate().map(|(i, f)| (f.id, i)).collect();
+    // Flow id → index of the call it joined.
+    let mut call_of: BTreeMap<u32, usize> = BTreeMap::new();
     let mut calls: Vec<Open> = Vec::new();
     for i in idx {
         let f = &flows[i];
         let Some(app) = f.class.app else { continue };
-        let client = client_of(f);
-        // A leg linked by SDP or a STUN endpoint joins the call of the flow that announced it.
-        let linked = f.class.state.linked_to.and_then(|id| {
-            calls
-                .iter()
-                .rposition(|c| c.app == app && c.flows.iter().any(|&j| flows[j].id == id))
-        });
-        let found = match linked {
-            Some(k) => calls.get_mut(k),
-            None => calls.iter_mut().rev().find(|c| {
-                c.app == app
-                    && c.client == client
-                    && f.first_ts <= c.last.saturating_add(JOIN_GAP_NS)
-            }),
-        };
-        match found {
-            Some(c) => {
+        let ends = [f.client.ip(), f.server.ip()];
+        let linked = f.class.state.linked_to;
+        // The user's host on this flow: for a linked leg, the end the announcing flow's
+        // client is on (SDP and STUN name both media ends, so the leg's originator may be the
+        // far end); otherwise the private end, else the originator.
+        let client = linked
+            .and_then(|id| by_id.get(&id))
+            .and_then(|&j| flows.get(j))
+            .filter(|l| l.class.app == Some(app))
+            .map(client_of)
+            .filter(|ip| ends.contains(ip))
+            .unwrap_or_else(|| client_of(f));
+        let other = if ends[0] == client { ends[1] } else { ends[0] };
+        // 1. A leg linked by SDP or a STUN endpoint joins the call of the flow that announced it.
+        let mut found = linked
+            .and_then(|id| call_of.get(&id).copied())
+            .filter(|&k| calls.get(k).is_some_and(|c| c.app == app));
+        // 2. Else the open call of this app whose client is one of the flow's ends, the
+        //    user's-host end first.
+        for want in [client, other] {
+            if found.is_some() {
+                break;
+            }
+            found = calls.iter().rposition(|c| {
+                c.app == app && c.client == want && f.first_ts <= c.last.saturating_add(JOIN_GAP_NS)
+            });
+        }
+        let k = match found.and_then(|k| calls.get_mut(k).map(|c| (k, c))) {
+            Some((k, c)) => {
                 c.flows.push(i);
                 c.last = c.last.max(f.last_ts);
+                k
             }
-            None => calls.push(Open {
-                app,
-                client,
-                flows: vec![i],
-                first: f.first_ts,
-                last: f.last_ts,
-            }),
-        }
+            None => {
+                calls.push(Open {
+                    app,
+                    client,
+                    flows: vec![i],
+                    first: f.first_ts,
+                    last: f.last_ts,
+                });
+                calls.len() - 1
+            }
+        };
+        call_of.insert(f.id, k);
     }
     calls
         .into_iter()
@@ -276,6 +307,102 @@ mod tests {
         assert!(good > 4.2 && good <= 4.5, "{good}");
         assert!(bad < 3.0, "{bad}");
         assert!(mos(100.0, 1000.0, Some(5000.0)) >= 1.0);
+    }
+
+    /// A call flow of `app` between `c` (originator) and `s`, alive from `t0` to `t1` (s).
+    fn call_flow(id: u32, app: &'static str, c: &str, s: &str, t0: i64, t1: i64) -> Flow {
+        let mut f = crate::classify::tests::flow(id, c, s);
+        f.first_ts = t0 * 1_000_000_000;
+        f.last_ts = t1 * 1_000_000_000;
+        f.class.app = Some(app);
+        f.class.state.call = true;
+        f
+    }
+
+    fn members(calls: &[Call]) -> Vec<(String, Vec<u32>)> {
+        calls
+            .iter()
+            .map(|c| (c.client.clone(), c.flows.clone()))
+            .collect()
+    }
+
+    /// Both ends private (a lab or a LAN): the originator decides the flow's client, so a
+    /// leg the far end opened, with no SDP/STUN link, joins by its other end.
+    #[test]
+    fn far_end_originated_leg_joins_by_its_other_end() {
+        let mut flows = vec![
+            call_flow(0, "whatsapp", "10.0.0.2:40000", "10.0.0.9:3478", 0, 10),
+            call_flow(1, "whatsapp", "10.0.0.9:50000", "10.0.0.2:40002", 2, 12),
+        ];
+        let calls = group(&mut flows);
+        assert_eq!(members(&calls), vec![("10.0.0.2".into(), vec![0, 1])]);
+    }
+
+    /// A linked leg whose announcing flow carries no call evidence of its own opens the
+    /// call keyed by the user's host (the announcing flow's client), not by the leg's
+    /// originator; a later flow of that host joins it.
+    #[test]
+    fn linked_leg_takes_the_announcing_flows_host() {
+        let mut sig = call_flow(0, "sip", "10.71.1.2:5060", "10.71.2.2:5060", 0, 20);
+        sig.class.state.call = false;
+        let mut leg = call_flow(1, "sip", "10.71.2.2:52310", "10.71.1.2:41234", 1, 10);
+        leg.class.state.linked_to = Some(0);
+        let late = call_flow(2, "sip", "10.71.1.2:41236", "10.71.2.2:52312", 5, 9);
+        let mut flows = vec![sig, leg, late];
+        let calls = group(&mut flows);
+        assert_eq!(members(&calls), vec![("10.71.1.2".into(), vec![1, 2])]);
+    }
+
+    /// A linked leg joins the announcing flow's call even when it starts after the join gap
+    /// and neither of its ends is the call's client (a relay leg learned from STUN).
+    #[test]
+    fn linked_leg_joins_whatever_its_addresses() {
+        let relay = call_flow(
+            0,
+            "whatsapp",
+            "192.168.1.5:40000",
+            "157.240.0.1:3478",
+            0,
+            10,
+        );
+        let mut leg = call_flow(
+            1,
+            "whatsapp",
+            "203.0.113.7:50000",
+            "157.240.0.9:3478",
+            50,
+            60,
+        );
+        leg.class.state.linked_to = Some(0);
+        let mut flows = vec![relay, leg];
+        let calls = group(&mut flows);
+        assert_eq!(members(&calls), vec![("192.168.1.5".into(), vec![0, 1])]);
+    }
+
+    /// What must stay apart: two hosts' calls through one server (a gateway capture), a call
+    /// after the join gap, another app, and a link to a flow of another app.
+    #[test]
+    fn separate_hosts_gaps_and_apps_stay_apart() {
+        let mut other_app = call_flow(4, "zoom", "10.0.0.3:40010", "10.0.0.2:40011", 3, 6);
+        other_app.class.state.linked_to = Some(0);
+        let mut flows = vec![
+            call_flow(0, "whatsapp", "10.0.0.2:40000", "157.240.0.1:3478", 0, 10),
+            call_flow(1, "whatsapp", "10.0.0.3:40000", "157.240.0.1:3478", 1, 10),
+            call_flow(2, "whatsapp", "10.0.0.2:40004", "157.240.0.1:3478", 41, 50),
+            call_flow(3, "skype_teams", "10.0.0.2:40006", "52.112.0.1:3478", 2, 8),
+            other_app,
+        ];
+        let calls = group(&mut flows);
+        assert_eq!(
+            members(&calls),
+            vec![
+                ("10.0.0.2".into(), vec![0]),
+                ("10.0.0.3".into(), vec![1]),
+                ("10.0.0.2".into(), vec![3]),
+                ("10.0.0.3".into(), vec![4]),
+                ("10.0.0.2".into(), vec![2]),
+            ]
+        );
     }
 
     #[test]

@@ -552,7 +552,7 @@ mod tests {
         assert_eq!(c.protocols, vec!["dtls", "rtp", "stun"]);
     }
 
-    fn flow(id: u32, c: &str, s: &str) -> Flow {
+    pub(super) fn flow(id: u32, c: &str, s: &str) -> Flow {
         Flow {
             id,
             transport: Transport::Udp,
@@ -659,6 +659,84 @@ mod tests {
             ("whatsapp", vec![0, 1])
         );
         assert_eq!(calls[0].media["kind"], "audio");
+    }
+
+    /// A PCMU RTP packet (PT 0, 160 samples of 20 ms).
+    fn pcmu(seq: u16, ssrc: u32) -> Vec<u8> {
+        let mut v = vec![0x80, 0x00];
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+        v.extend_from_slice(&ssrc.to_be_bytes());
+        // Speech-like μ-law bytes: all-0xFF silence would put twelve 0xFF at offsets 16..28,
+        // Telegram's reflector signature (a known false positive, docs/classification.md).
+        for _ in 0..40 {
+            v.extend_from_slice(&[0x7e, 0xfe, 0x6d, 0xed]);
+        }
+        v
+    }
+
+    /// The lab's rtp_policed order: SIP INVITE/200/ACK from the user's host, then the far
+    /// end's RTP reaches the capture first, so the media flow's originator ("client") is the
+    /// far end. The SDP named both media sockets: the leg joins the SIP call (one call, client
+    /// the user's host), and so does the RTCP leg the user's host originated.
+    #[test]
+    fn far_end_rtp_first_stays_in_the_sip_call() {
+        let mut e = Engine::new();
+        let ms = 1_000_000i64;
+        let mut sig = flow(0, "10.71.1.2:5060", "10.71.2.2:5060");
+        let invite: &[u8] = b"INVITE sip:bob@10.71.2.2 SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 10.71.1.2:5060\r\nCSeq: 1 INVITE\r\n\
+            Content-Type: application/sdp\r\n\r\n\
+            v=0\r\no=alice 1 1 IN IP4 10.71.1.2\r\nc=IN IP4 10.71.1.2\r\nt=0 0\r\n\
+            m=audio 41234 RTP/AVP 0\r\n";
+        let ok: &[u8] = b"SIP/2.0 200 OK\r\n\
+            Via: SIP/2.0/UDP 10.71.1.2:5060\r\nCSeq: 1 INVITE\r\n\
+            Content-Type: application/sdp\r\n\r\n\
+            v=0\r\no=bob 2 2 IN IP4 10.71.2.2\r\nc=IN IP4 10.71.2.2\r\nt=0 0\r\n\
+            m=audio 52310 RTP/AVP 0\r\n";
+        let ack: &[u8] = b"ACK sip:bob@10.71.2.2 SIP/2.0\r\nCSeq: 1 ACK\r\n\r\n";
+        udp(&mut e, &mut sig, Dir::C2s, 0, invite);
+        udp(&mut e, &mut sig, Dir::S2c, ms, ok);
+        udp(&mut e, &mut sig, Dir::C2s, 2 * ms, ack);
+        // The far end's RTP arrives first: this flow's "client" is 10.71.2.2.
+        let mut media = flow(1, "10.71.2.2:52310", "10.71.1.2:41234");
+        for i in 0..10u16 {
+            let t = 3 * ms + i64::from(i) * 20 * ms;
+            udp(&mut e, &mut media, Dir::C2s, t, &pcmu(i, 0x5eb0_bda7));
+            udp(
+                &mut e,
+                &mut media,
+                Dir::S2c,
+                t + ms / 4,
+                &pcmu(i, 0xa11c_e9d3),
+            );
+        }
+        let mut rtcp = flow(2, "10.71.1.2:41235", "10.71.2.2:52311");
+        let rr = [
+            0x81, 201, 0, 7, 0xa1, 0x1c, 0xe9, 0xd3, 0x5e, 0xb0, 0xbd, 0xa7,
+        ];
+        let mut rr_full = rr.to_vec();
+        rr_full.extend_from_slice(&[0; 20]);
+        udp(&mut e, &mut rtcp, Dir::C2s, 100 * ms, &rr_full);
+        udp(
+            &mut e,
+            &mut sig,
+            Dir::C2s,
+            300 * ms,
+            b"BYE sip:bob@10.71.2.2 SIP/2.0\r\nCSeq: 2 BYE\r\n\r\n",
+        );
+        let mut flows = vec![sig, media, rtcp];
+        let calls = e.finish(&mut flows);
+        assert_eq!(flows[1].class.app, Some("sip"));
+        assert_eq!(flows[1].class.state.linked_to, Some(0));
+        assert!(flows[1].class.has_protocol("rtp"));
+        assert_eq!(flows[1].class.service, Service::Call);
+        assert_eq!(flows[2].class.app, Some("sip"));
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].app, "sip");
+        assert_eq!(calls[0].client, "10.71.1.2");
+        assert_eq!(calls[0].flows, vec![0, 1, 2]);
+        assert_eq!(calls[0].media["streams"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]
