@@ -178,13 +178,35 @@ pub fn ttl_mode_without_rst(flow: &Flow, dir: Dir) -> Option<u8> {
 /// give a reference when the flow itself holds only the RST).
 pub fn ttl_by_host(flows: &[Flow]) -> BTreeMap<IpAddr, u8> {
     let mut counts: BTreeMap<IpAddr, BTreeMap<u8, u32>> = BTreeMap::new();
+    // Counted per flow and direction first (a sender rarely uses more than a couple of TTLs),
+    // so the capture-wide map sees one update per (flow, direction, TTL), not per packet.
+    let mut c2s: Vec<(u8, u32)> = Vec::new();
+    let mut s2c: Vec<(u8, u32)> = Vec::new();
     for f in flows {
+        c2s.clear();
+        s2c.clear();
         for p in f.packets.iter().filter(|p| !is_rst(p) && !is_dup(p)) {
-            let ip = match p.dir {
+            let l = match p.dir {
+                Dir::C2s => &mut c2s,
+                Dir::S2c => &mut s2c,
+            };
+            match l.iter_mut().find(|(t, _)| *t == p.ttl) {
+                Some((_, c)) => *c = c.saturating_add(1),
+                None => l.push((p.ttl, 1)),
+            }
+        }
+        for (dir, l) in [(Dir::C2s, &c2s), (Dir::S2c, &s2c)] {
+            if l.is_empty() {
+                continue;
+            }
+            let ip = match dir {
                 Dir::C2s => f.client.ip(),
                 Dir::S2c => f.server.ip(),
             };
-            *counts.entry(ip).or_default().entry(p.ttl).or_default() += 1;
+            let m = counts.entry(ip).or_default();
+            for &(t, c) in l {
+                *m.entry(t).or_default() += c;
+            }
         }
     }
     counts

@@ -46,7 +46,7 @@ impl Detector for Handshake {
         let two_way = TwoWay::new(input.flows);
         // Injected resets per server address, and servers that answered with data.
         let mut injected: BTreeMap<IpAddr, Vec<(u32, Nanos)>> = BTreeMap::new();
-        for (id, ip, ts) in rst_injection::injected_resets(input.flows, cfg) {
+        for (id, ip, ts) in rst_injection::injected_resets_with(input.flows, cfg, &hosts) {
             injected.entry(ip).or_default().push((id, ts));
         }
         let answered: BTreeSet<IpAddr> = input

@@ -257,6 +257,10 @@ struct Ctx<'a> {
     /// Losses preceded by an inflated RTT, and losses judged.
     inflated: usize,
     judged: usize,
+    /// Loss and pass samples of every replay (segments from the first loss on, independent
+    /// of ρ): the sample-count test needs no replay.
+    n_loss: usize,
+    n_pass: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -342,7 +346,11 @@ impl<'a> Ctx<'a> {
             .filter(|s| !s.lost)
             .map(|s| f64::from(s.bytes))
             .collect();
+        let n_loss = segs.iter().skip(fi).filter(|s| s.lost).count();
+        let n_pass = segs.len().saturating_sub(fi).saturating_sub(n_loss);
         Ctx {
+            n_loss,
+            n_pass,
             pkt: series::median(&sizes).unwrap_or(1500.0),
             slices,
             inflated,
@@ -378,10 +386,21 @@ impl<'a> Ctx<'a> {
         if fill0 < -pass_zero {
             return Err(Reject::NegativeFill);
         }
+        // Tests that do not depend on ρ, in their published order, before replaying.
+        let (slices, inflated, judged) = (self.slices, self.inflated, self.judged);
+        if slices < cfg.policer_min_loss_slices {
+            return Err(Reject::FewSlices);
+        }
+        if self.n_loss < cfg.policer_min_samples || self.n_pass < cfg.policer_min_samples {
+            return Err(Reject::FewSamples);
+        }
         // 3. Replay.
         let mut tokens = 0.0f64;
         let mut last_ts = first.ts;
-        let (mut on_loss, mut on_pass) = (Vec::new(), Vec::new());
+        let (mut on_loss, mut on_pass) = (
+            Vec::with_capacity(self.n_loss),
+            Vec::with_capacity(self.n_pass),
+        );
         for s in self.segs.iter().skip(self.fi) {
             tokens += bytes_per_ns * s.ts.saturating_sub(last_ts).max(0) as f64;
             if let Some(d) = depth {
@@ -394,13 +413,6 @@ impl<'a> Ctx<'a> {
                 on_pass.push(tokens);
                 tokens -= f64::from(s.bytes);
             }
-        }
-        let (slices, inflated, judged) = (self.slices, self.inflated, self.judged);
-        if slices < cfg.policer_min_loss_slices {
-            return Err(Reject::FewSlices);
-        }
-        if on_loss.len() < cfg.policer_min_samples || on_pass.len() < cfg.policer_min_samples {
-            return Err(Reject::FewSamples);
         }
         // 4a. Fewer tokens at losses than at passes.
         let med_loss = series::median(&on_loss).unwrap_or(0.0);
@@ -462,6 +474,10 @@ pub type PolicedDir = (DataDir, Vec<(Nanos, Nanos)>, Policed);
 /// Runs the test on direction `dir` of a TCP flow; `None` unless policed.
 pub fn policed_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<PolicedDir> {
     if flow.transport != Transport::Tcp {
+        return None;
+    }
+    // The same size test as below, without labelling the segments.
+    if (series::data_packets(flow, dir) as usize) < cfg.policer_min_samples * 2 {
         return None;
     }
     let dd = series::analyze_dir(flow, dir);

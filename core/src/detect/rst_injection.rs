@@ -592,12 +592,20 @@ fn dir_str(d: Dir) -> &'static str {
 /// Ids of flows judged to carry an injected reset, with the server and the RST time: used by
 /// other detectors to mark failures inside a penalty box.
 pub fn injected_resets(flows: &[Flow], cfg: &BlockingConfig) -> Vec<(u32, IpAddr, Nanos)> {
-    let hosts = blocking::ttl_by_host(flows);
+    injected_resets_with(flows, cfg, &blocking::ttl_by_host(flows))
+}
+
+/// [`injected_resets`] with the capture's [`blocking::ttl_by_host`] already computed.
+pub fn injected_resets_with(
+    flows: &[Flow],
+    cfg: &BlockingConfig,
+    hosts: &BTreeMap<IpAddr, u8>,
+) -> Vec<(u32, IpAddr, Nanos)> {
     flows
         .iter()
         .filter(|f| f.transport == Transport::Tcp)
         .filter_map(|f| {
-            judge_flow(f, cfg, &hosts)
+            judge_flow(f, cfg, hosts)
                 .filter(|v| v.injected)
                 .map(|v| (f.id, f.server.ip(), v.ts))
         })

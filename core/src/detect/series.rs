@@ -200,6 +200,12 @@ fn is_data(p: &PacketMeta, dir: Dir) -> bool {
     p.dir == dir && p.payload_len > 0 && p.tcp_flags & RST == 0 && p.obs & obs::DUPLICATE == 0
 }
 
+/// Data-carrying packets of direction `dir` (equals [`DataDir::data_packets`] of
+/// [`analyze_dir`]): a cheap precheck that skips short directions before labelling them.
+pub fn data_packets(flow: &Flow, dir: Dir) -> u64 {
+    flow.packets.iter().filter(|p| is_data(p, dir)).count() as u64
+}
+
 /// A set of disjoint half-open intervals of sequence space.
 #[derive(Default)]
 struct IntervalSet {
@@ -588,19 +594,23 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
     out
 }
 
-/// Median of a slice (sorts a copy); `None` when empty.
+/// Median of a slice's finite values (the mean of the two middle ones for an even count);
+/// `None` when there are none. Selects on a copy in O(n) instead of sorting it: under
+/// `total_cmp` equal values are bit-identical, so the result is exactly the sorted one's.
 pub fn median(v: &[f64]) -> Option<f64> {
     let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if x.is_empty() {
         return None;
     }
-    x.sort_by(f64::total_cmp);
     let n = x.len();
-    let hi = x.get(n / 2).copied()?;
+    let (below, hi, _) = x.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let hi = *hi;
     if n % 2 == 1 {
         Some(hi)
     } else {
-        Some((x.get(n / 2 - 1).copied()? + hi) / 2.0)
+        // The largest value below the upper middle is the lower middle.
+        let lo = below.iter().copied().max_by(f64::total_cmp)?;
+        Some((lo + hi) / 2.0)
     }
 }
 

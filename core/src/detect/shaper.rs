@@ -350,12 +350,32 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
     }
 }
 
+/// True when even the flow's whole packet span is shorter than `shaper_min_bins` bins: every
+/// segment of [`series::analyze_dir`] (inferred losses included) lies between two packets
+/// of the flow, so [`analyze`] would reject the direction as [`Reject::TooShort`].
+fn too_few_bins(flow: &Flow, cfg: &ThrottleConfig) -> bool {
+    let bin = (cfg.shaper_bin_ms as Nanos)
+        .saturating_mul(1_000_000)
+        .max(1);
+    let lo = flow.packets.iter().map(|p| p.ts).min();
+    let hi = flow.packets.iter().map(|p| p.ts).max();
+    let span = match (lo, hi) {
+        (Some(lo), Some(hi)) => hi.saturating_sub(lo).max(0),
+        _ => 0,
+    };
+    ((span / bin) as usize).min(MAX_BINS) < cfg.shaper_min_bins
+}
+
 /// A shaped direction: its segments, its path RTT samples and the test's result.
 pub type ShapedDir = (DataDir, Vec<(Nanos, Nanos)>, Shaped);
 
 /// Runs the shaper test on direction `dir` of a TCP flow (not if it is policed).
 pub fn shaped_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<ShapedDir> {
     if flow.transport != Transport::Tcp {
+        return None;
+    }
+    // The same size test as below, without labelling the segments.
+    if series::data_packets(flow, dir) < MIN_SEGMENTS || too_few_bins(flow, cfg) {
         return None;
     }
     let dd = series::analyze_dir(flow, dir);
