@@ -222,7 +222,8 @@ pub fn throughput_samples_with(flows: &[&Flow], cfg: &CompareConfig) -> Option<S
     let n = cfg.samples.min(fit.max(10));
     let mut bins = vec![0u64; n];
     for &(ts, b) in &pk {
-        let i = ((i128::from(ts) - i128::from(first)) * n as i128 / (i128::from(span) + 1)) as usize;
+        let i =
+            ((i128::from(ts) - i128::from(first)) * n as i128 / (i128::from(span) + 1)) as usize;
         if let Some(s) = bins.get_mut(i.min(n - 1)) {
             *s = s.saturating_add(b);
         }

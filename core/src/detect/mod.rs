@@ -10,6 +10,7 @@ pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
+pub mod throttling;
 pub mod tls_sni;
 pub mod udp;
 
@@ -47,8 +48,8 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
-    &policer::Policer,
-    &shaper::Shaper,
+    // `policer::Policer` then `shaper::Shaper`, sharing their per-direction work.
+    &throttling::Throttling,
     &rtp_quality::RtpQuality,
 ];
 
@@ -59,7 +60,9 @@ pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
         d.detect(input, &mut out);
     }
     out.sort_by(|a, b| {
-        a.ts.total_cmp(&b.ts).then(a.flow.cmp(&b.flow)).then(a.kind.cmp(b.kind))
+        a.ts.total_cmp(&b.ts)
+            .then(a.flow.cmp(&b.flow))
+            .then(a.kind.cmp(b.kind))
     });
     out
 }
