@@ -10,7 +10,6 @@ pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
-pub mod throttling;
 pub mod tls_sni;
 pub mod udp;
 
@@ -48,8 +47,8 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
-    // `policer::Policer` then `shaper::Shaper`, sharing their per-direction work.
-    &throttling::Throttling,
+    &policer::Policer,
+    &shaper::Shaper,
     &rtp_quality::RtpQuality,
 ];
 
