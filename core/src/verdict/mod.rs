@@ -184,7 +184,16 @@ fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
         .filter_map(|id| by_id.get(id))
         .max_by_key(|f| (f.dir[0].packets + f.dir[1].packets, std::cmp::Reverse(f.id)));
     match main {
-        Some(f) => format!("{} call to {}", app_label(call.app), f.server.ip()),
+        // The far end is whichever end of the flow is not the caller's host: when the far end
+        // sent first, the flow's originator ("client") is the far end.
+        Some(f) => {
+            let far = if f.server.ip().to_string() == call.client {
+                f.client.ip()
+            } else {
+                f.server.ip()
+            };
+            format!("{} call to {}", app_label(call.app), far)
+        }
         None => format!("{} call", app_label(call.app)),
     }
 }
