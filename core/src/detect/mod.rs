@@ -10,6 +10,7 @@ pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
+pub mod throttling;
 pub mod tls_sni;
 pub mod udp;
 
@@ -47,8 +48,8 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
-    &policer::Policer,
-    &shaper::Shaper,
+    // `policer::Policer` then `shaper::Shaper`, sharing their per-direction work.
+    &throttling::Throttling,
     &rtp_quality::RtpQuality,
 ];
 

@@ -168,7 +168,7 @@ pub fn analyze(
             }
         }
     }
-    let ctx = Ctx::new(dd, rtts, cfg, fi);
+    let mut ctx = Ctx::new(dd, rtts, cfg, fi);
     let err = match ctx.evaluate(rate0, None) {
         Ok(p) => return Ok(p),
         Err(e) => e,
@@ -261,6 +261,8 @@ struct Ctx<'a> {
     /// of ρ): the sample-count test needs no replay.
     n_loss: usize,
     n_pass: usize,
+    /// Buffers reused by every replay: token counts at losses and passes, a median's copy.
+    scratch: (Vec<f64>, Vec<f64>, Vec<f64>),
 }
 
 impl<'a> Ctx<'a> {
@@ -351,6 +353,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             n_loss,
             n_pass,
+            scratch: (Vec::new(), Vec::new(), Vec::new()),
             pkt: series::median(&sizes).unwrap_or(1500.0),
             slices,
             inflated,
@@ -373,7 +376,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Replays a bucket empty at the first loss, filling at `rate_bps`, bounded by `depth`.
-    fn evaluate(&self, rate_bps: f64, depth: Option<f64>) -> Result<Policed, Reject> {
+    fn evaluate(&mut self, rate_bps: f64, depth: Option<f64>) -> Result<Policed, Reject> {
         let cfg = self.cfg;
         let first = self.first;
         let bytes_per_ns = rate_bps / 8.0 / 1e9;
@@ -397,10 +400,9 @@ impl<'a> Ctx<'a> {
         // 3. Replay.
         let mut tokens = 0.0f64;
         let mut last_ts = first.ts;
-        let (mut on_loss, mut on_pass) = (
-            Vec::with_capacity(self.n_loss),
-            Vec::with_capacity(self.n_pass),
-        );
+        let (on_loss, on_pass, tmp) = &mut self.scratch;
+        on_loss.clear();
+        on_pass.clear();
         for s in self.segs.iter().skip(self.fi) {
             tokens += bytes_per_ns * s.ts.saturating_sub(last_ts).max(0) as f64;
             if let Some(d) = depth {
@@ -415,12 +417,12 @@ impl<'a> Ctx<'a> {
             }
         }
         // 4a. Fewer tokens at losses than at passes.
-        let med_loss = series::median(&on_loss).unwrap_or(0.0);
-        let med_pass = series::median(&on_pass).unwrap_or(0.0);
+        let med_loss = series::median_with(on_loss, tmp).unwrap_or(0.0);
+        let med_pass = series::median_with(on_pass, tmp).unwrap_or(0.0);
         // Ours: a policer forwards a packet only with a packet's worth of tokens and drops it
         // without, so the two medians must be at least half a packet apart (without this,
         // a constant-rate sender behind random loss passes 4a by a few bytes).
-        if mean(&on_loss) >= mean(&on_pass) || med_loss + 0.5 * self.pkt >= med_pass {
+        if mean(on_loss) >= mean(on_pass) || med_loss + 0.5 * self.pkt >= med_pass {
             return Err(Reject::HigherFillOnLoss);
         }
         // 4b. The bucket is (about) empty at every loss, relative to the median at losses
@@ -428,12 +430,12 @@ impl<'a> Ctx<'a> {
         let frac = |v: &[f64], f: &dyn Fn(f64) -> bool| {
             v.iter().filter(|t| f(**t)).count() as f64 / v.len() as f64
         };
-        let loss_oor = frac(&on_loss, &|t| (t - med_loss).abs() > loss_zero);
+        let loss_oor = frac(on_loss, &|t| (t - med_loss).abs() > loss_zero);
         if loss_oor > cfg.policer_loss_out_of_range {
             return Err(Reject::LossOutOfRange);
         }
         // 4c. The bucket is not empty at passes.
-        let pass_oor = frac(&on_pass, &|t| t - med_loss < -pass_zero);
+        let pass_oor = frac(on_pass, &|t| t - med_loss < -pass_zero);
         if pass_oor > cfg.policer_pass_out_of_range {
             return Err(Reject::PassOutOfRange);
         }

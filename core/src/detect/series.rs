@@ -598,7 +598,13 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
 /// `None` when there are none. Selects on a copy in O(n) instead of sorting it: under
 /// `total_cmp` equal values are bit-identical, so the result is exactly the sorted one's.
 pub fn median(v: &[f64]) -> Option<f64> {
-    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    median_with(v, &mut Vec::new())
+}
+
+/// [`median`] using `x` as its scratch copy (callers computing many medians reuse it).
+pub fn median_with(v: &[f64], x: &mut Vec<f64>) -> Option<f64> {
+    x.clear();
+    x.extend(v.iter().copied().filter(|x| x.is_finite()));
     if x.is_empty() {
         return None;
     }

@@ -350,6 +350,14 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
     }
 }
 
+/// False when [`shaped_dir`] would certainly say `None` for size reasons alone (fewer than
+/// `MIN_SEGMENTS` data packets, or too short for `shaper_min_bins` bins): a cheap precheck.
+pub fn worth_testing(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> bool {
+    flow.transport == Transport::Tcp
+        && series::data_packets(flow, dir) >= MIN_SEGMENTS
+        && !too_few_bins(flow, cfg)
+}
+
 /// True when even the flow's whole packet span is shorter than `shaper_min_bins` bins: every
 /// segment of [`series::analyze_dir`] (inferred losses included) lies between two packets
 /// of the flow, so [`analyze`] would reject the direction as [`Reject::TooShort`].
@@ -375,7 +383,7 @@ pub fn shaped_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<ShapedD
         return None;
     }
     // The same size test as below, without labelling the segments.
-    if series::data_packets(flow, dir) < MIN_SEGMENTS || too_few_bins(flow, cfg) {
+    if !worth_testing(flow, dir, cfg) {
         return None;
     }
     let dd = series::analyze_dir(flow, dir);
