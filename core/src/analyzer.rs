@@ -35,7 +35,17 @@ struct State {
     first_ts: Option<Nanos>,
     last_ts: Option<Nanos>,
     decode_errors: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
-    anomalies: BTreeMap<&'static str, u64>,
+    /// Anomaly counts, in first-seen order: a handful of names, so a linear search beats a
+    /// map lookup on every packet; merged by name into the report's sorted map at the end.
+    anomalies: Vec<(&'static str, u64)>,
+}
+
+/// Adds one to the count of anomaly `name` (compared by content).
+fn count_anomaly(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
+    match counts.iter_mut().find(|(k, _)| *k == name) {
+        Some((_, n)) => *n = n.saturating_add(1),
+        None => counts.push((name, 1)),
+    }
 }
 
 impl State {
@@ -47,11 +57,11 @@ impl State {
         }
         self.last_ts = Some(p.ts);
         if (p.data.len() as u64) < u64::from(p.origlen) {
-            *self.anomalies.entry("snaplen_truncated").or_default() += 1;
+            count_anomaly(&mut self.anomalies, "snaplen_truncated");
         }
         let d = decode_frame(p.linktype, p.data, p.origlen);
         for a in d.anomalies.iter() {
-            *self.anomalies.entry(a).or_default() += 1;
+            count_anomaly(&mut self.anomalies, a);
         }
         if let Some(e) = d.error {
             *self
@@ -185,6 +195,11 @@ impl Analyzer {
             last_ts: last_ts.map(secs),
             decode_errors,
             anomalies: anomalies
+                .into_iter()
+                .fold(BTreeMap::<&str, u64>::new(), |mut m, (k, v)| {
+                    *m.entry(k).or_default() += v;
+                    m
+                })
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
