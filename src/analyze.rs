@@ -4,11 +4,13 @@ use crate::render::{self, FlowFilter};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use voipwatch_core::{Analyzer, Config, Report};
 
 /// Chunk size for reading: memory stays bounded whatever the file size.
 const CHUNK: usize = 1 << 20;
+/// Chunks in flight between the reader thread and the analysis.
+const BUFFERS: usize = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -118,12 +120,16 @@ pub fn display_name(path: &str) -> String {
 }
 
 /// Analyses one capture (a path, or "-" for stdin), streaming it in chunks.
+///
+/// A reader thread fills the chunks while this one analyses the previous ones, so the
+/// kernel's copy of the file overlaps the analysis; [`BUFFERS`] chunks circulate between
+/// the two, so memory stays bounded.
 pub fn analyze_path(path: &str) -> Outcome {
-    let mut reader: Box<dyn Read> = if path == "-" {
-        Box::new(std::io::stdin().lock())
+    let file = if path == "-" {
+        None
     } else {
         match std::fs::File::open(path) {
-            Ok(f) => Box::new(f),
+            Ok(f) => Some(f),
             Err(e) => {
                 return Outcome {
                     report: None,
@@ -136,26 +142,59 @@ pub fn analyze_path(path: &str) -> Outcome {
         name: display_name(path),
         ..Default::default()
     });
-    let mut buf = vec![0u8; CHUNK];
     let mut read_error = None;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if analyzer.push(&buf[..n]).is_err() {
+    // Filled chunks (buffer, length) or the read error, and emptied buffers coming back.
+    let (full_tx, full_rx) = mpsc::sync_channel::<std::io::Result<(Vec<u8>, usize)>>(BUFFERS);
+    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        let _ = empty_tx.send(vec![0u8; CHUNK]);
+    }
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut reader: Box<dyn Read> = match file {
+                Some(f) => Box::new(f),
+                None => Box::new(std::io::stdin().lock()),
+            };
+            // Ends at end of file, on a read error, or when the analysis stops taking chunks.
+            while let Ok(mut buf) = empty_rx.recv() {
+                let msg = loop {
+                    match reader.read(&mut buf) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Ok(n) => break Ok(n),
+                        Err(e) => break Err(e),
+                    }
+                };
+                let last = !matches!(msg, Ok(n) if n > 0);
+                let sent = match msg {
+                    Ok(0) => Ok(()),
+                    Ok(n) => full_tx.send(Ok((buf, n))),
+                    Err(e) => full_tx.send(Err(e)),
+                };
+                if last || sent.is_err() {
                     break;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                read_error = Some(format!(
-                    "{path}: read error after {} bytes: {e}",
-                    analyzer.progress().bytes
-                ));
-                break;
+        });
+        // Dropping the channels' ends when this loop stops also stops the reader.
+        let (full_rx, empty_tx) = (full_rx, empty_tx);
+        for msg in full_rx.iter() {
+            match msg {
+                Ok((buf, n)) => {
+                    if analyzer.push(buf.get(..n).unwrap_or(&buf)).is_err() {
+                        break;
+                    }
+                    let _ = empty_tx.send(buf);
+                }
+                Err(e) => {
+                    read_error = Some(format!(
+                        "{path}: read error after {} bytes: {e}",
+                        analyzer.progress().bytes
+                    ));
+                    break;
+                }
             }
         }
-    }
+    });
     let report = analyzer.finish();
     let error = read_error.or_else(|| {
         report
