@@ -353,9 +353,12 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
 /// False when [`shaped_dir`] would certainly say `None` for size reasons alone (fewer than
 /// `MIN_SEGMENTS` data packets, or too short for `shaper_min_bins` bins): a cheap precheck.
 pub fn worth_testing(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> bool {
-    flow.transport == Transport::Tcp
-        && series::data_packets(flow, dir) >= MIN_SEGMENTS
-        && !too_few_bins(flow, cfg)
+    flow.transport == Transport::Tcp && big_enough(flow, series::data_packets(flow, dir), cfg)
+}
+
+/// [`worth_testing`] for a TCP direction whose [`series::data_packets`] count is known.
+pub fn big_enough(flow: &Flow, data_packets: u64, cfg: &ThrottleConfig) -> bool {
+    data_packets >= MIN_SEGMENTS && !too_few_bins(flow, cfg)
 }
 
 /// True when even the flow's whole packet span is shorter than `shaper_min_bins` bins: every

@@ -37,7 +37,7 @@ fn direction(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Vec<Finding> {
     let mut out = Vec::new();
     let data = series::data_packets(flow, dir);
     let policer_sized = (data as usize) >= cfg.policer_min_samples.saturating_mul(2);
-    let shaper_sized = shaper::worth_testing(flow, dir, cfg);
+    let shaper_sized = shaper::big_enough(flow, data, cfg);
     if !policer_sized && !shaper_sized {
         return out;
     }
