@@ -518,8 +518,11 @@ pub fn path_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
     let b = pick(dd.dir.rev());
     let med = |v: &[(Nanos, Nanos)]| -> Nanos {
         let mut x: Vec<Nanos> = v.iter().map(|s| s.1).collect();
-        x.sort_unstable();
-        x.get(x.len() / 2).copied().unwrap_or(0)
+        if x.is_empty() {
+            return 0;
+        }
+        let mid = x.len() / 2;
+        *x.select_nth_unstable(mid).1
     };
     let mut out = match (a.len() >= 3, b.len() >= 3) {
         (true, true) => {

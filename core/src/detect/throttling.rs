@@ -42,9 +42,13 @@ fn direction(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Vec<Finding> {
         return out;
     }
     let dd = series::analyze_dir(flow, dir);
+    let policer_tried = policer_sized && dd.losses >= 2;
+    if !policer_tried && !shaper_sized {
+        return out;
+    }
     let rtts = series::path_rtts(flow, &dd);
     // As `policer::policed_dir`: at least two losses and enough data packets.
-    let policed = if policer_sized && dd.losses >= 2 {
+    let policed = if policer_tried {
         policer::analyze(&dd, &rtts, cfg).ok()
     } else {
         None
@@ -54,7 +58,7 @@ fn direction(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Vec<Finding> {
     }
     // As `shaper::shaped_dir`: not if the policer test passes on the same segments.
     if shaper_sized {
-        let is_policed = match (&policed, policer_sized && dd.losses >= 2) {
+        let is_policed = match (&policed, policer_tried) {
             (Some(_), _) => true,
             (None, true) => false,
             (None, false) => policer::analyze(&dd, &rtts, cfg).is_ok(),
