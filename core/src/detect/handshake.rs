@@ -68,6 +68,21 @@ impl Detector for Handshake {
                 .min_by_key(|(_, d)| *d)
         };
         for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
+            // Fast path, same outcome as below without collecting packets: no client SYN,
+            // or a SYN-ACK came back (both checks stop at the handshake's first packets).
+            let real = |p: &&PacketMeta| !is_dup(p);
+            if !f
+                .packets
+                .iter()
+                .filter(real)
+                .any(|p| p.dir == Dir::C2s && has(p, SYN) && !has(p, ACK))
+                || f.packets
+                    .iter()
+                    .filter(real)
+                    .any(|p| p.dir == Dir::S2c && has(p, SYN | ACK))
+            {
+                continue;
+            }
             let pk: Vec<&PacketMeta> = f.packets.iter().filter(|p| !is_dup(p)).collect();
             let syns: Vec<&&PacketMeta> = pk
                 .iter()
