@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-target}/release
 cargo build --release --quiet --example floor -p voipwatch-core 2>/dev/null || true
 big=${1:-}
 if [ -z "$big" ]; then
@@ -26,11 +27,11 @@ t() { # best of 3 wall-clock seconds
   done
   echo "$best"
 }
-vw=$(t target/release/voipwatch analyze --format json "$big")
+vw=$(t "$bin"/voipwatch analyze --format json "$big")
 echo "capture: $big ($((size / 1000000)) MB, $(capinfos -M -c "$big" 2>/dev/null | awk '/Number of packets/ {print $4}') packets)"
 printf '%-34s %8.2f s  %7.0f MB/s\n' "voipwatch analyze --format json" "$vw" "$(echo "$size / 1000000 / $vw" | bc -l)"
-if [ -x target/release/examples/floor ]; then
-  fl=$(t target/release/examples/floor "$big")
+if [ -x "$bin"/examples/floor ]; then
+  fl=$(t "$bin"/examples/floor "$big")
   printf '%-34s %8.2f s  (voipwatch / floor = %.2f×)\n' "floor (header walk)" "$fl" "$(echo "$vw / $fl" | bc -l)"
 fi
 if command -v ndpiReader > /dev/null; then
@@ -41,4 +42,4 @@ if command -v tshark > /dev/null && [ "${SKIP_TSHARK:-0}" != 1 ]; then
   ts=$(t tshark -r "$big" -q -z conv,tcp)
   printf '%-34s %8.2f s  (tshark / voipwatch = %.2f×)\n' "tshark -q -z conv,tcp" "$ts" "$(echo "$ts / $vw" | bc -l)"
 fi
-/usr/bin/time -f "voipwatch peak RSS: %M kB" target/release/voipwatch analyze --format json "$big" > /dev/null
+/usr/bin/time -f "voipwatch peak RSS: %M kB" "$bin"/voipwatch analyze --format json "$big" > /dev/null
