@@ -393,22 +393,11 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
 
 #[cfg(test)]
 mod tests {
-    use super::super::blocking::testutil::*;
-    use super::super::DetectConfig;
+    use super::super::testutil::*;
     use super::*;
 
     fn run(flows: &[Flow]) -> Vec<Finding> {
-        let config = DetectConfig::default();
-        let mut out = Vec::new();
-        DnsTampering.detect(
-            &Input {
-                flows,
-                calls: &[],
-                config: &config,
-            },
-            &mut out,
-        );
-        out
+        run_detector(&DnsTampering, flows)
     }
 
     fn name(n: &str) -> Vec<u8> {

@@ -245,26 +245,12 @@ fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::blocking::testutil::*;
-    use super::super::DetectConfig;
+    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{PSH, RST};
 
-    const C: Dir = Dir::C2s;
-    const S: Dir = Dir::S2c;
-
     fn run(flows: &[Flow]) -> Vec<Finding> {
-        let config = DetectConfig::default();
-        let mut out = Vec::new();
-        Handshake.detect(
-            &Input {
-                flows,
-                calls: &[],
-                config: &config,
-            },
-            &mut out,
-        );
-        out
+        run_detector(&Handshake, flows)
     }
 
     fn good(id: u32) -> Flow {

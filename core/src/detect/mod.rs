@@ -10,6 +10,8 @@ pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod throttling;
 pub mod tls_sni;
 pub mod udp;

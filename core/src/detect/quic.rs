@@ -145,23 +145,12 @@ impl Detector for QuicBlocked {
 
 #[cfg(test)]
 mod tests {
-    use super::super::blocking::testutil::*;
-    use super::super::DetectConfig;
+    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, SYN};
 
     fn run(flows: &[Flow]) -> Vec<Finding> {
-        let config = DetectConfig::default();
-        let mut out = Vec::new();
-        QuicBlocked.detect(
-            &Input {
-                flows,
-                calls: &[],
-                config: &config,
-            },
-            &mut out,
-        );
-        out
+        run_detector(&QuicBlocked, flows)
     }
 
     fn quic(id: u32, answered: bool) -> Flow {

@@ -614,26 +614,12 @@ pub fn injected_resets_with(
 
 #[cfg(test)]
 mod tests {
-    use super::super::blocking::testutil::*;
-    use super::super::{DetectConfig, Input};
+    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, FIN, PSH, RST, SYN};
 
-    const C: Dir = Dir::C2s;
-    const S: Dir = Dir::S2c;
-
     fn run(flows: &[Flow]) -> Vec<Finding> {
-        let config = DetectConfig::default();
-        let mut out = Vec::new();
-        RstInjection.detect(
-            &Input {
-                flows,
-                calls: &[],
-                config: &config,
-            },
-            &mut out,
-        );
-        out
+        run_detector(&RstInjection, flows)
     }
 
     /// A TLS connection: handshake with 20 ms RTT, ClientHello at 30 ms. Server TTL 117.
@@ -696,12 +682,10 @@ mod tests {
     #[test]
     fn ordinary_server_reset_is_not_flagged() {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(&mut f, &tcp_handshake());
         push(
             &mut f,
             &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
                 pkt(4, 30, C, PSH | ACK, 1001, 5001, 100, 64),
                 pkt(5, 50, S, ACK, 5001, 1101, 0, 117),
                 pkt(6, 52, S, RST | ACK, 5001, 1101, 0, 117),
@@ -714,12 +698,10 @@ mod tests {
     #[test]
     fn client_own_reset_and_rst_after_fin_are_not_flagged() {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(&mut f, &tcp_handshake());
         push(
             &mut f,
             &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
                 pkt(4, 40, S, FIN | ACK, 5001, 1001, 0, 117),
                 pkt(5, 41, C, RST | ACK, 1001, 5002, 0, 64),
                 // a stray server RST after its own FIN, odd TTL: guarded
@@ -733,12 +715,10 @@ mod tests {
     #[test]
     fn nat_idle_timeout_reset_is_guarded() {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        push(&mut f, &tcp_handshake());
         push(
             &mut f,
             &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
                 pkt(4, 600_000, C, PSH | ACK, 1001, 5001, 10, 64),
                 pkt(5, 600_001, S, RST, 5001, 0, 0, 63),
             ],
@@ -768,12 +748,10 @@ mod tests {
     #[test]
     fn rst_sprays_fire_seq_change_and_penalty_box() {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(&mut f, &tcp_handshake());
         push(
             &mut f,
             &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
                 pkt(4, 30, C, PSH | ACK, 1001, 5001, 100, 64),
                 pkt(5, 35, S, RST, 5001, 0, 0, 117),
                 pkt(6, 36, S, RST, 6461, 0, 0, 117),
@@ -814,12 +792,10 @@ mod tests {
     #[test]
     fn resets_with_changing_acks_and_stale_seq_fire_their_tests() {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(&mut f, &tcp_handshake());
         push(
             &mut f,
             &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
                 pkt(4, 40, S, PSH | ACK, 5001, 1001, 500, 117),
                 pkt(5, 41, C, ACK, 1001, 5501, 0, 64),
                 // two resets, acks jumping while the client sent nothing new; the seq (5001) is
@@ -843,12 +819,10 @@ mod tests {
         // The client sent data at 30 ms and again at 50 ms; the server's RST at 52 ms answers the
         // first one (22 ms later, RTT 20 ms): not faster than the server could be.
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(&mut f, &tcp_handshake());
         push(
             &mut f,
             &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
                 pkt(4, 40, C, PSH | ACK, 1001, 5001, 100, 64),
                 pkt(5, 50, C, PSH | ACK, 1101, 5001, 100, 64),
                 pkt(6, 52, S, RST | ACK, 5001, 1101, 0, 117),
@@ -862,16 +836,8 @@ mod tests {
         let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
         let mut dup = pkt(6, 36, S, RST, 5001, 0, 0, 117);
         dup.m.obs = crate::flow::obs::DUPLICATE;
-        push(
-            &mut f,
-            &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
-                pkt(5, 35, S, RST, 5001, 0, 0, 117),
-                dup,
-            ],
-        );
+        push(&mut f, &tcp_handshake());
+        push(&mut f, &[pkt(5, 35, S, RST, 5001, 0, 0, 117), dup]);
         assert!(run(&[f]).is_empty());
     }
 }

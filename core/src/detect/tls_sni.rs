@@ -176,39 +176,18 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::blocking::testutil::*;
-    use super::super::DetectConfig;
+    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{PSH, RST};
 
-    const C: Dir = Dir::C2s;
-    const S: Dir = Dir::S2c;
-
     fn run(flows: &[Flow]) -> Vec<Finding> {
-        let config = DetectConfig::default();
-        let mut out = Vec::new();
-        TlsSni.detect(
-            &Input {
-                flows,
-                calls: &[],
-                config: &config,
-            },
-            &mut out,
-        );
-        out
+        run_detector(&TlsSni, flows)
     }
 
     fn start(id: u32) -> Flow {
         let mut f = flow(id, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
-        push(
-            &mut f,
-            &[
-                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
-                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
-                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
-                pkt(4, 30, C, PSH | ACK, 1001, 5001, 200, 64),
-            ],
-        );
+        push(&mut f, &tcp_handshake());
+        push(&mut f, &[pkt(4, 30, C, PSH | ACK, 1001, 5001, 200, 64)]);
         prefix(&mut f, C, &client_hello("signal.org"));
         f
     }

@@ -640,22 +640,12 @@ impl Detector for UdpBlocking {
 
 #[cfg(test)]
 mod tests {
-    use super::super::blocking::testutil::*;
-    use super::super::DetectConfig;
+    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, SYN};
 
     fn run(flows: &[Flow]) -> Vec<Finding> {
-        let config = DetectConfig::default();
-        let mut out = Vec::new();
-        UdpBlocking.detect(
-            &Input {
-                flows,
-                calls: &[],
-                config: &config,
-            },
-            &mut out,
-        );
+        let mut out = run_detector(&UdpBlocking, flows);
         out.sort_by(|a, b| a.kind.cmp(b.kind).then(a.flow.cmp(&b.flow)));
         out
     }

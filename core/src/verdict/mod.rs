@@ -424,7 +424,7 @@ fn service_word(s: Service) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::blocking::testutil::{flow, pkt, push};
+    use crate::detect::testutil::{flow, pkt, push};
     use crate::flow::{Dir, Transport};
     use serde_json::json;
 
