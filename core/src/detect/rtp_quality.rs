@@ -67,22 +67,7 @@ fn level_shift(bins: &[f64], cfg: &ThrottleConfig) -> Option<(usize, f64, f64, f
         return None;
     }
     let filt = super::shaper::median3(bins);
-    let mut best: Option<(usize, f64)> = None;
-    for k in 2..=n.saturating_sub(3) {
-        let (Some(b), Some(a)) = (
-            series::median(filt.get(..k).unwrap_or(&[])),
-            series::median(filt.get(k..).unwrap_or(&[])),
-        ) else {
-            continue;
-        };
-        if a > 0.0 {
-            let r = b / a;
-            if best.is_none_or(|(_, br)| r >= br) {
-                best = Some((k, r));
-            }
-        }
-    }
-    let (k, r) = best?;
+    let (k, r) = super::shaper::best_split(&filt, n.saturating_sub(3))?;
     if r <= cfg.shaper_min_ratio {
         return None;
     }

@@ -86,6 +86,28 @@ pub fn median3(x: &[f64]) -> Vec<f64> {
     out
 }
 
+/// The split `k` in `2..=last` that maximises median(`x[..k]`) / median(`x[k..]`), with that
+/// ratio; splits whose after-median is not positive are skipped. Ties go to the later split:
+/// the transition bin belongs to the burst.
+pub fn best_split(x: &[f64], last: usize) -> Option<(usize, f64)> {
+    let mut best: Option<(usize, f64)> = None;
+    for k in 2..=last {
+        let (Some(b), Some(a)) = (
+            series::median(x.get(..k).unwrap_or(&[])),
+            series::median(x.get(k..).unwrap_or(&[])),
+        ) else {
+            continue;
+        };
+        if a > 0.0 {
+            let r = b / a;
+            if best.is_none_or(|(_, br)| r >= br) {
+                best = Some((k, r));
+            }
+        }
+    }
+    best
+}
+
 /// Standard normal upper tail P(Z > z) (erfc, Numerical Recipes' Chebyshev fit, |ε| < 1.2e-7).
 pub fn normal_sf(z: f64) -> f64 {
     let x = z / std::f64::consts::SQRT_2;
@@ -185,22 +207,7 @@ pub fn analyze(
     .collect();
     let filt = median3(&raw);
     // Level shift: the split maximising median(before)/median(after).
-    let mut best: Option<(usize, f64)> = None;
-    for k in 2..=n.saturating_sub(4) {
-        let (Some(b), Some(a)) = (
-            series::median(filt.get(..k).unwrap_or(&[])),
-            series::median(filt.get(k..).unwrap_or(&[])),
-        ) else {
-            continue;
-        };
-        if a > 0.0 {
-            let r = b / a;
-            // Ties go to the later split: the transition bin belongs to the burst.
-            if best.is_none_or(|(_, br)| r >= br) {
-                best = Some((k, r));
-            }
-        }
-    }
+    let best = best_split(&filt, n.saturating_sub(4));
     let mut shift = None;
     if let Some((k, r)) = best {
         if r > cfg.shaper_min_ratio {
