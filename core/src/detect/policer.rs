@@ -563,11 +563,9 @@ impl Detector for Policer {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for flow in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
-            for dir in [Dir::C2s, Dir::S2c] {
-                if let Some((dd, rtts, p)) = policed_dir(flow, dir, cfg) {
-                    out.push(finding(flow, &dd, &rtts, &p));
-                }
+        for (flow, dir) in series::tcp_directions(input.flows) {
+            if let Some((dd, rtts, p)) = policed_dir(flow, dir, cfg) {
+                out.push(finding(flow, &dd, &rtts, &p));
             }
         }
     }

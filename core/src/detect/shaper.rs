@@ -414,11 +414,9 @@ impl Detector for Shaper {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for flow in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
-            for dir in [Dir::C2s, Dir::S2c] {
-                if let Some((dd, rtts, s)) = shaped_dir(flow, dir, cfg) {
-                    out.push(finding(flow, &dd, &rtts, &s));
-                }
+        for (flow, dir) in series::tcp_directions(input.flows) {
+            if let Some((dd, rtts, s)) = shaped_dir(flow, dir, cfg) {
+                out.push(finding(flow, &dd, &rtts, &s));
             }
         }
     }

@@ -12,7 +12,7 @@
 
 use super::series::{self, ThrottleConfig};
 use super::{policer, shaper, Detector, Input};
-use crate::flow::{Dir, Flow, Transport};
+use crate::flow::{Dir, Flow};
 use crate::report::Finding;
 
 /// The combined detector (registered in [`super::REGISTRY`]).
@@ -24,10 +24,8 @@ impl Detector for Throttling {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for flow in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
-            for dir in [Dir::C2s, Dir::S2c] {
-                out.extend(direction(flow, dir, cfg));
-            }
+        for (flow, dir) in series::tcp_directions(input.flows) {
+            out.extend(direction(flow, dir, cfg));
         }
     }
 }
