@@ -152,6 +152,21 @@ pub struct Seg {
     pub lost: bool,
 }
 
+impl Seg {
+    /// The segment of a captured packet `p` whose payload starts `rel_seq` bytes into the
+    /// direction's data.
+    fn seen(p: &PacketMeta, rel_seq: i64, lost: bool) -> Seg {
+        Seg {
+            frame: p.frame,
+            ts: p.ts,
+            bytes: p.ip_len,
+            payload: p.payload_len,
+            rel_seq,
+            lost,
+        }
+    }
+}
+
 /// The data direction of a TCP flow, segment by segment.
 #[derive(Clone, Debug)]
 pub struct DataDir {
@@ -334,14 +349,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
             }
             for (i, &(p, s, _, _, _)) in rows.iter().enumerate() {
                 let l = lost.get(i).copied().unwrap_or(false);
-                segs.push(Seg {
-                    frame: p.frame,
-                    ts: p.ts,
-                    bytes: p.ip_len,
-                    payload: p.payload_len,
-                    rel_seq: s,
-                    lost: l,
-                });
+                segs.push(Seg::seen(p, s, l));
             }
         }
         Vantage::Receiver if ids.is_some() => {
@@ -378,14 +386,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                     }
                     gi.next();
                 }
-                segs.push(Seg {
-                    frame: p.frame,
-                    ts: p.ts,
-                    bytes: p.ip_len,
-                    payload: p.payload_len,
-                    rel_seq: s,
-                    lost: false,
-                });
+                segs.push(Seg::seen(p, s, false));
             }
         }
         Vantage::Receiver => {
@@ -426,14 +427,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
                         off = off.saturating_add(i64::from(len32));
                     }
                 }
-                segs.push(Seg {
-                    frame: p.frame,
-                    ts: p.ts,
-                    bytes: p.ip_len,
-                    payload: p.payload_len,
-                    rel_seq: s,
-                    lost: false,
-                });
+                segs.push(Seg::seen(p, s, false));
                 prev_ts = Some(p.ts);
             }
         }
