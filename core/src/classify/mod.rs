@@ -553,25 +553,9 @@ mod tests {
     }
 
     pub(super) fn flow(id: u32, c: &str, s: &str) -> Flow {
-        Flow {
-            id,
-            transport: Transport::Udp,
-            client: c.parse().unwrap(),
-            server: s.parse().unwrap(),
-            vlan: 0,
-            tunnel: None,
-            first_ts: 0,
-            last_ts: 0,
-            first_frame: 1,
-            dir: Default::default(),
-            tcp: None,
-            history: String::new(),
-            rtt: Vec::new(),
-            packets: Vec::new(),
-            packets_truncated: false,
-            icmp_errors: Vec::new(),
-            class: FlowClass::default(),
-        }
+        let mut f = crate::detect::testutil::flow(id, Transport::Udp, c, s);
+        f.first_frame = 1;
+        f
     }
 
     fn udp(e: &mut Engine, f: &mut Flow, dir: Dir, ts: Nanos, payload: &[u8]) {

@@ -740,9 +740,7 @@ pub(crate) mod sim {
     //! A deterministic round-based TCP Reno sender through one impairment, captured at the
     //! sender or the receiver: the test bench of the throttling detectors.
     use super::*;
-    use crate::classify::FlowClass;
     use crate::flow::{DirFacts, RttSample};
-    use std::net::SocketAddr;
 
     #[derive(Clone, Debug)]
     pub struct Sim {
@@ -778,27 +776,10 @@ pub(crate) mod sim {
     }
 
     pub fn empty_flow() -> Flow {
-        let c: SocketAddr = "10.0.0.2:40000".parse().unwrap();
-        let s: SocketAddr = "10.0.1.2:443".parse().unwrap();
-        Flow {
-            id: 0,
-            transport: Transport::Tcp,
-            client: c,
-            server: s,
-            vlan: 0,
-            tunnel: None,
-            first_ts: 0,
-            last_ts: 0,
-            first_frame: 1,
-            dir: [DirFacts::default(), DirFacts::default()],
-            tcp: None,
-            history: String::new(),
-            rtt: Vec::new(),
-            packets: Vec::new(),
-            packets_truncated: false,
-            icmp_errors: Vec::new(),
-            class: FlowClass::default(),
-        }
+        let mut f =
+            super::super::testutil::flow(0, Transport::Tcp, "10.0.0.2:40000", "10.0.1.2:443");
+        f.first_frame = 1;
+        f
     }
 
     /// Fills frames, per-direction counters and timestamps after packets were pushed.
