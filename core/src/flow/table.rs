@@ -1081,14 +1081,7 @@ mod tests {
     #[test]
     fn no_flow_without_ip_or_transport() {
         let mut t = FlowTable::new(FlowConfig::default());
-        let d = Decoded {
-            net: None,
-            l4: L4::None,
-            vlan: 0,
-            tunnel: None,
-            anomalies: Anomalies::default(),
-            error: None,
-        };
+        let d = Decoded::empty();
         assert!(t.observe(1, 0, &d).is_none());
         let d = decoded(net(sa("10.0.0.1:0"), sa("10.0.0.2:0"), 6, 20, 1), L4::None);
         assert!(t.observe(2, 0, &d).is_none());
