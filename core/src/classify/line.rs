@@ -62,7 +62,7 @@ impl Classifier for Line {
 mod tests {
     use super::*;
     use crate::classify::{cache::Caches, FlowClass, FlowInfo};
-    use crate::flow::{Dir, Transport};
+    use crate::flow::Transport;
 
     #[test]
     fn three_in_sequence() {
@@ -77,21 +77,7 @@ mod tests {
         for s in [0xb9u8, 0xba, 0xbb] {
             let mut b = vec![0xdb, 0x64, 0x00, s, 0x06, 0x02];
             b.resize(40, 0x5a);
-            let p = crate::classify::Pkt {
-                dir: Dir::C2s,
-                ts: 0,
-                frame: 1,
-                payload: &b,
-                src: info.client,
-                dst: info.server,
-                nth: 1,
-            };
-            let mut cx = crate::classify::Ctx {
-                flow: info,
-                class: &mut c,
-                caches: &mut k,
-            };
-            Line.inspect(&mut cx, &p);
+            crate::classify::tests::inspect_c2s(&Line, info, &mut c, &mut k, &b, 1);
         }
         assert_eq!(c.app, Some("line"));
         // Version-2 RTP never matches.
@@ -99,21 +85,7 @@ mod tests {
         for s in [1u8, 2, 3, 4] {
             let mut b = vec![0x80, 0x00, 0x00, s];
             b.resize(40, 0);
-            let p = crate::classify::Pkt {
-                dir: Dir::C2s,
-                ts: 0,
-                frame: 1,
-                payload: &b,
-                src: info.client,
-                dst: info.server,
-                nth: 1,
-            };
-            let mut cx = crate::classify::Ctx {
-                flow: info,
-                class: &mut c2,
-                caches: &mut k,
-            };
-            Line.inspect(&mut cx, &p);
+            crate::classify::tests::inspect_c2s(&Line, info, &mut c2, &mut k, &b, 1);
         }
         assert_eq!(c2.app, None);
     }

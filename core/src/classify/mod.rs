@@ -552,6 +552,35 @@ mod tests {
         assert_eq!(c.protocols, vec!["dtls", "rtp", "stun"]);
     }
 
+    /// Shows `classifier` one client-to-server payload at frame 1, time 0, as the flow's
+    /// `nth` payload packet.
+    pub(super) fn inspect_c2s(
+        classifier: &dyn Classifier,
+        flow: FlowInfo,
+        class: &mut FlowClass,
+        caches: &mut cache::Caches,
+        payload: &[u8],
+        nth: u32,
+    ) -> Outcome {
+        let p = Pkt {
+            dir: Dir::C2s,
+            ts: 0,
+            frame: 1,
+            payload,
+            src: flow.client,
+            dst: flow.server,
+            nth,
+        };
+        classifier.inspect(
+            &mut Ctx {
+                flow,
+                class,
+                caches,
+            },
+            &p,
+        )
+    }
+
     pub(super) fn flow(id: u32, c: &str, s: &str) -> Flow {
         let mut f = crate::detect::testutil::flow(id, Transport::Udp, c, s);
         f.first_frame = 1;

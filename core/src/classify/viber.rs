@@ -71,7 +71,7 @@ impl Classifier for Viber {
 mod tests {
     use super::*;
     use crate::classify::{cache::Caches, FlowClass, FlowInfo};
-    use crate::flow::{Dir, Transport};
+    use crate::flow::Transport;
 
     #[test]
     fn two_tagged_datagrams() {
@@ -91,40 +91,15 @@ mod tests {
         b[2] = 0x0c;
         assert!(Viber.wants(&info, &c));
         for (i, x) in [a, b].iter().enumerate() {
-            let p = crate::classify::Pkt {
-                dir: Dir::C2s,
-                ts: 0,
-                frame: 1,
-                payload: x,
-                src: info.client,
-                dst: info.server,
-                nth: i as u32 + 1,
-            };
-            let mut cx = crate::classify::Ctx {
-                flow: info,
-                class: &mut c,
-                caches: &mut k,
-            };
-            Viber.inspect(&mut cx, &p);
+            crate::classify::tests::inspect_c2s(&Viber, info, &mut c, &mut k, x, i as u32 + 1);
         }
         assert_eq!(c.app, Some("viber"));
         let mut other = a;
         other[3] = 1;
         let mut c2 = FlowClass::default();
-        let p = crate::classify::Pkt {
-            dir: Dir::C2s,
-            ts: 0,
-            frame: 1,
-            payload: &other,
-            src: info.client,
-            dst: info.server,
-            nth: 1,
-        };
-        let mut cx = crate::classify::Ctx {
-            flow: info,
-            class: &mut c2,
-            caches: &mut k,
-        };
-        assert_eq!(Viber.inspect(&mut cx, &p), Outcome::NoMatch);
+        assert_eq!(
+            crate::classify::tests::inspect_c2s(&Viber, info, &mut c2, &mut k, &other, 1),
+            Outcome::NoMatch
+        );
     }
 }
