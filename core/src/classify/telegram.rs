@@ -10,8 +10,14 @@
 use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
 
 /// True for a reflector special packet.
+///
+/// The run of `0xFF` must start exactly at byte 16: when bytes 12..16 are `0xFF` too, the
+/// packet is far more likely an RTP packet (12-byte header) whose payload is G.711 µ-law
+/// silence (all `0xFF`) than a peer tag ending in four `0xFF` bytes (odds 2^-32).
 pub fn reflector_special(b: &[u8]) -> bool {
-    b.len() >= 32 && b.get(16..28).is_some_and(|x| x.iter().all(|c| *c == 0xFF))
+    b.len() >= 32
+        && b.get(16..28).is_some_and(|x| x.iter().all(|c| *c == 0xFF))
+        && !b.get(12..16).is_some_and(|x| x.iter().all(|c| *c == 0xFF))
 }
 
 /// The classifier.
@@ -54,5 +60,13 @@ mod tests {
         b[20] = 0;
         assert!(!reflector_special(&b));
         assert!(!reflector_special(&[0xFF; 20]));
+    }
+
+    #[test]
+    fn pcmu_silence_rtp_is_not_a_reflector_packet() {
+        // RTP v2, PT 0 (PCMU), seq 7, ts 160, SSRC 0x01020304, then 160 bytes of µ-law silence.
+        let mut b = vec![0x80, 0x00, 0x00, 0x07, 0, 0, 0, 160, 1, 2, 3, 4];
+        b.extend_from_slice(&[0xFF; 160]);
+        assert!(!reflector_special(&b));
     }
 }
