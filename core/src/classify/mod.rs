@@ -43,29 +43,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-/// What a flow carries, from classification.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Call,
-    Chat,
-    Web,
-    Dns,
-    #[default]
-    Other,
-}
-
-/// How sure a label is. `High`: a payload signature specific to the app or protocol;
-/// `Medium`: a name (SNI, DNS answer, REALM) or a cross-flow link (STUN endpoint, SDP);
-/// `Low`: a port or address hint only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    #[default]
-    Low,
-    Medium,
-    High,
-}
+pub use crate::model::{Confidence, Service};
 
 /// RTP stream metrics (RFC 3550) for one SSRC in one direction.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -1,0 +1,372 @@
+//! The shared vocabulary of the engine: every id that crosses a stage boundary (apps,
+//! protocols, services, confidences, severities, statuses, finding kinds) as an enum.
+//!
+//! This module is a leaf: it imports nothing from the crate, and every stage (decode, flow,
+//! classify, detect, verdict, report, the CLI and the WASM bindings) may import it. Each enum
+//! serialises as the stable snake_case id of `voipwatch.report/1` (DESIGN §3), so the JSON is
+//! the same as when these were strings; [`as_str`](App::as_str) gives the same id for text.
+//!
+//! **Apps** have one table, [`APPS`]: id, display name, whether the app makes calls. The CLI
+//! and the web page take display names from it (the page through the WASM API), so a name is
+//! spelt once.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Declares a closed id enum with its ids, `as_str`, `from_id`, `ALL`, `Display` and a
+/// `Serialize` that writes the id.
+macro_rules! id_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $var:ident = $id:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $name { $($(#[$vm])* $var,)+ }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var,)+];
+            /// The stable snake_case id (as in the report).
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$var => $id,)+ }
+            }
+            /// Parses an id; `None` for an unknown id.
+            pub fn from_id(id: &str) -> Option<$name> {
+                match id { $($id => Some($name::$var),)+ _ => None }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+id_enum! {
+    /// An application whose traffic voipwatch recognises (DESIGN §3 app ids).
+    pub enum App {
+        WhatsApp = "whatsapp",
+        Messenger = "messenger",
+        SkypeTeams = "skype_teams",
+        Zoom = "zoom",
+        GoogleMeet = "google_meet",
+        FaceTime = "facetime",
+        Signal = "signal",
+        Telegram = "telegram",
+        Viber = "viber",
+        Discord = "discord",
+        Imo = "imo",
+        Line = "line",
+        Webex = "webex",
+        WeChat = "wechat",
+        KakaoTalk = "kakaotalk",
+        Snapchat = "snapchat",
+        /// Generic SIP/RTP telephony (any SIP client or PBX).
+        Sip = "sip",
+    }
+}
+
+/// One row of the app table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct AppInfo {
+    pub id: App,
+    /// The name shown to people, in reports' sentences, the CLI and the page.
+    pub name: &'static str,
+    /// The app makes voice/video calls (every app listed does today; kept so a chat-only
+    /// app can be added without pretending it calls).
+    pub calls: bool,
+}
+
+/// The one app table: id, display name, call-capable. Order is [`App`]'s.
+pub const APPS: &[AppInfo] = &[
+    AppInfo {
+        id: App::WhatsApp,
+        name: "WhatsApp",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Messenger,
+        name: "Messenger",
+        calls: true,
+    },
+    AppInfo {
+        id: App::SkypeTeams,
+        name: "Skype/Teams",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Zoom,
+        name: "Zoom",
+        calls: true,
+    },
+    AppInfo {
+        id: App::GoogleMeet,
+        name: "Google Meet",
+        calls: true,
+    },
+    AppInfo {
+        id: App::FaceTime,
+        name: "FaceTime",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Signal,
+        name: "Signal",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Telegram,
+        name: "Telegram",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Viber,
+        name: "Viber",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Discord,
+        name: "Discord",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Imo,
+        name: "imo",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Line,
+        name: "LINE",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Webex,
+        name: "Webex",
+        calls: true,
+    },
+    AppInfo {
+        id: App::WeChat,
+        name: "WeChat",
+        calls: true,
+    },
+    AppInfo {
+        id: App::KakaoTalk,
+        name: "KakaoTalk",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Snapchat,
+        name: "Snapchat",
+        calls: true,
+    },
+    AppInfo {
+        id: App::Sip,
+        name: "SIP",
+        calls: true,
+    },
+];
+
+impl App {
+    /// This app's row of [`APPS`].
+    pub fn info(self) -> &'static AppInfo {
+        // APPS lists every variant in declaration order (checked by a test below).
+        const FALLBACK: AppInfo = AppInfo {
+            id: App::Sip,
+            name: "SIP",
+            calls: true,
+        };
+        APPS.get(self as usize).unwrap_or(&FALLBACK)
+    }
+    /// Display name ("WhatsApp", "Skype/Teams", "SIP").
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+/// Display name of an app id as found in a report; unknown ids (and "other") are returned
+/// as they are.
+pub fn app_display_name(id: &str) -> &str {
+    match App::from_id(id) {
+        Some(a) => a.name(),
+        None => id,
+    }
+}
+
+id_enum! {
+    /// A protocol seen on a flow (DESIGN §3 protocol ids). Declared in id order, so sorting
+    /// the enum sorts the ids.
+    pub enum Protocol {
+        Dns = "dns",
+        Dtls = "dtls",
+        H323 = "h323",
+        Http = "http",
+        Iax = "iax",
+        Megaco = "megaco",
+        Mgcp = "mgcp",
+        Quic = "quic",
+        Rtcp = "rtcp",
+        Rtp = "rtp",
+        Sdp = "sdp",
+        Sip = "sip",
+        Skinny = "skinny",
+        Srtp = "srtp",
+        Stun = "stun",
+        Tls = "tls",
+        Turn = "turn",
+    }
+}
+
+impl Protocol {
+    /// Protocols of real-time media and call signalling (the CLI's "voip" flow filter).
+    pub fn is_voip(self) -> bool {
+        !matches!(
+            self,
+            Protocol::Dns | Protocol::Http | Protocol::Quic | Protocol::Tls
+        )
+    }
+}
+
+id_enum! {
+    /// What a flow carries, from classification.
+    pub enum Service {
+        Call = "call",
+        Chat = "chat",
+        Web = "web",
+        Dns = "dns",
+        Other = "other",
+    }
+}
+
+#[allow(clippy::derivable_impls)] // the enum is declared by `id_enum!`
+impl Default for Service {
+    fn default() -> Self {
+        Service::Other
+    }
+}
+
+id_enum! {
+    /// How sure a label is. `High`: a payload signature specific to the app or protocol;
+    /// `Medium`: a name (SNI, DNS answer, REALM) or a cross-flow link (STUN endpoint, SDP);
+    /// `Low`: a port or address hint only. Ordered `Low < Medium < High`.
+    pub enum Confidence {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+    }
+}
+
+#[allow(clippy::derivable_impls)] // the enum is declared by `id_enum!`
+impl Default for Confidence {
+    fn default() -> Self {
+        Confidence::Low
+    }
+}
+
+id_enum! {
+    /// How bad a finding is. Ordered `Info < Degraded < Throttled < Blocked`.
+    pub enum Severity {
+        /// Cited, but changes no status.
+        Info = "info",
+        Degraded = "degraded",
+        Throttled = "throttled",
+        Blocked = "blocked",
+    }
+}
+
+id_enum! {
+    /// The status of a call or a verdict.
+    pub enum Status {
+        Ok = "ok",
+        Blocked = "blocked",
+        Throttled = "throttled",
+        Degraded = "degraded",
+        Inconclusive = "inconclusive",
+    }
+}
+
+impl Severity {
+    /// The status a finding of this severity gives (`Info` gives `Ok`).
+    pub fn status(self) -> Status {
+        match self {
+            Severity::Info => Status::Ok,
+            Severity::Degraded => Status::Degraded,
+            Severity::Throttled => Status::Throttled,
+            Severity::Blocked => Status::Blocked,
+        }
+    }
+}
+
+id_enum! {
+    /// The kind of a finding (DESIGN §6). Each detector documents the kinds it emits.
+    pub enum FindingKind {
+        TcpResetInjected = "tcp_reset_injected",
+        TcpResetSuspicious = "tcp_reset_suspicious",
+        HandshakeTimeout = "handshake_timeout",
+        HandshakeRejected = "handshake_rejected",
+        TlsSniReset = "tls_sni_reset",
+        TlsSniDrop = "tls_sni_drop",
+        QuicBlocked = "quic_blocked",
+        UdpOneWay = "udp_one_way",
+        StunUnanswered = "stun_unanswered",
+        UdpMediaBlocked = "udp_media_blocked",
+        RtpCut = "rtp_cut",
+        UdpBlockedTcpFallback = "udp_blocked_tcp_fallback",
+        DnsInjection = "dns_injection",
+        DnsBogon = "dns_bogon",
+        DnsNxdomain = "dns_nxdomain",
+        ThrottlingPolicer = "throttling_policer",
+        ThrottlingShaper = "throttling_shaper",
+        RtpDegraded = "rtp_degraded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_table_lists_every_app_once_in_order() {
+        assert_eq!(APPS.len(), App::ALL.len());
+        for (i, a) in App::ALL.iter().enumerate() {
+            assert_eq!(APPS[i].id, *a, "row {i}");
+            assert_eq!(a.info().id, *a);
+            assert!(!a.name().is_empty());
+        }
+    }
+
+    #[test]
+    fn ids_round_trip_and_serialise_as_ids() {
+        for a in App::ALL {
+            assert_eq!(App::from_id(a.as_str()), Some(*a));
+            assert_eq!(
+                serde_json::to_string(a).ok(),
+                Some(format!("\"{}\"", a.as_str()))
+            );
+        }
+        for k in FindingKind::ALL {
+            assert_eq!(FindingKind::from_id(k.as_str()), Some(*k));
+        }
+        assert_eq!(App::from_id("other"), None);
+        assert_eq!(app_display_name("skype_teams"), "Skype/Teams");
+        assert_eq!(app_display_name("other"), "other");
+    }
+
+    #[test]
+    fn protocol_order_is_id_order() {
+        let ids: Vec<&str> = Protocol::ALL.iter().map(|p| p.as_str()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn severity_orders_by_harm() {
+        assert!(Severity::Blocked > Severity::Throttled);
+        assert!(Severity::Throttled > Severity::Degraded);
+        assert!(Severity::Degraded > Severity::Info);
+        assert_eq!(Severity::Info.status(), Status::Ok);
+    }
+}
