@@ -4,9 +4,9 @@
 //! per flow, `flow-<id>.svg`: throughput of both directions (top, with the estimated rate as a
 //! dashed line) and the median RTT per bin (bottom). The SVG depends only on the report.
 
-use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use voipwatch_core::report::evidence::Series;
 use voipwatch_core::Report;
 
 const W: f64 = 860.0;
@@ -23,8 +23,10 @@ pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> 
     let mut done = std::collections::BTreeSet::new();
     for f in &report.findings {
         let Some(flow) = f.flow else { continue };
-        let series = &f.evidence["series"];
-        if !series.is_object() || done.contains(&flow) {
+        let Some(series) = f.evidence.series() else {
+            continue;
+        };
+        if done.contains(&flow) {
             continue;
         }
         done.insert(flow);
@@ -32,13 +34,13 @@ pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> 
             .findings
             .iter()
             .filter(|g| g.flow == Some(flow))
-            .map(|g| g.kind)
+            .map(|g| g.kind.as_str())
             .collect();
         let rate = report
             .findings
             .iter()
             .filter(|g| g.flow == Some(flow))
-            .find_map(|g| g.evidence["rate_bps"].as_f64());
+            .find_map(|g| g.evidence.rate_bps());
         let fr = report.flows.iter().find(|x| x.id == flow);
         let title = match fr {
             Some(x) => format!("flow {flow}: {} → {} ({})", x.client, x.server, x.transport),
@@ -52,10 +54,8 @@ pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> 
     Ok(written)
 }
 
-fn nums(v: &Value) -> Vec<Option<f64>> {
-    v.as_array()
-        .map(|a| a.iter().map(Value::as_f64).collect())
-        .unwrap_or_default()
+fn nums(v: &[u64]) -> Vec<Option<f64>> {
+    v.iter().map(|x| Some(*x as f64)).collect()
 }
 
 /// A "nice" axis maximum and tick step covering `max`.
@@ -115,11 +115,11 @@ fn points(
 }
 
 /// Renders one chart.
-pub fn chart(title: &str, kinds: &str, series: &Value, rate: Option<f64>) -> String {
-    let bin = series["bin_s"].as_f64().unwrap_or(0.5).max(1e-6);
-    let c2s = nums(&series["c2s_bps"]);
-    let s2c = nums(&series["s2c_bps"]);
-    let rtt = nums(&series["rtt_ms"]);
+pub fn chart(title: &str, kinds: &str, series: &Series, rate: Option<f64>) -> String {
+    let bin = series.bin_s.max(1e-6);
+    let c2s = nums(&series.c2s_bps);
+    let s2c = nums(&series.s2c_bps);
+    let rtt = series.rtt_ms.clone();
     let n = c2s.len().max(s2c.len()).max(rtt.len()).max(1);
     let dur = n as f64 * bin;
     let x_of = |i: usize| LEFT + (i as f64 + 0.5) * bin / dur * (W - LEFT - RIGHT);
@@ -238,11 +238,16 @@ pub fn chart(title: &str, kinds: &str, series: &Value, rate: Option<f64>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn chart_draws_both_directions_rtt_and_rate() {
-        let series = json!({"bin_s": 0.5, "t0": 0.0, "c2s_bps": [1000, 2000, null], "s2c_bps": [900000, 1000000, 1000000], "rtt_ms": [10.0, null, 40.5]});
+        let series = Series {
+            bin_s: 0.5,
+            t0: 0.0,
+            c2s_bps: vec![1000, 2000, 0],
+            s2c_bps: vec![900000, 1000000, 1000000],
+            rtt_ms: vec![Some(10.0), None, Some(40.5)],
+        };
         let svg = chart(
             "flow 3: a → b (tcp)",
             "throttling_policer",

@@ -299,6 +299,28 @@ impl Severity {
     }
 }
 
+/// Compares a value with an id (`finding.kind == "rtp_cut"`), for code and tests that read
+/// ids from outside the engine.
+macro_rules! eq_id {
+    ($($name:ident),+) => {$(
+        impl PartialEq<&str> for $name {
+            fn eq(&self, id: &&str) -> bool {
+                self.as_str() == *id
+            }
+        }
+    )+};
+}
+
+eq_id!(
+    App,
+    Protocol,
+    Service,
+    Confidence,
+    Severity,
+    Status,
+    FindingKind
+);
+
 id_enum! {
     /// The kind of a finding (DESIGN §6). Each detector documents the kinds it emits.
     pub enum FindingKind {

@@ -2,34 +2,12 @@
 
 use super::FlowFilter;
 use std::fmt::Write;
+use voipwatch_core::model::Status;
+use voipwatch_core::report::evidence::app_of;
 use voipwatch_core::report::{FlowReport, Report};
 
 /// With `--flows auto`, list every flow up to this many.
 pub const AUTO_MAX_ROWS: usize = 40;
-
-/// Display name of an app id.
-pub fn app_name(id: &str) -> &str {
-    match id {
-        "whatsapp" => "WhatsApp",
-        "messenger" => "Messenger",
-        "skype_teams" => "Skype/Teams",
-        "zoom" => "Zoom",
-        "google_meet" => "Google Meet",
-        "facetime" => "FaceTime",
-        "signal" => "Signal",
-        "telegram" => "Telegram",
-        "viber" => "Viber",
-        "discord" => "Discord",
-        "imo" => "IMO",
-        "line" => "LINE",
-        "webex" => "Webex",
-        "wechat" => "WeChat",
-        "kakaotalk" => "KakaoTalk",
-        "snapchat" => "Snapchat",
-        "sip" => "SIP telephony",
-        other => other,
-    }
-}
 
 const VOIP_PROTOCOLS: &[&str] = &[
     "stun", "turn", "rtp", "rtcp", "srtp", "dtls", "sip", "sdp", "h323", "mgcp", "megaco", "iax",
@@ -123,16 +101,16 @@ pub fn utc(ts: f64) -> String {
 
 fn call_phrase(c: &voipwatch_core::report::Call) -> String {
     let mut parts = Vec::new();
-    if let Some(kind) = c.media.get("kind").and_then(|v| v.as_str()) {
-        parts.push(kind.to_string());
+    if let Some(kind) = c.media.kind {
+        parts.push(kind.as_str().to_string());
     }
     parts.push(duration(c.last_ts - c.first_ts));
-    if let Some(mos) = c.media.get("mos").and_then(|v| v.as_f64()) {
+    if let Some(mos) = c.media.mos {
         parts.push(format!("MOS {mos:.1}"));
     }
-    let mut s = format!("{} ({})", app_name(c.app), parts.join(", "));
-    if c.status != "ok" {
-        let _ = write!(s, " [{}]", c.status.to_uppercase());
+    let mut s = format!("{} ({})", c.app.name(), parts.join(", "));
+    if c.status != Status::Ok {
+        let _ = write!(s, " [{}]", c.status.as_str().to_uppercase());
     }
     s
 }
@@ -184,8 +162,8 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
             let _ = writeln!(
                 s,
                 "  {:<13} {:<12} {}",
-                v.status.to_uppercase(),
-                app_name(&v.app),
+                v.status.as_str().to_uppercase(),
+                v.app.name(),
                 v.summary
             );
         }
@@ -325,7 +303,8 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
 fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
     let mut what: Vec<String> = Vec::new();
     if let Some(app) = f.app {
-        what.push(app_name(app).to_string());
+        // The app table's name; an id it does not know is shown as it is.
+        what.push(app_of(Some(app)).map_or_else(|| app.to_string(), |a| a.name().to_string()));
     }
     if f.service == voipwatch_core::classify::Service::Call {
         what.push("call".into());

@@ -31,9 +31,10 @@
 //! 7·10⁻⁶·R(R − 60)(100 − R). Without RTP streams (encrypted app framing) no MOS is given.
 
 use crate::flow::{Dir, Flow, Transport};
-use crate::report::Call;
+use crate::model::{Protocol, Status};
+use crate::report::evidence::{app_of, MediaKind, MediaStream, OneWayPeriod, ProtocolLabel};
+use crate::report::{Call, Media};
 use crate::{secs, Nanos};
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -85,7 +86,7 @@ fn round2(x: f64) -> f64 {
 }
 
 /// One-way periods of a UDP flow: (start s, end s, direction that still sent).
-fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<Value> {
+fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<OneWayPeriod> {
     let mut out = Vec::new();
     if f.transport != Transport::Udp || f.dir[0].packets == 0 || f.dir[1].packets == 0 {
         return out;
@@ -111,12 +112,12 @@ fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<Value> {
         if j - i >= ONE_WAY_MIN_BINS {
             let t0 = f.first_ts + bin_ns * i as i64;
             let t1 = f.first_ts + bin_ns * j as i64;
-            out.push(json!({
-                "flow": f.id,
-                "start": secs(t0),
-                "end": secs(t1.min(f.last_ts)),
-                "only": if d == Dir::C2s { "c2s" } else { "s2c" },
-            }));
+            out.push(OneWayPeriod {
+                end: secs(t1.min(f.last_ts)),
+                flow: f.id,
+                only: if d == Dir::C2s { "c2s" } else { "s2c" },
+                start: secs(t0),
+            });
         }
         i = j;
     }
@@ -197,37 +198,39 @@ pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
     }
     calls
         .into_iter()
+        // Every call app is in the app table (a label it does not know makes no call).
+        .filter_map(|c| app_of(Some(c.app)).map(|app| (app, c)))
         .enumerate()
-        .map(|(n, c)| {
+        .map(|(n, (app, c))| {
             let mut ids: Vec<u32> = c.flows.iter().map(|&i| flows[i].id).collect();
             ids.sort_unstable();
             Call {
                 id: n as u32,
-                app: c.app,
+                app,
                 client: c.client.to_string(),
                 flows: ids,
                 first_ts: secs(c.first),
                 last_ts: secs(c.last),
                 media: media(flows, &c.flows, bin_ns),
-                status: "ok",
+                status: Status::Ok,
             }
         })
         .collect()
 }
 
-fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
+fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Media {
     let mut streams = Vec::new();
     let mut rtts: Vec<i64> = Vec::new();
     let mut one_way = Vec::new();
     let (mut recv, mut exp) = (0u64, 0u64);
     let mut jit_sum = 0.0;
     let mut jit_n = 0.0;
-    let mut protocols: Vec<&str> = Vec::new();
+    let mut protocols: Vec<Protocol> = Vec::new();
     let (mut audio, mut video) = (false, false);
     for &i in members {
         let f = &flows[i];
-        for p in &f.class.protocols {
-            if !protocols.contains(p) {
+        for p in f.class.protocols.iter().filter_map(|p| p.to_protocol()) {
+            if !protocols.contains(&p) {
                 protocols.push(p);
             }
         }
@@ -237,13 +240,20 @@ fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
             } else {
                 0.0
             };
-            streams.push(json!({
-                "flow": f.id, "dir": s.dir, "ssrc": s.ssrc, "payload_type": s.payload_type,
-                "packets": s.packets, "expected": s.expected, "lost": s.lost,
-                "loss_pct": round2(loss), "jitter_ms": s.jitter_ms,
-                "max_delta_ms": s.max_delta_ms,
-                "first_ts": s.first_ts, "last_ts": s.last_ts,
-            }));
+            streams.push(MediaStream {
+                dir: s.dir,
+                expected: s.expected,
+                first_ts: s.first_ts,
+                flow: f.id,
+                jitter_ms: s.jitter_ms,
+                last_ts: s.last_ts,
+                loss_pct: round2(loss),
+                lost: s.lost,
+                max_delta_ms: s.max_delta_ms,
+                packets: s.packets,
+                payload_type: s.payload_type,
+                ssrc: s.ssrc,
+            });
             if s.clock_rate == 90000 || (24..=34).contains(&s.payload_type) {
                 video = true;
             } else if s.packets >= 10 {
@@ -278,22 +288,22 @@ fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Value {
         .map(|&i| flows[i].dir[0].packets + flows[i].dir[1].packets)
         .sum();
     let kind = match (audio, video) {
-        (true, true) => Some("audio+video"),
-        (true, false) => Some("audio"),
-        (false, true) => Some("video"),
+        (true, true) => Some(MediaKind::AudioVideo),
+        (true, false) => Some(MediaKind::Audio),
+        (false, true) => Some(MediaKind::Video),
         (false, false) => None,
     };
-    json!({
-        "kind": kind,
-        "protocols": protocols,
-        "packets": packets,
-        "streams": streams,
-        "loss_pct": loss_pct,
-        "jitter_ms": jitter_ms,
-        "rtcp_rtt_ms": rtt_ms,
-        "mos": mos_v,
-        "one_way": one_way,
-    })
+    Media {
+        jitter_ms,
+        kind,
+        loss_pct,
+        mos: mos_v,
+        one_way,
+        packets,
+        protocols,
+        rtcp_rtt_ms: rtt_ms,
+        streams,
+    }
 }
 
 #[cfg(test)]

@@ -646,10 +646,13 @@ mod tests {
         assert_ne!(flows[2].class.service, Service::Call);
         assert_eq!(calls.len(), 1);
         assert_eq!(
-            (calls[0].app, calls[0].flows.clone()),
+            (calls[0].app.as_str(), calls[0].flows.clone()),
             ("whatsapp", vec![0, 1])
         );
-        assert_eq!(calls[0].media["kind"], "audio");
+        assert_eq!(
+            calls[0].media.kind,
+            Some(crate::report::evidence::MediaKind::Audio)
+        );
     }
 
     /// A PCMU RTP packet (PT 0, 160 samples of 20 ms).
@@ -727,7 +730,7 @@ mod tests {
         assert_eq!(calls[0].app, "sip");
         assert_eq!(calls[0].client, "10.71.1.2");
         assert_eq!(calls[0].flows, vec![0, 1, 2]);
-        assert_eq!(calls[0].media["streams"].as_array().map(Vec::len), Some(2));
+        assert_eq!(calls[0].media.streams.len(), 2);
     }
 
     #[test]

@@ -362,31 +362,6 @@ pub fn datagrams(flow: &Flow, dir: Dir) -> Vec<(PacketMeta, &[u8])> {
     out
 }
 
-/// Human-readable name of an app id (DESIGN §3 ids).
-pub fn app_label(app: &str) -> String {
-    let s = match app {
-        "whatsapp" => "WhatsApp",
-        "messenger" => "Messenger",
-        "skype_teams" => "Skype/Teams",
-        "zoom" => "Zoom",
-        "google_meet" => "Google Meet",
-        "facetime" => "FaceTime",
-        "signal" => "Signal",
-        "telegram" => "Telegram",
-        "viber" => "Viber",
-        "discord" => "Discord",
-        "imo" => "imo",
-        "line" => "LINE",
-        "webex" => "Webex",
-        "wechat" => "WeChat",
-        "kakaotalk" => "KakaoTalk",
-        "snapchat" => "Snapchat",
-        "sip" => "SIP",
-        other => return other.to_string(),
-    };
-    s.to_string()
-}
-
 /// True when a flow carries call media or call set-up (classification, or STUN/RTP protocols).
 pub fn is_call_flow(f: &Flow) -> bool {
     f.class.service == Service::Call

@@ -39,9 +39,12 @@ use super::{Detector, Input};
 use crate::classify::apps;
 use crate::classify::dns::read_name;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::{
+    app_of, DnsAnswer, DnsBogonEvidence, DnsInjectionEvidence, DnsNxdomainEvidence,
+};
 use crate::report::Finding;
 use crate::secs;
-use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -193,12 +196,17 @@ fn local_name(n: &str) -> bool {
         .any(|s| n.ends_with(s))
 }
 
-fn fact_json(m: &DnsFact, query_ts: crate::Nanos) -> Value {
-    json!({
-        "frame": m.frame, "txid": m.txid, "delay_ms": m.ts.saturating_sub(query_ts) as f64 / 1e6, "ip_ttl": m.ip_ttl,
-        "hops": blocking::hops(m.ip_ttl), "rcode": m.rcode,
-        "addrs": m.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "record_ttl": m.min_ttl,
-    })
+fn answer(m: &DnsFact, query_ts: crate::Nanos) -> DnsAnswer {
+    DnsAnswer {
+        addrs: m.addrs.iter().map(|a| a.to_string()).collect(),
+        delay_ms: m.ts.saturating_sub(query_ts) as f64 / 1e6,
+        frame: m.frame,
+        hops: blocking::hops(m.ip_ttl),
+        ip_ttl: m.ip_ttl,
+        rcode: m.rcode,
+        record_ttl: m.min_ttl,
+        txid: m.txid,
+    }
 }
 
 impl Detector for DnsTampering {
@@ -245,26 +253,40 @@ impl Detector for DnsTampering {
                     .qname
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
-                let app = apps::lookup(&q.qname).map(|(a, _)| a).filter(|_| hostname);
+                let app = app_of(apps::lookup(&q.qname).map(|(a, _)| a)).filter(|_| hostname);
                 if first.rcode == 3 {
                     if let Some(app) = app {
                         let elsewhere = resolved.contains(q.qname.as_str());
                         out.push(Finding {
-                            kind: "dns_nxdomain",
+                            kind: FindingKind::DnsNxdomain,
                             flow: Some(f.id),
                             ts: secs(first.ts),
-                            severity: if elsewhere { "info" } else { "blocked" },
+                            severity: if elsewhere {
+                                Severity::Info
+                            } else {
+                                Severity::Blocked
+                            },
                             confidence: if elsewhere { 0.3 } else { 0.6 },
                             summary: format!(
                                 "The resolver {} said {} ({}) does not exist (NXDOMAIN){}.",
                                 f.server.ip(),
                                 q.qname,
-                                blocking::app_label(app),
-                                if elsewhere { ", although another lookup of it succeeded" } else { "" }
+                                app.name(),
+                                if elsewhere {
+                                    ", although another lookup of it succeeded"
+                                } else {
+                                    ""
+                                }
                             ),
-                            evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),
-                                             "query_frame": q.frame, "answer": fact_json(first, q.ts),
-                                             "resolved_elsewhere": elsewhere}),
+                            evidence: DnsNxdomainEvidence {
+                                answer: answer(first, q.ts),
+                                app,
+                                name: q.qname.clone(),
+                                query_frame: q.frame,
+                                resolved_elsewhere: elsewhere,
+                                resolver: f.server.ip().to_string(),
+                            }
+                            .into(),
                             packets: vec![q.frame, first.frame],
                         });
                     }
@@ -281,21 +303,27 @@ impl Detector for DnsTampering {
                     && bogon_names.insert(q.qname.clone())
                 {
                     out.push(Finding {
-                        kind: "dns_bogon",
+                        kind: FindingKind::DnsBogon,
                         flow: Some(f.id),
                         ts: secs(first.ts),
-                        severity: "blocked",
+                        severity: Severity::Blocked,
                         confidence: 0.7,
                         summary: format!(
                             "The resolver {} answered {} ({}) with {}, an address that cannot be on the Internet.",
                             f.server.ip(),
                             q.qname,
-                            blocking::app_label(app),
+                            app.name(),
                             bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
                         ),
-                        evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),
-                                         "bogons": bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
-                                         "answer": fact_json(first, q.ts), "query_frame": q.frame}),
+                        evidence: DnsBogonEvidence {
+                            answer: answer(first, q.ts),
+                            app,
+                            bogons: bogons.iter().map(|b| b.to_string()).collect(),
+                            name: q.qname.clone(),
+                            query_frame: q.frame,
+                            resolver: f.server.ip().to_string(),
+                        }
+                        .into(),
                         packets: vec![q.frame, first.frame],
                     });
                 }
@@ -326,7 +354,7 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
     let a1: BTreeSet<IpAddr> = first.addrs.iter().copied().collect();
     let a2: BTreeSet<IpAddr> = last.addrs.iter().copied().collect();
     let differ = a1 != a2 || first.rcode != last.rcode;
-    let app = apps::lookup(&q.qname).map(|(a, _)| a);
+    let app = app_of(apps::lookup(&q.qname).map(|(a, _)| a));
     let mut why = Vec::new();
     if let Some(_r) = ttl {
         why.push(format!(
@@ -365,24 +393,30 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
         }
     };
     Some(Finding {
-        kind: "dns_injection",
+        kind: FindingKind::DnsInjection,
         flow: Some(f.id),
         ts: secs(first.ts),
-        severity: if differ { "blocked" } else { "info" },
+        severity: if differ { Severity::Blocked } else { Severity::Info },
         confidence: if differ && ttl.is_some() { 0.9 } else if differ { 0.7 } else { 0.4 },
         summary: format!(
             "Two answers came back for {}{}: the first ({}) was forged on the path — {}; the resolver's answer was {}.",
             q.qname,
-            app.map(|a| format!(" ({})", blocking::app_label(a))).unwrap_or_default(),
+            app.map(|a| format!(" ({})", a.name())).unwrap_or_default(),
             fmt_addrs(&a1),
             why.join("; "),
             fmt_addrs(&a2)
         ),
-        evidence: json!({
-            "name": q.qname, "app": app, "resolver": f.server.ip().to_string(), "tests": tests,
-            "ttl_reason": ttl, "query_frame": q.frame, "answers_differ": differ,
-            "answers": answers.iter().take(8).map(|a| fact_json(a, q.ts)).collect::<Vec<_>>(),
-        }),
+        evidence: DnsInjectionEvidence {
+            answers: answers.iter().take(8).map(|a| answer(a, q.ts)).collect(),
+            answers_differ: differ,
+            app,
+            name: q.qname.clone(),
+            query_frame: q.frame,
+            resolver: f.server.ip().to_string(),
+            tests,
+            ttl_reason: ttl,
+        }
+        .into(),
         packets: {
             let mut v = vec![q.frame];
             v.extend(answers.iter().take(8).map(|a| a.frame));
@@ -395,6 +429,7 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
 mod tests {
     use super::super::testutil::*;
     use super::*;
+    use serde_json::json;
 
     fn run(flows: &[Flow]) -> Vec<Finding> {
         run_detector(&DnsTampering, flows)
@@ -465,17 +500,14 @@ mod tests {
             ),
         ]);
         let out = run(&[f]);
-        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind.as_str()).collect();
         assert_eq!(kinds, vec!["dns_injection", "dns_bogon"], "{out:?}");
         assert_eq!(out[0].severity, "blocked");
         assert_eq!(out[0].packets, vec![1, 2, 3]);
-        assert_eq!(
-            out[0].evidence["tests"],
-            json!(["ttl", "faster_than_resolver"])
-        );
+        assert_eq!(ev(&out[0])["tests"], json!(["ttl", "faster_than_resolver"]));
         assert!(out[0].summary.contains("10.10.34.34"), "{}", out[0].summary);
         assert_eq!(out[1].severity, "blocked");
-        assert_eq!(out[1].evidence["app"], "whatsapp");
+        assert_eq!(ev(&out[1])["app"], "whatsapp");
     }
 
     #[test]

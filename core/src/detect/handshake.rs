@@ -27,9 +27,12 @@ use super::blocking::{self, has, is_dup, is_rst, ttl_mismatch, TwoWay};
 use super::{rst_injection, Detector, Input};
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::{
+    HandshakeIcmpEvidence, HandshakeRstEvidence, HandshakeTimeoutEvidence, PenaltyBox,
+};
 use crate::report::Finding;
 use crate::{secs, Nanos};
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -125,24 +128,22 @@ impl Detector for Handshake {
                 if !filtered {
                     conf = 0.3;
                 }
-                let mut ev = json!({
-                    "syns": syns.len(),
-                    "span_s": blocking::ms(span) / 1000.0,
-                    "syn_frames": syns.iter().map(|p| p.frame).collect::<Vec<_>>(),
-                    "server_answered_other_flows": succeeded_elsewhere,
-                    "sni": sni,
-                });
-                if let (Some((src, d)), Some(o)) = (pbox, ev.as_object_mut()) {
-                    o.insert(
-                        "penalty_box".into(),
-                        json!({"after_flow": src, "after_s": blocking::ms(d) / 1000.0}),
-                    );
-                }
+                let ev = HandshakeTimeoutEvidence {
+                    penalty_box: pbox.map(|(src, d)| PenaltyBox {
+                        after_flow: src,
+                        after_s: blocking::ms(d) / 1000.0,
+                    }),
+                    server_answered_other_flows: succeeded_elsewhere,
+                    sni: sni.map(str::to_string),
+                    span_s: blocking::ms(span) / 1000.0,
+                    syn_frames: syns.iter().map(|p| p.frame).collect(),
+                    syns: syns.len(),
+                };
                 out.push(Finding {
-                    kind: "handshake_timeout",
+                    kind: FindingKind::HandshakeTimeout,
                     flow: Some(f.id),
                     ts: secs(first_syn.ts),
-                    severity: if filtered { "blocked" } else { "info" },
+                    severity: if filtered { Severity::Blocked } else { Severity::Info },
                     confidence: conf.min(0.9),
                     summary: format!(
                         "Connection to {dest} never opened: {} SYNs sent over {:.1} s, no answer{}.",
@@ -158,7 +159,7 @@ impl Detector for Handshake {
                             ""
                         }
                     ),
-                    evidence: ev,
+                    evidence: ev.into(),
                     packets: blocking::frames(syns.iter().map(|p| **p), 32),
                 });
                 continue;
@@ -176,24 +177,22 @@ impl Detector for Handshake {
             let mismatch = reference.and_then(|r| ttl_mismatch(rst.ttl, r, cfg.ttl_hop_delta));
             let blocked = mismatch.is_some() || pbox.is_some();
             let response = rst.ts.saturating_sub(first_syn.ts);
-            let mut ev = json!({
-                "syns": syns.len(),
-                "rst_frame": rst.frame,
-                "rst_ttl": rst.ttl,
-                "rst_hops": blocking::hops(rst.ttl),
-                "server_ttl": reference,
-                "ttl_reason": mismatch,
-                "rst_window": rst.window,
-                "rst_ip_id": if rst.ip_id == u32::MAX { None } else { Some(rst.ip_id) },
-                "response_ms": response as f64 / 1e6,
-                "server_answered_other_flows": succeeded_elsewhere,
-            });
-            if let (Some((src, d)), Some(o)) = (pbox, ev.as_object_mut()) {
-                o.insert(
-                    "penalty_box".into(),
-                    json!({"after_flow": src, "after_s": blocking::ms(d) / 1000.0}),
-                );
-            }
+            let ev = HandshakeRstEvidence {
+                penalty_box: pbox.map(|(src, d)| PenaltyBox {
+                    after_flow: src,
+                    after_s: blocking::ms(d) / 1000.0,
+                }),
+                response_ms: response as f64 / 1e6,
+                rst_frame: rst.frame,
+                rst_hops: blocking::hops(rst.ttl),
+                rst_ip_id: (rst.ip_id != u32::MAX).then_some(rst.ip_id),
+                rst_ttl: rst.ttl,
+                rst_window: rst.window,
+                server_answered_other_flows: succeeded_elsewhere,
+                server_ttl: reference,
+                syns: syns.len(),
+                ttl_reason: mismatch,
+            };
             let why = if let (Some(t), Some(r)) = (mismatch.map(|_| rst.ttl), reference) {
                 format!("; the refusal arrived with TTL {t} but the server's packets arrive with TTL {r}, so something on the path answered for it")
             } else if pbox.is_some() {
@@ -202,16 +201,16 @@ impl Detector for Handshake {
                 "; the port may simply be closed".to_string()
             };
             out.push(Finding {
-                kind: "handshake_rejected",
+                kind: FindingKind::HandshakeRejected,
                 flow: Some(f.id),
                 ts: secs(rst.ts),
-                severity: if blocked { "blocked" } else { "info" },
+                severity: if blocked { Severity::Blocked } else { Severity::Info },
                 confidence: if blocked { 0.7 } else { 0.3 },
                 summary: format!(
                     "Connection to {dest} was refused with a TCP reset {:.0} ms after the SYN{why}.",
                     response as f64 / 1e6
                 ),
-                evidence: ev,
+                evidence: ev.into(),
                 packets: vec![first_syn.frame, rst.frame],
             });
         }
@@ -225,10 +224,14 @@ fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
     };
     let prohibited = ty == 3 && matches!(code, 9 | 10 | 13);
     out.push(Finding {
-        kind: "handshake_rejected",
+        kind: FindingKind::HandshakeRejected,
         flow: Some(f.id),
         ts: secs(ts),
-        severity: if prohibited { "blocked" } else { "info" },
+        severity: if prohibited {
+            Severity::Blocked
+        } else {
+            Severity::Info
+        },
         confidence: if prohibited { 0.8 } else { 0.4 },
         summary: format!(
             "Connection to {dest} was refused by {from} with ICMP type {ty} code {code}{}.",
@@ -238,7 +241,13 @@ fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
                 ""
             }
         ),
-        evidence: json!({"icmp_type": ty, "icmp_code": code, "icmp_from": from.to_string(), "icmp_frame": frame}),
+        evidence: HandshakeIcmpEvidence {
+            icmp_code: code,
+            icmp_frame: frame,
+            icmp_from: from.to_string(),
+            icmp_type: ty,
+        }
+        .into(),
         packets: vec![frame],
     });
 }
@@ -288,9 +297,9 @@ mod tests {
         let out = run(&[f.clone(), alive]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, "blocked");
-        assert_eq!(out[0].evidence["server_answered_other_flows"], true);
+        assert_eq!(ev(&out[0])["server_answered_other_flows"], true);
         assert_eq!(out[0].packets, vec![1, 2, 3]);
-        assert_eq!(out[0].evidence["syns"], 3);
+        assert_eq!(ev(&out[0])["syns"], 3);
         // One-sided capture: nothing else two-way → no finding.
         assert!(run(&[f]).is_empty());
     }
@@ -326,7 +335,7 @@ mod tests {
         );
         let out = run(&[g, good(1)]);
         assert_eq!(out[0].severity, "blocked");
-        assert_eq!(out[0].evidence["ttl_reason"], "init_ttl_class");
+        assert_eq!(ev(&out[0])["ttl_reason"], "init_ttl_class");
     }
 
     #[test]

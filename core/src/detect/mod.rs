@@ -64,7 +64,7 @@ pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
     out.sort_by(|a, b| {
         a.ts.total_cmp(&b.ts)
             .then(a.flow.cmp(&b.flow))
-            .then(a.kind.cmp(b.kind))
+            .then(a.kind.as_str().cmp(b.kind.as_str()))
     });
     out
 }

@@ -47,9 +47,10 @@
 use super::series::{self, DataDir, Seg, ThrottleConfig, Vantage};
 use super::{Detector, Input};
 use crate::flow::{Dir, Flow, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::TcpPolicerEvidence;
 use crate::report::Finding;
 use crate::{secs, Nanos};
-use serde_json::json;
 
 /// The detector (registered in [`super::REGISTRY`]).
 pub struct Policer;
@@ -522,37 +523,42 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], p: &Policed) 
     frames.truncate(20);
     let confidence = if p.rtt_measured { 0.9 } else { 0.7 };
     Finding {
-        kind: "throttling_policer",
+        kind: FindingKind::ThrottlingPolicer,
         flow: Some(flow.id),
         ts: secs(p.first_loss.ts),
-        severity: "throttled",
+        severity: Severity::Throttled,
         confidence,
         summary,
-        evidence: json!({
-            "dir": series::dir_str(dd.dir),
-            "vantage": dd.vantage.as_str(),
-            "rate_bps": p.rate_bps.round(),
-            "burst_bytes": p.burst_bytes.round(),
-            "replay": if p.bucket_bounded { "bounded_bucket" } else { "flach2016" },
-            "replay_depth_bytes": p.depth_bytes.map(f64::round),
-            "bytes_before_first_loss": p.bytes_before_first_loss,
-            "first_loss_ts": secs(p.first_loss.ts),
-            "last_loss_ts": secs(p.last_loss.ts),
-            "data_segments": dd.data_packets,
-            "loss_samples": p.loss_samples,
-            "pass_samples": p.pass_samples,
-            "loss_slices": p.loss_slices,
-            "retransmissions": dd.retransmissions,
-            "holes": dd.holes,
-            "median_tokens_on_loss": p.median_tokens_on_loss.round(),
-            "median_tokens_on_pass": p.median_tokens_on_pass.round(),
-            "loss_out_of_range": round3(p.loss_out_of_range),
-            "pass_out_of_range": round3(p.pass_out_of_range),
-            "inflated_rtt_losses": round3(p.inflated_rtt_fraction),
-            "median_rtt_ms": round1(p.median_rtt as f64 / 1e6),
-            "rtt_measured": p.rtt_measured,
-            "series": series::series_json(flow, rtts),
-        }),
+        evidence: TcpPolicerEvidence {
+            bytes_before_first_loss: p.bytes_before_first_loss,
+            burst_bytes: p.burst_bytes.round(),
+            data_segments: dd.data_packets,
+            dir: series::dir_str(dd.dir),
+            first_loss_ts: secs(p.first_loss.ts),
+            holes: dd.holes,
+            inflated_rtt_losses: round3(p.inflated_rtt_fraction),
+            last_loss_ts: secs(p.last_loss.ts),
+            loss_out_of_range: round3(p.loss_out_of_range),
+            loss_samples: p.loss_samples,
+            loss_slices: p.loss_slices,
+            median_rtt_ms: round1(p.median_rtt as f64 / 1e6),
+            median_tokens_on_loss: p.median_tokens_on_loss.round(),
+            median_tokens_on_pass: p.median_tokens_on_pass.round(),
+            pass_out_of_range: round3(p.pass_out_of_range),
+            pass_samples: p.pass_samples,
+            rate_bps: p.rate_bps.round(),
+            replay: if p.bucket_bounded {
+                "bounded_bucket"
+            } else {
+                "flach2016"
+            },
+            replay_depth_bytes: p.depth_bytes.map(f64::round),
+            retransmissions: dd.retransmissions,
+            rtt_measured: p.rtt_measured,
+            series: series::flow_series(flow, rtts),
+            vantage: dd.vantage.as_str(),
+        }
+        .into(),
         packets: frames,
     }
 }
@@ -575,6 +581,7 @@ impl Detector for Policer {
 mod tests {
     use super::super::series::sim::{self, Sim};
     use super::*;
+    use crate::detect::testutil::ev;
 
     fn check(s: &Sim) -> Result<Policed, Reject> {
         let f = sim::run(s);
@@ -689,7 +696,7 @@ mod tests {
             &mut out,
         );
         assert_eq!(out.len(), 1);
-        let e = &out[0].evidence;
+        let e = &ev(&out[0]);
         assert_eq!(out[0].kind, "throttling_policer");
         assert_eq!(e["dir"], "s2c");
         assert_eq!(e["vantage"], "receiver");

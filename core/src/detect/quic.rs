@@ -26,9 +26,10 @@
 use super::blocking::{self, is_dup, ms, TwoWay};
 use super::{Detector, Input};
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::QuicEvidence;
 use crate::report::Finding;
 use crate::secs;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -113,10 +114,10 @@ impl Detector for QuicBlocked {
                 .map(|s| format!(" (\"{s}\")"))
                 .unwrap_or_default();
             out.push(Finding {
-                kind: "quic_blocked",
+                kind: FindingKind::QuicBlocked,
                 flow: Some(head),
                 ts: secs(first.ts),
-                severity: "blocked",
+                severity: Severity::Blocked,
                 confidence: if tcp_state == "works" { 0.8 } else { 0.6 },
                 summary: format!(
                     "QUIC to {server}{name} got no answer: {} Initial packets over {:.1} s, nothing back{}.",
@@ -128,15 +129,16 @@ impl Detector for QuicBlocked {
                         _ => "",
                     }
                 ),
-                evidence: json!({
-                    "client": client.to_string(),
-                    "initials": initials.len(),
-                    "span_s": ms(span) / 1000.0,
-                    "flows": ids,
-                    "sni": sni,
-                    "tcp_same_host": tcp_state,
-                    "tcp_flows": tcp.iter().map(|g| g.id).collect::<Vec<_>>(),
-                }),
+                evidence: QuicEvidence {
+                    client: client.to_string(),
+                    flows: ids.clone(),
+                    initials: initials.len(),
+                    sni: sni.clone(),
+                    span_s: ms(span) / 1000.0,
+                    tcp_flows: tcp.iter().map(|g| g.id).collect(),
+                    tcp_same_host: tcp_state,
+                }
+                .into(),
                 packets: blocking::frames(initials.into_iter(), 32),
             });
         }
@@ -192,8 +194,8 @@ mod tests {
         let out = run(&[quic(0, false), tls(1)]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "quic_blocked");
-        assert_eq!(out[0].evidence["tcp_same_host"], "works");
-        assert_eq!(out[0].evidence["initials"], 3);
+        assert_eq!(ev(&out[0])["tcp_same_host"], "works");
+        assert_eq!(ev(&out[0])["initials"], 3);
         assert_eq!(out[0].packets, vec![1, 2, 4]);
     }
 

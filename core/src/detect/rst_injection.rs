@@ -53,9 +53,10 @@ use super::blocking::{
 use super::{Detector, Input};
 use crate::decode::tcp_flags;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::{PenaltyBox, PenaltyBoxResetEvidence, RstEvidence, RstPacket};
 use crate::report::Finding;
 use crate::{secs, Nanos};
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -71,7 +72,7 @@ pub struct RstVerdict {
     /// Time of the first RST judged.
     pub ts: Nanos,
     pub frames: Vec<u64>,
-    pub evidence: Value,
+    pub evidence: RstEvidence,
     pub summary_reason: String,
     /// The TTL and hop count of the RST vs the sender's reference, when known.
     pub ttl: Option<(u8, u8)>,
@@ -93,18 +94,18 @@ impl Detector for RstInjection {
         let boxes = penalty_boxes(input.flows, cfg, &judged);
         for (f, v) in &judged {
             let mut evidence = v.evidence.clone();
-            if let (Some((src, delay)), Some(obj)) = (boxes.get(&f.id), evidence.as_object_mut()) {
-                obj.insert(
-                    "penalty_box".into(),
-                    json!({"after_flow": src, "after_s": ms(*delay) / 1000.0}),
-                );
+            if let Some((src, delay)) = boxes.get(&f.id) {
+                evidence.penalty_box = Some(PenaltyBox {
+                    after_flow: *src,
+                    after_s: ms(*delay) / 1000.0,
+                });
             }
             let dest = dest(f);
             let (kind, severity, confidence, summary) = if v.injected {
                 let conf = if v.tests.len() >= 2 { 0.9 } else { 0.8 };
                 (
-                    "tcp_reset_injected",
-                    "blocked",
+                    FindingKind::TcpResetInjected,
+                    Severity::Blocked,
                     conf,
                     format!(
                         "Connection to {dest} was cut by a forged TCP reset: {} (tests: {}).",
@@ -119,8 +120,8 @@ impl Detector for RstInjection {
                     0.4
                 };
                 (
-                    "tcp_reset_suspicious",
-                    "info",
+                    FindingKind::TcpResetSuspicious,
+                    Severity::Info,
                     conf,
                     format!(
                         "Connection to {dest} was reset by a packet that may not come from the server: {} (tests: {}).",
@@ -136,7 +137,7 @@ impl Detector for RstInjection {
                 severity,
                 confidence,
                 summary,
-                evidence,
+                evidence: evidence.into(),
                 packets: v.frames.clone(),
             });
         }
@@ -158,18 +159,25 @@ impl Detector for RstInjection {
                 .collect();
             let Some(first) = rsts.first() else { continue };
             out.push(Finding {
-                kind: "tcp_reset_suspicious",
+                kind: FindingKind::TcpResetSuspicious,
                 flow: Some(f.id),
                 ts: secs(first.ts),
-                severity: "info",
+                severity: Severity::Info,
                 confidence: 0.5,
                 summary: format!(
                     "Connection to {} was reset {:.0} s after a forged reset on flow {src} to the same server (a residual \"penalty box\").",
                     dest(f),
                     ms(*delay) / 1000.0
                 ),
-                evidence: json!({"tests": ["PENALTY_BOX"], "penalty_box": {"after_flow": src, "after_s": ms(*delay) / 1000.0},
-                                 "rst_frames": rsts.iter().map(|p| p.frame).collect::<Vec<_>>()}),
+                evidence: PenaltyBoxResetEvidence {
+                    penalty_box: PenaltyBox {
+                        after_flow: *src,
+                        after_s: ms(*delay) / 1000.0,
+                    },
+                    rst_frames: rsts.iter().map(|p| p.frame).collect(),
+                    tests: vec!["PENALTY_BOX"],
+                }
+                .into(),
                 packets: blocking::frames(rsts.into_iter(), 32),
             });
         }
@@ -482,20 +490,24 @@ pub fn judge_flow(
         .iter()
         .min_by_key(|p| p.ts.abs_diff(first.p.ts))
         .copied();
-    let rst_list: Vec<Value> = snaps
+    let rst_list: Vec<RstPacket> = snaps
         .iter()
         .take(16)
-        .map(|s| {
-            json!({
-                "frame": s.p.frame, "ts": secs(s.p.ts), "dir": dir_str(s.p.dir),
-                "seq": s.p.seq, "ack": s.p.ack, "flags": s.p.tcp_flags,
-                "ttl": s.p.ttl, "hops": blocking::hops(s.p.ttl),
-                "ip_id": if s.p.ip_id == u32::MAX { Value::Null } else { json!(s.p.ip_id) },
-                "df": s.p.df, "window": s.p.window,
-                "seq_offset": s.snd_max.map(|m| seq_diff(s.p.seq, m)),
-                "seq_vs_peer_ack": s.peer_ack_max.map(|m| seq_diff(s.p.seq, m)),
-                "ack_offset": s.peer_snd_max.map(|m| seq_diff(s.p.ack, m)),
-            })
+        .map(|s| RstPacket {
+            ack: s.p.ack,
+            ack_offset: s.peer_snd_max.map(|m| seq_diff(s.p.ack, m)),
+            df: s.p.df,
+            dir: dir_str(s.p.dir),
+            flags: s.p.tcp_flags,
+            frame: s.p.frame,
+            hops: blocking::hops(s.p.ttl),
+            ip_id: (s.p.ip_id != u32::MAX).then_some(s.p.ip_id),
+            seq: s.p.seq,
+            seq_offset: s.snd_max.map(|m| seq_diff(s.p.seq, m)),
+            seq_vs_peer_ack: s.peer_ack_max.map(|m| seq_diff(s.p.seq, m)),
+            ts: secs(s.p.ts),
+            ttl: s.p.ttl,
+            window: s.p.window,
         })
         .collect();
     // The sender's resets (the peer's own answering resets are in `rsts`, not in the frames).
@@ -546,26 +558,27 @@ pub fn judge_flow(
         };
         reasons.push(format!("{} after {what}", blocking::delay_phrase(delay)));
     }
-    let evidence = json!({
-        "tests": tests,
-        "rst_frames": snaps.iter().map(|s| s.p.frame).collect::<Vec<_>>(),
-        "contradicting_frames": contradicting,
-        "rsts": rst_list,
-        "sender": dir_str(first.p.dir),
-        "sender_ttl": reference,
-        "sender_hops": reference.map(blocking::hops),
-        "ttl_reason": ttl_reason,
-        "sender_ip_id_near": near.and_then(|p| if p.ip_id == u32::MAX { None } else { Some(p.ip_id) }),
-        "sender_df": near.map(|p| p.df),
-        "sender_window": near.map(|p| p.window),
-        "handshake_rtt_ms": rtt.map(|r| r as f64 / 1e6),
-        "rst_response_ms": response.map(|(r, _)| r as f64 / 1e6),
-        "trigger": trigger.map(|(k, _, _)| k),
-        "trigger_frame": trigger.map(|(_, fr, _)| fr),
-        "trigger_delay_ms": trigger.map(|(_, _, d)| d as f64 / 1e6),
-        "sni": f.class.sni,
-        "guards_applied": guards,
-    });
+    let evidence = RstEvidence {
+        contradicting_frames: contradicting.clone(),
+        guards_applied: guards,
+        handshake_rtt_ms: rtt.map(|r| r as f64 / 1e6),
+        penalty_box: None,
+        rst_frames: snaps.iter().map(|s| s.p.frame).collect(),
+        rst_response_ms: response.map(|(r, _)| r as f64 / 1e6),
+        rsts: rst_list,
+        sender: dir_str(first.p.dir),
+        sender_df: near.map(|p| p.df),
+        sender_hops: reference.map(blocking::hops),
+        sender_ip_id_near: near.and_then(|p| (p.ip_id != u32::MAX).then_some(p.ip_id)),
+        sender_ttl: reference,
+        sender_window: near.map(|p| p.window),
+        sni: f.class.sni.clone(),
+        tests: tests.clone(),
+        trigger: trigger.map(|(k, _, _)| k),
+        trigger_delay_ms: trigger.map(|(_, _, d)| d as f64 / 1e6),
+        trigger_frame: trigger.map(|(_, fr, _)| fr),
+        ttl_reason,
+    };
     Some(RstVerdict {
         injected,
         tests,
@@ -654,7 +667,8 @@ mod tests {
         let x = &out[0];
         assert_eq!(x.kind, "tcp_reset_injected");
         assert_eq!(x.severity, "blocked");
-        let tests: Vec<&str> = x.evidence["tests"]
+        let e = ev(x);
+        let tests: Vec<&str> = e["tests"]
             .as_array()
             .unwrap()
             .iter()
@@ -663,9 +677,9 @@ mod tests {
         assert!(tests.contains(&"RST_SEQ_DATA"), "{tests:?}");
         assert!(tests.contains(&"TTL_MISMATCH"), "{tests:?}");
         assert!(tests.contains(&"FAST_RST"), "{tests:?}");
-        assert_eq!(x.evidence["trigger"], "tls_client_hello");
+        assert_eq!(ev(x)["trigger"], "tls_client_hello");
         assert_eq!(x.packets, vec![4, 5, 6]);
-        assert_eq!(x.evidence["rsts"][0]["hops"], 2);
+        assert_eq!(ev(x)["rsts"][0]["hops"], 2);
     }
 
     #[test]
@@ -676,7 +690,7 @@ mod tests {
         let out = run(&[f]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "tcp_reset_injected");
-        assert_eq!(out[0].evidence["ttl_reason"], "init_ttl_class");
+        assert_eq!(ev(&out[0])["ttl_reason"], "init_ttl_class");
     }
 
     #[test]
@@ -741,7 +755,7 @@ mod tests {
         let out = run(&[f]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "tcp_reset_injected");
-        assert_eq!(out[0].evidence["tests"][0], "SYNACK_AFTER_RST");
+        assert_eq!(ev(&out[0])["tests"][0], "SYNACK_AFTER_RST");
         assert_eq!(out[0].packets, vec![2, 3]);
     }
 
@@ -770,18 +784,18 @@ mod tests {
         let out = run(&[f, g]);
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(out[0].kind, "tcp_reset_injected");
-        assert!(out[0].evidence["tests"]
+        assert!(ev(&out[0])["tests"]
             .as_array()
             .unwrap()
             .iter()
             .any(|t| t == "RST_SEQ_CHANGE"));
         assert_eq!(out[1].kind, "tcp_reset_suspicious");
         assert_eq!(out[1].flow, Some(1));
-        assert_eq!(out[1].evidence["penalty_box"]["after_flow"], 0);
+        assert_eq!(ev(&out[1])["penalty_box"]["after_flow"], 0);
     }
 
     fn tests_of(x: &Finding) -> Vec<String> {
-        x.evidence["tests"]
+        ev(x)["tests"]
             .as_array()
             .unwrap()
             .iter()
@@ -811,7 +825,7 @@ mod tests {
         assert!(t.contains(&"RST_ACK_CHANGE".to_string()), "{t:?}");
         assert!(t.contains(&"DATA_SEQ_RST".to_string()), "{t:?}");
         assert!(!t.contains(&"RST_SEQ_CHANGE".to_string()), "{t:?}");
-        assert_eq!(out[0].evidence["rsts"][0]["seq_vs_peer_ack"], -500);
+        assert_eq!(ev(&out[0])["rsts"][0]["seq_vs_peer_ack"], -500);
     }
 
     #[test]

@@ -31,9 +31,10 @@ use super::shaper::mann_whitney_greater;
 use super::{Detector, Input};
 use crate::classify::RtpStats;
 use crate::flow::{Dir, Flow, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::{RtpPolicerEvidence, RtpStreamEvidence};
 use crate::report::Finding;
 use crate::Nanos;
-use serde_json::json;
 
 /// The detector (registered in [`super::REGISTRY`]).
 pub struct RtpQuality;
@@ -130,37 +131,46 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
     } else {
         "client→server"
     };
-    let base = json!({
-        "dir": st.dir,
-        "ssrc": st.ssrc,
-        "payload_type": st.payload_type,
-        "expected": st.expected,
-        "received": st.packets,
-        "lost": st.lost,
-        "loss": round3(loss),
-        "jitter_ms": round3(st.jitter_ms),
-        "max_delta_ms": round3(st.max_delta_ms),
-        "mos": round3(m),
-    });
+    let base = RtpStreamEvidence {
+        dir: st.dir,
+        expected: st.expected,
+        jitter_ms: round3(st.jitter_ms),
+        loss: round3(loss),
+        lost: st.lost,
+        max_delta_ms: round3(st.max_delta_ms),
+        mos: round3(m),
+        payload_type: st.payload_type,
+        received: st.packets,
+        ssrc: st.ssrc,
+    };
     if loss >= cfg.rtp_loss_throttled {
         if let Some((k, ratio, p, cv, rate)) = level_shift(&bins, cfg) {
             let shift_ts = from.saturating_add(bin.saturating_mul(k as Nanos));
-            let mut ev = base.clone();
-            if let Some(o) = ev.as_object_mut() {
-                o.insert("rate_bps".into(), json!(rate.round()));
-                o.insert("burst_bytes".into(), json!(0));
-                o.insert("shift_ts".into(), json!(crate::secs(shift_ts)));
-                o.insert("ratio".into(), json!(round3(ratio)));
-                o.insert("rank_p".into(), json!(round3(p)));
-                o.insert("cv".into(), json!(round3(cv)));
-                o.insert("transport".into(), json!("udp"));
-                o.insert("series".into(), series::series_json(flow, &[]));
-            }
+            let ev = RtpPolicerEvidence {
+                burst_bytes: 0,
+                cv: round3(cv),
+                dir: base.dir,
+                expected: base.expected,
+                jitter_ms: base.jitter_ms,
+                loss: base.loss,
+                lost: base.lost,
+                max_delta_ms: base.max_delta_ms,
+                mos: base.mos,
+                payload_type: base.payload_type,
+                rank_p: round3(p),
+                rate_bps: rate.round(),
+                ratio: round3(ratio),
+                received: base.received,
+                series: series::flow_series(flow, &[]),
+                shift_ts: crate::secs(shift_ts),
+                ssrc: base.ssrc,
+                transport: "udp",
+            };
             out.push(Finding {
-                kind: "throttling_policer",
+                kind: FindingKind::ThrottlingPolicer,
                 flow: Some(flow.id),
                 ts: crate::secs(shift_ts),
-                severity: "throttled",
+                severity: Severity::Throttled,
                 confidence: 0.7,
                 summary: format!(
                     "RTP {who} media of flow {id} (SSRC {ssrc:#010x}) was capped at about {rate}: after {t:.1} s the \
@@ -172,7 +182,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
                     t = shift_ts.saturating_sub(from) as f64 / 1e9,
                     l = loss * 100.0,
                 ),
-                evidence: ev,
+                evidence: ev.into(),
                 packets: frames.clone(),
             });
         }
@@ -189,10 +199,10 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
             why.push(format!("jitter {:.0} ms", st.jitter_ms));
         }
         out.push(Finding {
-            kind: "rtp_degraded",
+            kind: FindingKind::RtpDegraded,
             flow: Some(flow.id),
             ts: st.first_ts,
-            severity: "degraded",
+            severity: Severity::Degraded,
             confidence: 0.8,
             summary: format!(
                 "RTP {who} media of flow {id} (SSRC {ssrc:#010x}) was degraded: {why}; estimated MOS {m:.1}.",
@@ -200,7 +210,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
                 ssrc = st.ssrc,
                 why = if why.is_empty() { "low quality".to_string() } else { why.join(", ") },
             ),
-            evidence: base,
+            evidence: base.into(),
             packets: frames,
         });
     }
@@ -224,6 +234,7 @@ impl Detector for RtpQuality {
 mod tests {
     use super::super::series::sim;
     use super::*;
+    use crate::detect::testutil::ev;
 
     /// A 50 packet/s stream of 200-byte packets for `secs`, the server sending; packets for
     /// which `keep(i, t)` is false are lost.
@@ -276,9 +287,9 @@ mod tests {
     fn policed_stream_is_throttled_at_the_policed_rate() {
         // 80 kbit/s offered; after 1.5 s a 48 kbit/s token bucket: 3 of 5 packets pass.
         let out = run(stream(8.0, |i, t| t < 1.5 || i % 5 < 3));
-        let kinds: Vec<&str> = out.iter().map(|f| f.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|f| f.kind.as_str()).collect();
         assert_eq!(kinds, vec!["throttling_policer", "rtp_degraded"], "{out:?}");
-        let rate = out[0].evidence["rate_bps"].as_f64().unwrap();
+        let rate = ev(&out[0])["rate_bps"].as_f64().unwrap();
         assert!((rate - 48_000.0).abs() < 0.15 * 48_000.0, "{rate}");
     }
 
@@ -286,7 +297,7 @@ mod tests {
     fn random_loss_is_degraded_not_throttled() {
         // Every 17th and every 23rd packet lost: ~10 % spread evenly, no level shift.
         let out = run(stream(8.0, |i, _| i % 17 != 5 && i % 23 != 7));
-        let kinds: Vec<&str> = out.iter().map(|f| f.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|f| f.kind.as_str()).collect();
         assert_eq!(kinds, vec!["rtp_degraded"], "{out:?}");
     }
 

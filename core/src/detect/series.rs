@@ -19,8 +19,8 @@
 //! `limit rate`, `tc tbf`) meter, so estimated rates compare with configured ones.
 
 use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
+use crate::report::evidence::Series;
 use crate::Nanos;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Thresholds of the throttling detectors. Defaults come from the papers cited in each
@@ -667,7 +667,7 @@ pub const MAX_SERIES_BINS: usize = 600;
 /// `{bin_s, t0, c2s_bps:[…], s2c_bps:[…], rtt_ms:[… or null]}` with IP bytes per bin as bit/s
 /// and the median path RTT per bin. Bins are 0.5 s, wider for long flows (at most
 /// [`MAX_SERIES_BINS`]).
-pub fn series_json(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Value {
+pub fn flow_series(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Series {
     let dur = flow.last_ts.saturating_sub(flow.first_ts).max(1);
     let mut bin: Nanos = 500_000_000;
     while dur / bin >= MAX_SERIES_BINS as i64 {
@@ -698,20 +698,17 @@ pub fn series_json(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Value {
             }
         }
     }
-    let rtt_ms: Vec<Value> = rtt_bins
+    let rtt_ms: Vec<Option<f64>> = rtt_bins
         .iter()
-        .map(|v| match median(v) {
-            Some(m) => json!((m * 10.0).round() / 10.0),
-            None => Value::Null,
-        })
+        .map(|v| median(v).map(|m| (m * 10.0).round() / 10.0))
         .collect();
-    json!({
-        "bin_s": bin as f64 / 1e9,
-        "t0": crate::secs(flow.first_ts),
-        "c2s_bps": bps(Dir::C2s),
-        "s2c_bps": bps(Dir::S2c),
-        "rtt_ms": rtt_ms,
-    })
+    Series {
+        bin_s: bin as f64 / 1e9,
+        c2s_bps: bps(Dir::C2s),
+        rtt_ms,
+        s2c_bps: bps(Dir::S2c),
+        t0: crate::secs(flow.first_ts),
+    }
 }
 
 /// Formats a rate in bit/s for summaries ("1.02 Mbit/s").
@@ -1072,13 +1069,13 @@ mod tests {
         let dd = analyze_dir(&f, Dir::S2c);
         let rtts = path_rtts(&f, &dd);
         assert!(!rtts.is_empty());
-        let v = series_json(&f, &rtts);
-        assert_eq!(v["bin_s"], json!(0.5));
-        let s2c = v["s2c_bps"].as_array().unwrap();
-        assert!(s2c.len() >= 11, "{}", s2c.len());
-        let mid = s2c[6].as_u64().unwrap();
+        let v = flow_series(&f, &rtts);
+        assert_eq!(v.bin_s, 0.5);
+        assert!(v.s2c_bps.len() >= 11, "{}", v.s2c_bps.len());
+        let mid = v.s2c_bps[6];
         assert!(mid > 700_000 && mid < 1_300_000, "{mid}");
-        assert!(v["rtt_ms"][6].as_f64().unwrap() >= 40.0);
+        assert!(v.rtt_ms[6].unwrap() >= 40.0);
+        assert!(crate::report::evidence::keys_sorted(&v));
     }
 
     #[test]

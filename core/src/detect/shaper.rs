@@ -31,9 +31,10 @@
 use super::series::{self, DataDir, ThrottleConfig};
 use super::{policer, Detector, Input};
 use crate::flow::{Dir, Flow, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::ShaperEvidence;
 use crate::report::Finding;
 use crate::{secs, Nanos};
-use serde_json::json;
 
 /// The detector (registered in [`super::REGISTRY`]).
 pub struct Shaper;
@@ -331,28 +332,29 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
         s.t0.saturating_add(s.bin.saturating_mul(s.shift_bin as Nanos));
     let frame = dd.segs.iter().find(|g| g.ts >= ts).map(|g| g.frame);
     Finding {
-        kind: "throttling_shaper",
+        kind: FindingKind::ThrottlingShaper,
         flow: Some(flow.id),
         ts: secs(ts),
-        severity: "throttled",
+        severity: Severity::Throttled,
         confidence: if s.level_shift { 0.8 } else { 0.6 },
         summary,
-        evidence: json!({
-            "dir": series::dir_str(dd.dir),
-            "vantage": dd.vantage.as_str(),
-            "rate_bps": s.rate_bps.round(),
-            "burst_bytes": s.burst_bytes.round(),
-            "level_shift": s.level_shift,
-            "shift_ts": secs(ts),
-            "ratio": round3(s.ratio),
-            "rank_p": round3(s.rank_p),
-            "cv": round3(s.cv),
-            "base_rtt_ms": round3(s.base_rtt as f64 / 1e6),
-            "shaped_rtt_ms": round3(s.shaped_rtt as f64 / 1e6),
-            "loss_fraction": round3(s.loss_fraction),
-            "data_segments": dd.data_packets,
-            "series": series::series_json(flow, rtts),
-        }),
+        evidence: ShaperEvidence {
+            base_rtt_ms: round3(s.base_rtt as f64 / 1e6),
+            burst_bytes: s.burst_bytes.round(),
+            cv: round3(s.cv),
+            data_segments: dd.data_packets,
+            dir: series::dir_str(dd.dir),
+            level_shift: s.level_shift,
+            loss_fraction: round3(s.loss_fraction),
+            rank_p: round3(s.rank_p),
+            rate_bps: s.rate_bps.round(),
+            ratio: round3(s.ratio),
+            series: series::flow_series(flow, rtts),
+            shaped_rtt_ms: round3(s.shaped_rtt as f64 / 1e6),
+            shift_ts: secs(ts),
+            vantage: dd.vantage.as_str(),
+        }
+        .into(),
         packets: frame.into_iter().collect(),
     }
 }
@@ -427,6 +429,7 @@ mod tests {
     use super::super::series::sim::{self, Sim};
     use super::super::series::Vantage;
     use super::*;
+    use crate::detect::testutil::ev;
 
     fn check(s: &Sim) -> Result<Shaped, Reject> {
         let f = sim::run(s);
@@ -514,7 +517,7 @@ mod tests {
         );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "throttling_shaper");
-        let r = out[0].evidence["rate_bps"].as_f64().unwrap();
+        let r = ev(&out[0])["rate_bps"].as_f64().unwrap();
         assert!((r - 2e6).abs() < 0.3e6, "{r}");
     }
 

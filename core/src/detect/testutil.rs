@@ -22,7 +22,20 @@ pub fn run_detector(detector: &dyn Detector, flows: &[Flow]) -> Vec<Finding> {
         },
         &mut out,
     );
+    for f in &out {
+        // The typed evidence must print its keys as the untyped objects did (sorted).
+        assert!(
+            crate::report::evidence::keys_sorted(&f.evidence),
+            "{:?} evidence keys out of order",
+            f.kind
+        );
+    }
     out
+}
+
+/// A finding's evidence as JSON, for tests that check single keys.
+pub fn ev(f: &Finding) -> serde_json::Value {
+    serde_json::to_value(&f.evidence).unwrap_or_default()
 }
 
 pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> Flow {

@@ -89,7 +89,7 @@ mod tests {
         out.sort_by(|a, b| {
             a.ts.total_cmp(&b.ts)
                 .then(a.flow.cmp(&b.flow))
-                .then(a.kind.cmp(b.kind))
+                .then(a.kind.as_str().cmp(b.kind.as_str()))
         });
         out
     }
@@ -105,7 +105,7 @@ mod tests {
         out.sort_by(|a, b| {
             a.ts.total_cmp(&b.ts)
                 .then(a.flow.cmp(&b.flow))
-                .then(a.kind.cmp(b.kind))
+                .then(a.kind.as_str().cmp(b.kind.as_str()))
         });
         out
     }

@@ -29,9 +29,10 @@ use super::blocking::{
 use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::model::{FindingKind, Severity};
+use crate::report::evidence::{TlsSniDropEvidence, TlsSniResetEvidence};
 use crate::report::Finding;
 use crate::secs;
-use serde_json::json;
 
 /// The detector (emits `tls_sni_reset` and `tls_sni_drop`).
 pub struct TlsSni;
@@ -94,32 +95,33 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
             _ => String::new(),
         };
         return Some(Finding {
-            kind: "tls_sni_reset",
+            kind: FindingKind::TlsSniReset,
             flow: Some(f.id),
             ts: secs(r.ts),
-            severity: "blocked",
+            severity: Severity::Blocked,
             confidence: if forged { 0.9 } else { 0.6 },
             summary: format!(
                 "TLS to {} for \"{name}\" was reset {} after the ClientHello, before any answer{why}.",
                 f.server,
                 blocking::delay_phrase(delay)
             ),
-            evidence: json!({
-                "sni": sni,
-                "client_hello_frame": ch.frame,
-                "rst_frame": r.frame,
-                "rst_delay_ms": delay as f64 / 1e6,
-                "handshake_rtt_ms": rtt.map(|t| t as f64 / 1e6),
-                "rst_ttl": r.ttl,
-                "server_ttl": synack.ttl,
-                "ttl_reason": mismatch,
-                "faster_than_half_rtt": fast,
-                "rst_ip_id": if r.ip_id == u32::MAX { None } else { Some(r.ip_id) },
-                "server_ip_id": if synack.ip_id == u32::MAX { None } else { Some(synack.ip_id) },
-                "rst_window": r.window,
-                "rst_df": r.df,
-                "server_df": synack.df,
-            }),
+            evidence: TlsSniResetEvidence {
+                client_hello_frame: ch.frame,
+                faster_than_half_rtt: fast,
+                handshake_rtt_ms: rtt.map(|t| t as f64 / 1e6),
+                rst_delay_ms: delay as f64 / 1e6,
+                rst_df: r.df,
+                rst_frame: r.frame,
+                rst_ip_id: (r.ip_id != u32::MAX).then_some(r.ip_id),
+                rst_ttl: r.ttl,
+                rst_window: r.window,
+                server_df: synack.df,
+                server_ip_id: (synack.ip_id != u32::MAX).then_some(synack.ip_id),
+                server_ttl: synack.ttl,
+                sni: sni.clone(),
+                ttl_reason: mismatch,
+            }
+            .into(),
             packets: vec![ch.frame, r.frame],
         });
     }
@@ -146,10 +148,10 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
         (_, true) => 0.5,
     };
     Some(Finding {
-        kind: "tls_sni_drop",
+        kind: FindingKind::TlsSniDrop,
         flow: Some(f.id),
         ts: secs(ch.ts),
-        severity: "blocked",
+        severity: Severity::Blocked,
         confidence: conf,
         summary: format!(
             "TLS to {} for \"{name}\" got no answer: the ClientHello was sent {} times over {:.1} s{}.",
@@ -162,14 +164,15 @@ fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
                 " and never acknowledged, although the TCP handshake had worked"
             }
         ),
-        evidence: json!({
-            "sni": sni,
-            "client_hello_frames": copies.iter().map(|p| p.frame).collect::<Vec<_>>(),
-            "retransmissions": retrans,
-            "span_s": ms(span) / 1000.0,
-            "server_acked_hello": acked,
-            "handshake_rtt_ms": rtt.map(|t| t as f64 / 1e6),
-        }),
+        evidence: TlsSniDropEvidence {
+            client_hello_frames: copies.iter().map(|p| p.frame).collect(),
+            handshake_rtt_ms: rtt.map(|t| t as f64 / 1e6),
+            retransmissions: retrans,
+            server_acked_hello: acked,
+            sni: sni.clone(),
+            span_s: ms(span) / 1000.0,
+        }
+        .into(),
         packets: blocking::frames(copies.into_iter().copied(), 32),
     })
 }
@@ -200,7 +203,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "tls_sni_reset");
         assert_eq!(out[0].confidence, 0.9);
-        assert_eq!(out[0].evidence["sni"], "signal.org");
+        assert_eq!(ev(&out[0])["sni"], "signal.org");
         assert_eq!(out[0].packets, vec![4, 5]);
         assert!(out[0].summary.contains("signal.org"), "{}", out[0].summary);
     }
@@ -233,7 +236,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "tls_sni_drop");
         assert_eq!(out[0].packets, vec![4, 5, 6]);
-        assert_eq!(out[0].evidence["retransmissions"], 2);
+        assert_eq!(ev(&out[0])["retransmissions"], 2);
         assert_eq!(out[0].confidence, 0.8);
     }
 

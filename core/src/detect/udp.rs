@@ -48,13 +48,17 @@
 //! `a=sendonly`, mute on apps that stop sending entirely) for `rtp_cut`; captures that stop
 //! right after the client started.
 
-use super::blocking::{self, app_label, datagrams, is_call_flow, is_dup, ms, TwoWay, SEC};
+use super::blocking::{self, datagrams, is_call_flow, is_dup, ms, TwoWay, SEC};
 use super::{Detector, Input};
 use crate::classify::Service;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::model::{App, FindingKind, Severity};
+use crate::report::evidence::{
+    app_of, CallTcpFallbackEvidence, IceTcpFallbackEvidence, RtpCutEvidence,
+    StunUnansweredEvidence, UdpMediaBlockedEvidence, UdpOneWayEvidence,
+};
 use crate::report::Finding;
 use crate::{secs, Nanos};
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -117,7 +121,12 @@ fn unicast(ip: IpAddr) -> bool {
 }
 
 /// A call group: (subject label, app, flow ids, call id when classification made the call).
-type Group = (String, Option<&'static str>, Vec<u32>, Option<u32>);
+type Group = (String, Option<App>, Vec<u32>, Option<u32>);
+
+/// "WhatsApp call" (or "call" for a label the app table does not know).
+fn call_label(app: Option<App>) -> String {
+    app.map_or_else(|| "call".to_string(), |a| format!("{} call", a.name()))
+}
 
 /// UDP facts of one flow.
 #[derive(Clone, Debug, Default)]
@@ -205,7 +214,7 @@ impl Detector for UdpBlocking {
                 Some(c.id),
             ));
         }
-        let mut calls_of: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
+        let mut calls_of: BTreeMap<(App, String), Vec<usize>> = BTreeMap::new();
         for (i, c) in input.calls.iter().enumerate() {
             calls_of
                 .entry((c.app, c.client.clone()))
@@ -224,14 +233,16 @@ impl Detector for UdpBlocking {
             let t = secs(f.first_ts);
             let slack = secs(cfg.fallback_window);
             let host = f.client.ip().to_string();
-            let joined = calls_of.get(&(app, host)).and_then(|idx| {
-                idx.iter().copied().find(|i| {
-                    input
-                        .calls
-                        .get(*i)
-                        .is_some_and(|c| t >= c.first_ts - slack && t <= c.last_ts + slack)
-                })
-            });
+            let joined = app_of(Some(app))
+                .and_then(|a| calls_of.get(&(a, host)))
+                .and_then(|idx| {
+                    idx.iter().copied().find(|i| {
+                        input
+                            .calls
+                            .get(*i)
+                            .is_some_and(|c| t >= c.first_ts - slack && t <= c.last_ts + slack)
+                    })
+                });
             match joined.and_then(|i| groups.get_mut(i)) {
                 Some(g) => g.2.push(f.id),
                 None => loose.entry((f.client.ip(), app)).or_default().push(f),
@@ -244,8 +255,8 @@ impl Detector for UdpBlocking {
             for f in fs {
                 if !cur.is_empty() && f.first_ts.saturating_sub(last_end) > cfg.fallback_window {
                     groups.push((
-                        format!("{} call", app_label(app)),
-                        Some(app),
+                        call_label(app_of(Some(app))),
+                        app_of(Some(app)),
                         std::mem::take(&mut cur),
                         None,
                     ));
@@ -254,7 +265,7 @@ impl Detector for UdpBlocking {
                 last_end = last_end.max(f.last_ts);
             }
             if !cur.is_empty() {
-                groups.push((format!("{} call", app_label(app)), Some(app), cur, None));
+                groups.push((call_label(app_of(Some(app))), app_of(Some(app)), cur, None));
             }
         }
 
@@ -320,7 +331,7 @@ impl Detector for UdpBlocking {
                 continue;
             }
             let label = match app {
-                Some(a) => format!("{} call", app_label(a)),
+                Some(a) => format!("{} call", a.name()),
                 None => label.clone(),
             };
             let stun_dead: Vec<&Flow> = udp_members
@@ -403,10 +414,10 @@ impl Detector for UdpBlocking {
             if let (Some(g), true) = (fallback, never) {
                 fallback_done.insert(g.id);
                 out.push(Finding {
-                    kind: "udp_blocked_tcp_fallback",
+                    kind: FindingKind::UdpBlockedTcpFallback,
                     flow: Some(g.id),
                     ts: secs(first),
-                    severity: "degraded",
+                    severity: Severity::Degraded,
                     confidence: 0.7,
                     summary: format!(
                         "{label}: UDP got no answer ({sent} packets to {} server{} over {:.1} s{stun_note}), so the call fell back to TCP port {} ({}).",
@@ -416,11 +427,17 @@ impl Detector for UdpBlocking {
                         g.server.port(),
                         g.server
                     ),
-                    evidence: json!({
-                        "call": call_id, "app": app, "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
-                        "udp_packets_sent": sent, "udp_servers": servers.len(), "tcp_flow": g.id,
-                        "tcp_server": g.server.to_string(), "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
-                    }),
+                    evidence: CallTcpFallbackEvidence {
+                        app: *app,
+                        call: *call_id,
+                        stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
+                        tcp_flow: g.id,
+                        tcp_server: g.server.to_string(),
+                        udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
+                        udp_packets_sent: sent,
+                        udp_servers: servers.len(),
+                    }
+                    .into(),
                     packets: frames,
                 });
                 continue;
@@ -438,19 +455,29 @@ impl Detector for UdpBlocking {
                 )
             };
             out.push(Finding {
-                kind: "udp_media_blocked",
+                kind: FindingKind::UdpMediaBlocked,
                 flow: Some(main.id),
                 ts: secs(first),
-                severity: "blocked",
+                severity: Severity::Blocked,
                 confidence: if never { 0.85 } else { 0.8 },
-                summary: format!("{label} to {}: media black-holed — {how}{stun_note}.", main.server.ip()),
-                evidence: json!({
-                    "call": call_id, "app": app,
-                    "udp_flows": udp_members.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
-                    "packets_sent": sent, "span_s": ms(last.saturating_sub(first)) / 1000.0,
-                    "never_answered": never, "icmp_errors": icmp.len(), "silence_s": ms(silence) / 1000.0, "sent_after_silence": sent_after, "servers": servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-                    "stun_unanswered_flows": stun_dead.iter().map(|f| f.id).collect::<Vec<_>>(),
-                }),
+                summary: format!(
+                    "{label} to {}: media black-holed — {how}{stun_note}.",
+                    main.server.ip()
+                ),
+                evidence: UdpMediaBlockedEvidence {
+                    app: *app,
+                    call: *call_id,
+                    icmp_errors: icmp.len(),
+                    never_answered: never,
+                    packets_sent: sent,
+                    sent_after_silence: sent_after,
+                    servers: servers.iter().map(|s| s.to_string()).collect(),
+                    silence_s: ms(silence) / 1000.0,
+                    span_s: ms(last.saturating_sub(first)) / 1000.0,
+                    stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
+                    udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
+                }
+                .into(),
                 packets: frames,
             });
         }
@@ -500,10 +527,10 @@ impl Detector for UdpBlocking {
             }
             let servers: BTreeSet<IpAddr> = tried.iter().map(|(f, _)| f.server.ip()).collect();
             out.push(Finding {
-                kind: "udp_blocked_tcp_fallback",
+                kind: FindingKind::UdpBlockedTcpFallback,
                 flow: Some(g.id),
                 ts: secs(first),
-                severity: "degraded",
+                severity: Severity::Degraded,
                 confidence: 0.7,
                 summary: format!(
                     "STUN over UDP got no answer ({sent} requests to {} server{} over {:.1} s), then ICE fell back to STUN/TURN over TCP port {} ({}), which worked.",
@@ -513,11 +540,15 @@ impl Detector for UdpBlocking {
                     g.server.port(),
                     g.server
                 ),
-                evidence: json!({
-                    "app": g.class.app, "udp_flows": tried.iter().map(|(f, _)| f.id).collect::<Vec<_>>(),
-                    "udp_packets_sent": sent, "udp_servers": servers.len(), "tcp_flow": g.id,
-                    "tcp_server": g.server.to_string(),
-                }),
+                evidence: IceTcpFallbackEvidence {
+                    app: app_of(g.class.app),
+                    tcp_flow: g.id,
+                    tcp_server: g.server.to_string(),
+                    udp_flows: tried.iter().map(|(f, _)| f.id).collect(),
+                    udp_packets_sent: sent,
+                    udp_servers: servers.len(),
+                }
+                .into(),
                 packets: blocking::frames(
                     tried
                         .iter()
@@ -539,20 +570,33 @@ impl Detector for UdpBlocking {
             {
                 let blocked = call_blocked.contains(&f.id);
                 out.push(Finding {
-                    kind: "stun_unanswered",
+                    kind: FindingKind::StunUnanswered,
                     flow: Some(f.id),
                     ts: secs(u.first),
-                    severity: if blocked { "blocked" } else { "info" },
+                    severity: if blocked {
+                        Severity::Blocked
+                    } else {
+                        Severity::Info
+                    },
                     confidence: if blocked { 0.8 } else { 0.5 },
                     summary: format!(
                         "STUN to {} was never answered: one request sent {} times over {:.1} s{}.",
                         f.server,
                         u.stun_sends,
                         blocking::s1(u.stun_span),
-                        if blocked { "" } else { " (other paths of the call may have worked: ICE tries many)" }
+                        if blocked {
+                            ""
+                        } else {
+                            " (other paths of the call may have worked: ICE tries many)"
+                        }
                     ),
-                    evidence: json!({"sends": u.stun_sends, "span_s": ms(u.stun_span) / 1000.0, "txid_tracked": u.stun_txid_tracked,
-                                     "app": f.class.app}),
+                    evidence: StunUnansweredEvidence {
+                        app: app_of(f.class.app),
+                        sends: u.stun_sends,
+                        span_s: ms(u.stun_span) / 1000.0,
+                        txid_tracked: u.stun_txid_tracked,
+                    }
+                    .into(),
                     packets: u.stun_frames.clone(),
                 });
             } else if !u.answered
@@ -563,10 +607,10 @@ impl Detector for UdpBlocking {
                 && !one_way_by_design(f.server.port())
             {
                 out.push(Finding {
-                    kind: "udp_one_way",
+                    kind: FindingKind::UdpOneWay,
                     flow: Some(f.id),
                     ts: secs(u.first),
-                    severity: "info",
+                    severity: Severity::Info,
                     confidence: 0.5,
                     summary: format!(
                         "UDP to {}: {} packets sent over {:.0} s, nothing came back.",
@@ -574,7 +618,12 @@ impl Detector for UdpBlocking {
                         u.sent,
                         blocking::s1(u.last.saturating_sub(u.first))
                     ),
-                    evidence: json!({"packets_sent": u.sent, "span_s": ms(u.last.saturating_sub(u.first)) / 1000.0, "app": f.class.app}),
+                    evidence: UdpOneWayEvidence {
+                        app: app_of(f.class.app),
+                        packets_sent: u.sent,
+                        span_s: ms(u.last.saturating_sub(u.first)) / 1000.0,
+                    }
+                    .into(),
                     packets: blocking::frames(f.packets.iter().filter(|p| p.dir == Dir::C2s), 16),
                 });
             }
@@ -607,10 +656,10 @@ impl Detector for UdpBlocking {
                 frames.extend(after.iter().take(8).map(|p| p.frame));
                 let received = d == Dir::S2c;
                 out.push(Finding {
-                    kind: "rtp_cut",
+                    kind: FindingKind::RtpCut,
                     flow: Some(f.id),
                     ts: secs(stop),
-                    severity: if received { "blocked" } else { "info" },
+                    severity: if received { Severity::Blocked } else { Severity::Info },
                     confidence: if received { 0.7 } else { 0.4 },
                     summary: if received {
                         format!(
@@ -628,9 +677,14 @@ impl Detector for UdpBlocking {
                             blocking::s1(other_last.saturating_sub(stop))
                         )
                     },
-                    evidence: json!({"stopped_dir": if received { "s2c" } else { "c2s" }, "stopped_at": secs(stop),
-                                     "silence_s": ms(other_last.saturating_sub(stop)) / 1000.0, "other_dir_packets_after": after.len(),
-                                     "app": f.class.app}),
+                    evidence: RtpCutEvidence {
+                        app: app_of(f.class.app),
+                        other_dir_packets_after: after.len(),
+                        silence_s: ms(other_last.saturating_sub(stop)) / 1000.0,
+                        stopped_at: secs(stop),
+                        stopped_dir: if received { "s2c" } else { "c2s" },
+                    }
+                    .into(),
                     packets: frames,
                 });
             }
@@ -646,7 +700,12 @@ mod tests {
 
     fn run(flows: &[Flow]) -> Vec<Finding> {
         let mut out = run_detector(&UdpBlocking, flows);
-        out.sort_by(|a, b| a.kind.cmp(b.kind).then(a.flow.cmp(&b.flow)));
+        out.sort_by(|a, b| {
+            a.kind
+                .as_str()
+                .cmp(b.kind.as_str())
+                .then(a.flow.cmp(&b.flow))
+        });
         out
     }
 
@@ -731,7 +790,7 @@ mod tests {
             web(3),
         ];
         let out = run(&flows);
-        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind.as_str()).collect();
         assert_eq!(
             kinds,
             vec!["stun_unanswered", "stun_unanswered", "udp_media_blocked"],
@@ -743,7 +802,7 @@ mod tests {
             .all(|x| x.severity == "blocked"));
         let m = &out[2];
         assert_eq!(m.severity, "blocked");
-        assert_eq!(m.evidence["packets_sent"], 8);
+        assert_eq!(ev(m)["packets_sent"], 8);
         assert!(
             m.summary.contains("WhatsApp call to 157.240."),
             "{}",
@@ -754,7 +813,7 @@ mod tests {
             "{}",
             m.summary
         );
-        assert_eq!(out[0].evidence["sends"], 4);
+        assert_eq!(ev(&out[0])["sends"], 4);
         assert_eq!(out[0].packets, vec![11, 12, 13, 14]);
     }
 
@@ -768,7 +827,7 @@ mod tests {
             .iter()
             .find(|x| x.kind == "udp_media_blocked")
             .expect("call blocked");
-        assert_eq!(m.evidence["icmp_errors"], 1);
+        assert_eq!(ev(m)["icmp_errors"], 1);
         assert!(
             m.summary.contains("administratively prohibited"),
             "{}",
@@ -803,7 +862,7 @@ mod tests {
         );
         let flows = [stun_flow(1, "157.240.1.1:3478", 0, false), web(3), t];
         let out = run(&flows);
-        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind.as_str()).collect();
         assert_eq!(
             kinds,
             vec!["stun_unanswered", "udp_blocked_tcp_fallback"],
@@ -828,7 +887,7 @@ mod tests {
             ],
         );
         let out = run(&[u.clone(), t.clone()]);
-        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind.as_str()).collect();
         assert_eq!(
             kinds,
             vec!["stun_unanswered", "udp_blocked_tcp_fallback"],
@@ -870,10 +929,10 @@ mod tests {
     #[test]
     fn received_media_stopping_is_rtp_cut_and_black_hole() {
         let out = run(&[media(Some(4000)), web(3)]);
-        let kinds: Vec<&str> = out.iter().map(|x| x.kind).collect();
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind.as_str()).collect();
         assert_eq!(kinds, vec!["rtp_cut", "udp_media_blocked"], "{out:?}");
         assert_eq!(out[0].severity, "blocked");
-        assert_eq!(out[0].evidence["stopped_dir"], "s2c");
+        assert_eq!(ev(&out[0])["stopped_dir"], "s2c");
         assert!(
             out[1].summary.contains("nothing received for the last 8 s"),
             "{}",

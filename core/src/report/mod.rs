@@ -7,9 +7,14 @@
 use crate::capture::Format;
 use crate::classify::{Confidence, RtpStats, Service};
 use crate::flow::Flow;
+use crate::model::{App, FindingKind, Severity, Status};
 use crate::{secs, Nanos};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+pub mod evidence;
+
+pub use evidence::{Evidence, Media, Subject};
 
 pub const SCHEMA: &str = "voipwatch.report/1";
 
@@ -120,36 +125,87 @@ impl PerDir {
 #[derive(Clone, Debug, Serialize)]
 pub struct Call {
     pub id: u32,
-    pub app: &'static str,
+    pub app: App,
     pub client: String,
     pub flows: Vec<u32>,
     pub first_ts: f64,
     pub last_ts: f64,
-    pub media: serde_json::Value,
-    pub status: &'static str,
+    pub media: Media,
+    pub status: Status,
 }
 
 /// One finding of a detector.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
-    pub kind: &'static str,
+    pub kind: FindingKind,
+    /// The flow the finding is about, if one (see [`Finding::subjects`]).
     pub flow: Option<u32>,
     pub ts: f64,
-    /// "blocked", "throttled", "degraded" or "info".
-    pub severity: &'static str,
+    pub severity: Severity,
     pub confidence: f64,
     pub summary: String,
-    pub evidence: serde_json::Value,
+    /// The facts behind the finding; its shape follows `kind`.
+    pub evidence: Evidence,
     /// 1-based frame numbers.
     pub packets: Vec<u64>,
+}
+
+impl Finding {
+    /// What the finding is about: its flow, then the call and the app its evidence names;
+    /// [`Subject::Capture`] alone when it names none.
+    pub fn subjects(&self) -> Vec<Subject> {
+        let mut out: Vec<Subject> = self.flow.map(Subject::Flow).into_iter().collect();
+        out.extend(self.evidence.call().map(Subject::Call));
+        out.extend(self.evidence.app().map(Subject::App));
+        if out.is_empty() {
+            out.push(Subject::Capture);
+        }
+        out
+    }
+}
+
+/// Whom a verdict is about: an app, or `other` for trouble on unrecognised flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerdictApp {
+    App(App),
+    Other,
+}
+
+impl VerdictApp {
+    /// The id as in the report (an app id, or "other").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictApp::App(a) => a.as_str(),
+            VerdictApp::Other => "other",
+        }
+    }
+    /// The name shown to people (the app table's, or "other").
+    pub fn name(self) -> &'static str {
+        match self {
+            VerdictApp::App(a) => a.name(),
+            VerdictApp::Other => "other",
+        }
+    }
+}
+
+impl PartialEq<&str> for VerdictApp {
+    fn eq(&self, id: &&str) -> bool {
+        self.as_str() == *id
+    }
+}
+
+impl Serialize for VerdictApp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// A per-app (or per-call) verdict.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
-    pub app: String,
+    pub app: VerdictApp,
     pub service: Service,
-    pub status: &'static str,
+    pub status: Status,
     pub summary: String,
     pub calls: Vec<u32>,
     pub flows: Vec<u32>,

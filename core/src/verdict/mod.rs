@@ -1,9 +1,10 @@
 //! Verdicts: findings + classification → per-app and per-call status in plain language.
 //!
 //! # Rules
-//! - A finding belongs to the flow it names (and so to that flow's app and to the calls that
-//!   hold the flow), and to the app or call its evidence names (`evidence.app`,
-//!   `evidence.call`: DNS lookups of an app's names, call-level UDP findings).
+//! - A finding belongs to each subject it names ([`Finding::subjects`]): the flow (and so
+//!   that flow's app and the calls that hold the flow), and the app or call its evidence
+//!   names (`evidence.app`, `evidence.call`: DNS lookups of an app's names, call-level UDP
+//!   findings).
 //! - Status is the worst severity among the findings that belong: `blocked` > `throttled` >
 //!   `degraded`; `info` findings are cited but change nothing. With none, the status is `ok`,
 //!   or `inconclusive` when the capture cannot tell: it saw only one direction (no flow of the
@@ -15,10 +16,12 @@
 //!   every call. Each summary is one sentence that cites the numbers of the worst finding.
 
 use crate::classify::Service;
-use crate::detect::blocking::app_label;
 use crate::flow::Flow;
-use crate::report::{Call, Finding, Verdict};
+use crate::model::{App, Severity, Status};
+use crate::report::evidence::app_of;
+use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
 use crate::Nanos;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Traffic shorter than this (and with fewer than [`MIN_PACKETS`]) is too short to judge.
@@ -26,22 +29,19 @@ pub const MIN_SPAN: Nanos = 2_000_000_000;
 /// See [`MIN_SPAN`].
 pub const MIN_PACKETS: u64 = 10;
 
-/// Rank of a severity; higher is worse. `info` and unknown values rank 0.
-pub fn rank(severity: &str) -> u8 {
-    match severity {
-        "blocked" => 3,
-        "throttled" => 2,
-        "degraded" => 1,
-        _ => 0,
+/// An app as a map key ordered by its id, so verdicts come sorted by app id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ById(App);
+
+impl Ord for ById {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.as_str().cmp(other.0.as_str())
     }
 }
 
-fn status_of(rank: u8) -> &'static str {
-    match rank {
-        3 => "blocked",
-        2 => "throttled",
-        1 => "degraded",
-        _ => "ok",
+impl PartialOrd for ById {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -49,10 +49,10 @@ fn status_of(rank: u8) -> &'static str {
 fn worst<'a>(findings: &'a [Finding], idx: &[usize]) -> Option<(usize, &'a Finding)> {
     idx.iter()
         .filter_map(|i| findings.get(*i).map(|f| (*i, f)))
-        .filter(|(_, f)| rank(f.severity) > 0)
+        .filter(|(_, f)| f.severity > Severity::Info)
         .max_by(|(ia, a), (ib, b)| {
-            rank(a.severity)
-                .cmp(&rank(b.severity))
+            a.severity
+                .cmp(&b.severity)
                 .then(a.confidence.total_cmp(&b.confidence))
                 .then(b.ts.total_cmp(&a.ts))
                 .then(ib.cmp(ia))
@@ -90,12 +90,16 @@ fn decide(
     capture_two_way: bool,
     quiet: &str,
     prefix: &str,
-) -> (&'static str, String) {
+) -> (Status, String) {
     if let Some((_, w)) = worst(findings, idx) {
-        let status = status_of(rank(w.severity));
+        let status = w.severity.status();
         let others = idx
             .iter()
-            .filter(|i| findings.get(**i).is_some_and(|f| rank(f.severity) > 0))
+            .filter(|i| {
+                findings
+                    .get(**i)
+                    .is_some_and(|f| f.severity > Severity::Info)
+            })
             .count()
             - 1;
         let body = w.summary.trim_end_matches('.');
@@ -113,19 +117,19 @@ fn decide(
     }
     if !capture_two_way {
         return (
-            "inconclusive",
+            Status::Inconclusive,
             format!("{subject}: inconclusive — the capture holds only one direction of traffic, so answers that never came cannot be told from answers that were not captured."),
         );
     }
     if !t.two_way {
         return (
-            "inconclusive",
+            Status::Inconclusive,
             format!("{subject}: inconclusive — only one direction of its traffic was captured ({} packets) and no detector could explain why.", t.packets),
         );
     }
     if t.span < MIN_SPAN && t.packets < MIN_PACKETS {
         return (
-            "inconclusive",
+            Status::Inconclusive,
             format!(
                 "{subject}: inconclusive — too little traffic to judge ({} packets over {}).",
                 t.packets,
@@ -134,7 +138,7 @@ fn decide(
         );
     }
     (
-        "ok",
+        Status::Ok,
         format!(
             "{subject}: ok — {quiet} ({} packets over {}, both directions).",
             t.packets,
@@ -192,9 +196,9 @@ fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
             } else {
                 f.server.ip()
             };
-            format!("{} call to {}", app_label(call.app), far)
+            format!("{} call to {}", call.app.name(), far)
         }
-        None => format!("{} call", app_label(call.app)),
+        None => format!("{} call", call.app.name()),
     }
 }
 
@@ -206,7 +210,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0);
 
     // Attribution of findings.
-    let mut app_findings: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut app_findings: BTreeMap<ById, BTreeSet<usize>> = BTreeMap::new();
     let mut call_findings: BTreeMap<u32, BTreeSet<usize>> = BTreeMap::new();
     let mut other_findings: BTreeSet<usize> = BTreeSet::new();
     let flow_calls: BTreeMap<u32, Vec<u32>> = calls.iter().fold(BTreeMap::new(), |mut m, c| {
@@ -215,35 +219,32 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         }
         m
     });
-    let call_app: BTreeMap<u32, &'static str> = calls.iter().map(|c| (c.id, c.app)).collect();
+    let call_app: BTreeMap<u32, App> = calls.iter().map(|c| (c.id, c.app)).collect();
     for (i, f) in findings.iter().enumerate() {
         let mut placed = false;
-        let flow_app = f
-            .flow
-            .and_then(|id| by_id.get(&id))
-            .and_then(|fl| fl.class.app);
-        let ev_app = f.evidence.get("app").and_then(|v| v.as_str());
-        for app in flow_app.into_iter().chain(ev_app) {
-            app_findings.entry(app.to_string()).or_default().insert(i);
-            placed = true;
-        }
-        let mut cids: Vec<u32> = f
-            .flow
-            .and_then(|id| flow_calls.get(&id))
-            .cloned()
-            .unwrap_or_default();
-        if let Some(c) = f
-            .evidence
-            .get("call")
-            .and_then(|v| v.as_u64())
-            .and_then(|c| u32::try_from(c).ok())
-        {
-            cids.push(c);
+        let mut cids: Vec<u32> = Vec::new();
+        for subject in f.subjects() {
+            let app = match subject {
+                Subject::Flow(id) => {
+                    cids.extend(flow_calls.get(&id).into_iter().flatten().copied());
+                    by_id.get(&id).and_then(|fl| app_of(fl.class.app))
+                }
+                Subject::Call(c) => {
+                    cids.push(c);
+                    None
+                }
+                Subject::App(a) => Some(a),
+                Subject::Capture => None,
+            };
+            if let Some(app) = app {
+                app_findings.entry(ById(app)).or_default().insert(i);
+                placed = true;
+            }
         }
         for c in cids {
             call_findings.entry(c).or_default().insert(i);
             if let Some(app) = call_app.get(&c) {
-                app_findings.entry(app.to_string()).or_default().insert(i);
+                app_findings.entry(ById(*app)).or_default().insert(i);
             }
             placed = true;
         }
@@ -266,7 +267,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             .collect();
         let t = traffic(&members);
         let subject = call_subject(call, &by_id);
-        let prefix = format!("{} call", app_label(call.app));
+        let prefix = format!("{} call", call.app.name());
         let (status, summary) = decide(
             &subject,
             findings,
@@ -280,7 +281,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         call_verdicts.insert(
             call.id,
             Verdict {
-                app: call.app.to_string(),
+                app: VerdictApp::App(call.app),
                 service: Service::Call,
                 status,
                 summary,
@@ -292,21 +293,22 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
     }
 
     // Per app.
-    let mut apps: BTreeSet<String> = flows
+    let mut apps: BTreeSet<ById> = flows
         .iter()
-        .filter_map(|f| f.class.app.map(str::to_string))
+        .filter_map(|f| app_of(f.class.app).map(ById))
         .collect();
-    apps.extend(calls.iter().map(|c| c.app.to_string()));
-    apps.extend(app_findings.keys().cloned());
+    apps.extend(calls.iter().map(|c| ById(c.app)));
+    apps.extend(app_findings.keys().copied());
     let mut out = Vec::new();
-    for app in apps {
+    for key in apps {
+        let app = key.0;
         let members: Vec<&Flow> = flows
             .iter()
-            .filter(|f| f.class.app == Some(app.as_str()))
+            .filter(|f| app_of(f.class.app) == Some(app))
             .collect();
         let app_calls: Vec<&Call> = calls.iter().filter(|c| c.app == app).collect();
         let idx: Vec<usize> = app_findings
-            .get(&app)
+            .get(&key)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default();
         let service =
@@ -322,10 +324,10 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
                     .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
                     .map_or(Service::Other, |(s, _)| s)
             };
-        let label = app_label(&app);
+        let label = app.name();
         let subject = match (app_calls.len(), app_calls.first()) {
             (1, Some(c)) => call_subject(c, &by_id),
-            (0, _) if service != Service::Call => label.clone(),
+            (0, _) if service != Service::Call => label.to_string(),
             _ => format!("{label} calls"),
         };
         let quiet = if service == Service::Call {
@@ -348,8 +350,8 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             &prefix,
         );
         // No call attempt: the capture cannot say whether calls would be blocked.
-        if status == "ok" && service != Service::Call {
-            status = "inconclusive";
+        if status == Status::Ok && service != Service::Call {
+            status = Status::Inconclusive;
             summary = summary.replacen(": ok — ", ": inconclusive — ", 1);
         }
         let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
@@ -359,7 +361,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         fl.sort_unstable();
         fl.dedup();
         out.push(Verdict {
-            app: app.clone(),
+            app: VerdictApp::App(app),
             service,
             status,
             summary,
@@ -399,7 +401,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             "Other traffic",
         );
         out.push(Verdict {
-            app: "other".into(),
+            app: VerdictApp::Other,
             service,
             status,
             summary,
@@ -426,20 +428,50 @@ mod tests {
     use super::*;
     use crate::detect::testutil::{flow, pkt, push};
     use crate::flow::{Dir, Transport};
-    use serde_json::json;
+    use crate::model::FindingKind;
+    use crate::report::evidence::{UdpMediaBlockedEvidence, UdpOneWayEvidence};
+    use crate::report::{Evidence, Media};
+
+    /// Evidence naming no app or call.
+    fn none() -> Evidence {
+        UdpOneWayEvidence {
+            app: None,
+            packets_sent: 0,
+            span_s: 0.0,
+        }
+        .into()
+    }
+
+    /// Evidence naming an app and maybe a call.
+    fn naming(app: App, call: Option<u32>) -> Evidence {
+        UdpMediaBlockedEvidence {
+            app: Some(app),
+            call,
+            icmp_errors: 0,
+            never_answered: true,
+            packets_sent: 0,
+            sent_after_silence: 0,
+            servers: vec![],
+            silence_s: 0.0,
+            span_s: 0.0,
+            stun_unanswered_flows: vec![],
+            udp_flows: vec![],
+        }
+        .into()
+    }
 
     fn finding(
         kind: &'static str,
         flow: Option<u32>,
         severity: &'static str,
         summary: &str,
-        ev: serde_json::Value,
+        ev: Evidence,
     ) -> Finding {
         Finding {
-            kind,
+            kind: FindingKind::from_id(kind).unwrap(),
             flow,
             ts: 1.0,
-            severity,
+            severity: Severity::from_id(severity).unwrap(),
             confidence: 0.8,
             summary: summary.into(),
             evidence: ev,
@@ -472,13 +504,13 @@ mod tests {
     fn call(id: u32, flows: Vec<u32>) -> Call {
         Call {
             id,
-            app: "whatsapp",
+            app: App::WhatsApp,
             client: "10.0.0.2".into(),
             flows,
             first_ts: 0.0,
             last_ts: 4.0,
-            media: json!({}),
-            status: "ok",
+            media: Media::default(),
+            status: Status::Ok,
         }
     }
 
@@ -490,13 +522,13 @@ mod tests {
         ];
         let mut calls = [call(0, vec![0])];
         let findings = [
-            finding("stun_unanswered", Some(0), "info", "STUN to x was never answered.", json!({})),
+            finding("stun_unanswered", Some(0), "info", "STUN to x was never answered.", none()),
             finding(
                 "udp_media_blocked",
                 Some(0),
                 "blocked",
                 "WhatsApp call to 157.240.1.1: media black-holed — 412 packets sent over 14 s, none received.",
-                json!({"call": 0, "app": "whatsapp"}),
+                naming(App::WhatsApp, Some(0)),
             ),
         ];
         let v = judge(&flows, &mut calls, &findings);
@@ -520,16 +552,16 @@ mod tests {
                 Some(0),
                 "degraded",
                 "Audio lost 8% of packets.",
-                json!({}),
+                none(),
             ),
             finding(
                 "throttling_policer",
                 Some(1),
                 "throttled",
                 "Traffic was policed at 250 kbit/s.",
-                json!({}),
+                none(),
             ),
-            finding("udp_one_way", Some(1), "info", "UDP one way.", json!({})),
+            finding("udp_one_way", Some(1), "info", "UDP one way.", none()),
         ];
         let v = judge(&flows, &mut [], &findings);
         assert_eq!(v[0].status, "throttled");
@@ -570,7 +602,7 @@ mod tests {
             Some(1),
             "blocked",
             "TLS to 1.2.3.4:443 was reset.",
-            json!({}),
+            none(),
         )];
         let v = judge(&flows, &mut [], &findings);
         assert_eq!(v.len(), 2);
@@ -598,7 +630,7 @@ mod tests {
             Some(0),
             "blocked",
             "The resolver said g.whatsapp.net does not exist.",
-            json!({"app": "whatsapp"}),
+            naming(App::WhatsApp, None),
         )];
         let v = judge(&flows, &mut [], &findings);
         assert_eq!(v.len(), 1);
@@ -618,13 +650,16 @@ mod tests {
             Some(1),
             "blocked",
             "Call media stopped arriving.",
-            json!({}),
+            none(),
         )];
         let v = judge(&flows, &mut calls, &findings);
         assert_eq!(v.len(), 3);
         assert_eq!(v[0].status, "blocked");
-        assert_eq!((v[1].calls.clone(), v[1].status), (vec![0], "ok"));
-        assert_eq!((v[2].calls.clone(), v[2].status), (vec![1], "blocked"));
+        assert_eq!((v[1].calls.clone(), v[1].status), (vec![0], Status::Ok));
+        assert_eq!(
+            (v[2].calls.clone(), v[2].status),
+            (vec![1], Status::Blocked)
+        );
         assert_eq!(calls[0].status, "ok");
     }
 }
