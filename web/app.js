@@ -58,14 +58,10 @@ function when(ts) {
 }
 const statusLabel = (s) => t(`status_${s}`) || s;
 const serviceLabel = (s) => t(`service_${s}`) || s;
-// Display names of the report's app ids (DESIGN §3); unknown ids are shown as they are.
-const APP_NAMES = {
-  whatsapp: "WhatsApp", messenger: "Messenger", skype_teams: "Skype / Teams", zoom: "Zoom",
-  google_meet: "Google Meet", facetime: "FaceTime", signal: "Signal", telegram: "Telegram", viber: "Viber",
-  discord: "Discord", imo: "imo", line: "LINE", webex: "Webex", wechat: "WeChat", kakaotalk: "KakaoTalk",
-  snapchat: "Snapchat", sip: "SIP",
-};
-const appLabel = (a) => (a === "other" ? t("app_other") : a ? APP_NAMES[a] || a.replace(/_/g, " ") : t("app_unknown"));
+// Display names of the report's app ids: the engine's one app table (model::APPS), sent by
+// the worker with "ready" (reports only come after it); unknown ids are shown as they are.
+const appNames = new Map();
+const appLabel = (a) => (a === "other" ? t("app_other") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
 
 // ---------- language ----------
 function applyLang(next) {
@@ -158,7 +154,11 @@ function engineFailed(message) {
 function onWorkerMessage(ev) {
   const m = ev.data || {};
   if (m.type === "fatal") { engineFailed(m.message); return; }
-  if (m.type === "ready") { document.body.dataset.engine = "ready"; return; }
+  if (m.type === "ready") {
+    for (const a of m.apps || []) appNames.set(a.id, a.name);
+    document.body.dataset.engine = "ready";
+    return;
+  }
   if (m.job !== job || document.body.dataset.state !== "running") return;
   if (m.type === "progress") {
     const total = m.total || 1;

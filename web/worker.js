@@ -1,6 +1,6 @@
 // Module Web Worker that owns the voipwatch WebAssembly instance.
 // Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job }
-// Messages out: { type: "ready" } | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
+// Messages out: { type: "ready", apps: [{ id, name, calls }] }  (the engine's app table) | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
 //               { type: "done", job, json, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
 //               { type: "failed", job, message }   (this analysis broke: engine bug or file read error)
 //               { type: "fatal", message }         (the engine could not be loaded at all)
@@ -8,7 +8,7 @@
 // offline afterwards. A newer job or a cancel stops an older job at its next chunk.
 // The file is read with File.slice in fixed chunks, so memory stays bounded whatever its size:
 // two chunks in JS plus the engine's own state (which grows with flows, not with bytes).
-import init, { Analyzer } from "./voipwatch_wasm.js";
+import init, { Analyzer, apps } from "./voipwatch_wasm.js";
 
 const CHUNK = 4 * 1024 * 1024;
 let exports = null;
@@ -17,7 +17,7 @@ let stopBefore = 0; // jobs numbered below or equal to this stop at their next c
 const ready = init({ module_or_path: new URL("./voipwatch_wasm_bg.wasm", import.meta.url) }).then(
   (e) => {
     exports = e;
-    self.postMessage({ type: "ready" });
+    self.postMessage({ type: "ready", apps: JSON.parse(apps()) });
   },
   (err) => {
     self.postMessage({ type: "fatal", message: String(err && err.message ? err.message : err) });

@@ -47,6 +47,14 @@ pub fn engine_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// The engine's app table (`voipwatch_core::model::APPS`) as JSON,
+/// `[{"id":"whatsapp","name":"WhatsApp","calls":true}, …]`, so the page shows the names the
+/// engine and the CLI use instead of keeping its own list.
+#[wasm_bindgen]
+pub fn apps() -> String {
+    serde_json::to_string(voipwatch_core::model::APPS).unwrap_or_else(|_| "[]".to_string())
+}
+
 /// Most memory reserved up front from a size hint (see [`reserve`]).
 const MAX_RESERVE: usize = 128 << 20;
 
@@ -185,7 +193,17 @@ impl Analyzer {
 
 #[cfg(test)]
 mod tests {
-    use super::base_name;
+    use super::{apps, base_name};
+
+    #[test]
+    fn apps_lists_the_engine_table() {
+        let v: serde_json::Value = serde_json::from_str(&apps()).unwrap();
+        let rows = v.as_array().unwrap();
+        assert_eq!(rows.len(), voipwatch_core::model::APPS.len());
+        assert_eq!(rows[0]["id"], "whatsapp");
+        assert_eq!(rows[0]["name"], "WhatsApp");
+        assert_eq!(rows[0]["calls"], true);
+    }
 
     #[test]
     fn base_name_drops_directories() {

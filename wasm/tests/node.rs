@@ -3,7 +3,7 @@
 //!  cargo test -p voipwatch-wasm --target wasm32-unknown-unknown`
 #![cfg(target_arch = "wasm32")]
 
-use voipwatch_wasm::Analyzer;
+use voipwatch_wasm::{apps, Analyzer};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -198,5 +198,17 @@ fn a_text_file_throws_the_engine_error_and_still_reports() {
     // Once the engine reports the error (at push or at finish), the report says so.
     if err.is_err() {
         assert!(json.contains("\"complete\": false"), "{json}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn apps_exports_the_engine_app_table() {
+    let v: serde_json::Value = serde_json::from_str(&apps()).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), voipwatch_core::model::APPS.len());
+    for (row, info) in rows.iter().zip(voipwatch_core::model::APPS) {
+        assert_eq!(row["id"], info.id.as_str());
+        assert_eq!(row["name"], info.name);
+        assert_eq!(row["calls"], info.calls);
     }
 }
