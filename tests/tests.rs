@@ -3,6 +3,7 @@ mod blocking;
 mod capture_corpus;
 mod classify_corpus;
 mod cli;
+mod decode_tshark;
 mod golden;
 mod lab;
 mod mutation;

@@ -340,8 +340,6 @@ mod udp;
 mod vlan;
 mod vxlan;
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod corpus_check;
 #[cfg(test)]
 mod testutil;
 
