@@ -298,3 +298,42 @@ fn decoder_agrees_with_etherparse() {
             .join("\n")
     );
 }
+
+/// Issue 9: with decode errors and anomalies typed as enums, the report's maps keep their
+/// string keys ("layer.reason", anomaly id) and their sorted order.
+#[test]
+fn issue_9_report_maps_keep_string_keys_and_order() {
+    use std::net::Ipv4Addr;
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    let good = crate::util::frame(17, (a, 1), (b, 2), None, b"x");
+    let mut bad_version = good.clone();
+    bad_version[14] = 0x55; // IPv4 EtherType, version 5
+    let mut short_udp = good.clone();
+    short_udp.truncate(14 + 20 + 4); // cut inside the UDP header (in the file too)
+    let mut zero_len = good.clone();
+    zero_len[16..18].copy_from_slice(&[0, 0]); // IPv4 total length 0 (offload)
+    let pcap = crate::util::pcap(&[
+        (1.0, short_udp),
+        (2.0, bad_version),
+        (3.0, zero_len),
+        (4.0, good),
+    ]);
+    let report = voipwatch_core::analyzer::analyze_bytes(Default::default(), &pcap);
+    let json = serde_json::to_value(&report.capture).unwrap_or_default();
+    let keys = |k: &str| -> Vec<String> {
+        json[k]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys("decode_errors"), ["ipv4.bad_version", "udp.truncated"]);
+    // The cut frame was written whole (caplen = wire length), so its IP length lies.
+    assert_eq!(
+        keys("anomalies"),
+        [
+            "bad_ipv4_checksum",
+            "ipv4_length_exceeds_frame",
+            "ipv4_total_length_zero"
+        ]
+    );
+}
