@@ -6,6 +6,14 @@
 //! deterministic in-memory pcap of ~20 MB of mixed TCP/UDP Ethernet frames built here.
 //! Input is pushed in 1 MiB chunks, as the CLI and the page do.
 //!
+//! A second group, `decode`, isolates the decoder (moved here from the former
+//! `core/src/decode/corpus_check.rs`, issue 9), over frames already read, in bytes of frame
+//! data: `frame_walk` (touching each frame's first byte: the floor), `checksum`
+//! (`decode::checksum::sum` over every frame: the only pass over whole payloads) and
+//! `decode_frame` (the whole decoder). Then, as the CLI reads: 256 KiB chunks copied into one
+//! buffer (what read(2) does) and pushed to the reader, each frame handled while its bytes
+//! are still in cache: `chunked_read`, `chunked_checksum`, `chunked_decode`, in bytes of file.
+//!
 //! Run: `cargo bench --bench throughput` (add `-- --quick` for a short run, or a stage
 //! name to filter, e.g. `cargo bench --bench throughput -- read`).
 //! `VOIPWATCH_BENCH_CAPTURE=path` benches another capture file; `VOIPWATCH_BENCH_CAPTURE=synthetic`
@@ -15,7 +23,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use voipwatch_core::capture::CaptureReader;
-use voipwatch_core::decode::decode;
+use voipwatch_core::decode::{checksum, decode, decode_frame};
 use voipwatch_core::{Analyzer, Config};
 
 const CHUNK: usize = 1 << 20;
@@ -240,5 +248,87 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// What the decoder-only stages do with each frame.
+#[derive(Clone, Copy)]
+enum Mode {
+    Walk,
+    Checksum,
+    Decode,
+}
+
+fn per_frame(mode: Mode, linktype: u32, frame: &[u8], origlen: u32) -> u64 {
+    match mode {
+        Mode::Walk => u64::from(frame.first().copied().unwrap_or(0)),
+        Mode::Checksum => u64::from(checksum::sum(frame)),
+        Mode::Decode => u64::from(
+            decode_frame(linktype, frame, origlen)
+                .net
+                .map(|n| n.ttl)
+                .unwrap_or(0),
+        ),
+    }
+}
+
+fn decode_stages(c: &mut Criterion) {
+    let (name, data) = input();
+    // Frames as (link type, wire length, byte range in `data`): the reader hands out slices
+    // of the chunk it was given, so their offsets locate them.
+    let base = data.as_ptr() as usize;
+    let mut frames = Vec::new();
+    let mut r = CaptureReader::new();
+    let _ = r.push(&data, |p| {
+        let start = (p.data.as_ptr() as usize).wrapping_sub(base);
+        frames.push((p.linktype, p.origlen, start..start + p.data.len()));
+    });
+    frames.retain(|f| f.2.end <= data.len());
+    let frame_bytes: usize = frames.iter().map(|f| f.2.len()).sum();
+    eprintln!(
+        "decode input: {name}, {} frames, {frame_bytes} frame bytes",
+        frames.len()
+    );
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(frame_bytes as u64));
+    for (stage, mode) in [
+        ("frame_walk", Mode::Walk),
+        ("checksum", Mode::Checksum),
+        ("decode_frame", Mode::Decode),
+    ] {
+        g.bench_function(stage, |b| {
+            b.iter(|| {
+                let mut acc = 0u64;
+                for (lt, orig, range) in &frames {
+                    let f = data.get(range.clone()).unwrap_or(&[]);
+                    acc = acc.wrapping_add(per_frame(mode, *lt, black_box(f), *orig));
+                }
+                acc
+            })
+        });
+    }
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    let mut buf = vec![0u8; 256 * 1024];
+    for (stage, mode) in [
+        ("chunked_read", Mode::Walk),
+        ("chunked_checksum", Mode::Checksum),
+        ("chunked_decode", Mode::Decode),
+    ] {
+        g.bench_function(stage, |b| {
+            b.iter(|| {
+                let mut acc = 0u64;
+                let mut r = CaptureReader::new();
+                for chunk in data.chunks(buf.len()) {
+                    let b = &mut buf[..chunk.len()];
+                    b.copy_from_slice(chunk);
+                    let _ = r.push(b, |p| {
+                        acc = acc.wrapping_add(per_frame(mode, p.linktype, p.data, p.origlen));
+                    });
+                }
+                acc
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, decode_stages);
 criterion_main!(benches);

@@ -24,6 +24,9 @@ cargo test --workspace
 step "core builds for wasm32-unknown-unknown"
 cargo build -p voipwatch-core --target wasm32-unknown-unknown
 
+step "fuzz targets still build against the core's API (cargo check, stable)"
+cargo check --manifest-path fuzz/Cargo.toml --bins
+
 step "wasm bindings tests in Node (wasm-bindgen-test-runner)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p voipwatch-wasm --target wasm32-unknown-unknown

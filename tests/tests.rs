@@ -1,8 +1,11 @@
 //! The one integration-test binary (STYLE: `autotests = false`, modules per area).
 mod blocking;
 mod capture_corpus;
+mod capture_oracle;
 mod classify_corpus;
 mod cli;
+mod decode_oracle;
+mod decode_tshark;
 mod golden;
 mod lab;
 mod mutation;

@@ -133,3 +133,60 @@ pub fn sample_capture() -> Vec<u8> {
     frames.push((t0 + 0.2, frame(17, (s, 5006), (c, 5004), None, &[0x22; 40])));
     pcap(&frames)
 }
+
+/// The reference corpus (`../shared/corpus`, beside the repository), when present.
+pub fn corpus_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    dir.is_dir().then_some(dir)
+}
+
+/// Every pcap/pcapng capture (`.pcap`, `.pcapng`, `.cap`; not compressed ones) under `dir`,
+/// recursively, sorted.
+pub fn captures_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                let name = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".cap") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// The captures the differential oracles run on: every capture of the reference corpus
+/// (skipped, with a message, when it is absent) and of the repository's `captures/`, as
+/// (name for messages, path).
+pub fn oracle_captures() -> Vec<(String, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    match corpus_dir() {
+        Some(root) => {
+            for p in captures_under(&root) {
+                let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+                out.push((format!("corpus/{name}"), p));
+            }
+        }
+        None => eprintln!("../shared/corpus absent: the oracles run on captures/ only"),
+    }
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    for p in captures_under(&own) {
+        let name = p.strip_prefix(&own).unwrap_or(&p).display().to_string();
+        out.push((format!("captures/{name}"), p));
+    }
+    out
+}

@@ -5,6 +5,7 @@ use crate::classify::Engine;
 use crate::decode::{decode_frame, L4};
 use crate::detect::{self, DetectConfig};
 use crate::flow::{FlowConfig, FlowTable};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 use crate::report::{self, CaptureInfo, FlowReport, Report};
 use crate::{secs, verdict, Nanos};
 use std::collections::BTreeMap;
@@ -34,14 +35,14 @@ struct State {
     bytes: u64,
     first_ts: Option<Nanos>,
     last_ts: Option<Nanos>,
-    decode_errors: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
-    /// Anomaly counts, in first-seen order: a handful of names, so a linear search beats a
-    /// map lookup on every packet; merged by name into the report's sorted map at the end.
-    anomalies: Vec<(&'static str, u64)>,
+    decode_errors: BTreeMap<(DecodeLayer, DecodeReason), u64>,
+    /// Anomaly counts, in first-seen order: a handful of them, so a linear search beats a
+    /// map lookup on every packet; sorted by id into the report's map at the end.
+    anomalies: Vec<(Anomaly, u64)>,
 }
 
-/// Adds one to the count of anomaly `name` (compared by content).
-fn count_anomaly(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
+/// Adds one to the count of anomaly `name`.
+fn count_anomaly(counts: &mut Vec<(Anomaly, u64)>, name: Anomaly) {
     match counts.iter_mut().find(|(k, _)| *k == name) {
         Some((_, n)) => *n = n.saturating_add(1),
         None => counts.push((name, 1)),
@@ -57,19 +58,14 @@ impl State {
         }
         self.last_ts = Some(p.ts);
         if (p.data.len() as u64) < u64::from(p.origlen) {
-            count_anomaly(&mut self.anomalies, "snaplen_truncated");
+            count_anomaly(&mut self.anomalies, Anomaly::SnaplenTruncated);
         }
         let d = decode_frame(p.linktype, p.data, p.origlen);
         for a in d.anomalies.iter() {
             count_anomaly(&mut self.anomalies, a);
         }
         if let Some(e) = d.error {
-            *self
-                .decode_errors
-                .entry(e.layer)
-                .or_default()
-                .entry(e.reason)
-                .or_default() += 1;
+            *self.decode_errors.entry((e.layer, e.reason)).or_default() += 1;
         }
         if matches!(d.l4, L4::None) && d.net.is_none() {
             return;
@@ -175,9 +171,10 @@ impl Analyzer {
             config: &self.cfg.detect,
         });
         let verdicts = verdict::judge(&flows, &mut calls, &findings);
+        // The report's maps are keyed and sorted by the ids as strings.
         let decode_errors = decode_errors
             .into_iter()
-            .flat_map(|(layer, m)| m.into_iter().map(move |(r, n)| (format!("{layer}.{r}"), n)))
+            .map(|((layer, reason), n)| (format!("{layer}.{reason}"), n))
             .collect();
         let capture = CaptureInfo {
             name: self.cfg.name.clone(),
@@ -196,12 +193,7 @@ impl Analyzer {
             decode_errors,
             anomalies: anomalies
                 .into_iter()
-                .fold(BTreeMap::<&str, u64>::new(), |mut m, (k, v)| {
-                    *m.entry(k).or_default() += v;
-                    m
-                })
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
+                .map(|(k, v)| (k.as_str().to_string(), v))
                 .collect(),
             flows: flows.len() as u64,
             flow_timeouts: timeouts,

@@ -345,6 +345,80 @@ id_enum! {
     }
 }
 
+id_enum! {
+    /// The layer at which decoding stopped (`decode::DecodeError::layer`; the `layer` of the
+    /// report's `"layer.reason"` decode-error keys). Documented in `decode`'s module docs.
+    pub enum DecodeLayer {
+        Link = "link",
+        Ethernet = "ethernet",
+        Vlan = "vlan",
+        Cmd = "cmd",
+        Mpls = "mpls",
+        Nsh = "nsh",
+        Sll = "sll",
+        Sll2 = "sll2",
+        Null = "null",
+        Loop = "loop",
+        Ppp = "ppp",
+        Pppoe = "pppoe",
+        RawIp = "raw_ip",
+        Ipv4 = "ipv4",
+        Ah = "ah",
+        Ipv6 = "ipv6",
+        Tcp = "tcp",
+        Udp = "udp",
+        Icmp = "icmp",
+        Icmpv6 = "icmpv6",
+        GtpU = "gtp_u",
+        Erspan = "erspan",
+    }
+}
+
+id_enum! {
+    /// Why decoding stopped (`decode::DecodeError::reason`; the `reason` of the report's
+    /// `"layer.reason"` keys). Each reason's meaning per layer is in `decode`'s module docs.
+    pub enum DecodeReason {
+        Truncated = "truncated",
+        UnsupportedLinktype = "unsupported_linktype",
+        BadVersion = "bad_version",
+        BadHeaderLength = "bad_header_length",
+        BadTotalLength = "bad_total_length",
+        BadExtensionLength = "bad_extension_length",
+        TooManyExtensionHeaders = "too_many_extension_headers",
+        TooManyTags = "too_many_tags",
+        TooManyLabels = "too_many_labels",
+        TooManyLayers = "too_many_layers",
+        BadDataOffset = "bad_data_offset",
+        BadLength = "bad_length",
+    }
+}
+
+id_enum! {
+    /// A named oddity of one packet, counted in the report's `capture.anomalies` (id →
+    /// packets). `SnaplenTruncated` is the capture reader's (caplen < wire length); the
+    /// others are the decoder's, documented in `decode`'s module docs.
+    pub enum Anomaly {
+        SnaplenTruncated = "snaplen_truncated",
+        BadIpv4Checksum = "bad_ipv4_checksum",
+        Ipv4Truncated = "ipv4_truncated",
+        Ipv6Truncated = "ipv6_truncated",
+        Ipv4LengthExceedsFrame = "ipv4_length_exceeds_frame",
+        Ipv6LengthExceedsFrame = "ipv6_length_exceeds_frame",
+        Ipv4TotalLengthZero = "ipv4_total_length_zero",
+        Ipv6PayloadLengthZero = "ipv6_payload_length_zero",
+        BadTcpChecksum = "bad_tcp_checksum",
+        BadUdpChecksum = "bad_udp_checksum",
+        BadTcpOptions = "bad_tcp_options",
+        TcpSynFin = "tcp_syn_fin",
+        TcpSynRst = "tcp_syn_rst",
+        TcpNoFlags = "tcp_no_flags",
+        UdpLengthMismatch = "udp_length_mismatch",
+        IpVersionMismatch = "ip_version_mismatch",
+        TunnelInnerUndecodable = "tunnel_inner_undecodable",
+        TunnelDepthExceeded = "tunnel_depth_exceeded",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! the packet's wire length and was captured; accessors cannot panic after.
 
 use super::bytes::{tail, u8_at};
+use crate::model::DecodeReason;
 
 mod field {
     pub const NEXT_HEADER: usize = 0;
@@ -23,17 +24,17 @@ pub(crate) struct AhHeader<'a> {
 
 impl<'a> AhHeader<'a> {
     /// `wire` is the length of the IP payload per the IP header.
-    pub(crate) fn new_checked(buf: &'a [u8], wire: usize) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8], wire: usize) -> Result<Self, DecodeReason> {
         if wire < 2 {
-            return Err("bad_length");
+            return Err(DecodeReason::BadLength);
         }
-        let b1 = *buf.get(field::PAYLOAD_LEN).ok_or("truncated")?;
+        let b1 = *buf.get(field::PAYLOAD_LEN).ok_or(DecodeReason::Truncated)?;
         let len = (usize::from(b1) + 2) * 4;
         if len > wire {
-            return Err("bad_length");
+            return Err(DecodeReason::BadLength);
         }
         if len > buf.len() {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(AhHeader { buf })
     }
@@ -92,6 +93,9 @@ mod tests {
         let e = decode(228, &ipv4(51, [10, 0, 0, 1], [10, 0, 0, 2], &a))
             .error
             .unwrap();
-        assert_eq!((e.layer, e.offset, e.reason), ("ah", 20, "bad_length"));
+        assert_eq!(
+            (e.layer.as_str(), e.offset, e.reason.as_str()),
+            ("ah", 20, "bad_length")
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! words, far beyond any packet), fold to 16 bits and swap the bytes once at the end. The
 //! word loop has no branches and auto-vectorises (about 10 GB/s on 1.2 KB payloads in
 //! cache on this project's 2-core machines, 30 % faster than one 64-bit accumulator); it is
-//! the only pass over whole payloads in decoding. `decode_throughput` in `corpus_check`
-//! measures it on a real capture.
+//! the only pass over whole payloads in decoding. The `decode/checksum` stage of
+//! `benches/throughput.rs` measures it on a real capture.
 
 /// One's-complement sum of `data` as big-endian 16-bit words (odd tail padded with zero),
 /// folded to 16 bits.

@@ -5,6 +5,7 @@
 //! [`CmdTag::new_checked`] checks the 6 bytes of metadata and the 2-byte EtherType.
 
 use super::bytes::{be16, tail};
+use crate::model::DecodeReason;
 
 mod field {
     use std::ops::Range;
@@ -29,9 +30,9 @@ pub(crate) struct CmdTag<'a> {
 impl<'a> CmdTag<'a> {
     pub(crate) const LEN: usize = field::PAYLOAD;
 
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < Self::LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(CmdTag { buf })
     }

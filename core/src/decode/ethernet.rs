@@ -7,6 +7,7 @@
 
 use super::bytes::{be16, tail};
 use super::{cmd, ip, mpls, nsh, pppoe, vlan, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 /// EtherType values we follow.
 pub(crate) mod ethertype {
@@ -47,9 +48,9 @@ impl<'a> EthernetFrame<'a> {
     pub(crate) const HEADER_LEN: usize = field::PAYLOAD;
 
     /// Checks that the header is present.
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < Self::HEADER_LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(EthernetFrame { buf })
     }
@@ -75,7 +76,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
             f.payload(),
             off + EthernetFrame::HEADER_LEN,
         ),
-        Err(reason) => cx.fail("ethernet", off, reason),
+        Err(reason) => cx.fail(DecodeLayer::Ethernet, off, reason),
     }
 }
 
@@ -89,13 +90,13 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut 
     let mut tags = 0usize;
     while et == ethertype::CISCO_METADATA || is_vlan(et) {
         if tags >= vlan::MAX_TAGS {
-            cx.fail("vlan", off, "too_many_tags");
+            cx.fail(DecodeLayer::Vlan, off, DecodeReason::TooManyTags);
             return;
         }
         if et == ethertype::CISCO_METADATA {
             let tag = match cmd::CmdTag::new_checked(buf) {
                 Ok(t) => t,
-                Err(reason) => return cx.fail("cmd", off, reason),
+                Err(reason) => return cx.fail(DecodeLayer::Cmd, off, reason),
             };
             et = tag.ethertype();
             buf = tag.payload();
@@ -106,7 +107,7 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut 
         let tag = match vlan::VlanTag::new_checked(buf) {
             Ok(t) => t,
             Err(reason) => {
-                cx.fail("vlan", off, reason);
+                cx.fail(DecodeLayer::Vlan, off, reason);
                 return;
             }
         };

@@ -11,6 +11,7 @@
 use super::bytes::{be16, tail, u8_at};
 use super::ethernet::{self, ethertype};
 use super::{ppp, tunnel, Cx};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -43,9 +44,9 @@ pub(crate) struct GreHeader<'a> {
 impl<'a> GreHeader<'a> {
     /// Checks the header length implied by the flags. `Ok(None)`: a valid GRE variant we do
     /// not decode (routing present, or a version other than 0 and 1).
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Option<Self>, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Option<Self>, DecodeReason> {
         if buf.len() < field::OPTIONAL {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         let flags = be16(buf, field::FLAGS_VERSION);
         let bit = |f: u16| if flags & f != 0 { 4 } else { 0 };
@@ -58,7 +59,7 @@ impl<'a> GreHeader<'a> {
             _ => return Ok(None),
         };
         if buf.len() < len {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(Some(GreHeader { buf, len }))
     }
@@ -86,7 +87,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
         Ok(Some(g)) => g,
         Ok(None) => return,
         Err(_) => {
-            cx.d.anomalies.add("tunnel_inner_undecodable");
+            cx.d.anomalies.add(Anomaly::TunnelInnerUndecodable);
             return;
         }
     };
@@ -113,7 +114,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
             let inner = tail(payload, skip);
             tunnel::run(cx, "gre", |cx| {
                 if payload.len() < skip {
-                    cx.fail("erspan", poff, "truncated");
+                    cx.fail(DecodeLayer::Erspan, poff, DecodeReason::Truncated);
                 } else {
                     ethernet::decode(cx, inner, poff + skip);
                 }
@@ -150,7 +151,9 @@ mod tests {
             assert_eq!(d.net.unwrap().proto, 47, "cut {cut}");
             assert_eq!(d.l4, L4::Other);
             assert!(
-                d.anomalies.iter().any(|a| a == "tunnel_inner_undecodable"),
+                d.anomalies
+                    .iter()
+                    .any(|a| a.as_str() == "tunnel_inner_undecodable"),
                 "cut {cut}"
             );
             assert_eq!(d.tunnel, None);
@@ -158,7 +161,7 @@ mod tests {
         // Cut inside the inner UDP header: inner flow, inner error.
         let e = decode(1, &f[..34 + 12 + 24]).error.unwrap();
         assert_eq!(
-            (e.layer, e.offset, e.reason),
+            (e.layer.as_str(), e.offset, e.reason.as_str()),
             ("udp", 34 + 12 + 20, "truncated")
         );
     }

@@ -9,6 +9,7 @@
 
 use super::bytes::{be16, head, tail, u8_at};
 use super::{ip, tunnel, Cx};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -41,13 +42,13 @@ pub(crate) struct GtpuHeader<'a> {
 
 impl<'a> GtpuHeader<'a> {
     /// `Ok(None)`: not GTPv1-U (another version, or GTP').
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Option<Self>, &'static str> {
-        let flags = *buf.first().ok_or("truncated")?;
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Option<Self>, DecodeReason> {
+        let flags = *buf.first().ok_or(DecodeReason::Truncated)?;
         if flags >> 5 != 1 || flags & FLAG_PT == 0 {
             return Ok(None);
         }
         if buf.len() < field::OPTIONAL {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         if flags & FLAGS_E_S_PN == 0 {
             return Ok(Some(GtpuHeader {
@@ -56,7 +57,7 @@ impl<'a> GtpuHeader<'a> {
             }));
         }
         if buf.len() < field::OPTIONAL_END {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         let mut len = field::OPTIONAL_END;
         if flags & FLAG_E != 0 {
@@ -64,14 +65,14 @@ impl<'a> GtpuHeader<'a> {
             let mut n = 0;
             while next != 0 {
                 if n == MAX_EXT {
-                    return Err("too_many_extension_headers");
+                    return Err(DecodeReason::TooManyExtensionHeaders);
                 }
-                let units = usize::from(*buf.get(len).ok_or("truncated")?);
+                let units = usize::from(*buf.get(len).ok_or(DecodeReason::Truncated)?);
                 if units == 0 {
-                    return Err("bad_extension_length");
+                    return Err(DecodeReason::BadExtensionLength);
                 }
                 let end = len + 4 * units;
-                next = *buf.get(end - 1).ok_or("truncated")?;
+                next = *buf.get(end - 1).ok_or(DecodeReason::Truncated)?;
                 len = end;
                 n += 1;
             }
@@ -98,7 +99,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
         Ok(Some(g)) => g,
         Ok(None) => return,
         Err(_) => {
-            cx.d.anomalies.add("tunnel_inner_undecodable");
+            cx.d.anomalies.add(Anomaly::TunnelInnerUndecodable);
             return;
         }
     };
@@ -107,7 +108,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     }
     let (inner, ioff) = (g.payload(), off + g.header_len());
     tunnel::run(cx, "gtp_u", |cx| {
-        ip::decode_by_version(cx, inner, ioff, "gtp_u")
+        ip::decode_by_version(cx, inner, ioff, DecodeLayer::GtpU)
     });
 }
 
@@ -170,11 +171,17 @@ mod tests {
         // Extension header of length 0: impossible.
         let f = outer(&gtp(0x34, &[0, 0, 0, 0], &[]));
         let d = decode(1, &f);
-        assert!(d.anomalies.iter().any(|a| a == "tunnel_inner_undecodable"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "tunnel_inner_undecodable"));
         // T-PDU that is not IP.
         let f = outer(&gtp(0x30, &[], &[0x00, 1, 2, 3]));
         let d = decode(1, &f);
-        assert!(d.anomalies.iter().any(|a| a == "tunnel_inner_undecodable"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "tunnel_inner_undecodable"));
         assert!(matches!(d.l4, L4::Udp(_)));
         // Extension chain longer than the cap.
         let mut ext = Vec::new();
@@ -183,6 +190,9 @@ mod tests {
         }
         let f = outer(&gtp(0x34, &ext, &[]));
         let d = decode(1, &f);
-        assert!(d.anomalies.iter().any(|a| a == "tunnel_inner_undecodable"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "tunnel_inner_undecodable"));
     }
 }

@@ -10,6 +10,7 @@ use super::bytes::{arr16, arr4, be16, tail, u8_at};
 use super::ip::{proto, IpPayload};
 use super::ipv6::walk_ext;
 use super::{Cx, Icmp, Quoted, L4};
+use crate::model::{DecodeLayer, DecodeReason};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 mod field {
@@ -28,9 +29,9 @@ pub(crate) struct IcmpMessage<'a> {
 }
 
 impl<'a> IcmpMessage<'a> {
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < 4 {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(IcmpMessage { buf })
     }
@@ -56,7 +57,11 @@ pub(crate) fn is_error(v6: bool, kind: u8) -> bool {
 
 /// Decodes an ICMP or ICMPv6 message (`p.v6` tells which).
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
-    let layer = if p.v6 { "icmpv6" } else { "icmp" };
+    let layer = if p.v6 {
+        DecodeLayer::Icmpv6
+    } else {
+        DecodeLayer::Icmp
+    };
     let m = match IcmpMessage::new_checked(p.data) {
         Ok(m) => m,
         Err(reason) => return cx.fail(layer, p.off, reason),

@@ -3,6 +3,7 @@
 //! fragment state).
 
 use super::{gre, icmp, ipv4, ipv6, tcp, tunnel, udp, Cx, L4};
+use crate::model::{DecodeLayer, DecodeReason};
 
 /// Protocol numbers we follow after the IP header.
 pub(crate) mod proto {
@@ -51,13 +52,13 @@ pub(crate) fn decode_by_version<'a>(
     cx: &mut Cx<'a>,
     buf: &'a [u8],
     off: usize,
-    layer: &'static str,
+    layer: DecodeLayer,
 ) {
     match buf.first().map(|b| b >> 4) {
-        None => cx.fail(layer, off, "truncated"),
+        None => cx.fail(layer, off, DecodeReason::Truncated),
         Some(4) => decode_v4(cx, buf, off),
         Some(6) => decode_v6(cx, buf, off),
-        Some(_) => cx.fail(layer, off, "bad_version"),
+        Some(_) => cx.fail(layer, off, DecodeReason::BadVersion),
     }
 }
 
@@ -122,15 +123,24 @@ mod tests {
         let d = decode(228, &v6);
         assert!(matches!(d.l4, L4::Udp(_)));
         assert_eq!(
-            d.anomalies.iter().collect::<Vec<_>>(),
+            d.anomalies.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             ["ip_version_mismatch"]
         );
         let e = decode(229, &[0x50, 0, 0, 0]).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("ipv6", "bad_version"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("ipv6", "bad_version")
+        );
         let e = decode(101, &[0x50, 0, 0, 0]).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("raw_ip", "bad_version"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("raw_ip", "bad_version")
+        );
         let e = decode(101, &[]).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("raw_ip", "truncated"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("raw_ip", "truncated")
+        );
         sweep(
             101,
             &v6,
@@ -159,7 +169,10 @@ mod tests {
         assert_eq!(d.tunnel, None);
         assert_eq!(d.net.unwrap().src.to_string(), "192.0.2.1");
         assert_eq!(d.l4, L4::Other);
-        assert!(d.anomalies.iter().any(|a| a == "tunnel_inner_undecodable"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "tunnel_inner_undecodable"));
         assert_eq!(d.error, None);
     }
 
@@ -170,7 +183,10 @@ mod tests {
             p = ipv4(4, [192, 0, 2, 1], [192, 0, 2, 2], &p);
         }
         let d = decode(101, &p);
-        assert!(d.anomalies.iter().any(|a| a == "tunnel_depth_exceeded"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "tunnel_depth_exceeded"));
         assert_eq!(d.tunnel, Some("ipip"));
         assert_eq!(d.l4, L4::Other);
         assert_eq!(d.net.unwrap().proto, 4);

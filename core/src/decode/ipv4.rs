@@ -9,6 +9,7 @@
 use super::bytes::{arr4, be16, head, tail, u8_at};
 use super::ip::{self, IpPayload};
 use super::{ah, checksum, Cx, Frag, Net};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 use std::net::{IpAddr, Ipv4Addr};
 
 mod field {
@@ -42,20 +43,20 @@ pub(crate) struct Ipv4Packet<'a> {
 
 impl<'a> Ipv4Packet<'a> {
     /// Checks version 4, IHL ≥ 5 and that the header with its options is in `buf`.
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
-        let first = *buf.first().ok_or("truncated")?;
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
+        let first = *buf.first().ok_or(DecodeReason::Truncated)?;
         if first >> 4 != 4 {
-            return Err("bad_version");
+            return Err(DecodeReason::BadVersion);
         }
         if buf.len() < MIN_HEADER_LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         let hl = usize::from(first & 0x0f) * 4;
         if hl < MIN_HEADER_LEN {
-            return Err("bad_header_length");
+            return Err(DecodeReason::BadHeaderLength);
         }
         if buf.len() < hl {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(Ipv4Packet { buf })
     }
@@ -109,7 +110,7 @@ impl<'a> Ipv4Packet<'a> {
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     let p = match Ipv4Packet::new_checked(buf) {
         Ok(p) => p,
-        Err(reason) => return cx.fail("ipv4", off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Ipv4, off, reason),
     };
     let hl = p.header_len();
     let total = p.total_len();
@@ -117,15 +118,15 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     // (captured payload, wire payload length, wire packet length)
     let (data, wire_len, ip_len) = if total == 0 && !rest.is_empty() {
         // TCP segmentation offload on the sending host leaves the length at zero.
-        cx.d.anomalies.add("ipv4_total_length_zero");
+        cx.d.anomalies.add(Anomaly::Ipv4TotalLengthZero);
         (rest, rest.len(), buf.len())
     } else if total < hl {
-        return cx.fail("ipv4", off, "bad_total_length");
+        return cx.fail(DecodeLayer::Ipv4, off, DecodeReason::BadTotalLength);
     } else if total > buf.len() {
         cx.d.anomalies.add(if cx.snap_short {
-            "ipv4_truncated"
+            Anomaly::Ipv4Truncated
         } else {
-            "ipv4_length_exceeds_frame"
+            Anomaly::Ipv4LengthExceedsFrame
         });
         (rest, total - hl, total)
     } else {
@@ -133,7 +134,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
         (head(rest, total - hl), total - hl, total)
     };
     if !p.checksum_ok() {
-        cx.d.anomalies.add("bad_ipv4_checksum");
+        cx.d.anomalies.add(Anomaly::BadIpv4Checksum);
     }
     let (src, dst) = (p.src(), p.dst());
     let more = p.more_fragments();
@@ -175,7 +176,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
         }),
     });
     if let Some((at, reason)) = ah_error {
-        return cx.fail("ah", at, reason);
+        return cx.fail(DecodeLayer::Ah, at, reason);
     }
     ip::transport(
         cx,
@@ -199,7 +200,7 @@ mod tests {
     use crate::decode::{decode, decode_frame, Frag, L4};
 
     fn has(d: &crate::decode::Decoded<'_>, a: &str) -> bool {
-        d.anomalies.iter().any(|x| x == a)
+        d.anomalies.iter().any(|x| x.as_str() == a)
     }
 
     #[test]
@@ -247,7 +248,7 @@ mod tests {
         ihl4[0] = 0x44;
         let e = decode(228, &ihl4).error.unwrap();
         assert_eq!(
-            (e.layer, e.offset, e.reason),
+            (e.layer.as_str(), e.offset, e.reason.as_str()),
             ("ipv4", 0, "bad_header_length")
         );
 
@@ -255,17 +256,23 @@ mod tests {
         short_total[2..4].copy_from_slice(&19u16.to_be_bytes());
         fix_ipv4_checksum(&mut short_total);
         let d = decode(228, &short_total);
-        assert_eq!(d.error.unwrap().reason, "bad_total_length");
+        assert_eq!(d.error.unwrap().reason.as_str(), "bad_total_length");
         assert!(d.net.is_none());
 
         // IHL 15 (60 bytes) but only 30 captured.
         let mut long_ihl = good.clone();
         long_ihl[0] = 0x4f;
-        assert_eq!(decode(228, &long_ihl).error.unwrap().reason, "truncated");
+        assert_eq!(
+            decode(228, &long_ihl).error.unwrap().reason.as_str(),
+            "truncated"
+        );
 
         let mut v = good.clone();
         v[0] = 0x55;
-        assert_eq!(decode(228, &v).error.unwrap().reason, "bad_version");
+        assert_eq!(
+            decode(228, &v).error.unwrap().reason.as_str(),
+            "bad_version"
+        );
     }
 
     #[test]

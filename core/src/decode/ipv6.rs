@@ -10,6 +10,7 @@
 use super::bytes::{arr16, be16, be32, head, tail, u8_at};
 use super::ip::{self, IpPayload};
 use super::{checksum, Cx, Frag, Net, L4};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 use std::net::{IpAddr, Ipv6Addr};
 
 mod field {
@@ -59,13 +60,13 @@ pub(crate) struct Ipv6Packet<'a> {
 
 impl<'a> Ipv6Packet<'a> {
     /// Checks version 6 and that the fixed header is in `buf`.
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
-        let first = *buf.first().ok_or("truncated")?;
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
+        let first = *buf.first().ok_or(DecodeReason::Truncated)?;
         if first >> 4 != 6 {
-            return Err("bad_version");
+            return Err(DecodeReason::BadVersion);
         }
         if buf.len() < HEADER_LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(Ipv6Packet { buf })
     }
@@ -105,7 +106,7 @@ pub(crate) struct ExtWalk {
 
 /// Walks the extension headers of a payload whose first header is `nh`. `captured` is the
 /// payload as captured, `wire` its length per the header. Errors are decode reasons.
-pub(crate) fn walk_ext(mut nh: u8, captured: &[u8], wire: usize) -> Result<ExtWalk, &'static str> {
+pub(crate) fn walk_ext(mut nh: u8, captured: &[u8], wire: usize) -> Result<ExtWalk, DecodeReason> {
     let mut pos = 0usize;
     let mut frag = None;
     let mut routed = false;
@@ -128,7 +129,9 @@ pub(crate) fn walk_ext(mut nh: u8, captured: &[u8], wire: usize) -> Result<ExtWa
                 })
             }
         };
-        let h = captured.get(pos..pos + len).ok_or("truncated")?;
+        let h = captured
+            .get(pos..pos + len)
+            .ok_or(DecodeReason::Truncated)?;
         if nh == ext::FRAGMENT {
             let of = be16(h, frag_field::OFFSET_FLAGS);
             frag = Some(Frag {
@@ -159,7 +162,7 @@ pub(crate) fn walk_ext(mut nh: u8, captured: &[u8], wire: usize) -> Result<ExtWa
         | ext::HIP
         | ext::SHIM6
         | ext::AH
-        | ext::FRAGMENT => Err("too_many_extension_headers"),
+        | ext::FRAGMENT => Err(DecodeReason::TooManyExtensionHeaders),
         _ => Ok(ExtWalk {
             proto: nh,
             len: pos,
@@ -175,17 +178,17 @@ fn ext_len(
     pos: usize,
     wire: usize,
     f: impl Fn(u8) -> usize,
-) -> Result<usize, &'static str> {
+) -> Result<usize, DecodeReason> {
     if pos + 2 > wire {
-        return Err("bad_extension_length");
+        return Err(DecodeReason::BadExtensionLength);
     }
-    let b1 = *captured.get(pos + 1).ok_or("truncated")?;
+    let b1 = *captured.get(pos + 1).ok_or(DecodeReason::Truncated)?;
     let len = f(b1);
     if pos + len > wire {
-        return Err("bad_extension_length");
+        return Err(DecodeReason::BadExtensionLength);
     }
     if pos + len > captured.len() {
-        return Err("truncated");
+        return Err(DecodeReason::Truncated);
     }
     Ok(len)
 }
@@ -194,7 +197,7 @@ fn ext_len(
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     let p = match Ipv6Packet::new_checked(buf) {
         Ok(p) => p,
-        Err(reason) => return cx.fail("ipv6", off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Ipv6, off, reason),
     };
     let rest = p.rest();
     let plen = p.payload_len();
@@ -202,13 +205,13 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     let (data, wire) = if plen == 0 && offload && rest.len() >= 8 {
         // Segmentation offload on the sending host. Only TCP/UDP (what offload produces) and
         // at least a UDP header: an empty packet followed by Ethernet padding is not one.
-        cx.d.anomalies.add("ipv6_payload_length_zero");
+        cx.d.anomalies.add(Anomaly::Ipv6PayloadLengthZero);
         (rest, rest.len())
     } else if plen > rest.len() {
         cx.d.anomalies.add(if cx.snap_short {
-            "ipv6_truncated"
+            Anomaly::Ipv6Truncated
         } else {
-            "ipv6_length_exceeds_frame"
+            Anomaly::Ipv6LengthExceedsFrame
         });
         (rest, plen)
     } else {
@@ -216,7 +219,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     };
     let w = match walk_ext(p.next_header(), data, wire) {
         Ok(w) => w,
-        Err(reason) => return cx.fail("ipv6", off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Ipv6, off, reason),
     };
     let (src, dst) = (p.src(), p.dst());
     cx.d.net = Some(Net {
@@ -348,7 +351,10 @@ mod tests {
         let mut p = ipv6(6, 1, 2, &tcp(1, 2, 0x10, &[], &[3u8; 2000]));
         p[4..6].copy_from_slice(&[0, 0]);
         let d = decode(229, &p);
-        assert!(d.anomalies.iter().any(|a| a == "ipv6_payload_length_zero"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "ipv6_payload_length_zero"));
         assert!(matches!(d.l4, L4::Tcp(t) if t.seg_len == 2000));
         // An empty packet (no next header) padded by Ethernet: not offload, padding dropped.
         let mut f = eth(0x86dd, &ipv6_raw(59, 1, 2, &[]));
@@ -363,13 +369,16 @@ mod tests {
         // HBH claims 16 bytes but the payload length is 8.
         let p = ipv6_raw(0, 1, 2, &[17, 1, 0, 0, 0, 0, 0, 0]);
         let e = decode(229, &p).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("ipv6", "bad_extension_length"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("ipv6", "bad_extension_length")
+        );
         // Payload length says 16 but only 8 captured (snaplen): truncated.
         let mut p = ipv6_raw(0, 1, 2, &[17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         p.truncate(48);
         let d = decode_frame(229, &p, 56);
-        assert_eq!(d.error.unwrap().reason, "truncated");
-        assert!(d.anomalies.iter().any(|a| a == "ipv6_truncated"));
+        assert_eq!(d.error.unwrap().reason.as_str(), "truncated");
+        assert!(d.anomalies.iter().any(|a| a.as_str() == "ipv6_truncated"));
     }
 
     #[test]
@@ -379,6 +388,9 @@ mod tests {
             .collect();
         let p = with_ext(&exts, 59, &[]);
         let e = decode(229, &p).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("ipv6", "too_many_extension_headers"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("ipv6", "too_many_extension_headers")
+        );
     }
 }

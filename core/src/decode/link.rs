@@ -1,6 +1,7 @@
 //! Link-type dispatch: from a LINKTYPE_* number to the first header of the frame.
 
 use super::{ethernet, ip, null, ppp, pppoe, sll, sll2, Cx};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 
 /// LINKTYPE_* numbers we decode (tcpdump.org/linktypes.html).
 pub(crate) mod linktype {
@@ -28,7 +29,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, lt: u32, data: &'a [u8]) {
         linktype::NULL => null::decode(cx, data, false),
         linktype::LOOP => null::decode(cx, data, true),
         linktype::RAW | linktype::RAW_12 | linktype::RAW_14 => {
-            ip::decode_by_version(cx, data, 0, "raw_ip")
+            ip::decode_by_version(cx, data, 0, DecodeLayer::RawIp)
         }
         linktype::IPV4 | linktype::IPV6 => {
             // The link type promises one version; a mislabelled file (seen in the wild) is
@@ -38,8 +39,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, lt: u32, data: &'a [u8]) {
                 .first()
                 .is_some_and(|b| matches!(b >> 4, 4 | 6) && b >> 4 != want)
             {
-                cx.d.anomalies.add("ip_version_mismatch");
-                ip::decode_by_version(cx, data, 0, "raw_ip")
+                cx.d.anomalies.add(Anomaly::IpVersionMismatch);
+                ip::decode_by_version(cx, data, 0, DecodeLayer::RawIp)
             } else if want == 4 {
                 ip::decode_v4(cx, data, 0)
             } else {
@@ -50,7 +51,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, lt: u32, data: &'a [u8]) {
         linktype::LINUX_SLL2 => sll2::decode(cx, data),
         linktype::PPP | linktype::PPP_HDLC => ppp::decode(cx, data, 0),
         linktype::PPP_ETHER => pppoe::decode(cx, data, 0),
-        _ => cx.fail("link", 0, "unsupported_linktype"),
+        _ => cx.fail(DecodeLayer::Link, 0, DecodeReason::UnsupportedLinktype),
     }
 }
 
@@ -63,7 +64,7 @@ mod tests {
         let d = decode(147, &[0x45, 0, 0, 20]);
         let e = d.error.unwrap();
         assert_eq!(
-            (e.layer, e.offset, e.reason),
+            (e.layer.as_str(), e.offset, e.reason.as_str()),
             ("link", 0, "unsupported_linktype")
         );
         assert!(d.net.is_none());

@@ -8,6 +8,7 @@
 
 use super::bytes::{be32, tail, u8_at};
 use super::{ethernet, ip, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 /// At most this many labels are popped.
 pub(crate) const MAX_LABELS: usize = 16;
@@ -26,9 +27,9 @@ pub(crate) struct LabelEntry<'a> {
 }
 
 impl<'a> LabelEntry<'a> {
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < field::LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(LabelEntry { buf })
     }
@@ -52,7 +53,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, mut buf: &'a [u8], mut off: usize) {
     for _ in 0..MAX_LABELS {
         let e = match LabelEntry::new_checked(buf) {
             Ok(e) => e,
-            Err(reason) => return cx.fail("mpls", off, reason),
+            Err(reason) => return cx.fail(DecodeLayer::Mpls, off, reason),
         };
         buf = e.rest();
         off += field::LEN;
@@ -60,7 +61,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, mut buf: &'a [u8], mut off: usize) {
             return payload(cx, buf, off);
         }
     }
-    cx.fail("mpls", off, "too_many_labels");
+    cx.fail(DecodeLayer::Mpls, off, DecodeReason::TooManyLabels);
 }
 
 fn payload<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
@@ -71,7 +72,7 @@ fn payload<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
             // Pseudowire control word, then the emulated Ethernet frame.
             ethernet::decode(cx, tail(buf, 4), off + 4)
         }
-        _ if buf.is_empty() => cx.fail("mpls", off, "truncated"),
+        _ if buf.is_empty() => cx.fail(DecodeLayer::Mpls, off, DecodeReason::Truncated),
         _ => {}
     }
 }
@@ -137,6 +138,9 @@ mod tests {
             v.extend_from_slice(&(16u32 << 12).to_be_bytes());
         }
         let e = decode(1, &eth(0x8847, &v)).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("mpls", "too_many_labels"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("mpls", "too_many_labels")
+        );
     }
 }

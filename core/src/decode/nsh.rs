@@ -8,6 +8,7 @@
 
 use super::bytes::{tail, u8_at};
 use super::{ethernet, ip, mpls, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 mod field {
     pub const VER_FLAGS: usize = 0;
@@ -26,18 +27,18 @@ pub(crate) struct NshHeader<'a> {
 }
 
 impl<'a> NshHeader<'a> {
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
-        let first = *buf.first().ok_or("truncated")?;
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
+        let first = *buf.first().ok_or(DecodeReason::Truncated)?;
         if first >> 6 != 0 {
-            return Err("bad_version");
+            return Err(DecodeReason::BadVersion);
         }
-        let words = *buf.get(field::TTL_LEN).ok_or("truncated")?;
+        let words = *buf.get(field::TTL_LEN).ok_or(DecodeReason::Truncated)?;
         let len = usize::from(words & 0x3f) * 4;
         if len < field::MIN_LEN {
-            return Err("bad_header_length");
+            return Err(DecodeReason::BadHeaderLength);
         }
         if buf.len() < len {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(NshHeader { buf, len })
     }
@@ -58,7 +59,7 @@ impl<'a> NshHeader<'a> {
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     let h = match NshHeader::new_checked(buf) {
         Ok(h) => h,
-        Err(reason) => return cx.fail("nsh", off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Nsh, off, reason),
     };
     let (inner, ioff) = (h.payload(), off + h.len);
     match h.next_protocol() {
@@ -109,6 +110,9 @@ mod tests {
         let e = decode(1, &eth(0x894f, &[0x0f, 0xc1, 0x01, 0x01, 0, 0, 1, 0xff]))
             .error
             .unwrap();
-        assert_eq!((e.layer, e.reason), ("nsh", "bad_header_length"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("nsh", "bad_header_length")
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use super::bytes::{arr4, tail};
 use super::{ip, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -24,9 +25,9 @@ pub(crate) struct NullHeader<'a> {
 }
 
 impl<'a> NullHeader<'a> {
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < field::PAYLOAD {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(NullHeader { buf })
     }
@@ -44,7 +45,11 @@ impl<'a> NullHeader<'a> {
 
 /// Decodes a NULL (`network_order == false`) or LOOP frame.
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], network_order: bool) {
-    let layer = if network_order { "loop" } else { "null" };
+    let layer = if network_order {
+        DecodeLayer::Loop
+    } else {
+        DecodeLayer::Null
+    };
     let h = match NullHeader::new_checked(buf) {
         Ok(h) => h,
         Err(reason) => return cx.fail(layer, 0, reason),
@@ -98,7 +103,7 @@ mod tests {
         assert!(decode(108, &frame([0, 0, 0, 2], &v4)).net.is_some());
         assert!(decode(108, &frame([2, 0, 0, 0], &v4)).net.is_none());
         let e = decode(108, &[0, 0]).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("loop", "truncated"));
+        assert_eq!((e.layer.as_str(), e.reason.as_str()), ("loop", "truncated"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use super::bytes::{be16, tail, u8_at};
 use super::{ethernet, ip, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 /// PPP protocol numbers we follow.
 pub(crate) mod protocol {
@@ -26,17 +27,17 @@ pub(crate) struct PppFrame<'a> {
 
 impl<'a> PppFrame<'a> {
     /// Reads the optional address/control bytes and the 1- or 2-byte protocol.
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf == [0xff] {
             // The address byte alone: the rest of the header was cut off.
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         let start = if buf.len() >= 2 && u8_at(buf, 0) == 0xff && u8_at(buf, 1) == 0x03 {
             2
         } else {
             0
         };
-        let first = buf.get(start).copied().ok_or("truncated")?;
+        let first = buf.get(start).copied().ok_or(DecodeReason::Truncated)?;
         if first & 1 == 1 {
             return Ok(PppFrame {
                 buf,
@@ -45,7 +46,7 @@ impl<'a> PppFrame<'a> {
             });
         }
         if buf.len() < start + 2 {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(PppFrame {
             buf,
@@ -80,7 +81,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 pub(crate) fn decode_frame<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     match PppFrame::new_checked(buf) {
         Ok(p) => dispatch(cx, p.protocol(), p.payload(), off + p.header_len()),
-        Err(reason) => cx.fail("ppp", off, reason),
+        Err(reason) => cx.fail(DecodeLayer::Ppp, off, reason),
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::bytes::{be16, head, tail, u8_at};
 use super::{ppp, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -26,9 +27,9 @@ pub(crate) struct PppoeHeader<'a> {
 impl<'a> PppoeHeader<'a> {
     pub(crate) const LEN: usize = field::PAYLOAD;
 
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < Self::LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(PppoeHeader { buf })
     }
@@ -54,10 +55,10 @@ impl<'a> PppoeHeader<'a> {
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
     let h = match PppoeHeader::new_checked(buf) {
         Ok(h) => h,
-        Err(reason) => return cx.fail("pppoe", off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Pppoe, off, reason),
     };
     if h.ver_type() != 0x11 {
-        return cx.fail("pppoe", off, "bad_version");
+        return cx.fail(DecodeLayer::Pppoe, off, DecodeReason::BadVersion);
     }
     if h.code() != 0 {
         return;
@@ -71,7 +72,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
             p.payload(),
             off + PppoeHeader::LEN + p.header_len(),
         ),
-        Err(reason) => cx.fail("ppp", off + PppoeHeader::LEN, reason),
+        Err(reason) => cx.fail(DecodeLayer::Ppp, off + PppoeHeader::LEN, reason),
     }
 }
 
@@ -128,6 +129,9 @@ mod tests {
         assert_eq!(decode(51, &padi).net, None);
         assert_eq!(decode(51, &padi).error, None);
         let e = decode(51, &[0x21, 0, 0, 0, 0, 0]).error.unwrap();
-        assert_eq!((e.layer, e.reason), ("pppoe", "bad_version"));
+        assert_eq!(
+            (e.layer.as_str(), e.reason.as_str()),
+            ("pppoe", "bad_version")
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use super::bytes::{be16, tail};
 use super::{ethernet, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -29,9 +30,9 @@ pub(crate) struct SllHeader<'a> {
 impl<'a> SllHeader<'a> {
     pub(crate) const LEN: usize = field::PAYLOAD;
 
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < Self::LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(SllHeader { buf })
     }
@@ -51,7 +52,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8]) {
         // Protocol values below 0x0600 (802.2 LLC, CAN, netlink families…) are not EtherTypes
         // of IP and fall through the dispatch as "not IP".
         Ok(h) => ethernet::dispatch(cx, h.protocol(), h.payload(), SllHeader::LEN),
-        Err(reason) => cx.fail("sll", 0, reason),
+        Err(reason) => cx.fail(DecodeLayer::Sll, 0, reason),
     }
 }
 

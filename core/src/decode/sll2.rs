@@ -5,6 +5,7 @@
 
 use super::bytes::{be16, tail};
 use super::{ethernet, Cx};
+use crate::model::{DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -33,9 +34,9 @@ pub(crate) struct Sll2Header<'a> {
 impl<'a> Sll2Header<'a> {
     pub(crate) const LEN: usize = field::PAYLOAD;
 
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < Self::LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(Sll2Header { buf })
     }
@@ -53,7 +54,7 @@ impl<'a> Sll2Header<'a> {
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8]) {
     match Sll2Header::new_checked(buf) {
         Ok(h) => ethernet::dispatch(cx, h.protocol(), h.payload(), Sll2Header::LEN),
-        Err(reason) => cx.fail("sll2", 0, reason),
+        Err(reason) => cx.fail(DecodeLayer::Sll2, 0, reason),
     }
 }
 

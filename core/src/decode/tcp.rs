@@ -8,6 +8,7 @@
 use super::bytes::{be16, be32, head, tail, u8_at};
 use super::ip::IpPayload;
 use super::{checksum, tcp_flags, Cx, Tcp, L4};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -50,17 +51,17 @@ pub(crate) struct TcpSegment<'a> {
 impl<'a> TcpSegment<'a> {
     /// Checks the data offset against `wire_len` (the segment length per the IP header) and
     /// that the header is in `buf`.
-    pub(crate) fn new_checked(buf: &'a [u8], wire_len: usize) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8], wire_len: usize) -> Result<Self, DecodeReason> {
         let doff = buf.get(field::DATA_OFFSET).map(|b| usize::from(b >> 4) * 4);
         if doff.is_some_and(|d| d < MIN_HEADER_LEN) {
-            return Err("bad_data_offset");
+            return Err(DecodeReason::BadDataOffset);
         }
         if wire_len < doff.unwrap_or(MIN_HEADER_LEN) {
-            return Err("bad_data_offset");
+            return Err(DecodeReason::BadDataOffset);
         }
         match doff {
             Some(d) if buf.len() >= d => Ok(TcpSegment { buf }),
-            _ => Err("truncated"),
+            _ => Err(DecodeReason::Truncated),
         }
     }
 
@@ -139,22 +140,22 @@ pub(crate) fn parse_options(mut b: &[u8]) -> Result<Options, Options> {
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
     let s = match TcpSegment::new_checked(p.data, p.wire_len as usize) {
         Ok(s) => s,
-        Err(reason) => return cx.fail("tcp", p.off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Tcp, p.off, reason),
     };
     let opts = parse_options(s.options()).unwrap_or_else(|o| {
-        cx.d.anomalies.add("bad_tcp_options");
+        cx.d.anomalies.add(Anomaly::BadTcpOptions);
         o
     });
     let flags = s.flags();
     let syn = flags & tcp_flags::SYN != 0;
     if syn && flags & tcp_flags::FIN != 0 {
-        cx.d.anomalies.add("tcp_syn_fin");
+        cx.d.anomalies.add(Anomaly::TcpSynFin);
     }
     if syn && flags & tcp_flags::RST != 0 {
-        cx.d.anomalies.add("tcp_syn_rst");
+        cx.d.anomalies.add(Anomaly::TcpSynRst);
     }
     if flags == 0 {
-        cx.d.anomalies.add("tcp_no_flags");
+        cx.d.anomalies.add(Anomaly::TcpNoFlags);
     }
     if p.checkable() {
         let total = checksum::add(
@@ -162,7 +163,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
             checksum::sum(p.data),
         );
         if !checksum::is_valid(total) {
-            cx.d.anomalies.add("bad_tcp_checksum");
+            cx.d.anomalies.add(Anomaly::BadTcpChecksum);
         }
     }
     let hl = s.header_len() as u32;
@@ -189,7 +190,7 @@ mod tests {
     use crate::decode::{decode, L4};
 
     fn anomalies(d: &crate::decode::Decoded<'_>) -> Vec<&'static str> {
-        d.anomalies.iter().collect()
+        d.anomalies.iter().map(|a| a.as_str()).collect()
     }
 
     #[test]
@@ -299,18 +300,18 @@ mod tests {
             .error
             .unwrap();
         assert_eq!(
-            (e.layer, e.offset, e.reason),
+            (e.layer.as_str(), e.offset, e.reason.as_str()),
             ("tcp", 20, "bad_data_offset")
         );
         seg[12] = 0xf0; // 60 bytes, but the segment is 24
         let e = decode(228, &ipv4(6, [10, 0, 0, 1], [10, 0, 0, 2], &seg))
             .error
             .unwrap();
-        assert_eq!(e.reason, "bad_data_offset");
+        assert_eq!(e.reason.as_str(), "bad_data_offset");
         // A 12-byte segment (per IP) cannot hold a TCP header.
         let e = decode(228, &ipv4(6, [10, 0, 0, 1], [10, 0, 0, 2], &[0u8; 12]))
             .error
             .unwrap();
-        assert_eq!(e.reason, "bad_data_offset");
+        assert_eq!(e.reason.as_str(), "bad_data_offset");
     }
 }

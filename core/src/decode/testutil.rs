@@ -170,7 +170,7 @@ pub(crate) fn sweep(linktype: u32, frame: &[u8], layers: &[(usize, &str)]) {
                     .error
                     .unwrap_or_else(|| panic!("prefix {len}: no error, want {want}"));
                 assert_eq!(
-                    (e.layer, e.reason),
+                    (e.layer.as_str(), e.reason.as_str()),
                     (want, "truncated"),
                     "prefix {len} of {}",
                     frame.len()

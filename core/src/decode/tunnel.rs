@@ -5,12 +5,13 @@
 //! tunnel allowed, with the anomaly `tunnel_depth_exceeded`.
 
 use super::{Cx, L4, MAX_TUNNEL_DEPTH};
+use crate::model::Anomaly;
 
 /// Decodes a tunnel's inner packet with `inner`. `name` is the encapsulation reported in
 /// `Decoded::tunnel` (the innermost one wins when tunnels nest).
 pub(crate) fn run<'a>(cx: &mut Cx<'a>, name: &'static str, inner: impl FnOnce(&mut Cx<'a>)) {
     if cx.depth >= MAX_TUNNEL_DEPTH {
-        cx.d.anomalies.add("tunnel_depth_exceeded");
+        cx.d.anomalies.add(Anomaly::TunnelDepthExceeded);
         return;
     }
     let outer = cx.d;
@@ -31,7 +32,7 @@ pub(crate) fn run<'a>(cx: &mut Cx<'a>, name: &'static str, inner: impl FnOnce(&m
     cx.d = outer;
     cx.d.vlan = vlan;
     if failed {
-        cx.d.anomalies.add("tunnel_inner_undecodable");
+        cx.d.anomalies.add(Anomaly::TunnelInnerUndecodable);
     }
 }
 
@@ -39,6 +40,7 @@ pub(crate) fn run<'a>(cx: &mut Cx<'a>, name: &'static str, inner: impl FnOnce(&m
 mod tests {
     use super::run;
     use crate::decode::{Cx, DecodeError, Decoded, L4, MAX_TUNNEL_DEPTH};
+    use crate::model::{DecodeLayer, DecodeReason};
 
     fn outer_cx() -> Cx<'static> {
         let mut d = Decoded::empty();
@@ -55,13 +57,18 @@ mod tests {
     #[test]
     fn failed_inner_restores_outer_with_anomaly() {
         let mut cx = outer_cx();
-        run(&mut cx, "gre", |cx| cx.fail("ipv4", 40, "truncated"));
+        run(&mut cx, "gre", |cx| {
+            cx.fail(DecodeLayer::Ipv4, 40, DecodeReason::Truncated)
+        });
         assert_eq!(
             (cx.d.l4, cx.d.tunnel, cx.d.error, cx.d.vlan),
             (L4::Other, None, None, 7)
         );
         assert_eq!(
-            cx.d.anomalies.iter().collect::<Vec<_>>(),
+            cx.d.anomalies
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>(),
             ["tunnel_inner_undecodable"]
         );
         assert_eq!(cx.depth, 0);
@@ -82,16 +89,16 @@ mod tests {
         let inner = crate::decode::decode(228, &pkt);
         run(&mut cx, "ipip", |cx| {
             cx.d.net = inner.net;
-            cx.fail("tcp", 20, "bad_data_offset");
+            cx.fail(DecodeLayer::Tcp, 20, DecodeReason::BadDataOffset);
         });
         assert_eq!(cx.d.tunnel, Some("ipip"));
         assert_eq!(cx.d.net, inner.net);
         assert_eq!(
             cx.d.error,
             Some(DecodeError {
-                layer: "tcp",
+                layer: DecodeLayer::Tcp,
                 offset: 20,
-                reason: "bad_data_offset"
+                reason: DecodeReason::BadDataOffset
             })
         );
     }
@@ -104,7 +111,10 @@ mod tests {
         run(&mut cx, "gre", |_| entered = true);
         assert!(!entered);
         assert_eq!(
-            cx.d.anomalies.iter().collect::<Vec<_>>(),
+            cx.d.anomalies
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>(),
             ["tunnel_depth_exceeded"]
         );
     }

@@ -9,6 +9,7 @@
 use super::bytes::{be16, head, tail};
 use super::ip::IpPayload;
 use super::{checksum, gtpu, teredo, vxlan, Cx, Udp, L4};
+use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 
 mod field {
     use std::ops::Range;
@@ -41,12 +42,12 @@ pub(crate) struct UdpDatagram<'a> {
 }
 
 impl<'a> UdpDatagram<'a> {
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < HEADER_LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         if usize::from(be16(buf, field::LENGTH)) < HEADER_LEN {
-            return Err("bad_length");
+            return Err(DecodeReason::BadLength);
         }
         Ok(UdpDatagram { buf })
     }
@@ -69,12 +70,12 @@ impl<'a> UdpDatagram<'a> {
 pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
     let u = match UdpDatagram::new_checked(p.data) {
         Ok(u) => u,
-        Err(reason) => return cx.fail("udp", p.off, reason),
+        Err(reason) => return cx.fail(DecodeLayer::Udp, p.off, reason),
     };
     let wire = p.wire_len as usize;
     let claimed = u.length();
     let (len, lied) = if claimed > wire && !p.fragment {
-        cx.d.anomalies.add("udp_length_mismatch");
+        cx.d.anomalies.add(Anomaly::UdpLengthMismatch);
         (wire, true)
     } else {
         (claimed, false)
@@ -86,7 +87,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
             checksum::sum(datagram),
         );
         if !checksum::is_valid(total) {
-            cx.d.anomalies.add("bad_udp_checksum");
+            cx.d.anomalies.add(Anomaly::BadUdpChecksum);
         }
     }
     let payload = tail(datagram, HEADER_LEN);
@@ -122,7 +123,7 @@ mod tests {
     use crate::decode::{decode, L4};
 
     fn anomalies(d: &crate::decode::Decoded<'_>) -> Vec<&'static str> {
-        d.anomalies.iter().collect()
+        d.anomalies.iter().map(|a| a.as_str()).collect()
     }
 
     #[test]
@@ -173,6 +174,9 @@ mod tests {
         let e = decode(228, &ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], &seg))
             .error
             .unwrap();
-        assert_eq!((e.layer, e.offset, e.reason), ("udp", 20, "bad_length"));
+        assert_eq!(
+            (e.layer.as_str(), e.offset, e.reason.as_str()),
+            ("udp", 20, "bad_length")
+        );
     }
 }

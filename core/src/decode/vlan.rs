@@ -3,6 +3,7 @@
 //! [`VlanTag::new_checked`] checks the 4-byte tag is present; accessors cannot panic after.
 
 use super::bytes::{be16, tail};
+use crate::model::DecodeReason;
 
 /// At most this many stacked tags are followed (real networks use 1–2).
 pub(crate) const MAX_TAGS: usize = 8;
@@ -24,9 +25,9 @@ pub(crate) struct VlanTag<'a> {
 impl<'a> VlanTag<'a> {
     pub(crate) const LEN: usize = field::PAYLOAD;
 
-    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, &'static str> {
+    pub(crate) fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeReason> {
         if buf.len() < Self::LEN {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(VlanTag { buf })
     }
@@ -102,7 +103,7 @@ mod tests {
         );
         let e = decode(1, &f).error.unwrap();
         assert_eq!(
-            (e.layer, e.reason, e.offset),
+            (e.layer.as_str(), e.reason.as_str(), e.offset),
             ("vlan", "too_many_tags", 14 + 8 * 4)
         );
     }

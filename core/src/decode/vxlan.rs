@@ -11,6 +11,7 @@ use super::bytes::{be16, tail, u8_at};
 use super::ethernet::{self, ethertype};
 use super::udp::port;
 use super::{ip, nsh, tunnel, Cx};
+use crate::model::{Anomaly, DecodeReason};
 
 mod field {
     pub const FLAGS: usize = 0;
@@ -34,8 +35,8 @@ pub(crate) struct OverlayHeader<'a> {
 
 impl<'a> OverlayHeader<'a> {
     /// `Ok(None)` when the header is not valid for the port's protocol.
-    pub(crate) fn new_checked(buf: &'a [u8], dport: u16) -> Result<Option<Self>, &'static str> {
-        let first = *buf.first().ok_or("truncated")?;
+    pub(crate) fn new_checked(buf: &'a [u8], dport: u16) -> Result<Option<Self>, DecodeReason> {
+        let first = *buf.first().ok_or(DecodeReason::Truncated)?;
         let len = if dport == port::GENEVE {
             if first >> 6 != 0 {
                 return Ok(None);
@@ -48,7 +49,7 @@ impl<'a> OverlayHeader<'a> {
             field::HEADER_LEN
         };
         if buf.len() < len {
-            return Err("truncated");
+            return Err(DecodeReason::Truncated);
         }
         Ok(Some(OverlayHeader { buf, len }))
     }
@@ -80,7 +81,7 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, dport: u16, buf: &'a [u8], off: usize)
         Ok(Some(h)) => h,
         Ok(None) => return,
         Err(_) => {
-            cx.d.anomalies.add("tunnel_inner_undecodable");
+            cx.d.anomalies.add(Anomaly::TunnelInnerUndecodable);
             return;
         }
     };
@@ -159,7 +160,10 @@ mod tests {
         // A truncated inner Ethernet header is an anomaly.
         let f = outer(4789, &[0x08, 0, 0, 0, 0, 0, 1, 0, 1, 2, 3]);
         let d = decode(1, &f);
-        assert!(d.anomalies.iter().any(|a| a == "tunnel_inner_undecodable"));
+        assert!(d
+            .anomalies
+            .iter()
+            .any(|a| a.as_str() == "tunnel_inner_undecodable"));
     }
 
     #[test]

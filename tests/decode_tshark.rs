@@ -1,17 +1,21 @@
 //! Cross-checks the decoder against tshark on reference captures, when both are present
-//! (`../shared/corpus`, relative to the repository root). Skips cleanly otherwise.
+//! (`../shared/corpus`, relative to the repository root). Skips cleanly, saying so,
+//! otherwise. tshark is not the only cross-check: `decode_oracle` compares every packet with
+//! etherparse, which needs no external tool. (Moved here from `core/src/decode`, issue 9:
+//! test tooling stays out of production folders; its throughput part is the `decode` group of
+//! `benches/throughput.rs`.)
 //!
 //! For each packet we compare the innermost addresses and ports that tshark reports (last
 //! occurrence of each field, reassembly off) with ours. For ICMP errors the outer addresses
 //! are compared with tshark's next-to-last IP header and the quoted ports with its last ones.
 
-use super::{decode_frame, L4};
-use crate::capture::CaptureReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use voipwatch_core::capture::{CaptureReader, Packet};
+use voipwatch_core::decode::{decode_frame, L4};
 
 fn corpus() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     root.is_dir().then_some(root)
 }
 
@@ -83,7 +87,7 @@ fn ours(path: &Path) -> Vec<Ours> {
     let data = std::fs::read(path).expect("read capture");
     let mut r = CaptureReader::new();
     let mut v = Vec::new();
-    let mut sink = |p: crate::capture::Packet<'_>| {
+    let mut sink = |p: Packet<'_>| {
         let d = decode_frame(p.linktype, p.data, p.origlen);
         v.push(d.net.map(|n| {
             let (ports, icmp_err) = match d.l4 {
@@ -254,7 +258,10 @@ fn whole_corpus_agrees_with_tshark() {
         Ok(dir) => PathBuf::from(dir),
         Err(_) => match corpus() {
             Some(root) => root,
-            None => return,
+            None => {
+                eprintln!("corpus absent: skipping");
+                return;
+            }
         },
     };
     let Ok(out) = Command::new("find")
@@ -281,7 +288,10 @@ fn whole_corpus_agrees_with_tshark() {
 #[test]
 #[ignore]
 fn corpus_error_and_anomaly_tally() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = corpus() else {
+        eprintln!("corpus absent: skipping");
+        return;
+    };
     let out = Command::new("find")
         .arg(&root)
         .args(["-name", "*.pcap*", "-o", "-name", "*.cap"])
@@ -322,97 +332,4 @@ fn corpus_error_and_anomaly_tally() {
         }
     }
     eprintln!("TOTAL {total:#?}");
-}
-
-/// Decoding speed on a large capture named by `VOIPWATCH_BENCH_PCAP` (run with `--release
-/// --ignored --nocapture`), as MB/s of frame bytes, best of 7 interleaved rounds (the
-/// machine is shared): the frame walk alone (touching each frame's first byte), the checksum
-/// pass alone over every frame, and the whole decoder, all over frames already read.
-#[test]
-#[ignore]
-fn decode_throughput() {
-    let Ok(path) = std::env::var("VOIPWATCH_BENCH_PCAP") else {
-        eprintln!("VOIPWATCH_BENCH_PCAP unset: skipping");
-        return;
-    };
-    let data = std::fs::read(path).expect("read capture");
-    // Frames as (link type, wire length, byte range in `data`): the reader hands out slices
-    // of the chunk it was given, so their offsets locate them.
-    let base = data.as_ptr() as usize;
-    let mut frames = Vec::new();
-    let mut r = CaptureReader::new();
-    r.push(&data, |p| {
-        let start = (p.data.as_ptr() as usize).wrapping_sub(base);
-        frames.push((p.linktype, p.origlen, start..start + p.data.len()));
-    })
-    .expect("reads");
-    assert!(
-        frames.iter().all(|f| f.2.end <= data.len()),
-        "frames are slices of the input"
-    );
-    let bytes: usize = frames.iter().map(|f| f.2.len()).sum();
-    let modes = ["frame walk", "checksum only", "decode"];
-    let mut best = [f64::MAX; 3];
-    let mut acc = 0u64;
-    for round in 0..7 {
-        for k in 0..3 {
-            let mode = (round + k) % 3;
-            let t = std::time::Instant::now();
-            for (lt, orig, range) in &frames {
-                let f = &data[range.clone()];
-                acc += match mode {
-                    0 => u64::from(f.first().copied().unwrap_or(0)),
-                    1 => u64::from(super::checksum::sum(f)),
-                    _ => u64::from(decode_frame(*lt, f, *orig).net.map(|n| n.ttl).unwrap_or(0)),
-                };
-            }
-            best[mode] = best[mode].min(t.elapsed().as_secs_f64());
-        }
-    }
-    for (name, s) in modes.iter().zip(best) {
-        eprintln!(
-            "{name:>14}: {:7.0} MB/s  {:.4} s  {:5.0} ns/packet",
-            bytes as f64 / s / 1e6,
-            s,
-            s * 1e9 / frames.len() as f64
-        );
-    }
-    eprintln!("{} frames, {bytes} bytes ({acc})", frames.len());
-
-    // As the CLI reads: 256 KiB chunks copied into one buffer (what read(2) does), pushed to
-    // the reader, each frame handled while its bytes are still in cache.
-    let mut best = [f64::MAX; 3];
-    let mut buf = vec![0u8; 256 * 1024];
-    for round in 0..7 {
-        for k in 0..3 {
-            let mode = (round + k) % 3;
-            let t = std::time::Instant::now();
-            let mut r = CaptureReader::new();
-            for chunk in data.chunks(buf.len()) {
-                let b = &mut buf[..chunk.len()];
-                b.copy_from_slice(chunk);
-                r.push(b, |p| {
-                    acc += match mode {
-                        0 => u64::from(p.data.first().copied().unwrap_or(0)),
-                        1 => u64::from(super::checksum::sum(p.data)),
-                        _ => u64::from(
-                            decode_frame(p.linktype, p.data, p.origlen)
-                                .net
-                                .map(|n| n.ttl)
-                                .unwrap_or(0),
-                        ),
-                    };
-                })
-                .expect("reads");
-            }
-            best[mode] = best[mode].min(t.elapsed().as_secs_f64());
-        }
-    }
-    for (name, s) in ["chunked read", "+ checksum", "+ decode"].iter().zip(best) {
-        eprintln!(
-            "{name:>14}: {:7.0} MB/s  {:.4} s",
-            data.len() as f64 / s / 1e6,
-            s
-        );
-    }
 }
