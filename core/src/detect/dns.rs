@@ -39,6 +39,7 @@ use super::{Detector, Input};
 use crate::classify::apps;
 use crate::classify::dns::read_name;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::report::Finding;
 use crate::secs;
 use serde_json::{json, Value};
@@ -207,7 +208,7 @@ impl Detector for DnsTampering {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
-        let dns_flows: Vec<(&Flow, Vec<DnsFact>, Vec<DnsFact>)> = input
+        let dns_flows: Vec<(&LabeledFlow, Vec<DnsFact>, Vec<DnsFact>)> = input
             .flows
             .iter()
             .filter(|f| f.transport == Transport::Udp && f.server.port() == 53)
@@ -259,7 +260,7 @@ impl Detector for DnsTampering {
                                 "The resolver {} said {} ({}) does not exist (NXDOMAIN){}.",
                                 f.server.ip(),
                                 q.qname,
-                                blocking::app_label(app),
+                                blocking::app_label(app.as_str()),
                                 if elsewhere { ", although another lookup of it succeeded" } else { "" }
                             ),
                             evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),
@@ -290,7 +291,7 @@ impl Detector for DnsTampering {
                             "The resolver {} answered {} ({}) with {}, an address that cannot be on the Internet.",
                             f.server.ip(),
                             q.qname,
-                            blocking::app_label(app),
+                            blocking::app_label(app.as_str()),
                             bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
                         ),
                         evidence: json!({"name": q.qname, "app": app, "resolver": f.server.ip().to_string(),
@@ -373,7 +374,7 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
         summary: format!(
             "Two answers came back for {}{}: the first ({}) was forged on the path — {}; the resolver's answer was {}.",
             q.qname,
-            app.map(|a| format!(" ({})", blocking::app_label(a))).unwrap_or_default(),
+            app.map(|a| format!(" ({})", blocking::app_label(a.as_str()))).unwrap_or_default(),
             fmt_addrs(&a1),
             why.join("; "),
             fmt_addrs(&a2)
@@ -396,7 +397,7 @@ mod tests {
     use super::super::testutil::*;
     use super::*;
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&DnsTampering, flows)
     }
 
@@ -435,7 +436,7 @@ mod tests {
     }
 
     /// A DNS flow: (ms, dir, ip ttl, payload).
-    fn dns(msgs: &[(i64, Dir, u8, Vec<u8>)]) -> Flow {
+    fn dns(msgs: &[(i64, Dir, u8, Vec<u8>)]) -> LabeledFlow {
         let mut f = flow(0, Transport::Udp, "10.0.0.2:53000", "192.0.2.53:53");
         for (i, (ms, d, ttl, b)) in msgs.iter().enumerate() {
             push(

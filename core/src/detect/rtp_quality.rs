@@ -224,10 +224,11 @@ impl Detector for RtpQuality {
 mod tests {
     use super::super::series::sim;
     use super::*;
+    use crate::label::LabeledFlow;
 
     /// A 50 packet/s stream of 200-byte packets for `secs`, the server sending; packets for
     /// which `keep(i, t)` is false are lost.
-    fn stream(secs: f64, keep: impl Fn(u64, f64) -> bool) -> Flow {
+    fn stream(secs: f64, keep: impl Fn(u64, f64) -> bool) -> LabeledFlow {
         let mut f = sim::empty_flow();
         f.transport = Transport::Udp;
         let n = (secs * 50.0) as u64;
@@ -257,7 +258,7 @@ mod tests {
         f
     }
 
-    fn run(f: Flow) -> Vec<Finding> {
+    fn run(f: LabeledFlow) -> Vec<Finding> {
         let cfg = super::super::DetectConfig::default();
         let flows = vec![f];
         let mut out = Vec::new();
@@ -352,7 +353,7 @@ mod tests {
                 &mut out,
             );
         }
-        let refs: Vec<&Flow> = flows.iter().collect();
+        let refs: Vec<&LabeledFlow> = flows.iter().collect();
         let _ = crate::compare::throughput_samples(&refs, 100);
         assert!(n > 100);
     }

@@ -16,7 +16,8 @@
 
 use crate::classify::Service;
 use crate::detect::blocking::app_label;
-use crate::flow::Flow;
+use crate::label::LabeledFlow;
+use crate::model::App;
 use crate::report::{Call, Finding, Verdict};
 use crate::Nanos;
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,7 +67,7 @@ struct Traffic {
     span: Nanos,
 }
 
-fn traffic(flows: &[&Flow]) -> Traffic {
+fn traffic(flows: &[&LabeledFlow]) -> Traffic {
     let first = flows.iter().map(|f| f.first_ts).min().unwrap_or(0);
     let last = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
     Traffic {
@@ -177,7 +178,7 @@ fn lower_first(s: &str) -> String {
 }
 
 /// The server addresses of a call's flows, for the subject ("WhatsApp call to 157.240.1.1").
-fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
+fn call_subject(call: &Call, by_id: &BTreeMap<u32, &LabeledFlow>) -> String {
     let main = call
         .flows
         .iter()
@@ -199,8 +200,8 @@ fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
 }
 
 /// Judges each app seen (and each call), setting `Call::status`.
-pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Verdict> {
-    let by_id: BTreeMap<u32, &Flow> = flows.iter().map(|f| (f.id, f)).collect();
+pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) -> Vec<Verdict> {
+    let by_id: BTreeMap<u32, &LabeledFlow> = flows.iter().map(|f| (f.id, f)).collect();
     let capture_two_way = flows
         .iter()
         .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0);
@@ -221,7 +222,8 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
         let flow_app = f
             .flow
             .and_then(|id| by_id.get(&id))
-            .and_then(|fl| fl.class.app);
+            .and_then(|fl| fl.class.app)
+            .map(App::as_str);
         let ev_app = f.evidence.get("app").and_then(|v| v.as_str());
         for app in flow_app.into_iter().chain(ev_app) {
             app_findings.entry(app.to_string()).or_default().insert(i);
@@ -259,7 +261,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             .get(&call.id)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default();
-        let members: Vec<&Flow> = call
+        let members: Vec<&LabeledFlow> = call
             .flows
             .iter()
             .filter_map(|id| by_id.get(id).copied())
@@ -294,15 +296,15 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
     // Per app.
     let mut apps: BTreeSet<String> = flows
         .iter()
-        .filter_map(|f| f.class.app.map(str::to_string))
+        .filter_map(|f| f.class.app.map(|a| a.as_str().to_string()))
         .collect();
     apps.extend(calls.iter().map(|c| c.app.to_string()));
     apps.extend(app_findings.keys().cloned());
     let mut out = Vec::new();
     for app in apps {
-        let members: Vec<&Flow> = flows
+        let members: Vec<&LabeledFlow> = flows
             .iter()
-            .filter(|f| f.class.app == Some(app.as_str()))
+            .filter(|f| f.class.app.map(App::as_str) == Some(app.as_str()))
             .collect();
         let app_calls: Vec<&Call> = calls.iter().filter(|c| c.app == app).collect();
         let idx: Vec<usize> = app_findings
@@ -379,7 +381,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
     // Trouble on unrecognised flows.
     let idx: Vec<usize> = other_findings.into_iter().collect();
     if worst(findings, &idx).is_some() {
-        let members: Vec<&Flow> = idx
+        let members: Vec<&LabeledFlow> = idx
             .iter()
             .filter_map(|i| findings.get(*i).and_then(|f| f.flow))
             .filter_map(|id| by_id.get(&id).copied())
@@ -447,9 +449,9 @@ mod tests {
         }
     }
 
-    fn two_way(id: u32, app: Option<&'static str>, service: Service) -> Flow {
+    fn two_way(id: u32, app: Option<&'static str>, service: Service) -> LabeledFlow {
         let mut f = flow(id, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
-        f.class.app = app;
+        f.class.app = app.and_then(App::from_id);
         f.class.service = service;
         let ps: Vec<_> = (0..20)
             .map(|i| {
@@ -544,7 +546,7 @@ mod tests {
     #[test]
     fn one_sided_capture_is_inconclusive() {
         let mut f = flow(0, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
-        f.class.app = Some("whatsapp");
+        f.class.app = Some(App::WhatsApp);
         f.class.service = Service::Call;
         push(
             &mut f,
