@@ -10,7 +10,14 @@
 //! replaces an app. `service: call` needs call evidence (a call-app media signature, RTP
 //! media, SIP INVITE); STUN, DTLS or SRTP alone are not a call.
 //! [`Engine::finish`] re-applies the cross-flow caches, adds port hints to flows left
-//! unlabelled and groups call flows into [`crate::report::Call`]s (see `calls.rs`).
+//! unlabelled, returns each flow with its [`FlowLabels`] and groups call flows into
+//! [`crate::report::Call`]s (see `calls.rs`).
+//!
+//! **State.** The engine owns, per flow id, the labels so far and each classifier's own
+//! [`Classifier::State`] (declared in the classifier's file), allocated on the classifier's
+//! first write and dropped when it is done with the flow unless it
+//! [keeps it](Classifier::KEEPS_STATE). Adding a classifier is its file plus one line in
+//! [`REGISTRY`].
 
 pub mod apps;
 pub mod cache;
@@ -267,14 +274,22 @@ struct FlowState {
     /// States stored by classifiers, keyed by registry index, sorted; a classifier's entry
     /// exists from its first write until it is done (or to the end if it keeps it).
     states: Vec<(u8, AnyState)>,
+    /// Bit i set: `states` holds an entry for `REGISTRY[i]` (spares the lookup per packet).
+    stored: u64,
 }
 
 impl FlowState {
     fn take_state(&mut self, idx: u8) -> Option<AnyState> {
+        let bit = 1u64 << idx;
+        if self.stored & bit == 0 {
+            return None;
+        }
+        self.stored &= !bit;
         let i = self.states.binary_search_by_key(&idx, |(k, _)| *k).ok()?;
         Some(self.states.remove(i).1)
     }
     fn put_state(&mut self, idx: u8, st: AnyState) {
+        self.stored |= 1u64 << idx;
         match self.states.binary_search_by_key(&idx, |(k, _)| *k) {
             Ok(i) => {
                 if let Some(e) = self.states.get_mut(i) {
@@ -416,6 +431,7 @@ impl Engine {
                 }
             }
             if let Some(s) = states.get_mut(flow.id as usize) {
+                s.stored = 0;
                 for (idx, st) in std::mem::take(&mut s.states) {
                     if let Some(c) = REGISTRY.get(usize::from(idx)) {
                         c.finish_any(class, st);
