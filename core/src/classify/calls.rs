@@ -1,10 +1,10 @@
 //! Grouping flows into calls, and per-call media quality.
 //!
 //! **Grouping.** A call is flows of one app and one client with call evidence
-//! (`FlowLabels::state.call`: app media signature, RTP media, SIP INVITE, or a leg linked to
+//! (`FlowLabels::call`: app media signature, RTP media, SIP INVITE, or a leg linked to
 //! such a flow by the STUN endpoint or SDP cache), overlapping in time. Flows are taken in
 //! start order; each joins, in this order of preference:
-//! 1. for a leg the SDP or STUN endpoint cache linked to a flow (`state.linked_to`), the call
+//! 1. for a leg the SDP or STUN endpoint cache linked to a flow (`FlowLabels::linked_to`), the call
 //!    of that flow, whatever the leg's addresses;
 //! 2. the open call (last packet no more than [`JOIN_GAP_NS`] before the flow starts) of the
 //!    same app whose client is the flow's user's-host end;

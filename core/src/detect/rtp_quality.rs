@@ -1,5 +1,5 @@
 //! RTP media quality and UDP throttling, per RTP stream (the classifier's RFC 3550 metrics in
-//! `FlowClass::rtp`, the flow's packets for the received rate).
+//! `FlowLabels::rtp`, the flow's packets for the received rate).
 //!
 //! **`rtp_degraded`** (severity `degraded`): a stream of ≥ 100 expected packets whose loss
 //! (lost / expected, RFC 3550 A.3) is ≥ 2 %, whose interarrival jitter is ≥ 30 ms, or whose
