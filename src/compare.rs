@@ -13,7 +13,7 @@
 use std::io::Read;
 use voipwatch_core::compare::ks::Method;
 use voipwatch_core::compare::{self, CompareConfig, Comparison, Selector};
-use voipwatch_core::flow::Flow;
+use voipwatch_core::label::LabeledFlow;
 use voipwatch_core::{Analyzer, Config};
 
 const USAGE: &str =
@@ -70,7 +70,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 }
 
 /// Reads and analyses one capture; a capture that stops early is still used (with a warning).
-fn load(path: &str) -> Result<Vec<Flow>, String> {
+fn load(path: &str) -> Result<Vec<LabeledFlow>, String> {
     let mut reader: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -107,7 +107,7 @@ fn load(path: &str) -> Result<Vec<Flow>, String> {
 }
 
 fn side(
-    flows: &[Flow],
+    flows: &[LabeledFlow],
     sel: &Selector,
     role: &str,
     path: &str,

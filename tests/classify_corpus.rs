@@ -213,7 +213,7 @@ fn score(dir: &Path) -> Score {
         }
         for r in rows {
             let ours = flows.get(&key(&r[c_l4], &r[c_src], &r[c_dst]));
-            let our_app = ours.and_then(|f| f.app);
+            let our_app = ours.and_then(|f| f.app).map(|a| a.as_str());
             if r[c_set] == "negative" || confident_unrelated(&r[c_proto], &r[c_conf]) {
                 if our_app.is_some_and(|a| CALL_APPS.contains(&a)) {
                     s.false_calls += 1;
@@ -229,7 +229,7 @@ fn score(dir: &Path) -> Score {
                 continue;
             };
             let ok = if group == "protocols" {
-                ours.is_some_and(|f| f.protocols.contains(&want))
+                ours.is_some_and(|f| f.protocols.iter().any(|p| p.as_str() == want))
             } else {
                 our_app == Some(want)
             };
@@ -243,7 +243,7 @@ fn score(dir: &Path) -> Score {
                     r[c_proto],
                     r[c_src],
                     r[c_dst],
-                    ours.map(|f| f.protocols.clone())
+                    ours.map(|f| f.protocols.iter().map(|p| p.as_str()).collect::<Vec<_>>())
                 ));
             }
         }

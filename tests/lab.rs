@@ -302,7 +302,7 @@ fn check_compare(truth: &Value, out: &mut Mismatches) {
         compare::analyze_capture(cap, &data).1
     };
     let cfg = CompareConfig::default();
-    let pick = |flows: &[voipwatch_core::flow::Flow], sel: &str| {
+    let pick = |flows: &[voipwatch_core::label::LabeledFlow], sel: &str| {
         let sel = Selector::parse(sel).unwrap_or_else(|e| panic!("selector {sel}: {e}"));
         compare::throughput_samples(&sel.select(flows), cfg.samples)
     };

@@ -5,6 +5,7 @@ use crate::classify::Engine;
 use crate::decode::{decode_frame, L4};
 use crate::detect::{self, DetectConfig};
 use crate::flow::{FlowConfig, FlowTable};
+use crate::label::LabeledFlow;
 use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 use crate::report::{self, CaptureInfo, FlowReport, Report};
 use crate::{secs, verdict, Nanos};
@@ -71,7 +72,7 @@ impl State {
             return;
         }
         if let Some(o) = self.table.observe(p.frame, p.ts, &d) {
-            if let Some(flow) = self.table.flow_mut(o.id) {
+            if let Some(flow) = self.table.flows().get(o.id as usize) {
                 self.engine.on_packet(flow, o.dir, p.frame, p.ts, &d);
             }
         }
@@ -142,8 +143,8 @@ impl Analyzer {
     }
 
     /// Ends the input and builds the report, also returning the finished flows (with their
-    /// packet logs), for callers that analyse flows further (`voipwatch compare`).
-    pub fn finish_with_flows(mut self) -> (Report, Vec<crate::flow::Flow>) {
+    /// packet logs and labels), for callers that analyse flows further (`voipwatch compare`).
+    pub fn finish_with_flows(mut self) -> (Report, Vec<LabeledFlow>) {
         if self.error.is_none() {
             if let Err(e) = self.reader.finish() {
                 self.error = Some(e);
@@ -163,8 +164,7 @@ impl Analyzer {
         let untracked = table.untracked_packets;
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
-        let mut flows = table.into_flows();
-        let mut calls = engine.finish(&mut flows);
+        let (flows, mut calls) = engine.finish(table.into_flows());
         let findings = detect::run_all(&detect::Input {
             flows: &flows,
             calls: &calls,
@@ -206,7 +206,10 @@ impl Analyzer {
         let report = Report {
             schema: report::SCHEMA,
             capture,
-            flows: flows.iter().map(FlowReport::from_flow).collect(),
+            flows: flows
+                .iter()
+                .map(|f| FlowReport::from_flow(&f.flow, &f.class))
+                .collect(),
             calls,
             findings,
             verdicts,

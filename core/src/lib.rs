@@ -19,6 +19,7 @@ pub mod compare;
 pub mod decode;
 pub mod detect;
 pub mod flow;
+pub mod label;
 pub mod model;
 pub mod report;
 pub mod verdict;

@@ -17,7 +17,9 @@ const VOIP_PROTOCOLS: &[&str] = &[
 fn is_voip(f: &FlowReport) -> bool {
     f.app.is_some()
         || f.service == voipwatch_core::classify::Service::Call
-        || f.protocols.iter().any(|p| VOIP_PROTOCOLS.contains(p))
+        || f.protocols
+            .iter()
+            .any(|p| VOIP_PROTOCOLS.contains(&p.as_str()))
 }
 
 fn is_problem(f: &FlowReport, flagged: &[u32]) -> bool {
@@ -310,7 +312,8 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
         what.push("call".into());
     }
     if !f.protocols.is_empty() {
-        what.push(f.protocols.join("+"));
+        let ids: Vec<&str> = f.protocols.iter().map(|p| p.as_str()).collect();
+        what.push(ids.join("+"));
     }
     if let Some(sni) = &f.sni {
         what.push(format!("sni={sni}"));

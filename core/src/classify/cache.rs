@@ -10,7 +10,8 @@
 //! Each map is capped ([`MAX_ENTRIES`]); once full, new entries are dropped (counted).
 //! `BTreeMap` keeps iteration deterministic.
 
-use super::{Confidence, FlowClass, FlowInfo};
+use super::App;
+use super::{Confidence, FlowInfo, FlowLabels};
 use crate::Nanos;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,7 +22,7 @@ pub const MAX_ENTRIES: usize = 65_536;
 /// One cached fact: which app, first seen when, learned from which flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
-    pub app: &'static str,
+    pub app: App,
     pub ts: Nanos,
     pub flow: u32,
 }
@@ -44,7 +45,7 @@ impl<K: Ord> Default for Capped<K> {
 
 impl<K: Ord> Capped<K> {
     /// Inserts when absent (the first learned entry wins) and the cap allows it.
-    pub fn insert(&mut self, k: K, app: &'static str, ts: Nanos, flow: u32) {
+    pub fn insert(&mut self, k: K, app: App, ts: Nanos, flow: u32) {
         if self.map.contains_key(&k) {
             return;
         }
@@ -79,17 +80,17 @@ pub struct Caches {
 
 impl Caches {
     /// Labels a new flow (its first packet, time `ts`) from what earlier flows taught.
-    pub fn label_new_flow(&self, f: &FlowInfo, c: &mut FlowClass, ts: Nanos) {
+    pub fn label_new_flow(&self, f: &FlowInfo, c: &mut FlowLabels, ts: Nanos) {
         self.apply(f, c, ts);
     }
 
     /// At the end: applies entries learned while the flow was alive (a flow that started just
     /// before its STUN/SDP/DNS evidence).
-    pub fn label_late(&self, f: &FlowInfo, c: &mut FlowClass, _first: Nanos, last: Nanos) {
+    pub fn label_late(&self, f: &FlowInfo, c: &mut FlowLabels, _first: Nanos, last: Nanos) {
         self.apply(f, c, last);
     }
 
-    fn apply(&self, f: &FlowInfo, c: &mut FlowClass, before: Nanos) {
+    fn apply(&self, f: &FlowInfo, c: &mut FlowLabels, before: Nanos) {
         let cur = c.app_confidence();
         if cur.is_some_and(|x| x >= Confidence::Medium) {
             return;
@@ -101,8 +102,8 @@ impl Caches {
                     Confidence::Medium,
                     format!("media address {s} announced in SDP of flow {}", e.flow),
                 );
-                c.state.sdp_linked = true;
-                c.state.linked_to = Some(e.flow);
+                c.sdp_linked = true;
+                c.linked_to = Some(e.flow);
                 return;
             }
         }
@@ -114,8 +115,8 @@ impl Caches {
                         Confidence::Medium,
                         format!("socket {s} seen in {} STUN/TURN flow {}", e.app, e.flow),
                     );
-                    c.state.endpoint_linked = true;
-                    c.state.linked_to = Some(e.flow);
+                    c.endpoint_linked = true;
+                    c.linked_to = Some(e.flow);
                     return;
                 }
             }
@@ -153,13 +154,13 @@ mod tests {
     fn endpoint_cache_labels_p2p_leg() {
         let mut k = Caches::default();
         k.endpoints
-            .insert("10.0.0.2:5000".parse().unwrap(), "whatsapp", 100, 1);
-        let mut c = FlowClass::default();
+            .insert("10.0.0.2:5000".parse().unwrap(), App::WhatsApp, 100, 1);
+        let mut c = FlowLabels::default();
         k.label_new_flow(&info("10.0.0.2:5000", "203.0.113.9:6000"), &mut c, 200);
-        assert_eq!(c.app, Some("whatsapp"));
+        assert_eq!(c.app, Some(App::WhatsApp));
         assert_eq!(c.app_confidence(), Some(Confidence::Medium));
         // Not before it was learned.
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
         k.label_new_flow(&info("10.0.0.2:5000", "203.0.113.9:6000"), &mut c, 50);
         assert_eq!(c.app, None);
     }
@@ -167,11 +168,13 @@ mod tests {
     #[test]
     fn dns_cache_and_cap() {
         let mut k = Caches::default();
-        k.dns.insert("198.51.100.7".parse().unwrap(), "zoom", 1, 0);
-        k.dns.insert("198.51.100.7".parse().unwrap(), "line", 1, 0);
+        k.dns
+            .insert("198.51.100.7".parse().unwrap(), App::Zoom, 1, 0);
+        k.dns
+            .insert("198.51.100.7".parse().unwrap(), App::Line, 1, 0);
         assert_eq!(k.dns.len(), 1);
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
         k.label_late(&info("10.0.0.2:5000", "198.51.100.7:443"), &mut c, 0, 10);
-        assert_eq!(c.app, Some("zoom"));
+        assert_eq!(c.app, Some(App::Zoom));
     }
 }

@@ -1,10 +1,10 @@
 //! Grouping flows into calls, and per-call media quality.
 //!
 //! **Grouping.** A call is flows of one app and one client with call evidence
-//! (`FlowClass::state.call`: app media signature, RTP media, SIP INVITE, or a leg linked to
+//! (`FlowLabels::call`: app media signature, RTP media, SIP INVITE, or a leg linked to
 //! such a flow by the STUN endpoint or SDP cache), overlapping in time. Flows are taken in
 //! start order; each joins, in this order of preference:
-//! 1. for a leg the SDP or STUN endpoint cache linked to a flow (`state.linked_to`), the call
+//! 1. for a leg the SDP or STUN endpoint cache linked to a flow (`FlowLabels::linked_to`), the call
 //!    of that flow, whatever the leg's addresses;
 //! 2. the open call (last packet no more than [`JOIN_GAP_NS`] before the flow starts) of the
 //!    same app whose client is the flow's user's-host end;
@@ -31,6 +31,8 @@
 //! 7·10⁻⁶·R(R − 60)(100 − R). Without RTP streams (encrypted app framing) no MOS is given.
 
 use crate::flow::{Dir, Flow, Transport};
+use crate::label::LabeledFlow;
+use crate::model::App;
 use crate::model::{Protocol, Status};
 use crate::report::evidence::{app_of, MediaKind, MediaStream, OneWayPeriod, ProtocolLabel};
 use crate::report::{Call, Media};
@@ -125,18 +127,18 @@ fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<OneWayPeriod> {
 }
 
 /// Groups call flows into calls (ids in start order) and fills their media.
-pub fn group(flows: &mut [Flow]) -> Vec<Call> {
+pub fn group(flows: &[LabeledFlow]) -> Vec<Call> {
     group_with_bin(flows, 100_000_000)
 }
 
 /// [`group`] with an explicit rate-bin width (ns) for one-way periods.
-pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
+pub fn group_with_bin(flows: &[LabeledFlow], bin_ns: Nanos) -> Vec<Call> {
     let mut idx: Vec<usize> = (0..flows.len())
-        .filter(|&i| flows[i].class.state.call && flows[i].class.app.is_some())
+        .filter(|&i| flows[i].class.call && flows[i].class.app.is_some())
         .collect();
     idx.sort_by_key(|&i| (flows[i].first_ts, flows[i].id));
     struct Open {
-        app: &'static str,
+        app: App,
         client: IpAddr,
         flows: Vec<usize>,
         first: Nanos,
@@ -151,7 +153,7 @@ pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
         let f = &flows[i];
         let Some(app) = f.class.app else { continue };
         let ends = [f.client.ip(), f.server.ip()];
-        let linked = f.class.state.linked_to;
+        let linked = f.class.linked_to;
         // The user's host on this flow: for a linked leg, the end the announcing flow's
         // client is on (SDP and STUN name both media ends, so the leg's originator may be the
         // far end); otherwise the private end, else the originator.
@@ -159,7 +161,7 @@ pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
             .and_then(|id| by_id.get(&id))
             .and_then(|&j| flows.get(j))
             .filter(|l| l.class.app == Some(app))
-            .map(client_of)
+            .map(|l| client_of(l))
             .filter(|ip| ends.contains(ip))
             .unwrap_or_else(|| client_of(f));
         let other = if ends[0] == client { ends[1] } else { ends[0] };
@@ -218,7 +220,7 @@ pub fn group_with_bin(flows: &mut [Flow], bin_ns: Nanos) -> Vec<Call> {
         .collect()
 }
 
-fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Media {
+fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos) -> Media {
     let mut streams = Vec::new();
     let mut rtts: Vec<i64> = Vec::new();
     let mut one_way = Vec::new();
@@ -266,9 +268,10 @@ fn media(flows: &[Flow], members: &[usize], bin_ns: Nanos) -> Media {
                 jit_n += s.packets as f64;
             }
         }
-        rtts.extend(f.class.state.rtcp_rtt.iter().copied());
+        rtts.extend(f.class.rtcp_rtt.iter().copied());
         one_way.extend(one_way_periods(f, bin_ns));
     }
+    // Enum order is id order (model::Protocol), as the report lists them.
     protocols.sort_unstable();
     rtts.sort_unstable();
     let rtt_ms = rtts.get(rtts.len() / 2).map(|r| round2(*r as f64 / 1e6));
@@ -320,12 +323,12 @@ mod tests {
     }
 
     /// A call flow of `app` between `c` (originator) and `s`, alive from `t0` to `t1` (s).
-    fn call_flow(id: u32, app: &'static str, c: &str, s: &str, t0: i64, t1: i64) -> Flow {
-        let mut f = crate::classify::tests::flow(id, c, s);
+    fn call_flow(id: u32, app: App, c: &str, s: &str, t0: i64, t1: i64) -> LabeledFlow {
+        let mut f = LabeledFlow::from(crate::classify::tests::flow(id, c, s));
         f.first_ts = t0 * 1_000_000_000;
         f.last_ts = t1 * 1_000_000_000;
         f.class.app = Some(app);
-        f.class.state.call = true;
+        f.class.call = true;
         f
     }
 
@@ -340,11 +343,11 @@ mod tests {
     /// leg the far end opened, with no SDP/STUN link, joins by its other end.
     #[test]
     fn far_end_originated_leg_joins_by_its_other_end() {
-        let mut flows = vec![
-            call_flow(0, "whatsapp", "10.0.0.2:40000", "10.0.0.9:3478", 0, 10),
-            call_flow(1, "whatsapp", "10.0.0.9:50000", "10.0.0.2:40002", 2, 12),
+        let flows = vec![
+            call_flow(0, App::WhatsApp, "10.0.0.2:40000", "10.0.0.9:3478", 0, 10),
+            call_flow(1, App::WhatsApp, "10.0.0.9:50000", "10.0.0.2:40002", 2, 12),
         ];
-        let calls = group(&mut flows);
+        let calls = group(&flows);
         assert_eq!(members(&calls), vec![("10.0.0.2".into(), vec![0, 1])]);
     }
 
@@ -353,13 +356,13 @@ mod tests {
     /// originator; a later flow of that host joins it.
     #[test]
     fn linked_leg_takes_the_announcing_flows_host() {
-        let mut sig = call_flow(0, "sip", "10.71.1.2:5060", "10.71.2.2:5060", 0, 20);
-        sig.class.state.call = false;
-        let mut leg = call_flow(1, "sip", "10.71.2.2:52310", "10.71.1.2:41234", 1, 10);
-        leg.class.state.linked_to = Some(0);
-        let late = call_flow(2, "sip", "10.71.1.2:41236", "10.71.2.2:52312", 5, 9);
-        let mut flows = vec![sig, leg, late];
-        let calls = group(&mut flows);
+        let mut sig = call_flow(0, App::Sip, "10.71.1.2:5060", "10.71.2.2:5060", 0, 20);
+        sig.class.call = false;
+        let mut leg = call_flow(1, App::Sip, "10.71.2.2:52310", "10.71.1.2:41234", 1, 10);
+        leg.class.linked_to = Some(0);
+        let late = call_flow(2, App::Sip, "10.71.1.2:41236", "10.71.2.2:52312", 5, 9);
+        let flows = vec![sig, leg, late];
+        let calls = group(&flows);
         assert_eq!(members(&calls), vec![("10.71.1.2".into(), vec![1, 2])]);
     }
 
@@ -369,7 +372,7 @@ mod tests {
     fn linked_leg_joins_whatever_its_addresses() {
         let relay = call_flow(
             0,
-            "whatsapp",
+            App::WhatsApp,
             "192.168.1.5:40000",
             "157.240.0.1:3478",
             0,
@@ -377,15 +380,15 @@ mod tests {
         );
         let mut leg = call_flow(
             1,
-            "whatsapp",
+            App::WhatsApp,
             "203.0.113.7:50000",
             "157.240.0.9:3478",
             50,
             60,
         );
-        leg.class.state.linked_to = Some(0);
-        let mut flows = vec![relay, leg];
-        let calls = group(&mut flows);
+        leg.class.linked_to = Some(0);
+        let flows = vec![relay, leg];
+        let calls = group(&flows);
         assert_eq!(members(&calls), vec![("192.168.1.5".into(), vec![0, 1])]);
     }
 
@@ -393,16 +396,44 @@ mod tests {
     /// after the join gap, another app, and a link to a flow of another app.
     #[test]
     fn separate_hosts_gaps_and_apps_stay_apart() {
-        let mut other_app = call_flow(4, "zoom", "10.0.0.3:40010", "10.0.0.2:40011", 3, 6);
-        other_app.class.state.linked_to = Some(0);
-        let mut flows = vec![
-            call_flow(0, "whatsapp", "10.0.0.2:40000", "157.240.0.1:3478", 0, 10),
-            call_flow(1, "whatsapp", "10.0.0.3:40000", "157.240.0.1:3478", 1, 10),
-            call_flow(2, "whatsapp", "10.0.0.2:40004", "157.240.0.1:3478", 41, 50),
-            call_flow(3, "skype_teams", "10.0.0.2:40006", "52.112.0.1:3478", 2, 8),
+        let mut other_app = call_flow(4, App::Zoom, "10.0.0.3:40010", "10.0.0.2:40011", 3, 6);
+        other_app.class.linked_to = Some(0);
+        let flows = vec![
+            call_flow(
+                0,
+                App::WhatsApp,
+                "10.0.0.2:40000",
+                "157.240.0.1:3478",
+                0,
+                10,
+            ),
+            call_flow(
+                1,
+                App::WhatsApp,
+                "10.0.0.3:40000",
+                "157.240.0.1:3478",
+                1,
+                10,
+            ),
+            call_flow(
+                2,
+                App::WhatsApp,
+                "10.0.0.2:40004",
+                "157.240.0.1:3478",
+                41,
+                50,
+            ),
+            call_flow(
+                3,
+                App::SkypeTeams,
+                "10.0.0.2:40006",
+                "52.112.0.1:3478",
+                2,
+                8,
+            ),
             other_app,
         ];
-        let calls = group(&mut flows);
+        let calls = group(&flows);
         assert_eq!(
             members(&calls),
             vec![

@@ -8,7 +8,8 @@
 //!
 //! Media that follows is RTP (Opus PT 120) labelled by `rtp.rs`; the flow's app stays Discord.
 
-use super::{be32, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{be32, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{App, Scratch};
 
 /// True for an IP-discovery request/response.
 pub fn ip_discovery(b: &[u8]) -> bool {
@@ -24,16 +25,17 @@ pub fn keepalive(b: &[u8]) -> bool {
 pub struct Discord;
 
 impl Classifier for Discord {
+    type State = ();
     fn id(&self) -> &'static str {
         "discord"
     }
     fn budget(&self) -> u32 {
         6
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         let what = if ip_discovery(b) {
             "Discord voice IP discovery (74 bytes, type 1/2, length 70)"
@@ -43,7 +45,7 @@ impl Classifier for Discord {
             return Outcome::NeedMore;
         };
         cx.class.set_app(
-            "discord",
+            App::Discord,
             Confidence::High,
             format!("{what}, frame {}", p.frame),
         );

@@ -4,7 +4,8 @@
 //! protocol `dns` and the name in `sni`, but no app: a lookup is not the app's traffic.
 //! Names are read with compression pointers followed at most 16 times.
 
-use super::{apps, be16, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{apps, be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Reads a name at `off`; returns it (lowercase, dotted) and the offset after it.
@@ -114,30 +115,31 @@ pub fn parse(b: &[u8]) -> Option<Msg> {
 pub struct Dns;
 
 impl Classifier for Dns {
+    type State = ();
     fn id(&self) -> &'static str {
         "dns"
     }
     fn budget(&self) -> u32 {
         16
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.has_port(53) || (f.is_udp() && (f.has_port(5353) || f.has_port(5355)))
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let b = if cx.flow.is_tcp() {
             p.payload.get(2..).unwrap_or(&[])
         } else {
             p.payload
         };
         let Some(m) = parse(b) else {
-            return if cx.class.has_protocol("dns") {
+            return if cx.class.has_protocol(Protocol::Dns) {
                 Outcome::NeedMore
             } else {
                 Outcome::NoMatch
             };
         };
-        if !cx.class.has_protocol("dns") {
-            cx.class.add_protocol("dns");
+        if !cx.class.has_protocol(Protocol::Dns) {
+            cx.class.add_protocol(Protocol::Dns);
             cx.class.raise(Confidence::High);
             cx.class
                 .add_evidence(format!("DNS query {} (frame {})", m.qname, p.frame));

@@ -11,7 +11,8 @@
 //! VPNs (AnyConnect), games and WebRTC data channels use it too.
 
 use super::tls::{apply_cert, apply_sni, cert_names, parse_hello_body};
-use super::{be16, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 
 /// True when the version field is a DTLS one.
 fn dtls_version(v: u16) -> bool {
@@ -38,16 +39,17 @@ pub fn records(b: &[u8]) -> Option<usize> {
 pub struct Dtls;
 
 impl Classifier for Dtls {
+    type State = ();
     fn id(&self) -> &'static str {
         "dtls"
     }
     fn budget(&self) -> u32 {
         24
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         let first = b.first().copied().unwrap_or(0);
         if !(20..=63).contains(&first) {
@@ -56,8 +58,8 @@ impl Classifier for Dtls {
         if records(b).is_none() {
             return Outcome::NeedMore;
         }
-        if !cx.class.has_protocol("dtls") {
-            cx.class.add_protocol("dtls");
+        if !cx.class.has_protocol(Protocol::Dtls) {
+            cx.class.add_protocol(Protocol::Dtls);
             cx.class.raise(Confidence::High);
             cx.class.add_evidence(format!(
                 "DTLS record (content type {first}) in frame {}",
@@ -98,7 +100,6 @@ impl Classifier for Dtls {
                             cx.class.add_evidence(
                                 "DTLS ClientHello offers use_srtp (DTLS-SRTP keying)",
                             );
-                            cx.class.state.use_srtp = true;
                         }
                         if let Some(s) = &h.sni {
                             apply_sni(cx.class, s, "DTLS", p.frame);

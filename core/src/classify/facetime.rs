@@ -11,7 +11,8 @@
 //! confidence). Without the DNS lookup in the capture, FaceTime calls stay unlabelled
 //! (generic STUN/RTP): a known blind spot.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{App, Scratch};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 
 /// Apple's documented FaceTime UDP port ranges.
 pub fn facetime_port(p: u16) -> bool {
@@ -22,24 +23,25 @@ pub fn facetime_port(p: u16) -> bool {
 pub struct FaceTime;
 
 impl Classifier for FaceTime {
+    type State = ();
     fn id(&self) -> &'static str {
         "facetime"
     }
     fn budget(&self) -> u32 {
         1
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp() && (facetime_port(f.server.port()) || facetime_port(f.client.port()))
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let hit = cx
             .caches
             .dns
             .get(&cx.flow.server.ip())
-            .is_some_and(|e| e.app == "facetime");
+            .is_some_and(|e| e.app == App::FaceTime);
         if hit {
             cx.class.set_app(
-                "facetime",
+                App::FaceTime,
                 Confidence::Medium,
                 format!(
                     "UDP to a FaceTime port on an address DNS gave for a FaceTime name (frame {})",
@@ -56,7 +58,7 @@ impl Classifier for FaceTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{cache::Caches, FlowClass, FlowInfo, Pkt};
+    use crate::classify::{cache::Caches, FlowInfo, FlowLabels, Pkt};
     use crate::flow::{Dir, Transport};
 
     #[test]
@@ -68,7 +70,7 @@ mod tests {
             server: "17.1.2.3:3480".parse().unwrap(),
         };
         let mut k = Caches::default();
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
         let p = Pkt {
             dir: Dir::C2s,
             ts: 5,
@@ -86,11 +88,13 @@ mod tests {
                     class: &mut c,
                     caches: &mut k
                 },
+                &mut Scratch::default(),
                 &p
             ),
             Outcome::NoMatch
         );
-        k.dns.insert("17.1.2.3".parse().unwrap(), "facetime", 1, 0);
+        k.dns
+            .insert("17.1.2.3".parse().unwrap(), App::FaceTime, 1, 0);
         assert_eq!(
             FaceTime.inspect(
                 &mut Ctx {
@@ -98,11 +102,12 @@ mod tests {
                     class: &mut c,
                     caches: &mut k
                 },
+                &mut Scratch::default(),
                 &p
             ),
             Outcome::Match
         );
-        assert_eq!(c.app, Some("facetime"));
+        assert_eq!(c.app, Some(App::FaceTime));
         assert!(!facetime_port(5060));
     }
 }

@@ -12,7 +12,8 @@
 //! Known false positives: other ISO-on-TCP users (RDP, S7comm) share TPKT; they are only
 //! labelled when the Q.931 discriminator or the H.225 OID is present.
 
-use super::{be16, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 
 const OID: &[u8] = &[0x00, 0x08, 0x91, 0x4a];
 
@@ -47,16 +48,17 @@ pub fn tpkt(b: &[u8]) -> Option<&[u8]> {
 pub struct H323;
 
 impl Classifier for H323 {
+    type State = ();
     fn id(&self) -> &'static str {
         "h323"
     }
     fn budget(&self) -> u32 {
         8
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_tcp() || f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         let hit = if cx.flow.is_tcp() {
             match tpkt(b) {
@@ -88,7 +90,7 @@ impl Classifier for H323 {
         };
         match hit {
             Some(ev) => {
-                cx.class.add_protocol("h323");
+                cx.class.add_protocol(Protocol::H323);
                 cx.class.raise(Confidence::High);
                 cx.class.add_evidence(format!("{ev}, frame {}", p.frame));
                 Outcome::Match

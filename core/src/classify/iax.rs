@@ -5,7 +5,8 @@
 //! out-sequence numbers advance by one in the same direction. Mini frames (F bit clear)
 //! carry media and are only counted on flows already IAX. Port 4569 is not required.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 
 /// (frame type, subclass) of a full frame.
 pub fn full_frame(b: &[u8]) -> Option<(u8, u8)> {
@@ -21,19 +22,20 @@ pub fn full_frame(b: &[u8]) -> Option<(u8, u8)> {
 pub struct Iax;
 
 impl Classifier for Iax {
+    type State = ();
     fn id(&self) -> &'static str {
         "iax"
     }
     fn budget(&self) -> u32 {
         6
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         match full_frame(p.payload) {
             Some((6, sc)) if (1..=38).contains(&sc) => {
-                cx.class.add_protocol("iax");
+                cx.class.add_protocol(Protocol::Iax);
                 cx.class.raise(Confidence::High);
                 cx.class.add_evidence(format!(
                     "IAX2 control full frame (subclass {sc}) in frame {}",

@@ -6,22 +6,35 @@
 //! a blind spot if LINE changes its framing. LINE's chat and web traffic are named by SNI/Host
 //! (`apps.rs`).
 
-use super::{be16, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{App, Scratch};
+
+/// Per-flow state of the sequence check.
+#[derive(Debug, Default)]
+pub struct LineState {
+    /// Low byte of the last sequence number, per direction.
+    last: [u8; 2],
+    /// Bit per direction: `last` is set.
+    seen: u8,
+    /// In-order steps seen.
+    steps: u8,
+}
 
 /// The classifier.
 pub struct Line;
 
 impl Classifier for Line {
+    type State = LineState;
     fn id(&self) -> &'static str {
         "line"
     }
     fn budget(&self) -> u32 {
         10
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<LineState>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         let Some(seq) = be16(b, 2) else {
             return Outcome::NoMatch;
@@ -34,20 +47,20 @@ impl Classifier for Line {
                 Outcome::NoMatch
             };
         }
-        let st = &mut cx.class.state.counters;
-        // Low byte of the last sequence per direction in st[5..7], seen-flags in st[7],
-        // the count of in-order steps in st[8].
-        let slot = 5 + p.dir.idx();
+        let st = st.or_default();
+        let d = p.dir.idx();
         let lo = (seq & 0xFF) as u8;
-        let diff = lo.wrapping_sub(st[slot]);
-        if st[7] & (1 << p.dir.idx()) != 0 && (1..=4).contains(&diff) {
-            st[8] = st[8].saturating_add(1);
+        let last = st.last.get(d).copied().unwrap_or(0);
+        if st.seen & (1 << d) != 0 && (1..=4).contains(&lo.wrapping_sub(last)) {
+            st.steps = st.steps.saturating_add(1);
         }
-        st[slot] = lo;
-        st[7] |= 1 << p.dir.idx();
-        if st[8] >= 2 {
+        if let Some(l) = st.last.get_mut(d) {
+            *l = lo;
+        }
+        st.seen |= 1 << d;
+        if st.steps >= 2 {
             cx.class.set_app(
-                "line",
+                App::Line,
                 Confidence::Medium,
                 format!("LINE call framing (frame {})", p.frame),
             );
@@ -61,7 +74,7 @@ impl Classifier for Line {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{cache::Caches, FlowClass, FlowInfo};
+    use crate::classify::{cache::Caches, FlowInfo, FlowLabels};
     use crate::flow::Transport;
 
     #[test]
@@ -72,20 +85,22 @@ mod tests {
             client: "10.0.0.1:50835".parse().unwrap(),
             server: "125.0.0.1:20610".parse().unwrap(),
         };
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
+        let mut st = Scratch::default();
         let mut k = Caches::default();
         for s in [0xb9u8, 0xba, 0xbb] {
             let mut b = vec![0xdb, 0x64, 0x00, s, 0x06, 0x02];
             b.resize(40, 0x5a);
-            crate::classify::tests::inspect_c2s(&Line, info, &mut c, &mut k, &b, 1);
+            crate::classify::tests::inspect_c2s(&Line, info, &mut c, &mut st, &mut k, &b, 1);
         }
-        assert_eq!(c.app, Some("line"));
+        assert_eq!(c.app, Some(App::Line));
         // Version-2 RTP never matches.
-        let mut c2 = FlowClass::default();
+        let mut c2 = FlowLabels::default();
+        let mut st2 = Scratch::default();
         for s in [1u8, 2, 3, 4] {
             let mut b = vec![0x80, 0x00, 0x00, s];
             b.resize(40, 0);
-            crate::classify::tests::inspect_c2s(&Line, info, &mut c2, &mut k, &b, 1);
+            crate::classify::tests::inspect_c2s(&Line, info, &mut c2, &mut st2, &mut k, &b, 1);
         }
         assert_eq!(c2.app, None);
     }

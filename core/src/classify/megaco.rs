@@ -3,7 +3,8 @@
 //! `<domain>`), over UDP or TCP (ports 2944/2945 by convention, any accepted).
 //! The binary (ASN.1) encoding is not recognised.
 
-use super::{starts_with_ci, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{starts_with_ci, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 
 /// True when `b` starts a text Megaco message.
 pub fn is_megaco(b: &[u8]) -> bool {
@@ -28,18 +29,19 @@ pub fn is_megaco(b: &[u8]) -> bool {
 pub struct Megaco;
 
 impl Classifier for Megaco {
+    type State = ();
     fn id(&self) -> &'static str {
         "megaco"
     }
     fn budget(&self) -> u32 {
         4
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp() || f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         if is_megaco(p.payload) {
-            cx.class.add_protocol("megaco");
+            cx.class.add_protocol(Protocol::Megaco);
             cx.class.raise(Confidence::High);
             cx.class
                 .add_evidence(format!("Megaco text header in frame {}", p.frame));

@@ -4,7 +4,8 @@
 //! response needs a 3-digit code and a numeric transaction id and is only accepted on a flow
 //! already seen carrying a command. CRCX (create connection) is call evidence.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 
 const VERBS: &[&[u8]] = &[
     b"EPCF", b"CRCX", b"MDCX", b"DLCX", b"RQNT", b"NTFY", b"AUEP", b"AUCX", b"RSIP", b"MESG",
@@ -30,18 +31,19 @@ pub fn is_command(b: &[u8]) -> bool {
 pub struct Mgcp;
 
 impl Classifier for Mgcp {
+    type State = ();
     fn id(&self) -> &'static str {
         "mgcp"
     }
     fn budget(&self) -> u32 {
         8
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         if is_command(p.payload) {
-            cx.class.add_protocol("mgcp");
+            cx.class.add_protocol(Protocol::Mgcp);
             cx.class.raise(Confidence::High);
             cx.class
                 .add_evidence(format!("MGCP command in frame {}", p.frame));
@@ -50,7 +52,7 @@ impl Classifier for Mgcp {
             }
             return Outcome::NeedMore;
         }
-        if cx.class.has_protocol("mgcp") || p.nth < 3 {
+        if cx.class.has_protocol(Protocol::Mgcp) || p.nth < 3 {
             Outcome::NeedMore
         } else {
             Outcome::NoMatch

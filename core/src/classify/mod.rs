@@ -10,7 +10,14 @@
 //! replaces an app. `service: call` needs call evidence (a call-app media signature, RTP
 //! media, SIP INVITE); STUN, DTLS or SRTP alone are not a call.
 //! [`Engine::finish`] re-applies the cross-flow caches, adds port hints to flows left
-//! unlabelled and groups call flows into [`crate::report::Call`]s (see `calls.rs`).
+//! unlabelled, returns each flow with its [`FlowLabels`] and groups call flows into
+//! [`crate::report::Call`]s (see `calls.rs`).
+//!
+//! **State.** The engine owns, per flow id, the labels so far and each classifier's own
+//! [`Classifier::State`] (declared in the classifier's file), allocated on the classifier's
+//! first write and dropped when it is done with the flow unless it
+//! [keeps it](Classifier::KEEPS_STATE). Adding a classifier is its file plus one line in
+//! [`REGISTRY`].
 
 pub mod apps;
 pub mod cache;
@@ -38,154 +45,14 @@ pub mod zoom;
 
 use crate::decode::{Decoded, L4};
 use crate::flow::{Dir, Flow, Transport};
+use crate::label::LabeledFlow;
 use crate::Nanos;
-use serde::Serialize;
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-pub use crate::model::{Confidence, Service};
-
-/// RTP stream metrics (RFC 3550) for one SSRC in one direction.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct RtpStats {
-    pub ssrc: u32,
-    /// "c2s" or "s2c".
-    pub dir: &'static str,
-    pub payload_type: u8,
-    /// Packets received (seen) of this stream.
-    pub packets: u64,
-    /// Expected packets from the extended sequence range (RFC 3550 A.3).
-    pub expected: u64,
-    /// expected − received (negative with duplicates).
-    pub lost: i64,
-    /// Packets whose sequence number went backwards (reordered or duplicated).
-    pub out_of_order: u64,
-    /// Interarrival jitter at the end of the stream, ms (RFC 3550 6.4.1), using the clock rate.
-    pub jitter_ms: f64,
-    /// Largest jitter value seen, ms.
-    pub max_jitter_ms: f64,
-    /// Largest sequence-number-consecutive arrival gap, ms.
-    pub max_delta_ms: f64,
-    /// RTP clock rate assumed (Hz) from the payload type.
-    pub clock_rate: u32,
-    pub first_ts: f64,
-    pub last_ts: f64,
-}
-
-/// Per-flow classification result and classifier state.
-#[derive(Clone, Debug, Default)]
-pub struct FlowClass {
-    pub app: Option<&'static str>,
-    pub service: Service,
-    /// Protocol ids, sorted and unique.
-    pub protocols: Vec<&'static str>,
-    pub sni: Option<String>,
-    pub confidence: Confidence,
-    /// Short human-readable reasons, in the order found.
-    pub evidence: Vec<String>,
-    pub rtp: Vec<RtpStats>,
-    /// Classifier state (small; big parts boxed and only allocated when used).
-    pub state: ClassState,
-}
-
-/// Per-flow classifier state.
-#[derive(Clone, Debug, Default)]
-pub struct ClassState {
-    /// Payload-carrying packets seen in this flow.
-    pub inspected: u32,
-    /// Bit i set: classifier `REGISTRY[i]` is finished with this flow.
-    pub done: u64,
-    /// Confidence of `FlowClass::app`.
-    pub app_conf: Option<Confidence>,
-    /// The flow has call evidence (media signature, RTP media, SIP INVITE).
-    pub call: bool,
-    /// RTP media was confirmed on this flow.
-    pub rtp_media: bool,
-    /// RTP stream accounting, once RTP was recognised.
-    pub rtp: Option<Box<rtp::Tracker>>,
-    /// RTP candidate (first-packet facts) before it is confirmed.
-    pub rtp_probe: rtp::Probe,
-    /// STUN facts (WhatsApp types seen, transactions, …).
-    pub stun: stun::StunState,
-    /// RTCP round-trip samples (ns) from LSR/DLSR.
-    pub rtcp_rtt: Vec<i64>,
-    /// RTCP sender-report arrival times, keyed by the middle 32 bits of the NTP time.
-    pub rtcp_sr: Vec<(u32, Nanos, Dir)>,
-    /// Small scratch counters for classifiers that need several packets
-    /// (slots: 0 skinny, 1 zoom, 2–4 viber, 5–8 line, 9 imo).
-    pub counters: [u8; 12],
-    /// DTLS ClientHello offered use_srtp.
-    pub use_srtp: bool,
-    /// Client direction bytes of a TLS ClientHello spanning segments (freed when done).
-    pub hello: Vec<u8>,
-    /// Server-direction TLS bytes until the Certificate message (freed when done).
-    pub srv: Vec<u8>,
-    pub hello_done: bool,
-    pub srv_done: bool,
-    /// Labelled through an SDP media address.
-    pub sdp_linked: bool,
-    /// The flow whose STUN/SDP taught the cache entry that labelled this one.
-    pub linked_to: Option<u32>,
-    /// Labelled through the STUN endpoint cache.
-    pub endpoint_linked: bool,
-}
-
-impl FlowClass {
-    /// Adds a protocol id (kept sorted and unique).
-    pub fn add_protocol(&mut self, p: &'static str) {
-        if let Err(i) = self.protocols.binary_search(&p) {
-            self.protocols.insert(i, p);
-        }
-    }
-    pub fn has_protocol(&self, p: &str) -> bool {
-        self.protocols.contains(&p)
-    }
-    /// Records one evidence line (bounded: at most 8 kept, duplicates dropped).
-    pub fn add_evidence(&mut self, e: impl Into<String>) {
-        let e = e.into();
-        if self.evidence.len() < 8 && !self.evidence.contains(&e) {
-            self.evidence.push(e);
-        }
-    }
-    /// Sets the app when `conf` is stronger than the app's current confidence.
-    /// Returns true when the label changed.
-    pub fn set_app(
-        &mut self,
-        app: &'static str,
-        conf: Confidence,
-        evidence: impl Into<String>,
-    ) -> bool {
-        let stronger = match self.state.app_conf {
-            None => true,
-            Some(c) => conf > c,
-        };
-        if stronger {
-            self.app = Some(app);
-            self.state.app_conf = Some(conf);
-            if conf > self.confidence || self.confidence == Confidence::Low {
-                self.confidence = conf;
-            }
-            self.add_evidence(evidence);
-        }
-        stronger
-    }
-    /// Marks the flow as carrying a call (media or call signalling).
-    pub fn mark_call(&mut self, evidence: impl Into<String>) {
-        self.state.call = true;
-        self.service = Service::Call;
-        self.add_evidence(evidence);
-    }
-    /// Raises the overall confidence (for protocol labels).
-    pub fn raise(&mut self, conf: Confidence) {
-        if conf > self.confidence {
-            self.confidence = conf;
-        }
-    }
-    /// App confidence, if an app was set.
-    pub fn app_confidence(&self) -> Option<Confidence> {
-        self.state.app_conf
-    }
-}
+pub use crate::label::{FlowLabels, RtpStats};
+pub use crate::model::{App, Confidence, Protocol, Service};
 
 /// The immutable facts of the flow a packet belongs to.
 #[derive(Clone, Copy, Debug)]
@@ -197,6 +64,15 @@ pub struct FlowInfo {
 }
 
 impl FlowInfo {
+    /// The facts of `f`.
+    pub fn of(f: &Flow) -> FlowInfo {
+        FlowInfo {
+            id: f.id,
+            transport: f.transport,
+            client: f.client,
+            server: f.server,
+        }
+    }
     pub fn is_udp(&self) -> bool {
         self.transport == Transport::Udp
     }
@@ -238,27 +114,124 @@ pub enum Outcome {
     NoMatch,
 }
 
-/// What a classifier may touch: the flow's labels and state, and the cross-flow caches.
+/// What a classifier may touch besides its own state: the flow's labels and the cross-flow
+/// caches.
 pub struct Ctx<'e> {
     pub flow: FlowInfo,
-    pub class: &'e mut FlowClass,
+    pub class: &'e mut FlowLabels,
     pub caches: &'e mut cache::Caches,
+}
+
+/// A classifier's state for one flow, allocated the first time the classifier writes it
+/// ([`or_default`](Scratch::or_default)): a flow the classifier only glances at costs nothing.
+#[derive(Debug)]
+pub struct Scratch<T>(Option<Box<T>>);
+
+impl<T> Default for Scratch<T> {
+    fn default() -> Self {
+        Scratch(None)
+    }
+}
+
+impl<T: Default> Scratch<T> {
+    /// The state, if the classifier stored one for this flow.
+    pub fn get(&self) -> Option<&T> {
+        self.0.as_deref()
+    }
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        self.0.as_deref_mut()
+    }
+    /// The state, created (default) on first use.
+    pub fn or_default(&mut self) -> &mut T {
+        self.0.get_or_insert_with(Box::default)
+    }
 }
 
 /// One protocol or app classifier.
 pub trait Classifier: Sync {
+    /// Per-flow state: a struct in the classifier's own file (`()` when it needs none). The
+    /// [`Engine`] keeps it, per flow, from the first write until the classifier is done with
+    /// the flow (or to the end with [`KEEPS_STATE`](Classifier::KEEPS_STATE)).
+    type State: Default + Send + 'static;
+    /// Keep the state after the classifier is done with a flow, for
+    /// [`account`](Classifier::account) and [`finish`](Classifier::finish).
+    const KEEPS_STATE: bool = false;
     /// Stable id (snake_case), used in docs and tests.
     fn id(&self) -> &'static str;
     /// Payload packets of a flow this classifier looks at, at most.
     fn budget(&self) -> u32;
     /// Cheap pre-check on the flow (transport, ports, labels so far).
-    fn wants(&self, flow: &FlowInfo, class: &FlowClass) -> bool;
+    fn wants(&self, flow: &FlowInfo, class: &FlowLabels) -> bool;
     /// Looks at one payload packet.
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome;
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<Self::State>, p: &Pkt<'_>) -> Outcome;
+    /// Sees every later payload packet of a flow whose state it kept, budget or not (before
+    /// any `inspect` of that packet).
+    fn account(&self, _st: &mut Self::State, _p: &Pkt<'_>) {}
+    /// At the end of the capture, with the state it kept: final labels of the flow.
+    fn finish(&self, _class: &mut FlowLabels, _st: Self::State) {}
 }
 
-/// The classifiers, in the order they see each packet.
-pub const REGISTRY: &[&dyn Classifier] = &[
+/// A classifier's state with its type erased, as the engine stores it.
+type AnyState = Box<dyn Any + Send>;
+
+/// [`Classifier`] with its state type erased, so the classifiers fit one [`REGISTRY`]; every
+/// `Classifier` is one.
+pub trait Registered: Sync {
+    fn id(&self) -> &'static str;
+    fn budget(&self) -> u32;
+    fn wants(&self, flow: &FlowInfo, class: &FlowLabels) -> bool;
+    fn keeps_state(&self) -> bool;
+    /// `inspect` with the stored state (None: none yet); returns the state to store.
+    fn run(
+        &self,
+        cx: &mut Ctx<'_>,
+        st: Option<AnyState>,
+        p: &Pkt<'_>,
+    ) -> (Outcome, Option<AnyState>);
+    fn account_any(&self, st: &mut AnyState, p: &Pkt<'_>);
+    fn finish_any(&self, class: &mut FlowLabels, st: AnyState);
+}
+
+impl<C: Classifier> Registered for C {
+    fn id(&self) -> &'static str {
+        Classifier::id(self)
+    }
+    fn budget(&self) -> u32 {
+        Classifier::budget(self)
+    }
+    fn wants(&self, flow: &FlowInfo, class: &FlowLabels) -> bool {
+        Classifier::wants(self, flow, class)
+    }
+    fn keeps_state(&self) -> bool {
+        C::KEEPS_STATE
+    }
+    fn run(
+        &self,
+        cx: &mut Ctx<'_>,
+        st: Option<AnyState>,
+        p: &Pkt<'_>,
+    ) -> (Outcome, Option<AnyState>) {
+        // The engine stores this classifier's state under its registry index only, so the
+        // downcast holds; were it to fail, the classifier would start afresh.
+        let mut s = Scratch(st.and_then(|b| b.downcast::<C::State>().ok()));
+        let out = self.inspect(cx, &mut s, p);
+        (out, s.0.map(|b| b as AnyState))
+    }
+    fn account_any(&self, st: &mut AnyState, p: &Pkt<'_>) {
+        if let Some(s) = st.downcast_mut::<C::State>() {
+            self.account(s, p);
+        }
+    }
+    fn finish_any(&self, class: &mut FlowLabels, st: AnyState) {
+        if let Ok(s) = st.downcast::<C::State>() {
+            self.finish(class, *s);
+        }
+    }
+}
+
+/// The classifiers, in the order they see each packet. Adding one: its file (with its
+/// `State`), `pub mod` above, and one line here.
+pub const REGISTRY: &[&dyn Registered] = &[
     &stun::Stun,
     &dtls::Dtls,
     &rtp::Rtp,
@@ -280,17 +253,60 @@ pub const REGISTRY: &[&dyn Classifier] = &[
     &sccp::Sccp,
 ];
 
-/// `ClassState::done` once every classifier is finished with a flow.
+// The per-flow `done` mask has a bit per classifier, and state keys are `u8`.
+const _: () = assert!(REGISTRY.len() <= 64);
+
+/// `FlowState::done` once every classifier is finished with a flow.
 const ALL_DONE: u64 = if REGISTRY.len() >= 64 {
     u64::MAX
 } else {
     (1u64 << REGISTRY.len()) - 1
 };
 
-/// The classification engine: per-packet inspection plus cross-flow caches.
+/// The engine's per-flow classification: the labels so far and the classifiers' state.
+#[derive(Debug, Default)]
+struct FlowState {
+    labels: FlowLabels,
+    /// Payload-carrying packets seen in this flow.
+    inspected: u32,
+    /// Bit i set: classifier `REGISTRY[i]` is finished with this flow.
+    done: u64,
+    /// States stored by classifiers, keyed by registry index, sorted; a classifier's entry
+    /// exists from its first write until it is done (or to the end if it keeps it).
+    states: Vec<(u8, AnyState)>,
+    /// Bit i set: `states` holds an entry for `REGISTRY[i]` (spares the lookup per packet).
+    stored: u64,
+}
+
+impl FlowState {
+    fn take_state(&mut self, idx: u8) -> Option<AnyState> {
+        let bit = 1u64 << idx;
+        if self.stored & bit == 0 {
+            return None;
+        }
+        self.stored &= !bit;
+        let i = self.states.binary_search_by_key(&idx, |(k, _)| *k).ok()?;
+        Some(self.states.remove(i).1)
+    }
+    fn put_state(&mut self, idx: u8, st: AnyState) {
+        self.stored |= 1u64 << idx;
+        match self.states.binary_search_by_key(&idx, |(k, _)| *k) {
+            Ok(i) => {
+                if let Some(e) = self.states.get_mut(i) {
+                    e.1 = st;
+                }
+            }
+            Err(i) => self.states.insert(i, (idx, st)),
+        }
+    }
+}
+
+/// The classification engine: per-flow labels and classifier state (indexed by flow id),
+/// plus the cross-flow caches.
 #[derive(Debug, Default)]
 pub struct Engine {
     caches: cache::Caches,
+    flows: Vec<FlowState>,
 }
 
 impl Engine {
@@ -299,31 +315,32 @@ impl Engine {
     }
 
     /// Inspects one packet of `flow` (called in capture order, after the flow table saw it).
-    pub fn on_packet(&mut self, flow: &mut Flow, dir: Dir, frame: u64, ts: Nanos, d: &Decoded<'_>) {
+    pub fn on_packet(&mut self, flow: &Flow, dir: Dir, frame: u64, ts: Nanos, d: &Decoded<'_>) {
         let payload = match d.l4 {
             L4::Tcp(t) => t.payload,
             L4::Udp(u) => u.payload,
             _ => return,
         };
-        let info = FlowInfo {
-            id: flow.id,
-            transport: flow.transport,
-            client: flow.client,
-            server: flow.server,
-        };
+        let info = FlowInfo::of(flow);
         let (src, dst) = match dir {
             Dir::C2s => (flow.client, flow.server),
             Dir::S2c => (flow.server, flow.client),
         };
-        let class = &mut flow.class;
-        if class.state.inspected == 0 && class.app.is_none() {
+        let Engine { caches, flows } = self;
+        // Flow ids are dense (the flow table's index), bounded by its flow cap.
+        let i = flow.id as usize;
+        if flows.len() <= i {
+            flows.resize_with(i + 1, FlowState::default);
+        }
+        let Some(st) = flows.get_mut(i) else { return };
+        if st.inspected == 0 && st.labels.app.is_none() {
             // First packet of the flow: labels from the cross-flow caches.
-            self.caches.label_new_flow(&info, class, ts);
+            caches.label_new_flow(&info, &mut st.labels, ts);
         }
         if payload.is_empty() {
             return;
         }
-        class.state.inspected = class.state.inspected.saturating_add(1);
+        st.inspected = st.inspected.saturating_add(1);
         let p = Pkt {
             dir,
             ts,
@@ -331,78 +348,107 @@ impl Engine {
             payload,
             src,
             dst,
-            nth: class.state.inspected,
+            nth: st.inspected,
         };
-        // Cheap RTP/RTCP accounting for flows already known to carry RTP.
-        rtp::account(class, &p);
-        if class.state.done == ALL_DONE {
+        // Per-packet accounting of classifiers that keep state (RTP streams).
+        for (idx, s) in st.states.iter_mut() {
+            if let Some(c) = REGISTRY.get(usize::from(*idx)) {
+                if c.keeps_state() {
+                    c.account_any(s, &p);
+                }
+            }
+        }
+        if st.done == ALL_DONE {
             return;
         }
-        let mut cx = Ctx {
-            flow: info,
-            class,
-            caches: &mut self.caches,
-        };
         for (i, c) in REGISTRY.iter().enumerate() {
             let bit = 1u64 << i;
-            if cx.class.state.done & bit != 0 {
+            if st.done & bit != 0 {
                 continue;
             }
-            if p.nth > c.budget() || !c.wants(&info, cx.class) {
-                cx.class.state.done |= bit;
+            let idx = i as u8;
+            if p.nth > c.budget() || !c.wants(&info, &st.labels) {
+                st.done |= bit;
+                if !c.keeps_state() {
+                    st.take_state(idx);
+                }
                 continue;
             }
-            match c.inspect(&mut cx, &p) {
-                Outcome::NeedMore => {}
-                Outcome::Match | Outcome::NoMatch => cx.class.state.done |= bit,
+            let stored = st.take_state(idx);
+            let mut cx = Ctx {
+                flow: info,
+                class: &mut st.labels,
+                caches,
+            };
+            let (out, s) = c.run(&mut cx, stored, &p);
+            let finished = out != Outcome::NeedMore;
+            if finished {
+                st.done |= bit;
+            }
+            if let Some(s) = s {
+                if !finished || c.keeps_state() {
+                    st.put_state(idx, s);
+                }
             }
         }
     }
 
-    /// Finalises labels and groups flows into calls.
-    pub fn finish(&mut self, flows: &mut [Flow]) -> Vec<crate::report::Call> {
-        inherit_same_tuple(flows);
+    /// Finalises labels, pairs each flow with its labels and groups flows into calls.
+    pub fn finish(&mut self, flows: Vec<Flow>) -> (Vec<LabeledFlow>, Vec<crate::report::Call>) {
+        let mut states = std::mem::take(&mut self.flows);
+        let mut flows: Vec<LabeledFlow> = flows
+            .into_iter()
+            .map(|f| {
+                let labels = states
+                    .get_mut(f.id as usize)
+                    .map(|s| std::mem::take(&mut s.labels))
+                    .unwrap_or_default();
+                LabeledFlow::new(f, labels)
+            })
+            .collect();
+        inherit_same_tuple(&mut flows);
         for f in flows.iter_mut() {
-            let info = FlowInfo {
-                id: f.id,
-                transport: f.transport,
-                client: f.client,
-                server: f.server,
-            };
+            let info = FlowInfo::of(f);
+            let LabeledFlow { flow, class } = f;
             self.caches
-                .label_late(&info, &mut f.class, f.first_ts, f.last_ts);
-            let l4 = matches!(f.transport, Transport::Tcp | Transport::Udp);
-            if f.class.app.is_none() && l4 && !f.class.has_protocol("dns") {
-                if let Some((app, src)) = apps::range_app(f.server.ip()) {
-                    f.class.set_app(
+                .label_late(&info, class, flow.first_ts, flow.last_ts);
+            let l4 = matches!(flow.transport, Transport::Tcp | Transport::Udp);
+            if class.app.is_none() && l4 && !class.has_protocol(Protocol::Dns) {
+                if let Some((app, src)) = apps::range_app(flow.server.ip()) {
+                    class.set_app(
                         app,
                         Confidence::Low,
                         format!("server in {app}'s published address block ({src})"),
                     );
                 }
             }
-            if f.transport == Transport::Udp
-                && (f.class.state.endpoint_linked || f.class.state.sdp_linked)
-            {
-                let media = f.class.has_protocol("rtp")
-                    || f.class.has_protocol("stun")
-                    || f.class.has_protocol("rtcp");
-                if media || f.class.state.endpoint_linked {
-                    f.class
-                        .mark_call("leg linked to a call by the STUN endpoint or SDP cache");
+            if flow.transport == Transport::Udp && (class.endpoint_linked || class.sdp_linked) {
+                let media = class.has_protocol(Protocol::Rtp)
+                    || class.has_protocol(Protocol::Stun)
+                    || class.has_protocol(Protocol::Rtcp);
+                if media || class.endpoint_linked {
+                    class.mark_call("leg linked to a call by the STUN endpoint or SDP cache");
                 }
             }
-            rtp::finish_flow(&mut f.class);
-            ports::hint(&info, &mut f.class);
-            finalize_service(&mut f.class);
+            if let Some(s) = states.get_mut(flow.id as usize) {
+                s.stored = 0;
+                for (idx, st) in std::mem::take(&mut s.states) {
+                    if let Some(c) = REGISTRY.get(usize::from(idx)) {
+                        c.finish_any(class, st);
+                    }
+                }
+            }
+            ports::hint(&info, class);
+            finalize_service(class);
         }
-        calls::group(flows)
+        let calls = calls::group(&flows);
+        (flows, calls)
     }
 }
 
 /// A 5-tuple seen again after an idle timeout continues the earlier flow's session: an
 /// unlabelled later flow takes the earlier one's protocols, app (medium) and call mark.
-fn inherit_same_tuple(flows: &mut [Flow]) {
+fn inherit_same_tuple(flows: &mut [LabeledFlow]) {
     let mut by_tuple: BTreeMap<(Transport, SocketAddr, SocketAddr), usize> = BTreeMap::new();
     for i in 0..flows.len() {
         let f = &flows[i];
@@ -411,14 +457,12 @@ fn inherit_same_tuple(flows: &mut [Flow]) {
         if let (true, Some(&j)) = (unlabelled, by_tuple.get(&key)) {
             let id = flows[j].id;
             let (protocols, app, call) = (
-                flows[j].class.protocols.clone(),
+                flows[j].class.protocols,
                 flows[j].class.app,
-                flows[j].class.state.call,
+                flows[j].class.call,
             );
             let c = &mut flows[i].class;
-            for p in protocols {
-                c.add_protocol(p);
-            }
+            c.protocols.extend_from(protocols);
             let ev = format!("same 5-tuple as flow {id} (continued after idle timeout)");
             match app {
                 Some(a) => {
@@ -439,30 +483,35 @@ fn inherit_same_tuple(flows: &mut [Flow]) {
 
 /// Sets `service` from what was found: call evidence → call; DNS → dns; an app's TLS/QUIC
 /// or app protocol → chat or web.
-fn finalize_service(c: &mut FlowClass) {
-    if c.state.rtp_media && !c.state.call {
-        let webrtc = c.has_protocol("stun") || c.has_protocol("dtls");
-        let call_app = c.app.is_some_and(|a| a == "sip" || apps::is_call_app(a));
+fn finalize_service(c: &mut FlowLabels) {
+    if c.rtp_media && !c.call {
+        let webrtc = c.has_protocol(Protocol::Stun) || c.has_protocol(Protocol::Dtls);
+        let call_app = c.app.is_some_and(|a| a == App::Sip || apps::is_call_app(a));
         if !webrtc || call_app {
             c.mark_call("RTP media stream");
         }
     }
-    if c.state.call {
+    if c.call {
         c.service = Service::Call;
         return;
     }
-    if c.has_protocol("dns") {
+    if c.has_protocol(Protocol::Dns) {
         c.service = Service::Dns;
     } else if let Some(app) = c.app {
-        c.service = if app == "sip" {
+        c.service = if app == App::Sip {
             Service::Other
         } else {
             Service::Chat
         };
-        if c.has_protocol("http") || (c.has_protocol("tls") && apps::is_web_app(app)) {
+        if c.has_protocol(Protocol::Http)
+            || (c.has_protocol(Protocol::Tls) && apps::is_web_app(app))
+        {
             c.service = Service::Web;
         }
-    } else if c.has_protocol("tls") || c.has_protocol("quic") || c.has_protocol("http") {
+    } else if c.has_protocol(Protocol::Tls)
+        || c.has_protocol(Protocol::Quic)
+        || c.has_protocol(Protocol::Http)
+    {
         c.service = Service::Web;
     }
 }
@@ -511,31 +560,13 @@ mod tests {
         assert_eq!(ids.len(), n, "classifier ids are unique");
     }
 
-    #[test]
-    fn app_needs_stronger_confidence_to_change() {
-        let mut c = FlowClass::default();
-        assert!(c.set_app("zoom", Confidence::Low, "port"));
-        assert!(c.set_app("whatsapp", Confidence::High, "stun 0x0801"));
-        assert!(!c.set_app("zoom", Confidence::Medium, "sni"));
-        assert_eq!(c.app, Some("whatsapp"));
-        assert_eq!(c.confidence, Confidence::High);
-    }
-
-    #[test]
-    fn protocols_sorted_unique() {
-        let mut c = FlowClass::default();
-        for p in ["stun", "rtp", "stun", "dtls"] {
-            c.add_protocol(p);
-        }
-        assert_eq!(c.protocols, vec!["dtls", "rtp", "stun"]);
-    }
-
     /// Shows `classifier` one client-to-server payload at frame 1, time 0, as the flow's
     /// `nth` payload packet.
-    pub(super) fn inspect_c2s(
-        classifier: &dyn Classifier,
+    pub(super) fn inspect_c2s<C: Classifier>(
+        classifier: &C,
         flow: FlowInfo,
-        class: &mut FlowClass,
+        class: &mut FlowLabels,
+        st: &mut Scratch<C::State>,
         caches: &mut cache::Caches,
         payload: &[u8],
         nth: u32,
@@ -555,12 +586,13 @@ mod tests {
                 class,
                 caches,
             },
+            st,
             &p,
         )
     }
 
     pub(super) fn flow(id: u32, c: &str, s: &str) -> Flow {
-        let mut f = crate::detect::testutil::flow(id, Transport::Udp, c, s);
+        let mut f = crate::detect::testutil::flow(id, Transport::Udp, c, s).flow;
         f.first_frame = 1;
         f
     }
@@ -633,16 +665,21 @@ mod tests {
         udp(&mut e, &mut dc, Dir::C2s, 600 * ms, &binding);
         let dtls = [20, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1];
         udp(&mut e, &mut dc, Dir::S2c, 601 * ms, &dtls);
-        let mut flows = vec![relay, p2p, dc];
-        let calls = e.finish(&mut flows);
-        assert_eq!(flows[0].class.app, Some("whatsapp"));
-        assert_eq!(flows[0].class.protocols, vec!["rtp", "srtp", "stun"]);
+        let (flows, calls) = e.finish(vec![relay, p2p, dc]);
+        assert_eq!(flows[0].class.app, Some(App::WhatsApp));
+        assert_eq!(
+            flows[0].class.protocols,
+            vec![Protocol::Rtp, Protocol::Srtp, Protocol::Stun]
+        );
         assert_eq!(flows[0].class.service, Service::Call);
         assert_eq!(flows[0].class.rtp.len(), 2);
-        assert_eq!(flows[1].class.app, Some("whatsapp"));
+        assert_eq!(flows[1].class.app, Some(App::WhatsApp));
         assert_eq!(flows[1].class.app_confidence(), Some(Confidence::Medium));
         assert_eq!(flows[2].class.app, None);
-        assert_eq!(flows[2].class.protocols, vec!["dtls", "stun"]);
+        assert_eq!(
+            flows[2].class.protocols,
+            vec![Protocol::Dtls, Protocol::Stun]
+        );
         assert_ne!(flows[2].class.service, Service::Call);
         assert_eq!(calls.len(), 1);
         assert_eq!(
@@ -719,13 +756,12 @@ mod tests {
             300 * ms,
             b"BYE sip:bob@10.71.2.2 SIP/2.0\r\nCSeq: 2 BYE\r\n\r\n",
         );
-        let mut flows = vec![sig, media, rtcp];
-        let calls = e.finish(&mut flows);
-        assert_eq!(flows[1].class.app, Some("sip"));
-        assert_eq!(flows[1].class.state.linked_to, Some(0));
-        assert!(flows[1].class.has_protocol("rtp"));
+        let (flows, calls) = e.finish(vec![sig, media, rtcp]);
+        assert_eq!(flows[1].class.app, Some(App::Sip));
+        assert_eq!(flows[1].class.linked_to, Some(0));
+        assert!(flows[1].class.has_protocol(Protocol::Rtp));
         assert_eq!(flows[1].class.service, Service::Call);
-        assert_eq!(flows[2].class.app, Some("sip"));
+        assert_eq!(flows[2].class.app, Some(App::Sip));
         assert_eq!(calls.len(), 1, "{calls:?}");
         assert_eq!(calls[0].app, "sip");
         assert_eq!(calls[0].client, "10.71.1.2");

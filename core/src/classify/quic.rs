@@ -10,7 +10,8 @@
 //! plaintext CHLO of Q043–Q046 (Q050 and later encrypt it: no SNI).
 
 use super::tls::{apply_sni, parse_hello_body};
-use super::{be32, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{be32, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 use crate::flow::Dir;
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
@@ -266,26 +267,33 @@ pub fn gquic_chlo_sni(b: &[u8]) -> Option<String> {
     None
 }
 
+/// Per-flow state: CRYPTO bytes of Initials until the ClientHello is complete.
+#[derive(Debug, Default)]
+pub struct QuicState {
+    hello: Vec<u8>,
+}
+
 /// The QUIC classifier.
 pub struct Quic;
 
 impl Classifier for Quic {
+    type State = QuicState;
     fn id(&self) -> &'static str {
         "quic"
     }
     fn budget(&self) -> u32 {
         4
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<QuicState>, p: &Pkt<'_>) -> Outcome {
         if p.dir != Dir::C2s {
             return Outcome::NeedMore;
         }
         let b = p.payload;
         if let Some(v) = gquic_version(b) {
-            cx.class.add_protocol("quic");
+            cx.class.add_protocol(Protocol::Quic);
             cx.class.raise(Confidence::High);
             cx.class
                 .add_evidence(format!("Google QUIC {v} long header (frame {})", p.frame));
@@ -294,7 +302,7 @@ impl Classifier for Quic {
             }
             return Outcome::Match;
         }
-        if b.len() < 1200 && cx.class.state.hello.is_empty() {
+        if b.len() < 1200 && st.get().is_none_or(|s| s.hello.is_empty()) {
             // Client Initials are padded to at least 1200 bytes (RFC 9000 §14.1).
             return if b.first().is_some_and(|x| x & 0x80 != 0) {
                 Outcome::NeedMore
@@ -305,9 +313,9 @@ impl Classifier for Quic {
         let Some(plain) = decrypt_initial(b) else {
             return Outcome::NoMatch;
         };
-        cx.class.add_protocol("quic");
+        cx.class.add_protocol(Protocol::Quic);
         cx.class.raise(Confidence::High);
-        let mut buf = std::mem::take(&mut cx.class.state.hello);
+        let mut buf = std::mem::take(&mut st.or_default().hello);
         crypto_frames(&plain, &mut buf);
         let done = if buf.first() == Some(&1) && buf.len() >= 4 {
             let want =
@@ -330,7 +338,7 @@ impl Classifier for Quic {
         if done {
             return Outcome::Match;
         }
-        cx.class.state.hello = buf;
+        st.or_default().hello = buf;
         Outcome::NeedMore
     }
 }

@@ -23,7 +23,10 @@
 //! gives (arrival of the report − arrival of that SR) − DLSR, the round trip between the
 //! capture point and the reporting side.
 
-use super::{be16, be32, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt, RtpStats};
+use super::{
+    be16, be32, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt, RtpStats,
+};
+use super::{Protocol, Scratch};
 use crate::flow::Dir;
 use crate::{secs, Nanos};
 
@@ -59,6 +62,20 @@ pub struct Stream {
     last_ts: Nanos,
     /// Arrival and RTP timestamp of the first packet (for the clock estimate).
     first_rtp: (Nanos, u32),
+}
+
+/// Per-flow state, from the first RTP/RTCP candidate packet to the end of the capture
+/// (kept for stream accounting after the budget, and read by `finish`).
+#[derive(Clone, Debug, Default)]
+pub struct RtpState {
+    /// Stream accounting (dropped at the end if RTP was never confirmed).
+    pub tracker: Tracker,
+    /// RTP candidate (first-packet facts) before it is confirmed.
+    probe: Probe,
+    /// RTCP sender-report arrival times, keyed by the middle 32 bits of the NTP time.
+    rtcp_sr: Vec<(u32, Nanos, Dir)>,
+    /// RTCP round-trip samples (ns) from LSR/DLSR.
+    rtcp_rtt: Vec<i64>,
 }
 
 /// RTP stream accounting for one flow.
@@ -189,34 +206,36 @@ pub fn estimate_clock(ts_delta: u32, ns_delta: i64) -> Option<u32> {
 pub struct Rtp;
 
 impl Classifier for Rtp {
+    type State = RtpState;
+    const KEEPS_STATE: bool = true;
     fn id(&self) -> &'static str {
         "rtp"
     }
     fn budget(&self) -> u32 {
         48
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp() || f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<RtpState>, p: &Pkt<'_>) -> Outcome {
         let b = unframe(cx.flow.is_tcp(), p.payload);
         let first = b.first().copied().unwrap_or(0);
         if !(128..=191).contains(&first) {
             return Outcome::NeedMore;
         }
         if is_rtcp(b) {
-            if !cx.class.has_protocol("rtcp") {
-                cx.class.add_protocol("rtcp");
+            if !cx.class.has_protocol(Protocol::Rtcp) {
+                cx.class.add_protocol(Protocol::Rtcp);
                 cx.class.raise(Confidence::Medium);
                 cx.class.add_evidence(format!(
                     "RTCP type {} in frame {}",
                     b.get(1).copied().unwrap_or(0),
                     p.frame
                 ));
-                rtcp_packet(cx.class, p, b);
+                rtcp_packet(st.or_default(), p, b);
             }
-            ensure_tracker(cx.class);
-            return if cx.class.has_protocol("rtp") {
+            st.or_default();
+            return if cx.class.has_protocol(Protocol::Rtp) {
                 Outcome::Match
             } else {
                 Outcome::NeedMore
@@ -225,19 +244,18 @@ impl Classifier for Rtp {
         let Some(h) = parse_rtp(b) else {
             return Outcome::NeedMore;
         };
-        if cx.class.state.rtp.is_none() {
+        if st.get().is_none() {
             // Start accounting at the first candidate packet, so the stream counts are
             // complete once RTP is confirmed (dropped at the end if it never is).
-            ensure_tracker(cx.class);
-            account(cx.class, p);
+            account(st.or_default(), p);
         }
-        if cx.class.state.sdp_linked {
+        if cx.class.sdp_linked {
             // SDP announced RTP at this address: one version-2 header confirms it.
             confirm(cx, p, &h);
             return Outcome::Match;
         }
         let d = p.dir.idx();
-        let pr = &mut cx.class.state.rtp_probe;
+        let pr = &mut st.or_default().probe;
         let ok = match pr.last[d] {
             Some((ssrc, seq, ts)) => {
                 let ds = h.seq.wrapping_sub(seq);
@@ -257,6 +275,12 @@ impl Classifier for Rtp {
         }
         Outcome::NeedMore
     }
+    fn account(&self, st: &mut RtpState, p: &Pkt<'_>) {
+        account(st, p);
+    }
+    fn finish(&self, c: &mut FlowLabels, st: RtpState) {
+        finish_flow(c, st);
+    }
 }
 
 /// Strips an RFC 4571 length prefix on TCP when it matches.
@@ -271,43 +295,34 @@ fn unframe(tcp: bool, b: &[u8]) -> &[u8] {
     b
 }
 
-fn ensure_tracker(c: &mut FlowClass) {
-    if c.state.rtp.is_none() {
-        c.state.rtp = Some(Box::default());
-    }
-}
-
 fn confirm(cx: &mut Ctx<'_>, p: &Pkt<'_>, h: &RtpHeader) {
     let c = &mut *cx.class;
-    c.add_protocol("rtp");
-    if c.has_protocol("stun") || c.has_protocol("dtls") {
-        c.add_protocol("srtp");
+    c.add_protocol(Protocol::Rtp);
+    if c.has_protocol(Protocol::Stun) || c.has_protocol(Protocol::Dtls) {
+        c.add_protocol(Protocol::Srtp);
     }
     c.raise(Confidence::Medium);
     c.add_evidence(format!(
         "RTP v2 PT {} SSRC 0x{:08x}, sequence advancing, frame {}",
         h.pt, h.ssrc, p.frame
     ));
-    c.state.rtp_media = true;
-    ensure_tracker(c);
+    c.rtp_media = true;
 }
 
 /// Per-packet accounting for flows known to carry RTP (cheap: header fields only).
-pub fn account(c: &mut FlowClass, p: &Pkt<'_>) {
-    let Some(tr) = c.state.rtp.as_deref_mut() else {
-        return;
-    };
+pub fn account(st: &mut RtpState, p: &Pkt<'_>) {
     let b = p.payload;
     let first = b.first().copied().unwrap_or(0);
     if !(128..=191).contains(&first) {
         return;
     }
     if is_rtcp(b) {
-        tr.rtcp += 1;
-        rtcp_packet(c, p, b);
+        st.tracker.rtcp += 1;
+        rtcp_packet(st, p, b);
         return;
     }
     let Some(h) = parse_rtp(b) else { return };
+    let tr = &mut st.tracker;
     let pos = tr
         .streams
         .iter()
@@ -435,7 +450,7 @@ fn round3(x: f64) -> f64 {
 }
 
 /// RTCP: remembers SRs and computes RTT from reports answering them.
-fn rtcp_packet(c: &mut FlowClass, p: &Pkt<'_>, b: &[u8]) {
+fn rtcp_packet(c: &mut RtpState, p: &Pkt<'_>, b: &[u8]) {
     let mut off = 0usize;
     let mut n = 0;
     while n < 16 {
@@ -454,10 +469,10 @@ fn rtcp_packet(c: &mut FlowClass, p: &Pkt<'_>, b: &[u8]) {
             200 => {
                 // SR: NTP middle 32 bits at 10..14.
                 if let Some(mid) = be32(pkt, 10) {
-                    if c.state.rtcp_sr.len() >= MAX_RTCP {
-                        c.state.rtcp_sr.remove(0);
+                    if c.rtcp_sr.len() >= MAX_RTCP {
+                        c.rtcp_sr.remove(0);
                     }
-                    c.state.rtcp_sr.push((mid, p.ts, p.dir));
+                    c.rtcp_sr.push((mid, p.ts, p.dir));
                 }
                 Some(28)
             }
@@ -474,13 +489,13 @@ fn rtcp_packet(c: &mut FlowClass, p: &Pkt<'_>, b: &[u8]) {
                     continue;
                 }
                 if let Some(&(_, sr_ts, sr_dir)) =
-                    c.state.rtcp_sr.iter().rev().find(|(m, _, _)| *m == lsr)
+                    c.rtcp_sr.iter().rev().find(|(m, _, _)| *m == lsr)
                 {
                     if sr_dir != p.dir {
                         let dl = (f64::from(dlsr) / 65536.0 * 1e9) as i64;
                         let rtt = p.ts - sr_ts - dl;
-                        if rtt >= 0 && c.state.rtcp_rtt.len() < MAX_RTCP {
-                            c.state.rtcp_rtt.push(rtt);
+                        if rtt >= 0 && c.rtcp_rtt.len() < MAX_RTCP {
+                            c.rtcp_rtt.push(rtt);
                         }
                     }
                 }
@@ -491,21 +506,22 @@ fn rtcp_packet(c: &mut FlowClass, p: &Pkt<'_>, b: &[u8]) {
     }
 }
 
-/// Copies the stream metrics into the report rows (sorted: direction, then SSRC).
-pub fn finish_flow(c: &mut FlowClass) {
-    if !c.has_protocol("rtp") {
+/// The flow's labels from the kept state: RTCP round trips, and the stream metrics as
+/// report rows (sorted: direction, then SSRC) when RTP was confirmed.
+fn finish_flow(c: &mut FlowLabels, st: RtpState) {
+    c.rtcp_rtt = st.rtcp_rtt;
+    if !c.has_protocol(Protocol::Rtp) {
         return;
     }
-    if let Some(tr) = c.state.rtp.as_deref() {
-        let mut rows: Vec<RtpStats> = tr
-            .streams
-            .iter()
-            .filter(|s| s.received >= 2)
-            .map(Stream::stats)
-            .collect();
-        rows.sort_by(|a, b| (a.dir, a.ssrc).cmp(&(b.dir, b.ssrc)));
-        c.rtp = rows;
-    }
+    let mut rows: Vec<RtpStats> = st
+        .tracker
+        .streams
+        .iter()
+        .filter(|s| s.received >= 2)
+        .map(Stream::stats)
+        .collect();
+    rows.sort_by(|a, b| (a.dir, a.ssrc).cmp(&(b.dir, b.ssrc)));
+    c.rtp = rows;
 }
 
 #[cfg(test)]
@@ -556,7 +572,8 @@ mod tests {
 
     #[test]
     fn classifies_after_three_and_counts_loss_and_jitter() {
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
+        let mut st = Scratch::<RtpState>::default();
         let mut caches = Caches::default();
         let info = FlowInfo {
             id: 0,
@@ -580,19 +597,21 @@ mod tests {
                 dst: info.server,
                 nth: i as u32 + 1,
             };
-            account(&mut c, &p);
+            if let Some(st) = st.get_mut() {
+                account(st, &p);
+            }
             if !matched {
                 let mut cx = Ctx {
                     flow: info,
                     class: &mut c,
                     caches: &mut caches,
                 };
-                matched = Rtp.inspect(&mut cx, &p) == Outcome::Match;
+                matched = Rtp.inspect(&mut cx, &mut st, &p) == Outcome::Match;
             }
         }
-        assert!(c.has_protocol("rtp"));
-        assert!(c.state.rtp_media);
-        finish_flow(&mut c);
+        assert!(c.has_protocol(Protocol::Rtp));
+        assert!(c.rtp_media);
+        finish_flow(&mut c, *st.0.unwrap());
         let s = &c.rtp[0];
         assert_eq!(s.expected, 7, "seq 1..=7");
         assert_eq!(s.lost, 1);

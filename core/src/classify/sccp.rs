@@ -5,7 +5,8 @@
 //! more segments, and the message id is a known range (0x0000–0x0160 station → manager,
 //! 0x8000–0x8160 manager → station). Port 2000 is not required.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 
 fn le32(b: &[u8], o: usize) -> Option<u32> {
     let s = b.get(o..o.checked_add(4)?)?;
@@ -27,26 +28,33 @@ pub fn message_id(b: &[u8]) -> Option<u32> {
 }
 
 /// The SCCP classifier.
+/// Per-flow state: Skinny messages seen.
+#[derive(Debug, Default)]
+pub struct SccpState {
+    messages: u8,
+}
+
 pub struct Sccp;
 
 impl Classifier for Sccp {
+    type State = SccpState;
     fn id(&self) -> &'static str {
         "skinny"
     }
     fn budget(&self) -> u32 {
         4
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<SccpState>, p: &Pkt<'_>) -> Outcome {
         match message_id(p.payload) {
             Some(id) => {
-                let st = &mut cx.class.state.counters[0];
+                let st = &mut st.or_default().messages;
                 *st = st.saturating_add(1);
                 // Register (0x0001) or two messages in a row.
                 if id == 0x0001 || *st >= 2 {
-                    cx.class.add_protocol("skinny");
+                    cx.class.add_protocol(Protocol::Skinny);
                     cx.class.raise(Confidence::High);
                     cx.class
                         .add_evidence(format!("Skinny message 0x{id:04x} in frame {}", p.frame));

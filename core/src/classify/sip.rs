@@ -10,9 +10,10 @@
 //! the `Host:` header is looked up in the app table.
 
 use super::{
-    apps, contains_ci, starts_with_ci, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome,
+    apps, contains_ci, starts_with_ci, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome,
     Pkt,
 };
+use super::{App, Protocol, Scratch};
 use std::net::{IpAddr, SocketAddr};
 
 const METHODS: &[&[u8]] = &[
@@ -139,30 +140,31 @@ pub fn sdp_media(b: &[u8]) -> Vec<SocketAddr> {
 pub struct Sip;
 
 impl Classifier for Sip {
+    type State = ();
     fn id(&self) -> &'static str {
         "sip"
     }
     fn budget(&self) -> u32 {
         64
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp() || f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         let first = b.first().copied().unwrap_or(0);
         if !first.is_ascii_uppercase() {
-            return if cx.class.has_protocol("sip") || p.nth < 6 {
+            return if cx.class.has_protocol(Protocol::Sip) || p.nth < 6 {
                 Outcome::NeedMore
             } else {
                 Outcome::NoMatch
             };
         }
         if let Some(line) = start_line(b) {
-            if !cx.class.has_protocol("sip") {
-                cx.class.add_protocol("sip");
+            if !cx.class.has_protocol(Protocol::Sip) {
+                cx.class.add_protocol(Protocol::Sip);
                 cx.class.set_app(
-                    "sip",
+                    App::Sip,
                     Confidence::High,
                     format!("SIP start line in frame {}", p.frame),
                 );
@@ -177,14 +179,14 @@ impl Classifier for Sip {
             }
             if let Some(body) = find_body(b) {
                 if contains_ci(b, b"application/sdp") || body.starts_with(b"v=0") {
-                    cx.class.add_protocol("sdp");
+                    cx.class.add_protocol(Protocol::Sdp);
                     for m in sdp_media(body) {
-                        cx.caches.sdp.insert(m, "sip", p.ts, cx.flow.id);
+                        cx.caches.sdp.insert(m, App::Sip, p.ts, cx.flow.id);
                         // RTCP on the next port (RFC 3550 §11) unless a=rtcp says otherwise.
                         if let Some(port) = m.port().checked_add(1) {
                             cx.caches.sdp.insert(
                                 SocketAddr::new(m.ip(), port),
-                                "sip",
+                                App::Sip,
                                 p.ts,
                                 cx.flow.id,
                             );
@@ -194,11 +196,11 @@ impl Classifier for Sip {
             }
             return Outcome::NeedMore;
         }
-        if !cx.class.has_protocol("http") {
+        if !cx.class.has_protocol(Protocol::Http) {
             if HTTP_METHODS.iter().any(|m| b.starts_with(m))
                 && contains_ci(b.get(..512.min(b.len())).unwrap_or(b), b" HTTP/1.")
             {
-                cx.class.add_protocol("http");
+                cx.class.add_protocol(Protocol::Http);
                 if let Some(h) = header(b, b"host:") {
                     let host = h.split(':').next().unwrap_or(h);
                     if cx.class.sni.is_none() {
@@ -213,10 +215,10 @@ impl Classifier for Sip {
                     }
                 }
             } else if b.starts_with(b"HTTP/1.") {
-                cx.class.add_protocol("http");
+                cx.class.add_protocol(Protocol::Http);
             }
         }
-        if cx.class.has_protocol("sip") || p.nth < 6 {
+        if cx.class.has_protocol(Protocol::Sip) || p.nth < 6 {
             Outcome::NeedMore
         } else {
             Outcome::NoMatch

@@ -21,7 +21,8 @@
 //!   STUN (a browser's ICE, a game's NAT probe) is not.
 
 use super::{apps, be16, be32, contains_ci, Classifier, Confidence, Ctx, FlowInfo, Outcome, Pkt};
-use crate::classify::FlowClass;
+use super::{App, Protocol, Scratch};
+use crate::classify::FlowLabels;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 pub const MAGIC: u32 = 0x2112_A442;
@@ -217,31 +218,31 @@ pub fn xor_address(v: &[u8], txid: &[u8]) -> Option<SocketAddr> {
 }
 
 /// App implied by one attribute (type, value), if any.
-pub fn app_of_attribute(t: u16, v: &[u8]) -> Option<(&'static str, &'static str)> {
+pub fn app_of_attribute(t: u16, v: &[u8]) -> Option<(App, &'static str)> {
     match t {
-        0x4000..=0x4007 => Some(("whatsapp", "STUN attribute 0x4000-family (WhatsApp)")),
+        0x4000..=0x4007 => Some((App::WhatsApp, "STUN attribute 0x4000-family (WhatsApp)")),
         0x8054 | 0x8070 | 0x8095 | 0x8055 | 0x8006 | 0x8036 | 0x24DF | 0x3802 => {
-            Some(("skype_teams", "STUN MS-ICE attribute (Skype/Teams)"))
+            Some((App::SkypeTeams, "STUN MS-ICE attribute (Skype/Teams)"))
         }
-        0xFF03 => Some(("google_meet", "STUN attribute 0xFF03 (Google)")),
+        0xFF03 => Some((App::GoogleMeet, "STUN attribute 0xFF03 (Google)")),
         0x0014 => realm_app(v),
         _ => None,
     }
 }
 
 /// App implied by a REALM value.
-pub fn realm_app(v: &[u8]) -> Option<(&'static str, &'static str)> {
-    const RULES: &[(&[u8], &str, &str)] = &[
-        (b"google.com", "google_meet", "STUN REALM google.com"),
-        (b"signal.org", "signal", "STUN REALM signal.org"),
+pub fn realm_app(v: &[u8]) -> Option<(App, &'static str)> {
+    const RULES: &[(&[u8], App, &str)] = &[
+        (b"google.com", App::GoogleMeet, "STUN REALM google.com"),
+        (b"signal.org", App::Signal, "STUN REALM signal.org"),
         (
             b"whispersystems.org",
-            "signal",
+            App::Signal,
             "STUN REALM whispersystems.org",
         ),
-        (b"facebook", "messenger", "STUN REALM facebook"),
-        (b"telegram", "telegram", "STUN REALM telegram"),
-        (b"viber", "viber", "STUN REALM viber"),
+        (b"facebook", App::Messenger, "STUN REALM facebook"),
+        (b"telegram", App::Telegram, "STUN REALM telegram"),
+        (b"viber", App::Viber, "STUN REALM viber"),
     ];
     RULES
         .iter()
@@ -253,16 +254,17 @@ pub fn realm_app(v: &[u8]) -> Option<(&'static str, &'static str)> {
 pub struct Stun;
 
 impl Classifier for Stun {
+    type State = StunState;
     fn id(&self) -> &'static str {
         "stun"
     }
     fn budget(&self) -> u32 {
         32
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp() || f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<StunState>, p: &Pkt<'_>) -> Outcome {
         let tcp = cx.flow.is_tcp();
         let b = p.payload;
         // RFC 7983 demultiplexing: STUN starts with 0..3; accept WhatsApp's 0x08.
@@ -280,40 +282,39 @@ impl Classifier for Stun {
             }
         }
         let Some(m) = msg else {
-            if cx.class.has_protocol("stun")
+            if cx.class.has_protocol(Protocol::Stun)
                 && (64..=79).contains(&first)
                 && is_channel_data(b, tcp)
             {
-                cx.class.state.stun.channel_data =
-                    cx.class.state.stun.channel_data.saturating_add(1);
-                cx.class.add_protocol("turn");
+                let st = st.or_default();
+                st.channel_data = st.channel_data.saturating_add(1);
+                cx.class.add_protocol(Protocol::Turn);
             }
-            return if cx.class.has_protocol("stun") || p.nth < 4 {
+            return if cx.class.has_protocol(Protocol::Stun) || p.nth < 4 {
                 Outcome::NeedMore
             } else {
                 Outcome::NoMatch
             };
         };
-        on_message(cx, p, &m);
+        on_message(cx, st.or_default(), p, &m);
         Outcome::NeedMore
     }
 }
 
-fn on_message(cx: &mut Ctx<'_>, p: &Pkt<'_>, m: &Message<'_>) {
-    let st = &mut cx.class.state.stun;
+fn on_message(cx: &mut Ctx<'_>, st: &mut StunState, p: &Pkt<'_>, m: &Message<'_>) {
     st.messages = st.messages.saturating_add(1);
     match m.class() {
         0 => st.requests = st.requests.saturating_add(1),
         2 | 3 => st.responses = st.responses.saturating_add(1),
         _ => {}
     }
-    cx.class.add_protocol("stun");
+    cx.class.add_protocol(Protocol::Stun);
     cx.class.raise(Confidence::High);
     let method = m.method();
     if !m.is_whatsapp_type() && (0x003..=0x00C).contains(&method) {
-        cx.class.add_protocol("turn");
+        cx.class.add_protocol(Protocol::Turn);
     }
-    if cx.class.state.stun.messages == 1 {
+    if st.messages == 1 {
         cx.class.add_evidence(format!(
             "STUN type 0x{:04x} ({}) in frame {}",
             m.typ,
@@ -325,9 +326,9 @@ fn on_message(cx: &mut Ctx<'_>, p: &Pkt<'_>, m: &Message<'_>) {
             p.frame
         ));
     }
-    let mut app: Option<(&'static str, &'static str)> = None;
+    let mut app: Option<(App, &'static str)> = None;
     if m.is_whatsapp_type() && m.cookie {
-        app = Some(("whatsapp", "STUN type 0x0800-0x0805 (WhatsApp relay)"));
+        app = Some((App::WhatsApp, "STUN type 0x0800-0x0805 (WhatsApp relay)"));
     }
     let mut learned: [Option<SocketAddr>; 4] = [None; 4];
     let mut nl = 0;
@@ -336,7 +337,10 @@ fn on_message(cx: &mut Ctx<'_>, p: &Pkt<'_>, m: &Message<'_>) {
             if let Some(a) = app_of_attribute(t, v) {
                 app = Some(a);
             } else if !m.cookie && (t == 0x0101 || t == 0x0103) {
-                app = Some(("zoom", "classic STUN with attribute 0x0101/0x0103 (Zoom)"));
+                app = Some((
+                    App::Zoom,
+                    "classic STUN with attribute 0x0101/0x0103 (Zoom)",
+                ));
             }
         }
         // XOR-MAPPED, XOR-PEER, XOR-RELAYED addresses.
@@ -390,7 +394,7 @@ fn on_message(cx: &mut Ctx<'_>, p: &Pkt<'_>, m: &Message<'_>) {
         }
     }
     if let Some(a) = cx.class.app {
-        if cx.class.state.call {
+        if cx.class.call {
             let conf = cx.class.app_confidence().unwrap_or(Confidence::Low);
             if conf >= Confidence::Medium {
                 cx.caches.endpoints.insert(p.src, a, p.ts, cx.flow.id);
@@ -462,8 +466,8 @@ mod tests {
 
     #[test]
     fn realm_rules() {
-        assert_eq!(realm_app(b"telegram.org").map(|x| x.0), Some("telegram"));
-        assert_eq!(realm_app(b"Google.com").map(|x| x.0), Some("google_meet"));
+        assert_eq!(realm_app(b"telegram.org").map(|x| x.0), Some(App::Telegram));
+        assert_eq!(realm_app(b"Google.com").map(|x| x.0), Some(App::GoogleMeet));
         assert_eq!(realm_app(b"example.org"), None);
     }
 

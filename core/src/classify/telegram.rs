@@ -7,7 +7,8 @@
 //!   `stun.rs`: a STUN flow whose server is in a Telegram block is a Telegram call
 //!   relay (medium confidence: the address is Telegram's, the payload is generic STUN).
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{App, Scratch};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 
 /// True for a reflector special packet.
 ///
@@ -24,19 +25,20 @@ pub fn reflector_special(b: &[u8]) -> bool {
 pub struct Telegram;
 
 impl Classifier for Telegram {
+    type State = ();
     fn id(&self) -> &'static str {
         "telegram"
     }
     fn budget(&self) -> u32 {
         8
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         if reflector_special(p.payload) {
             cx.class.set_app(
-                "telegram",
+                App::Telegram,
                 Confidence::High,
                 format!("Telegram reflector packet (frame {})", p.frame),
             );

@@ -6,7 +6,8 @@
 //! collected until the declared handshake length is complete. The same ClientHello parser
 //! serves DTLS and QUIC (their ClientHello bodies are identical).
 
-use super::{apps, be16, Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{apps, be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Protocol, Scratch};
 use crate::flow::Dir;
 
 /// Most bytes of a ClientHello gathered across segments.
@@ -117,7 +118,7 @@ pub fn client_hello_from_records(b: &[u8]) -> Option<Hello> {
 }
 
 /// Applies a hello's SNI to the flow (SNI kept; app from the host table).
-pub fn apply_sni(c: &mut FlowClass, sni: &str, what: &str, frame: u64) {
+pub fn apply_sni(c: &mut FlowLabels, sni: &str, what: &str, frame: u64) {
     if c.sni.is_none() {
         c.sni = Some(sni.to_string());
     }
@@ -248,7 +249,7 @@ pub fn handshake_bytes(b: &[u8], out: &mut Vec<u8>, cap: usize) {
 }
 
 /// Looks the certificate's names up in the app table.
-pub fn apply_cert(c: &mut FlowClass, names: &[String], frame: u64) {
+pub fn apply_cert(c: &mut FlowLabels, names: &[String], frame: u64) {
     for n in names {
         let name = n.trim_start_matches("*.");
         if let Some((app, _)) = apps::lookup(name) {
@@ -262,30 +263,42 @@ pub fn apply_cert(c: &mut FlowClass, names: &[String], frame: u64) {
     }
 }
 
+/// Per-flow state: each direction's handshake bytes until the names are read.
+#[derive(Debug, Default)]
+pub struct TlsState {
+    /// Client direction bytes of a ClientHello spanning segments (freed when read).
+    hello: Vec<u8>,
+    /// Server-direction bytes until the Certificate message (freed when read).
+    srv: Vec<u8>,
+    hello_done: bool,
+    srv_done: bool,
+}
+
 /// The TLS classifier.
 pub struct Tls;
 
 impl Classifier for Tls {
+    type State = TlsState;
     fn id(&self) -> &'static str {
         "tls"
     }
     fn budget(&self) -> u32 {
         12
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<TlsState>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         if p.dir == Dir::S2c {
-            if cx.class.state.srv_done
-                || (cx.class.state.srv.is_empty()
-                    && !(b.len() >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4))
-            {
+            let (done, empty) = st
+                .get()
+                .map_or((false, true), |s| (s.srv_done, s.srv.is_empty()));
+            if done || (empty && !(b.len() >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4)) {
                 return Outcome::NeedMore;
             }
-            cx.class.add_protocol("tls");
-            let st = &mut cx.class.state;
+            cx.class.add_protocol(Protocol::Tls);
+            let st = st.or_default();
             // The server flight: ServerHello, Certificate (TLS ≤ 1.2 sends it in clear).
             let room = MAX_HELLO * 4 - st.srv.len().min(MAX_HELLO * 4);
             st.srv.extend_from_slice(&b[..b.len().min(room)]);
@@ -296,33 +309,34 @@ impl Classifier for Tls {
                 if cx.class.app.is_none() {
                     apply_cert(cx.class, &names, p.frame);
                 }
-                cx.class.state.srv = Vec::new();
-                cx.class.state.srv_done = true;
+                st.srv = Vec::new();
+                st.srv_done = true;
             }
             return Outcome::NeedMore;
         }
         // Client direction: the ClientHello, possibly over several segments; the flow table
         // keeps the prefix, but we only have this segment: keep our own bounded buffer.
-        if cx.class.state.hello_done {
-            return if cx.class.state.srv_done {
+        if let Some(s) = st.get().filter(|s| s.hello_done) {
+            return if s.srv_done {
                 Outcome::Match
             } else {
                 Outcome::NeedMore
             };
         }
-        let buf = &mut cx.class.state.hello;
-        if buf.is_empty() && !(b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1)
+        if st.get().is_none_or(|s| s.hello.is_empty())
+            && !(b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1)
         {
             return Outcome::NoMatch;
         }
-        let room = MAX_HELLO.saturating_sub(buf.len());
-        buf.extend_from_slice(&b[..b.len().min(room)]);
-        cx.class.add_protocol("tls");
-        let hello = client_hello_from_records(&cx.class.state.hello);
+        let st = st.or_default();
+        let room = MAX_HELLO.saturating_sub(st.hello.len());
+        st.hello.extend_from_slice(&b[..b.len().min(room)]);
+        cx.class.add_protocol(Protocol::Tls);
+        let hello = client_hello_from_records(&st.hello);
         match hello {
             Some(h) => {
-                cx.class.state.hello = Vec::new();
-                cx.class.state.hello_done = true;
+                st.hello = Vec::new();
+                st.hello_done = true;
                 cx.class.raise(Confidence::High);
                 if let Some(s) = &h.sni {
                     apply_sni(cx.class, s, "TLS", p.frame);
@@ -333,8 +347,8 @@ impl Classifier for Tls {
                     Outcome::NeedMore
                 }
             }
-            None if cx.class.state.hello.len() >= MAX_HELLO => {
-                cx.class.state.hello = Vec::new();
+            None if st.hello.len() >= MAX_HELLO => {
+                st.hello = Vec::new();
                 Outcome::NoMatch
             }
             None => Outcome::NeedMore,
@@ -345,6 +359,7 @@ impl Classifier for Tls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::App;
 
     /// A minimal TLS 1.2 ClientHello record with SNI "web.whatsapp.com" and ALPN "h2".
     pub fn hello_record(name: &str) -> Vec<u8> {
@@ -399,9 +414,9 @@ mod tests {
         der.extend_from_slice(b"a.io");
         let n = cert_names(&der);
         assert_eq!(n, vec!["ca 1", "*.webex.com", "zoom.us", "a.io"]);
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
         apply_cert(&mut c, &n, 3);
-        assert_eq!(c.app, Some("webex"));
+        assert_eq!(c.app, Some(App::Webex));
         for i in 0..der.len() {
             let _ = cert_names(&der[..i]);
         }

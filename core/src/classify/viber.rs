@@ -7,24 +7,32 @@
 //! such message on those ports gives Viber (medium confidence, chat).
 //! STUN with REALM `viber` is handled in `stun.rs`.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{App, Scratch};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+
+/// Per-flow state: the first call datagram's two tag bytes.
+#[derive(Debug, Default)]
+pub struct ViberState {
+    tag: Option<(u8, u8)>,
+}
 
 /// The classifier.
 pub struct Viber;
 
 impl Classifier for Viber {
+    type State = ViberState;
     fn id(&self) -> &'static str {
         "viber"
     }
     fn budget(&self) -> u32 {
         6
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         (f.is_udp() && (f.has_port(7985) || f.has_port(7987)))
             || (f.is_tcp()
                 && (f.server.port() == 4244 || f.server.port() == 5242 || f.server.port() == 5243))
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<ViberState>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         if cx.flow.is_tcp() {
             if p.dir != crate::flow::Dir::C2s {
@@ -35,7 +43,7 @@ impl Classifier for Viber {
                 .map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])));
             if len == Some(b.len()) && b.len() >= 16 {
                 cx.class.set_app(
-                    "viber",
+                    App::Viber,
                     Confidence::Medium,
                     format!("Viber chat framing on its TCP port (frame {})", p.frame),
                 );
@@ -46,19 +54,18 @@ impl Classifier for Viber {
         if b.len() < 12 || b.get(3) != Some(&0) {
             return Outcome::NoMatch;
         }
-        let st = &mut cx.class.state.counters;
-        let (t0, t1) = (b[0], b[1]);
-        if st[2] == 0 && st[3] == 0 && st[4] == 0 {
-            st[2] = t0;
-            st[3] = t1;
-            st[4] = 1;
-            return Outcome::NeedMore;
-        }
-        if st[2] != t0 || st[3] != t1 {
-            return Outcome::NoMatch;
+        let tag = (b[0], b[1]);
+        let st = st.or_default();
+        match st.tag {
+            None => {
+                st.tag = Some(tag);
+                return Outcome::NeedMore;
+            }
+            Some(t) if t != tag => return Outcome::NoMatch,
+            Some(_) => {}
         }
         cx.class.set_app(
-            "viber",
+            App::Viber,
             Confidence::Medium,
             format!("Viber call framing on UDP 7985/7987 (frame {})", p.frame),
         );
@@ -70,7 +77,7 @@ impl Classifier for Viber {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{cache::Caches, FlowClass, FlowInfo};
+    use crate::classify::{cache::Caches, FlowInfo, FlowLabels};
     use crate::flow::Transport;
 
     #[test]
@@ -81,7 +88,8 @@ mod tests {
             client: "10.0.0.1:47171".parse().unwrap(),
             server: "18.0.0.1:7985".parse().unwrap(),
         };
-        let mut c = FlowClass::default();
+        let mut c = FlowLabels::default();
+        let mut st = Scratch::default();
         let mut k = Caches::default();
         let a = [
             0xed, 0xf6, 0x01, 0x00, 0x05, 0x00, 0xac, 0x19, 0x35, 0x8c, 0x8f, 0x64, 0xe4, 0x47,
@@ -91,14 +99,30 @@ mod tests {
         b[2] = 0x0c;
         assert!(Viber.wants(&info, &c));
         for (i, x) in [a, b].iter().enumerate() {
-            crate::classify::tests::inspect_c2s(&Viber, info, &mut c, &mut k, x, i as u32 + 1);
+            crate::classify::tests::inspect_c2s(
+                &Viber,
+                info,
+                &mut c,
+                &mut st,
+                &mut k,
+                x,
+                i as u32 + 1,
+            );
         }
-        assert_eq!(c.app, Some("viber"));
+        assert_eq!(c.app, Some(App::Viber));
         let mut other = a;
         other[3] = 1;
-        let mut c2 = FlowClass::default();
+        let mut c2 = FlowLabels::default();
         assert_eq!(
-            crate::classify::tests::inspect_c2s(&Viber, info, &mut c2, &mut k, &other, 1),
+            crate::classify::tests::inspect_c2s(
+                &Viber,
+                info,
+                &mut c2,
+                &mut Scratch::default(),
+                &mut k,
+                &other,
+                1
+            ),
             Outcome::NoMatch
         );
     }

@@ -2,7 +2,8 @@
 //! Noise-pipe prologue `WA` + two version bytes, or `ED 00 01` (the routing prologue that
 //! precedes `WA` on newer clients). High confidence; service chat.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{App, Scratch};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use crate::flow::Dir;
 
 /// True when `b` opens a WhatsApp chat connection.
@@ -15,22 +16,23 @@ pub fn is_prologue(b: &[u8]) -> bool {
 pub struct WhatsAppTcp;
 
 impl Classifier for WhatsAppTcp {
+    type State = ();
     fn id(&self) -> &'static str {
         "whatsapp_tcp"
     }
     fn budget(&self) -> u32 {
         2
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_tcp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         if p.dir != Dir::C2s {
             return Outcome::NeedMore;
         }
         if is_prologue(p.payload) {
             cx.class.set_app(
-                "whatsapp",
+                App::WhatsApp,
                 Confidence::High,
                 format!("WhatsApp chat prologue in frame {}", p.frame),
             );

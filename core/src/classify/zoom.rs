@@ -11,7 +11,8 @@
 //! P2P: datagrams starting `1f 01`/`1f 02` with a 2-byte length-like field, after Zoom's
 //! cookie-less STUN (`stun.rs`) from the same socket; the STUN endpoint cache labels them.
 
-use super::{Classifier, Confidence, Ctx, FlowClass, FlowInfo, Outcome, Pkt};
+use super::{App, Scratch};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 
 /// True when `b` looks like a Zoom SFU datagram.
 pub fn sfu_frame(b: &[u8]) -> bool {
@@ -30,20 +31,27 @@ pub fn p2p_frame(b: &[u8]) -> bool {
         && b.get(2) == Some(&1)
 }
 
+/// Per-flow state: Zoom-framed datagrams seen.
+#[derive(Debug, Default)]
+pub struct ZoomState {
+    frames: u8,
+}
+
 /// The classifier.
 pub struct Zoom;
 
 impl Classifier for Zoom {
+    type State = ZoomState;
     fn id(&self) -> &'static str {
         "zoom"
     }
     fn budget(&self) -> u32 {
         8
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowClass) -> bool {
+    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
         f.is_udp()
     }
-    fn inspect(&self, cx: &mut Ctx<'_>, p: &Pkt<'_>) -> Outcome {
+    fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<ZoomState>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;
         let sfu_port = cx.flow.server.port() >= 8801 && cx.flow.server.port() <= 8810;
         let ok = (sfu_port && sfu_frame(b)) || p2p_frame(b);
@@ -54,7 +62,7 @@ impl Classifier for Zoom {
                 Outcome::NeedMore
             };
         }
-        let n = &mut cx.class.state.counters[1];
+        let n = &mut st.or_default().frames;
         *n = n.saturating_add(1);
         if *n >= 2 {
             let what = if sfu_port {
@@ -63,7 +71,7 @@ impl Classifier for Zoom {
                 "Zoom P2P framing"
             };
             cx.class.set_app(
-                "zoom",
+                App::Zoom,
                 Confidence::Medium,
                 format!("{what} (frame {})", p.frame),
             );

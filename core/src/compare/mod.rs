@@ -24,7 +24,8 @@
 
 pub mod ks;
 
-use crate::flow::{Dir, Flow, Transport};
+use crate::flow::{Dir, Transport};
+use crate::label::LabeledFlow;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -133,7 +134,7 @@ impl Selector {
         }
     }
 
-    fn matches(&self, f: &Flow) -> bool {
+    fn matches(&self, f: &LabeledFlow) -> bool {
         match self {
             Selector::Largest => true,
             Selector::Sni(n) => f.class.sni.as_deref().is_some_and(|s| {
@@ -144,13 +145,16 @@ impl Selector {
                 ip.is_none_or(|i| f.server.ip() == i) && port.is_none_or(|p| f.server.port() == p)
             }
             Selector::Flows(ids) => ids.contains(&f.id),
-            Selector::App(a) => f.class.app.is_some_and(|x| x.eq_ignore_ascii_case(a)),
+            Selector::App(a) => f
+                .class
+                .app
+                .is_some_and(|x| x.as_str().eq_ignore_ascii_case(a)),
         }
     }
 
     /// The flows this selector picks (ids ascending).
-    pub fn select<'a>(&self, flows: &'a [Flow]) -> Vec<&'a Flow> {
-        let bytes = |f: &Flow| f.dir[0].bytes.saturating_add(f.dir[1].bytes);
+    pub fn select<'a>(&self, flows: &'a [LabeledFlow]) -> Vec<&'a LabeledFlow> {
+        let bytes = |f: &LabeledFlow| f.dir[0].bytes.saturating_add(f.dir[1].bytes);
         match self {
             Selector::Largest => flows
                 .iter()
@@ -184,7 +188,7 @@ pub struct Samples {
 
 /// Cuts the main data direction of `flows` into `n` equal intervals, fewer when intervals
 /// would be shorter than the default `min_interval_s` (at least 10).
-pub fn throughput_samples(flows: &[&Flow], n: usize) -> Option<Samples> {
+pub fn throughput_samples(flows: &[&LabeledFlow], n: usize) -> Option<Samples> {
     throughput_samples_with(
         flows,
         &CompareConfig {
@@ -196,7 +200,7 @@ pub fn throughput_samples(flows: &[&Flow], n: usize) -> Option<Samples> {
 
 /// Cuts the main data direction of `flows` into `cfg.samples` equal intervals (fewer when
 /// intervals would be shorter than `cfg.min_interval_s`, at least 10).
-pub fn throughput_samples_with(flows: &[&Flow], cfg: &CompareConfig) -> Option<Samples> {
+pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> Option<Samples> {
     if flows.is_empty() || cfg.samples == 0 {
         return None;
     }
@@ -446,7 +450,7 @@ pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Compar
 }
 
 /// Analyses a capture held in memory and returns its report and finished flows.
-pub fn analyze_capture(name: &str, data: &[u8]) -> (crate::Report, Vec<Flow>) {
+pub fn analyze_capture(name: &str, data: &[u8]) -> (crate::Report, Vec<LabeledFlow>) {
     let cfg = crate::Config {
         name: name.to_string(),
         ..Default::default()
@@ -460,6 +464,7 @@ pub fn analyze_capture(name: &str, data: &[u8]) -> (crate::Report, Vec<Flow>) {
 mod tests {
     use super::*;
     use crate::detect::series::sim::{self, Sim};
+    use crate::model::App;
 
     fn samples_of(s: &Sim) -> Samples {
         let f = sim::run(s);
@@ -532,7 +537,7 @@ mod tests {
         let mut f = sim::empty_flow();
         f.id = 7;
         f.class.sni = Some("video.Example.com".into());
-        f.class.app = Some("whatsapp");
+        f.class.app = Some(App::WhatsApp);
         for (s, want) in [
             ("sni=example.com", true),
             ("sni=ample.com", false),

@@ -10,6 +10,8 @@
 use crate::classify::Service;
 use crate::decode::tcp_flags;
 use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
+use crate::label::LabeledFlow;
+use crate::model::Protocol;
 use crate::Nanos;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -176,7 +178,7 @@ pub fn ttl_mode_without_rst(flow: &Flow, dir: Dir) -> Option<u8> {
 
 /// Capture-wide TTL mode per sender address, from non-RST packets (a server's other flows
 /// give a reference when the flow itself holds only the RST).
-pub fn ttl_by_host(flows: &[Flow]) -> BTreeMap<IpAddr, u8> {
+pub fn ttl_by_host(flows: &[LabeledFlow]) -> BTreeMap<IpAddr, u8> {
     let mut counts: BTreeMap<IpAddr, BTreeMap<u8, u32>> = BTreeMap::new();
     // Counted per flow and direction first (a sender rarely uses more than a couple of TTLs),
     // so the capture-wide map sees one update per (flow, direction, TTL), not per packet.
@@ -220,7 +222,7 @@ pub fn ttl_by_host(flows: &[Flow]) -> BTreeMap<IpAddr, u8> {
 }
 
 /// True when the capture shows two-way traffic somewhere (guard against one-sided captures).
-pub fn capture_two_way(flows: &[Flow]) -> bool {
+pub fn capture_two_way(flows: &[LabeledFlow]) -> bool {
     flows
         .iter()
         .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
@@ -234,7 +236,7 @@ pub struct TwoWay {
 }
 
 impl TwoWay {
-    pub fn new(flows: &[Flow]) -> TwoWay {
+    pub fn new(flows: &[LabeledFlow]) -> TwoWay {
         TwoWay {
             ids: flows
                 .iter()
@@ -363,12 +365,14 @@ pub fn datagrams(flow: &Flow, dir: Dir) -> Vec<(PacketMeta, &[u8])> {
 }
 
 /// True when a flow carries call media or call set-up (classification, or STUN/RTP protocols).
-pub fn is_call_flow(f: &Flow) -> bool {
+pub fn is_call_flow(f: &LabeledFlow) -> bool {
     f.class.service == Service::Call
-        || f.class
-            .protocols
-            .iter()
-            .any(|p| matches!(*p, "rtp" | "srtp" | "rtcp" | "stun" | "turn"))
+        || f.class.protocols.iter().any(|p| {
+            matches!(
+                p,
+                Protocol::Rtp | Protocol::Srtp | Protocol::Rtcp | Protocol::Stun | Protocol::Turn
+            )
+        })
 }
 
 /// Seconds with millisecond precision, for evidence.
@@ -408,6 +412,7 @@ pub fn frames<'a>(it: impl Iterator<Item = &'a PacketMeta>, max: usize) -> Vec<u
 mod tests {
     use super::super::testutil::*;
     use super::*;
+    use crate::model::App;
 
     #[test]
     fn seq_arithmetic_wraps() {
@@ -485,7 +490,7 @@ mod tests {
                 &[0xC3, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
             );
             u.class.service = crate::classify::Service::Call;
-            u.class.app = Some("whatsapp");
+            u.class.app = Some(App::WhatsApp);
             let mut q = u.clone();
             q.id = id * 3 + 2;
             q.server = "192.0.2.9:443".parse().unwrap();

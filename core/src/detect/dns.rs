@@ -39,6 +39,7 @@ use super::{Detector, Input};
 use crate::classify::apps;
 use crate::classify::dns::read_name;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{
     app_of, DnsAnswer, DnsBogonEvidence, DnsInjectionEvidence, DnsNxdomainEvidence,
@@ -215,7 +216,7 @@ impl Detector for DnsTampering {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
-        let dns_flows: Vec<(&Flow, Vec<DnsFact>, Vec<DnsFact>)> = input
+        let dns_flows: Vec<(&LabeledFlow, Vec<DnsFact>, Vec<DnsFact>)> = input
             .flows
             .iter()
             .filter(|f| f.transport == Transport::Udp && f.server.port() == 53)
@@ -431,7 +432,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&DnsTampering, flows)
     }
 
@@ -470,7 +471,7 @@ mod tests {
     }
 
     /// A DNS flow: (ms, dir, ip ttl, payload).
-    fn dns(msgs: &[(i64, Dir, u8, Vec<u8>)]) -> Flow {
+    fn dns(msgs: &[(i64, Dir, u8, Vec<u8>)]) -> LabeledFlow {
         let mut f = flow(0, Transport::Udp, "10.0.0.2:53000", "192.0.2.53:53");
         for (i, (ms, d, ttl, b)) in msgs.iter().enumerate() {
             push(

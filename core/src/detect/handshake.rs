@@ -257,12 +257,13 @@ mod tests {
     use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{PSH, RST};
+    use crate::label::LabeledFlow;
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&Handshake, flows)
     }
 
-    fn good(id: u32) -> Flow {
+    fn good(id: u32) -> LabeledFlow {
         let mut g = flow(id, Transport::Tcp, "10.0.0.2:50000", "198.51.100.9:443");
         push(
             &mut g,

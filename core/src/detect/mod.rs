@@ -16,7 +16,7 @@ pub mod throttling;
 pub mod tls_sni;
 pub mod udp;
 
-use crate::flow::Flow;
+use crate::label::LabeledFlow;
 use crate::report::{Call, Finding};
 
 /// Thresholds shared by detectors (each detector documents where its values come from).
@@ -30,7 +30,7 @@ pub struct DetectConfig {
 
 /// What detectors see.
 pub struct Input<'a> {
-    pub flows: &'a [Flow],
+    pub flows: &'a [LabeledFlow],
     pub calls: &'a [Call],
     pub config: &'a DetectConfig,
 }

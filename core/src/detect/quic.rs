@@ -25,7 +25,8 @@
 
 use super::blocking::{self, is_dup, ms, TwoWay};
 use super::{Detector, Input};
-use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::flow::{Dir, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::QuicEvidence;
 use crate::report::Finding;
@@ -52,8 +53,8 @@ impl Detector for QuicBlocked {
         let cfg = &input.config.blocking;
         let two_way = TwoWay::new(input.flows);
         // TCP flows by server address and by name, for "does TCP to the same host work?".
-        let mut tcp_by_ip: BTreeMap<IpAddr, Vec<&Flow>> = BTreeMap::new();
-        let mut tcp_by_sni: BTreeMap<&str, Vec<&Flow>> = BTreeMap::new();
+        let mut tcp_by_ip: BTreeMap<IpAddr, Vec<&LabeledFlow>> = BTreeMap::new();
+        let mut tcp_by_sni: BTreeMap<&str, Vec<&LabeledFlow>> = BTreeMap::new();
         for g in input.flows.iter().filter(|g| g.transport == Transport::Tcp) {
             tcp_by_ip.entry(g.server.ip()).or_default().push(g);
             if let Some(n) = g.class.sni.as_deref() {
@@ -61,7 +62,7 @@ impl Detector for QuicBlocked {
             }
         }
         // (client ip, server) → flows whose first client datagram is an Initial.
-        let mut groups: BTreeMap<(IpAddr, SocketAddr), Vec<&Flow>> = BTreeMap::new();
+        let mut groups: BTreeMap<(IpAddr, SocketAddr), Vec<&LabeledFlow>> = BTreeMap::new();
         for f in input.flows.iter().filter(|f| f.transport == Transport::Udp) {
             let first = &f.dir[0].payload_prefix;
             let first_len = f
@@ -95,7 +96,8 @@ impl Detector for QuicBlocked {
                 continue;
             }
             let sni = flows.iter().find_map(|f| f.class.sni.clone());
-            let mut tcp: Vec<&Flow> = tcp_by_ip.get(&server.ip()).cloned().unwrap_or_default();
+            let mut tcp: Vec<&LabeledFlow> =
+                tcp_by_ip.get(&server.ip()).cloned().unwrap_or_default();
             if let Some(more) = sni.as_deref().and_then(|n| tcp_by_sni.get(n)) {
                 tcp.extend(more.iter().copied());
             }
@@ -151,11 +153,11 @@ mod tests {
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, SYN};
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&QuicBlocked, flows)
     }
 
-    fn quic(id: u32, answered: bool) -> Flow {
+    fn quic(id: u32, answered: bool) -> LabeledFlow {
         let mut f = flow(id, Transport::Udp, "10.0.0.2:51000", "142.250.1.1:443");
         push(
             &mut f,
@@ -176,7 +178,7 @@ mod tests {
         f
     }
 
-    fn tls(id: u32) -> Flow {
+    fn tls(id: u32) -> LabeledFlow {
         let mut g = flow(id, Transport::Tcp, "10.0.0.2:40000", "142.250.1.1:443");
         push(
             &mut g,

@@ -52,7 +52,8 @@ use super::blocking::{
 };
 use super::{Detector, Input};
 use crate::decode::tcp_flags;
-use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::flow::{Dir, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{PenaltyBox, PenaltyBoxResetEvidence, RstEvidence, RstPacket};
 use crate::report::Finding;
@@ -85,7 +86,7 @@ impl Detector for RstInjection {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
         let hosts = blocking::ttl_by_host(input.flows);
-        let judged: Vec<(&Flow, RstVerdict)> = input
+        let judged: Vec<(&LabeledFlow, RstVerdict)> = input
             .flows
             .iter()
             .filter(|f| f.transport == Transport::Tcp)
@@ -142,7 +143,7 @@ impl Detector for RstInjection {
             });
         }
         // Later reset connections to a boxed server that no test flagged on their own.
-        let by_id: BTreeMap<u32, &Flow> = input.flows.iter().map(|f| (f.id, f)).collect();
+        let by_id: BTreeMap<u32, &LabeledFlow> = input.flows.iter().map(|f| (f.id, f)).collect();
         let judged_ids: std::collections::BTreeSet<u32> =
             judged.iter().map(|(f, _)| f.id).collect();
         for (id, (src, delay)) in &boxes {
@@ -185,7 +186,7 @@ impl Detector for RstInjection {
 }
 
 /// Server address plus SNI when known, for summaries.
-fn dest(f: &Flow) -> String {
+fn dest(f: &LabeledFlow) -> String {
     match &f.class.sni {
         Some(s) => format!("{} ({s})", f.server),
         None => f.server.to_string(),
@@ -194,9 +195,9 @@ fn dest(f: &Flow) -> String {
 
 /// Flows (by id) that fall in the penalty box of an earlier injected reset: id → (earlier flow, delay).
 fn penalty_boxes(
-    flows: &[Flow],
+    flows: &[LabeledFlow],
     cfg: &BlockingConfig,
-    judged: &[(&Flow, RstVerdict)],
+    judged: &[(&LabeledFlow, RstVerdict)],
 ) -> BTreeMap<u32, (u32, Nanos)> {
     let mut out = BTreeMap::new();
     let mut injected: BTreeMap<IpAddr, Vec<(Nanos, u32)>> = BTreeMap::new();
@@ -268,7 +269,7 @@ fn max_seq(a: Option<u32>, b: u32) -> Option<u32> {
 }
 
 /// The first payload type of a direction, from its prefix.
-fn payload_kind(f: &Flow, dir: Dir) -> Option<&'static str> {
+fn payload_kind(f: &LabeledFlow, dir: Dir) -> Option<&'static str> {
     let p = &f.dir[dir.idx()].payload_prefix;
     if is_client_hello(p) {
         Some("tls_client_hello")
@@ -283,7 +284,7 @@ fn payload_kind(f: &Flow, dir: Dir) -> Option<&'static str> {
 
 /// Judges the RSTs of one TCP flow. None when the flow has no RST or a guard applies.
 pub fn judge_flow(
-    f: &Flow,
+    f: &LabeledFlow,
     cfg: &BlockingConfig,
     hosts: &BTreeMap<IpAddr, u8>,
 ) -> Option<RstVerdict> {
@@ -604,13 +605,13 @@ fn dir_str(d: Dir) -> &'static str {
 
 /// Ids of flows judged to carry an injected reset, with the server and the RST time: used by
 /// other detectors to mark failures inside a penalty box.
-pub fn injected_resets(flows: &[Flow], cfg: &BlockingConfig) -> Vec<(u32, IpAddr, Nanos)> {
+pub fn injected_resets(flows: &[LabeledFlow], cfg: &BlockingConfig) -> Vec<(u32, IpAddr, Nanos)> {
     injected_resets_with(flows, cfg, &blocking::ttl_by_host(flows))
 }
 
 /// [`injected_resets`] with the capture's [`blocking::ttl_by_host`] already computed.
 pub fn injected_resets_with(
-    flows: &[Flow],
+    flows: &[LabeledFlow],
     cfg: &BlockingConfig,
     hosts: &BTreeMap<IpAddr, u8>,
 ) -> Vec<(u32, IpAddr, Nanos)> {
@@ -631,12 +632,12 @@ mod tests {
     use super::*;
     use crate::decode::tcp_flags::{ACK, FIN, PSH, RST, SYN};
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&RstInjection, flows)
     }
 
     /// A TLS connection: handshake with 20 ms RTT, ClientHello at 30 ms. Server TTL 117.
-    fn tls_start(f: &mut Flow) {
+    fn tls_start(f: &mut LabeledFlow) {
         push(
             f,
             &[

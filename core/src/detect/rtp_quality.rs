@@ -1,5 +1,5 @@
 //! RTP media quality and UDP throttling, per RTP stream (the classifier's RFC 3550 metrics in
-//! `FlowClass::rtp`, the flow's packets for the received rate).
+//! `FlowLabels::rtp`, the flow's packets for the received rate).
 //!
 //! **`rtp_degraded`** (severity `degraded`): a stream of ≥ 100 expected packets whose loss
 //! (lost / expected, RFC 3550 A.3) is ≥ 2 %, whose interarrival jitter is ≥ 30 ms, or whose
@@ -235,10 +235,11 @@ mod tests {
     use super::super::series::sim;
     use super::*;
     use crate::detect::testutil::ev;
+    use crate::label::LabeledFlow;
 
     /// A 50 packet/s stream of 200-byte packets for `secs`, the server sending; packets for
     /// which `keep(i, t)` is false are lost.
-    fn stream(secs: f64, keep: impl Fn(u64, f64) -> bool) -> Flow {
+    fn stream(secs: f64, keep: impl Fn(u64, f64) -> bool) -> LabeledFlow {
         let mut f = sim::empty_flow();
         f.transport = Transport::Udp;
         let n = (secs * 50.0) as u64;
@@ -268,7 +269,7 @@ mod tests {
         f
     }
 
-    fn run(f: Flow) -> Vec<Finding> {
+    fn run(f: LabeledFlow) -> Vec<Finding> {
         let cfg = super::super::DetectConfig::default();
         let flows = vec![f];
         let mut out = Vec::new();
@@ -363,7 +364,7 @@ mod tests {
                 &mut out,
             );
         }
-        let refs: Vec<&Flow> = flows.iter().collect();
+        let refs: Vec<&LabeledFlow> = flows.iter().collect();
         let _ = crate::compare::throughput_samples(&refs, 100);
         assert!(n > 100);
     }

@@ -19,6 +19,7 @@
 //! `limit rate`, `tc tbf`) meter, so estimated rates compare with configured ones.
 
 use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::report::evidence::Series;
 use crate::Nanos;
 use std::collections::BTreeMap;
@@ -217,7 +218,7 @@ fn is_data(p: &PacketMeta, dir: Dir) -> bool {
 
 /// Every (TCP flow, direction) pair the throttling tests look at: flows in input order,
 /// client-to-server before server-to-client.
-pub fn tcp_directions(flows: &[Flow]) -> impl Iterator<Item = (&Flow, Dir)> {
+pub fn tcp_directions(flows: &[LabeledFlow]) -> impl Iterator<Item = (&LabeledFlow, Dir)> {
     flows
         .iter()
         .filter(|f| f.transport == Transport::Tcp)
@@ -772,7 +773,7 @@ pub(crate) mod sim {
         }
     }
 
-    pub fn empty_flow() -> Flow {
+    pub fn empty_flow() -> LabeledFlow {
         let mut f =
             super::super::testutil::flow(0, Transport::Tcp, "10.0.0.2:40000", "10.0.1.2:443");
         f.first_frame = 1;
@@ -831,7 +832,7 @@ pub(crate) mod sim {
     /// ACK returns one path delay after it reached the receiver, a loss is noticed about one
     /// smoothed RTT after the lost segment left (as duplicate ACKs would tell) and halves the
     /// window once per round trip.
-    pub fn run(cfg: &Sim) -> Flow {
+    pub fn run(cfg: &Sim) -> LabeledFlow {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         const ACK_EV: u8 = 0;

@@ -3,6 +3,7 @@
 use super::{DetectConfig, Detector, Input};
 use crate::decode::tcp_flags;
 use crate::flow::{Dir, DirFacts, Flow, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::report::Finding;
 
 /// Client-to-server direction, short for the packet tables in tests.
@@ -11,7 +12,7 @@ pub const C: Dir = Dir::C2s;
 pub const S: Dir = Dir::S2c;
 
 /// Runs one detector with the default config over `flows`, with no calls.
-pub fn run_detector(detector: &dyn Detector, flows: &[Flow]) -> Vec<Finding> {
+pub fn run_detector(detector: &dyn Detector, flows: &[LabeledFlow]) -> Vec<Finding> {
     let config = DetectConfig::default();
     let mut out = Vec::new();
     detector.detect(
@@ -38,8 +39,9 @@ pub fn ev(f: &Finding) -> serde_json::Value {
     serde_json::to_value(&f.evidence).unwrap_or_default()
 }
 
-pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> Flow {
-    Flow {
+/// A flow with no packets and no labels.
+pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> LabeledFlow {
+    LabeledFlow::from(Flow {
         id,
         transport,
         client: client.parse().unwrap(),
@@ -56,8 +58,7 @@ pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> Flow {
         packets: Vec::new(),
         packets_truncated: false,
         icmp_errors: Vec::new(),
-        class: Default::default(),
-    }
+    })
 }
 
 /// A packet builder with sensible defaults.

@@ -75,9 +75,10 @@ mod tests {
     use super::super::series::sim::{self, Sim};
     use super::super::DetectConfig;
     use super::*;
+    use crate::label::LabeledFlow;
 
     /// Findings of the separate detectors, sorted as `run_all` sorts them.
-    fn separate(flows: &[Flow], cfg: &DetectConfig) -> Vec<Finding> {
+    fn separate(flows: &[LabeledFlow], cfg: &DetectConfig) -> Vec<Finding> {
         let input = Input {
             flows,
             calls: &[],
@@ -94,7 +95,7 @@ mod tests {
         out
     }
 
-    fn combined(flows: &[Flow], cfg: &DetectConfig) -> Vec<Finding> {
+    fn combined(flows: &[LabeledFlow], cfg: &DetectConfig) -> Vec<Finding> {
         let input = Input {
             flows,
             calls: &[],

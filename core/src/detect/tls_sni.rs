@@ -28,7 +28,8 @@ use super::blocking::{
 };
 use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, SYN};
-use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::flow::{Dir, PacketMeta, Transport};
+use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{TlsSniDropEvidence, TlsSniResetEvidence};
 use crate::report::Finding;
@@ -53,7 +54,7 @@ impl Detector for TlsSni {
     }
 }
 
-fn judge(f: &Flow, cfg: &BlockingConfig) -> Option<Finding> {
+fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
     let hello = &f.dir[0].payload_prefix;
     if !is_client_hello(hello) || is_server_tls_answer(&f.dir[1].payload_prefix) {
         return None;
@@ -183,11 +184,11 @@ mod tests {
     use super::*;
     use crate::decode::tcp_flags::{PSH, RST};
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&TlsSni, flows)
     }
 
-    fn start(id: u32) -> Flow {
+    fn start(id: u32) -> LabeledFlow {
         let mut f = flow(id, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
         push(&mut f, &tcp_handshake());
         push(&mut f, &[pkt(4, 30, C, PSH | ACK, 1001, 5001, 200, 64)]);

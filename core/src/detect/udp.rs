@@ -52,7 +52,8 @@ use super::blocking::{self, datagrams, is_call_flow, is_dup, ms, TwoWay, SEC};
 use super::{Detector, Input};
 use crate::classify::Service;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
-use crate::model::{App, FindingKind, Severity};
+use crate::label::LabeledFlow;
+use crate::model::{App, FindingKind, Protocol, Severity};
 use crate::report::evidence::{
     app_of, CallTcpFallbackEvidence, IceTcpFallbackEvidence, RtpCutEvidence,
     StunUnansweredEvidence, UdpMediaBlockedEvidence, UdpOneWayEvidence,
@@ -195,7 +196,7 @@ impl Detector for UdpBlocking {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
         let flows = input.flows;
-        let by_id: BTreeMap<u32, &Flow> = flows.iter().map(|f| (f.id, f)).collect();
+        let by_id: BTreeMap<u32, &LabeledFlow> = flows.iter().map(|f| (f.id, f)).collect();
         let udp: BTreeMap<u32, UdpFacts> = flows
             .iter()
             .filter(|f| f.transport == Transport::Udp)
@@ -221,7 +222,7 @@ impl Detector for UdpBlocking {
                 .or_default()
                 .push(i);
         }
-        let mut loose: BTreeMap<(IpAddr, &'static str), Vec<&Flow>> = BTreeMap::new();
+        let mut loose: BTreeMap<(IpAddr, &'static str), Vec<&LabeledFlow>> = BTreeMap::new();
         for f in flows.iter().filter(|f| !in_call.contains(&f.id)) {
             let app = f.class.app;
             let call_like = f.class.service == Service::Call || (app.is_some() && is_call_flow(f));
@@ -245,7 +246,10 @@ impl Detector for UdpBlocking {
                 });
             match joined.and_then(|i| groups.get_mut(i)) {
                 Some(g) => g.2.push(f.id),
-                None => loose.entry((f.client.ip(), app)).or_default().push(f),
+                None => loose
+                    .entry((f.client.ip(), app.as_str()))
+                    .or_default()
+                    .push(f),
             }
         }
         for ((_, app), mut fs) in loose {
@@ -270,7 +274,7 @@ impl Detector for UdpBlocking {
         }
 
         // Per-call decisions.
-        let mut relay_tcp: BTreeMap<IpAddr, Vec<&Flow>> = BTreeMap::new();
+        let mut relay_tcp: BTreeMap<IpAddr, Vec<&LabeledFlow>> = BTreeMap::new();
         for g in flows.iter().filter(|g| {
             g.transport == Transport::Tcp
                 && matches!(g.server.port(), 443 | 3478 | 5349)
@@ -283,8 +287,9 @@ impl Detector for UdpBlocking {
         let mut fallback_done: BTreeSet<u32> = BTreeSet::new();
         let mut call_blocked: BTreeSet<u32> = BTreeSet::new();
         for (label, app, ids, call_id) in &groups {
-            let members: Vec<&Flow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
-            let udp_members: Vec<(&Flow, &UdpFacts)> = members
+            let members: Vec<&LabeledFlow> =
+                ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+            let udp_members: Vec<(&LabeledFlow, &UdpFacts)> = members
                 .iter()
                 .filter_map(|f| udp.get(&f.id).map(|u| (*f, u)))
                 .collect();
@@ -316,7 +321,7 @@ impl Detector for UdpBlocking {
             // capture stopped before the app could have given up or fallen back.
             let media_first = udp_members
                 .iter()
-                .filter(|(f, u)| u.stun_sends == 0 && !f.class.protocols.contains(&"stun"))
+                .filter(|(f, u)| u.stun_sends == 0 && !f.class.protocols.contains(Protocol::Stun))
                 .map(|(_, u)| u.first)
                 .min();
             if never && media_first.is_some_and(|m| capture_end.saturating_sub(m) < cfg.rtp_cut_gap)
@@ -334,7 +339,7 @@ impl Detector for UdpBlocking {
                 Some(a) => format!("{} call", a.name()),
                 None => label.clone(),
             };
-            let stun_dead: Vec<&Flow> = udp_members
+            let stun_dead: Vec<&LabeledFlow> = udp_members
                 .iter()
                 .filter(|(_, u)| {
                     !u.answered
@@ -364,7 +369,7 @@ impl Detector for UdpBlocking {
                         || g.class
                             .protocols
                             .iter()
-                            .any(|p| matches!(*p, "stun" | "turn"))
+                            .any(|p| matches!(p, Protocol::Stun | Protocol::Turn))
                         || servers.contains(&g.server.ip());
                     g.transport == Transport::Tcp
                         && g.client.ip() == client
@@ -482,7 +487,7 @@ impl Detector for UdpBlocking {
             });
         }
 
-        let mut udp_by_client: BTreeMap<IpAddr, Vec<&Flow>> = BTreeMap::new();
+        let mut udp_by_client: BTreeMap<IpAddr, Vec<&LabeledFlow>> = BTreeMap::new();
         for f in flows.iter().filter(|f| f.transport == Transport::Udp) {
             udp_by_client.entry(f.client.ip()).or_default().push(f);
         }
@@ -494,7 +499,7 @@ impl Detector for UdpBlocking {
                 && g.class
                     .protocols
                     .iter()
-                    .any(|p| matches!(*p, "stun" | "turn"))
+                    .any(|p| matches!(p, Protocol::Stun | Protocol::Turn))
                 && matches!(g.server.port(), 443 | 3478 | 5349)
                 && g.dir[1].payload_bytes > 0
         }) {
@@ -504,14 +509,14 @@ impl Detector for UdpBlocking {
                     && f.first_ts <= g.first_ts
                     && g.first_ts.saturating_sub(f.first_ts) <= cfg.fallback_window
             };
-            let tried: Vec<(&Flow, &UdpFacts)> = udp_by_client
+            let tried: Vec<(&LabeledFlow, &UdpFacts)> = udp_by_client
                 .get(&g.client.ip())
                 .into_iter()
                 .flatten()
                 .copied()
                 .filter(|f| window(f))
                 .filter_map(|f| udp.get(&f.id).map(|u| (f, u)))
-                .filter(|(f, u)| u.stun_sends > 0 || f.class.protocols.contains(&"stun"))
+                .filter(|(f, u)| u.stun_sends > 0 || f.class.protocols.contains(Protocol::Stun))
                 .collect();
             if tried.is_empty() || tried.iter().any(|(_, u)| u.answered) {
                 continue;
@@ -632,7 +637,7 @@ impl Detector for UdpBlocking {
                 || f.class
                     .protocols
                     .iter()
-                    .any(|p| matches!(*p, "rtp" | "srtp"))
+                    .any(|p| matches!(p, Protocol::Rtp | Protocol::Srtp))
                 || f.class.service == Service::Call;
             if !media || f.dir[0].packets < 10 || f.dir[1].packets < 10 {
                 continue;
@@ -697,8 +702,9 @@ mod tests {
     use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, SYN};
+    use crate::model::App;
 
-    fn run(flows: &[Flow]) -> Vec<Finding> {
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         let mut out = run_detector(&UdpBlocking, flows);
         out.sort_by(|a, b| {
             a.kind
@@ -716,7 +722,7 @@ mod tests {
     }
 
     /// A web flow elsewhere: proves the capture saw both directions.
-    fn web(id: u32) -> Flow {
+    fn web(id: u32) -> LabeledFlow {
         let mut g = flow(id, Transport::Tcp, "10.0.0.2:40000", "198.51.100.9:80");
         push(
             &mut g,
@@ -728,10 +734,10 @@ mod tests {
         g
     }
 
-    fn stun_flow(id: u32, server: &str, base: i64, answered: bool) -> Flow {
+    fn stun_flow(id: u32, server: &str, base: i64, answered: bool) -> LabeledFlow {
         let mut f = flow(id, Transport::Udp, "10.0.0.2:50000", server);
-        f.class.app = Some("whatsapp");
-        f.class.protocols = vec!["stun"];
+        f.class.app = Some(App::WhatsApp);
+        f.class.protocols = [Protocol::Stun].into();
         let fr = u64::from(id) * 10;
         push(
             &mut f,
@@ -767,9 +773,9 @@ mod tests {
     }
 
     /// The app's signalling connection, open before the call: not a fallback.
-    fn signalling(id: u32) -> Flow {
+    fn signalling(id: u32) -> LabeledFlow {
         let mut t = flow(id, Transport::Tcp, "10.0.0.2:40009", "157.240.9.9:443");
-        t.class.app = Some("whatsapp");
+        t.class.app = Some(App::WhatsApp);
         push(
             &mut t,
             &[
@@ -851,7 +857,7 @@ mod tests {
     #[test]
     fn tcp_443_fallback_is_reported_instead_of_block() {
         let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "157.240.1.1:443");
-        t.class.app = Some("whatsapp");
+        t.class.app = Some(App::WhatsApp);
         push(
             &mut t,
             &[
@@ -877,7 +883,7 @@ mod tests {
         let mut u = stun_flow(1, "198.51.100.3:3478", 0, false);
         u.class.app = None;
         let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "198.51.100.3:443");
-        t.class.protocols = vec!["stun", "turn"];
+        t.class.protocols = [Protocol::Stun, Protocol::Turn].into();
         push(
             &mut t,
             &[
@@ -909,11 +915,11 @@ mod tests {
         assert!(run(&[stun_flow(1, "157.240.1.1:3478", 0, false)]).is_empty());
     }
 
-    fn media(cut_ms: Option<i64>) -> Flow {
+    fn media(cut_ms: Option<i64>) -> LabeledFlow {
         let mut f = flow(1, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
-        f.class.app = Some("whatsapp");
+        f.class.app = Some(App::WhatsApp);
         f.class.service = Service::Call;
-        f.class.protocols = vec!["rtp"];
+        f.class.protocols = [Protocol::Rtp].into();
         let mut ps = Vec::new();
         for i in 0..600i64 {
             let ts = i * 20;

@@ -282,8 +282,6 @@ pub struct Flow {
     pub packets_truncated: bool,
     /// ICMP errors that quoted this flow: (frame, ts, icmp type, code, sender ip).
     pub icmp_errors: Vec<(u64, Nanos, u8, u8, std::net::IpAddr)>,
-    /// Classification results and per-flow classifier state.
-    pub class: crate::classify::FlowClass,
 }
 
 impl Flow {

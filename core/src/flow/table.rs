@@ -263,7 +263,6 @@ impl FlowTable {
             packets: Vec::new(),
             packets_truncated: false,
             icmp_errors: Vec::new(),
-            class: Default::default(),
         });
         self.aux.push(Aux {
             client,

@@ -5,9 +5,11 @@
 //! identically natively and in WASM.
 
 use crate::capture::Format;
-use crate::classify::{Confidence, RtpStats, Service};
 use crate::flow::Flow;
-use crate::model::{App, FindingKind, Severity, Status};
+use crate::label::FlowLabels;
+pub use crate::label::RtpStats;
+use crate::model::{App, Confidence, Protocol, Service};
+use crate::model::{FindingKind, Severity, Status};
 use crate::{secs, Nanos};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -82,9 +84,10 @@ pub struct FlowReport {
     pub packets: PerDir,
     pub bytes: PerDir,
     pub payload_bytes: PerDir,
-    pub app: Option<&'static str>,
+    pub app: Option<App>,
     pub service: Service,
-    pub protocols: Vec<&'static str>,
+    /// Sorted by id.
+    pub protocols: Vec<Protocol>,
     pub sni: Option<String>,
     pub confidence: Confidence,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -214,8 +217,8 @@ pub struct Verdict {
 }
 
 impl FlowReport {
-    /// Builds the report row of one flow.
-    pub fn from_flow(f: &Flow) -> FlowReport {
+    /// Builds the report row of one flow from its facts and labels.
+    pub fn from_flow(f: &Flow, l: &FlowLabels) -> FlowReport {
         let [c, s] = &f.dir;
         let mut rtts: Vec<Nanos> = f.rtt.iter().map(|r| r.rtt).collect();
         rtts.sort_unstable();
@@ -241,12 +244,12 @@ impl FlowReport {
                 c2s: c.payload_bytes,
                 s2c: s.payload_bytes,
             },
-            app: f.class.app,
-            service: f.class.service,
-            protocols: f.class.protocols.clone(),
-            sni: f.class.sni.clone(),
-            confidence: f.class.confidence,
-            evidence: f.class.evidence.clone(),
+            app: l.app,
+            service: l.service,
+            protocols: l.protocols.to_vec(),
+            sni: l.sni.clone(),
+            confidence: l.confidence,
+            evidence: l.evidence.clone(),
             conn_state: f.conn_state(),
             history: f.history.clone(),
             retransmissions: PerDir {
@@ -262,7 +265,7 @@ impl FlowReport {
                 c2s: c.ttl_mode(),
                 s2c: s.ttl_mode(),
             },
-            rtp: f.class.rtp.clone(),
+            rtp: l.rtp.clone(),
         }
     }
 }

@@ -16,7 +16,7 @@
 //!   every call. Each summary is one sentence that cites the numbers of the worst finding.
 
 use crate::classify::Service;
-use crate::flow::Flow;
+use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
 use crate::report::evidence::app_of;
 use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
@@ -66,7 +66,7 @@ struct Traffic {
     span: Nanos,
 }
 
-fn traffic(flows: &[&Flow]) -> Traffic {
+fn traffic(flows: &[&LabeledFlow]) -> Traffic {
     let first = flows.iter().map(|f| f.first_ts).min().unwrap_or(0);
     let last = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
     Traffic {
@@ -181,7 +181,7 @@ fn lower_first(s: &str) -> String {
 }
 
 /// The server addresses of a call's flows, for the subject ("WhatsApp call to 157.240.1.1").
-fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
+fn call_subject(call: &Call, by_id: &BTreeMap<u32, &LabeledFlow>) -> String {
     let main = call
         .flows
         .iter()
@@ -203,8 +203,8 @@ fn call_subject(call: &Call, by_id: &BTreeMap<u32, &Flow>) -> String {
 }
 
 /// Judges each app seen (and each call), setting `Call::status`.
-pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Verdict> {
-    let by_id: BTreeMap<u32, &Flow> = flows.iter().map(|f| (f.id, f)).collect();
+pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) -> Vec<Verdict> {
+    let by_id: BTreeMap<u32, &LabeledFlow> = flows.iter().map(|f| (f.id, f)).collect();
     let capture_two_way = flows
         .iter()
         .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0);
@@ -260,7 +260,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
             .get(&call.id)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default();
-        let members: Vec<&Flow> = call
+        let members: Vec<&LabeledFlow> = call
             .flows
             .iter()
             .filter_map(|id| by_id.get(id).copied())
@@ -302,7 +302,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
     let mut out = Vec::new();
     for key in apps {
         let app = key.0;
-        let members: Vec<&Flow> = flows
+        let members: Vec<&LabeledFlow> = flows
             .iter()
             .filter(|f| app_of(f.class.app) == Some(app))
             .collect();
@@ -381,7 +381,7 @@ pub fn judge(flows: &[Flow], calls: &mut [Call], findings: &[Finding]) -> Vec<Ve
     // Trouble on unrecognised flows.
     let idx: Vec<usize> = other_findings.into_iter().collect();
     if worst(findings, &idx).is_some() {
-        let members: Vec<&Flow> = idx
+        let members: Vec<&LabeledFlow> = idx
             .iter()
             .filter_map(|i| findings.get(*i).and_then(|f| f.flow))
             .filter_map(|id| by_id.get(&id).copied())
@@ -479,9 +479,9 @@ mod tests {
         }
     }
 
-    fn two_way(id: u32, app: Option<&'static str>, service: Service) -> Flow {
+    fn two_way(id: u32, app: Option<&'static str>, service: Service) -> LabeledFlow {
         let mut f = flow(id, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
-        f.class.app = app;
+        f.class.app = app.and_then(App::from_id);
         f.class.service = service;
         let ps: Vec<_> = (0..20)
             .map(|i| {
@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn one_sided_capture_is_inconclusive() {
         let mut f = flow(0, Transport::Udp, "10.0.0.2:50000", "157.240.1.1:3478");
-        f.class.app = Some("whatsapp");
+        f.class.app = Some(App::WhatsApp);
         f.class.service = Service::Call;
         push(
             &mut f,

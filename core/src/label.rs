@@ -1,0 +1,273 @@
+//! What classification concluded about a flow: [`FlowLabels`], and [`LabeledFlow`], a flow
+//! paired with its labels, which is what detectors, verdicts and the report read.
+//!
+//! Layering: this module imports only [`crate::flow`] and [`crate::model`], so `flow` knows
+//! nothing of classification and `report` can build a flow's row without importing
+//! `classify`. The classifiers' scratch state is not here: the classify `Engine` owns it, per
+//! flow, and [`Engine::finish`](crate::classify::Engine::finish) hands out the labels.
+
+use crate::flow::Flow;
+use crate::model::{App, Confidence, Protocol, Service};
+use serde::Serialize;
+use std::ops::{Deref, DerefMut};
+
+/// A set of [`Protocol`]s, one bit each. Iterates (and serialises) in id order, as the
+/// report's sorted `protocols` array.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Protocols(u32);
+
+// Every protocol has a bit.
+const _: () = assert!(Protocol::ALL.len() <= 32);
+
+impl Protocols {
+    /// The empty set.
+    pub const EMPTY: Protocols = Protocols(0);
+
+    fn bit(p: Protocol) -> u32 {
+        1u32 << (p as u32)
+    }
+    /// Adds `p`.
+    pub fn insert(&mut self, p: Protocol) {
+        self.0 |= Self::bit(p);
+    }
+    pub fn contains(&self, p: Protocol) -> bool {
+        self.0 & Self::bit(p) != 0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(&self) -> usize {
+        self.0.count_ones() as usize
+    }
+    /// Adds every protocol of `other`.
+    pub fn extend_from(&mut self, other: Protocols) {
+        self.0 |= other.0;
+    }
+    /// The protocols, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = Protocol> + '_ {
+        Protocol::ALL.iter().copied().filter(|p| self.contains(*p))
+    }
+    /// The protocols as a sorted list.
+    pub fn to_vec(&self) -> Vec<Protocol> {
+        self.iter().collect()
+    }
+}
+
+impl FromIterator<Protocol> for Protocols {
+    fn from_iter<I: IntoIterator<Item = Protocol>>(iter: I) -> Self {
+        let mut s = Protocols::EMPTY;
+        for p in iter {
+            s.insert(p);
+        }
+        s
+    }
+}
+
+impl<const N: usize> From<[Protocol; N]> for Protocols {
+    fn from(ps: [Protocol; N]) -> Self {
+        ps.into_iter().collect()
+    }
+}
+
+/// Compares with a sorted list (handy in tests: `assert_eq!(c.protocols, vec![Protocol::Rtp])`).
+impl PartialEq<Vec<Protocol>> for Protocols {
+    fn eq(&self, other: &Vec<Protocol>) -> bool {
+        self.iter().eq(other.iter().copied())
+    }
+}
+
+impl std::fmt::Debug for Protocols {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Protocols {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// RTP stream metrics (RFC 3550) for one SSRC in one direction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RtpStats {
+    pub ssrc: u32,
+    /// "c2s" or "s2c".
+    pub dir: &'static str,
+    pub payload_type: u8,
+    /// Packets received (seen) of this stream.
+    pub packets: u64,
+    /// Expected packets from the extended sequence range (RFC 3550 A.3).
+    pub expected: u64,
+    /// expected − received (negative with duplicates).
+    pub lost: i64,
+    /// Packets whose sequence number went backwards (reordered or duplicated).
+    pub out_of_order: u64,
+    /// Interarrival jitter at the end of the stream, ms (RFC 3550 6.4.1), using the clock rate.
+    pub jitter_ms: f64,
+    /// Largest jitter value seen, ms.
+    pub max_jitter_ms: f64,
+    /// Largest sequence-number-consecutive arrival gap, ms.
+    pub max_delta_ms: f64,
+    /// RTP clock rate assumed (Hz) from the payload type.
+    pub clock_rate: u32,
+    pub first_ts: f64,
+    pub last_ts: f64,
+}
+
+/// The labels of one flow: what it carries, how sure we are, why, and the cross-flow link
+/// facts that call grouping and the detectors read. Built by the classifiers (through these
+/// methods) while packets arrive; final once `Engine::finish` returned them.
+#[derive(Clone, Debug, Default)]
+pub struct FlowLabels {
+    pub app: Option<App>,
+    /// Confidence of `app` (None without an app).
+    pub app_conf: Option<Confidence>,
+    pub service: Service,
+    pub protocols: Protocols,
+    pub sni: Option<String>,
+    pub confidence: Confidence,
+    /// Short human-readable reasons, in the order found.
+    pub evidence: Vec<String>,
+    /// RTP stream metrics (sorted by direction, then SSRC).
+    pub rtp: Vec<RtpStats>,
+    /// RTCP round-trip samples (ns) from LSR/DLSR.
+    pub rtcp_rtt: Vec<i64>,
+    /// The flow has call evidence (media signature, RTP media, SIP INVITE, a linked leg).
+    pub call: bool,
+    /// RTP media was confirmed on this flow.
+    pub rtp_media: bool,
+    /// Labelled through an SDP media address.
+    pub sdp_linked: bool,
+    /// Labelled through the STUN endpoint cache.
+    pub endpoint_linked: bool,
+    /// The flow whose STUN/SDP taught the cache entry that labelled this one.
+    pub linked_to: Option<u32>,
+}
+
+impl FlowLabels {
+    /// Adds a protocol.
+    pub fn add_protocol(&mut self, p: Protocol) {
+        self.protocols.insert(p);
+    }
+    pub fn has_protocol(&self, p: Protocol) -> bool {
+        self.protocols.contains(p)
+    }
+    /// Records one evidence line (bounded: at most 8 kept, duplicates dropped).
+    pub fn add_evidence(&mut self, e: impl Into<String>) {
+        let e = e.into();
+        if self.evidence.len() < 8 && !self.evidence.contains(&e) {
+            self.evidence.push(e);
+        }
+    }
+    /// Sets the app when `conf` is stronger than the app's current confidence.
+    /// Returns true when the label changed.
+    pub fn set_app(&mut self, app: App, conf: Confidence, evidence: impl Into<String>) -> bool {
+        let stronger = match self.app_conf {
+            None => true,
+            Some(c) => conf > c,
+        };
+        if stronger {
+            self.app = Some(app);
+            self.app_conf = Some(conf);
+            if conf > self.confidence || self.confidence == Confidence::Low {
+                self.confidence = conf;
+            }
+            self.add_evidence(evidence);
+        }
+        stronger
+    }
+    /// Marks the flow as carrying a call (media or call signalling).
+    pub fn mark_call(&mut self, evidence: impl Into<String>) {
+        self.call = true;
+        self.service = Service::Call;
+        self.add_evidence(evidence);
+    }
+    /// Raises the overall confidence (for protocol labels).
+    pub fn raise(&mut self, conf: Confidence) {
+        if conf > self.confidence {
+            self.confidence = conf;
+        }
+    }
+    /// App confidence, if an app was set.
+    pub fn app_confidence(&self) -> Option<Confidence> {
+        self.app_conf
+    }
+}
+
+/// A finished flow and its labels: what detectors, verdicts and the report read.
+///
+/// Derefs to the [`Flow`], so `f.dir`, `f.id` … read the flow's facts and `f.class` its
+/// labels.
+#[derive(Clone, Debug)]
+pub struct LabeledFlow {
+    pub flow: Flow,
+    pub class: FlowLabels,
+}
+
+impl LabeledFlow {
+    pub fn new(flow: Flow, class: FlowLabels) -> Self {
+        LabeledFlow { flow, class }
+    }
+}
+
+impl From<Flow> for LabeledFlow {
+    /// A flow with no labels.
+    fn from(flow: Flow) -> Self {
+        LabeledFlow::new(flow, FlowLabels::default())
+    }
+}
+
+impl Deref for LabeledFlow {
+    type Target = Flow;
+    fn deref(&self) -> &Flow {
+        &self.flow
+    }
+}
+
+impl DerefMut for LabeledFlow {
+    fn deref_mut(&mut self) -> &mut Flow {
+        &mut self.flow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_iterate_and_serialise_sorted() {
+        let mut s = Protocols::EMPTY;
+        for p in [
+            Protocol::Stun,
+            Protocol::Rtp,
+            Protocol::Stun,
+            Protocol::Dtls,
+        ] {
+            s.insert(p);
+        }
+        assert_eq!(
+            s.to_vec(),
+            vec![Protocol::Dtls, Protocol::Rtp, Protocol::Stun]
+        );
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            serde_json::to_string(&s).ok().as_deref(),
+            Some(r#"["dtls","rtp","stun"]"#)
+        );
+        assert_eq!(
+            serde_json::to_string(&Protocols::EMPTY).ok().as_deref(),
+            Some("[]")
+        );
+    }
+
+    #[test]
+    fn app_needs_stronger_confidence_to_change() {
+        let mut c = FlowLabels::default();
+        assert!(c.set_app(App::Zoom, Confidence::Low, "port"));
+        assert!(c.set_app(App::WhatsApp, Confidence::High, "stun 0x0801"));
+        assert!(!c.set_app(App::Zoom, Confidence::Medium, "sni"));
+        assert_eq!(c.app, Some(App::WhatsApp));
+        assert_eq!(c.confidence, Confidence::High);
+    }
+}
