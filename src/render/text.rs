@@ -3,7 +3,6 @@
 use super::FlowFilter;
 use std::fmt::Write;
 use voipwatch_core::model::Status;
-use voipwatch_core::report::evidence::app_of;
 use voipwatch_core::report::{FlowReport, Report};
 
 /// With `--flows auto`, list every flow up to this many.
@@ -306,7 +305,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
     let mut what: Vec<String> = Vec::new();
     if let Some(app) = f.app {
         // The app table's name; an id it does not know is shown as it is.
-        what.push(app_of(Some(app)).map_or_else(|| app.to_string(), |a| a.name().to_string()));
+        what.push(app.name().to_string());
     }
     if f.service == voipwatch_core::classify::Service::Call {
         what.push("call".into());

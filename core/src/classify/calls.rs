@@ -34,7 +34,7 @@ use crate::flow::{Dir, Flow, Transport};
 use crate::label::LabeledFlow;
 use crate::model::App;
 use crate::model::{Protocol, Status};
-use crate::report::evidence::{app_of, MediaKind, MediaStream, OneWayPeriod, ProtocolLabel};
+use crate::report::evidence::{MediaKind, MediaStream, OneWayPeriod};
 use crate::report::{Call, Media};
 use crate::{secs, Nanos};
 use std::collections::BTreeMap;
@@ -201,7 +201,7 @@ pub fn group_with_bin(flows: &[LabeledFlow], bin_ns: Nanos) -> Vec<Call> {
     calls
         .into_iter()
         // Every call app is in the app table (a label it does not know makes no call).
-        .filter_map(|c| app_of(Some(c.app)).map(|app| (app, c)))
+        .map(|c| (c.app, c))
         .enumerate()
         .map(|(n, (app, c))| {
             let mut ids: Vec<u32> = c.flows.iter().map(|&i| flows[i].id).collect();
@@ -231,7 +231,7 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos) -> Media {
     let (mut audio, mut video) = (false, false);
     for &i in members {
         let f = &flows[i];
-        for p in f.class.protocols.iter().filter_map(|p| p.to_protocol()) {
+        for p in f.class.protocols.iter() {
             if !protocols.contains(&p) {
                 protocols.push(p);
             }

@@ -42,7 +42,7 @@ use crate::flow::{Dir, Flow, PacketMeta, Transport};
 use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{
-    app_of, DnsAnswer, DnsBogonEvidence, DnsInjectionEvidence, DnsNxdomainEvidence,
+    DnsAnswer, DnsBogonEvidence, DnsInjectionEvidence, DnsNxdomainEvidence,
 };
 use crate::report::Finding;
 use crate::secs;
@@ -254,7 +254,7 @@ impl Detector for DnsTampering {
                     .qname
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
-                let app = app_of(apps::lookup(&q.qname).map(|(a, _)| a)).filter(|_| hostname);
+                let app = apps::lookup(&q.qname).map(|(a, _)| a).filter(|_| hostname);
                 if first.rcode == 3 {
                     if let Some(app) = app {
                         let elsewhere = resolved.contains(q.qname.as_str());
@@ -355,7 +355,7 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
     let a1: BTreeSet<IpAddr> = first.addrs.iter().copied().collect();
     let a2: BTreeSet<IpAddr> = last.addrs.iter().copied().collect();
     let differ = a1 != a2 || first.rcode != last.rcode;
-    let app = app_of(apps::lookup(&q.qname).map(|(a, _)| a));
+    let app = apps::lookup(&q.qname).map(|(a, _)| a);
     let mut why = Vec::new();
     if let Some(_r) = ttl {
         why.push(format!(

@@ -55,8 +55,8 @@ use crate::flow::{Dir, Flow, PacketMeta, Transport};
 use crate::label::LabeledFlow;
 use crate::model::{App, FindingKind, Protocol, Severity};
 use crate::report::evidence::{
-    app_of, CallTcpFallbackEvidence, IceTcpFallbackEvidence, RtpCutEvidence,
-    StunUnansweredEvidence, UdpMediaBlockedEvidence, UdpOneWayEvidence,
+    CallTcpFallbackEvidence, IceTcpFallbackEvidence, RtpCutEvidence, StunUnansweredEvidence,
+    UdpMediaBlockedEvidence, UdpOneWayEvidence,
 };
 use crate::report::Finding;
 use crate::{secs, Nanos};
@@ -222,7 +222,8 @@ impl Detector for UdpBlocking {
                 .or_default()
                 .push(i);
         }
-        let mut loose: BTreeMap<(IpAddr, &'static str), Vec<&LabeledFlow>> = BTreeMap::new();
+        // Keyed by the app's id string so groups come out in id order, as they always have.
+        let mut loose: BTreeMap<(IpAddr, &'static str, App), Vec<&LabeledFlow>> = BTreeMap::new();
         for f in flows.iter().filter(|f| !in_call.contains(&f.id)) {
             let app = f.class.app;
             let call_like = f.class.service == Service::Call || (app.is_some() && is_call_flow(f));
@@ -234,7 +235,7 @@ impl Detector for UdpBlocking {
             let t = secs(f.first_ts);
             let slack = secs(cfg.fallback_window);
             let host = f.client.ip().to_string();
-            let joined = app_of(Some(app))
+            let joined = Some(app)
                 .and_then(|a| calls_of.get(&(a, host)))
                 .and_then(|idx| {
                     idx.iter().copied().find(|i| {
@@ -247,20 +248,20 @@ impl Detector for UdpBlocking {
             match joined.and_then(|i| groups.get_mut(i)) {
                 Some(g) => g.2.push(f.id),
                 None => loose
-                    .entry((f.client.ip(), app.as_str()))
+                    .entry((f.client.ip(), app.as_str(), app))
                     .or_default()
                     .push(f),
             }
         }
-        for ((_, app), mut fs) in loose {
+        for ((_, _, app), mut fs) in loose {
             fs.sort_by_key(|f| (f.first_ts, f.id));
             let mut cur: Vec<u32> = Vec::new();
             let mut last_end: Nanos = i64::MIN;
             for f in fs {
                 if !cur.is_empty() && f.first_ts.saturating_sub(last_end) > cfg.fallback_window {
                     groups.push((
-                        call_label(app_of(Some(app))),
-                        app_of(Some(app)),
+                        call_label(Some(app)),
+                        Some(app),
                         std::mem::take(&mut cur),
                         None,
                     ));
@@ -269,7 +270,7 @@ impl Detector for UdpBlocking {
                 last_end = last_end.max(f.last_ts);
             }
             if !cur.is_empty() {
-                groups.push((call_label(app_of(Some(app))), app_of(Some(app)), cur, None));
+                groups.push((call_label(Some(app)), Some(app), cur, None));
             }
         }
 
@@ -546,7 +547,7 @@ impl Detector for UdpBlocking {
                     g.server
                 ),
                 evidence: IceTcpFallbackEvidence {
-                    app: app_of(g.class.app),
+                    app: g.class.app,
                     tcp_flow: g.id,
                     tcp_server: g.server.to_string(),
                     udp_flows: tried.iter().map(|(f, _)| f.id).collect(),
@@ -596,7 +597,7 @@ impl Detector for UdpBlocking {
                         }
                     ),
                     evidence: StunUnansweredEvidence {
-                        app: app_of(f.class.app),
+                        app: f.class.app,
                         sends: u.stun_sends,
                         span_s: ms(u.stun_span) / 1000.0,
                         txid_tracked: u.stun_txid_tracked,
@@ -624,7 +625,7 @@ impl Detector for UdpBlocking {
                         blocking::s1(u.last.saturating_sub(u.first))
                     ),
                     evidence: UdpOneWayEvidence {
-                        app: app_of(f.class.app),
+                        app: f.class.app,
                         packets_sent: u.sent,
                         span_s: ms(u.last.saturating_sub(u.first)) / 1000.0,
                     }
@@ -683,7 +684,7 @@ impl Detector for UdpBlocking {
                         )
                     },
                     evidence: RtpCutEvidence {
-                        app: app_of(f.class.app),
+                        app: f.class.app,
                         other_dir_packets_after: after.len(),
                         silence_s: ms(other_last.saturating_sub(stop)) / 1000.0,
                         stopped_at: secs(stop),

@@ -12,48 +12,6 @@
 use crate::model::{App, Protocol};
 use serde::Serialize;
 
-/// A bridge from a flow's app label to [`App`], whichever type the label has (an id
-/// string today; the classification model types it as [`App`]).
-pub trait AppLabel {
-    /// The label as an [`App`]; `None` for an id the app table does not know.
-    fn to_app(self) -> Option<App>;
-}
-
-impl AppLabel for &str {
-    fn to_app(self) -> Option<App> {
-        App::from_id(self)
-    }
-}
-
-impl AppLabel for App {
-    fn to_app(self) -> Option<App> {
-        Some(self)
-    }
-}
-
-/// A flow's optional app label as an [`App`].
-pub fn app_of<A: AppLabel>(label: Option<A>) -> Option<App> {
-    label.and_then(AppLabel::to_app)
-}
-
-/// A bridge from a flow's protocol label to [`Protocol`] (see [`AppLabel`]).
-pub trait ProtocolLabel {
-    /// The label as a [`Protocol`]; `None` for an unknown id.
-    fn to_protocol(&self) -> Option<Protocol>;
-}
-
-impl ProtocolLabel for &str {
-    fn to_protocol(&self) -> Option<Protocol> {
-        Protocol::from_id(self)
-    }
-}
-
-impl ProtocolLabel for Protocol {
-    fn to_protocol(&self) -> Option<Protocol> {
-        Some(*self)
-    }
-}
-
 /// What a finding is about: the verdict attributes it to each subject it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Subject {
@@ -845,8 +803,5 @@ mod tests {
         .into();
         assert_eq!(e.app(), Some(App::Zoom));
         assert_eq!(e.call(), None);
-        assert_eq!(app_of(Some("zoom")), Some(App::Zoom));
-        assert_eq!(app_of(Some(App::Zoom)), Some(App::Zoom));
-        assert_eq!(app_of::<&str>(None), None);
     }
 }

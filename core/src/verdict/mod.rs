@@ -18,7 +18,6 @@
 use crate::classify::Service;
 use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
-use crate::report::evidence::app_of;
 use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
 use crate::Nanos;
 use std::cmp::Ordering;
@@ -227,7 +226,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             let app = match subject {
                 Subject::Flow(id) => {
                     cids.extend(flow_calls.get(&id).into_iter().flatten().copied());
-                    by_id.get(&id).and_then(|fl| app_of(fl.class.app))
+                    by_id.get(&id).and_then(|fl| fl.class.app)
                 }
                 Subject::Call(c) => {
                     cids.push(c);
@@ -293,19 +292,14 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
     }
 
     // Per app.
-    let mut apps: BTreeSet<ById> = flows
-        .iter()
-        .filter_map(|f| app_of(f.class.app).map(ById))
-        .collect();
+    let mut apps: BTreeSet<ById> = flows.iter().filter_map(|f| f.class.app.map(ById)).collect();
     apps.extend(calls.iter().map(|c| ById(c.app)));
     apps.extend(app_findings.keys().copied());
     let mut out = Vec::new();
     for key in apps {
         let app = key.0;
-        let members: Vec<&LabeledFlow> = flows
-            .iter()
-            .filter(|f| app_of(f.class.app) == Some(app))
-            .collect();
+        let members: Vec<&LabeledFlow> =
+            flows.iter().filter(|f| f.class.app == Some(app)).collect();
         let app_calls: Vec<&Call> = calls.iter().filter(|c| c.app == app).collect();
         let idx: Vec<usize> = app_findings
             .get(&key)
