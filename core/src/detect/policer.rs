@@ -50,6 +50,7 @@ use crate::flow::{Dir, Flow, Transport};
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::TcpPolicerEvidence;
 use crate::report::Finding;
+use crate::stats;
 use crate::{secs, Nanos};
 
 /// The detector (registered in [`super::REGISTRY`]).
@@ -113,14 +114,6 @@ pub struct Policed {
     pub inflated_rtt_fraction: f64,
     pub median_rtt: Nanos,
     pub rtt_measured: bool,
-}
-
-fn mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        0.0
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
 }
 
 /// Runs Flach et al.'s policing test on one data direction.
@@ -285,7 +278,7 @@ impl<'a> Ctx<'a> {
         let last = segs.iter().rev().find(|s| s.lost).copied().unwrap_or(first);
         let mut sorted_rtt: Vec<f64> = rtts.iter().map(|r| r.1 as f64).collect();
         sorted_rtt.sort_by(f64::total_cmp);
-        let median_rtt = series::percentile_sorted(&sorted_rtt, 50.0)
+        let median_rtt = stats::percentile_sorted(&sorted_rtt, 50.0)
             .map(|x| x as Nanos)
             .unwrap_or(FALLBACK_RTT)
             .max((cfg.policer_min_rtt_ms * 1e6) as Nanos)
@@ -329,8 +322,8 @@ impl<'a> Ctx<'a> {
             };
             if let (Some(r), Some(med), Some(p10)) = (
                 pick,
-                series::percentile_sorted(&prefix, 50.0),
-                series::percentile_sorted(&prefix, 10.0),
+                stats::percentile_sorted(&prefix, 50.0),
+                stats::percentile_sorted(&prefix, 10.0),
             ) {
                 if r >= med
                     && r > cfg.inflated_rtt_factor * p10
@@ -355,7 +348,7 @@ impl<'a> Ctx<'a> {
             n_loss,
             n_pass,
             scratch: (Vec::new(), Vec::new(), Vec::new()),
-            pkt: series::median(&sizes).unwrap_or(1500.0),
+            pkt: stats::median(&sizes).unwrap_or(1500.0),
             slices,
             inflated,
             judged,
@@ -418,12 +411,12 @@ impl<'a> Ctx<'a> {
             }
         }
         // 4a. Fewer tokens at losses than at passes.
-        let med_loss = series::median_with(on_loss, tmp).unwrap_or(0.0);
-        let med_pass = series::median_with(on_pass, tmp).unwrap_or(0.0);
+        let med_loss = stats::median_with(on_loss, tmp).unwrap_or(0.0);
+        let med_pass = stats::median_with(on_pass, tmp).unwrap_or(0.0);
         // Ours: a policer forwards a packet only with a packet's worth of tokens and drops it
         // without, so the two medians must be at least half a packet apart (without this,
         // a constant-rate sender behind random loss passes 4a by a few bytes).
-        if mean(on_loss) >= mean(on_pass) || med_loss + 0.5 * self.pkt >= med_pass {
+        if stats::mean(on_loss) >= stats::mean(on_pass) || med_loss + 0.5 * self.pkt >= med_pass {
             return Err(Reject::HigherFillOnLoss);
         }
         // 4b. The bucket is (about) empty at every loss, relative to the median at losses
