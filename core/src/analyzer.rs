@@ -169,11 +169,7 @@ impl Analyzer {
         let unattributed = table.unattributed_fragments;
         let mut flows = table.into_flows();
         let mut calls = engine.finish(&mut flows);
-        let findings = detect::run_all(&detect::Input {
-            flows: &flows,
-            calls: &calls,
-            config: &self.cfg.detect,
-        });
+        let findings = detect::run_all(&detect::Input::new(&flows, &calls, &self.cfg.detect));
         let verdicts = verdict::judge(&flows, &mut calls, &findings);
         let decode_errors = decode_errors
             .into_iter()

@@ -44,9 +44,10 @@
 //! **Known misses.** Flows with fewer than 15 losses (short or slow transfers), and
 //! policers whose burst exceeds 2 MB.
 
+use super::facts::{Facts, TcpDir};
 use super::series::{self, DataDir, Seg, ThrottleConfig, Vantage};
 use super::{Detector, Input};
-use crate::flow::{Dir, Flow, Transport};
+use crate::flow::{Dir, Flow};
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::TcpPolicerEvidence;
 use crate::report::Finding;
@@ -464,25 +465,25 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// A policed direction: its segments, its path RTT samples and the replay's result.
-pub type PolicedDir = (DataDir, Vec<(Nanos, Nanos)>, Policed);
-
-/// Runs the test on direction `dir` of a TCP flow; `None` unless policed.
-pub fn policed_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<PolicedDir> {
-    if flow.transport != Transport::Tcp {
+/// The shared facts of direction `dir` of the `i`-th flow and its policer test, when the
+/// direction is big enough to report (twice `policer_min_samples` data packets, two losses);
+/// `None` unless policed. The data-packet count is checked before the segments are labelled.
+pub fn policed_dir<'f>(
+    facts: &'f Facts<'_>,
+    i: usize,
+    dir: Dir,
+    cfg: &ThrottleConfig,
+) -> Option<(&'f TcpDir, &'f Policed)> {
+    let min = cfg.policer_min_samples.saturating_mul(2);
+    if (facts.data_packets(i, dir)? as usize) < min {
         return None;
     }
-    // The same size test as below, without labelling the segments.
-    if (series::data_packets(flow, dir) as usize) < cfg.policer_min_samples * 2 {
+    let d = facts.tcp_dir(i, dir)?;
+    if d.data.losses < 2 || (d.data.data_packets as usize) < min {
         return None;
     }
-    let dd = series::analyze_dir(flow, dir);
-    if dd.losses < 2 || (dd.data_packets as usize) < cfg.policer_min_samples * 2 {
-        return None;
-    }
-    let rtts = series::path_rtts(flow, &dd);
-    let p = analyze(&dd, &rtts, cfg).ok()?;
-    Some((dd, rtts, p))
+    let p = facts.policer_test(i, dir)?.as_ref().ok()?;
+    Some((d, p))
 }
 
 fn round1(x: f64) -> f64 {
@@ -562,9 +563,9 @@ impl Detector for Policer {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for (flow, dir) in series::tcp_directions(input.flows) {
-            if let Some((dd, rtts, p)) = policed_dir(flow, dir, cfg) {
-                out.push(finding(flow, &dd, &rtts, &p));
+        for (i, flow, dir) in series::tcp_directions(input.flows) {
+            if let Some((d, p)) = policed_dir(input.facts(), i, dir, cfg) {
+                out.push(finding(flow, &d.data, &d.rtts, p));
             }
         }
     }
@@ -680,14 +681,7 @@ mod tests {
         let flows = vec![f];
         let cfg = super::super::DetectConfig::default();
         let mut out = Vec::new();
-        Policer.detect(
-            &Input {
-                flows: &flows,
-                calls: &[],
-                config: &cfg,
-            },
-            &mut out,
-        );
+        Policer.detect(&Input::new(&flows, &[], &cfg), &mut out);
         assert_eq!(out.len(), 1);
         let e = &ev(&out[0]);
         assert_eq!(out[0].kind, "throttling_policer");

@@ -264,14 +264,7 @@ mod tests {
         let cfg = super::super::DetectConfig::default();
         let flows = vec![f];
         let mut out = Vec::new();
-        RtpQuality.detect(
-            &Input {
-                flows: &flows,
-                calls: &[],
-                config: &cfg,
-            },
-            &mut out,
-        );
+        RtpQuality.detect(&Input::new(&flows, &[], &cfg), &mut out);
         out
     }
 
@@ -346,14 +339,7 @@ mod tests {
             &super::super::shaper::Shaper,
             &RtpQuality,
         ] {
-            d.detect(
-                &Input {
-                    flows: &flows,
-                    calls: &[],
-                    config: &cfg,
-                },
-                &mut out,
-            );
+            d.detect(&Input::new(&flows, &[], &cfg), &mut out);
         }
         let refs: Vec<&Flow> = flows.iter().collect();
         let _ = crate::compare::throughput_samples(&refs, 100);

@@ -216,13 +216,15 @@ fn is_data(p: &PacketMeta, dir: Dir) -> bool {
     p.dir == dir && p.payload_len > 0 && p.tcp_flags & RST == 0 && p.obs & obs::DUPLICATE == 0
 }
 
-/// Every (TCP flow, direction) pair the throttling tests look at: flows in input order,
-/// client-to-server before server-to-client.
-pub fn tcp_directions(flows: &[Flow]) -> impl Iterator<Item = (&Flow, Dir)> {
+/// Every (index in `flows`, TCP flow, direction) the throttling tests look at: flows in
+/// input order, client-to-server before server-to-client. The index keys the
+/// per-direction facts of [`super::facts::Facts`].
+pub fn tcp_directions(flows: &[Flow]) -> impl Iterator<Item = (usize, &Flow, Dir)> {
     flows
         .iter()
-        .filter(|f| f.transport == Transport::Tcp)
-        .flat_map(|f| [Dir::C2s, Dir::S2c].map(move |d| (f, d)))
+        .enumerate()
+        .filter(|(_, f)| f.transport == Transport::Tcp)
+        .flat_map(|(i, f)| [Dir::C2s, Dir::S2c].map(move |d| (i, f, d)))
 }
 
 /// Data-carrying packets of direction `dir` (equals [`DataDir::data_packets`] of

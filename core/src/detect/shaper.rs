@@ -18,8 +18,9 @@
 //!    et al.'s 1.3 × / 20 ms inflation test).
 //! 5. **Low loss**: ≤ 2 % of data segments lost after the first loss episode (the slow-start
 //!    overshoot into the queue; an episode = losses less than one shaped RTT apart). A
-//!    policer drops instead; the policer test runs first and a policed direction is not
-//!    reported again here.
+//!    policer drops instead: a direction that passes the policer test (the shared
+//!    fact `facts::Facts::policer_test`, whatever the direction's size) is left to
+//!    `throttling_policer` and not reported here.
 //!
 //! **Known false positives.** A slow access link with a large buffer ("bufferbloat") is a
 //! shaper in every observable way: the finding then says the path is rate-limited and
@@ -28,9 +29,10 @@
 //! two apart. **Known misses:** flows shorter than 4 s, shapers whose queue is so short that
 //! they drop like a policer (reported by `throttling_policer`), captures without RTT samples.
 
+use super::facts::{Facts, TcpDir};
 use super::series::{self, DataDir, ThrottleConfig};
-use super::{policer, Detector, Input};
-use crate::flow::{Dir, Flow, Transport};
+use super::{Detector, Input};
+use crate::flow::{Dir, Flow};
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::ShaperEvidence;
 use crate::report::Finding;
@@ -258,12 +260,8 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
 }
 
 /// False when [`shaped_dir`] would certainly say `None` for size reasons alone (fewer than
-/// `MIN_SEGMENTS` data packets, or too short for `shaper_min_bins` bins): a cheap precheck.
-pub fn worth_testing(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> bool {
-    flow.transport == Transport::Tcp && big_enough(flow, series::data_packets(flow, dir), cfg)
-}
-
-/// [`worth_testing`] for a TCP direction whose [`series::data_packets`] count is known.
+/// `MIN_SEGMENTS` data packets, or too short for `shaper_min_bins` bins): a cheap precheck
+/// for a TCP direction whose [`series::data_packets`] count is known.
 pub fn big_enough(flow: &Flow, data_packets: u64, cfg: &ThrottleConfig) -> bool {
     data_packets >= MIN_SEGMENTS && !too_few_bins(flow, cfg)
 }
@@ -284,28 +282,26 @@ fn too_few_bins(flow: &Flow, cfg: &ThrottleConfig) -> bool {
     ((span / bin) as usize).min(MAX_BINS) < cfg.shaper_min_bins
 }
 
-/// A shaped direction: its segments, its path RTT samples and the test's result.
-pub type ShapedDir = (DataDir, Vec<(Nanos, Nanos)>, Shaped);
-
-/// Runs the shaper test on direction `dir` of a TCP flow (not if it is policed).
-pub fn shaped_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<ShapedDir> {
-    if flow.transport != Transport::Tcp {
+/// Runs the shaper test on direction `dir` of the `i`-th flow (a TCP flow) from the shared
+/// facts: not if the shared policer test passes on the same segments (that direction is
+/// `throttling_policer`'s, whatever its size).
+pub fn shaped_dir<'f>(
+    facts: &'f Facts<'_>,
+    i: usize,
+    flow: &Flow,
+    dir: Dir,
+    cfg: &ThrottleConfig,
+) -> Option<(&'f TcpDir, Shaped)> {
+    // The size test first, without labelling the segments.
+    if !big_enough(flow, facts.data_packets(i, dir)?, cfg) {
         return None;
     }
-    // The same size test as below, without labelling the segments.
-    if !worth_testing(flow, dir, cfg) {
+    let d = facts.tcp_dir(i, dir)?;
+    if d.data.data_packets < MIN_SEGMENTS || facts.policer_test(i, dir)?.is_ok() {
         return None;
     }
-    let dd = series::analyze_dir(flow, dir);
-    if dd.data_packets < MIN_SEGMENTS {
-        return None;
-    }
-    let rtts = series::path_rtts(flow, &dd);
-    if policer::analyze(&dd, &rtts, cfg).is_ok() {
-        return None;
-    }
-    let s = analyze(&dd, &rtts, cfg).ok()?;
-    Some((dd, rtts, s))
+    let s = analyze(&d.data, &d.rtts, cfg).ok()?;
+    Some((d, s))
 }
 
 impl Detector for Shaper {
@@ -314,9 +310,9 @@ impl Detector for Shaper {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for (flow, dir) in series::tcp_directions(input.flows) {
-            if let Some((dd, rtts, s)) = shaped_dir(flow, dir, cfg) {
-                out.push(finding(flow, &dd, &rtts, &s));
+        for (i, flow, dir) in series::tcp_directions(input.flows) {
+            if let Some((d, s)) = shaped_dir(input.facts(), i, flow, dir, cfg) {
+                out.push(finding(flow, &d.data, &d.rtts, &s));
             }
         }
     }
@@ -394,7 +390,13 @@ mod tests {
             policer: Some((1e6, 30_000.0)),
             ..Default::default()
         });
-        assert!(shaped_dir(&f, Dir::S2c, &ThrottleConfig::default()).is_none());
+        let flows = [f];
+        let cfg = super::super::DetectConfig::default();
+        let facts = Facts::new(&flows, &cfg);
+        assert!(shaped_dir(&facts, 0, &flows[0], Dir::S2c, &cfg.throttle).is_none());
+        // The shared policer test passed on those segments, and was run once.
+        assert!(matches!(facts.policer_test(0, Dir::S2c), Some(Ok(_))));
+        assert_eq!(facts.computed().policer_tests, 1);
     }
 
     #[test]
@@ -405,14 +407,7 @@ mod tests {
         })];
         let cfg = super::super::DetectConfig::default();
         let mut out = Vec::new();
-        Shaper.detect(
-            &Input {
-                flows: &flows,
-                calls: &[],
-                config: &cfg,
-            },
-            &mut out,
-        );
+        Shaper.detect(&Input::new(&flows, &[], &cfg), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "throttling_shaper");
         let r = ev(&out[0])["rate_bps"].as_f64().unwrap();
