@@ -165,11 +165,7 @@ impl Analyzer {
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
         let (flows, mut calls) = engine.finish(table.into_flows());
-        let findings = detect::run_all(&detect::Input {
-            flows: &flows,
-            calls: &calls,
-            config: &self.cfg.detect,
-        });
+        let findings = detect::run_all(&detect::Input::new(&flows, &calls, &self.cfg.detect));
         let verdicts = verdict::judge(&flows, &mut calls, &findings);
         // The report's maps are keyed and sorted by the ids as strings.
         let decode_errors = decode_errors

@@ -22,6 +22,7 @@ pub mod flow;
 pub mod label;
 pub mod model;
 pub mod report;
+pub mod stats;
 pub mod verdict;
 
 pub use analyzer::{Analyzer, Config, Progress};

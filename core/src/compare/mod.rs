@@ -22,7 +22,8 @@
 //! application-limited target (a call needs only 100 kbit/s) is slower than a bulk control
 //! without any throttling — compare like with like (Wehe replays the same bytes).
 
-pub mod ks;
+/// The KS test lives in [`crate::stats`]; re-exported here, where it is used.
+pub use crate::stats::ks;
 
 use crate::flow::{Dir, Transport};
 use crate::label::LabeledFlow;
@@ -262,7 +263,7 @@ pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> O
         } else {
             0.0
         },
-        median_bps: crate::detect::series::median(&bps).unwrap_or(0.0),
+        median_bps: crate::stats::median(&bps).unwrap_or(0.0),
         max_bps: bps.iter().copied().fold(0.0, f64::max),
         bps,
     })

@@ -221,13 +221,6 @@ pub fn ttl_by_host(flows: &[LabeledFlow]) -> BTreeMap<IpAddr, u8> {
         .collect()
 }
 
-/// True when the capture shows two-way traffic somewhere (guard against one-sided captures).
-pub fn capture_two_way(flows: &[LabeledFlow]) -> bool {
-    flows
-        .iter()
-        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
-}
-
 /// Which flows saw both directions, computed once per capture so that "is there two-way
 /// traffic outside these flows?" costs O(|exclude| log n), not a scan of every flow.
 #[derive(Clone, Debug, Default)]
@@ -244,6 +237,11 @@ impl TwoWay {
                 .map(|f| f.id)
                 .collect(),
         }
+    }
+    /// True when the capture shows two-way traffic somewhere (guard against one-sided
+    /// captures).
+    pub fn any(&self) -> bool {
+        !self.ids.is_empty()
     }
     /// True when some flow other than those in `exclude` saw both directions.
     pub fn elsewhere(&self, exclude: &[u32]) -> bool {
@@ -497,11 +495,7 @@ mod tests {
             flows.extend([t, u, q]);
         }
         let config = crate::detect::DetectConfig::default();
-        let input = crate::detect::Input {
-            flows: &flows,
-            calls: &[],
-            config: &config,
-        };
+        let input = crate::detect::Input::new(&flows, &[], &config);
         let a = crate::detect::run_all(&input);
         let b = crate::detect::run_all(&input);
         let show = |v: &[crate::report::Finding]| {

@@ -23,8 +23,8 @@
 //! host's own firewall dropping the answers before the capture point (rare: captures are
 //! usually taken before the host firewall).
 
-use super::blocking::{self, has, is_dup, is_rst, ttl_mismatch, TwoWay};
-use super::{rst_injection, Detector, Input};
+use super::blocking::{self, has, is_dup, is_rst, ttl_mismatch};
+use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
 use crate::model::{FindingKind, Severity};
@@ -45,11 +45,13 @@ impl Detector for Handshake {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
-        let hosts = blocking::ttl_by_host(input.flows);
-        let two_way = TwoWay::new(input.flows);
-        // Injected resets per server address, and servers that answered with data.
+        let facts = input.facts();
+        let hosts = facts.ttl_by_host();
+        let two_way = facts.two_way();
+        // Injected resets per server address (`rst_injection`'s shared judgements), and
+        // servers that answered with data.
         let mut injected: BTreeMap<IpAddr, Vec<(u32, Nanos)>> = BTreeMap::new();
-        for (id, ip, ts) in rst_injection::injected_resets_with(input.flows, cfg, &hosts) {
+        for (id, ip, ts) in facts.injected_resets() {
             injected.entry(ip).or_default().push((id, ts));
         }
         let answered: BTreeSet<IpAddr> = input

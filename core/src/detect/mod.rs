@@ -1,8 +1,34 @@
 //! Detectors: pure functions of finished flows (and calls) that emit findings.
 //! One file per detector behind [`Detector`]; [`REGISTRY`] lists them.
+//!
+//! # Shared facts
+//! What more than one detector needs (the capture's TTL per sender, two-way evidence, the
+//! RST judgements, a TCP direction's labelled segments, path RTTs and policer test) is a
+//! fact in [`facts::Facts`], reached through [`Input::facts`]: computed on first use, at
+//! most once per analysis, and then read by reference. `facts.rs` lists every fact, what it
+//! is computed from and who reads it. A detector never recomputes another's work: it reads
+//! the fact (e.g. `handshake` reads `input.facts().injected_resets()` rather than judging
+//! RSTs again; `shaper` reads `policer_test` rather than replaying the token bucket).
+//!
+//! # Adding a detector
+//! One file plus one line:
+//! 1. `detect/<phenomenon>.rs` with a unit struct implementing [`Detector`]; its doc
+//!    comment gives the heuristic, each threshold and its source, and the known false
+//!    positives (`docs/findings.md` says the same for readers of the report). Thresholds
+//!    go in [`DetectConfig`]'s sub-configs. It ends with tests built from literal packets
+//!    (`testutil`'s builders; `testutil::run_detector` runs one detector alone).
+//! 2. `pub mod <phenomenon>;` here and one line in [`REGISTRY`] (the order only matters for
+//!    findings equal in time, flow and kind: [`run_all`] sorts by those).
+//! 3. Read what other detectors also need from `input.facts()`. Iterate flows by index
+//!    when you need per-direction facts (`series::tcp_directions` yields the index).
+//! 4. If your detector computes something another one needs too, make it a fact: a
+//!    `OnceCell` field and accessor in `facts.rs`, the computation a pure function beside
+//!    the detector that owns the idea, a row in `facts.rs`'s table and a count in
+//!    `facts::Computed` (the "computed once" test then covers it).
 
 pub mod blocking;
 pub mod dns;
+pub mod facts;
 pub mod handshake;
 pub mod policer;
 pub mod quic;
@@ -12,7 +38,6 @@ pub mod series;
 pub mod shaper;
 #[cfg(test)]
 pub(crate) mod testutil;
-pub mod throttling;
 pub mod tls_sni;
 pub mod udp;
 
@@ -28,11 +53,29 @@ pub struct DetectConfig {
     pub blocking: blocking::BlockingConfig,
 }
 
-/// What detectors see.
+/// What detectors see: the flows, the calls, the thresholds and the shared facts.
 pub struct Input<'a> {
     pub flows: &'a [LabeledFlow],
     pub calls: &'a [Call],
     pub config: &'a DetectConfig,
+    facts: facts::Facts<'a>,
+}
+
+impl<'a> Input<'a> {
+    /// The input of one analysis; no fact is computed until a detector asks for it.
+    pub fn new(flows: &'a [LabeledFlow], calls: &'a [Call], config: &'a DetectConfig) -> Input<'a> {
+        Input {
+            flows,
+            calls,
+            config,
+            facts: facts::Facts::new(flows, config),
+        }
+    }
+
+    /// The facts several detectors share (see [`facts`]).
+    pub fn facts(&self) -> &facts::Facts<'a> {
+        &self.facts
+    }
 }
 
 /// A detector: facts in, findings out.
@@ -50,8 +93,8 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
-    // `policer::Policer` then `shaper::Shaper`, sharing their per-direction work.
-    &throttling::Throttling,
+    &policer::Policer,
+    &shaper::Shaper,
     &rtp_quality::RtpQuality,
 ];
 
@@ -67,4 +110,28 @@ pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
             .then(a.kind.as_str().cmp(b.kind.as_str()))
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_lists_every_detector_once() {
+        let names: Vec<&str> = REGISTRY.iter().map(|d| d.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "tcp_reset_injected",
+                "handshake",
+                "tls_sni",
+                "quic_blocked",
+                "udp",
+                "dns",
+                "throttling_policer",
+                "throttling_shaper",
+                "rtp_quality",
+            ]
+        );
+    }
 }

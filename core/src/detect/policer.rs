@@ -44,12 +44,14 @@
 //! **Known misses.** Flows with fewer than 15 losses (short or slow transfers), and
 //! policers whose burst exceeds 2 MB.
 
+use super::facts::{Facts, TcpDir};
 use super::series::{self, DataDir, Seg, ThrottleConfig, Vantage};
 use super::{Detector, Input};
-use crate::flow::{Dir, Flow, Transport};
+use crate::flow::{Dir, Flow};
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::TcpPolicerEvidence;
 use crate::report::Finding;
+use crate::stats;
 use crate::{secs, Nanos};
 
 /// The detector (registered in [`super::REGISTRY`]).
@@ -113,14 +115,6 @@ pub struct Policed {
     pub inflated_rtt_fraction: f64,
     pub median_rtt: Nanos,
     pub rtt_measured: bool,
-}
-
-fn mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        0.0
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
 }
 
 /// Runs Flach et al.'s policing test on one data direction.
@@ -285,7 +279,7 @@ impl<'a> Ctx<'a> {
         let last = segs.iter().rev().find(|s| s.lost).copied().unwrap_or(first);
         let mut sorted_rtt: Vec<f64> = rtts.iter().map(|r| r.1 as f64).collect();
         sorted_rtt.sort_by(f64::total_cmp);
-        let median_rtt = series::percentile_sorted(&sorted_rtt, 50.0)
+        let median_rtt = stats::percentile_sorted(&sorted_rtt, 50.0)
             .map(|x| x as Nanos)
             .unwrap_or(FALLBACK_RTT)
             .max((cfg.policer_min_rtt_ms * 1e6) as Nanos)
@@ -329,8 +323,8 @@ impl<'a> Ctx<'a> {
             };
             if let (Some(r), Some(med), Some(p10)) = (
                 pick,
-                series::percentile_sorted(&prefix, 50.0),
-                series::percentile_sorted(&prefix, 10.0),
+                stats::percentile_sorted(&prefix, 50.0),
+                stats::percentile_sorted(&prefix, 10.0),
             ) {
                 if r >= med
                     && r > cfg.inflated_rtt_factor * p10
@@ -355,7 +349,7 @@ impl<'a> Ctx<'a> {
             n_loss,
             n_pass,
             scratch: (Vec::new(), Vec::new(), Vec::new()),
-            pkt: series::median(&sizes).unwrap_or(1500.0),
+            pkt: stats::median(&sizes).unwrap_or(1500.0),
             slices,
             inflated,
             judged,
@@ -418,12 +412,12 @@ impl<'a> Ctx<'a> {
             }
         }
         // 4a. Fewer tokens at losses than at passes.
-        let med_loss = series::median_with(on_loss, tmp).unwrap_or(0.0);
-        let med_pass = series::median_with(on_pass, tmp).unwrap_or(0.0);
+        let med_loss = stats::median_with(on_loss, tmp).unwrap_or(0.0);
+        let med_pass = stats::median_with(on_pass, tmp).unwrap_or(0.0);
         // Ours: a policer forwards a packet only with a packet's worth of tokens and drops it
         // without, so the two medians must be at least half a packet apart (without this,
         // a constant-rate sender behind random loss passes 4a by a few bytes).
-        if mean(on_loss) >= mean(on_pass) || med_loss + 0.5 * self.pkt >= med_pass {
+        if stats::mean(on_loss) >= stats::mean(on_pass) || med_loss + 0.5 * self.pkt >= med_pass {
             return Err(Reject::HigherFillOnLoss);
         }
         // 4b. The bucket is (about) empty at every loss, relative to the median at losses
@@ -471,25 +465,25 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// A policed direction: its segments, its path RTT samples and the replay's result.
-pub type PolicedDir = (DataDir, Vec<(Nanos, Nanos)>, Policed);
-
-/// Runs the test on direction `dir` of a TCP flow; `None` unless policed.
-pub fn policed_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<PolicedDir> {
-    if flow.transport != Transport::Tcp {
+/// The shared facts of direction `dir` of the `i`-th flow and its policer test, when the
+/// direction is big enough to report (twice `policer_min_samples` data packets, two losses);
+/// `None` unless policed. The data-packet count is checked before the segments are labelled.
+pub fn policed_dir<'f>(
+    facts: &'f Facts<'_>,
+    i: usize,
+    dir: Dir,
+    cfg: &ThrottleConfig,
+) -> Option<(&'f TcpDir, &'f Policed)> {
+    let min = cfg.policer_min_samples.saturating_mul(2);
+    if (facts.data_packets(i, dir)? as usize) < min {
         return None;
     }
-    // The same size test as below, without labelling the segments.
-    if (series::data_packets(flow, dir) as usize) < cfg.policer_min_samples * 2 {
+    let d = facts.tcp_dir(i, dir)?;
+    if d.data.losses < 2 || (d.data.data_packets as usize) < min {
         return None;
     }
-    let dd = series::analyze_dir(flow, dir);
-    if dd.losses < 2 || (dd.data_packets as usize) < cfg.policer_min_samples * 2 {
-        return None;
-    }
-    let rtts = series::path_rtts(flow, &dd);
-    let p = analyze(&dd, &rtts, cfg).ok()?;
-    Some((dd, rtts, p))
+    let p = facts.policer_test(i, dir)?.as_ref().ok()?;
+    Some((d, p))
 }
 
 fn round1(x: f64) -> f64 {
@@ -569,9 +563,9 @@ impl Detector for Policer {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for (flow, dir) in series::tcp_directions(input.flows) {
-            if let Some((dd, rtts, p)) = policed_dir(flow, dir, cfg) {
-                out.push(finding(flow, &dd, &rtts, &p));
+        for (i, flow, dir) in series::tcp_directions(input.flows) {
+            if let Some((d, p)) = policed_dir(input.facts(), i, dir, cfg) {
+                out.push(finding(flow, &d.data, &d.rtts, p));
             }
         }
     }
@@ -687,14 +681,7 @@ mod tests {
         let flows = vec![f];
         let cfg = super::super::DetectConfig::default();
         let mut out = Vec::new();
-        Policer.detect(
-            &Input {
-                flows: &flows,
-                calls: &[],
-                config: &cfg,
-            },
-            &mut out,
-        );
+        Policer.detect(&Input::new(&flows, &[], &cfg), &mut out);
         assert_eq!(out.len(), 1);
         let e = &ev(&out[0]);
         assert_eq!(out[0].kind, "throttling_policer");

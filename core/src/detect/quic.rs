@@ -23,7 +23,7 @@
 //! finding is true for the path but harmless for the user); the capture stopping right after
 //! the Initials.
 
-use super::blocking::{self, is_dup, ms, TwoWay};
+use super::blocking::{self, is_dup, ms};
 use super::{Detector, Input};
 use crate::flow::{Dir, PacketMeta, Transport};
 use crate::label::LabeledFlow;
@@ -51,7 +51,7 @@ impl Detector for QuicBlocked {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
-        let two_way = TwoWay::new(input.flows);
+        let two_way = input.facts().two_way();
         // TCP flows by server address and by name, for "does TCP to the same host work?".
         let mut tcp_by_ip: BTreeMap<IpAddr, Vec<&LabeledFlow>> = BTreeMap::new();
         let mut tcp_by_sni: BTreeMap<&str, Vec<&LabeledFlow>> = BTreeMap::new();

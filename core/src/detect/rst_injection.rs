@@ -85,12 +85,12 @@ impl Detector for RstInjection {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
-        let hosts = blocking::ttl_by_host(input.flows);
-        let judged: Vec<(&LabeledFlow, RstVerdict)> = input
+        // The shared judgements (also read by `handshake`), in flow order.
+        let judged: Vec<(&LabeledFlow, &RstVerdict)> = input
             .flows
             .iter()
-            .filter(|f| f.transport == Transport::Tcp)
-            .filter_map(|f| judge_flow(f, cfg, &hosts).map(|v| (f, v)))
+            .zip(input.facts().rst_verdicts())
+            .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
             .collect();
         let boxes = penalty_boxes(input.flows, cfg, &judged);
         for (f, v) in &judged {
@@ -197,7 +197,7 @@ fn dest(f: &LabeledFlow) -> String {
 fn penalty_boxes(
     flows: &[LabeledFlow],
     cfg: &BlockingConfig,
-    judged: &[(&LabeledFlow, RstVerdict)],
+    judged: &[(&LabeledFlow, &RstVerdict)],
 ) -> BTreeMap<u32, (u32, Nanos)> {
     let mut out = BTreeMap::new();
     let mut injected: BTreeMap<IpAddr, Vec<(Nanos, u32)>> = BTreeMap::new();
@@ -283,6 +283,8 @@ fn payload_kind(f: &LabeledFlow, dir: Dir) -> Option<&'static str> {
 }
 
 /// Judges the RSTs of one TCP flow. None when the flow has no RST or a guard applies.
+/// `hosts` is the capture's [`blocking::ttl_by_host`]. Run once per flow for the whole
+/// analysis by [`super::facts::Facts::rst_verdicts`], which every reader uses.
 pub fn judge_flow(
     f: &LabeledFlow,
     cfg: &BlockingConfig,
@@ -601,29 +603,6 @@ fn dir_str(d: Dir) -> &'static str {
         Dir::C2s => "c2s",
         Dir::S2c => "s2c",
     }
-}
-
-/// Ids of flows judged to carry an injected reset, with the server and the RST time: used by
-/// other detectors to mark failures inside a penalty box.
-pub fn injected_resets(flows: &[LabeledFlow], cfg: &BlockingConfig) -> Vec<(u32, IpAddr, Nanos)> {
-    injected_resets_with(flows, cfg, &blocking::ttl_by_host(flows))
-}
-
-/// [`injected_resets`] with the capture's [`blocking::ttl_by_host`] already computed.
-pub fn injected_resets_with(
-    flows: &[LabeledFlow],
-    cfg: &BlockingConfig,
-    hosts: &BTreeMap<IpAddr, u8>,
-) -> Vec<(u32, IpAddr, Nanos)> {
-    flows
-        .iter()
-        .filter(|f| f.transport == Transport::Tcp)
-        .filter_map(|f| {
-            judge_flow(f, cfg, hosts)
-                .filter(|v| v.injected)
-                .map(|v| (f.id, f.server.ip(), v.ts))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -27,13 +27,13 @@
 //! level shift and is reported as `rtp_degraded`.
 
 use super::series::{self, ThrottleConfig};
-use super::shaper::mann_whitney_greater;
 use super::{Detector, Input};
 use crate::classify::RtpStats;
 use crate::flow::{Dir, Flow, Transport};
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{RtpPolicerEvidence, RtpStreamEvidence};
 use crate::report::Finding;
+use crate::stats;
 use crate::Nanos;
 
 /// The detector (registered in [`super::REGISTRY`]).
@@ -67,25 +67,17 @@ fn level_shift(bins: &[f64], cfg: &ThrottleConfig) -> Option<(usize, f64, f64, f
     if n < MIN_BINS {
         return None;
     }
-    let filt = super::shaper::median3(bins);
-    let (k, r) = super::shaper::best_split(&filt, n.saturating_sub(3))?;
+    let filt = stats::median3(bins);
+    let (k, r) = stats::best_split(&filt, n.saturating_sub(3))?;
     if r <= cfg.shaper_min_ratio {
         return None;
     }
-    let p = mann_whitney_greater(bins.get(..k).unwrap_or(&[]), bins.get(k..).unwrap_or(&[]));
-    let after = filt.get(k..).unwrap_or(&[]);
-    let mean = after.iter().sum::<f64>() / after.len().max(1) as f64;
-    let cv = if mean > 0.0 {
-        (after.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / after.len().max(1) as f64)
-            .sqrt()
-            / mean
-    } else {
-        f64::INFINITY
-    };
+    let p = stats::mann_whitney_greater(bins.get(..k).unwrap_or(&[]), bins.get(k..).unwrap_or(&[]));
+    let cv = stats::cv(filt.get(k..).unwrap_or(&[]));
     if p >= cfg.shaper_rank_p || cv > cfg.shaper_max_cv {
         return None;
     }
-    let rate = series::median(bins.get(k..).unwrap_or(&[]))?;
+    let rate = stats::median(bins.get(k..).unwrap_or(&[]))?;
     Some((k, r, p, cv, rate))
 }
 
@@ -273,14 +265,7 @@ mod tests {
         let cfg = super::super::DetectConfig::default();
         let flows = vec![f];
         let mut out = Vec::new();
-        RtpQuality.detect(
-            &Input {
-                flows: &flows,
-                calls: &[],
-                config: &cfg,
-            },
-            &mut out,
-        );
+        RtpQuality.detect(&Input::new(&flows, &[], &cfg), &mut out);
         out
     }
 
@@ -355,14 +340,7 @@ mod tests {
             &super::super::shaper::Shaper,
             &RtpQuality,
         ] {
-            d.detect(
-                &Input {
-                    flows: &flows,
-                    calls: &[],
-                    config: &cfg,
-                },
-                &mut out,
-            );
+            d.detect(&Input::new(&flows, &[], &cfg), &mut out);
         }
         let refs: Vec<&LabeledFlow> = flows.iter().collect();
         let _ = crate::compare::throughput_samples(&refs, 100);

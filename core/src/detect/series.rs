@@ -21,6 +21,7 @@
 use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
 use crate::label::LabeledFlow;
 use crate::report::evidence::Series;
+use crate::stats::median;
 use crate::Nanos;
 use std::collections::BTreeMap;
 
@@ -216,13 +217,15 @@ fn is_data(p: &PacketMeta, dir: Dir) -> bool {
     p.dir == dir && p.payload_len > 0 && p.tcp_flags & RST == 0 && p.obs & obs::DUPLICATE == 0
 }
 
-/// Every (TCP flow, direction) pair the throttling tests look at: flows in input order,
-/// client-to-server before server-to-client.
-pub fn tcp_directions(flows: &[LabeledFlow]) -> impl Iterator<Item = (&LabeledFlow, Dir)> {
+/// Every (index in `flows`, TCP flow, direction) the throttling tests look at: flows in
+/// input order, client-to-server before server-to-client. The index keys the
+/// per-direction facts of [`super::facts::Facts`].
+pub fn tcp_directions(flows: &[LabeledFlow]) -> impl Iterator<Item = (usize, &LabeledFlow, Dir)> {
     flows
         .iter()
-        .filter(|f| f.transport == Transport::Tcp)
-        .flat_map(|f| [Dir::C2s, Dir::S2c].map(move |d| (f, d)))
+        .enumerate()
+        .filter(|(_, f)| f.transport == Transport::Tcp)
+        .flat_map(|(i, f)| [Dir::C2s, Dir::S2c].map(move |d| (i, f, d)))
 }
 
 /// Data-carrying packets of direction `dir` (equals [`DataDir::data_packets`] of
@@ -599,43 +602,6 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
         }
     }
     out
-}
-
-/// Median of a slice's finite values (the mean of the two middle ones for an even count);
-/// `None` when there are none. Selects on a copy in O(n) instead of sorting it: under
-/// `total_cmp` equal values are bit-identical, so the result is exactly the sorted one's.
-pub fn median(v: &[f64]) -> Option<f64> {
-    median_with(v, &mut Vec::new())
-}
-
-/// [`median`] using `x` as its scratch copy (callers computing many medians reuse it).
-pub fn median_with(v: &[f64], x: &mut Vec<f64>) -> Option<f64> {
-    x.clear();
-    x.extend(v.iter().copied().filter(|x| x.is_finite()));
-    if x.is_empty() {
-        return None;
-    }
-    let n = x.len();
-    let (below, hi, _) = x.select_nth_unstable_by(n / 2, f64::total_cmp);
-    let hi = *hi;
-    if n % 2 == 1 {
-        Some(hi)
-    } else {
-        // The largest value below the upper middle is the lower middle.
-        let lo = below.iter().copied().max_by(f64::total_cmp)?;
-        Some((lo + hi) / 2.0)
-    }
-}
-
-/// Nearest-rank percentile (0..=100) of a sorted slice.
-pub fn percentile_sorted(sorted: &[f64], pct: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((pct / 100.0) * (sorted.len() as f64 - 1.0))
-        .round()
-        .max(0.0) as usize;
-    sorted.get(rank.min(sorted.len() - 1)).copied()
 }
 
 /// Bytes per bin of width `bin` from `start`, `n` bins; items outside are ignored.
@@ -1077,20 +1043,5 @@ mod tests {
         assert!(mid > 700_000 && mid < 1_300_000, "{mid}");
         assert!(v.rtt_ms[6].unwrap() >= 40.0);
         assert!(crate::report::evidence::keys_sorted(&v));
-    }
-
-    #[test]
-    fn percentile_and_median() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(&[]), None);
-        assert_eq!(
-            percentile_sorted(&[1.0, 2.0, 3.0, 4.0, 5.0], 10.0),
-            Some(1.0)
-        );
-        assert_eq!(
-            percentile_sorted(&[1.0, 2.0, 3.0, 4.0, 5.0], 100.0),
-            Some(5.0)
-        );
     }
 }

@@ -18,8 +18,9 @@
 //!    et al.'s 1.3 × / 20 ms inflation test).
 //! 5. **Low loss**: ≤ 2 % of data segments lost after the first loss episode (the slow-start
 //!    overshoot into the queue; an episode = losses less than one shaped RTT apart). A
-//!    policer drops instead; the policer test runs first and a policed direction is not
-//!    reported again here.
+//!    policer drops instead: a direction that passes the policer test (the shared
+//!    fact `facts::Facts::policer_test`, whatever the direction's size) is left to
+//!    `throttling_policer` and not reported here.
 //!
 //! **Known false positives.** A slow access link with a large buffer ("bufferbloat") is a
 //! shaper in every observable way: the finding then says the path is rate-limited and
@@ -28,12 +29,14 @@
 //! two apart. **Known misses:** flows shorter than 4 s, shapers whose queue is so short that
 //! they drop like a policer (reported by `throttling_policer`), captures without RTT samples.
 
+use super::facts::{Facts, TcpDir};
 use super::series::{self, DataDir, ThrottleConfig};
-use super::{policer, Detector, Input};
-use crate::flow::{Dir, Flow, Transport};
+use super::{Detector, Input};
+use crate::flow::{Dir, Flow};
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::ShaperEvidence;
 use crate::report::Finding;
+use crate::stats::{self, best_split, cv, mann_whitney_greater, median3};
 use crate::{secs, Nanos};
 
 /// The detector (registered in [`super::REGISTRY`]).
@@ -72,109 +75,6 @@ pub enum Reject {
     NoRtt,
     NoRttInflation,
     Lossy,
-}
-
-/// 3-point median filter (edges kept).
-pub fn median3(x: &[f64]) -> Vec<f64> {
-    let mut out = x.to_vec();
-    for (i, w) in x.windows(3).enumerate() {
-        let mut v = [w[0], w[1], w[2]];
-        v.sort_by(f64::total_cmp);
-        if let Some(o) = out.get_mut(i + 1) {
-            *o = v[1];
-        }
-    }
-    out
-}
-
-/// The split `k` in `2..=last` that maximises median(`x[..k]`) / median(`x[k..]`), with that
-/// ratio; splits whose after-median is not positive are skipped. Ties go to the later split:
-/// the transition bin belongs to the burst.
-pub fn best_split(x: &[f64], last: usize) -> Option<(usize, f64)> {
-    let mut best: Option<(usize, f64)> = None;
-    for k in 2..=last {
-        let (Some(b), Some(a)) = (
-            series::median(x.get(..k).unwrap_or(&[])),
-            series::median(x.get(k..).unwrap_or(&[])),
-        ) else {
-            continue;
-        };
-        if a > 0.0 {
-            let r = b / a;
-            if best.is_none_or(|(_, br)| r >= br) {
-                best = Some((k, r));
-            }
-        }
-    }
-    best
-}
-
-/// Standard normal upper tail P(Z > z) (erfc, Numerical Recipes' Chebyshev fit, |ε| < 1.2e-7).
-pub fn normal_sf(z: f64) -> f64 {
-    let x = z / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.5 * x.abs());
-    let y = t
-        * (-x * x - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    let erfc = if x >= 0.0 { y } else { 2.0 - y };
-    erfc / 2.0
-}
-
-/// One-sided Mann–Whitney U test that `a` is stochastically larger than `b` (normal
-/// approximation with tie correction and continuity correction); returns p.
-pub fn mann_whitney_greater(a: &[f64], b: &[f64]) -> f64 {
-    let (n1, n2) = (a.len() as f64, b.len() as f64);
-    if a.is_empty() || b.is_empty() {
-        return 1.0;
-    }
-    let mut all: Vec<(f64, bool)> = a
-        .iter()
-        .map(|&x| (x, true))
-        .chain(b.iter().map(|&x| (x, false)))
-        .collect();
-    all.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let n = all.len();
-    let (mut r1, mut ties) = (0.0f64, 0.0f64);
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && all.get(j + 1).map(|v| v.0) == all.get(i).map(|v| v.0) {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        let t = (j - i + 1) as f64;
-        ties += t * t * t - t;
-        r1 += rank * all.get(i..=j).unwrap_or(&[]).iter().filter(|v| v.1).count() as f64;
-        i = j + 1;
-    }
-    let u = r1 - n1 * (n1 + 1.0) / 2.0;
-    let nn = n1 + n2;
-    let var = n1 * n2 / 12.0 * ((nn + 1.0) - ties / (nn * (nn - 1.0)));
-    if var <= 0.0 {
-        return 1.0;
-    }
-    let z = (u - n1 * n2 / 2.0 - 0.5) / var.sqrt();
-    normal_sf(z)
-}
-
-fn cv(x: &[f64]) -> f64 {
-    if x.is_empty() {
-        return f64::INFINITY;
-    }
-    let m = x.iter().sum::<f64>() / x.len() as f64;
-    if m <= 0.0 {
-        return f64::INFINITY;
-    }
-    let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / x.len() as f64;
-    var.sqrt() / m
 }
 
 /// Runs the shaper test on one data direction.
@@ -230,7 +130,7 @@ pub fn analyze(
         }
     };
     let shaped = raw.get(k..).unwrap_or(&[]);
-    let rate_bps = series::median(shaped).unwrap_or(0.0);
+    let rate_bps = stats::median(shaped).unwrap_or(0.0);
     if rate_bps <= 0.0 {
         return Err(Reject::NotFlat);
     }
@@ -242,7 +142,7 @@ pub fn analyze(
         .filter(|r| r.0 >= shaped_from)
         .map(|r| r.1 as f64)
         .collect();
-    let shaped_rtt = series::median(&in_shaped).ok_or(Reject::NoRtt)? as Nanos;
+    let shaped_rtt = stats::median(&in_shaped).ok_or(Reject::NoRtt)? as Nanos;
     let inflation_ok = shaped_rtt as f64 >= base as f64 * cfg.shaper_rtt_factor
         && shaped_rtt.saturating_sub(base) as f64 >= cfg.shaper_rtt_min_ms * 1e6;
     if !inflation_ok {
@@ -360,12 +260,8 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
 }
 
 /// False when [`shaped_dir`] would certainly say `None` for size reasons alone (fewer than
-/// `MIN_SEGMENTS` data packets, or too short for `shaper_min_bins` bins): a cheap precheck.
-pub fn worth_testing(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> bool {
-    flow.transport == Transport::Tcp && big_enough(flow, series::data_packets(flow, dir), cfg)
-}
-
-/// [`worth_testing`] for a TCP direction whose [`series::data_packets`] count is known.
+/// `MIN_SEGMENTS` data packets, or too short for `shaper_min_bins` bins): a cheap precheck
+/// for a TCP direction whose [`series::data_packets`] count is known.
 pub fn big_enough(flow: &Flow, data_packets: u64, cfg: &ThrottleConfig) -> bool {
     data_packets >= MIN_SEGMENTS && !too_few_bins(flow, cfg)
 }
@@ -386,28 +282,26 @@ fn too_few_bins(flow: &Flow, cfg: &ThrottleConfig) -> bool {
     ((span / bin) as usize).min(MAX_BINS) < cfg.shaper_min_bins
 }
 
-/// A shaped direction: its segments, its path RTT samples and the test's result.
-pub type ShapedDir = (DataDir, Vec<(Nanos, Nanos)>, Shaped);
-
-/// Runs the shaper test on direction `dir` of a TCP flow (not if it is policed).
-pub fn shaped_dir(flow: &Flow, dir: Dir, cfg: &ThrottleConfig) -> Option<ShapedDir> {
-    if flow.transport != Transport::Tcp {
+/// Runs the shaper test on direction `dir` of the `i`-th flow (a TCP flow) from the shared
+/// facts: not if the shared policer test passes on the same segments (that direction is
+/// `throttling_policer`'s, whatever its size).
+pub fn shaped_dir<'f>(
+    facts: &'f Facts<'_>,
+    i: usize,
+    flow: &Flow,
+    dir: Dir,
+    cfg: &ThrottleConfig,
+) -> Option<(&'f TcpDir, Shaped)> {
+    // The size test first, without labelling the segments.
+    if !big_enough(flow, facts.data_packets(i, dir)?, cfg) {
         return None;
     }
-    // The same size test as below, without labelling the segments.
-    if !worth_testing(flow, dir, cfg) {
+    let d = facts.tcp_dir(i, dir)?;
+    if d.data.data_packets < MIN_SEGMENTS || facts.policer_test(i, dir)?.is_ok() {
         return None;
     }
-    let dd = series::analyze_dir(flow, dir);
-    if dd.data_packets < MIN_SEGMENTS {
-        return None;
-    }
-    let rtts = series::path_rtts(flow, &dd);
-    if policer::analyze(&dd, &rtts, cfg).is_ok() {
-        return None;
-    }
-    let s = analyze(&dd, &rtts, cfg).ok()?;
-    Some((dd, rtts, s))
+    let s = analyze(&d.data, &d.rtts, cfg).ok()?;
+    Some((d, s))
 }
 
 impl Detector for Shaper {
@@ -416,9 +310,9 @@ impl Detector for Shaper {
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
-        for (flow, dir) in series::tcp_directions(input.flows) {
-            if let Some((dd, rtts, s)) = shaped_dir(flow, dir, cfg) {
-                out.push(finding(flow, &dd, &rtts, &s));
+        for (i, flow, dir) in series::tcp_directions(input.flows) {
+            if let Some((d, s)) = shaped_dir(input.facts(), i, flow, dir, cfg) {
+                out.push(finding(flow, &d.data, &d.rtts, &s));
             }
         }
     }
@@ -496,7 +390,13 @@ mod tests {
             policer: Some((1e6, 30_000.0)),
             ..Default::default()
         });
-        assert!(shaped_dir(&f, Dir::S2c, &ThrottleConfig::default()).is_none());
+        let flows = [f];
+        let cfg = super::super::DetectConfig::default();
+        let facts = Facts::new(&flows, &cfg);
+        assert!(shaped_dir(&facts, 0, &flows[0], Dir::S2c, &cfg.throttle).is_none());
+        // The shared policer test passed on those segments, and was run once.
+        assert!(matches!(facts.policer_test(0, Dir::S2c), Some(Ok(_))));
+        assert_eq!(facts.computed().policer_tests, 1);
     }
 
     #[test]
@@ -507,29 +407,10 @@ mod tests {
         })];
         let cfg = super::super::DetectConfig::default();
         let mut out = Vec::new();
-        Shaper.detect(
-            &Input {
-                flows: &flows,
-                calls: &[],
-                config: &cfg,
-            },
-            &mut out,
-        );
+        Shaper.detect(&Input::new(&flows, &[], &cfg), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "throttling_shaper");
         let r = ev(&out[0])["rate_bps"].as_f64().unwrap();
         assert!((r - 2e6).abs() < 0.3e6, "{r}");
-    }
-
-    #[test]
-    fn rank_test_and_normal_tail() {
-        assert!((normal_sf(0.0) - 0.5).abs() < 1e-7);
-        assert!((normal_sf(1.959964) - 0.025).abs() < 1e-6);
-        assert!((normal_sf(-1.0) - 0.841_344_746).abs() < 1e-6);
-        let hi = [10.0, 11.0, 12.0, 13.0];
-        let lo = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        assert!(mann_whitney_greater(&hi, &lo) < 0.01);
-        assert!(mann_whitney_greater(&lo, &hi) > 0.99);
-        assert_eq!(median3(&[1.0, 9.0, 1.0, 1.0]), vec![1.0, 1.0, 1.0, 1.0]);
     }
 }

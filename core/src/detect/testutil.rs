@@ -15,14 +15,7 @@ pub const S: Dir = Dir::S2c;
 pub fn run_detector(detector: &dyn Detector, flows: &[LabeledFlow]) -> Vec<Finding> {
     let config = DetectConfig::default();
     let mut out = Vec::new();
-    detector.detect(
-        &Input {
-            flows,
-            calls: &[],
-            config: &config,
-        },
-        &mut out,
-    );
+    detector.detect(&Input::new(flows, &[], &config), &mut out);
     for f in &out {
         // The typed evidence must print its keys as the untyped objects did (sorted).
         assert!(

@@ -43,7 +43,7 @@ impl Detector for TlsSni {
         "tls_sni"
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
-        if !blocking::capture_two_way(input.flows) {
+        if !input.facts().two_way().any() {
             return;
         }
         for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {

@@ -48,7 +48,7 @@
 //! `a=sendonly`, mute on apps that stop sending entirely) for `rtp_cut`; captures that stop
 //! right after the client started.
 
-use super::blocking::{self, datagrams, is_call_flow, is_dup, ms, TwoWay, SEC};
+use super::blocking::{self, datagrams, is_call_flow, is_dup, ms, SEC};
 use super::{Detector, Input};
 use crate::classify::Service;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
@@ -283,7 +283,7 @@ impl Detector for UdpBlocking {
         }) {
             relay_tcp.entry(g.client.ip()).or_default().push(g);
         }
-        let two_way = TwoWay::new(flows);
+        let two_way = input.facts().two_way();
         let capture_end = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
         let mut fallback_done: BTreeSet<u32> = BTreeSet::new();
         let mut call_blocked: BTreeSet<u32> = BTreeSet::new();

@@ -1,0 +1,324 @@
+//! Facts that several detectors read, computed at most once per analysis and only when a
+//! detector first asks for them (Zeek's split: analysers raise facts, detectors decide).
+//!
+//! [`Facts`] lives inside [`Input`](super::Input) (`input.facts()`); every fact is a
+//! [`OnceCell`], so the first reader computes it and every later reader gets the same
+//! value by reference. Detectors run one after the other on one thread (the wasm build
+//! has no other), so the cells need no lock.
+//!
+//! | fact | computed from | read by |
+//! | --- | --- | --- |
+//! | [`Facts::ttl_by_host`] | [`blocking::ttl_by_host`]: capture-wide TTL mode per sender address, non-RST packets | `rst_injection` (through the RST verdicts), `handshake` (REJ TTL test) |
+//! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
+//! | [`Facts::rst_verdicts`] | [`rst_injection::judge_flow`] per TCP flow, with the TTL fact | `rst_injection` (findings, penalty box), `handshake` ([`Facts::injected_resets`]) |
+//! | [`Facts::data_packets`] | [`series::data_packets`] per (flow, direction) | `policer`, `shaper` (size prechecks) |
+//! | [`Facts::tcp_dir`] | [`series::analyze_dir`] + [`series::path_rtts`] per (flow, direction) | `policer`, `shaper` |
+//! | [`Facts::policer_test`] | [`policer::analyze`] on that direction's segments and RTTs | `policer` (findings), `shaper` ("not if policed") |
+//!
+//! Per-direction facts are keyed by (index of the flow in `Input::flows`, [`Dir`]) and
+//! computed only for the directions a detector asks about, so a capture of short flows
+//! never labels segments. IP IDs are not a shared fact: detectors quote single packets'
+//! IDs, and the per-direction ID gaps are part of [`series::analyze_dir`].
+//!
+//! **Adding a fact**: a `OnceCell` field here, an accessor that calls `get_or_init` with a
+//! pure function of `flows` and `config` living beside the detector that owns the idea
+//! (as `judge_flow` lives in `rst_injection.rs`), a row in the table above, and a bump of
+//! its counter in [`Computed`] so the "computed once" test covers it.
+
+use super::blocking::{self, TwoWay};
+use super::policer::{self, Policed};
+use super::rst_injection::{self, RstVerdict};
+use super::series::{self, DataDir};
+use super::DetectConfig;
+use crate::flow::{Dir, Transport};
+use crate::label::LabeledFlow;
+use crate::Nanos;
+use std::cell::{Cell, OnceCell};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The labelled segments and path RTT samples of one TCP direction.
+#[derive(Clone, Debug)]
+pub struct TcpDir {
+    /// [`series::analyze_dir`] of the direction.
+    pub data: DataDir,
+    /// [`series::path_rtts`] of the direction, in time order.
+    pub rtts: Vec<(Nanos, Nanos)>,
+}
+
+/// The lazily computed facts of one direction of one flow.
+#[derive(Default)]
+struct DirSlot {
+    data_packets: OnceCell<u64>,
+    tcp: OnceCell<TcpDir>,
+    policer: OnceCell<Result<Policed, policer::Reject>>,
+}
+
+/// How many times each fact was computed (each at most once per analysis; per-direction
+/// facts count once per direction asked for).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Computed {
+    pub ttl_by_host: u32,
+    pub two_way: u32,
+    pub rst_verdicts: u32,
+    pub data_packets: u32,
+    pub tcp_dirs: u32,
+    pub policer_tests: u32,
+}
+
+/// The shared facts of one analysis (see the module docs for the list).
+pub struct Facts<'a> {
+    flows: &'a [LabeledFlow],
+    config: &'a DetectConfig,
+    ttl_by_host: OnceCell<BTreeMap<IpAddr, u8>>,
+    two_way: OnceCell<TwoWay>,
+    rst_verdicts: OnceCell<Vec<Option<RstVerdict>>>,
+    /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
+    dirs: OnceCell<Vec<[DirSlot; 2]>>,
+    computed: Cell<Computed>,
+}
+
+impl<'a> Facts<'a> {
+    /// Facts of `flows` under `config`; nothing is computed yet.
+    pub fn new(flows: &'a [LabeledFlow], config: &'a DetectConfig) -> Facts<'a> {
+        Facts {
+            flows,
+            config,
+            ttl_by_host: OnceCell::new(),
+            two_way: OnceCell::new(),
+            rst_verdicts: OnceCell::new(),
+            dirs: OnceCell::new(),
+            computed: Cell::new(Computed::default()),
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Computed)) {
+        let mut c = self.computed.get();
+        f(&mut c);
+        self.computed.set(c);
+    }
+
+    /// How often each fact has been computed so far.
+    pub fn computed(&self) -> Computed {
+        self.computed.get()
+    }
+
+    /// Capture-wide TTL mode per sender address ([`blocking::ttl_by_host`]): the reference
+    /// a RST's TTL is compared with when its own flow holds no other packet of the sender.
+    pub fn ttl_by_host(&self) -> &BTreeMap<IpAddr, u8> {
+        self.ttl_by_host.get_or_init(|| {
+            self.count(|c| c.ttl_by_host += 1);
+            blocking::ttl_by_host(self.flows)
+        })
+    }
+
+    /// Which flows saw both directions ([`TwoWay`]): the guard against one-sided captures.
+    pub fn two_way(&self) -> &TwoWay {
+        self.two_way.get_or_init(|| {
+            self.count(|c| c.two_way += 1);
+            TwoWay::new(self.flows)
+        })
+    }
+
+    /// The RST judgement of every flow, by index in `flows`
+    /// ([`rst_injection::judge_flow`]; `None` for non-TCP flows, flows without a RST and
+    /// guarded ones).
+    pub fn rst_verdicts(&self) -> &[Option<RstVerdict>] {
+        self.rst_verdicts.get_or_init(|| {
+            self.count(|c| c.rst_verdicts += 1);
+            let hosts = self.ttl_by_host();
+            self.flows
+                .iter()
+                .map(|f| {
+                    (f.transport == Transport::Tcp)
+                        .then(|| rst_injection::judge_flow(f, &self.config.blocking, hosts))
+                        .flatten()
+                })
+                .collect()
+        })
+    }
+
+    /// Flows judged to carry an injected reset: (flow id, server address, time of the RST),
+    /// in flow order (read from [`Facts::rst_verdicts`]).
+    pub fn injected_resets(&self) -> impl Iterator<Item = (u32, IpAddr, Nanos)> + '_ {
+        self.flows
+            .iter()
+            .zip(self.rst_verdicts())
+            .filter_map(|(f, v)| {
+                v.as_ref()
+                    .filter(|v| v.injected)
+                    .map(|v| (f.id, f.server.ip(), v.ts))
+            })
+    }
+
+    fn slot(&self, flow: usize, dir: Dir) -> Option<&DirSlot> {
+        let dirs = self.dirs.get_or_init(|| {
+            std::iter::repeat_with(Default::default)
+                .take(self.flows.len())
+                .collect()
+        });
+        dirs.get(flow)?.get(dir.idx())
+    }
+
+    /// Data-carrying packets of direction `dir` of flow `flow` ([`series::data_packets`]):
+    /// the cheap precheck before labelling segments. `None` for an index out of range.
+    pub fn data_packets(&self, flow: usize, dir: Dir) -> Option<u64> {
+        let f = self.flows.get(flow)?;
+        let slot = self.slot(flow, dir)?;
+        Some(*slot.data_packets.get_or_init(|| {
+            self.count(|c| c.data_packets += 1);
+            series::data_packets(f, dir)
+        }))
+    }
+
+    /// The labelled segments and path RTTs of direction `dir` of TCP flow `flow`
+    /// ([`series::analyze_dir`], [`series::path_rtts`]); `None` for a non-TCP flow.
+    pub fn tcp_dir(&self, flow: usize, dir: Dir) -> Option<&TcpDir> {
+        let f = self.flows.get(flow)?;
+        if f.transport != Transport::Tcp {
+            return None;
+        }
+        let slot = self.slot(flow, dir)?;
+        Some(slot.tcp.get_or_init(|| {
+            self.count(|c| c.tcp_dirs += 1);
+            let data = series::analyze_dir(f, dir);
+            let rtts = series::path_rtts(f, &data);
+            TcpDir { data, rtts }
+        }))
+    }
+
+    /// Flach et al.'s policing test ([`policer::analyze`]) on [`Facts::tcp_dir`] of the
+    /// direction, without the policer detector's size prechecks: the policer reports it
+    /// when the direction is big enough, the shaper leaves every direction that passes it
+    /// to the policer.
+    pub fn policer_test(&self, flow: usize, dir: Dir) -> Option<&Result<Policed, policer::Reject>> {
+        let d = self.tcp_dir(flow, dir)?;
+        let slot = self.slot(flow, dir)?;
+        Some(slot.policer.get_or_init(|| {
+            self.count(|c| c.policer_tests += 1);
+            policer::analyze(&d.data, &d.rtts, &self.config.throttle)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::series::sim::{self, Sim};
+    use super::super::testutil::*;
+    use super::super::{run_all, Input};
+    use super::*;
+    use crate::decode::tcp_flags::{ACK, PSH, RST, SYN};
+
+    /// A TCP flow reset right after its ClientHello by a RST with a foreign TTL (40, an
+    /// initial 64, where the server's SYN-ACK came with 117 of 128), 1 ms after the client's
+    /// data on a 20 ms path: injected (TTL_MISMATCH, FAST_RST).
+    fn reset_flow(id: u32) -> LabeledFlow {
+        let mut f = flow(id, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        let mut ps = tcp_handshake().to_vec();
+        ps.push(pkt(4, 30, C, PSH | ACK, 1001, 5001, 200, 64));
+        ps.push(pkt(5, 31, S, RST | ACK, 5001, 1201, 0, 40));
+        push(&mut f, &ps);
+        prefix(&mut f, C, &client_hello("blocked.example"));
+        f
+    }
+
+    /// A later connection to the same server whose SYN gets only a RST.
+    fn rejected_flow(id: u32) -> LabeledFlow {
+        let mut f = flow(id, Transport::Tcp, "10.0.0.2:40002", "203.0.113.5:443");
+        push(
+            &mut f,
+            &[
+                pkt(10, 2000, C, SYN, 7000, 0, 0, 64),
+                pkt(11, 2001, S, RST | ACK, 0, 7001, 0, 40),
+            ],
+        );
+        f
+    }
+
+    #[test]
+    fn every_fact_is_computed_once_per_analysis() {
+        let policed = sim::run(&Sim {
+            policer: Some((1e6, 30_000.0)),
+            ..Default::default()
+        });
+        let shaped = sim::run(&Sim {
+            shaper: Some((2e6, 150_000.0, 3000.0)),
+            ..Default::default()
+        });
+        let flows = vec![reset_flow(1), rejected_flow(2), policed, shaped];
+        let config = DetectConfig::default();
+        let input = Input::new(&flows, &[], &config);
+        let findings = run_all(&input);
+        // Both throttling detectors and both RST readers did their work…
+        for kind in [
+            "throttling_policer",
+            "throttling_shaper",
+            "tcp_reset_injected",
+        ] {
+            assert!(
+                findings.iter().any(|f| f.kind == kind),
+                "{kind}: {findings:?}"
+            );
+        }
+        // …on facts computed once: capture-wide ones once, per-direction ones once per
+        // direction asked for (4 TCP flows × 2 directions at most).
+        let c = input.facts().computed();
+        assert_eq!(c.ttl_by_host, 1);
+        assert_eq!(c.two_way, 1);
+        assert_eq!(c.rst_verdicts, 1);
+        assert!(c.data_packets >= 1 && c.data_packets <= 8, "{c:?}");
+        assert!(c.tcp_dirs >= 2 && c.tcp_dirs <= c.data_packets, "{c:?}");
+        assert!(
+            c.policer_tests >= 2 && c.policer_tests <= c.tcp_dirs,
+            "{c:?}"
+        );
+        // A second run reuses everything.
+        let again = run_all(&input);
+        assert_eq!(input.facts().computed(), c);
+        assert_eq!(
+            serde_json::to_string(&findings).unwrap(),
+            serde_json::to_string(&again).unwrap()
+        );
+    }
+
+    #[test]
+    fn readers_share_one_instance() {
+        let flows = vec![reset_flow(1), rejected_flow(2)];
+        let config = DetectConfig::default();
+        let facts = Facts::new(&flows, &config);
+        assert_eq!(
+            facts.computed(),
+            Computed::default(),
+            "nothing before a question"
+        );
+        assert!(std::ptr::eq(facts.ttl_by_host(), facts.ttl_by_host()));
+        assert!(std::ptr::eq(facts.two_way(), facts.two_way()));
+        assert!(std::ptr::eq(facts.rst_verdicts(), facts.rst_verdicts()));
+        let injected: Vec<u32> = facts.injected_resets().map(|(id, _, _)| id).collect();
+        assert_eq!(injected, vec![1]);
+        assert_eq!(facts.computed().rst_verdicts, 1);
+        assert_eq!(facts.computed().ttl_by_host, 1);
+    }
+
+    #[test]
+    fn per_direction_facts_only_when_asked_and_bounds_checked() {
+        let flows = vec![
+            sim::run(&Sim::default()),
+            flow(7, Transport::Udp, "10.0.0.2:5000", "198.51.100.1:3478"),
+        ];
+        let config = DetectConfig::default();
+        let facts = Facts::new(&flows, &config);
+        let a = facts.tcp_dir(0, Dir::S2c).map(|d| d as *const TcpDir);
+        assert!(a.is_some());
+        assert_eq!(a, facts.tcp_dir(0, Dir::S2c).map(|d| d as *const TcpDir));
+        assert!(facts.policer_test(0, Dir::S2c).is_some());
+        assert!(
+            facts.tcp_dir(1, Dir::S2c).is_none(),
+            "UDP has no TCP direction"
+        );
+        assert!(facts.tcp_dir(9, Dir::S2c).is_none());
+        assert!(facts.data_packets(9, Dir::C2s).is_none());
+        let c = facts.computed();
+        assert_eq!((c.tcp_dirs, c.policer_tests, c.data_packets), (1, 1, 0));
+    }
+}
