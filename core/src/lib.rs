@@ -21,6 +21,7 @@ pub mod detect;
 pub mod flow;
 pub mod model;
 pub mod report;
+pub mod truth;
 pub mod verdict;
 
 pub use analyzer::{Analyzer, Config, Progress};
