@@ -634,7 +634,8 @@ fn changes(earlier: &Value, now: &Value) -> Changes {
                         y["found"].as_str().unwrap_or("-")
                     )
                 });
-                let checks_of = |v: &Value| -> BTreeMap<String, (bool, String)> {
+                type Seen = (bool, String, String);
+                let checks_of = |v: &Value| -> BTreeMap<String, Seen> {
                     v["checks"]
                         .as_array()
                         .into_iter()
@@ -645,6 +646,7 @@ fn changes(earlier: &Value, now: &Value) -> Changes {
                                 (
                                     c["pass"].as_bool() == Some(true),
                                     c["actual"].as_str().unwrap_or("").to_string(),
+                                    c["expected"].as_str().unwrap_or("").to_string(),
                                 ),
                             ))
                         })
@@ -652,11 +654,20 @@ fn changes(earlier: &Value, now: &Value) -> Changes {
                 };
                 let (cx, cy) = (checks_of(x), checks_of(y));
                 let mut checks = Vec::new();
-                for (w, (p, act)) in &cy {
+                for (w, (p, act, exp)) in &cy {
                     match cx.get(w) {
                         None => checks.push(format!("new check {w}: {}", word(*p))),
-                        Some((q, old)) if q != p || old != act => {
-                            checks.push(format!("{w}: {} ({old}) → {} ({act})", word(*q), word(*p)))
+                        Some((q, old, old_exp)) if q != p || old != act || old_exp != exp => {
+                            let wanted = if old_exp == exp {
+                                String::new()
+                            } else {
+                                format!(" [expected {old_exp} → {exp}]")
+                            };
+                            checks.push(format!(
+                                "{w}: {} (got {old}) → {} (got {act}){wanted}",
+                                word(*q),
+                                word(*p)
+                            ))
                         }
                         _ => {}
                     }

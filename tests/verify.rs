@@ -218,7 +218,7 @@ fn compare_shows_which_captures_and_checks_moved() {
     assert!(text.contains("two.truth.json: pass→fail"), "{text}");
     assert!(
         text.contains(
-            "flow tcp 10.0.0.1:40000 -> 10.0.0.2:80: conn_state: pass (\"SF\") → fail (\"SF\")"
+            "flow tcp 10.0.0.1:40000 -> 10.0.0.2:80: conn_state: pass (got \"SF\") → fail (got \"SF\") [expected \"SF\" → \"S0\"]"
         ),
         "{text}"
     );
