@@ -10,6 +10,7 @@ mod compare;
 mod plot;
 mod render;
 mod serve;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ USAGE:
     voipwatch analyze [OPTIONS] CAPTURE...   analyse pcap/pcapng files ('-' reads stdin)
     voipwatch compare TARGET CONTROL         differential throughput test of two captures
     voipwatch compare CAPTURE --target SEL --control SEL
+    voipwatch verify [OPTIONS] DIR|FILE...   check voipwatch against captures with known truth
+                                             (<capture>.truth.json beside each capture)
     voipwatch serve [--port N]               serve the in-browser page on 127.0.0.1
     voipwatch help | --help | --version
 
@@ -32,8 +35,16 @@ ANALYZE OPTIONS:
     --plot DIR                      write SVG throughput/RTT charts of flagged flows into DIR
     -j, --jobs N                    files analysed in parallel (default: all cores)
 
+VERIFY OPTIONS (docs/truth.md):
+    -f, --format text|json          table with totals (default), or JSON for CI
+    --compare EARLIER.json          also list what moved since an earlier --format json run
+    --no-timing                     leave out the throughput (MB/s, packets/s) numbers, which
+                                    vary by machine: the JSON of two runs is then identical
+    -j, --jobs N                    captures checked in parallel (default: all cores)
+
 EXIT STATUS:
-    0  every capture was read completely
+    0  every capture was read completely (verify: every truth held)
+    1  verify: some expectation of a truth file failed
     2  usage error, unreadable file, or a capture that stopped early (its partial report,
        with \"complete\": false, is still printed; the error goes to stderr)
 ";
@@ -44,6 +55,7 @@ fn main() -> ExitCode {
         Some("analyze") => analyze::run(&args[1..]),
         Some("compare") => compare::run(&args[1..]),
         Some("serve") => serve_cmd(&args[1..]),
+        Some("verify") => verify::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print_out(USAGE);
             Ok(0)

@@ -10,4 +10,5 @@ mod golden;
 mod lab;
 mod mutation;
 mod util;
+mod verify;
 mod zeek;

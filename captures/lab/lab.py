@@ -1170,6 +1170,8 @@ def dns_flows(rows, flows):
 
 
 ROWS_PATH = [None]
+# The truth format (docs/truth.md) that `voipwatch verify` and tests/lab.rs read.
+TRUTH_SCHEMA = "voipwatch.truth/1"
 
 
 def main():
@@ -1235,6 +1237,7 @@ def main():
     expect = truth.pop("expect")
     expect = {"packets": info["packets"], "flows": flow_facts, **expect}
     doc = {
+        "schema": TRUTH_SCHEMA,
         "scenario": name,
         "issue": issue,
         "capture": os.path.basename(out),
@@ -1284,6 +1287,7 @@ def recount():
         with open(tp) as fh:
             doc = json.load(fh)
         path = os.path.join(CAPTURES, doc["capture"])
+        doc = {"schema": TRUTH_SCHEMA, **{k: v for k, v in doc.items() if k != "schema"}}
         doc["measured"]["tshark_counts"] = tshark_counts(name, path)
         doc["measured"]["rtp_streams"] = rtp_streams(path)
         rows = tshark_packets(path)

@@ -23,6 +23,7 @@ pub mod label;
 pub mod model;
 pub mod report;
 pub mod stats;
+pub mod truth;
 pub mod verdict;
 
 pub use analyzer::{Analyzer, Config, Progress};
