@@ -199,18 +199,17 @@ impl CaptureReader {
         let offset = self.pos;
         match &mut self.state {
             State::Start => {
-                let Some(magic) = data.get(..4) else {
+                let Some(&m) = data.first_chunk::<4>() else {
                     return Ok(Step::Need {
                         need: 4,
                         exact: false,
                     });
                 };
-                if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+                if m == [0x0a, 0x0d, 0x0d, 0x0a] {
                     self.format = Some(Format::Pcapng);
                     self.state = State::Pcapng(Sections::new());
                     return self.step(data);
                 }
-                let m: [u8; 4] = [magic[0], magic[1], magic[2], magic[3]];
                 if pcap::Magic::from_bytes(m).is_none() {
                     return Err(CaptureError {
                         kind: CaptureErrorKind::NotACapture,

@@ -41,6 +41,8 @@
 //! - Zeek also logs the outer connection of a tunnel (Teredo, GTP-U …); only the inner flow is
 //!   a flow here.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 pub mod frag;
 pub mod key;
 pub mod rtt;
@@ -52,6 +54,7 @@ pub use table::FlowTable;
 
 use crate::Nanos;
 use std::net::SocketAddr;
+use std::ops::{Index, IndexMut};
 
 /// Direction relative to the flow's originator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,6 +73,35 @@ impl Dir {
         match self {
             Dir::C2s => Dir::S2c,
             Dir::S2c => Dir::C2s,
+        }
+    }
+}
+
+/// One value per direction, indexed by [`Dir`] (`pair[dir]`): unlike a `[T; 2]` indexed by
+/// `dir.idx()`, there is no index that could be out of bounds, so no check and no panic path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PerDir<T> {
+    pub c2s: T,
+    pub s2c: T,
+}
+
+impl<T> Index<Dir> for PerDir<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, d: Dir) -> &T {
+        match d {
+            Dir::C2s => &self.c2s,
+            Dir::S2c => &self.s2c,
+        }
+    }
+}
+
+impl<T> IndexMut<Dir> for PerDir<T> {
+    #[inline]
+    fn index_mut(&mut self, d: Dir) -> &mut T {
+        match d {
+            Dir::C2s => &mut self.c2s,
+            Dir::S2c => &mut self.s2c,
         }
     }
 }

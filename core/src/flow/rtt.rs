@@ -15,7 +15,7 @@
 //! Samples with a negative time (capture timestamps out of order) are dropped.
 
 use super::seq::le;
-use super::{Dir, RttSample};
+use super::{Dir, PerDir, RttSample};
 use crate::Nanos;
 
 /// RTT measurement state of one TCP connection.
@@ -29,10 +29,10 @@ pub struct RttState {
     synack_retx: bool,
     handshake_acked: bool,
     /// Timed segment per direction: (end seq, time).
-    timed: [Option<(u32, Nanos)>; 2],
+    timed: PerDir<Option<(u32, Nanos)>>,
     /// Timestamp probe per direction: (TSval, first time seen).
-    probe: [Option<(u32, Nanos)>; 2],
-    last_tsval: [Option<u32>; 2],
+    probe: PerDir<Option<(u32, Nanos)>>,
+    last_tsval: PerDir<Option<u32>>,
 }
 
 /// What the caller knows about one segment.
@@ -78,8 +78,8 @@ fn sample(
 impl RttState {
     /// Feeds one segment; pushes any sample it completes onto `out` (at most `cap` kept).
     pub fn on_segment(&mut self, f: &SegFacts, out: &mut Vec<RttSample>, cap: usize) {
-        let d = f.dir.idx();
-        let p = 1 - d;
+        let d = f.dir;
+        let p = d.rev();
         // Handshake.
         if f.syn && !f.ack_flag && f.dir == Dir::C2s {
             match self.syn {
@@ -117,14 +117,14 @@ impl RttState {
         if f.ack_flag && !f.rst {
             if let Some((end, t0)) = self.timed[p] {
                 if le(end, f.ack) {
-                    sample(out, cap, f.ts, t0, Dir::from_idx(p), "data");
+                    sample(out, cap, f.ts, t0, p, "data");
                     self.timed[p] = None;
                 }
             }
         }
         if let (Some((_, ecr)), Some((val, t0))) = (f.tsopt, self.probe[p]) {
             if ecr == val {
-                sample(out, cap, f.ts, t0, Dir::from_idx(p), "tsopt");
+                sample(out, cap, f.ts, t0, p, "tsopt");
                 self.probe[p] = None;
             } else if le(val, ecr) {
                 // The probed value was overtaken without being echoed: give it up.

@@ -14,7 +14,7 @@
 //! Everything here is O(1) per packet and allocation-free except history pushes (bounded:
 //! each letter kind is added at most a logarithmic number of times, see [`MAX_HISTORY`]).
 
-use super::Dir;
+use super::{Dir, PerDir};
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
 use crate::Nanos;
 
@@ -165,10 +165,10 @@ pub struct SegmentOutcome {
 /// Per-connection TCP state.
 #[derive(Clone, Debug, Default)]
 pub struct TcpState {
-    /// Flags seen per direction (OR of all flags), index = Dir::idx().
-    pub flags_seen: [u8; 2],
-    /// Zeek endpoint state per direction (index = Dir::idx()).
-    pub ep: [Endpoint; 2],
+    /// Flags seen per direction (OR of all flags).
+    pub flags_seen: PerDir<u8>,
+    /// Zeek endpoint state per direction.
+    pub ep: PerDir<Endpoint>,
     /// Roles were flipped when the flow was created (history starts with `^`).
     pub flipped: bool,
     /// When the connection closed completely (see [`SegmentOutcome::closed`]).
@@ -176,7 +176,7 @@ pub struct TcpState {
     /// When the originator's first SYN was seen (Zeek's attempt timer starts there).
     pub attempt_start: Option<Nanos>,
     /// Initial sequence number of each direction's SYN (for port-reuse detection).
-    pub isn: [Option<u32>; 2],
+    pub isn: PerDir<Option<u32>>,
     hist_seen: u32,
     /// Automaton for Zeek's RSTOS0 history pattern `^?S[^HAFGIQ]*R.*`.
     rstos0: u8,
@@ -213,7 +213,7 @@ impl TcpState {
     /// Zeek conn_state.
     pub fn conn_state(&self) -> &'static str {
         use EndpointState::*;
-        let (o, r) = (&self.ep[0], &self.ep[1]);
+        let (o, r) = (&self.ep[Dir::C2s], &self.ep[Dir::S2c]);
         let (os, rs) = (o.state, r.state);
         if rs == Reset {
             if os == SynSent
@@ -270,15 +270,15 @@ impl TcpState {
                 .attempt_start
                 .is_some_and(|t0| ts >= t0.saturating_add(timeout))
             && matches!(
-                self.ep[0].state,
+                self.ep[Dir::C2s].state,
                 EndpointState::SynSent | EndpointState::SynAckSent
             )
-            && self.ep[1].state == EndpointState::Inactive
+            && self.ep[Dir::S2c].state == EndpointState::Inactive
     }
 
     /// True when this segment retransmits the originator's SYN (same initial sequence number).
     pub fn is_syn_retry(&self, flags: u8, seq: u32) -> bool {
-        flags & (SYN | ACK) == SYN && self.isn[0] == Some(seq)
+        flags & (SYN | ACK) == SYN && self.isn[Dir::C2s] == Some(seq)
     }
 
     /// True when a SYN (without ACK) with this sequence number would start a new connection
@@ -288,12 +288,14 @@ impl TcpState {
         if flags & SYN == 0 || flags & ACK != 0 {
             return false;
         }
-        if self.ep[0].did_close || self.ep[1].did_close {
+        if self.ep[Dir::C2s].did_close || self.ep[Dir::S2c].did_close {
             return true;
         }
-        match self.isn[0] {
+        match self.isn[Dir::C2s] {
             Some(isn) => isn != seq,
-            None => self.ep[0].state != EndpointState::Inactive && self.ep[0].start != seq,
+            None => {
+                self.ep[Dir::C2s].state != EndpointState::Inactive && self.ep[Dir::C2s].start != seq
+            }
         }
     }
 
@@ -313,21 +315,21 @@ impl TcpState {
         };
     }
 
-    fn letter(d: usize, c: char) -> char {
-        if d == 0 {
+    fn letter(d: Dir, c: char) -> char {
+        if d == Dir::C2s {
             c
         } else {
             c.to_ascii_lowercase()
         }
     }
 
-    fn add_history(&mut self, history: &mut String, d: usize, c: char) {
+    fn add_history(&mut self, history: &mut String, d: Dir, c: char) {
         self.push(history, Self::letter(d, c));
     }
 
     /// Adds the letter once per direction; true when it had been seen before.
-    fn check_history(&mut self, history: &mut String, d: usize, mask: u32, c: char) -> bool {
-        let m = if d == 0 { mask } else { mask << 16 };
+    fn check_history(&mut self, history: &mut String, d: Dir, mask: u32, c: char) -> bool {
+        let m = if d == Dir::C2s { mask } else { mask << 16 };
         if self.hist_seen & m == 0 {
             self.hist_seen |= m;
             self.add_history(history, d, c);
@@ -346,9 +348,9 @@ impl TcpState {
         ts: Nanos,
     ) -> SegmentOutcome {
         use EndpointState::*;
-        let d = dir.idx();
-        let p = 1 - d;
-        let is_orig = d == 0;
+        let d = dir;
+        let p = dir.rev();
+        let is_orig = d == Dir::C2s;
         let (syn, fin, rst, ack) = (
             s.flags & SYN != 0,
             s.flags & FIN != 0,
@@ -484,7 +486,7 @@ impl TcpState {
                 _ => false,
             };
             if gap {
-                self.on_gaps(history, Dir::from_idx(p), 1);
+                self.on_gaps(history, p, 1);
             }
         }
         let mut out = SegmentOutcome::default();
@@ -500,7 +502,7 @@ impl TcpState {
         out
     }
 
-    fn update_history(&mut self, history: &mut String, d: usize, s: &Segment, rel_seq: u32) {
+    fn update_history(&mut self, history: &mut String, d: Dir, s: &Segment, rel_seq: u32) {
         let (syn, fin, rst, ack) = (
             s.flags & SYN != 0,
             s.flags & FIN != 0,
@@ -542,9 +544,9 @@ impl TcpState {
     }
 
     /// Zeek's per-state transitions; returns whether this endpoint closed (FIN or RST).
-    fn state_machine(&mut self, d: usize, s: &Segment, ts: Nanos, is_orig: bool) -> bool {
+    fn state_machine(&mut self, d: Dir, s: &Segment, ts: Nanos, is_orig: bool) -> bool {
         use EndpointState::*;
-        let p = 1 - d;
+        let p = d.rev();
         let (syn, fin, rst, ack) = (
             s.flags & SYN != 0,
             s.flags & FIN != 0,
@@ -578,7 +580,7 @@ impl TcpState {
                     do_close = true;
                 }
                 if self.ep[d].state == Inactive {
-                    if !is_orig && s.len == 0 && self.ep[0].state == SynSent {
+                    if !is_orig && s.len == 0 && self.ep[Dir::C2s].state == SynSent {
                         // An ACK of the SYN before the SYN-ACK: not yet a partial connection.
                     } else if ack && self.ep[p].state == Established {
                         // The SYN was missed but the SYN-ACK seen: establish.
@@ -628,8 +630,8 @@ impl TcpState {
     /// Records content gaps of direction `data_dir` (the peer acknowledged `gaps` regions of
     /// it that were never seen): Zeek's `G`/`g`, only while both sides are cleanly established.
     pub fn on_gaps(&mut self, history: &mut String, data_dir: Dir, gaps: u32) {
-        let d = data_dir.idx();
-        if gaps == 0 || !(self.ep[d].is_clean() && self.ep[1 - d].is_clean()) {
+        let d = data_dir;
+        if gaps == 0 || !(self.ep[d].is_clean() && self.ep[d.rev()].is_clean()) {
             return;
         }
         for _ in 0..gaps.min(1000) {
@@ -812,7 +814,7 @@ mod tests {
         }
         let (_, h, t) = run(false, &s);
         assert_eq!(h, "ShADTT", "T at the 1st and 10th retransmission");
-        assert_eq!(t.ep[0].rxmt.count, 12);
+        assert_eq!(t.ep[Dir::C2s].rxmt.count, 12);
     }
 
     #[test]
@@ -934,7 +936,7 @@ mod tests {
             h, "ShADaGdg",
             "one gap each way; the fully captured segment is no gap"
         );
-        assert_eq!(t.ep[1].gap.count, 1);
+        assert_eq!(t.ep[Dir::S2c].gap.count, 1);
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //!   an `other` verdict for trouble on flows no app was recognised on. `Call::status` is set for
 //!   every call. Each summary is one sentence that cites the numbers of the worst finding.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use crate::classify::Service;
 use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
