@@ -21,8 +21,10 @@ pub mod detect;
 pub mod flow;
 pub mod label;
 pub mod model;
+pub mod proto;
 pub mod report;
 pub mod verdict;
+pub mod wire;
 
 pub use analyzer::{Analyzer, Config, Progress};
 pub use report::Report;

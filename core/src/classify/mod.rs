@@ -516,17 +516,8 @@ fn finalize_service(c: &mut FlowLabels) {
     }
 }
 
-/// Reads a big-endian u16 at `off`, if present.
-pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
-    let s = b.get(off..off.checked_add(2)?)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
-}
-
-/// Reads a big-endian u32 at `off`, if present.
-pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
+/// The bounds-checked readers every classifier uses.
+pub(crate) use crate::wire::{be16, be32};
 
 /// Case-insensitive ASCII prefix test.
 pub(crate) fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
