@@ -23,6 +23,7 @@ pub mod label;
 pub mod model;
 pub mod proto;
 pub mod report;
+pub mod tx;
 pub mod verdict;
 pub mod wire;
 
