@@ -1,13 +1,14 @@
 //! What classification concluded about a flow: [`FlowLabels`], and [`LabeledFlow`], a flow
 //! paired with its labels, which is what detectors, verdicts and the report read.
 //!
-//! Layering: this module imports only [`crate::flow`] and [`crate::model`], so `flow` knows
+//! Layering: this module imports only [`crate::flow`], [`crate::model`] and [`crate::tx`], so `flow` knows
 //! nothing of classification and `report` can build a flow's row without importing
 //! `classify`. The classifiers' scratch state is not here: the classify `Engine` owns it, per
 //! flow, and [`Engine::finish`](crate::classify::Engine::finish) hands out the labels.
 
 use crate::flow::Flow;
 use crate::model::{App, Confidence, Protocol, Service};
+use crate::tx::Transactions;
 use serde::Serialize;
 use std::ops::{Deref, DerefMut};
 
@@ -143,6 +144,9 @@ pub struct FlowLabels {
     pub endpoint_linked: bool,
     /// The flow whose STUN/SDP taught the cache entry that labelled this one.
     pub linked_to: Option<u32>,
+    /// The protocol messages classification parsed (bounded; see [`crate::tx`]). Detectors
+    /// read these instead of payload bytes.
+    pub tx: Transactions,
 }
 
 impl FlowLabels {

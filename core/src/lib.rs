@@ -21,10 +21,13 @@ pub mod detect;
 pub mod flow;
 pub mod label;
 pub mod model;
+pub mod proto;
 pub mod report;
 pub mod stats;
 pub mod truth;
+pub mod tx;
 pub mod verdict;
+pub mod wire;
 
 pub use analyzer::{Analyzer, Config, Progress};
 pub use report::Report;

@@ -4,49 +4,11 @@
 //! protocol `dns` and the name in `sni`, but no app: a lookup is not the app's traffic.
 //! Names are read with compression pointers followed at most 16 times.
 
-use super::{apps, be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{apps, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use super::{Protocol, Scratch};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// Reads a name at `off`; returns it (lowercase, dotted) and the offset after it.
-pub fn read_name(msg: &[u8], off: usize) -> Option<(String, usize)> {
-    let mut name = String::new();
-    let mut o = off;
-    let mut after: Option<usize> = None;
-    let mut jumps = 0;
-    loop {
-        let l = *msg.get(o)?;
-        if l == 0 {
-            return Some((name, after.unwrap_or(o + 1)));
-        }
-        if l & 0xC0 == 0xC0 {
-            let ptr = usize::from(be16(msg, o)? & 0x3FFF);
-            if after.is_none() {
-                after = Some(o + 2);
-            }
-            jumps += 1;
-            if jumps > 16 || ptr >= msg.len() {
-                return None;
-            }
-            o = ptr;
-            continue;
-        }
-        if l & 0xC0 != 0 {
-            return None;
-        }
-        let lab = msg.get(o + 1..o + 1 + usize::from(l))?;
-        if !name.is_empty() {
-            name.push('.');
-        }
-        if name.len() > 255 {
-            return None;
-        }
-        for c in lab {
-            name.push(c.to_ascii_lowercase() as char);
-        }
-        o += 1 + usize::from(l);
-    }
-}
+use crate::proto::dns as proto;
+pub use crate::proto::dns::read_name;
+use std::net::IpAddr;
 
 /// A parsed message: question name and A/AAAA answers (at most 32).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,57 +19,28 @@ pub struct Msg {
     pub answers: Vec<(String, IpAddr)>,
 }
 
-/// Parses a DNS message (UDP payload, or TCP payload after the 2-byte length).
+/// Parses a DNS message (UDP payload, or TCP payload after the 2-byte length) under the
+/// classifier's rule: one question, a standard opcode (≤ 2), a query carries no answers, the
+/// question class is IN (or ANY, with or without the mDNS unicast bit) and the type non-zero.
 pub fn parse(b: &[u8]) -> Option<Msg> {
-    let id = be16(b, 0)?;
-    let flags = be16(b, 2)?;
-    let qd = be16(b, 4)?;
-    let an = be16(b, 6)?;
-    if qd != 1 || (flags >> 11) & 0xF > 2 {
+    let m = proto::parse(b)?;
+    let h = m.header;
+    if h.qdcount != 1 || h.opcode() > 2 || (!h.response() && h.ancount != 0) {
         return None;
     }
-    let response = flags & 0x8000 != 0;
-    if !response && an != 0 {
+    let qclass = m.qclass?;
+    if qclass & 0x7FFF != 1 && qclass != 255 || m.qtype == 0 {
         return None;
-    }
-    let (qname, mut o) = read_name(b, 12)?;
-    let qtype = be16(b, o)?;
-    let qclass = be16(b, o + 2)?;
-    if qclass & 0x7FFF != 1 && qclass != 255 || qtype == 0 {
-        return None;
-    }
-    o += 4;
-    let mut answers = Vec::new();
-    for _ in 0..an.min(32) {
-        let Some((n, o2)) = read_name(b, o) else {
-            break;
-        };
-        let (Some(t), Some(l)) = (be16(b, o2), be16(b, o2 + 8)) else {
-            break;
-        };
-        let rd = o2 + 10;
-        let Some(data) = b.get(rd..rd + usize::from(l)) else {
-            break;
-        };
-        match (t, data.len()) {
-            (1, 4) => answers.push((
-                n,
-                IpAddr::V4(Ipv4Addr::new(data[0], data[1], data[2], data[3])),
-            )),
-            (28, 16) => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(data);
-                answers.push((n, IpAddr::V6(Ipv6Addr::from(a))));
-            }
-            _ => {}
-        }
-        o = rd + usize::from(l);
     }
     Some(Msg {
-        id,
-        response,
-        qname,
-        answers,
+        id: h.id,
+        response: h.response(),
+        qname: m.qname,
+        answers: m
+            .answers
+            .into_iter()
+            .filter_map(|r| r.addr.map(|a| (r.name, a)))
+            .collect(),
     })
 }
 

@@ -9,6 +9,8 @@
 //! Payload evidence beats port hints: labels carry a [`Confidence`] and only a stronger one
 //! replaces an app. `service: call` needs call evidence (a call-app media signature, RTP
 //! media, SIP INVITE); STUN, DTLS or SRTP alone are not a call.
+//! Beside the classifiers, the engine's [`record`]er parses each datagram once into the
+//! flow's transactions ([`crate::tx`]), which detectors read instead of payload bytes.
 //! [`Engine::finish`] re-applies the cross-flow caches, adds port hints to flows left
 //! unlabelled, returns each flow with its [`FlowLabels`] and groups call flows into
 //! [`crate::report::Call`]s (see `calls.rs`).
@@ -33,6 +35,7 @@ pub mod megaco;
 pub mod mgcp;
 pub mod ports;
 pub mod quic;
+pub mod record;
 pub mod rtp;
 pub mod sccp;
 pub mod sip;
@@ -276,6 +279,8 @@ struct FlowState {
     states: Vec<(u8, AnyState)>,
     /// Bit i set: `states` holds an entry for `REGISTRY[i]` (spares the lookup per packet).
     stored: u64,
+    /// The transaction recorder's position in each direction (transactions go to `labels.tx`).
+    rec: record::Recorder,
 }
 
 impl FlowState {
@@ -341,6 +346,10 @@ impl Engine {
             return;
         }
         st.inspected = st.inspected.saturating_add(1);
+        if matches!(d.l4, L4::Udp(_)) {
+            st.rec
+                .on_datagram(flow, dir, frame, payload, &mut st.labels.tx);
+        }
         let p = Pkt {
             dir,
             ts,
@@ -438,6 +447,7 @@ impl Engine {
                     }
                 }
             }
+            record::stream_openings(flow, &mut class.tx);
             ports::hint(&info, class);
             finalize_service(class);
         }
@@ -516,17 +526,8 @@ fn finalize_service(c: &mut FlowLabels) {
     }
 }
 
-/// Reads a big-endian u16 at `off`, if present.
-pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
-    let s = b.get(off..off.checked_add(2)?)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
-}
-
-/// Reads a big-endian u32 at `off`, if present.
-pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
+/// The bounds-checked readers every classifier uses.
+pub(crate) use crate::wire::{be16, be32};
 
 /// Case-insensitive ASCII prefix test.
 pub(crate) fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {

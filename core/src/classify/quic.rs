@@ -10,9 +10,10 @@
 //! plaintext CHLO of Q043–Q046 (Q050 and later encrypt it: no SNI).
 
 use super::tls::{apply_sni, parse_hello_body};
-use super::{be32, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
+use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use super::{Protocol, Scratch};
 use crate::flow::Dir;
+use crate::proto::quic::{varint, LongHeader, PacketType};
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
 use aes_gcm::aead::{Aead, Payload};
@@ -81,44 +82,17 @@ fn client_keys(version: u32, dcid: &[u8]) -> Option<Keys> {
     Some(k)
 }
 
-/// Reads a QUIC variable-length integer at `o`: (value, bytes used).
-fn varint(b: &[u8], o: usize) -> Option<(u64, usize)> {
-    let f = *b.get(o)?;
-    let n = 1usize << (f >> 6);
-    let s = b.get(o..o + n)?;
-    let mut v = u64::from(f & 0x3F);
-    for x in s.iter().skip(1) {
-        v = (v << 8) | u64::from(*x);
-    }
-    Some((v, n))
-}
-
 /// Decrypts the first client Initial packet in `b`, returning its plaintext frames.
 pub fn decrypt_initial(b: &[u8]) -> Option<Vec<u8>> {
-    let first = *b.first()?;
-    if first & 0xC0 != 0xC0 {
+    let h = LongHeader::parse(b)?;
+    let (first, version, dcid) = (h.first, h.version, h.dcid);
+    // RFC 9000 §17.2: a v1/v2 connection id has at most 20 bytes.
+    if h.packet_type() != PacketType::Initial || dcid.len() > 20 {
         return None;
     }
-    let version = be32(b, 1)?;
-    let v2 = version == 0x6b33_43cf;
-    let ptype = (first >> 4) & 3;
-    if (!v2 && ptype != 0) || (v2 && ptype != 1) {
-        return None;
-    }
-    let dlen = usize::from(*b.get(5)?);
-    if dlen > 20 {
-        return None;
-    }
-    let dcid = b.get(6..6 + dlen)?;
-    let mut o = 6 + dlen;
-    let slen = usize::from(*b.get(o)?);
-    o += 1 + slen;
-    let (tlen, n) = varint(b, o)?;
-    o += n + usize::try_from(tlen).ok()?;
-    let (len, n) = varint(b, o)?;
-    o += n;
-    let pn_off = o;
-    let end = pn_off.checked_add(usize::try_from(len).ok()?)?;
+    let init = h.initial?;
+    let pn_off = init.pn_offset;
+    let end = pn_off.checked_add(usize::try_from(init.length).ok()?)?;
     if end > b.len() {
         return None;
     }

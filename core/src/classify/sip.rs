@@ -14,6 +14,7 @@ use super::{
     Pkt,
 };
 use super::{App, Protocol, Scratch};
+use crate::proto::http;
 use std::net::{IpAddr, SocketAddr};
 
 const METHODS: &[&[u8]] = &[
@@ -31,17 +32,6 @@ const METHODS: &[&[u8]] = &[
     b"MESSAGE ",
     b"REFER ",
     b"PUBLISH ",
-];
-
-const HTTP_METHODS: &[&[u8]] = &[
-    b"GET ",
-    b"POST ",
-    b"PUT ",
-    b"HEAD ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"CONNECT ",
-    b"PATCH ",
 ];
 
 /// What the first line says.
@@ -197,7 +187,7 @@ impl Classifier for Sip {
             return Outcome::NeedMore;
         }
         if !cx.class.has_protocol(Protocol::Http) {
-            if HTTP_METHODS.iter().any(|m| b.starts_with(m))
+            if http::request_method(b).is_some()
                 && contains_ci(b.get(..512.min(b.len())).unwrap_or(b), b" HTTP/1.")
             {
                 cx.class.add_protocol(Protocol::Http);
@@ -214,7 +204,7 @@ impl Classifier for Sip {
                         );
                     }
                 }
-            } else if b.starts_with(b"HTTP/1.") {
+            } else if http::is_status_prefix(b) {
                 cx.class.add_protocol(Protocol::Http);
             }
         }

@@ -1,8 +1,8 @@
 //! DNS tampering: `dns_injection`, `dns_bogon` and `dns_nxdomain`.
 //!
-//! DNS messages are read back from each UDP/53 flow's kept payload prefix, split at the
-//! datagram lengths the packet log records (`blocking::datagrams`), so every message keeps its
-//! frame number, arrival time and IP TTL. A flow holds the queries of one client socket; each
+//! DNS messages come from each UDP/53 flow's transactions (`crate::tx`: parsed once by
+//! `proto::dns` during classification), so every message keeps its frame number, arrival time
+//! and IP TTL. A flow holds the queries of one client socket; each
 //! query is matched with the answers that carry its question (same name and type).
 //! Limit: only the messages inside the first `FlowConfig::payload_prefix` bytes (512 by
 //! default) of each direction are read, so a client that sends many queries from one socket
@@ -34,11 +34,10 @@
 //! several upstreams and relay every answer (dnsmasq `--all-servers`): their answers share
 //! the resolver's TTL, so only the speed test could fire.
 
-use super::blocking::{self, datagrams, ttl_mismatch, BlockingConfig};
+use super::blocking::{self, ttl_mismatch, BlockingConfig};
 use super::{Detector, Input};
 use crate::classify::apps;
-use crate::classify::dns::read_name;
-use crate::flow::{Dir, Flow, PacketMeta, Transport};
+use crate::flow::{Dir, Flow, Transport};
 use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{
@@ -46,8 +45,9 @@ use crate::report::evidence::{
 };
 use crate::report::Finding;
 use crate::secs;
+use crate::tx::DnsTx;
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// The detector (emits `dns_injection`, `dns_bogon`, `dns_nxdomain`).
 pub struct DnsTampering;
@@ -72,82 +72,40 @@ pub struct DnsFact {
     pub digest: u64,
 }
 
-fn be16(b: &[u8], i: usize) -> Option<u16> {
-    blocking::be16(b, i).map(|v| v as u16)
-}
-
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
-        (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Parses one DNS message (RFC 1035 §4.1) into facts; None when it is not DNS with one question.
-pub fn parse(p: &PacketMeta, b: &[u8]) -> Option<DnsFact> {
-    let txid = be16(b, 0)?;
-    let flags = be16(b, 2)?;
-    if be16(b, 4)? != 1 || (flags >> 11) & 0xF > 2 {
+/// The detector's rule over a recorded DNS message: one question and a standard opcode (≤ 2).
+pub fn fact(m: &DnsTx) -> Option<DnsFact> {
+    if m.qdcount != 1 || m.opcode > 2 {
         return None;
     }
-    let an = be16(b, 6)?;
-    let (qname, mut o) = read_name(b, 12)?;
-    let qtype = be16(b, o)?;
-    o = o.checked_add(4)?;
-    let mut addrs = Vec::new();
-    let mut min_ttl: Option<u32> = None;
-    for _ in 0..an.min(32) {
-        let Some((_, o2)) = read_name(b, o) else {
-            break;
-        };
-        let (Some(t), Some(ttl), Some(l)) = (
-            be16(b, o2),
-            blocking::be32(b, o2 + 4),
-            blocking::be16(b, o2 + 8),
-        ) else {
-            break;
-        };
-        let rd = o2 + 10;
-        let Some(data) = b.get(rd..rd + l) else { break };
-        match (t, data) {
-            (1, [a, b2, c, d]) => addrs.push(IpAddr::V4(Ipv4Addr::new(*a, *b2, *c, *d))),
-            (28, d) if d.len() == 16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(d);
-                addrs.push(IpAddr::V6(Ipv6Addr::from(a)));
-            }
-            _ => {}
-        }
-        min_ttl = Some(min_ttl.map_or(ttl, |m| m.min(ttl)));
-        o = rd + l;
-    }
     Some(DnsFact {
-        frame: p.frame,
-        ts: p.ts,
-        ip_ttl: p.ttl,
-        txid,
-        response: flags & 0x8000 != 0,
-        rcode: (flags & 0xF) as u8,
-        qname,
-        qtype,
-        addrs,
-        min_ttl,
-        digest: fnv(b),
+        frame: m.at.frame,
+        ts: m.at.ts,
+        ip_ttl: m.at.ip_ttl,
+        txid: m.id,
+        response: m.response,
+        rcode: m.rcode,
+        qname: m.qname.clone(),
+        qtype: m.qtype,
+        addrs: m.answers.iter().filter_map(|r| r.addr).collect(),
+        min_ttl: m.answers.iter().map(|r| r.ttl).min(),
+        digest: m.digest,
     })
 }
 
-/// The DNS messages of one flow, client's (queries) and server's (answers).
-pub fn messages(f: &Flow) -> (Vec<DnsFact>, Vec<DnsFact>) {
-    let q = datagrams(f, Dir::C2s)
-        .into_iter()
-        .filter_map(|(p, b)| parse(&p, b))
-        .filter(|m| !m.response)
-        .collect();
-    let a = datagrams(f, Dir::S2c)
-        .into_iter()
-        .filter_map(|(p, b)| parse(&p, b))
-        .filter(|m| m.response)
-        .collect();
-    (q, a)
+/// The DNS messages of one flow, client's (queries) and server's (answers), from the flow's
+/// transactions.
+pub fn messages(f: &LabeledFlow) -> (Vec<DnsFact>, Vec<DnsFact>) {
+    let of = |dir: Dir, response: bool| -> Vec<DnsFact> {
+        f.class
+            .tx
+            .dns
+            .iter()
+            .filter(|m| m.at.dir == dir)
+            .filter_map(fact)
+            .filter(|m| m.response == response)
+            .collect()
+    };
+    (of(Dir::C2s, false), of(Dir::S2c, true))
 }
 
 /// True for addresses no public name should resolve to (RFC 6890 special-purpose ranges).
@@ -556,12 +514,31 @@ mod tests {
     }
 
     #[test]
-    fn truncated_messages_parse_to_none() {
+    fn truncated_messages_are_not_recorded() {
         let q = query(1, "a.example");
-        let p = pkt(1, 0, Dir::C2s, 0, 0, 0, 0, 64).m;
-        assert!(parse(&p, &q).is_some());
         for cut in 0..q.len() - 4 {
-            assert!(parse(&p, &q[..cut]).is_none(), "cut {cut}");
+            let f = dns(&[(0, C, 64, q[..cut].to_vec())]);
+            let f = &recorded(&[f])[0];
+            assert!(messages(f).0.is_empty(), "cut {cut}");
         }
+        let f = dns(&[(0, C, 64, q)]);
+        assert_eq!(messages(&recorded(&[f])[0]).0.len(), 1);
+    }
+
+    /// Classify and detect agree: the message the classifier labelled DNS is the one the
+    /// detector reads, recorded during the engine's pass (not re-parsed).
+    #[test]
+    fn engine_records_what_the_detector_reads() {
+        let q = query(7, "web.whatsapp.com");
+        let flows = through_engine("10.0.0.2:40000", "192.0.2.53:53", &[(C, 5, &q)]);
+        let f = &flows[0];
+        assert!(f.class.has_protocol(crate::model::Protocol::Dns));
+        let (qs, _) = messages(f);
+        assert_eq!(qs.len(), 1);
+        assert_eq!(
+            (qs[0].frame, qs[0].txid, qs[0].qname.as_str()),
+            (1, 7, "web.whatsapp.com")
+        );
+        assert_eq!(f.class.tx.datagrams_in_prefix, [1, 0]);
     }
 }

@@ -40,11 +40,6 @@ pub struct QuicBlocked;
 /// Smallest UDP payload of a client Initial (RFC 9000 §14.1).
 const MIN_INITIAL: u32 = 1200;
 
-/// True when `p` starts with a QUIC long header of a non-zero version.
-pub fn is_long_header(p: &[u8]) -> bool {
-    matches!(p, [b0, v0, v1, v2, v3, ..] if b0 & 0xC0 == 0xC0 && [*v0, *v1, *v2, *v3] != [0, 0, 0, 0])
-}
-
 impl Detector for QuicBlocked {
     fn name(&self) -> &'static str {
         "quic_blocked"
@@ -64,13 +59,13 @@ impl Detector for QuicBlocked {
         // (client ip, server) → flows whose first client datagram is an Initial.
         let mut groups: BTreeMap<(IpAddr, SocketAddr), Vec<&LabeledFlow>> = BTreeMap::new();
         for f in input.flows.iter().filter(|f| f.transport == Transport::Udp) {
-            let first = &f.dir[0].payload_prefix;
-            let first_len = f
+            let first = f
                 .packets
                 .iter()
-                .find(|p| p.dir == Dir::C2s && p.payload_len > 0)
-                .map(|p| p.payload_len);
-            if is_long_header(first) && first_len.is_some_and(|l| l >= MIN_INITIAL) {
+                .find(|p| p.dir == Dir::C2s && p.payload_len > 0);
+            // The recorder saw a long header (of a non-zero version) in that datagram.
+            let long = first.is_some_and(|p| f.class.tx.quic.iter().any(|q| q.at.frame == p.frame));
+            if long && first.is_some_and(|p| p.payload_len >= MIN_INITIAL) {
                 groups.entry((f.client.ip(), f.server)).or_default().push(f);
             }
         }
@@ -221,6 +216,7 @@ mod tests {
 
     #[test]
     fn long_header_check() {
+        use crate::proto::quic::is_long_header;
         assert!(is_long_header(&[0xC0, 0, 0, 0, 1]));
         assert!(!is_long_header(&[0xC0, 0, 0, 0, 0]));
         assert!(!is_long_header(&[0x40, 0, 0, 0, 1]));

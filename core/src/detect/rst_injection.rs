@@ -47,8 +47,8 @@
 //! ≥ 2 hops exactly at the RST.
 
 use super::blocking::{
-    self, has, is_call_flow, is_client_hello, is_dup, is_http_request, is_rst, ms, seq_diff,
-    seq_le, seq_lt, ttl_mismatch, ttl_mode_without_rst, BlockingConfig,
+    self, has, is_call_flow, is_dup, is_rst, ms, seq_diff, seq_le, seq_lt, ttl_mismatch,
+    ttl_mode_without_rst, BlockingConfig,
 };
 use super::{Detector, Input};
 use crate::decode::tcp_flags;
@@ -57,6 +57,7 @@ use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{PenaltyBox, PenaltyBoxResetEvidence, RstEvidence, RstPacket};
 use crate::report::Finding;
+use crate::tx::TlsKind;
 use crate::{secs, Nanos};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -268,12 +269,17 @@ fn max_seq(a: Option<u32>, b: u32) -> Option<u32> {
     })
 }
 
-/// The first payload type of a direction, from its prefix.
+/// The first payload type of a direction: its recorded TLS/HTTP opening, else call traffic
+/// (the flow's labels, or a SIP request line at the start of the prefix).
 fn payload_kind(f: &LabeledFlow, dir: Dir) -> Option<&'static str> {
     let p = &f.dir[dir.idx()].payload_prefix;
-    if is_client_hello(p) {
+    let tx = &f.class.tx;
+    if tx
+        .tls_opening(dir)
+        .is_some_and(|t| t.kind == TlsKind::ClientHello)
+    {
         Some("tls_client_hello")
-    } else if is_http_request(p) {
+    } else if tx.http_opening(dir).is_some_and(|h| h.method.is_some()) {
         Some("http_request")
     } else if is_call_flow(f) || p.starts_with(b"INVITE ") || p.starts_with(b"REGISTER ") {
         Some("voip_payload")

@@ -15,6 +15,7 @@ pub const S: Dir = Dir::S2c;
 pub fn run_detector(detector: &dyn Detector, flows: &[LabeledFlow]) -> Vec<Finding> {
     let config = DetectConfig::default();
     let mut out = Vec::new();
+    let flows = &recorded(flows);
     detector.detect(&Input::new(flows, &[], &config), &mut out);
     for f in &out {
         // The typed evidence must print its keys as the untyped objects did (sorted).
@@ -25,6 +26,64 @@ pub fn run_detector(detector: &dyn Detector, flows: &[LabeledFlow]) -> Vec<Findi
         );
     }
     out
+}
+
+/// `flows` with their transactions rebuilt from packet log and prefixes, as the engine's
+/// recorder would have kept them (test flows are built without the engine).
+pub fn recorded(flows: &[LabeledFlow]) -> Vec<LabeledFlow> {
+    flows
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.class.tx = crate::classify::record::replay(&f.flow);
+            f
+        })
+        .collect()
+}
+
+/// Runs UDP payloads (direction, time, bytes; frames 1, 2, …) between `client` and `server`
+/// through the real flow table and classify engine, returning the finished flows with their
+/// labels and recorded transactions.
+pub fn through_engine(client: &str, server: &str, pkts: &[(Dir, i64, &[u8])]) -> Vec<LabeledFlow> {
+    use crate::decode::{Anomalies, Decoded, Net, Udp, L4};
+    let (c, s): (std::net::SocketAddr, std::net::SocketAddr) = (
+        client.parse().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into()),
+        server.parse().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into()),
+    );
+    let mut t = crate::flow::FlowTable::new(crate::flow::FlowConfig::default());
+    let mut e = crate::classify::Engine::new();
+    for (i, (dir, ts, b)) in pkts.iter().enumerate() {
+        let (src, dst) = if *dir == Dir::C2s { (c, s) } else { (s, c) };
+        let d = Decoded {
+            net: Some(Net {
+                src: src.ip(),
+                dst: dst.ip(),
+                ttl: 64,
+                ip_id: Some(i as u32),
+                df: false,
+                ip_len: 28 + b.len() as u32,
+                proto: 17,
+                frag: None,
+            }),
+            l4: L4::Udp(Udp {
+                src_port: src.port(),
+                dst_port: dst.port(),
+                len: b.len() as u32,
+                payload: b,
+            }),
+            vlan: 0,
+            tunnel: None,
+            anomalies: Anomalies::default(),
+            error: None,
+        };
+        let frame = i as u64 + 1;
+        if let Some(o) = t.observe(frame, *ts, &d) {
+            if let Some(f) = t.flows().get(o.id as usize) {
+                e.on_packet(f, o.dir, frame, *ts, &d);
+            }
+        }
+    }
+    e.finish(t.into_flows()).0
 }
 
 /// A finding's evidence as JSON, for tests that check single keys.

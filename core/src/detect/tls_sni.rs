@@ -22,10 +22,7 @@
 //! rare: servers answer with an alert; a server crashing right after accept; heavy loss
 //! that eats several ClientHello copies (`tls_sni_drop`).
 
-use super::blocking::{
-    self, client_hello_sni, has, is_client_hello, is_dup, is_rst, is_server_tls_answer, ms,
-    ttl_mismatch, BlockingConfig, SEC,
-};
+use super::blocking::{self, has, is_dup, is_rst, ms, ttl_mismatch, BlockingConfig, SEC};
 use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::flow::{Dir, PacketMeta, Transport};
@@ -34,6 +31,7 @@ use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{TlsSniDropEvidence, TlsSniResetEvidence};
 use crate::report::Finding;
 use crate::secs;
+use crate::tx::TlsKind;
 
 /// The detector (emits `tls_sni_reset` and `tls_sni_drop`).
 pub struct TlsSni;
@@ -55,8 +53,16 @@ impl Detector for TlsSni {
 }
 
 fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
-    let hello = &f.dir[0].payload_prefix;
-    if !is_client_hello(hello) || is_server_tls_answer(&f.dir[1].payload_prefix) {
+    // The openings the recorder read with proto::tls: a ClientHello, and no ServerHello or
+    // alert (any TLS record a server sends first) back.
+    let tx = &f.class.tx;
+    let hello = tx
+        .tls_opening(Dir::C2s)
+        .filter(|t| t.kind == TlsKind::ClientHello)?;
+    if tx
+        .tls_opening(Dir::S2c)
+        .is_some_and(|t| matches!(t.kind, TlsKind::ServerHello | TlsKind::Alert))
+    {
         return None;
     }
     let pk: Vec<&PacketMeta> = f.packets.iter().filter(|p| !is_dup(p)).collect();
@@ -68,7 +74,7 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
         .last();
     let rtt = syn.map(|s| synack.ts.saturating_sub(s.ts));
     let ch = pk.iter().find(|p| p.dir == Dir::C2s && p.payload_len > 0)?;
-    let sni = f.class.sni.clone().or_else(|| client_hello_sni(hello));
+    let sni = f.class.sni.clone().or_else(|| hello.sni.clone());
     let name = sni.clone().unwrap_or_else(|| "(no name)".into());
     let server_data = pk.iter().any(|p| p.dir == Dir::S2c && p.payload_len > 0);
     let rst = pk

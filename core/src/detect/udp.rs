@@ -48,7 +48,7 @@
 //! `a=sendonly`, mute on apps that stop sending entirely) for `rtp_cut`; captures that stop
 //! right after the client started.
 
-use super::blocking::{self, datagrams, is_call_flow, is_dup, ms, SEC};
+use super::blocking::{self, is_call_flow, is_dup, ms, SEC};
 use super::{Detector, Input};
 use crate::classify::Service;
 use crate::flow::{Dir, Flow, PacketMeta, Transport};
@@ -65,31 +65,6 @@ use std::net::IpAddr;
 
 /// The detector (emits the five UDP kinds).
 pub struct UdpBlocking;
-
-/// STUN magic cookie (RFC 5389).
-const COOKIE: u32 = 0x2112_A442;
-
-/// A parsed STUN header: (message type, transaction id).
-pub fn stun_header(p: &[u8]) -> Option<(u16, [u8; 16])> {
-    let ty = blocking::be16(p, 0)? as u16;
-    let len = blocking::be16(p, 2)?;
-    if ty & 0xC000 != 0 || p.len() < 20 {
-        return None;
-    }
-    let cookie = blocking::be32(p, 4)?;
-    let tiles = len.checked_add(20)? == p.len() && len % 4 == 0;
-    if cookie != COOKIE && !tiles {
-        return None;
-    }
-    let mut id = [0u8; 16];
-    id.copy_from_slice(p.get(4..20)?);
-    Some((ty, id))
-}
-
-/// True for a request-class STUN type (class bits C1C0 = 00).
-pub fn is_request(ty: u16) -> bool {
-    ty & 0x0110 == 0
-}
 
 /// Server ports of fire-and-forget or discovery protocols (one-way by design).
 fn one_way_by_design(port: u16) -> bool {
@@ -142,7 +117,7 @@ struct UdpFacts {
     stun_frames: Vec<u64>,
 }
 
-fn facts(f: &Flow) -> UdpFacts {
+fn facts(f: &LabeledFlow) -> UdpFacts {
     let c2s: Vec<&PacketMeta> = f
         .packets
         .iter()
@@ -155,16 +130,15 @@ fn facts(f: &Flow) -> UdpFacts {
         answered: f.dir[1].packets > 0,
         ..Default::default()
     };
-    // STUN transactions from the kept datagrams.
-    let mut tx: BTreeMap<[u8; 16], Vec<PacketMeta>> = BTreeMap::new();
-    let dgs = datagrams(f, Dir::C2s);
-    for (p, body) in &dgs {
-        if let Some((ty, id)) = stun_header(body) {
-            if is_request(ty) {
-                tx.entry(id).or_default().push(*p);
-            }
+    // STUN requests among the client's recorded messages (the lax header view: the cookie,
+    // or a cookie-less length that tiles the datagram), by transaction id.
+    let mut tx: BTreeMap<[u8; 16], Vec<&crate::tx::At>> = BTreeMap::new();
+    for m in f.class.tx.stun.iter() {
+        if m.at.dir == Dir::C2s && m.class == 0 {
+            tx.entry(m.txid).or_default().push(&m.at);
         }
     }
+    let in_prefix = f.class.tx.datagrams_in_prefix[0] as usize;
     if let Some(best) = tx
         .values()
         .max_by_key(|v| (v.len(), v.last().map(|p| p.ts)))
@@ -177,8 +151,8 @@ fn facts(f: &Flow) -> UdpFacts {
             .saturating_sub(best.first().map_or(0, |p| p.ts));
         u.stun_frames = best.iter().map(|p| p.frame).collect();
         // Prefix exhausted: the rest of the flow's sends may be the same transaction.
-        let prefix_full = dgs.len() < c2s.iter().filter(|p| p.payload_len > 0).count();
-        if prefix_full && tx.len() == 1 && dgs.len() == best.len() {
+        let prefix_full = in_prefix < c2s.iter().filter(|p| p.payload_len > 0).count();
+        if prefix_full && tx.len() == 1 && in_prefix == best.len() {
             u.stun_sends = c2s.len() as u32;
             u.stun_span = u.last.saturating_sub(u.first);
             u.stun_frames = c2s.iter().map(|p| p.frame).collect();
@@ -763,14 +737,32 @@ mod tests {
 
     #[test]
     fn stun_header_forms() {
-        assert_eq!(stun_header(&binding(7)).map(|(t, _)| t), Some(1));
-        assert!(is_request(0x0001) && !is_request(0x0101) && is_request(0x0800));
+        use crate::proto::stun::Header;
+        assert_eq!(Header::parse(&binding(7)).map(|h| h.typ), Some(1));
         let mut classic = vec![0x00, 0x01, 0x00, 0x00];
         classic.extend_from_slice(&[9; 16]);
-        assert!(stun_header(&classic).is_some());
+        assert!(Header::parse(&classic).is_some());
         classic[3] = 4; // length no longer tiles
-        assert!(stun_header(&classic).is_none());
-        assert!(stun_header(&[0x80, 0x01]).is_none());
+        assert!(Header::parse(&classic).is_none());
+        assert!(Header::parse(&[0x80, 0x01]).is_none());
+    }
+
+    /// Classify and detect agree: one Binding request through the engine is labelled STUN
+    /// by the classifier and is the transaction the detector counts.
+    #[test]
+    fn classified_stun_is_the_recorded_transaction() {
+        let b = binding(7);
+        let flows = through_engine("10.0.0.2:40000", "198.51.100.7:3478", &[(C, 0, &b)]);
+        let f = &flows[0];
+        assert!(f.class.has_protocol(Protocol::Stun));
+        assert_eq!(f.class.tx.stun.len(), 1);
+        let m = f.class.tx.stun[0];
+        assert_eq!((m.at.frame, m.typ, m.class, m.cookie), (1, 0x0001, 0, true));
+        assert_eq!(&m.txid[4..], &[7; 12]);
+        // The detector's facts count it as one send of one transaction.
+        let u = facts(f);
+        assert!(u.stun_txid_tracked);
+        assert_eq!((u.stun_sends, u.stun_frames.clone()), (1, vec![1]));
     }
 
     /// The app's signalling connection, open before the call: not a fallback.
