@@ -17,6 +17,7 @@ const SOURCES: &[&str] = &[
 ];
 
 fn main() {
+    check_libpcap();
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let web = root.join("web");
     let dist = web.join("dist");
@@ -67,6 +68,49 @@ fn main() {
     if let Err(e) = std::fs::write(out_dir.join("web_assets.rs"), out) {
         println!("cargo:warning=cannot write web_assets.rs: {e}");
     }
+}
+
+/// With the `capture` feature (default on) on Linux, the link needs libpcap's development
+/// library (`libpcap.so`). Without it the link would fail with a bare "cannot find -lpcap";
+/// say what to do instead.
+fn check_libpcap() {
+    println!("cargo:rerun-if-env-changed=LIBPCAP_LIBDIR");
+    println!("cargo:rerun-if-env-changed=LIBRARY_PATH");
+    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|t| t == "linux");
+    if std::env::var_os("CARGO_FEATURE_CAPTURE").is_none() || !linux {
+        return;
+    }
+    let mut dirs: Vec<PathBuf> = ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/lib", "/lib64"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    for var in ["LIBPCAP_LIBDIR", "LIBRARY_PATH"] {
+        if let Some(v) = std::env::var_os(var) {
+            dirs.extend(std::env::split_paths(&v));
+        }
+    }
+    for base in ["/usr/lib", "/lib"] {
+        if let Ok(rd) = std::fs::read_dir(base) {
+            dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with("-linux-gnu") || n.ends_with("-linux-musl"))
+            }));
+        }
+    }
+    if dirs
+        .iter()
+        .any(|d| d.join("libpcap.so").exists() || d.join("libpcap.a").exists())
+    {
+        return;
+    }
+    panic!(
+        "\n\nvoipwatch: `voipwatch capture` (the default `capture` feature) needs libpcap's \
+         development files, and libpcap.so was not found.\n  Either install them \
+         (Debian/Ubuntu: apt-get install libpcap-dev; Fedora: dnf install libpcap-devel) \
+         or set LIBPCAP_LIBDIR,\n  or build without live capture: cargo build \
+         --no-default-features (`voipwatch capture` then says it was built without it).\n\n"
+    );
 }
 
 fn abs(p: &Path) -> String {

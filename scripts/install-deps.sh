@@ -18,6 +18,9 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v capinfos >/dev/null 2>&1 || need+=(tshark)
 command -v tcpdump  >/dev/null 2>&1 || need+=(tcpdump)
+# `voipwatch capture` (default feature) links libpcap; its namespace tests need ip (iproute2)
+[ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
+command -v ip       >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod capture;
 mod compare;
 mod plot;
 mod render;
@@ -24,6 +25,10 @@ USAGE:
     voipwatch compare CAPTURE --target SEL --control SEL
     voipwatch verify [OPTIONS] DIR|FILE...   check voipwatch against captures with known truth
                                              (<capture>.truth.json beside each capture)
+    voipwatch capture [-i IFACE] [-f BPF] [-d S] [-w FILE.pcapng] [--ring MB] [--format F]
+                                             capture live, show the running answer, then
+                                             the report (details: voipwatch capture --help)
+    voipwatch interfaces                     list the devices capture can open
     voipwatch serve [--port N]               serve the in-browser page on 127.0.0.1
     voipwatch help | --help | --version
 
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("analyze") => analyze::run(&args[1..]),
         Some("compare") => compare::run(&args[1..]),
+        Some("capture") => capture::run(&args[1..]),
+        Some("interfaces") => capture::interfaces(&args[1..]),
         Some("serve") => serve_cmd(&args[1..]),
         Some("verify") => verify::run(&args[1..]),
         Some("help" | "--help" | "-h") => {

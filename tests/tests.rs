@@ -8,6 +8,7 @@ mod decode_oracle;
 mod decode_tshark;
 mod golden;
 mod lab;
+mod live;
 mod mutation;
 mod util;
 mod verify;
