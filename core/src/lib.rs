@@ -24,6 +24,8 @@ pub mod model;
 pub mod proto;
 pub mod report;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod truth;
 pub mod tx;
 pub mod verdict;

@@ -593,7 +593,7 @@ mod tests {
     }
 
     pub(super) fn flow(id: u32, c: &str, s: &str) -> Flow {
-        let mut f = crate::detect::testutil::flow(id, Transport::Udp, c, s).flow;
+        let mut f = crate::testkit::flows::flow(id, Transport::Udp, c, s).flow;
         f.first_frame = 1;
         f
     }

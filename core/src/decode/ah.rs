@@ -52,8 +52,8 @@ impl<'a> AhHeader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn ah(next: u8, upper: &[u8]) -> Vec<u8> {
         // Payload length 4 → 24 bytes: next, len, reserved, SPI, sequence, 12-byte ICV.

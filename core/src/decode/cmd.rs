@@ -46,8 +46,8 @@ impl<'a> CmdTag<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     #[test]
     fn cmd_then_ipv4() {

@@ -132,8 +132,8 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut 
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     #[test]
     fn ethernet_ipv4_udp() {

@@ -127,8 +127,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn outer(gre: &[u8]) -> Vec<u8> {
         eth(0x0800, &ipv4(47, [198, 51, 100, 1], [198, 51, 100, 2], gre))

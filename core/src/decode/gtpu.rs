@@ -114,8 +114,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn gtp(flags: u8, ext: &[u8], inner: &[u8]) -> Vec<u8> {
         let mut v = vec![flags, 0xff];

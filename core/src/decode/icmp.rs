@@ -121,8 +121,8 @@ pub(crate) fn quoted(q: &[u8]) -> Option<Quoted> {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn icmp_msg(kind: u8, code: u8, body: &[u8]) -> Vec<u8> {
         let mut v = vec![kind, code, 0, 0, 0, 0, 0, 0];

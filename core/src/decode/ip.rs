@@ -106,8 +106,8 @@ pub(crate) fn transport<'a>(cx: &mut Cx<'a>, p: IpPayload<'a>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     #[test]
     fn raw_ip_by_version_nibble() {

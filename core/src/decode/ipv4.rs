@@ -196,8 +196,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, decode_frame, Frag, L4};
+    use crate::testkit::frames::*;
 
     fn has(d: &crate::decode::Decoded<'_>, a: &str) -> bool {
         d.anomalies.iter().any(|x| x.as_str() == a)

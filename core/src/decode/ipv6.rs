@@ -254,8 +254,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, decode_frame, Frag, L4};
+    use crate::testkit::frames::*;
 
     /// An IPv6 packet whose payload starts with the given extension headers.
     fn with_ext(exts: &[(u8, Vec<u8>)], proto: u8, upper: &[u8]) -> Vec<u8> {

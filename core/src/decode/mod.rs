@@ -346,12 +346,9 @@ mod vlan;
 mod vxlan;
 
 #[cfg(test)]
-mod testutil;
-
-#[cfg(test)]
 mod tests {
-    use super::testutil::*;
     use super::*;
+    use crate::testkit::frames::*;
 
     /// One sample frame per path through the decoder, with its link type.
     fn samples() -> Vec<(u32, Vec<u8>)> {

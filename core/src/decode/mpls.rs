@@ -79,8 +79,8 @@ fn payload<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn labels(n: usize, inner: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();

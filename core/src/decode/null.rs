@@ -65,8 +65,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], network_order: bool) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn frame(fam: [u8; 4], ip: &[u8]) -> Vec<u8> {
         let mut v = fam.to_vec();

@@ -96,8 +96,8 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, protocol: u16, buf: &'a [u8], off: u
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     #[test]
     fn ppp_with_and_without_address_control() {

@@ -78,8 +78,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8], off: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn session(proto: u16, ip: &[u8]) -> Vec<u8> {
         let mut v = vec![0x11, 0x00, 0x12, 0x34];

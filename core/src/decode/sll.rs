@@ -58,8 +58,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn sll(proto: u16, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];

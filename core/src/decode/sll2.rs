@@ -60,8 +60,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, buf: &'a [u8]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     #[test]
     fn sll2_ipv6_udp() {

@@ -70,8 +70,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, payload: &'a [u8], off: usize, on_port
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn teredo_v6(payload: &[u8]) -> Vec<u8> {
         teredo_v6_nh(6, payload)

@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn inner_ip_wins_and_keeps_its_error() {
         let mut cx = outer_cx();
-        let pkt = crate::decode::testutil::ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &[]);
+        let pkt = crate::testkit::frames::ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], &[]);
         let inner = crate::decode::decode(228, &pkt);
         run(&mut cx, "ipip", |cx| {
             cx.d.net = inner.net;

@@ -119,8 +119,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn anomalies(d: &crate::decode::Decoded<'_>) -> Vec<&'static str> {
         d.anomalies.iter().map(|a| a.as_str()).collect()

@@ -47,8 +47,8 @@ impl<'a> VlanTag<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn tagged(tags: &[(u16, u16)], inner_type: u16, inner: &[u8]) -> Vec<u8> {
         // tags: (tpid, vid) outermost first.

@@ -114,8 +114,8 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, dport: u16, buf: &'a [u8], off: usize)
 
 #[cfg(test)]
 mod tests {
-    use crate::decode::testutil::*;
     use crate::decode::{decode, L4};
+    use crate::testkit::frames::*;
 
     fn outer(dport: u16, payload: &[u8]) -> Vec<u8> {
         eth(

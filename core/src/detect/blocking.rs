@@ -296,10 +296,10 @@ pub fn frames<'a>(it: impl Iterator<Item = &'a PacketMeta>, max: usize) -> Vec<u
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
     use crate::flow::Transport;
     use crate::model::App;
+    use crate::testkit::flows::*;
 
     #[test]
     fn seq_arithmetic_wraps() {

@@ -386,8 +386,8 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
+    use crate::testkit::flows::*;
     use serde_json::json;
 
     fn run(flows: &[LabeledFlow]) -> Vec<Finding> {

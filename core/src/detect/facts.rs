@@ -204,10 +204,10 @@ impl<'a> Facts<'a> {
 #[cfg(test)]
 mod tests {
     use super::super::series::sim::{self, Sim};
-    use super::super::testutil::*;
     use super::super::{run_all, Input};
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, RST, SYN};
+    use crate::testkit::flows::*;
 
     /// A TCP flow reset right after its ClientHello by a RST with a foreign TTL (40, an
     /// initial 64, where the server's SYN-ACK came with 117 of 128), 1 ms after the client's

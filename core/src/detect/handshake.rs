@@ -256,10 +256,10 @@ fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{PSH, RST};
     use crate::label::LabeledFlow;
+    use crate::testkit::flows::*;
 
     fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&Handshake, flows)

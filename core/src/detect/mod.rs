@@ -16,7 +16,7 @@
 //!    comment gives the heuristic, each threshold and its source, and the known false
 //!    positives (`docs/findings.md` says the same for readers of the report). Thresholds
 //!    go in [`DetectConfig`]'s sub-configs. It ends with tests built from literal packets
-//!    (`testutil`'s builders; `testutil::run_detector` runs one detector alone).
+//!    (`crate::testkit::flows`'s builders; `run_detector` runs one detector alone).
 //! 2. `pub mod <phenomenon>;` here and one line in [`REGISTRY`] (the order only matters for
 //!    findings equal in time, flow and kind: [`run_all`] sorts by those).
 //! 3. Read what other detectors also need from `input.facts()`. Iterate flows by index
@@ -36,8 +36,6 @@ pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
-#[cfg(test)]
-pub(crate) mod testutil;
 pub mod tls_sni;
 pub mod udp;
 

@@ -575,7 +575,7 @@ impl Detector for Policer {
 mod tests {
     use super::super::series::sim::{self, Sim};
     use super::*;
-    use crate::detect::testutil::ev;
+    use crate::testkit::flows::ev;
 
     fn check(s: &Sim) -> Result<Policed, Reject> {
         let f = sim::run(s);

@@ -144,9 +144,9 @@ impl Detector for QuicBlocked {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, SYN};
+    use crate::testkit::flows::*;
 
     fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&QuicBlocked, flows)

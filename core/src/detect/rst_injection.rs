@@ -613,9 +613,9 @@ fn dir_str(d: Dir) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, FIN, PSH, RST, SYN};
+    use crate::testkit::flows::*;
 
     fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&RstInjection, flows)

@@ -226,8 +226,8 @@ impl Detector for RtpQuality {
 mod tests {
     use super::super::series::sim;
     use super::*;
-    use crate::detect::testutil::ev;
     use crate::label::LabeledFlow;
+    use crate::testkit::flows::ev;
 
     /// A 50 packet/s stream of 200-byte packets for `secs`, the server sending; packets for
     /// which `keep(i, t)` is false are lost.

@@ -741,7 +741,7 @@ pub(crate) mod sim {
 
     pub fn empty_flow() -> LabeledFlow {
         let mut f =
-            super::super::testutil::flow(0, Transport::Tcp, "10.0.0.2:40000", "10.0.1.2:443");
+            crate::testkit::flows::flow(0, Transport::Tcp, "10.0.0.2:40000", "10.0.1.2:443");
         f.first_frame = 1;
         f
     }

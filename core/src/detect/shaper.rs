@@ -323,7 +323,7 @@ mod tests {
     use super::super::series::sim::{self, Sim};
     use super::super::series::Vantage;
     use super::*;
-    use crate::detect::testutil::ev;
+    use crate::testkit::flows::ev;
 
     fn check(s: &Sim) -> Result<Shaped, Reject> {
         let f = sim::run(s);

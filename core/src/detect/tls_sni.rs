@@ -186,9 +186,9 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{PSH, RST};
+    use crate::testkit::flows::*;
 
     fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         run_detector(&TlsSni, flows)

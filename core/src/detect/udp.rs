@@ -674,10 +674,10 @@ impl Detector for UdpBlocking {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::*;
     use crate::decode::tcp_flags::{ACK, PSH, SYN};
     use crate::model::App;
+    use crate::testkit::flows::*;
 
     fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
         let mut out = run_detector(&UdpBlocking, flows);

@@ -6,7 +6,7 @@
 //! keeps the JSON stable: **fields are declared in the byte order of their JSON names** (the
 //! order the untyped `serde_json::Value` objects these replace printed them in), `Option`
 //! fields print `null` unless marked as absent when `None`, and floats are the same `f64`s.
-//! The test at the bottom (and every detector test, through `detect::testutil`) checks the
+//! The test at the bottom (and every detector test, through `testkit::flows`) checks the
 //! order.
 
 use crate::model::{App, Protocol};

@@ -422,11 +422,11 @@ fn service_word(s: Service) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testutil::{flow, pkt, push};
     use crate::flow::{Dir, Transport};
     use crate::model::FindingKind;
     use crate::report::evidence::{UdpMediaBlockedEvidence, UdpOneWayEvidence};
     use crate::report::{Evidence, Media};
+    use crate::testkit::flows::{flow, pkt, push};
 
     /// Evidence naming no app or call.
     fn none() -> Evidence {

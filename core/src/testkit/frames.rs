@@ -1,7 +1,7 @@
 //! Tiny packet builders for the decoders' tests, and the truncation sweep.
 
-use super::checksum;
-use super::{decode, decode_frame};
+use crate::decode::checksum;
+use crate::decode::{decode, decode_frame};
 
 pub(crate) fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
     let mut v = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1];

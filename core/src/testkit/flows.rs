@@ -1,7 +1,7 @@
 //! Builders for the synthetic flows and packets that the detectors' tests share, so each
 //! test module states only its scenario.
-use super::{DetectConfig, Detector, Input};
 use crate::decode::tcp_flags;
+use crate::detect::{DetectConfig, Detector, Input};
 use crate::flow::{Dir, DirFacts, Flow, PacketMeta, Transport};
 use crate::label::LabeledFlow;
 use crate::report::Finding;
