@@ -209,6 +209,9 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                     format!(" — frames {}{more}", pk.join(", "))
                 }
             );
+            if let Some(filter) = &f.filter {
+                let _ = writeln!(s, "      Wireshark filter: {filter}");
+            }
         }
     }
 

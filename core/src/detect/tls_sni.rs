@@ -96,6 +96,7 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
             _ => String::new(),
         };
         return Some(Finding {
+            filter: None,
             kind: FindingKind::TlsSniReset,
             flow: Some(f.id),
             ts: secs(r.ts),
@@ -149,6 +150,7 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
         (_, true) => 0.5,
     };
     Some(Finding {
+        filter: None,
         kind: FindingKind::TlsSniDrop,
         flow: Some(f.id),
         ts: secs(ch.ts),
