@@ -16,7 +16,7 @@ use voipwatch_core::compare::{self, CompareConfig, Comparison, Selector};
 use voipwatch_core::label::LabeledFlow;
 use voipwatch_core::{Analyzer, Config};
 
-const USAGE: &str =
+pub const USAGE: &str =
     "usage: voipwatch compare TARGET CONTROL [--target SEL] [--control SEL] [--format text|json]
        voipwatch compare CAPTURE --target SEL --control SEL [--format text|json]
 SEL: sni=NAME | server=IP:PORT | server=IP | server=:PORT | flow=ID[,ID...] | app=ID | largest";
@@ -52,9 +52,12 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     other => return Err(format!("--format: '{other}' is not text or json")),
                 }
             }
-            "--help" | "-h" => return Err(USAGE.to_string()),
             s if s.starts_with('-') && s != "-" => {
-                return Err(format!("compare: unknown option '{s}'\n{USAGE}"))
+                return Err(crate::args::unknown_option(
+                    "compare",
+                    s,
+                    &["--target", "--control", "--format", "--help"],
+                ))
             }
             s => o.files.push(s.to_string()),
         }
