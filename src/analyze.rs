@@ -7,6 +7,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use voipwatch_core::{Analyzer, Config, Report};
 
+pub const USAGE: &str = "\
+usage: voipwatch analyze [OPTIONS] CAPTURE...
+
+Analyses pcap/pcapng files ('-' reads stdin) and prints, per file, the verdicts, calls,
+findings (each with a Wireshark display filter) and a flows table.
+
+OPTIONS:
+    -f, --format text|json|ndjson   output format (default text); json = one pretty report per
+                                    file; ndjson = one report per line
+    --flows auto|all|voip|problems  which flows the text table lists (default auto: all flows
+                                    when there are at most 40, else VoIP and problem flows)
+    --plot DIR                      write SVG throughput/RTT charts of flagged flows into DIR
+    -j, --jobs N                    files analysed in parallel (default: all cores)
+    -h, --help                      this help
+";
+
+const OPTIONS: &[&str] = &["--format", "--flows", "--plot", "--jobs", "--help"];
+
 /// Chunk size for reading: memory stays bounded whatever the file size.
 const CHUNK: usize = 1 << 20;
 /// Chunks in flight between the reader thread and the analysis.
@@ -86,11 +104,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     .filter(|n| *n > 0)
                     .ok_or(format!("--jobs: '{v}' is not a positive number"))?;
             }
-            _ => {
-                return Err(format!(
-                    "analyze: unknown option '{a}' (see voipwatch --help)"
-                ))
-            }
+            _ => return Err(crate::args::unknown_option("analyze", a, OPTIONS)),
         }
     }
     if o.files.is_empty() {

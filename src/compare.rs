@@ -16,7 +16,7 @@ use voipwatch_core::compare::{self, CompareConfig, Comparison, Selector};
 use voipwatch_core::label::LabeledFlow;
 use voipwatch_core::{Analyzer, Config};
 
-const USAGE: &str =
+pub const USAGE: &str =
     "usage: voipwatch compare TARGET CONTROL [--target SEL] [--control SEL] [--format text|json]
        voipwatch compare CAPTURE --target SEL --control SEL [--format text|json]
 SEL: sni=NAME | server=IP:PORT | server=IP | server=:PORT | flow=ID[,ID...] | app=ID | largest";
@@ -52,9 +52,12 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     other => return Err(format!("--format: '{other}' is not text or json")),
                 }
             }
-            "--help" | "-h" => return Err(USAGE.to_string()),
             s if s.starts_with('-') && s != "-" => {
-                return Err(format!("compare: unknown option '{s}'\n{USAGE}"))
+                return Err(crate::args::unknown_option(
+                    "compare",
+                    s,
+                    &["--target", "--control", "--format", "--help"],
+                ))
             }
             s => o.files.push(s.to_string()),
         }
@@ -128,11 +131,31 @@ fn side(
             format!(" (server names seen: {})", names.join(", "))
         };
         return Err(format!(
-            "{role} selector {sel:?} matches no flow in {path}{hint}"
+            "{role} selector '{}' matches no flow in {path}{hint}",
+            selector_text(sel)
         ));
     }
     compare::throughput_samples_with(&picked, cfg)
         .ok_or_else(|| format!("{role}: the selected flows carry no data in {path}"))
+}
+
+/// A selector as the user writes it (`sni=x`, `server=1.2.3.4:443`, `flow=1,2`, `largest`).
+fn selector_text(s: &Selector) -> String {
+    match s {
+        Selector::Largest => "largest".into(),
+        Selector::Sni(n) => format!("sni={n}"),
+        Selector::App(a) => format!("app={a}"),
+        Selector::Flows(ids) => {
+            let v: Vec<String> = ids.iter().map(u32::to_string).collect();
+            format!("flow={}", v.join(","))
+        }
+        Selector::Server { ip, port } => match (ip, port) {
+            (Some(ip), Some(p)) => format!("server={}", std::net::SocketAddr::new(*ip, *p)),
+            (Some(ip), None) => format!("server={ip}"),
+            (None, Some(p)) => format!("server=:{p}"),
+            (None, None) => "server=".into(),
+        },
+    }
 }
 
 fn rate(bps: f64) -> String {
@@ -161,14 +184,38 @@ fn text(c: &Comparison, tname: &str, cname: &str) -> String {
         ));
     }
     s.push('\n');
+    let cfg = CompareConfig::default();
+    let small: Vec<String> = [("target", &c.target), ("control", &c.control)]
+        .into_iter()
+        .filter(|(_, x)| compare::too_small(x, &cfg))
+        .map(|(role, x)| {
+            format!(
+                "the {role} side has too few samples ({:.1} s, {}; at least {:.0} s and {} packets are needed)",
+                x.duration_s,
+                crate::args::plural(x.packets, "packet", "packets"),
+                cfg.min_duration_s,
+                cfg.min_packets
+            )
+        })
+        .collect();
+    if !small.is_empty() {
+        s.push_str(&format!(
+            "Not compared: {}; record a longer transfer on that side.\n",
+            small.join("; ")
+        ));
+        s.push_str(&format!("verdict: {}\n", c.verdict));
+        return s;
+    }
     if let Some(k) = c.ks {
         let m = match k.method {
             Method::Exact => "exact",
             Method::Asymp => "asymptotic",
         };
         s.push_str(&format!(
-            "KS test ({m} p): D = {:.3}, p = {:.3e} (significant below {})\n",
-            k.d, k.p, c.ks_alpha
+            "KS test ({m} p): D = {:.3}, p = {} (significant below {})\n",
+            k.d,
+            compare::fmt_p(k.p),
+            c.ks_alpha
         ));
     }
     if let Some(a) = c.area {
@@ -216,7 +263,13 @@ pub fn run(args: &[String]) -> Result<i32, String> {
             side(&cflows, &csel, "control", cpath, &cfg)?,
         )
     };
-    let result = compare::compare(t, c, &cfg);
+    let mut result = compare::compare(t, c, &cfg);
+    if compare::too_small(&result.target, &cfg) || compare::too_small(&result.control, &cfg) {
+        // No test is reported against a side too small to measure (the summary says why).
+        result.ks = None;
+        result.area = None;
+        result.glasnost_agrees = None;
+    }
     let (tname, cname) = (
         crate::analyze::display_name(tpath),
         crate::analyze::display_name(cpath),
@@ -226,8 +279,8 @@ pub fn run(args: &[String]) -> Result<i32, String> {
             "schema": "voipwatch.compare/1",
             "target_capture": tname,
             "control_capture": cname,
-            "target_selector": format!("{tsel:?}"),
-            "control_selector": format!("{csel:?}"),
+            "target_selector": selector_text(&tsel),
+            "control_selector": selector_text(&csel),
             "result": result,
         });
         let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;

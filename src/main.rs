@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod args;
 mod capture;
 mod compare;
+mod evidence;
 mod plot;
 mod render;
 mod serve;
@@ -29,7 +31,11 @@ USAGE:
                                              capture live, show the running answer, then
                                              the report (details: voipwatch capture --help)
     voipwatch interfaces                     list the devices capture can open
+    voipwatch evidence CAPTURE -o OUT.pcapng [--redact]
+                                             write the frames the findings cite, commented,
+                                             as a pcapng evidence pack
     voipwatch serve [--port N]               serve the in-browser page on 127.0.0.1
+    voipwatch COMMAND --help                 the usage of one command
     voipwatch help | --help | --version
 
 ANALYZE OPTIONS:
@@ -56,22 +62,40 @@ EXIT STATUS:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("analyze") => analyze::run(&args[1..]),
-        Some("compare") => compare::run(&args[1..]),
-        Some("capture") => capture::run(&args[1..]),
-        Some("interfaces") => capture::interfaces(&args[1..]),
-        Some("serve") => serve_cmd(&args[1..]),
-        Some("verify") => verify::run(&args[1..]),
-        Some("help" | "--help" | "-h") => {
-            print_out(USAGE);
+    let rest = args.get(1..).unwrap_or(&[]);
+    let cmd = args.first().map(String::as_str);
+    let result = match cmd {
+        Some(c) if COMMANDS.contains(&c) && args::wants_help(rest) => {
+            print_out(command_usage(c));
             Ok(0)
         }
+        Some("analyze") => analyze::run(rest),
+        Some("compare") => compare::run(rest),
+        Some("capture") => capture::run(rest),
+        Some("evidence") => evidence::run(rest),
+        Some("interfaces") => capture::interfaces(rest),
+        Some("serve") => serve_cmd(rest),
+        Some("verify") => verify::run(rest),
+        Some("help" | "--help" | "-h") => match rest.first().map(String::as_str) {
+            Some(c) if COMMANDS.contains(&c) => {
+                print_out(command_usage(c));
+                Ok(0)
+            }
+            _ => {
+                print_out(USAGE);
+                Ok(0)
+            }
+        },
         Some("--version" | "-V") => {
             print_out(&format!("voipwatch {}\n", env!("CARGO_PKG_VERSION")));
             Ok(0)
         }
-        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+        Some(other) => Err(match args::suggest(other, COMMANDS) {
+            Some(s) => {
+                format!("unknown command '{other}' (did you mean '{s}'?); see voipwatch --help")
+            }
+            None => format!("unknown command '{other}'\n\n{USAGE}"),
+        }),
         None => Err(format!("missing command\n\n{USAGE}")),
     };
     match result {
@@ -80,6 +104,40 @@ fn main() -> ExitCode {
             eprintln!("voipwatch: {msg}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The subcommands, for `--help` and "did you mean".
+const COMMANDS: &[&str] = &[
+    "analyze",
+    "capture",
+    "compare",
+    "evidence",
+    "interfaces",
+    "serve",
+    "verify",
+];
+
+const SERVE_USAGE: &str = "\
+usage: voipwatch serve [--port N]
+
+Serves the in-browser page on http://127.0.0.1:N/ (default 8480); captures dropped on the
+page are analysed in the browser and never leave the machine.
+
+OPTIONS:
+    -p, --port N    the port to listen on (default 8480)
+    -h, --help      this help
+";
+
+/// The usage of one subcommand.
+fn command_usage(cmd: &str) -> &'static str {
+    match cmd {
+        "analyze" => analyze::USAGE,
+        "capture" | "interfaces" => capture::USAGE,
+        "compare" => compare::USAGE,
+        "evidence" => evidence::USAGE,
+        "verify" => verify::USAGE,
+        _ => SERVE_USAGE,
     }
 }
 
@@ -94,7 +152,7 @@ fn serve_cmd(args: &[String]) -> Result<i32, String> {
                     .parse()
                     .map_err(|_| format!("--port: '{v}' is not a port number"))?;
             }
-            other => return Err(format!("serve: unknown option '{other}'")),
+            other => return Err(args::unknown_option("serve", other, &["--port", "--help"])),
         }
     }
     serve::run(port).map(|()| 0)

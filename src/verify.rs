@@ -34,6 +34,21 @@ struct Opts {
     paths: Vec<String>,
 }
 
+pub const USAGE: &str = "\
+usage: voipwatch verify [OPTIONS] DIR|FILE...
+
+Checks voipwatch against captures with known truth (<capture>.truth.json beside each
+capture, docs/truth.md). Exit status 1 when some expectation failed.
+
+OPTIONS:
+    -f, --format text|json          table with totals (default), or JSON for CI
+    --compare EARLIER.json          also list what moved since an earlier --format json run
+    --no-timing                     leave out the throughput (MB/s, packets/s) numbers, which
+                                    vary by machine: the JSON of two runs is then identical
+    -j, --jobs N                    captures checked in parallel (default: all cores)
+    -h, --help                      this help
+";
+
 fn parse(args: &[String]) -> Result<Opts, String> {
     let mut o = Opts {
         json: false,
@@ -75,8 +90,10 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     .ok_or(format!("--jobs: '{v}' is not a positive number"))?;
             }
             s if s.starts_with('-') => {
-                return Err(format!(
-                    "verify: unknown option '{s}' (see voipwatch --help)"
+                return Err(crate::args::unknown_option(
+                    "verify",
+                    a,
+                    &["--format", "--compare", "--no-timing", "--jobs", "--help"],
                 ))
             }
             _ => o.paths.push(a.clone()),

@@ -6,6 +6,7 @@ mod classify_corpus;
 mod cli;
 mod decode_oracle;
 mod decode_tshark;
+mod evidence;
 mod golden;
 mod lab;
 mod live;

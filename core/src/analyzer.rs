@@ -165,7 +165,11 @@ impl Analyzer {
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
         let (flows, mut calls) = engine.finish(table.into_flows());
-        let findings = detect::run_all(&detect::Input::new(&flows, &calls, &self.cfg.detect));
+        let mut findings = detect::run_all(&detect::Input::new(&flows, &calls, &self.cfg.detect));
+        let plain: Vec<&crate::flow::Flow> = flows.iter().map(|f| &f.flow).collect();
+        for f in &mut findings {
+            f.filter = report::filter::finding_filter(f, &plain);
+        }
         let verdicts = verdict::judge(&flows, &mut calls, &findings);
         // The report's maps are keyed and sorted by the ids as strings.
         let decode_errors = decode_errors

@@ -42,6 +42,22 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// "1 packet", "1,234 packets".
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// An endpoint as the table shows it: ICMP and other portless transports without the port.
+fn endpoint(f: &FlowReport, addr: &str) -> String {
+    if matches!(f.transport, "tcp" | "udp") {
+        return addr.to_string();
+    }
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) => a.ip().to_string(),
+        Err(_) => addr.to_string(),
+    }
+}
+
 /// Bytes with a binary-free SI unit (kB = 1000 B), as network people count.
 pub fn size(n: u64) -> String {
     let f = n as f64;
@@ -124,13 +140,14 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         (Some(a), Some(b)) => format!(", {} from {}", duration(b - a), utc(a)),
         _ => String::new(),
     };
-    let format = c
-        .format
-        .map(|f| format!("{f:?}").to_lowercase())
-        .unwrap_or_else(|| "unknown format".into());
+    let format = match c.format {
+        Some(voipwatch_core::capture::Format::Pcap) => "pcap",
+        Some(voipwatch_core::capture::Format::Pcapng) => "pcapng",
+        None => "unknown format",
+    };
     let _ = writeln!(
         s,
-        "{}: {} {}, {} packets ({}), {} flows{}",
+        "{}: {} {}, {} ({}), {}{}",
         c.name,
         format,
         if c.linktypes.is_empty() {
@@ -138,9 +155,9 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         } else {
             format!("[{}]", c.linktypes.join(", "))
         },
-        count(c.packets),
+        counted(c.packets, "packet", "packets"),
         size(c.bytes),
-        count(c.flows),
+        counted(c.flows, "flow", "flows"),
         span
     );
     if !c.complete {
@@ -209,6 +226,9 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                     format!(" — frames {}{more}", pk.join(", "))
                 }
             );
+            if let Some(filter) = &f.filter {
+                let _ = writeln!(s, "      Wireshark filter: {filter}");
+            }
         }
     }
 
@@ -224,6 +244,13 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         .collect();
     if !trouble.is_empty() {
         let _ = writeln!(s, "\nDecoding notes: {}", trouble.join(", "));
+    }
+    if c.anomalies.keys().any(|k| k.contains("checksum")) {
+        let _ = writeln!(
+            s,
+            "Bad checksums usually mean checksum offload on the capturing machine (the network card \
+             fills them in after the capture saw the packet), not damage on the network."
+        );
     }
     if c.untracked_packets > 0 {
         let _ = writeln!(
@@ -327,8 +354,8 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
     [
         f.id.to_string(),
         f.transport.to_string(),
-        f.client.clone(),
-        f.server.clone(),
+        endpoint(f, &f.client),
+        endpoint(f, &f.server),
         format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
         format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)),
         duration(f.duration),

@@ -330,6 +330,21 @@ fn cdf_area(a: &[f64], b: &[f64]) -> f64 {
     area
 }
 
+/// A p-value as every voipwatch message prints it: three decimals, or two significant
+/// digits in scientific notation below 0.001 ("p = 0.042", "p = 3.1e-7").
+pub fn fmt_p(p: f64) -> String {
+    if p >= 0.001 || p == 0.0 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+/// True when a side is too small for the tests to mean anything.
+pub fn too_small(s: &Samples, cfg: &CompareConfig) -> bool {
+    s.duration_s < cfg.min_duration_s || (s.packets as usize) < cfg.min_packets
+}
+
 /// Compares target and control samples.
 pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Comparison {
     let (tm, cm) = (target.max_bps, control.max_bps);
@@ -342,8 +357,7 @@ pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Compar
         threshold: cfg.glasnost_threshold,
         differentiated: rel.abs() > cfg.glasnost_threshold,
     };
-    let too_small =
-        |s: &Samples| s.duration_s < cfg.min_duration_s || (s.packets as usize) < cfg.min_packets;
+    let too_small = |s: &Samples| too_small(s, cfg);
     let ks = ks::ks_2samp(&target.bps, &control.bps);
     let norm = tm.min(cm);
     let area = if norm > 0.0 {
@@ -375,36 +389,36 @@ pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Compar
             (Some(k), Some(a)) if a.area.abs() >= cfg.area_threshold && k.p < cfg.ks_alpha => (
                 "differentiated",
                 format!(
-                    "the {} is consistently slower: median {} vs {} (area {:.2} ≥ {}, KS D = {:.2}, p = {:.2e} < {})",
+                    "the {} is consistently slower: median {} vs {} (area {:.2} ≥ {}, KS D = {:.2}, p = {} < {})",
                     if a.area > 0.0 { "target" } else { "control" },
                     fmt(if a.area > 0.0 { target.median_bps } else { control.median_bps }),
                     fmt(if a.area > 0.0 { control.median_bps } else { target.median_bps }),
                     a.area.abs(),
                     cfg.area_threshold,
                     k.d,
-                    k.p,
+                    fmt_p(k.p),
                     cfg.ks_alpha
                 ),
             ),
             (Some(k), Some(a)) if a.area.abs() >= cfg.area_threshold => (
                 "inconclusive",
                 format!(
-                    "the throughputs differ (area {:.2}) but not significantly (KS p = {:.3} ≥ {})",
+                    "the throughputs differ (area {:.2}) but not significantly (KS p = {} ≥ {})",
                     a.area.abs(),
-                    k.p,
+                    fmt_p(k.p),
                     cfg.ks_alpha
                 ),
             ),
             (Some(k), Some(a)) => (
                 "not differentiated",
                 format!(
-                    "the throughput distributions overlap: median {} vs {} (area {:.2} < {}, KS D = {:.2}, p = {:.3})",
+                    "the throughput distributions overlap: median {} vs {} (area {:.2} < {}, KS D = {:.2}, p = {})",
                     fmt(target.median_bps),
                     fmt(control.median_bps),
                     a.area.abs(),
                     cfg.area_threshold,
                     k.d,
-                    k.p
+                    fmt_p(k.p)
                 ),
             ),
             _ => ("inconclusive", "no throughput was measured on a side".to_string()),
@@ -430,7 +444,10 @@ pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Compar
         fmt(tm),
         fmt(cm)
     );
-    let summary = if glasnost_agrees == Some(false) {
+    // No comparison is reported against a side too small to measure.
+    let summary = if too_small(&target) || too_small(&control) {
+        format!("Inconclusive: {why}.")
+    } else if glasnost_agrees == Some(false) {
         summary
             .replace("also flags a difference", "flags a difference (disagrees)")
             .replace("sees no difference", "sees no difference (disagrees)")

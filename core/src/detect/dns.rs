@@ -217,6 +217,7 @@ impl Detector for DnsTampering {
                     if let Some(app) = app {
                         let elsewhere = resolved.contains(q.qname.as_str());
                         out.push(Finding {
+                            filter: None,
                             kind: FindingKind::DnsNxdomain,
                             flow: Some(f.id),
                             ts: secs(first.ts),
@@ -262,6 +263,7 @@ impl Detector for DnsTampering {
                     && bogon_names.insert(q.qname.clone())
                 {
                     out.push(Finding {
+                        filter: None,
                         kind: FindingKind::DnsBogon,
                         flow: Some(f.id),
                         ts: secs(first.ts),
@@ -352,6 +354,7 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
         }
     };
     Some(Finding {
+        filter: None,
         kind: FindingKind::DnsInjection,
         flow: Some(f.id),
         ts: secs(first.ts),

@@ -142,6 +142,7 @@ impl Detector for Handshake {
                     syns: syns.len(),
                 };
                 out.push(Finding {
+                    filter: None,
                     kind: FindingKind::HandshakeTimeout,
                     flow: Some(f.id),
                     ts: secs(first_syn.ts),
@@ -203,6 +204,7 @@ impl Detector for Handshake {
                 "; the port may simply be closed".to_string()
             };
             out.push(Finding {
+                filter: None,
                 kind: FindingKind::HandshakeRejected,
                 flow: Some(f.id),
                 ts: secs(rst.ts),
@@ -226,6 +228,7 @@ fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
     };
     let prohibited = ty == 3 && matches!(code, 9 | 10 | 13);
     out.push(Finding {
+        filter: None,
         kind: FindingKind::HandshakeRejected,
         flow: Some(f.id),
         ts: secs(ts),

@@ -517,6 +517,7 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], p: &Policed) 
     frames.truncate(20);
     let confidence = if p.rtt_measured { 0.9 } else { 0.7 };
     Finding {
+        filter: None,
         kind: FindingKind::ThrottlingPolicer,
         flow: Some(flow.id),
         ts: secs(p.first_loss.ts),

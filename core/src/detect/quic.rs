@@ -111,6 +111,7 @@ impl Detector for QuicBlocked {
                 .map(|s| format!(" (\"{s}\")"))
                 .unwrap_or_default();
             out.push(Finding {
+                filter: None,
                 kind: FindingKind::QuicBlocked,
                 flow: Some(head),
                 ts: secs(first.ts),

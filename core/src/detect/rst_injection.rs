@@ -133,6 +133,7 @@ impl Detector for RstInjection {
                 )
             };
             out.push(Finding {
+                filter: None,
                 kind,
                 flow: Some(f.id),
                 ts: secs(v.ts),
@@ -161,6 +162,7 @@ impl Detector for RstInjection {
                 .collect();
             let Some(first) = rsts.first() else { continue };
             out.push(Finding {
+                filter: None,
                 kind: FindingKind::TcpResetSuspicious,
                 flow: Some(f.id),
                 ts: secs(first.ts),

@@ -159,6 +159,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
                 transport: "udp",
             };
             out.push(Finding {
+                filter: None,
                 kind: FindingKind::ThrottlingPolicer,
                 flow: Some(flow.id),
                 ts: crate::secs(shift_ts),
@@ -191,6 +192,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
             why.push(format!("jitter {:.0} ms", st.jitter_ms));
         }
         out.push(Finding {
+            filter: None,
             kind: FindingKind::RtpDegraded,
             flow: Some(flow.id),
             ts: st.first_ts,

@@ -232,6 +232,7 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
         s.t0.saturating_add(s.bin.saturating_mul(s.shift_bin as Nanos));
     let frame = dd.segs.iter().find(|g| g.ts >= ts).map(|g| g.frame);
     Finding {
+        filter: None,
         kind: FindingKind::ThrottlingShaper,
         flow: Some(flow.id),
         ts: secs(ts),

@@ -102,6 +102,7 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
             _ => String::new(),
         };
         return Some(Finding {
+            filter: None,
             kind: FindingKind::TlsSniReset,
             flow: Some(f.id),
             ts: secs(r.ts),
@@ -155,6 +156,7 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
         (_, true) => 0.5,
     };
     Some(Finding {
+        filter: None,
         kind: FindingKind::TlsSniDrop,
         flow: Some(f.id),
         ts: secs(ch.ts),

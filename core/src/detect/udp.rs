@@ -394,6 +394,7 @@ impl Detector for UdpBlocking {
             if let (Some(g), true) = (fallback, never) {
                 fallback_done.insert(g.id);
                 out.push(Finding {
+                    filter: None,
                     kind: FindingKind::UdpBlockedTcpFallback,
                     flow: Some(g.id),
                     ts: secs(first),
@@ -435,6 +436,7 @@ impl Detector for UdpBlocking {
                 )
             };
             out.push(Finding {
+                filter: None,
                 kind: FindingKind::UdpMediaBlocked,
                 flow: Some(main.id),
                 ts: secs(first),
@@ -507,6 +509,7 @@ impl Detector for UdpBlocking {
             }
             let servers: BTreeSet<IpAddr> = tried.iter().map(|(f, _)| f.server.ip()).collect();
             out.push(Finding {
+                filter: None,
                 kind: FindingKind::UdpBlockedTcpFallback,
                 flow: Some(g.id),
                 ts: secs(first),
@@ -550,6 +553,7 @@ impl Detector for UdpBlocking {
             {
                 let blocked = call_blocked.contains(&f.id);
                 out.push(Finding {
+                    filter: None,
                     kind: FindingKind::StunUnanswered,
                     flow: Some(f.id),
                     ts: secs(u.first),
@@ -587,6 +591,7 @@ impl Detector for UdpBlocking {
                 && !one_way_by_design(f.server.port())
             {
                 out.push(Finding {
+                    filter: None,
                     kind: FindingKind::UdpOneWay,
                     flow: Some(f.id),
                     ts: secs(u.first),
@@ -636,6 +641,7 @@ impl Detector for UdpBlocking {
                 frames.extend(after.iter().take(8).map(|p| p.frame));
                 let received = d == Dir::S2c;
                 out.push(Finding {
+                    filter: None,
                     kind: FindingKind::RtpCut,
                     flow: Some(f.id),
                     ts: secs(stop),

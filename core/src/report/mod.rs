@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub mod evidence;
+pub mod filter;
 
 pub use evidence::{Evidence, Media, Subject};
 
@@ -151,6 +152,10 @@ pub struct Finding {
     pub summary: String,
     /// The facts behind the finding; its shape follows `kind`.
     pub evidence: Evidence,
+    /// A Wireshark display filter showing the packets the finding is about (its flows'
+    /// endpoints, else the frames it cites); `None` when it names neither. Filled in by the
+    /// analyzer from the flows, not by the detectors.
+    pub filter: Option<String>,
     /// 1-based frame numbers.
     pub packets: Vec<u64>,
 }

@@ -464,6 +464,7 @@ mod tests {
         ev: Evidence,
     ) -> Finding {
         Finding {
+            filter: None,
             kind: FindingKind::from_id(kind).unwrap(),
             flow,
             ts: 1.0,
