@@ -1046,6 +1046,107 @@ def app_limited(run):
             "rate_flow": ("tcp", S + ":80")}
 
 
+def confounder(run, description, config, server_args, client_args=(), impair=None, flows=1, gap=0.0):
+    """A sender that limits itself (or a path that is slow for everyone): never a throttling finding.
+    With flows > 1 the second download goes to another host and port (10.71.2.3:8080)."""
+    http_server(run.procs, S + ":80", *server_args)
+    wait_listen(SERVER, 80)
+    if flows > 1:
+        http_server(run.procs, RELAY1 + ":8080", *server_args)
+        wait_listen(SERVER, 8080)
+    cmds = [impair()] if impair else []
+    with run.capture(split_snap=96):
+        if flows == 1:
+            run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90", *client_args)
+        else:
+            # concurrent downloads: start them together, wait for all
+            outs = [tmp("flow%d.json" % i) for i in range(flows)]
+            ps = []
+            for i, o in enumerate(outs):
+                ps.append(subprocess.Popen(["ip", "netns", "exec", CLIENT, sys.executable, PEERS, "http-client",
+                                            "--connect", S + ":80" if i == 0 else RELAY1 + ":8080",
+                                            "--timeout", "90", *client_args],
+                                           stdout=open(o, "w")))
+                time.sleep(gap)
+            for pr in ps:
+                pr.wait(timeout=120)
+            for o in outs:
+                run.log += [json.loads(ln) for ln in open(o) if ln.startswith("{")]
+    return {"description": description,
+            "applied": {"impairment": "none (confounder)" if not impair else "shared bottleneck",
+                        "commands": cmds, "config": config},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
+                       "no_verdict_status": ["throttled", "blocked"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control (confounder)", "no_findings": NO_THROTTLE}},
+            "rate_flows": True}
+
+
+def app_bursty(run, rate, tick):
+    burst = int(rate / 8 * tick)
+    return confounder(run, "An application-limited sender with no impairment anywhere: the server writes %d bytes "
+                           "(%.0f KiB) every %.0f ms (%.2f Mbit/s) for 10 s; each write leaves at line rate, then the "
+                           "sender is idle. The RTT samples that span the idle time measure the application, not a "
+                           "queue: not throttling (issue 12)." % (burst, burst / 1024, tick * 1000, rate / 1e6),
+                      {"app_rate_bps": rate, "write_bytes": burst, "write_period_ms": tick * 1000},
+                      ["--rate", str(rate), "--duration", "10", "--tick", str(tick)])
+
+
+@scenario(12)
+def app_bursty_32k(run):
+    return app_bursty(run, 2_700_000, 0.0971)
+
+
+@scenario(12)
+def app_bursty_64k(run):
+    return app_bursty(run, 2_000_000, 0.262)
+
+
+@scenario(12)
+def app_bursty_8k(run):
+    return app_bursty(run, 2_600_000, 0.0252)
+
+
+@scenario(12)
+def video_onoff(run):
+    return confounder(run, "A video-like on/off download: the server writes a 256 KiB chunk every 2 s (as a DASH/HLS "
+                           "player fetching 2 s segments, 1.05 Mbit/s on average) for 12 s, each chunk at line rate, "
+                           "no impairment: not throttling (issue 12).",
+                      {"app_rate_bps": 1_048_576, "write_bytes": 262_144, "write_period_ms": 2000},
+                      ["--rate", "1048576", "--duration", "12", "--tick", "2.0"])
+
+
+@scenario(12)
+def paced_sender(run):
+    return confounder(run, "A paced sender: the server uses BBR (this kernel has no fq qdisc, so TCP's internal "
+                           "pacing) with SO_MAX_PACING_RATE 3 Mbit/s for a 2 MB download, no impairment on the path: "
+                           "the rate is flat and low because the sender paces itself; no queue builds, so not "
+                           "throttling (issue 12).",
+                      {"congestion_control": "bbr", "so_max_pacing_rate_bps": 3_000_000, "size_bytes": 2_000_000},
+                      ["--size", "2000000", "--cc", "bbr", "--max-pacing-rate", "3000000"])
+
+
+@scenario(12)
+def shared_bottleneck(run):
+    truth = confounder(run, "Two bulk downloads (1.5 MB each, from 10.71.2.2:80 and 10.71.2.3:8080) started together through one slow link: the router's "
+                           "client-facing egress is tc htb rate 4mbit with a 100-packet FIFO (a slow access link, "
+                           "nothing selective). Both flows share the link; neither is throttled on purpose: no "
+                           "throttling verdict, and a flow that looks rate-limited must be judged 'the whole link was "
+                           "limited' by the in-capture comparison (issue 12).",
+                      {"link_rate_bps": 4_000_000, "flows": 2, "size_bytes": 1_500_000},
+                      ["--size", "1500000"], flows=2,
+                      impair=lambda: " && ".join([
+                          router("tc", "qdisc", "add", "dev", "r1", "root", "handle", "1:", "htb", "default", "1"),
+                          router("tc", "class", "add", "dev", "r1", "parent", "1:", "classid", "1:1", "htb", "rate",
+                                 "4mbit", "ceil", "4mbit"),
+                          router("tc", "qdisc", "add", "dev", "r1", "parent", "1:1", "pfifo", "limit", "100")]))
+    # A slow link is rate-limited and queued: a flow may be reported as shaped, but the in-capture
+    # comparison must call it the whole link (severity degraded), never a throttled verdict.
+    truth["expect"]["findings_absent_everywhere"] = NO_BLOCK + ["throttling_policer"]
+    truth["flow_notes"] = {("tcp", S + ":80"): {"role": "bulk (shared link)"},
+                           ("tcp", RELAY1 + ":8080"): {"role": "bulk (shared link)"}}
+    return truth
+
+
 TARGET_SNI, CONTROL_SNI = "video.lab.example", "other.lab.example"
 
 

@@ -65,7 +65,7 @@ def serve_http(conn, args):
     block = bytes(RNG.getrandbits(8) for _ in range(16384))
     sent = 0
     if args.rate:
-        tick = 0.01
+        tick = args.tick  # the app writes rate × tick bytes every tick (a burst at line rate)
         per_tick = args.rate / 8 * tick
         start = time.monotonic()
         owed = 0.0
@@ -103,6 +103,10 @@ def role_http_server(args):
 
     def handle(conn, peer):
         try:
+            if args.cc:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, args.cc.encode())
+            if args.max_pacing_rate:
+                conn.setsockopt(socket.SOL_SOCKET, 47, int(args.max_pacing_rate / 8))  # SO_MAX_PACING_RATE, B/s
             if ctx is not None:
                 if args.delay:
                     time.sleep(args.delay)  # the server's think time, lets an on-path injector win the race
@@ -1226,6 +1230,9 @@ def main():
     a.add_argument("--rate", type=float, default=0.0, help="app-limited send rate, bit/s")
     a.add_argument("--duration", type=float, default=10.0)
     a.add_argument("--delay", type=float, default=0.0)
+    a.add_argument("--tick", type=float, default=0.01, help="with --rate: write period, s")
+    a.add_argument("--cc", help="TCP congestion control of the accepted socket (e.g. bbr)")
+    a.add_argument("--max-pacing-rate", type=float, default=0.0, help="SO_MAX_PACING_RATE, bit/s")
     a.add_argument("--cert")
     a.add_argument("--key")
     a = sub.add_parser("http-client")

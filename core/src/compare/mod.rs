@@ -467,6 +467,99 @@ pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Compar
     }
 }
 
+/// How far (ns) from a throttled flow another flow may lie and still be its control in
+/// [`in_capture`]: the same session of the same capture (60 s, ours).
+pub const IN_CAPTURE_WINDOW: i64 = 60_000_000_000;
+
+/// Compares flow `target` (index in `flows`) with the capture's other traffic (issue 12):
+/// the TCP flows that differ from it in server address, server port or SNI, carry at least
+/// `cfg.min_packets` data packets over `cfg.min_duration_s`, and lie within
+/// [`IN_CAPTURE_WINDOW`] of it, pooled as one control side; the same KS + area test as
+/// `voipwatch compare`. `None` when there is no such flow. Note the caveat of `compare`: an
+/// app-limited control is slower than a bulk target without any throttling, so a `selective`
+/// outcome is strong only when the control moved as much data as it could.
+pub fn in_capture(
+    flows: &[LabeledFlow],
+    target: usize,
+    cfg: &CompareConfig,
+) -> Option<crate::report::evidence::InCaptureComparison> {
+    let t = flows.get(target)?;
+    let lo = t.first_ts.saturating_sub(IN_CAPTURE_WINDOW);
+    let hi = t.last_ts.saturating_add(IN_CAPTURE_WINDOW);
+    let controls: Vec<&LabeledFlow> = flows
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            *i != target
+                && f.transport == Transport::Tcp
+                && f.last_ts >= lo
+                && f.first_ts <= hi
+                && (f.server.ip() != t.server.ip()
+                    || f.server.port() != t.server.port()
+                    || f.class.sni != t.class.sni)
+        })
+        .map(|(_, f)| f)
+        .filter(|f| {
+            throughput_samples_with(&[*f], cfg).is_some_and(|s| {
+                s.duration_s >= cfg.min_duration_s && s.packets as usize >= cfg.min_packets
+            })
+        })
+        .collect();
+    if controls.is_empty() {
+        return None;
+    }
+    let ts = throughput_samples_with(&[t], cfg)?;
+    let cs = throughput_samples_with(&controls, cfg)?;
+    let c = compare(ts, cs, cfg);
+    let area = c.area.map(|a| a.area);
+    let verdict = match c.verdict {
+        "differentiated" if area.is_some_and(|a| a > 0.0) => "selective",
+        "not differentiated" => "whole_link",
+        _ => "inconclusive",
+    };
+    let r4 = |x: f64| (x * 1e4).round() / 1e4;
+    Some(crate::report::evidence::InCaptureComparison {
+        area: area.map(r4),
+        control_flows: c.control.flows.clone(),
+        control_median_bps: c.control.median_bps.round(),
+        ks_d: c.ks.map(|k| r4(k.d)),
+        p_value: c.ks.map(|k| {
+            // Three significant digits, stable across platforms.
+            if k.p > 0.0 {
+                let e = k.p.log10().floor();
+                let m = 10f64.powf(e - 2.0);
+                (k.p / m).round() * m
+            } else {
+                0.0
+            }
+        }),
+        target_median_bps: c.target.median_bps.round(),
+        verdict,
+    })
+}
+
+/// The sentence a throttling finding adds about [`in_capture`]'s outcome.
+pub fn in_capture_sentence(c: &crate::report::evidence::InCaptureComparison) -> String {
+    let fmt = crate::detect::series::fmt_rate;
+    let ids: Vec<String> = c.control_flows.iter().map(|i| i.to_string()).collect();
+    let nums = format!(
+        "median {} vs {} on flow{} {}; area {}, KS p = {}",
+        fmt(c.target_median_bps),
+        fmt(c.control_median_bps),
+        if ids.len() == 1 { "" } else { "s" },
+        ids.join(", "),
+        c.area.map_or("n/a".into(), |a| format!("{a:.2}")),
+        c.p_value.map_or("n/a".into(), |p| format!("{p:.2e}")),
+    );
+    match c.verdict {
+        "selective" => format!("This app's traffic was limited while other traffic was not ({nums})."),
+        "whole_link" => format!(
+            "The whole link was limited: other traffic in the capture was as slow ({nums}), so this is              not a differentiation claim."
+        ),
+        _ => format!("Compared with the capture's other traffic the difference is inconclusive ({nums})."),
+    }
+}
+
 /// Analyses a capture held in memory and returns its report and finished flows.
 pub fn analyze_capture(name: &str, data: &[u8]) -> (crate::Report, Vec<LabeledFlow>) {
     let cfg = crate::Config {

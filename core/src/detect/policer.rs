@@ -526,6 +526,7 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], p: &Policed) 
         summary,
         evidence: TcpPolicerEvidence {
             bytes_before_first_loss: p.bytes_before_first_loss,
+            comparison: None,
             burst_bytes: p.burst_bytes.round(),
             data_segments: dd.data_packets,
             dir: series::dir_str(dd.dir),
@@ -566,7 +567,9 @@ impl Detector for Policer {
         let cfg = &input.config.throttle;
         for (i, flow, dir) in series::tcp_directions(input.flows) {
             if let Some((d, p)) = policed_dir(input.facts(), i, dir, cfg) {
-                out.push(finding(flow, &d.data, &d.rtts, p));
+                let mut f = finding(flow, &d.data, &d.rtts, p);
+                series::add_comparison(&mut f, input.flows, i);
+                out.push(f);
             }
         }
     }

@@ -43,8 +43,6 @@ pub struct RtpQuality;
 const MIN_EXPECTED: u64 = 100;
 /// Fewest 0.5 s bins for the level-shift test.
 const MIN_BINS: usize = 6;
-/// Most bins examined.
-const MAX_BINS: usize = 20_000;
 
 /// E-model MOS of a stream (see the module docs).
 pub fn mos(payload_type: u8, loss_pct: f64, jitter_ms: f64) -> f64 {
@@ -95,10 +93,10 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
     let m = mos(st.payload_type, loss * 100.0, st.jitter_ms);
     let from = (st.first_ts * 1e9) as Nanos;
     let to = (st.last_ts * 1e9) as Nanos;
-    let bin = (cfg.shaper_bin_ms as Nanos)
-        .saturating_mul(1_000_000)
-        .max(1);
-    let n = ((to.saturating_sub(from) / bin).max(0) as usize).min(MAX_BINS);
+    let (bin, n) = series::rate_bins(
+        (cfg.shaper_bin_ms as Nanos).saturating_mul(1_000_000),
+        to.saturating_sub(from),
+    );
     let bins: Vec<f64> = series::bin_bytes(
         flow.packets
             .iter()

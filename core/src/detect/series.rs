@@ -604,6 +604,22 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
     out
 }
 
+/// Most bins of a rate series the level-shift tests examine (the throttling detectors' work
+/// budget, issue 12).
+pub const MAX_RATE_BINS: usize = 20_000;
+
+/// Width and count of the rate bins over `span`: `base` (0.5 s), doubled until the span
+/// fits in [`MAX_RATE_BINS`] bins. Coarser bins keep the whole flow instead of cutting it
+/// (a 3-hour flow is judged in 1 s bins); the width is in the finding's `bin_s`.
+pub fn rate_bins(base: Nanos, span: Nanos) -> (Nanos, usize) {
+    let mut bin = base.max(1);
+    let span = span.max(0);
+    while span / bin > MAX_RATE_BINS as Nanos {
+        bin = bin.saturating_mul(2);
+    }
+    (bin, (span / bin) as usize)
+}
+
 /// Bytes per bin of width `bin` from `start`, `n` bins; items outside are ignored.
 pub fn bin_bytes(
     items: impl Iterator<Item = (Nanos, u64)>,
@@ -675,6 +691,31 @@ pub fn flow_series(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Series {
         rtt_ms,
         s2c_bps: bps(Dir::S2c),
         t0: crate::secs(flow.first_ts),
+    }
+}
+
+/// Adds the in-capture comparison (issue 12, [`crate::compare::in_capture`]) to a TCP
+/// throttling finding on the `i`-th flow: into `evidence.comparison`, as a sentence of the
+/// summary (which the verdict quotes), and, when the capture's other traffic was as slow
+/// (`whole_link`), the severity drops to `degraded`: a slow link, not a differentiation claim.
+pub fn add_comparison(finding: &mut crate::report::Finding, flows: &[LabeledFlow], i: usize) {
+    use crate::report::evidence::Evidence;
+    let Some(c) = crate::compare::in_capture(flows, i, &crate::compare::CompareConfig::default())
+    else {
+        return;
+    };
+    finding.summary = format!(
+        "{} {}",
+        finding.summary,
+        crate::compare::in_capture_sentence(&c)
+    );
+    if c.verdict == "whole_link" {
+        finding.severity = crate::model::Severity::Degraded;
+    }
+    match &mut finding.evidence {
+        Evidence::TcpPolicer(e) => e.comparison = Some(c),
+        Evidence::Shaper(e) => e.comparison = Some(c),
+        _ => {}
     }
 }
 

@@ -16,7 +16,12 @@
 //! 4. **RTT inflation**: the median path RTT in the shaped part is ≥ 1.5 × the minimum RTT
 //!    and ≥ 20 ms above it (a queue is being filled; thresholds ours, in line with Flach
 //!    et al.'s 1.3 × / 20 ms inflation test).
-//! 5. **Low loss**: ≤ 2 % of data segments lost after the first loss episode (the slow-start
+//! 5. **Paced, backlogged arrivals** (issue 12): at most half of the shaped part is spent
+//!    in gaps longer than 4 packet times at the shaped rate. A queue draining at the token
+//!    rate releases a packet every packet time; a sender that limits itself (video players,
+//!    32 KiB writes every 100 ms) sends line-rate bursts and then idles, and its "RTT" spans
+//!    its own idle time (which `flow::rtt` no longer samples either).
+//! 6. **Low loss**: ≤ 2 % of data segments lost after the first loss episode (the slow-start
 //!    overshoot into the queue; an episode = losses less than one shaped RTT apart). A
 //!    policer drops instead: a direction that passes the policer test (the shared
 //!    fact `facts::Facts::policer_test`, whatever the direction's size) is left to
@@ -30,7 +35,7 @@
 //! they drop like a policer (reported by `throttling_policer`), captures without RTT samples.
 
 use super::facts::{Facts, TcpDir};
-use super::series::{self, DataDir, ThrottleConfig};
+use super::series::{self, DataDir, Seg, ThrottleConfig};
 use super::{Detector, Input};
 use crate::flow::{Dir, Flow};
 use crate::model::{FindingKind, Severity};
@@ -44,8 +49,6 @@ pub struct Shaper;
 
 /// Fewest data segments for the test.
 const MIN_SEGMENTS: u64 = 100;
-/// Most bins of the rate series examined.
-const MAX_BINS: usize = 20_000;
 
 /// What the shaper test found.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +63,8 @@ pub struct Shaped {
     pub rank_p: f64,
     pub burst_bytes: f64,
     pub cv: f64,
+    /// [`idle_fraction`] of the shaped part.
+    pub idle_fraction: f64,
     pub base_rtt: Nanos,
     pub shaped_rtt: Nanos,
     pub loss_fraction: f64,
@@ -75,6 +80,48 @@ pub enum Reject {
     NoRtt,
     NoRttInflation,
     Lossy,
+    /// Line-rate bursts with gaps, not paced arrivals: the sender limits itself.
+    Bursty,
+}
+
+/// Most of the shaped part's time spent in gaps longer than [`IDLE_GAP_PACKETS`] packet
+/// times at the shaped rate (0.5, ours): a shaper's queue releases packets one packet time
+/// apart while it is backlogged; an application-limited sender's writes leave at line rate
+/// and then the path idles (32 KiB every 100 ms at 2.7 Mbit/s idles 90 % of the time).
+const MAX_IDLE_FRACTION: f64 = 0.5;
+/// A gap between arrivals counts as idle beyond this many packet times (4: delayed ACKs
+/// release pairs, ACK compression a few packets, at a shaper's rate).
+const IDLE_GAP_PACKETS: f64 = 4.0;
+
+/// Fraction of `[from, to]` spent in gaps between passed data segments longer than
+/// [`IDLE_GAP_PACKETS`] packet times at `rate_bps` (the packet: the median IP size).
+pub fn idle_fraction(segs: &[Seg], from: Nanos, to: Nanos, rate_bps: f64) -> f64 {
+    let span = to.saturating_sub(from);
+    if span <= 0 || rate_bps <= 0.0 {
+        return 0.0;
+    }
+    let sizes: Vec<f64> = segs
+        .iter()
+        .filter(|g| !g.lost && g.ts >= from && g.ts <= to)
+        .map(|g| f64::from(g.bytes))
+        .collect();
+    let pkt = stats::median(&sizes).unwrap_or(1500.0);
+    let limit = IDLE_GAP_PACKETS * pkt * 8.0 / rate_bps * 1e9;
+    let mut idle = 0.0;
+    let mut prev: Option<Nanos> = None;
+    for g in segs
+        .iter()
+        .filter(|g| !g.lost && g.ts >= from && g.ts <= to)
+    {
+        if let Some(p) = prev {
+            let gap = g.ts.saturating_sub(p) as f64;
+            if gap > limit {
+                idle += gap;
+            }
+        }
+        prev = Some(g.ts);
+    }
+    (idle / span as f64).min(1.0)
 }
 
 /// Runs the shaper test on one data direction.
@@ -83,13 +130,13 @@ pub fn analyze(
     rtts: &[(Nanos, Nanos)],
     cfg: &ThrottleConfig,
 ) -> Result<Shaped, Reject> {
-    let bin = (cfg.shaper_bin_ms as Nanos)
-        .saturating_mul(1_000_000)
-        .max(1);
     let (Some(first), Some(last)) = (dd.segs.first(), dd.segs.last()) else {
         return Err(Reject::TooShort);
     };
-    let n = ((last.ts.saturating_sub(first.ts).max(0) / bin) as usize).min(MAX_BINS);
+    let (bin, n) = series::rate_bins(
+        (cfg.shaper_bin_ms as Nanos).saturating_mul(1_000_000),
+        last.ts.saturating_sub(first.ts),
+    );
     if n < cfg.shaper_min_bins || dd.data_packets < MIN_SEGMENTS {
         return Err(Reject::TooShort);
     }
@@ -134,8 +181,13 @@ pub fn analyze(
     if rate_bps <= 0.0 {
         return Err(Reject::NotFlat);
     }
-    // RTT: the minimum over the flow is the base; the median over the shaped part.
+    // Paced arrivals while shaped, not line-rate bursts with gaps (issue 12).
     let shaped_from = t0.saturating_add(bin.saturating_mul(k as Nanos));
+    let idle = idle_fraction(&dd.segs, shaped_from, last.ts, rate_bps);
+    if idle > MAX_IDLE_FRACTION {
+        return Err(Reject::Bursty);
+    }
+    // RTT: the minimum over the flow is the base; the median over the shaped part.
     let base = rtts.iter().map(|r| r.1).min().ok_or(Reject::NoRtt)?;
     let in_shaped: Vec<f64> = rtts
         .iter()
@@ -191,6 +243,7 @@ pub fn analyze(
         rank_p,
         burst_bytes,
         cv: c,
+        idle_fraction: idle,
         base_rtt: base,
         shaped_rtt,
         loss_fraction,
@@ -241,10 +294,13 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
         summary,
         evidence: ShaperEvidence {
             base_rtt_ms: round3(s.base_rtt as f64 / 1e6),
+            bin_s: s.bin as f64 / 1e9,
             burst_bytes: s.burst_bytes.round(),
+            comparison: None,
             cv: round3(s.cv),
             data_segments: dd.data_packets,
             dir: series::dir_str(dd.dir),
+            idle_fraction: round3(s.idle_fraction),
             level_shift: s.level_shift,
             loss_fraction: round3(s.loss_fraction),
             rank_p: round3(s.rank_p),
@@ -271,16 +327,14 @@ pub fn big_enough(flow: &Flow, data_packets: u64, cfg: &ThrottleConfig) -> bool 
 /// segment of [`series::analyze_dir`] (inferred losses included) lies between two packets
 /// of the flow, so [`analyze`] would reject the direction as [`Reject::TooShort`].
 fn too_few_bins(flow: &Flow, cfg: &ThrottleConfig) -> bool {
-    let bin = (cfg.shaper_bin_ms as Nanos)
-        .saturating_mul(1_000_000)
-        .max(1);
     let lo = flow.packets.iter().map(|p| p.ts).min();
     let hi = flow.packets.iter().map(|p| p.ts).max();
     let span = match (lo, hi) {
         (Some(lo), Some(hi)) => hi.saturating_sub(lo).max(0),
         _ => 0,
     };
-    ((span / bin) as usize).min(MAX_BINS) < cfg.shaper_min_bins
+    let base = (cfg.shaper_bin_ms as Nanos).saturating_mul(1_000_000);
+    series::rate_bins(base, span).1 < cfg.shaper_min_bins
 }
 
 /// Runs the shaper test on direction `dir` of the `i`-th flow (a TCP flow) from the shared
@@ -313,7 +367,9 @@ impl Detector for Shaper {
         let cfg = &input.config.throttle;
         for (i, flow, dir) in series::tcp_directions(input.flows) {
             if let Some((d, s)) = shaped_dir(input.facts(), i, flow, dir, cfg) {
-                out.push(finding(flow, &d.data, &d.rtts, &s));
+                let mut f = finding(flow, &d.data, &d.rtts, &s);
+                series::add_comparison(&mut f, input.flows, i);
+                out.push(f);
             }
         }
     }

@@ -13,6 +13,17 @@
 //!   retransmissions, but probes still start only outside losses.
 //!
 //! Samples with a negative time (capture timestamps out of order) are dropped.
+//!
+//! **From the network, not from the application** (issue 12): a data or tsopt sample is
+//! answered by a segment of the other direction. When that answer carries data and its
+//! direction had sent no data for at least half the sample (its previous data segment came
+//! at or before the probe, or the answer starts a burst after a gap), the answering side was
+//! idle: the sample measures how long its application waited before writing again, not a
+//! round trip, and is dropped. An application-limited sender writing 32 KiB every 100 ms
+//! otherwise "shows" an RTT of 100 ms on an unimpaired LAN; at the sender's side the same
+//! rule drops the samples whose probe (an ACK covering everything outstanding) could only be
+//! answered by the application's next write. Pure ACKs are always kept as answers: the
+//! receiver's stack sends them (delayed ACKs can still add up to its timer).
 
 use super::seq::le;
 use super::{Dir, PerDir, RttSample};
@@ -33,6 +44,8 @@ pub struct RttState {
     /// Timestamp probe per direction: (TSval, first time seen).
     probe: PerDir<Option<(u32, Nanos)>>,
     last_tsval: PerDir<Option<u32>>,
+    /// Time of the last data-carrying segment per direction.
+    last_data: PerDir<Option<Nanos>>,
 }
 
 /// What the caller knows about one segment.
@@ -113,18 +126,29 @@ impl RttState {
             }
         }
 
-        // This segment acknowledges the peer's timed data / echoes its timestamp.
+        // This segment acknowledges the peer's timed data / echoes its timestamp, unless it
+        // is data that its sender's application held back (see the module docs).
+        let last_data = self.last_data[d];
+        let idle = |t0: Nanos| -> bool {
+            f.len > 0
+                && !f.syn
+                && last_data.is_none_or(|l| f.ts.saturating_sub(l) >= f.ts.saturating_sub(t0) / 2)
+        };
         if f.ack_flag && !f.rst {
             if let Some((end, t0)) = self.timed[p] {
                 if le(end, f.ack) {
-                    sample(out, cap, f.ts, t0, p, "data");
+                    if !idle(t0) {
+                        sample(out, cap, f.ts, t0, p, "data");
+                    }
                     self.timed[p] = None;
                 }
             }
         }
         if let (Some((_, ecr)), Some((val, t0))) = (f.tsopt, self.probe[p]) {
             if ecr == val {
-                sample(out, cap, f.ts, t0, p, "tsopt");
+                if !idle(t0) {
+                    sample(out, cap, f.ts, t0, p, "tsopt");
+                }
                 self.probe[p] = None;
             } else if le(val, ecr) {
                 // The probed value was overtaken without being echoed: give it up.
@@ -132,6 +156,9 @@ impl RttState {
             }
         }
 
+        if f.len > 0 && !f.syn && !f.rst {
+            self.last_data[d] = Some(f.ts);
+        }
         // Karn: a retransmission or a loss in this direction spoils any timing in progress.
         if f.resent || f.holes_open {
             self.timed[d] = None;
@@ -249,6 +276,46 @@ mod tests {
             (out[0].rtt, out[0].source, out[0].dir),
             (2 * MS, "tsopt", Dir::S2c)
         );
+    }
+
+    /// Issue 12: a server writing a burst every 100 ms, seen at the client. The client's ACK
+    /// of a burst is echoed by the first segment of the next burst: 100 ms of the server's
+    /// idle time, not a round trip.
+    #[test]
+    fn idle_sender_gives_no_sample_issue_12() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        let mut seq = 1u32;
+        for burst in 0..3u32 {
+            let t = Nanos::from(burst) * 100 * MS;
+            for k in 0..4u32 {
+                let mut d = f(Dir::S2c, t + Nanos::from(k) * 10_000, "A", seq, 1, 1000);
+                d.tsopt = Some((500 + burst, 900 + burst));
+                r.on_segment(&d, &mut out, 100);
+                seq += 1000;
+            }
+            let mut a = f(Dir::C2s, t + 50_000, "A", 1, seq, 0);
+            a.tsopt = Some((900 + burst + 1, 500 + burst));
+            r.on_segment(&a, &mut out, 100);
+        }
+        assert!(
+            out.iter().all(|s| s.rtt < MS),
+            "only the local ACK delays remain: {out:?}"
+        );
+        // The same echo inside a continuous stream (a queue, data arriving all along) is kept.
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        let mut a = f(Dir::C2s, 0, "A", 1, 1, 0);
+        a.tsopt = Some((10, 5));
+        r.on_segment(&a, &mut out, 100);
+        for k in 1..=20 {
+            let mut d = f(Dir::S2c, k * 5 * MS, "A", 1 + 1000 * k as u32, 1, 1000);
+            d.tsopt = Some((600 + k as u32, if k < 20 { 9 } else { 10 }));
+            r.on_segment(&d, &mut out, 100);
+        }
+        let echo: Vec<_> = out.iter().filter(|s| s.source == "tsopt").collect();
+        assert_eq!(echo.len(), 1, "{out:?}");
+        assert_eq!(echo[0].rtt, 100 * MS);
     }
 
     #[test]

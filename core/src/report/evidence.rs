@@ -399,11 +399,31 @@ pub struct Series {
     pub t0: f64,
 }
 
+/// A throttled flow compared with the capture's other traffic (issue 12): Wehe's KS + area
+/// test between the flow's throughput samples and those of the capture's other TCP flows
+/// (other hosts, ports or SNIs, within 60 s of it). `verdict` is `selective` (this flow was
+/// limited, the others not: area ≥ 0.5 with the target slower, KS p < 0.01), `whole_link`
+/// (not differentiated: the others were as slow, a slow link, not a differentiation claim)
+/// or `inconclusive`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InCaptureComparison {
+    pub area: Option<f64>,
+    pub control_flows: Vec<u32>,
+    pub control_median_bps: f64,
+    pub ks_d: Option<f64>,
+    pub p_value: Option<f64>,
+    pub target_median_bps: f64,
+    pub verdict: &'static str,
+}
+
 /// Evidence of `throttling_policer` on TCP data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TcpPolicerEvidence {
     pub burst_bytes: f64,
     pub bytes_before_first_loss: u64,
+    /// Absent when the capture holds no other traffic to compare with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<InCaptureComparison>,
     pub data_segments: u64,
     pub dir: &'static str,
     pub first_loss_ts: f64,
@@ -432,10 +452,17 @@ pub struct TcpPolicerEvidence {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ShaperEvidence {
     pub base_rtt_ms: f64,
+    /// Width of the rate bins judged (0.5 s, doubled for flows over 10,000 bins).
+    pub bin_s: f64,
     pub burst_bytes: f64,
+    /// Absent when the capture holds no other traffic to compare with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<InCaptureComparison>,
     pub cv: f64,
     pub data_segments: u64,
     pub dir: &'static str,
+    /// Fraction of the shaped part spent in gaps of more than 4 packet times.
+    pub idle_fraction: f64,
     pub level_shift: bool,
     pub loss_fraction: f64,
     pub rank_p: f64,
@@ -697,6 +724,15 @@ mod tests {
             TcpPolicerEvidence {
                 burst_bytes: 1.0,
                 bytes_before_first_loss: 2,
+                comparison: Some(InCaptureComparison {
+                    area: Some(0.6),
+                    control_flows: vec![1],
+                    control_median_bps: 2.0,
+                    ks_d: Some(0.9),
+                    p_value: Some(0.001),
+                    target_median_bps: 1.0,
+                    verdict: "selective",
+                }),
                 data_segments: 3,
                 dir: "s2c",
                 first_loss_ts: 1.0,
@@ -722,10 +758,13 @@ mod tests {
             .into(),
             ShaperEvidence {
                 base_rtt_ms: 1.0,
+                bin_s: 0.5,
                 burst_bytes: 1.0,
+                comparison: None,
                 cv: 0.1,
                 data_segments: 3,
                 dir: "s2c",
+                idle_fraction: 0.0,
                 level_shift: true,
                 loss_fraction: 0.0,
                 rank_p: 0.0,
