@@ -5,7 +5,8 @@
 //! Pure Rust, no OS calls: it builds the file in memory, so the page can use it too.
 //! Block layout as in the pcapng specification (draft-ietf-opsawg-pcapng): SHB type
 //! `0x0A0D0D0A`, IDB type 1, EPB type 6; options `opt_comment` (1), `shb_userappl` (4),
-//! `if_tsresol` (9), `opt_endofopt` (0).
+//! `if_name` (2), `if_tsresol` (9), `opt_endofopt` (0). The CLI's live capture streams the
+//! same blocks through [`section_header_block`], [`interface_block`] and [`packet_block`].
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 1;
@@ -13,6 +14,7 @@ const EPB: u32 = 6;
 const OPT_END: u16 = 0;
 const OPT_COMMENT: u16 = 1;
 const SHB_USERAPPL: u16 = 4;
+const IF_NAME: u16 = 2;
 const IF_TSRESOL: u16 = 9;
 /// An option value is at most this long (its length is a u16); longer comments are cut.
 const MAX_OPTION: usize = 65_532;
@@ -88,25 +90,8 @@ impl PcapngWriter {
         origlen: u32,
         comments: &[String],
     ) {
-        let ts = u64::try_from(ts).unwrap_or(0);
-        let data = data
-            .get(..data.len().min(crate::capture::MAX_RECORD))
-            .unwrap_or(data);
-        let mut body = Vec::with_capacity(data.len() + 64);
-        body.extend_from_slice(&iface.to_le_bytes());
-        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(ts as u32).to_le_bytes());
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(&origlen.max(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(data);
-        pad(&mut body);
-        for c in comments {
-            option(&mut body, OPT_COMMENT, cut(c, MAX_OPTION).as_bytes());
-        }
-        if !comments.is_empty() {
-            option(&mut body, OPT_END, &[]);
-        }
-        block(&mut self.packets, EPB, &body);
+        self.packets
+            .extend(packet_block(iface, ts, data, origlen, comments));
         self.count += 1;
     }
 
@@ -118,30 +103,81 @@ impl PcapngWriter {
     /// The whole file: the section header (with `comment` and `userappl`, the writing
     /// tool), the interfaces, then the packets.
     pub fn finish(self, comment: &str, userappl: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.packets.len() + comment.len() + 256);
-        let mut shb = Vec::new();
-        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes());
-        shb.extend_from_slice(&0u16.to_le_bytes());
-        shb.extend_from_slice(&(-1i64).to_le_bytes());
-        option(&mut shb, OPT_COMMENT, cut(comment, MAX_OPTION).as_bytes());
-        option(&mut shb, SHB_USERAPPL, cut(userappl, MAX_OPTION).as_bytes());
-        option(&mut shb, OPT_END, &[]);
-        block(&mut out, SHB, &shb);
+        let mut out = section_header_block(Some(comment), userappl);
         for lt in &self.linktypes {
-            let mut idb = Vec::new();
-            // The link type field is 16 bits; larger values do not exist in LINKTYPE_*.
-            idb.extend_from_slice(&(*lt as u16).to_le_bytes());
-            idb.extend_from_slice(&0u16.to_le_bytes());
-            // Snaplen 0: no limit announced.
-            idb.extend_from_slice(&0u32.to_le_bytes());
-            option(&mut idb, IF_TSRESOL, &[9]);
-            option(&mut idb, OPT_END, &[]);
-            block(&mut out, IDB, &idb);
+            out.extend(interface_block(*lt, 0, None));
         }
         out.extend_from_slice(&self.packets);
         out
     }
+}
+
+/// A Section Header Block (little-endian, section length unspecified) with an optional
+/// `opt_comment` and the writing tool (`shb_userappl`). Block-level functions like this one
+/// let a streaming writer (the CLI's live capture) append blocks as packets arrive.
+pub fn section_header_block(comment: Option<&str>, userappl: &str) -> Vec<u8> {
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+    shb.extend_from_slice(&1u16.to_le_bytes());
+    shb.extend_from_slice(&0u16.to_le_bytes());
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    if let Some(c) = comment {
+        option(&mut shb, OPT_COMMENT, cut(c, MAX_OPTION).as_bytes());
+    }
+    option(&mut shb, SHB_USERAPPL, cut(userappl, MAX_OPTION).as_bytes());
+    option(&mut shb, OPT_END, &[]);
+    let mut out = Vec::new();
+    block(&mut out, SHB, &shb);
+    out
+}
+
+/// An Interface Description Block: link type, snap length (0: none announced), an optional
+/// `if_name`, and nanosecond timestamps (`if_tsresol` = 9).
+pub fn interface_block(linktype: u32, snaplen: u32, name: Option<&str>) -> Vec<u8> {
+    let mut idb = Vec::new();
+    // The link type field is 16 bits; larger values do not exist in LINKTYPE_*.
+    idb.extend_from_slice(&(linktype as u16).to_le_bytes());
+    idb.extend_from_slice(&0u16.to_le_bytes());
+    idb.extend_from_slice(&snaplen.to_le_bytes());
+    if let Some(n) = name {
+        option(&mut idb, IF_NAME, cut(n, MAX_OPTION).as_bytes());
+    }
+    option(&mut idb, IF_TSRESOL, &[9]);
+    option(&mut idb, OPT_END, &[]);
+    let mut out = Vec::new();
+    block(&mut out, IDB, &idb);
+    out
+}
+
+/// An Enhanced Packet Block of interface `iface` (see [`PcapngWriter::packet`]).
+pub fn packet_block(
+    iface: u32,
+    ts: crate::Nanos,
+    data: &[u8],
+    origlen: u32,
+    comments: &[String],
+) -> Vec<u8> {
+    let ts = u64::try_from(ts).unwrap_or(0);
+    let data = data
+        .get(..data.len().min(crate::capture::MAX_RECORD))
+        .unwrap_or(data);
+    let mut body = Vec::with_capacity(data.len() + 64);
+    body.extend_from_slice(&iface.to_le_bytes());
+    body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+    body.extend_from_slice(&(ts as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&origlen.max(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(data);
+    pad(&mut body);
+    for c in comments {
+        option(&mut body, OPT_COMMENT, cut(c, MAX_OPTION).as_bytes());
+    }
+    if !comments.is_empty() {
+        option(&mut body, OPT_END, &[]);
+    }
+    let mut out = Vec::with_capacity(body.len() + 12);
+    block(&mut out, EPB, &body);
+    out
 }
 
 #[cfg(test)]
@@ -179,6 +215,22 @@ mod tests {
                 (2, 1_700_000_001_000_000_001, 101, 41, vec![9; 41]),
             ]
         );
+    }
+
+    #[test]
+    fn blocks_are_padded_and_carry_their_length_twice() {
+        for b in [
+            section_header_block(None, "voipwatch test"),
+            section_header_block(Some("c"), "voipwatch test"),
+            interface_block(1, 262_144, Some("eth0")),
+            packet_block(0, 1, b"abc", 3, &[]),
+            packet_block(0, 1, b"abc", 3, &["x".into()]),
+        ] {
+            let n = b.len();
+            assert_eq!(n % 4, 0);
+            assert_eq!(b.get(4..8), Some(&(n as u32).to_le_bytes()[..]));
+            assert_eq!(b.get(n - 4..), Some(&(n as u32).to_le_bytes()[..]));
+        }
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The capture loop (libpcap), the packet store (file or ring), and the update thread.
 
-use super::pcapng;
 use super::view::{self, Counters, Live, PcapStats, RingStats};
 use crate::analyze::{analyze_path, display_name};
 use crate::render::{self, FlowFilter};
@@ -11,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use voipwatch_core::pcapng_writer::{interface_block, packet_block, section_header_block};
 use voipwatch_core::{Analyzer, Config, Report};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,7 +249,13 @@ fn store_packet(sink: &Mutex<Sink>, p: &pcap::Packet<'_>) {
         .unwrap_or(0)
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::try_from(p.header.ts.tv_usec).unwrap_or(0));
-    let block = pcapng::packet(ts, p.header.len, p.data);
+    let block = packet_block(
+        0,
+        i64::try_from(ts).unwrap_or(i64::MAX),
+        p.data,
+        p.header.len,
+        &[],
+    );
     if let Ok(mut k) = sink.lock() {
         k.push(ts, block);
     }
@@ -338,8 +344,13 @@ pub fn run(args: &[String]) -> Result<i32, String> {
             .unwrap_or(0);
         PathBuf::from(format!("voipwatch-capture-{t}.pcapng"))
     });
-    let mut head = pcapng::section_header();
-    head.extend(pcapng::interface(linktype, o.snaplen, &iface));
+    let app = format!("voipwatch {} capture", env!("CARGO_PKG_VERSION"));
+    let mut head = section_header_block(None, &app);
+    head.extend(interface_block(
+        u32::from(linktype),
+        o.snaplen,
+        Some(&iface),
+    ));
     let store = match o.ring {
         Some(limit) => Store::Ring {
             blocks: VecDeque::new(),

@@ -12,7 +12,6 @@
 #[cfg(feature = "capture")]
 mod live;
 #[cfg(feature = "capture")]
-mod pcapng;
 #[cfg(feature = "capture")]
 mod view;
 
