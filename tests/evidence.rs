@@ -150,7 +150,7 @@ fn pack_holds_every_cited_frame_with_its_bytes_and_comments() {
     }
     assert!(comments
         .iter()
-        .any(|c| c.contains("#0 tcp_reset_injected: Connection")));
+        .any(|c| c.contains("#0 tcp_reset_suspicious: ")));
     assert!(comments.iter().any(|c| c.contains("tls_sni_reset")));
     // The section comment: version, hash, findings.
     let info = Command::new("capinfos").arg(&out).output();

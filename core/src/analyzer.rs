@@ -40,6 +40,18 @@ struct State {
     /// Anomaly counts, in first-seen order: a handful of them, so a linear search beats a
     /// map lookup on every packet; sorted by id into the report's map at the end.
     anomalies: Vec<(Anomaly, u64)>,
+    /// Link-layer facts about the capture host (Linux cooked packet types).
+    hints: detect::vantage::Hints,
+}
+
+/// The Linux cooked packet type of a frame (`PACKET_HOST` 0 … `PACKET_OUTGOING` 4), for
+/// LINKTYPE_LINUX_SLL (113: a 16-bit field first) and LINKTYPE_LINUX_SLL2 (276: byte 10).
+fn cooked_pkttype(linktype: u32, data: &[u8]) -> Option<u16> {
+    match linktype {
+        113 => Some(u16::from_be_bytes([*data.first()?, *data.get(1)?])),
+        276 => data.get(10).map(|b| u16::from(*b)),
+        _ => None,
+    }
 }
 
 /// Adds one to the count of anomaly `name`.
@@ -67,6 +79,9 @@ impl State {
         }
         if let Some(e) = d.error {
             *self.decode_errors.entry((e.layer, e.reason)).or_default() += 1;
+        }
+        if let Some(t) = cooked_pkttype(p.linktype, p.data) {
+            self.hints.note_cooked(t, d.net.map(|n| n.src));
         }
         if matches!(d.l4, L4::None) && d.net.is_none() {
             return;
@@ -159,13 +174,21 @@ impl Analyzer {
             last_ts,
             decode_errors,
             anomalies,
+            hints,
         } = self.state;
         let timeouts = table.timeouts;
         let untracked = table.untracked_packets;
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
+        let mut anomalies = anomalies;
+        if table.duplicate_frames > 0 {
+            anomalies.push((Anomaly::DuplicateFrame, table.duplicate_frames));
+        }
         let (flows, mut calls) = engine.finish(table.into_flows());
-        let mut findings = detect::run_all(&detect::Input::new(&flows, &calls, &self.cfg.detect));
+        let input = detect::Input::new(&flows, &calls, &self.cfg.detect).with_hints(hints);
+        let mut findings = detect::run_all(&input);
+        let vantage = input.facts().vantage().info();
+        drop(input);
         let plain: Vec<&crate::flow::Flow> = flows.iter().map(|f| &f.flow).collect();
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
@@ -202,6 +225,7 @@ impl Analyzer {
             unattributed_fragments: unattributed,
             complete: self.error.is_none(),
             error: self.error.as_ref().map(|e| e.to_string()),
+            vantage,
         };
         let report = Report {
             schema: report::SCHEMA,

@@ -418,6 +418,9 @@ id_enum! {
         IpVersionMismatch = "ip_version_mismatch",
         TunnelInnerUndecodable = "tunnel_inner_undecodable",
         TunnelDepthExceeded = "tunnel_depth_exceeded",
+        /// The same IP packet captured twice within a few ms (a VLAN sub-interface and its
+        /// parent, `-i any`): counted once.
+        DuplicateFrame = "duplicate_frame",
     }
 }
 

@@ -9,6 +9,7 @@
 //! | fact | computed from | read by |
 //! | --- | --- | --- |
 //! | [`Facts::ttl_by_host`] | [`blocking::ttl_by_host`]: capture-wide TTL mode per sender address, non-RST packets | `rst_injection` (through the RST verdicts), `handshake` (REJ TTL test) |
+//! | [`Facts::vantage`] | [`vantage::infer`] on the flows and the analyzer's link-layer hints | every RST/injection reader (`rst_injection` through the RST verdicts, `handshake`): a packet the capture host sent is never forged; the analyzer (`capture.vantage`) |
 //! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
 //! | [`Facts::rst_verdicts`] | [`rst_injection::judge_flow`] per TCP flow, with the TTL fact | `rst_injection` (findings, penalty box), `handshake` ([`Facts::injected_resets`]) |
 //! | [`Facts::data_packets`] | [`series::data_packets`] per (flow, direction) | `policer`, `shaper` (size prechecks) |
@@ -29,6 +30,7 @@ use super::blocking::{self, TwoWay};
 use super::policer::{self, Policed};
 use super::rst_injection::{self, RstVerdict};
 use super::series::{self, DataDir};
+use super::vantage::{self, Hints, Vantage};
 use super::DetectConfig;
 use crate::flow::{Dir, Transport};
 use crate::label::LabeledFlow;
@@ -59,6 +61,7 @@ struct DirSlot {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Computed {
     pub ttl_by_host: u32,
+    pub vantage: u32,
     pub two_way: u32,
     pub rst_verdicts: u32,
     pub data_packets: u32,
@@ -71,6 +74,8 @@ pub struct Facts<'a> {
     flows: &'a [LabeledFlow],
     config: &'a DetectConfig,
     ttl_by_host: OnceCell<BTreeMap<IpAddr, u8>>,
+    hints: Hints,
+    vantage: OnceCell<Vantage>,
     two_way: OnceCell<TwoWay>,
     rst_verdicts: OnceCell<Vec<Option<RstVerdict>>>,
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
@@ -85,6 +90,8 @@ impl<'a> Facts<'a> {
             flows,
             config,
             ttl_by_host: OnceCell::new(),
+            hints: Hints::default(),
+            vantage: OnceCell::new(),
             two_way: OnceCell::new(),
             rst_verdicts: OnceCell::new(),
             dirs: OnceCell::new(),
@@ -112,6 +119,21 @@ impl<'a> Facts<'a> {
         })
     }
 
+    /// Sets the analyzer's link-layer hints; only before the vantage is first asked for.
+    pub(super) fn set_hints(&mut self, hints: Hints) {
+        if self.vantage.get().is_none() {
+            self.hints = hints;
+        }
+    }
+
+    /// The capture host and its side ([`vantage::infer`]): packets it sent are never forged.
+    pub fn vantage(&self) -> &Vantage {
+        self.vantage.get_or_init(|| {
+            self.count(|c| c.vantage += 1);
+            vantage::infer(self.flows, self.ttl_by_host(), &self.hints)
+        })
+    }
+
     /// Which flows saw both directions ([`TwoWay`]): the guard against one-sided captures.
     pub fn two_way(&self) -> &TwoWay {
         self.two_way.get_or_init(|| {
@@ -127,11 +149,14 @@ impl<'a> Facts<'a> {
         self.rst_verdicts.get_or_init(|| {
             self.count(|c| c.rst_verdicts += 1);
             let hosts = self.ttl_by_host();
+            let vantage = self.vantage();
             self.flows
                 .iter()
                 .map(|f| {
                     (f.transport == Transport::Tcp)
-                        .then(|| rst_injection::judge_flow(f, &self.config.blocking, hosts))
+                        .then(|| {
+                            rst_injection::judge_flow(f, &self.config.blocking, hosts, vantage)
+                        })
                         .flatten()
                 })
                 .collect()
@@ -264,6 +289,7 @@ mod tests {
         // direction asked for (4 TCP flows × 2 directions at most).
         let c = input.facts().computed();
         assert_eq!(c.ttl_by_host, 1);
+        assert_eq!(c.vantage, 1);
         assert_eq!(c.two_way, 1);
         assert_eq!(c.rst_verdicts, 1);
         assert!(c.data_packets >= 1 && c.data_packets <= 8, "{c:?}");

@@ -177,7 +177,11 @@ impl Detector for Handshake {
                 continue;
             }
             let reference = hosts.get(&f.server.ip()).copied();
-            let mismatch = reference.and_then(|r| ttl_mismatch(rst.ttl, r, cfg.ttl_hop_delta));
+            // The capture host's own refusal (a server-side capture) is never forged.
+            let own = facts.vantage().sent_by_host(f.server.ip(), rst.ttl);
+            let mismatch = reference
+                .filter(|_| !own)
+                .and_then(|r| ttl_mismatch(rst.ttl, r, cfg.ttl_hop_delta));
             let blocked = mismatch.is_some() || pbox.is_some();
             let response = rst.ts.saturating_sub(first_syn.ts);
             let ev = HandshakeRstEvidence {

@@ -38,6 +38,7 @@ pub mod series;
 pub mod shaper;
 pub mod tls_sni;
 pub mod udp;
+pub mod vantage;
 
 use crate::label::LabeledFlow;
 use crate::report::{Call, Finding};
@@ -68,6 +69,12 @@ impl<'a> Input<'a> {
             config,
             facts: facts::Facts::new(flows, config),
         }
+    }
+
+    /// The same input with the link-layer [`vantage::Hints`] the analyzer gathered.
+    pub fn with_hints(mut self, hints: vantage::Hints) -> Input<'a> {
+        self.facts.set_hints(hints);
+        self
     }
 
     /// The facts several detectors share (see [`facts`]).

@@ -15,7 +15,12 @@
 //!   that same SYN (Zeek's `rst-inject-rae` trace): the RST raced the real answer.
 //! - `DATA_SEQ_RST`: the RST's sequence number is below what the peer already ACKed.
 //!
-//! Any of those makes the reset `tcp_reset_injected`. Fingerprint tests add to them:
+//! `RST_SEQ_DATA` and `SYNACK_AFTER_RST` are conclusive (a race); the rest are fingerprints,
+//! grouped in independent families ([`FAMILIES`]). `tcp_reset_injected` needs one conclusive
+//! test or two families, and the summary says which (`evidence.basis`); one family alone is
+//! `tcp_reset_suspicious`. Further fingerprints (issue 10): `SEQ_PAST_SENT`, `ACK_UNSENT`,
+//! `IP_ID_COPY`, `IP_ID_BREAK`, `RST_WINDOW` (see their constants and `docs/findings.md`).
+//! A RST the capture host sent ([`Vantage::sent_by_host`]) is never judged. Fingerprints:
 //! - `TTL_MISMATCH`: the RST's TTL implies another initial TTL (32/64/128/255) or differs by
 //!   ≥ `ttl_hop_delta` (2) hops from the sender's usual TTL (its other packets in the flow,
 //!   else in the whole capture). A middlebox is rarely as far away as the server.
@@ -26,8 +31,8 @@
 //!   (1 s) after the peer's first payload and that payload was a TLS ClientHello, an HTTP
 //!   request or VoIP (STUN/RTP/SIP): what a censor matches on.
 //!
-//! `TTL_MISMATCH` with `FAST_RST` or a trigger is also `tcp_reset_injected`; either alone is
-//! `tcp_reset_suspicious` (severity `info`). Evidence carries the fingerprint: TTL and hops,
+//! A trigger raises the confidence of a `tcp_reset_suspicious` (severity `info`), never
+//! its severity. Evidence carries the fingerprint: TTL and hops,
 //! IP ID, DF, window, seq/ack offsets against the sender's and peer's state.
 //!
 //! After an injected reset, later connections to the same server within `penalty_box`
@@ -50,6 +55,7 @@ use super::blocking::{
     self, has, is_call_flow, is_dup, is_rst, ms, seq_diff, seq_le, seq_lt, ttl_mismatch,
     ttl_mode_without_rst, BlockingConfig,
 };
+use super::vantage::Vantage;
 use super::{Detector, Input};
 use crate::decode::tcp_flags;
 use crate::flow::{Dir, PacketMeta, Transport};
@@ -69,6 +75,10 @@ pub struct RstInjection;
 #[derive(Clone, Debug)]
 pub struct RstVerdict {
     pub injected: bool,
+    /// "conclusive", "two_fingerprints" or "one_fingerprint" (see the module docs).
+    pub basis: &'static str,
+    /// Fingerprint families that fired.
+    pub families: Vec<&'static str>,
     pub tests: Vec<&'static str>,
     pub trigger: Option<&'static str>,
     /// Time of the first RST judged.
@@ -104,13 +114,27 @@ impl Detector for RstInjection {
             }
             let dest = dest(f);
             let (kind, severity, confidence, summary) = if v.injected {
-                let conf = if v.tests.len() >= 2 { 0.9 } else { 0.8 };
+                let (conf, why) = if v.basis == "conclusive" {
+                    (
+                        0.9,
+                        "conclusive: the real endpoint carried on after it".to_string(),
+                    )
+                } else {
+                    (
+                        if v.families.len() >= 3 { 0.9 } else { 0.8 },
+                        format!(
+                            "{} independent fingerprints: {}",
+                            v.families.len(),
+                            v.families.join(", ")
+                        ),
+                    )
+                };
                 (
                     FindingKind::TcpResetInjected,
                     Severity::Blocked,
                     conf,
                     format!(
-                        "Connection to {dest} was cut by a forged TCP reset: {} (tests: {}).",
+                        "Connection to {dest} was cut by a forged TCP reset ({why}): {} (tests: {}).",
                         v.summary_reason,
                         v.tests.join(", ")
                     ),
@@ -126,7 +150,7 @@ impl Detector for RstInjection {
                     Severity::Info,
                     conf,
                     format!(
-                        "Connection to {dest} was reset by a packet that may not come from the server: {} (tests: {}).",
+                        "Connection to {dest} was reset by a packet that may not come from the server (one fingerprint, not enough to call it forged): {} (tests: {}).",
                         v.summary_reason,
                         v.tests.join(", ")
                     ),
@@ -297,14 +321,38 @@ pub fn judge_flow(
     f: &LabeledFlow,
     cfg: &BlockingConfig,
     hosts: &BTreeMap<IpAddr, u8>,
+    vantage: &Vantage,
 ) -> Option<RstVerdict> {
     if !f.packets.iter().any(is_rst) {
         return None;
     }
     let pk: Vec<&PacketMeta> = f.packets.iter().filter(|p| !is_dup(p)).collect();
+    let sender_ip = |d: Dir| {
+        if d == Dir::C2s {
+            f.client.ip()
+        } else {
+            f.server.ip()
+        }
+    };
+    // Each direction's usual TTL: its own non-RST packets, else the sender's elsewhere.
+    let reference =
+        |d: Dir| ttl_mode_without_rst(f, d).or_else(|| hosts.get(&sender_ip(d)).copied());
+    let refs = [reference(Dir::C2s), reference(Dir::S2c)];
+    let foreign = |p: &PacketMeta| {
+        refs.get(p.dir.idx())
+            .copied()
+            .flatten()
+            .is_some_and(|r| ttl_mismatch(p.ttl, r, cfg.ttl_hop_delta).is_some())
+    };
     let mut walk = [DirWalk::default(); 2];
+    let mut reset = [false; 2];
     let mut snaps: Vec<RstSnap> = Vec::new();
     let mut guards: Vec<&'static str> = Vec::new();
+    let guard = |g: &'static str, guards: &mut Vec<&'static str>| {
+        if !guards.contains(&g) {
+            guards.push(g);
+        }
+    };
     let mut prev_ts: Option<Nanos> = None;
     let mut prev_gap: Nanos = 0;
     for (idx, p) in pk.iter().enumerate() {
@@ -312,10 +360,16 @@ pub fn judge_flow(
         let o = p.dir.rev().idx();
         let gap = prev_ts.map_or(0, |t| p.ts.saturating_sub(t));
         if is_rst(p) {
-            if walk[d].fin {
-                guards.push("rst_after_fin");
+            if vantage.sent_by_host(sender_ip(p.dir), p.ttl) {
+                // What the capture host sent left this machine untouched: never forged.
+                guard("sent_by_capture_host", &mut guards);
+            } else if walk[d].fin {
+                guard("rst_after_fin", &mut guards);
+            } else if reset[o] {
+                // The peer already reset the connection: this reset cuts nothing.
+                guard("rst_after_reset", &mut guards);
             } else if gap >= cfg.nat_idle_timeout || prev_gap >= cfg.nat_idle_timeout {
-                guards.push("nat_idle_timeout");
+                guard("nat_idle_timeout", &mut guards);
             } else if snaps.len() < 64 {
                 snaps.push(RstSnap {
                     idx,
@@ -325,12 +379,15 @@ pub fn judge_flow(
                     peer_ack_max: walk[o].ack_max,
                 });
             }
+            reset[d] = true;
         } else {
             walk[d].snd_max = max_seq(walk[d].snd_max, seq_end(p));
             if has(p, tcp_flags::ACK) {
                 walk[d].ack_max = max_seq(walk[d].ack_max, p.ack);
             }
-            if has(p, tcp_flags::FIN) {
+            // A FIN with a foreign fingerprint is not the endpoint closing: it does not
+            // excuse the reset after it.
+            if has(p, tcp_flags::FIN) && !foreign(p) {
                 walk[d].fin = true;
             }
         }
@@ -377,6 +434,19 @@ pub fn judge_flow(
             .filter(|p| p.dir == Dir::C2s && has(p, tcp_flags::SYN) && !has(p, tcp_flags::ACK))
             .map(|p| p.seq)
             .collect();
+        // The reset answered the SYN itself (no SYN-ACK before it, the client's last packet
+        // a SYN): only then can a later SYN-ACK show a race. A server resetting an
+        // unacceptable ACK and retransmitting its SYN-ACK (RFC 9293 §3.10.7.3, SYN proxies)
+        // is genuine.
+        let before = pk.get(..s.idx).unwrap_or(&[]);
+        let answered_syn = !before
+            .iter()
+            .any(|p| p.dir == Dir::S2c && has(p, tcp_flags::SYN | tcp_flags::ACK))
+            && before
+                .iter()
+                .rev()
+                .find(|p| p.dir == Dir::C2s)
+                .is_some_and(|p| has(p, tcp_flags::SYN) && !has(p, tcp_flags::ACK));
         for p in pk.iter().skip(s.idx + 1).take(4096) {
             if p.dir == Dir::C2s
                 && has(p, tcp_flags::SYN)
@@ -394,6 +464,7 @@ pub fn judge_flow(
                 break;
             }
             if s.p.dir == Dir::S2c
+                && answered_syn
                 && has(p, tcp_flags::SYN | tcp_flags::ACK)
                 && client_isns.iter().any(|isn| isn.wrapping_add(1) == p.ack)
             {
@@ -408,31 +479,60 @@ pub fn judge_flow(
             }
         }
     }
-    let seq_tests = !tests.is_empty();
-
-    // Fingerprint: TTL against the sender's usual TTL.
-    let sender_ip = |d: Dir| {
-        if d == Dir::C2s {
-            f.client.ip()
-        } else {
-            f.server.ip()
-        }
-    };
-    let mut ttl_pair = None;
-    let mut ttl_reason = None;
-    let reference = ttl_mode_without_rst(f, first.p.dir)
-        .or_else(|| hosts.get(&sender_ip(first.p.dir)).copied());
-    if let Some(r) = reference {
-        ttl_pair = Some((first.p.ttl, r));
-        // A client-side RST with the client's own TTL is the capturing host's doing: no test.
-        if let Some(why) = snaps
+    // Fingerprints of the packets themselves, against the sender's other packets.
+    for (i, s) in snaps.iter().enumerate() {
+        let rst_ack = has(&s.p, tcp_flags::ACK);
+        // BSD/macOS stacks put the socket's current receive window in a RST/ACK: the same
+        // window as the sender's last segment. Any other non-zero window is foreign.
+        let last_window = pk
+            .get(..s.idx)
+            .unwrap_or(&[])
             .iter()
-            .find_map(|s| ttl_mismatch(s.p.ttl, r, cfg.ttl_hop_delta))
-        {
-            ttl_reason = Some(why);
-            add("TTL_MISMATCH", &mut tests);
+            .rev()
+            .find(|p| p.dir == s.p.dir && !is_rst(p))
+            .map(|p| p.window);
+        if rst_ack && s.p.window != 0 && last_window != Some(s.p.window) {
+            add("RST_WINDOW", &mut tests);
+        }
+        if let Some(sent) = s.peer_snd_max {
+            if rst_ack && seq_lt(sent, s.p.ack) {
+                add("ACK_UNSENT", &mut tests);
+            }
+        }
+        let past = |m: Option<u32>| m.is_none_or(|m| seq_lt(m, s.p.seq));
+        if s.snd_max.is_some() && past(s.snd_max) && past(s.peer_ack_max) {
+            add("SEQ_PAST_SENT", &mut tests);
+        }
+        // Only the reset that cut the connection: a stack answers later segments of a
+        // connection it already reset from its control socket, with another ID counter.
+        if i == 0 && ip_id_break(&pk, s) {
+            add("IP_ID_BREAK", &mut tests);
         }
     }
+    for (i, b) in snaps.iter().enumerate() {
+        if snaps.iter().take(i).any(|a| {
+            a.p.dir == b.p.dir && a.p.ip_id == b.p.ip_id && a.p.ip_id != u32::MAX && a.p.ip_id != 0
+        }) {
+            add("IP_ID_COPY", &mut tests);
+        }
+    }
+
+    // Fingerprint: TTL against the same sender's other packets, per direction.
+    let mut ttl_pair = None;
+    let mut ttl_reason = None;
+    let first_ref = refs.get(first.p.dir.idx()).copied().flatten();
+    if let Some(r) = first_ref {
+        ttl_pair = Some((first.p.ttl, r));
+    }
+    if let Some((why, t, r)) = snaps.iter().find_map(|s| {
+        let r = refs.get(s.p.dir.idx()).copied().flatten()?;
+        ttl_mismatch(s.p.ttl, r, cfg.ttl_hop_delta).map(|w| (w, s.p.ttl, r))
+    }) {
+        ttl_reason = Some(why);
+        ttl_pair = Some((t, r));
+        add("TTL_MISMATCH", &mut tests);
+    }
+    let reference = first_ref;
 
     // Handshake RTT (client SYN → server SYN-ACK) and the RST's response time.
     let synack = pk
@@ -483,14 +583,23 @@ pub fn judge_flow(
         .filter(|p| first.p.ts.saturating_sub(p.ts) <= cfg.trigger_window)
         .and_then(|p| payload_kind(f, peer).map(|k| (k, p.frame, first.p.ts.saturating_sub(p.ts))));
 
-    let fingerprint = tests
-        .iter()
-        .any(|t| matches!(*t, "TTL_MISMATCH" | "FAST_RST"));
-    if !seq_tests && !fingerprint {
+    if tests.is_empty() {
         return None;
     }
-    let injected = seq_tests
-        || (tests.contains(&"TTL_MISMATCH") && (tests.contains(&"FAST_RST") || trigger.is_some()));
+    let conclusive = tests.iter().any(|t| CONCLUSIVE.contains(t));
+    let families: Vec<&'static str> = FAMILIES
+        .iter()
+        .filter(|(_, members)| members.iter().any(|m| tests.contains(m)))
+        .map(|(name, _)| *name)
+        .collect();
+    let basis = if conclusive {
+        "conclusive"
+    } else if families.len() >= 2 {
+        "two_fingerprints"
+    } else {
+        "one_fingerprint"
+    };
+    let injected = basis != "one_fingerprint";
 
     // Sender's own fingerprint, nearest non-RST packet.
     let sender_pk: Vec<&&PacketMeta> = pk
@@ -561,6 +670,24 @@ pub fn judge_flow(
     if tests.contains(&"DATA_SEQ_RST") {
         reasons.push("its sequence number was already acknowledged".into());
     }
+    if tests.contains(&"SEQ_PAST_SENT") && !tests.contains(&"RST_SEQ_CHANGE") {
+        reasons.push("its sequence number is past anything the sender had sent".into());
+    }
+    if tests.contains(&"ACK_UNSENT") {
+        reasons.push("it acknowledged data the other side never sent".into());
+    }
+    if tests.contains(&"IP_ID_COPY") {
+        reasons.push("several resets shared one IP ID".into());
+    }
+    if tests.contains(&"IP_ID_BREAK") {
+        reasons.push("its IP ID breaks the sender's IP ID sequence".into());
+    }
+    if tests.contains(&"RST_WINDOW") {
+        reasons.push(format!(
+            "it carried a receive window ({}) where stacks send 0",
+            first.p.window
+        ));
+    }
     if let Some((k, _, delay)) = trigger {
         let what = match k {
             "tls_client_hello" => "the TLS ClientHello",
@@ -570,7 +697,9 @@ pub fn judge_flow(
         reasons.push(format!("{} after {what}", blocking::delay_phrase(delay)));
     }
     let evidence = RstEvidence {
+        basis,
         contradicting_frames: contradicting.clone(),
+        fingerprint_families: families.clone(),
         guards_applied: guards,
         handshake_rtt_ms: rtt.map(|r| r as f64 / 1e6),
         penalty_box: None,
@@ -592,6 +721,8 @@ pub fn judge_flow(
     };
     Some(RstVerdict {
         injected,
+        basis,
+        families,
         tests,
         trigger: trigger.map(|(k, _, _)| k),
         ts: first.p.ts,
@@ -604,6 +735,56 @@ pub fn judge_flow(
         },
         ttl: ttl_pair,
     })
+}
+
+/// Race tests: the real endpoint's data or handshake continued after the reset. One is
+/// conclusive on its own.
+const CONCLUSIVE: &[&str] = &["RST_SEQ_DATA", "SYNACK_AFTER_RST"];
+
+/// Fingerprint tests grouped by what they measure: two tests of one family are one piece of
+/// evidence (a spray both jumps its seq and passes `snd_max`), two families are independent.
+const FAMILIES: &[(&str, &[&str])] = &[
+    ("ack", &["RST_ACK_CHANGE", "ACK_UNSENT"]),
+    ("ip_id", &["IP_ID_COPY", "IP_ID_BREAK"]),
+    ("seq", &["RST_SEQ_CHANGE", "SEQ_PAST_SENT", "DATA_SEQ_RST"]),
+    ("timing", &["FAST_RST"]),
+    ("ttl", &["TTL_MISMATCH"]),
+    ("window", &["RST_WINDOW"]),
+];
+
+/// Most IP ID steps between a sender's consecutive packets for its IDs to count as one
+/// sequential counter (Linux: per-socket counter, +1 per segment; Windows: global, + other
+/// connections' traffic).
+const IP_ID_STEP: u16 = 64;
+/// A RST whose IP ID is further than this from the sender's neighbouring IDs breaks the
+/// sequence.
+const IP_ID_GAP: u16 = 1024;
+
+/// `IP_ID_BREAK`: the sender's other packets in this direction carry a sequential IP ID
+/// (≥ 2 non-zero IDs, steps 1..=[`IP_ID_STEP`]) and the RST's ID is more than [`IP_ID_GAP`]
+/// away from the nearest of them. IDs 0 are ignored (Linux sends DF resets from its
+/// control socket with ID 0; SYN-ACKs often carry 0).
+fn ip_id_break(pk: &[&PacketMeta], s: &RstSnap) -> bool {
+    let id16 = |v: u32| u16::try_from(v & 0xffff).unwrap_or(0);
+    if s.p.ip_id == u32::MAX || s.p.ip_id == 0 {
+        return false;
+    }
+    let ids: Vec<u16> = pk
+        .iter()
+        .filter(|p| p.dir == s.p.dir && !is_rst(p) && p.ip_id != u32::MAX && p.ip_id != 0)
+        .map(|p| id16(p.ip_id))
+        .take(4096)
+        .collect();
+    if ids.len() < 2 {
+        return false;
+    }
+    let sequential = ids.windows(2).all(|w| match w {
+        [a, b] => (1..=IP_ID_STEP).contains(&b.wrapping_sub(*a)),
+        _ => true,
+    });
+    let rst = id16(s.p.ip_id);
+    let dist = |a: u16| a.wrapping_sub(rst).min(rst.wrapping_sub(a));
+    sequential && ids.iter().all(|a| dist(*a) > IP_ID_GAP)
 }
 
 fn dir_str(d: Dir) -> &'static str {
@@ -841,5 +1022,154 @@ mod tests {
         push(&mut f, &tcp_handshake());
         push(&mut f, &[pkt(5, 35, S, RST, 5001, 0, 0, 117), dup]);
         assert!(run(&[f]).is_empty());
+    }
+
+    fn judge(flows: &[LabeledFlow]) -> Vec<Finding> {
+        run(flows)
+    }
+
+    #[test]
+    fn issue_10_resets_the_capture_host_sent_are_never_forged() {
+        // A server-side capture: the server (capture host, TTL 128 at 0 hops) resets a
+        // connection itself; the client's packets arrive from 8 hops away.
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 56),
+                pkt(2, 0, S, SYN | ACK, 5000, 1001, 0, 128),
+                pkt(3, 20, C, ACK, 1001, 5001, 0, 56),
+                pkt(4, 21, C, PSH | ACK, 1001, 5001, 100, 56),
+                // its own reset, with an odd window and a seq jump: still the host's packet
+                pkt(5, 22, S, RST | ACK, 9000, 1101, 0, 128),
+                pkt(6, 23, S, RST | ACK, 12000, 1101, 0, 128),
+            ],
+        );
+        prefix(&mut f, C, b"GET / HTTP/1.1\r\n");
+        assert!(judge(&[f]).is_empty());
+    }
+
+    #[test]
+    fn issue_10_fingerprints_beyond_ttl_need_two_families() {
+        // TTL copied from the server (IPS reject): IP ID off the server's sequence and a
+        // non-zero window betray it: two families → injected.
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        tls_start(&mut f);
+        let mut ps = vec![
+            pkt(5, 40, S, ACK, 5001, 1201, 0, 117),
+            pkt(6, 41, S, ACK, 5001, 1201, 0, 117),
+            pkt(7, 42, S, RST | ACK, 5001, 1201, 0, 117),
+        ];
+        ps[0].m.ip_id = 300;
+        ps[1].m.ip_id = 301;
+        ps[2].m.ip_id = 40_000;
+        ps[2].m.window = 8192;
+        push(&mut f, &ps);
+        // Linux SYN-ACKs carry IP ID 0; the server's counter starts with its data.
+        if let Some(sa) = f.packets.get_mut(1) {
+            sa.ip_id = 0;
+        }
+        let out = judge(&[f.clone()]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, "tcp_reset_injected");
+        let t = tests_of(&out[0]);
+        assert!(t.contains(&"IP_ID_BREAK".to_string()), "{t:?}");
+        assert!(t.contains(&"RST_WINDOW".to_string()), "{t:?}");
+        assert!(!t.contains(&"TTL_MISMATCH".to_string()), "{t:?}");
+        assert_eq!(ev(&out[0])["basis"], "two_fingerprints");
+        assert!(
+            out[0].summary.contains("2 independent fingerprints"),
+            "{}",
+            out[0].summary
+        );
+        // One fingerprint alone (the window) is only suspicious, and says so.
+        let mut g = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        tls_start(&mut g);
+        let mut r = pkt(5, 42, S, RST | ACK, 5001, 1201, 0, 117);
+        r.m.window = 8192;
+        push(&mut g, &[r]);
+        let out = judge(&[g]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, "tcp_reset_suspicious");
+        assert_eq!(ev(&out[0])["basis"], "one_fingerprint");
+        assert!(out[0].summary.contains("one fingerprint"));
+    }
+
+    #[test]
+    fn issue_10_ack_of_unsent_data_and_shared_ip_ids() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        tls_start(&mut f);
+        // two copies sharing one IP ID, acking 1000 bytes the client never sent
+        let mut a = pkt(5, 31, S, RST | ACK, 5001, 2201, 0, 117);
+        let mut b = pkt(6, 31, S, RST | ACK, 5001, 2201, 0, 117);
+        a.m.ip_id = 777;
+        b.m.ip_id = 777;
+        push(&mut f, &[a, b]);
+        let out = judge(&[f]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let t = tests_of(&out[0]);
+        assert!(t.contains(&"ACK_UNSENT".to_string()), "{t:?}");
+        assert!(t.contains(&"IP_ID_COPY".to_string()), "{t:?}");
+        assert_eq!(out[0].kind, "tcp_reset_injected");
+    }
+
+    #[test]
+    fn issue_10_ttl_is_compared_per_direction() {
+        // The client's own reset with the client's TTL, while the server arrives at 117:
+        // comparing it with the server's TTL would call it forged.
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        tls_start(&mut f);
+        push(
+            &mut f,
+            &[
+                pkt(5, 50, S, PSH | ACK, 5001, 1201, 100, 117),
+                pkt(6, 51, C, RST | ACK, 1201, 5101, 0, 64),
+            ],
+        );
+        let hosts = BTreeMap::new();
+        let path = Vantage {
+            host: None,
+            host_ttl: None,
+            host_flows: 0,
+            side: crate::detect::vantage::Side::Path,
+            basis: vec![],
+        };
+        assert!(judge_flow(&f, &BlockingConfig::default(), &hosts, &path).is_none());
+    }
+
+    #[test]
+    fn issue_10_server_resetting_an_unacceptable_ack_then_resending_synack_is_genuine() {
+        // SYN proxy / RFC 9293 §3.10.7.3: SYN-ACK, the client's ACK is refused with a RST,
+        // the SYN-ACK is retransmitted. Same TTL as the server: no race, nothing forged.
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 20, S, SYN | ACK, 5000, 1001, 0, 117),
+                pkt(3, 21, C, ACK, 1001, 5001, 0, 64),
+                pkt(4, 41, S, RST, 5001, 0, 0, 117),
+                pkt(5, 1020, S, SYN | ACK, 5000, 1001, 0, 117),
+            ],
+        );
+        assert!(judge(&[f]).is_empty());
+    }
+
+    #[test]
+    fn issue_10_foreign_fin_does_not_excuse_the_reset_after_it() {
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:443");
+        tls_start(&mut f);
+        push(
+            &mut f,
+            &[
+                pkt(5, 31, S, FIN | ACK, 5001, 1201, 0, 64),
+                pkt(6, 31, S, RST | ACK, 5001, 1201, 0, 64),
+                pkt(7, 50, S, PSH | ACK, 5001, 1201, 1400, 117),
+            ],
+        );
+        let out = judge(&[f]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, "tcp_reset_injected");
+        assert_eq!(ev(&out[0])["basis"], "conclusive");
     }
 }

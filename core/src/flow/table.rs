@@ -49,6 +49,41 @@ pub struct FlowTable {
     pub ended_reuse: u64,
     /// Non-first IP fragments whose first fragment was not seen (or expired).
     pub unattributed_fragments: u64,
+    /// The last few packets' signatures (capture-duplicate detection across keys).
+    recent: std::collections::VecDeque<(Nanos, FrameSig, FlowKey)>,
+    /// Frames that repeated an IP packet captured just before (same header and payload
+    /// within [`DUP_WINDOW`]): a VLAN sub-interface and its parent, `-i any`. Counted as the
+    /// `duplicate_frame` anomaly; one under another key (VLAN, tunnel) is dropped, so it never
+    /// makes a ghost flow.
+    pub duplicate_frames: u64,
+}
+
+/// Two captures of one IP packet arrive this close together (same host, two interfaces).
+pub const DUP_WINDOW: Nanos = 5_000_000;
+/// Packets remembered for [`FlowTable::duplicate_frames`].
+const DUP_RING: usize = 16;
+
+/// What two captures of one IP packet share: addresses, ports, IP ID, length, TTL, TCP
+/// sequence, ack and flags, and a hash of the first payload bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FrameSig {
+    src: Endpoint,
+    dst: Endpoint,
+    proto: u8,
+    ip_id: u32,
+    ip_len: u32,
+    ttl: u8,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: u64,
+}
+
+/// FNV-1a of the first 64 payload bytes.
+fn payload_hash(p: &[u8]) -> u64 {
+    p.iter().take(64).fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Global allowances shared by all flows (memory stays bounded whatever the capture).
@@ -128,6 +163,39 @@ impl FlowTable {
         };
         let tun = tunnel_code(d.tunnel);
         let (key, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
+        let (seq, ack, flags) = match d.l4 {
+            L4::Tcp(t) => (t.seq, t.ack, t.flags),
+            _ => (0, 0, 0),
+        };
+        let sig = FrameSig {
+            src: view.src,
+            dst: view.dst,
+            proto: view.proto,
+            ip_id: net.ip_id.unwrap_or(u32::MAX),
+            ip_len: net.ip_len,
+            ttl: net.ttl,
+            seq,
+            ack,
+            flags,
+            payload: payload_hash(view.payload),
+        };
+        let dup_of = self
+            .recent
+            .iter()
+            .rev()
+            .take_while(|(t, _, _)| ts.saturating_sub(*t) <= DUP_WINDOW)
+            .find(|(_, s, _)| *s == sig)
+            .map(|(_, _, k)| *k);
+        if let Some(k) = dup_of {
+            self.duplicate_frames += 1;
+            if k != key {
+                return None;
+            }
+        }
+        if self.recent.len() >= DUP_RING {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((ts, sig, key));
 
         let mut new = false;
         let idx = match self.map.get(&key).copied() {
@@ -991,6 +1059,26 @@ mod tests {
     }
 
     #[test]
+    fn issue_10_frame_doubled_on_a_vlan_sub_interface_is_one_packet() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let p = [7u8; 100];
+        // The parent interface sees the tagged copy, the sub-interface the untagged one.
+        let first = tcp(S, C, ACK | PSH, 1, 1, &p, 1);
+        let mut tagged = tcp(S, C, ACK | PSH, 1, 1, &p, 1);
+        tagged.vlan = 71;
+        assert!(t.observe(1, 0, &first).is_some());
+        assert!(t.observe(2, MS / 2, &tagged).is_none(), "no ghost flow");
+        assert_eq!(t.flows().len(), 1);
+        assert_eq!(t.duplicate_frames, 1);
+        // Same bytes much later (another packet, e.g. a keep-alive copy): not a duplicate.
+        let mut later = tcp(S, C, ACK | PSH, 1, 1, &p, 1);
+        later.vlan = 71;
+        assert!(t.observe(3, 20 * MS, &later).is_some());
+        assert_eq!(t.flows().len(), 2);
+        assert_eq!(t.duplicate_frames, 1);
+    }
+
+    #[test]
     fn holes_retransmissions_and_duplicates_marked() {
         let mut t = FlowTable::new(FlowConfig::default());
         let p = [7u8; 100];
@@ -1097,7 +1185,8 @@ mod tests {
     fn vlan_separates_flows() {
         let mut t = FlowTable::new(FlowConfig::default());
         let a = udp("10.0.0.1:1", "10.0.0.2:2", b"a", 1);
-        let mut b = a;
+        // Another datagram (not a copy of `a`: that would be a duplicate frame, issue 10).
+        let mut b = udp("10.0.0.1:1", "10.0.0.2:2", b"b", 2);
         b.vlan = 10;
         assert_eq!(t.observe(1, 0, &a).unwrap().id, 0);
         assert_eq!(t.observe(2, 0, &b).unwrap().id, 1);

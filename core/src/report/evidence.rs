@@ -161,7 +161,14 @@ pub struct RstPacket {
 /// Evidence of `tcp_reset_injected` / `tcp_reset_suspicious`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RstEvidence {
+    /// Why the reset is (or is not) called forged: "conclusive" (a race test: the real
+    /// endpoint carried on after it), "two_fingerprints" (two independent fingerprint
+    /// families) or "one_fingerprint" (suspicious only).
+    pub basis: &'static str,
     pub contradicting_frames: Vec<u64>,
+    /// The independent fingerprint families that fired ("ack", "ip_id", "seq", "timing",
+    /// "ttl", "window"), in that order.
+    pub fingerprint_families: Vec<&'static str>,
     pub guards_applied: Vec<&'static str>,
     pub handshake_rtt_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -62,6 +62,23 @@ pub struct CaptureInfo {
     pub unattributed_fragments: u64,
     pub complete: bool,
     pub error: Option<String>,
+    /// Who the capture host is and where it sits (see `detect::vantage`).
+    pub vantage: VantageInfo,
+}
+
+/// The capture's vantage point (`capture.vantage`): the capture host, when it could be told,
+/// and whether the capture was taken at the client, the server or on the path.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VantageInfo {
+    /// The rules that decided ("linux_cooked_outgoing", "zero_hop_ttl", "most_flows",
+    /// "no_zero_hop_sender").
+    pub basis: Vec<&'static str>,
+    /// The capture host's address.
+    pub host: Option<String>,
+    /// Flows the capture host takes part in.
+    pub host_flows: u64,
+    /// "client", "server", "path" or "unknown".
+    pub side: &'static str,
 }
 
 /// Two values, one per direction.

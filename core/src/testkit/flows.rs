@@ -143,7 +143,11 @@ pub fn pkt(
             tcp_flags: flags,
             seq,
             ack,
-            window: 64240,
+            window: if flags & crate::decode::tcp_flags::RST != 0 {
+                0
+            } else {
+                64240
+            },
             obs: 0,
         },
     }
