@@ -6,6 +6,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.sh
 source "$here/lab.sh"
+# One lab at a time on this machine: the namespaces have fixed names, so concurrent runs (two
+# checkouts, two shells) would tear each other's topology down. Wait for the other run instead.
+exec 9>"${TMPDIR:-/tmp}/voipwatch-lab.lock"
+flock 9
 trap lab_down EXIT INT TERM
 
 if [ "$#" -eq 0 ]; then echo "usage: $0 <scenario>...|all|list" >&2; exit 2; fi
