@@ -212,3 +212,80 @@ fn apps_exports_the_engine_app_table() {
         assert_eq!(row["calls"], info.calls);
     }
 }
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "fs")]
+extern "C" {
+    #[wasm_bindgen(js_name = readFileSync, catch)]
+    fn read_file_sync(path: &str) -> Result<js_sys::Uint8Array, JsValue>;
+    #[wasm_bindgen(js_name = readdirSync, catch)]
+    fn readdir_sync(path: &str) -> Result<js_sys::Array, JsValue>;
+}
+
+/// The first byte offset where two reports differ, with a little context, for the message.
+fn first_difference(a: &str, b: &str) -> String {
+    let at = a
+        .bytes()
+        .zip(b.bytes())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let ctx = |s: &str| {
+        let hi = (at + 80).min(s.len());
+        let lo = at.saturating_sub(80).min(hi);
+        String::from_utf8_lossy(s.as_bytes().get(lo..hi).unwrap_or_default()).into_owned()
+    };
+    format!(
+        "first difference at byte {at}:\n  wasm:   …{}…\n  native: …{}…",
+        ctx(a),
+        ctx(b)
+    )
+}
+
+/// Every capture shipped in `captures/`, analysed by the wasm32 engine in Node, gives the exact
+/// bytes of its golden report, which `tests/golden.rs` checks against the native engine. This is
+/// the determinism promise of the page (same bytes in → same JSON out as `voipwatch analyze`)
+/// checked without a browser, so float differences between the platforms' math libraries show
+/// up here first.
+#[wasm_bindgen_test]
+fn every_shipped_capture_gives_its_native_golden_report() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let names = readdir_sync(&format!("{root}/captures")).expect("captures/ is readable");
+    let mut names: Vec<String> = names
+        .iter()
+        .filter_map(|v| v.as_string())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "captures/ holds the reference captures");
+    let mut failures = Vec::new();
+    for name in &names {
+        let data = read_file_sync(&format!("{root}/captures/{name}"))
+            .expect("capture is readable")
+            .to_vec();
+        let Ok(golden) = read_file_sync(&format!("{root}/tests/golden/{name}.json")) else {
+            failures.push(format!(
+                "{name}: no golden report (tests/golden.rs writes it)"
+            ));
+            continue;
+        };
+        let golden = String::from_utf8(golden.to_vec()).expect("golden is UTF-8");
+        let mut a = Analyzer::new(JsValue::from_str(name))
+            .map_err(error_message)
+            .unwrap();
+        for c in data.chunks(64 * 1024) {
+            if a.push(c).is_err() {
+                break;
+            }
+        }
+        let got = a.finish().map_err(error_message).unwrap();
+        if got != golden {
+            failures.push(format!("{name}: {}", first_difference(&got, &golden)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} captures differ between wasm32 and native:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
+}

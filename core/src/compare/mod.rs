@@ -523,16 +523,7 @@ pub fn in_capture(
         control_flows: c.control.flows.clone(),
         control_median_bps: c.control.median_bps.round(),
         ks_d: c.ks.map(|k| r4(k.d)),
-        p_value: c.ks.map(|k| {
-            // Three significant digits, stable across platforms.
-            if k.p > 0.0 {
-                let e = k.p.log10().floor();
-                let m = 10f64.powf(e - 2.0);
-                (k.p / m).round() * m
-            } else {
-                0.0
-            }
-        }),
+        p_value: c.ks.map(|k| crate::stats::round_sig(k.p.max(0.0), 3)),
         target_median_bps: c.target.median_bps.round(),
         verdict,
     })

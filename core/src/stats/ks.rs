@@ -174,16 +174,16 @@ pub fn kolmogorov_cdf(n: u64, d: f64) -> f64 {
     }
     for (i, row) in hm.iter_mut().enumerate() {
         if let Some(x) = row.first_mut() {
-            *x -= h.powi(i as i32 + 1);
+            *x -= powu(h, i + 1);
         }
     }
     if let Some(last) = hm.last_mut() {
         for (i, x) in last.iter_mut().enumerate() {
-            *x -= h.powi((m - i) as i32);
+            *x -= powu(h, m - i);
         }
     }
     if 2.0 * h - 1.0 > 0.0 {
-        hm[m - 1][0] += (2.0 * h - 1.0).powi(m as i32);
+        hm[m - 1][0] += powu(2.0 * h - 1.0, m);
     }
     for (i, row) in hm.iter_mut().enumerate() {
         for (j, x) in row.iter_mut().enumerate() {
@@ -203,7 +203,7 @@ pub fn kolmogorov_cdf(n: u64, d: f64) -> f64 {
             eq -= 140;
         }
     }
-    (s * 10f64.powi(eq)).clamp(0.0, 1.0)
+    (s * libm::pow(10.0, f64::from(eq))).clamp(0.0, 1.0)
 }
 
 /// Kolmogorov's limiting survival function Q(λ) = 2 Σ (−1)^(k−1) e^(−2k²λ²).
@@ -214,7 +214,7 @@ pub fn kolmogorov_limit_sf(lambda: f64) -> f64 {
     let mut s = 0.0;
     for k in 1..=100 {
         let kf = f64::from(k);
-        let t = (-2.0 * kf * kf * lambda * lambda).exp();
+        let t = libm::exp(-2.0 * kf * kf * lambda * lambda);
         s += if k % 2 == 1 { t } else { -t };
         if t < 1e-18 {
             break;
@@ -261,6 +261,21 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<KsResult> {
         Method::Asymp
     };
     ks_2samp_with(a, b, method)
+}
+
+/// `x` to a non-negative integer power by square-and-multiply, written out so that every target
+/// performs the same multiplications in the same order (`f64::powi` is an LLVM intrinsic whose
+/// lowering is the compiler's choice).
+fn powu(x: f64, n: usize) -> f64 {
+    let (mut base, mut n, mut acc) = (x, n, 1.0);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    acc
 }
 
 #[cfg(test)]
