@@ -21,6 +21,7 @@
 //! ran at another time of day, differs for reasons other than differentiation; the
 //! application-limited target (a call needs only 100 kbit/s) is slower than a bulk control
 //! without any throttling — compare like with like (Wehe replays the same bytes).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 /// The KS test lives in [`crate::stats`]; re-exported here, where it is used.
 pub use crate::stats::ks;
@@ -205,7 +206,12 @@ pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> O
     if flows.is_empty() || cfg.samples == 0 {
         return None;
     }
-    let sum = |d: Dir| flows.iter().map(|f| f.dir[d.idx()].bytes).sum::<u64>();
+    let sum = |d: Dir| {
+        flows
+            .iter()
+            .map(|f| f.dir.get(d.idx()).map_or(0, |x| x.bytes))
+            .sum::<u64>()
+    };
     let dir = if sum(Dir::S2c) >= sum(Dir::C2s) {
         Dir::S2c
     } else {
@@ -316,7 +322,7 @@ fn cdf_area(a: &[f64], b: &[f64]) -> f64 {
     pool.dedup();
     let (mut i, mut j, mut area) = (0usize, 0usize, 0.0f64);
     for w in pool.windows(2) {
-        let (lo, hi) = (w[0], w[1]);
+        let &[lo, hi] = w else { continue };
         while x.get(i).is_some_and(|&v| v <= lo) {
             i += 1;
         }

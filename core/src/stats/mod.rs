@@ -13,6 +13,7 @@
 //!
 //! Every function is total: empty or non-finite input gives `None`, `1.0` (no evidence) or
 //! `f64::INFINITY` as documented, never a panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod ks;
 
@@ -81,10 +82,11 @@ pub fn cv(x: &[f64]) -> f64 {
 pub fn median3(x: &[f64]) -> Vec<f64> {
     let mut out = x.to_vec();
     for (i, w) in x.windows(3).enumerate() {
-        let mut v = [w[0], w[1], w[2]];
+        let &[a, b, c] = w else { continue };
+        let mut v = [a, b, c];
         v.sort_by(f64::total_cmp);
         if let Some(o) = out.get_mut(i + 1) {
-            *o = v[1];
+            *o = v.get(1).copied().unwrap_or(b);
         }
     }
     out
