@@ -3,6 +3,7 @@
 use super::FlowFilter;
 use std::fmt::Write;
 use voipwatch_core::model::Status;
+use voipwatch_core::report::message::{caveat, lead_finding, render as render_message, word, Lang};
 use voipwatch_core::report::{FlowReport, Report};
 
 /// With `--flows auto`, list every flow up to this many.
@@ -134,6 +135,21 @@ fn call_phrase(c: &voipwatch_core::report::Call) -> String {
 
 /// Renders the whole text report.
 pub fn render(r: &Report, filter: FlowFilter) -> String {
+    render_lang(r, filter, Lang::En)
+}
+
+/// The colon after a label: French sets it off with a no-break space.
+fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "\u{a0}:",
+        _ => ":",
+    }
+}
+
+/// The summary in `lang`. English keeps the engine's detailed sentences; French and Arabic
+/// give the plain-language messages (verdict headline, the finding that carries it, and what
+/// else could explain it) from the core's message table.
+pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let mut s = String::new();
     let c = &r.capture;
     let span = match (c.first_ts, c.last_ts) {
@@ -169,7 +185,36 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     }
 
     // Verdicts first: the answer to the user's question.
-    if r.verdicts.is_empty() {
+    if lang != Lang::En {
+        if r.verdicts.is_empty() {
+            let _ = writeln!(s, "\n{}", word("label.no_verdict", lang));
+        } else {
+            let _ = writeln!(s, "\n{}{}", word("label.verdicts", lang), colon(lang));
+        }
+        for v in &r.verdicts {
+            let head = render_message(&v.message(), lang).unwrap_or_else(|| v.summary.clone());
+            let lead = lead_finding(&r.findings, v).and_then(|i| r.findings.get(i));
+            let why = lead
+                .and_then(|f| render_message(&f.message(), lang))
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  {:<13} {}{}",
+                word(&format!("status.{}", v.status.as_str()), lang).to_uppercase(),
+                head,
+                why
+            );
+            if let Some(c) = lead.and_then(|f| caveat(f.kind, lang)) {
+                let _ = writeln!(
+                    s,
+                    "                {}{} {c}",
+                    word("label.caveat", lang),
+                    colon(lang)
+                );
+            }
+        }
+    } else if r.verdicts.is_empty() {
         let _ = writeln!(
             s,
             "\nVerdict: no call app seen, and no blocking or throttling found."
@@ -200,7 +245,12 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     }
 
     if !r.findings.is_empty() {
-        let _ = writeln!(s, "\nFindings ({}):", r.findings.len());
+        let _ = writeln!(
+            s,
+            "\n{} ({}):",
+            word("label.findings", lang),
+            r.findings.len()
+        );
         for (i, f) in r.findings.iter().enumerate() {
             let flow = f
                 .flow
@@ -219,7 +269,11 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 f.kind,
                 flow,
                 f.confidence,
-                f.summary,
+                if lang == Lang::En {
+                    f.summary.clone()
+                } else {
+                    render_message(&f.message(), lang).unwrap_or_else(|| f.summary.clone())
+                },
                 if pk.is_empty() {
                     String::new()
                 } else {

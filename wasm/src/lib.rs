@@ -125,6 +125,8 @@ pub struct Analyzer {
     inner: Option<CoreAnalyzer>,
     /// Last progress, kept after `finish` so late `progress()` calls still answer.
     last: voipwatch_core::Progress,
+    /// The report, kept after `finish` for [`Analyzer::messages`].
+    report: Option<voipwatch_core::Report>,
 }
 
 #[wasm_bindgen]
@@ -144,6 +146,7 @@ impl Analyzer {
         Ok(Analyzer {
             inner: Some(inner),
             last: Default::default(),
+            report: None,
         })
     }
 
@@ -187,7 +190,24 @@ impl Analyzer {
             .take()
             .ok_or_else(|| JsError::new("finish called twice"))?;
         self.last = a.progress();
-        Ok(a.finish().to_json())
+        let report = a.finish();
+        let json = report.to_json();
+        self.report = Some(report);
+        Ok(json)
+    }
+
+    /// After [`finish`](Analyzer::finish): the verdicts and findings in plain words in `lang`
+    /// (`en`, `fr`, `ar`), as JSON (`voipwatch_core::report::message::Localized`), from the
+    /// engine's one message table, so the page and `voipwatch analyze --lang` say the same.
+    pub fn messages(&self, lang: &str) -> Result<String, JsError> {
+        let r = self
+            .report
+            .as_ref()
+            .ok_or_else(|| JsError::new("messages before finish"))?;
+        let lang = voipwatch_core::report::message::Lang::parse(lang)
+            .ok_or_else(|| JsError::new("language is not one of en, fr, ar"))?;
+        serde_json::to_string(&voipwatch_core::report::message::localize(r, lang))
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 }
 

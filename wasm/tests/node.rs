@@ -289,3 +289,32 @@ fn every_shipped_capture_gives_its_native_golden_report() {
         failures.join("\n")
     );
 }
+
+#[wasm_bindgen_test]
+fn messages_give_the_verdicts_in_plain_french_and_arabic() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let data = read_file_sync(&format!("{root}/captures/udp_media_blackhole.pcap"))
+        .expect("capture is readable")
+        .to_vec();
+    let mut a = Analyzer::new(JsValue::from_str("x.pcap"))
+        .map_err(error_message)
+        .unwrap();
+    assert!(a.messages("fr").is_err(), "no messages before finish");
+    a.push(&data).map_err(error_message).unwrap();
+    a.finish().map_err(error_message).unwrap();
+    let fr: serde_json::Value =
+        serde_json::from_str(&a.messages("fr").map_err(error_message).unwrap()).unwrap();
+    assert_eq!(
+        fr["verdicts"][0]["headline"],
+        "Les appels WhatsApp ont été bloqués."
+    );
+    assert_eq!(fr["verdicts"][0]["status"], "bloqué");
+    assert!(fr["verdicts"][0]["because"]
+        .as_str()
+        .unwrap()
+        .contains("rien n'est revenu"));
+    let ar: serde_json::Value =
+        serde_json::from_str(&a.messages("ar-MA").map_err(error_message).unwrap()).unwrap();
+    assert_eq!(ar["verdicts"][0]["headline"], "حُظرت مكالمات WhatsApp.");
+    assert!(a.messages("xx").is_err());
+}

@@ -20,6 +20,7 @@
 use crate::classify::Service;
 use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
+use crate::report::message::Reason;
 use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
 use crate::Nanos;
 use std::cmp::Ordering;
@@ -91,7 +92,7 @@ fn decide(
     capture_two_way: bool,
     quiet: &str,
     prefix: &str,
-) -> (Status, String) {
+) -> (Status, String, Option<Reason>) {
     if let Some((_, w)) = worst(findings, idx) {
         let status = w.severity.status();
         let others = idx
@@ -114,18 +115,20 @@ fn decide(
         } else {
             format!("{subject}: {status} — {}{more}.", lower_first(body))
         };
-        return (status, sentence);
+        return (status, sentence, None);
     }
     if !capture_two_way {
         return (
             Status::Inconclusive,
             format!("{subject}: inconclusive — the capture holds only one direction of traffic, so answers that never came cannot be told from answers that were not captured."),
+            Some(Reason::OneDirectionCapture),
         );
     }
     if !t.two_way {
         return (
             Status::Inconclusive,
             format!("{subject}: inconclusive — only one direction of its traffic was captured ({} packets) and no detector could explain why.", t.packets),
+            Some(Reason::OneDirectionFlows { packets: t.packets }),
         );
     }
     if t.span < MIN_SPAN && t.packets < MIN_PACKETS {
@@ -136,6 +139,10 @@ fn decide(
                 t.packets,
                 span_phrase(t.span)
             ),
+            Some(Reason::TooLittle {
+                packets: t.packets,
+                span_s: crate::secs(t.span),
+            }),
         );
     }
     (
@@ -145,6 +152,7 @@ fn decide(
             t.packets,
             span_phrase(t.span)
         ),
+        None,
     )
 }
 
@@ -269,7 +277,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         let t = traffic(&members);
         let subject = call_subject(call, &by_id);
         let prefix = format!("{} call", call.app.name());
-        let (status, summary) = decide(
+        let (status, summary, reason) = decide(
             &subject,
             findings,
             &idx,
@@ -286,6 +294,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
                 service: Service::Call,
                 status,
                 summary,
+                reason,
                 calls: vec![call.id],
                 flows: call.flows.clone(),
                 findings: idx,
@@ -336,7 +345,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         };
         let t = traffic(&members);
         let prefix = format!("{label} call");
-        let (mut status, mut summary) = decide(
+        let (mut status, mut summary, mut reason) = decide(
             &subject,
             findings,
             &idx,
@@ -349,6 +358,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         if status == Status::Ok && service != Service::Call {
             status = Status::Inconclusive;
             summary = summary.replacen(": ok — ", ": inconclusive — ", 1);
+            reason = Some(Reason::NoCall);
         }
         let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
         for c in &app_calls {
@@ -361,6 +371,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             service,
             status,
             summary,
+            reason,
             calls: app_calls.iter().map(|c| c.id).collect(),
             flows: fl,
             findings: idx,
@@ -387,7 +398,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         fl.dedup();
         let service = members.first().map_or(Service::Other, |f| f.class.service);
         let t = traffic(&members);
-        let (status, summary) = decide(
+        let (status, summary, reason) = decide(
             "Other traffic",
             findings,
             &idx,
@@ -401,6 +412,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             service,
             status,
             summary,
+            reason,
             calls: Vec::new(),
             flows: fl,
             findings: idx,
