@@ -55,6 +55,35 @@ pub fn apps() -> String {
     serde_json::to_string(voipwatch_core::model::APPS).unwrap_or_else(|_| "[]".to_string())
 }
 
+/// SHA-256 of a file fed in chunks, for the printed report (the page hashes the original
+/// capture so the printout can be matched to it; the engine's `sha2`, nothing from the browser).
+#[wasm_bindgen]
+pub struct Sha256(sha2::Sha256);
+
+#[wasm_bindgen]
+impl Sha256 {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Sha256 {
+        use sha2::Digest;
+        Sha256(sha2::Sha256::new())
+    }
+    pub fn update(&mut self, chunk: &[u8]) {
+        use sha2::Digest;
+        self.0.update(chunk);
+    }
+    /// The digest as lowercase hex; the hasher starts over afterwards.
+    pub fn hex(&mut self) -> String {
+        use sha2::Digest;
+        let d = std::mem::take(&mut self.0).finalize();
+        d.iter().fold(String::with_capacity(64), |mut s, b| {
+            use std::fmt::Write;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
 /// Most memory reserved up front from a size hint (see [`reserve`]).
 const MAX_RESERVE: usize = 128 << 20;
 

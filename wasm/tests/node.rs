@@ -3,7 +3,7 @@
 //!  cargo test -p voipwatch-wasm --target wasm32-unknown-unknown`
 #![cfg(target_arch = "wasm32")]
 
-use voipwatch_wasm::{apps, Analyzer};
+use voipwatch_wasm::{apps, Analyzer, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -317,4 +317,24 @@ fn messages_give_the_verdicts_in_plain_french_and_arabic() {
         serde_json::from_str(&a.messages("ar-MA").map_err(error_message).unwrap()).unwrap();
     assert_eq!(ar["verdicts"][0]["headline"], "حُظرت مكالمات WhatsApp.");
     assert!(a.messages("xx").is_err());
+}
+
+#[wasm_bindgen_test]
+fn sha256_matches_the_known_digest_whatever_the_chunking() {
+    let data: Vec<u8> = b"abc".to_vec();
+    let mut h = Sha256::new();
+    h.update(&data);
+    assert_eq!(
+        h.hex(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let long: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut a = Sha256::new();
+    a.update(&long);
+    let whole = a.hex();
+    let mut b = Sha256::new();
+    for c in long.chunks(4093) {
+        b.update(c);
+    }
+    assert_eq!(b.hex(), whole);
 }
