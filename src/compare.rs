@@ -109,55 +109,6 @@ fn load(path: &str) -> Result<Vec<LabeledFlow>, String> {
     Ok(flows)
 }
 
-fn side(
-    flows: &[LabeledFlow],
-    sel: &Selector,
-    role: &str,
-    path: &str,
-    cfg: &CompareConfig,
-) -> Result<compare::Samples, String> {
-    let picked = sel.select(flows);
-    if picked.is_empty() {
-        let mut names: Vec<&str> = flows
-            .iter()
-            .filter_map(|f| f.class.sni.as_deref())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names.truncate(12);
-        let hint = if names.is_empty() {
-            String::new()
-        } else {
-            format!(" (server names seen: {})", names.join(", "))
-        };
-        return Err(format!(
-            "{role} selector '{}' matches no flow in {path}{hint}",
-            selector_text(sel)
-        ));
-    }
-    compare::throughput_samples_with(&picked, cfg)
-        .ok_or_else(|| format!("{role}: the selected flows carry no data in {path}"))
-}
-
-/// A selector as the user writes it (`sni=x`, `server=1.2.3.4:443`, `flow=1,2`, `largest`).
-fn selector_text(s: &Selector) -> String {
-    match s {
-        Selector::Largest => "largest".into(),
-        Selector::Sni(n) => format!("sni={n}"),
-        Selector::App(a) => format!("app={a}"),
-        Selector::Flows(ids) => {
-            let v: Vec<String> = ids.iter().map(u32::to_string).collect();
-            format!("flow={}", v.join(","))
-        }
-        Selector::Server { ip, port } => match (ip, port) {
-            (Some(ip), Some(p)) => format!("server={}", std::net::SocketAddr::new(*ip, *p)),
-            (Some(ip), None) => format!("server={ip}"),
-            (None, Some(p)) => format!("server=:{p}"),
-            (None, None) => "server=".into(),
-        },
-    }
-}
-
 fn rate(bps: f64) -> String {
     voipwatch_core::detect::series::fmt_rate(bps)
 }
@@ -253,39 +204,23 @@ pub fn run(args: &[String]) -> Result<i32, String> {
     let tflows = load(tpath)?;
     let (t, c) = if tpath == cpath && o.files.len() == 1 {
         (
-            side(&tflows, &tsel, "target", tpath, &cfg)?,
-            side(&tflows, &csel, "control", cpath, &cfg)?,
+            compare::side(&tflows, &tsel, "target", tpath, &cfg)?,
+            compare::side(&tflows, &csel, "control", cpath, &cfg)?,
         )
     } else {
         let cflows = load(cpath)?;
         (
-            side(&tflows, &tsel, "target", tpath, &cfg)?,
-            side(&cflows, &csel, "control", cpath, &cfg)?,
+            compare::side(&tflows, &tsel, "target", tpath, &cfg)?,
+            compare::side(&cflows, &csel, "control", cpath, &cfg)?,
         )
     };
-    let mut result = compare::compare(t, c, &cfg);
-    if compare::too_small(&result.target, &cfg) || compare::too_small(&result.control, &cfg) {
-        // No test is reported against a side too small to measure (the summary says why).
-        result.ks = None;
-        result.area = None;
-        result.glasnost_agrees = None;
-    }
+    let result = compare::compare_sides(t, c, &cfg);
     let (tname, cname) = (
         crate::analyze::display_name(tpath),
         crate::analyze::display_name(cpath),
     );
     if o.json {
-        let v = serde_json::json!({
-            "schema": "voipwatch.compare/1",
-            "target_capture": tname,
-            "control_capture": cname,
-            "target_selector": selector_text(&tsel),
-            "control_selector": selector_text(&csel),
-            "result": result,
-        });
-        let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
-        s.push('\n');
-        crate::print_out(&s);
+        crate::print_out(&compare::document(&result, &tname, &cname, &tsel, &csel));
     } else {
         crate::print_out(&text(&result, &tname, &cname));
     }

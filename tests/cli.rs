@@ -438,3 +438,35 @@ fn lang_gives_french_and_arabic_verdicts_and_follows_the_locale() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not one of en, fr, ar"));
 }
+
+/// `voipwatch compare T C --format json` on the lab pair, pinned byte for byte: the page's
+/// comparison (wasm `compare`, tested in wasm/tests/node.rs) must print the same document.
+/// `UPDATE_GOLDEN=1` rewrites it.
+#[test]
+fn compare_json_matches_its_golden() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cap = |n: &str| root.join("captures").join(n).to_string_lossy().into_owned();
+    let out = run(&[
+        "compare",
+        &cap("compare_target.pcap"),
+        &cap("compare_control.pcap"),
+        "--control",
+        "largest",
+        "-f",
+        "json",
+    ]);
+    assert!(out.status.success());
+    let golden = root.join("tests/golden/compare_target_vs_control.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &out.stdout).unwrap();
+    }
+    let want = std::fs::read(&golden).expect("golden exists (UPDATE_GOLDEN=1 writes it)");
+    assert!(
+        out.stdout == want,
+        "compare JSON differs from {}",
+        golden.display()
+    );
+    let j = json(&out);
+    assert_eq!(j["schema"], "voipwatch.compare/1");
+    assert_eq!(j["result"]["verdict"], "differentiated");
+}

@@ -3,7 +3,7 @@
 //!  cargo test -p voipwatch-wasm --target wasm32-unknown-unknown`
 #![cfg(target_arch = "wasm32")]
 
-use voipwatch_wasm::{apps, Analyzer, Sha256};
+use voipwatch_wasm::{apps, compare, Analyzer, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -337,4 +337,32 @@ fn sha256_matches_the_known_digest_whatever_the_chunking() {
         b.update(c);
     }
     assert_eq!(b.hex(), whole);
+}
+
+/// The page's comparison gives the bytes of `voipwatch compare T C --format json`, which
+/// `tests/cli.rs` pins as `tests/golden/compare_target_vs_control.json`.
+#[wasm_bindgen_test]
+fn compare_of_two_captures_equals_the_cli_document() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let side = |name: &str| {
+        let data = read_file_sync(&format!("{root}/captures/{name}"))
+            .expect("capture is readable")
+            .to_vec();
+        let mut a = Analyzer::new(JsValue::from_str(name))
+            .map_err(error_message)
+            .unwrap();
+        a.push(&data).map_err(error_message).unwrap();
+        a.finish_side().map_err(error_message).unwrap()
+    };
+    let (t, c) = (side("compare_target.pcap"), side("compare_control.pcap"));
+    let got = compare(&t, &c, "", "largest")
+        .map_err(error_message)
+        .unwrap();
+    let want = read_file_sync(&format!(
+        "{root}/tests/golden/compare_target_vs_control.json"
+    ))
+    .expect("the CLI's compare golden exists");
+    assert_eq!(got, String::from_utf8(want.to_vec()).unwrap());
+    let err = compare(&t, &c, "sni=nothing.example", "").map_err(error_message);
+    assert!(err.unwrap_err().contains("matches no flow"));
 }

@@ -557,6 +557,92 @@ pub fn in_capture_sentence(c: &crate::report::evidence::InCaptureComparison) -> 
     }
 }
 
+impl std::fmt::Display for Selector {
+    /// The selector as the user writes it (`sni=x`, `server=1.2.3.4:443`, `flow=1,2`, `largest`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selector::Largest => f.write_str("largest"),
+            Selector::Sni(n) => write!(f, "sni={n}"),
+            Selector::App(a) => write!(f, "app={a}"),
+            Selector::Flows(ids) => {
+                let v: Vec<String> = ids.iter().map(u32::to_string).collect();
+                write!(f, "flow={}", v.join(","))
+            }
+            Selector::Server { ip, port } => match (ip, port) {
+                (Some(ip), Some(p)) => write!(f, "server={}", SocketAddr::new(*ip, *p)),
+                (Some(ip), None) => write!(f, "server={ip}"),
+                (None, Some(p)) => write!(f, "server=:{p}"),
+                (None, None) => f.write_str("server="),
+            },
+        }
+    }
+}
+
+/// The samples of the flows `sel` picks in `flows` (one side of a comparison); the error names
+/// the side (`role`), the capture and, when nothing matched, the server names it holds.
+pub fn side(
+    flows: &[LabeledFlow],
+    sel: &Selector,
+    role: &str,
+    capture: &str,
+    cfg: &CompareConfig,
+) -> Result<Samples, String> {
+    let picked = sel.select(flows);
+    if picked.is_empty() {
+        let mut names: Vec<&str> = flows
+            .iter()
+            .filter_map(|f| f.class.sni.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.truncate(12);
+        let hint = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" (server names seen: {})", names.join(", "))
+        };
+        return Err(format!(
+            "{role} selector '{sel}' matches no flow in {capture}{hint}"
+        ));
+    }
+    throughput_samples_with(&picked, cfg)
+        .ok_or_else(|| format!("{role}: the selected flows carry no data in {capture}"))
+}
+
+/// [`compare`], with no test reported against a side too small to measure (the summary
+/// says why): what `voipwatch compare` and the page both show.
+pub fn compare_sides(t: Samples, c: Samples, cfg: &CompareConfig) -> Comparison {
+    let mut result = compare(t, c, cfg);
+    if too_small(&result.target, cfg) || too_small(&result.control, cfg) {
+        result.ks = None;
+        result.area = None;
+        result.glasnost_agrees = None;
+    }
+    result
+}
+
+/// The `voipwatch.compare/1` JSON document (pretty, with a trailing newline): the exact bytes
+/// `voipwatch compare --format json` prints and the page downloads.
+pub fn document(
+    result: &Comparison,
+    target_capture: &str,
+    control_capture: &str,
+    target: &Selector,
+    control: &Selector,
+) -> String {
+    let v = serde_json::json!({
+        "schema": "voipwatch.compare/1",
+        "target_capture": target_capture,
+        "control_capture": control_capture,
+        "target_selector": target.to_string(),
+        "control_selector": control.to_string(),
+        "result": result,
+    });
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// Analyses a capture held in memory and returns its report and finished flows.
 pub fn analyze_capture(name: &str, data: &[u8]) -> (crate::Report, Vec<LabeledFlow>) {
     let cfg = crate::Config {
