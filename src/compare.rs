@@ -275,8 +275,8 @@ mod tests {
         let verdict = |t: &str, tsel: &Selector, c: &str, csel: &Selector| {
             let tf = load(t).unwrap();
             let cf = load(c).unwrap();
-            let ts = side(&tf, tsel, "target", t, &cfg).unwrap();
-            let cs = side(&cf, csel, "control", c, &cfg).unwrap();
+            let ts = compare::side(&tf, tsel, "target", t, &cfg).unwrap();
+            let cs = compare::side(&cf, csel, "control", c, &cfg).unwrap();
             compare::compare(ts, cs, &cfg)
         };
         let pair = cap("sni_policer_pair.pcap");
