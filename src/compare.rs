@@ -303,7 +303,7 @@ mod tests {
         );
         assert_eq!(r.verdict, "not differentiated", "{}", r.summary);
         // A selector that matches nothing is an error naming the server names seen.
-        let e = side(
+        let e = compare::side(
             &load(&pair).unwrap(),
             &Selector::Sni("nope.example".into()),
             "target",
