@@ -75,6 +75,7 @@ function applyLang(next) {
   document.title = `voipwatch — ${t("tagline")}`;
   try { localStorage.setItem("voipwatch.lang", lang); } catch { /* private mode */ }
   if (current && current.report) render();
+  renderCompare();
   if (current && current.errorKey) showError(current.errorKey, current.errorText);
 }
 
@@ -155,6 +156,7 @@ function engineFailed(message) {
 function onWorkerMessage(ev) {
   const m = ev.data || {};
   if (m.type === "fatal") { engineFailed(m.message); return; }
+  if (m.type === "compared") { compared(m); return; }
   if (m.type === "hash") {
     const w = hashWaiters.get(m.id);
     hashWaiters.delete(m.id);
@@ -396,7 +398,7 @@ function callQuality(c) {
   const streams = (c.media && c.media.streams) || [];
   if (!streams.length) return h("p", { class: "meta", text: t("q_none") });
   const fmt = (v, unit) => (typeof v === "number" ? `${v.toLocaleString(locale(), { maximumFractionDigits: 2 })}${unit}` : "–");
-  return h("table", { class: "quality", "data-testid": "call-quality" },
+  return h("div", { class: "table-wrap" }, h("table", { class: "quality", "data-testid": "call-quality" },
     h("caption", { text: t("quality") }),
     h("thead", {}, h("tr", {}, ...["q_dir", "q_packets", "q_loss", "q_jitter", "q_mos", "q_codec"].map((k) => h("th", { text: t(k) })))),
     h("tbody", {}, streams.map((st) => h("tr", { "data-dir": st.dir },
@@ -405,7 +407,7 @@ function callQuality(c) {
       h("td", { text: fmt(st.loss_pct, " %") }),
       h("td", { text: fmt(st.jitter_ms, " ms") }),
       h("td", { text: fmt(typeof st.mos === "number" ? st.mos : (streams.length === 1 ? c.media.mos : null), "") }),
-      h("td", { text: typeof st.payload_type === "number" ? String(st.payload_type) : "–" })))));
+      h("td", { text: typeof st.payload_type === "number" ? String(st.payload_type) : "–" }))))));
 }
 
 function evidenceTable(ev, flowOf) {
@@ -567,6 +569,59 @@ function renderFlows() {
     : t("flows_count", { shown: num(matching), total: num(flows.length) });
 }
 
+// ---------- compare two captures ----------
+let cmpId = 0;
+let cmpUrl = null;
+let cmpLast = null; // { json, doc } of the last comparison, re-rendered on a language change
+
+function runCompare() {
+  const tf = $("cmp-target").files[0], cf = $("cmp-control").files[0];
+  if (!tf || !cf) { $("cmp-result").replaceChildren(h("p", { class: "error", text: t("cmp_need_files") })); return; }
+  const id = ++cmpId;
+  document.body.dataset.compare = "running";
+  $("cmp-result").replaceChildren(h("p", { class: "note", text: t("cmp_running") }));
+  ensureWorker().postMessage({ type: "compare", id, target: tf, control: cf,
+    targetSel: $("cmp-target-sel").value, controlSel: $("cmp-control-sel").value });
+}
+
+function compared(m) {
+  if (m.id !== cmpId) return;
+  if (m.error) {
+    cmpLast = null;
+    $("cmp-result").replaceChildren(h("p", { class: "error", "data-testid": "cmp-error", dir: "auto", text: m.error }));
+    document.body.dataset.compare = "error";
+    return;
+  }
+  cmpLast = { json: m.json, doc: JSON.parse(m.json) };
+  renderCompare();
+  document.body.dataset.compare = "done";
+}
+
+function renderCompare() {
+  if (!cmpLast) return;
+  const d = cmpLast.doc, r = d.result || {};
+  const key = { differentiated: "cmp_differentiated", "not differentiated": "cmp_not_differentiated" }[r.verdict] || "cmp_inconclusive";
+  const status = r.verdict === "differentiated" ? "throttled" : r.verdict === "not differentiated" ? "ok" : "inconclusive";
+  if (cmpUrl) URL.revokeObjectURL(cmpUrl);
+  cmpUrl = URL.createObjectURL(new Blob([cmpLast.json], { type: "application/json" }));
+  const rows = [["target", d.target_capture, d.target_selector, r.target], ["control", d.control_capture, d.control_selector, r.control]];
+  const pts = (x) => (x && Array.isArray(x.bps) ? x.bps.map((y, i) => [i * (x.interval_s || 1), y]) : []);
+  $("cmp-result").replaceChildren(
+    h("p", { class: "headline", "data-testid": "cmp-verdict", "data-verdict": r.verdict }, badge(status), " ", h("strong", { text: t(key) })),
+    h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }), h("p", { class: "engine-text", lang: "en", dir: "ltr", text: r.summary || "" })),
+    h("div", { class: "table-wrap" }, h("table", { class: "quality" }, h("thead", {}, h("tr", {}, ...["cmp_side", "print_file", "cmp_median", "cmp_max"].map((k) => h("th", { text: t(k) })))),
+      h("tbody", {}, rows.map(([role, file, sel, x]) => h("tr", { "data-side": role },
+        h("td", { text: t(role === "target" ? "cmp_target_short" : "cmp_control_short") }),
+        h("td", {}, h("bdi", { text: `${file} [${sel}]` })),
+        h("td", { dir: "ltr", text: x ? `${si(x.median_bps)}bit/s` : "–" }),
+        h("td", { dir: "ltr", text: x ? `${si(x.max_bps)}bit/s` : "–" })))))),
+    h("figure", { class: "chart-box", dir: "ltr", "data-testid": "cmp-chart" }, lineChart(
+      [{ label: t("cmp_target"), cls: "up", points: pts(r.target) }, { label: t("cmp_control"), cls: "down", points: pts(r.control) }],
+      { title: t("cmp_chart"), xLabel: t("cmp_time") })),
+    h("a", { class: "button", href: cmpUrl, download: "comparison.voipwatch.json", "data-testid": "cmp-download", text: t("cmp_download") }),
+  );
+}
+
 // ---------- printable report ----------
 let hashId = 0;
 const hashWaiters = new Map();
@@ -625,6 +680,7 @@ function start() {
   $("cancel").addEventListener("click", () => { reset(); });
   $("again").addEventListener("click", () => reset());
   $("print").addEventListener("click", () => printReport());
+  $("cmp-run").addEventListener("click", () => runCompare());
   $("flow-filter").addEventListener("input", () => current && current.report && renderFlows());
   $("flow-scope").addEventListener("change", () => current && current.report && renderFlows());
   $("flows").tHead.addEventListener("click", (e) => {

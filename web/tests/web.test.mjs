@@ -377,6 +377,39 @@ test("the printed report carries the capture's SHA-256, the date and the engine 
   await page.close();
 });
 
+
+test("compare two captures on the page: the CLI's verdict and the same JSON bytes, both series on one chart", async () => {
+  const tf = join(ROOT, "captures", "compare_target.pcap"), cf = join(ROOT, "captures", "compare_control.pcap");
+  if (!existsSync(tf) || !existsSync(cf)) { console.log("# skipped: the compare captures are absent"); return; }
+  const r = spawnSync(BIN, ["compare", tf, cf, "--format", "json"], { maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, String(r.stderr));
+  const page = await newPage({ width: 390, height: 844 });
+  await page.goto(`${srv.origin}/?lang=fr`);
+  await page.waitForFunction(() => document.body.dataset.state === "idle");
+  await page.click('[data-testid="compare-box"] summary');
+  await page.setInputFiles('[data-testid="cmp-target"]', tf);
+  await page.setInputFiles('[data-testid="cmp-control"]', cf);
+  await page.click('[data-testid="cmp-run"]');
+  await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.compare), null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.compare), "done");
+  const cli = JSON.parse(r.stdout.toString());
+  assert.equal(await page.getAttribute('[data-testid="cmp-verdict"]', "data-verdict"), cli.result.verdict);
+  assert.ok((await page.innerText('[data-testid="cmp-verdict"]')).includes("différemment"), "the verdict reads in French");
+  assert.equal(await page.locator('[data-testid="cmp-chart"] path.series').count(), 2, "both throughput series on one chart");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="cmp-download"]')]);
+  assert.ok(readFileSync(await dl.path()).equals(r.stdout), "the downloaded comparison is byte-identical to `voipwatch compare --format json`");
+  const over = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(over, "the comparison fits a phone's width");
+  await page.locator('[data-testid="cmp-result"]').screenshot({ path: join(ART, "compare-fr.png") });
+  // A selector that matches nothing is named, not a silent empty result.
+  await page.fill('[data-testid="cmp-target-sel"]', "sni=nothing.example");
+  await page.click('[data-testid="cmp-run"]');
+  await page.waitForFunction(() => document.body.dataset.compare === "error", null, { timeout: 60_000 });
+  assert.match(await page.innerText('[data-testid="cmp-error"]'), /sni=nothing\.example.*matches no flow/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("`voipwatch serve` serves the embedded page, engine included", async () => {
   const proc = spawn(BIN, ["serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   try {
