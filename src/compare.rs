@@ -128,11 +128,13 @@ fn side(
         let hint = if names.is_empty() {
             String::new()
         } else {
+            let names: Vec<_> = names.into_iter().map(crate::render::esc).collect();
             format!(" (server names seen: {})", names.join(", "))
         };
         return Err(format!(
-            "{role} selector '{}' matches no flow in {path}{hint}",
-            selector_text(sel)
+            "{role} selector '{}' matches no flow in {}{hint}",
+            crate::render::esc(&selector_text(sel)),
+            crate::render::esc(path)
         ));
     }
     compare::throughput_samples_with(&picked, cfg)
@@ -164,14 +166,19 @@ fn rate(bps: f64) -> String {
 
 fn text(c: &Comparison, tname: &str, cname: &str) -> String {
     let mut s = String::new();
-    s.push_str(&format!("{}\n\n", c.summary));
+    s.push_str(&format!("{}\n\n", crate::render::esc(&c.summary)));
     s.push_str(&format!(
         "{:<10} {:<28} {:>8} {:>9} {:>13} {:>13} {:>13}\n",
         "side", "capture / flows", "secs", "packets", "mean", "median", "max"
     ));
     for (role, name, x) in [("target", tname, &c.target), ("control", cname, &c.control)] {
         let flows: Vec<String> = x.flows.iter().map(u32::to_string).collect();
-        let label = format!("{name} [{} {}]", x.dir, flows.join(","));
+        let label = format!(
+            "{} [{} {}]",
+            crate::render::esc(name),
+            x.dir,
+            flows.join(",")
+        );
         s.push_str(&format!(
             "{:<10} {:<28} {:>8.1} {:>9} {:>13} {:>13} {:>13}\n",
             role,

@@ -8,6 +8,7 @@ mod decode_oracle;
 mod decode_tshark;
 mod evidence;
 mod golden;
+mod hostile;
 mod lab;
 mod live;
 mod mutation;

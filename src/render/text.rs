@@ -1,6 +1,6 @@
 //! The human-readable summary: a headline, verdicts, calls, findings, then a flows table.
 
-use super::FlowFilter;
+use super::{esc, FlowFilter};
 use std::fmt::Write;
 use voipwatch_core::model::Status;
 use voipwatch_core::report::{FlowReport, Report};
@@ -148,7 +148,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     let _ = writeln!(
         s,
         "{}: {} {}, {} ({}), {}{}",
-        c.name,
+        esc(&c.name),
         format,
         if c.linktypes.is_empty() {
             String::new()
@@ -164,7 +164,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         let _ = writeln!(
             s,
             "INCOMPLETE: reading stopped {} — the results below cover only the packets before that point.",
-            c.error.as_deref().unwrap_or("early")
+            esc(c.error.as_deref().unwrap_or("early"))
         );
     }
 
@@ -182,7 +182,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 "  {:<13} {:<12} {}",
                 v.status.as_str().to_uppercase(),
                 v.app.name(),
-                v.summary
+                esc(&v.summary)
             );
         }
     }
@@ -219,7 +219,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 f.kind,
                 flow,
                 f.confidence,
-                f.summary,
+                esc(&f.summary),
                 if pk.is_empty() {
                     String::new()
                 } else {
@@ -227,7 +227,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 }
             );
             if let Some(filter) = &f.filter {
-                let _ = writeln!(s, "      Wireshark filter: {filter}");
+                let _ = writeln!(s, "      Wireshark filter: {}", esc(filter));
             }
         }
     }
@@ -235,11 +235,11 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     let trouble: Vec<String> = c
         .decode_errors
         .iter()
-        .map(|(k, v)| format!("{k} ×{}", count(*v)))
+        .map(|(k, v)| format!("{} ×{}", esc(k), count(*v)))
         .chain(
             c.anomalies
                 .iter()
-                .map(|(k, v)| format!("{k} ×{}", count(*v))),
+                .map(|(k, v)| format!("{} ×{}", esc(k), count(*v))),
         )
         .collect();
     if !trouble.is_empty() {
@@ -342,7 +342,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
         what.push(ids.join("+"));
     }
     if let Some(sni) = &f.sni {
-        what.push(format!("sni={sni}"));
+        what.push(format!("sni={}", esc(sni)));
     }
     if flagged.contains(&f.id) {
         what.push("⚑ see findings".into());
