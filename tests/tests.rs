@@ -4,6 +4,7 @@ mod capture_corpus;
 mod capture_oracle;
 mod classify_corpus;
 mod cli;
+mod compressed;
 mod decode_oracle;
 mod decode_tshark;
 mod evidence;

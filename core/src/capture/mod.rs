@@ -1,4 +1,5 @@
-//! Streaming capture readers for pcap and pcapng.
+//! Streaming capture readers for pcap and pcapng, plain or compressed with gzip or zstd
+//! (sniffed from the first bytes and decompressed as they stream, see [`compressed`]).
 //!
 //! [`CaptureReader::push`] takes chunks of any size. Records that lie wholly inside a
 //! chunk are handed to the sink as slices of that chunk (zero-copy); a record that
@@ -21,10 +22,12 @@
 
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
+pub mod compressed;
 pub mod pcap;
 pub mod pcapng;
 mod reader;
 
+pub use compressed::Compression;
 pub use reader::CaptureReader;
 
 use serde::Serialize;
