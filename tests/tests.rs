@@ -13,6 +13,7 @@ mod hostile;
 mod lab;
 mod live;
 mod mutation;
+mod serve;
 mod util;
 mod verify;
 mod zeek;
