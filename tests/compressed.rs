@@ -275,3 +275,22 @@ fn issue_13_cli_reads_a_gz_file_like_the_plain_one() {
     };
     assert_eq!(run(p), run(&gz));
 }
+
+#[test]
+fn issue_13_corrupt_compressed_data_gives_the_same_report_whatever_the_chunking() {
+    let plain = std::fs::read(&captures()[2]).unwrap();
+    for (codec, mut packed) in [("gzip", gzip(&plain)), ("zstd", zstd(&plain))] {
+        let at = packed.len() / 2;
+        packed[at] ^= 0x5a;
+        packed[at + 1] ^= 0xa5;
+        let (want, r) = analyze("x", &packed, usize::MAX);
+        assert!(!r.capture.complete, "{codec}: flipped bytes went unnoticed");
+        for chunk in [1, 13, 4093, 65_536] {
+            let (got, _) = analyze("x", &packed, chunk);
+            assert!(
+                got == want,
+                "{codec}: chunks of {chunk} changed the report:\n{got}\nvs\n{want}"
+            );
+        }
+    }
+}

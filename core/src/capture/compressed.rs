@@ -19,8 +19,8 @@
 //! streams from pushed chunks exists (lzma-rs streams only raw LZMA, not the xz container).
 
 use super::{CaptureError, CaptureErrorKind};
-use miniz_oxide::inflate::stream::{inflate, InflateState};
-use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+use miniz_oxide::inflate::TINFLStatus;
 
 /// Largest piece of decompressed data handed on at once.
 pub const OUT_CHUNK: usize = 64 * 1024;
@@ -174,12 +174,18 @@ pub(crate) struct Gunzip {
     /// Header bytes of the current member so far (at most [`MAX_GZIP_HEADER`]).
     hdr: Vec<u8>,
     trailer: Vec<u8>,
-    inflate: Box<InflateState>,
+    /// Raw deflate state and its 32 KiB wrapping window, into which it decodes (each call's
+    /// output is handed on whole, so what reaches the parser before an error does not depend
+    /// on how the input was cut).
+    inflate: Box<DecompressorOxide>,
+    dict: Vec<u8>,
+    dict_ofs: usize,
+    /// Compressed offset where the current member started.
+    member_start: u64,
     crc: crc32fast::Hasher,
     /// Decompressed size of the current member, modulo 2^32 (as ISIZE holds it).
     isize: u32,
     members: u64,
-    out: Vec<u8>,
     /// Compressed bytes consumed so far.
     consumed: u64,
     produced: u64,
@@ -238,11 +244,13 @@ impl Gunzip {
             phase: GzPhase::Header,
             hdr: Vec::new(),
             trailer: Vec::new(),
-            inflate: InflateState::new_boxed(DataFormat::Raw),
+            inflate: Box::default(),
+            dict: vec![0; miniz_oxide::inflate::core::TINFL_LZ_DICT_SIZE],
+            dict_ofs: 0,
+            member_start: 0,
             crc: crc32fast::Hasher::new(),
             isize: 0,
             members: 0,
-            out: vec![0; OUT_CHUNK],
             consumed: 0,
             produced: 0,
         }
@@ -278,6 +286,9 @@ impl Gunzip {
                         }
                     }
                     let before = self.hdr.len();
+                    if before == 0 {
+                        self.member_start = self.consumed;
+                    }
                     let take = rest.len().min(MAX_GZIP_HEADER - before);
                     self.hdr.extend_from_slice(rest.get(..take).unwrap_or(rest));
                     if !self.hdr.starts_with(GZIP) && self.hdr.len() >= 2 {
@@ -294,7 +305,8 @@ impl Gunzip {
                             self.consumed += used as u64;
                             rest = rest.get(used..).unwrap_or(&[]);
                             self.hdr = Vec::new();
-                            self.inflate.reset(DataFormat::Raw);
+                            self.inflate.init();
+                            self.dict_ofs = 0;
                             self.crc = crc32fast::Hasher::new();
                             self.isize = 0;
                             self.phase = GzPhase::Body;
@@ -312,36 +324,46 @@ impl Gunzip {
                     }
                 }
                 GzPhase::Body => {
-                    let r = inflate(&mut self.inflate, rest, &mut self.out, MZFlush::None);
-                    self.consumed += r.bytes_consumed as u64;
-                    rest = rest.get(r.bytes_consumed..).unwrap_or(&[]);
-                    if r.bytes_written > 0 {
-                        let piece = self.out.get(..r.bytes_written).unwrap_or(&[]);
+                    let (status, used, made) = decompress(
+                        &mut self.inflate,
+                        rest,
+                        &mut self.dict,
+                        self.dict_ofs,
+                        inflate_flags::TINFL_FLAG_HAS_MORE_INPUT,
+                    );
+                    self.consumed += used as u64;
+                    rest = rest.get(used..).unwrap_or(&[]);
+                    if made > 0 {
+                        let piece = self
+                            .dict
+                            .get(self.dict_ofs..self.dict_ofs + made)
+                            .unwrap_or(&[]);
                         self.crc.update(piece);
-                        self.isize = self.isize.wrapping_add(r.bytes_written as u32);
-                        self.produced += r.bytes_written as u64;
+                        self.isize = self.isize.wrapping_add(made as u32);
+                        self.produced += made as u64;
+                        self.dict_ofs = (self.dict_ofs + made) % self.dict.len().max(1);
                         emit(piece)?;
                     }
-                    match r.status {
-                        Ok(MZStatus::StreamEnd) => {
+                    match status {
+                        TINFLStatus::Done => {
                             self.phase = GzPhase::Trailer;
                             self.trailer.clear();
                         }
-                        Ok(_) | Err(MZError::Buf) => {
-                            // Go on while inflate makes progress; stop when it wants input.
-                            if r.bytes_written == 0 && (rest.is_empty() || r.bytes_consumed == 0) {
-                                if !rest.is_empty() {
-                                    return Err(self.fail(
-                                        CaptureErrorKind::Malformed,
-                                        "the deflate data makes no progress".into(),
-                                    ));
-                                }
-                                return Ok(());
-                            }
-                        }
-                        Err(_) => {
-                            return Err(self
-                                .fail(CaptureErrorKind::Malformed, "corrupt deflate data".into()))
+                        TINFLStatus::HasMoreOutput => {}
+                        TINFLStatus::NeedsMoreInput if rest.is_empty() => return Ok(()),
+                        TINFLStatus::NeedsMoreInput if used > 0 || made > 0 => {}
+                        _ => {
+                            // The exact byte depends on how far inflate read ahead, so the
+                            // member is named instead (the report must not depend on chunking).
+                            return Err(error(
+                                CaptureErrorKind::Malformed,
+                                self.produced,
+                                format!(
+                                    "corrupt deflate data in the gzip member that starts at compressed byte {} \
+                                     (gzip-compressed input; {} bytes decompressed before it)",
+                                    self.member_start, self.produced
+                                ),
+                            ));
                         }
                     }
                 }
@@ -412,8 +434,10 @@ pub(crate) struct Unzstd {
     buf: Vec<u8>,
     out: Vec<u8>,
     frames: u64,
-    /// Compressed bytes consumed (used) so far.
+    /// Compressed bytes consumed (used) so far, and the position inside `buf` of the unit
+    /// being decoded (so that errors name a byte that does not depend on chunking).
     consumed: u64,
+    at: usize,
     produced: u64,
 }
 
@@ -457,6 +481,7 @@ impl Unzstd {
             out: vec![0; OUT_CHUNK],
             frames: 0,
             consumed: 0,
+            at: 0,
             produced: 0,
         }
     }
@@ -467,7 +492,8 @@ impl Unzstd {
             self.produced,
             format!(
                 "{what} (zstd-compressed input, at compressed byte {}; {} bytes decompressed before it)",
-                self.consumed, self.produced
+                self.consumed + self.at as u64,
+                self.produced
             ),
         )
     }
@@ -479,7 +505,9 @@ impl Unzstd {
             let (now, later) = rest.split_at(take);
             self.buf.extend_from_slice(now);
             rest = later;
-            let used = self.units(emit)?;
+            self.at = 0;
+            self.units(emit)?;
+            let used = std::mem::take(&mut self.at);
             self.buf.drain(..used.min(self.buf.len()));
             self.consumed += used as u64;
             if rest.is_empty() {
@@ -488,24 +516,23 @@ impl Unzstd {
         }
     }
 
-    /// Decodes every complete unit (frame header, block, skipped bytes) at the start of `buf`;
-    /// returns how many bytes they took.
-    fn units(&mut self, emit: &mut Emit<'_>) -> Result<usize, CaptureError> {
-        let mut at = 0usize;
+    /// Decodes every complete unit (frame header, block, skipped bytes) at the start of `buf`,
+    /// advancing `at` past each.
+    fn units(&mut self, emit: &mut Emit<'_>) -> Result<(), CaptureError> {
         loop {
-            let cur = self.buf.get(at..).unwrap_or(&[]);
+            let cur = self.buf.get(self.at..).unwrap_or(&[]);
             match self.phase {
                 ZPhase::Magic => {
                     let Some(m) = cur.first_chunk::<4>() else {
-                        return Ok(at);
+                        return Ok(());
                     };
                     let magic = u32::from_le_bytes(*m);
                     if magic & 0xffff_fff0 == 0x184d_2a50 {
                         let Some(l) = cur.get(4..).and_then(|t| t.first_chunk::<4>()) else {
-                            return Ok(at);
+                            return Ok(());
                         };
                         let len = u32::from_le_bytes(*l);
-                        at += 8;
+                        self.at += 8;
                         self.phase = ZPhase::Skip(u64::from(len));
                         continue;
                     }
@@ -519,11 +546,11 @@ impl Unzstd {
                         ));
                     }
                     let Some(&fhd) = cur.get(4) else {
-                        return Ok(at);
+                        return Ok(());
                     };
                     let n = zstd_header_len(fhd);
                     let Some(h) = cur.get(..n) else {
-                        return Ok(at);
+                        return Ok(());
                     };
                     if let Err(e) = self.dec.reset(h) {
                         return Err(self.fail(
@@ -531,23 +558,23 @@ impl Unzstd {
                             format!("zstd frame header: {e}"),
                         ));
                     }
-                    at += n;
+                    self.at += n;
                     self.phase = ZPhase::Frame {
                         checksum: fhd & 0x04 != 0,
                     };
                 }
                 ZPhase::Skip(left) => {
                     let n = (cur.len() as u64).min(left);
-                    at += n as usize;
+                    self.at += n as usize;
                     if n < left {
                         self.phase = ZPhase::Skip(left - n);
-                        return Ok(at);
+                        return Ok(());
                     }
                     self.phase = ZPhase::Magic;
                 }
                 ZPhase::Frame { checksum } => {
                     let Some(&[b0, b1, b2]) = cur.first_chunk::<3>() else {
-                        return Ok(at);
+                        return Ok(());
                     };
                     let h = u32::from(b0) | u32::from(b1) << 8 | u32::from(b2) << 16;
                     let last = h & 1 != 0;
@@ -570,7 +597,7 @@ impl Unzstd {
                     }
                     let unit = 3 + content + if last && checksum { 4 } else { 0 };
                     let Some(block) = cur.get(..unit) else {
-                        return Ok(at);
+                        return Ok(());
                     };
                     if let Err(e) = self.dec.decode_from_to(block, &mut []) {
                         return Err(self.fail(
@@ -578,7 +605,7 @@ impl Unzstd {
                             format!("corrupt zstd data: {e}"),
                         ));
                     }
-                    at += unit;
+                    self.at += unit;
                     self.drain(emit)?;
                     if last {
                         if let (Some(want), Some(got)) = (
