@@ -96,7 +96,8 @@ impl std::fmt::Display for CaptureError {
 impl std::error::Error for CaptureError {}
 
 /// Names what the first bytes of a non-capture input look like, for error messages:
-/// `first bytes 3c 21 44 4f ("<!DO")`, plus a hint for common cases (gzip, text).
+/// `first bytes 3c 21 44 4f ("<!DO")`, plus a hint for text (compressed inputs are sniffed
+/// before, in [`compressed`]).
 pub(crate) fn describe_first_bytes(data: &[u8]) -> String {
     let head = data.get(..4).unwrap_or(data);
     let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
@@ -104,8 +105,6 @@ pub(crate) fn describe_first_bytes(data: &[u8]) -> String {
     if head.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !head.is_empty() {
         let text: String = head.iter().map(|b| char::from(*b)).collect();
         s.push_str(&format!(" (\"{text}\", text)"));
-    } else if head.starts_with(&[0x1f, 0x8b]) {
-        s.push_str(" (gzip-compressed: decompress it first)");
     }
     s
 }
