@@ -257,12 +257,19 @@ impl Gunzip {
     }
 
     fn fail(&self, kind: CaptureErrorKind, what: String) -> CaptureError {
+        // A header is taken whole or not at all, so its errors name where the member starts:
+        // the count of bytes taken so far would depend on how the input was cut.
+        let at = if self.phase == GzPhase::Header {
+            self.member_start
+        } else {
+            self.consumed
+        };
         error(
             kind,
             self.produced,
             format!(
-                "{what} (gzip-compressed input, at compressed byte {}; {} bytes decompressed before it)",
-                self.consumed, self.produced
+                "{what} (gzip-compressed input, at compressed byte {at}; {} bytes decompressed before it)",
+                self.produced
             ),
         )
     }
