@@ -318,3 +318,37 @@ fn issue_13_fuzz_finds_replay_the_same_whatever_the_chunking() {
         }
     }
 }
+
+/// The frames of a pcapng file: (frame, data).
+fn frames_of(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let mut r = voipwatch_core::capture::CaptureReader::new();
+    let mut v = Vec::new();
+    let _ = r.push(bytes, |p| v.push((p.frame, p.data.to_vec())));
+    v
+}
+
+#[test]
+fn issue_13_evidence_pack_from_a_zst_capture_holds_the_same_frames() {
+    let p =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/rst_injection_race.pcap");
+    let plain = std::fs::read(&p).unwrap();
+    let dir = std::env::temp_dir().join(format!("voipwatch-ev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let zst = dir.join("race.pcap.zst");
+    std::fs::write(&zst, zstd(&plain)).unwrap();
+    let pack = |f: &std::path::Path, out: &str| {
+        let out = dir.join(out);
+        let o = Command::new(env!("CARGO_BIN_EXE_voipwatch"))
+            .arg("evidence")
+            .arg(f)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        frames_of(&std::fs::read(out).unwrap())
+    };
+    let a = pack(&p, "plain.pcapng");
+    assert!(!a.is_empty());
+    assert_eq!(a, pack(&zst, "zst.pcapng"));
+}
