@@ -115,14 +115,19 @@ fn rate(bps: f64) -> String {
 
 fn text(c: &Comparison, tname: &str, cname: &str) -> String {
     let mut s = String::new();
-    s.push_str(&format!("{}\n\n", c.summary));
+    s.push_str(&format!("{}\n\n", crate::render::esc(&c.summary)));
     s.push_str(&format!(
         "{:<10} {:<28} {:>8} {:>9} {:>13} {:>13} {:>13}\n",
         "side", "capture / flows", "secs", "packets", "mean", "median", "max"
     ));
     for (role, name, x) in [("target", tname, &c.target), ("control", cname, &c.control)] {
         let flows: Vec<String> = x.flows.iter().map(u32::to_string).collect();
-        let label = format!("{name} [{} {}]", x.dir, flows.join(","));
+        let label = format!(
+            "{} [{} {}]",
+            crate::render::esc(name),
+            x.dir,
+            flows.join(",")
+        );
         s.push_str(&format!(
             "{:<10} {:<28} {:>8.1} {:>9} {:>13} {:>13} {:>13}\n",
             role,
@@ -201,17 +206,21 @@ pub fn run(args: &[String]) -> Result<i32, String> {
         [a, b] => (a.as_str(), b.as_str()),
         _ => return Err(USAGE.to_string()),
     };
+    // The error names capture strings (server names, the path): escaped for the terminal.
+    let side = |flows: &[LabeledFlow], sel: &Selector, role: &str, path: &str| {
+        compare::side(flows, sel, role, path, &cfg).map_err(|e| crate::render::esc(&e).into_owned())
+    };
     let tflows = load(tpath)?;
     let (t, c) = if tpath == cpath && o.files.len() == 1 {
         (
-            compare::side(&tflows, &tsel, "target", tpath, &cfg)?,
-            compare::side(&tflows, &csel, "control", cpath, &cfg)?,
+            side(&tflows, &tsel, "target", tpath)?,
+            side(&tflows, &csel, "control", cpath)?,
         )
     } else {
         let cflows = load(cpath)?;
         (
-            compare::side(&tflows, &tsel, "target", tpath, &cfg)?,
-            compare::side(&cflows, &csel, "control", cpath, &cfg)?,
+            side(&tflows, &tsel, "target", tpath)?,
+            side(&cflows, &csel, "control", cpath)?,
         )
     };
     let result = compare::compare_sides(t, c, &cfg);

@@ -232,7 +232,7 @@ function finished(file, m, wallMs) {
   downloadUrl = URL.createObjectURL(new Blob([m.json], { type: "application/json" }));
   const a = $("download-json");
   a.href = downloadUrl;
-  a.download = `${(cap.name || "capture").replace(/\.(pcapng|pcap|cap)$/i, "")}.voipwatch.json`;
+  a.download = `${(cap.name || "capture").replace(/\.(gz|zst|zstd)$/i, "").replace(/\.(pcapng|pcap|cap)$/i, "")}.voipwatch.json`;
   $("upload").hidden = true;
   render();
   $("results").hidden = false;

@@ -1,9 +1,11 @@
 //! The human-readable summary: a headline, verdicts, calls, findings, then a flows table.
 
-use super::FlowFilter;
+use super::{esc, FlowFilter};
 use std::fmt::Write;
 use voipwatch_core::model::Status;
-use voipwatch_core::report::message::{caveat, lead_finding, render as render_message, word, Lang};
+use voipwatch_core::report::message::{
+    caveat, lead_finding, render as render_message, word, Lang, Message, Param,
+};
 use voipwatch_core::report::{FlowReport, Report};
 
 /// With `--flows auto`, list every flow up to this many.
@@ -138,6 +140,18 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     render_lang(r, filter, Lang::En)
 }
 
+/// `m` rendered in `lang` with its text parameters (names and addresses from the capture)
+/// escaped for the terminal first; the template's own characters (bidi isolates in Arabic) stay.
+fn localized(m: &Message, lang: Lang) -> Option<String> {
+    let mut m = m.clone();
+    for p in m.params.values_mut() {
+        if let Param::Text(t) = p {
+            *t = esc(t).into_owned();
+        }
+    }
+    render_message(&m, lang)
+}
+
 /// The colon after a label: French sets it off with a no-break space.
 fn colon(lang: Lang) -> &'static str {
     match lang {
@@ -164,7 +178,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let _ = writeln!(
         s,
         "{}: {} {}, {} ({}), {}{}",
-        c.name,
+        esc(&c.name),
         format,
         if c.linktypes.is_empty() {
             String::new()
@@ -180,7 +194,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         let _ = writeln!(
             s,
             "INCOMPLETE: reading stopped {} — the results below cover only the packets before that point.",
-            c.error.as_deref().unwrap_or("early")
+            esc(c.error.as_deref().unwrap_or("early"))
         );
     }
 
@@ -192,10 +206,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             let _ = writeln!(s, "\n{}{}", word("label.verdicts", lang), colon(lang));
         }
         for v in &r.verdicts {
-            let head = render_message(&v.message(), lang).unwrap_or_else(|| v.summary.clone());
+            let head =
+                localized(&v.message(), lang).unwrap_or_else(|| esc(&v.summary).into_owned());
             let lead = lead_finding(&r.findings, v).and_then(|i| r.findings.get(i));
             let why = lead
-                .and_then(|f| render_message(&f.message(), lang))
+                .and_then(|f| localized(&f.message(), lang))
                 .map(|t| format!(" {t}"))
                 .unwrap_or_default();
             let _ = writeln!(
@@ -227,7 +242,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
                 "  {:<13} {:<12} {}",
                 v.status.as_str().to_uppercase(),
                 v.app.name(),
-                v.summary
+                esc(&v.summary)
             );
         }
     }
@@ -270,9 +285,9 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
                 flow,
                 f.confidence,
                 if lang == Lang::En {
-                    f.summary.clone()
+                    esc(&f.summary).into_owned()
                 } else {
-                    render_message(&f.message(), lang).unwrap_or_else(|| f.summary.clone())
+                    localized(&f.message(), lang).unwrap_or_else(|| esc(&f.summary).into_owned())
                 },
                 if pk.is_empty() {
                     String::new()
@@ -281,7 +296,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
                 }
             );
             if let Some(filter) = &f.filter {
-                let _ = writeln!(s, "      Wireshark filter: {filter}");
+                let _ = writeln!(s, "      Wireshark filter: {}", esc(filter));
             }
         }
     }
@@ -289,11 +304,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let trouble: Vec<String> = c
         .decode_errors
         .iter()
-        .map(|(k, v)| format!("{k} ×{}", count(*v)))
+        .map(|(k, v)| format!("{} ×{}", esc(k), count(*v)))
         .chain(
             c.anomalies
                 .iter()
-                .map(|(k, v)| format!("{k} ×{}", count(*v))),
+                .map(|(k, v)| format!("{} ×{}", esc(k), count(*v))),
         )
         .collect();
     if !trouble.is_empty() {
@@ -396,7 +411,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
         what.push(ids.join("+"));
     }
     if let Some(sni) = &f.sni {
-        what.push(format!("sni={sni}"));
+        what.push(format!("sni={}", esc(sni)));
     }
     if flagged.contains(&f.id) {
         what.push("⚑ see findings".into());

@@ -97,6 +97,33 @@ fn finish_equals_the_engine_json_whatever_the_chunking() {
     }
 }
 
+/// Issue 13: a gzip- or zstd-compressed capture gives the plain capture's JSON in wasm.
+#[wasm_bindgen_test]
+fn compressed_captures_give_the_plain_json() {
+    let data = tiny_pcap();
+    let expected = native_json("tiny.pcap", &data);
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    gz.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&data, 6));
+    gz.extend_from_slice(&crc32fast::hash(&data).to_le_bytes());
+    gz.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    let zst = ruzstd::encoding::compress_to_vec(
+        data.as_slice(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    for packed in [gz, zst] {
+        for chunk in [1usize, 7, 1 << 20] {
+            let mut a = Analyzer::new(JsValue::from_str("tiny.pcap"))
+                .map_err(error_message)
+                .unwrap();
+            for c in packed.chunks(chunk) {
+                a.push(c).map_err(error_message).unwrap();
+            }
+            let got = a.finish().map_err(error_message).unwrap();
+            assert_eq!(got, expected, "chunk size {chunk}");
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn options_object_and_paths_give_the_bare_name() {
     let opts = js_sys::Object::new();

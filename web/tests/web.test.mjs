@@ -425,7 +425,9 @@ test("`voipwatch serve` serves the embedded page, engine included", async () => 
     });
     const page = await browser.newPage();
     const res = await page.goto(`${origin}/?lang=en`);
-    assert.equal(res.headers()["content-security-policy"], CSP, "serve sends the CSP header");
+    assert.equal(res.headers()["content-security-policy"], `${CSP}; frame-ancestors 'none'`,
+      "serve sends the page's CSP header, plus frame-ancestors (only a header can carry it)");
+    assert.equal(res.headers()["x-frame-options"], "DENY");
     assert.equal((await page.request.get(`${origin}/voipwatch_wasm_bg.wasm`)).headers()["content-type"], "application/wasm",
       "the binary embeds the engine (web/build.sh ran before cargo build --release)");
     await page.waitForFunction(() => document.body.dataset.state === "idle");
