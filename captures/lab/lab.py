@@ -312,6 +312,9 @@ VERIFY = {
     "rst_injection_race": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
                            "tcp.flags.reset == 1 && ip.src == 10.71.1.2", "tls.handshake.type == 1",
                            "tls.handshake.type == 2"],
+    "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
+                        "http.response.code == 200", "tcp.flags.fin == 1 && ip.src == 10.71.2.2",
+                        "tcp.flags.reset == 1 && ip.src == 10.71.2.2"],
     "syn_drop": ["tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 443", "tcp.srcport == 443",
                  "tcp.srcport == 80"],
     "udp_media_blackhole": ["udp && ip.dst == 10.71.2.3", "udp && ip.src == 10.71.2.3"],
@@ -681,6 +684,43 @@ def rst_injection_race(run):
             "applied": {"impairment": "on-path RST injection race", "where": "vw-router, r1",
                         "commands": ["inject.py rst --iface r1 --sni blocked.example --count 3 --step 1460"],
                         "config": {"rst_count": 3, "seq_step": 1460, "injector_ttl": 64, "server_think_time_s": 0.05}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def http_block_page(run):
+    http_server(run.procs, S + ":80", "--size", "4000", "--delay", "0.05")
+    wait_listen(SERVER, 80)
+    cmds = ["inject.py http --iface r1 --host blocked.example --page redirect --ttl 64 --window 5840",
+            "inject.py http --iface r1 --host law.example --page law --ttl 127 --window 8192"]
+    for c in cmds:
+        run.procs.start(ROUTER, sys.executable, INJECT, *c.split()[1:])
+    time.sleep(0.5)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "blocked.example", "--timeout", "3")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "law.example", "--timeout", "3")
+        time.sleep(1)
+    absent = ["http_block_page", "tcp_reset_injected", "tcp_reset_suspicious"]
+    blocked = [{"kind": "http_block_page", "severity": "blocked"}]
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent}),
+                      ("tcp", S + ":80", 1, {"role": "target", "findings": blocked}),
+                      ("tcp", S + ":80", 2, {"role": "target", "findings": blocked})]
+    return {"description": "On-path HTTP block pages (inject.py http in vw-router, AF_PACKET copy of r1, raw-socket "
+                           "send): on a GET whose Host contains 'blocked.example' the router answers first, spoofed "
+                           "from the server, with a 302 to the bare address http://10.71.1.1/blocked.html, a FIN and "
+                           "a RST (IP TTL 64, its own IP ID counter, window 5840); on 'law.example' with a 403 page "
+                           "titled 'Blocked' that says 'blocked by law', FIN and RST, its TTL copied from the server "
+                           "(127 on arrival, as an IPS reject does) so only IP ID, window and the race betray it. "
+                           "The real request still reaches the server, which answers after a 50 ms think time "
+                           "(TTL 127) at the same sequence numbers; the client's stack, already reset, answers that "
+                           "with RSTs. Control first: Host allowed.example, no injection.",
+            "applied": {"impairment": "on-path HTTP block-page injection", "where": "vw-router, r1",
+                        "commands": cmds,
+                        "config": {"redirect_location": "http://10.71.1.1/blocked.html", "injector_ttls": [64, 127],
+                                   "server_think_time_s": 0.05}},
             "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 

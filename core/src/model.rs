@@ -341,6 +341,7 @@ id_enum! {
         DnsInjection = "dns_injection",
         DnsBogon = "dns_bogon",
         DnsNxdomain = "dns_nxdomain",
+        HttpBlockPage = "http_block_page",
         ThrottlingPolicer = "throttling_policer",
         ThrottlingShaper = "throttling_shaper",
         RtpDegraded = "rtp_degraded",

@@ -30,6 +30,7 @@ pub mod blocking;
 pub mod dns;
 pub mod facts;
 pub mod handshake;
+pub mod http_block_page;
 pub mod policer;
 pub mod quic;
 pub mod rst_injection;
@@ -95,6 +96,7 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &rst_injection::RstInjection,
     &handshake::Handshake,
     &tls_sni::TlsSni,
+    &http_block_page::HttpBlockPage,
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
@@ -130,6 +132,7 @@ mod tests {
                 "tcp_reset_injected",
                 "handshake",
                 "tls_sni",
+                "http_block_page",
                 "quic_blocked",
                 "udp",
                 "dns",

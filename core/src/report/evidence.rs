@@ -57,6 +57,8 @@ evidence_enum! {
     TlsSniReset(TlsSniResetEvidence),
     /// `tls_sni_drop`.
     TlsSniDrop(TlsSniDropEvidence),
+    /// `http_block_page`.
+    HttpBlockPage(HttpBlockPageEvidence),
     /// `quic_blocked`.
     Quic(QuicEvidence),
     /// `udp_media_blocked`.
@@ -252,6 +254,37 @@ pub struct TlsSniResetEvidence {
     pub server_ip_id: Option<u32>,
     pub server_ttl: u8,
     pub sni: Option<String>,
+    pub ttl_reason: Option<&'static str>,
+}
+
+/// Evidence of `http_block_page`: the answer's start line, `Location` and title, its
+/// fingerprint next to the server's, and the tests that fired.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HttpBlockPageEvidence {
+    /// "conclusive", "two_fingerprints" or "one_fingerprint".
+    pub basis: &'static str,
+    pub fingerprint_families: Vec<&'static str>,
+    pub location: Option<String>,
+    pub request_frame: u64,
+    /// The request's `Host`, else the ClientHello's SNI.
+    pub request_host: Option<String>,
+    pub request_target: Option<String>,
+    pub response_frame: u64,
+    pub response_ip_id: Option<u32>,
+    pub response_ttl: u8,
+    pub response_window: u16,
+    pub second_response_frame: Option<u64>,
+    pub server_ip_id_near: Option<u32>,
+    /// The SYN-ACK's TTL.
+    pub server_ttl: Option<u8>,
+    /// The largest window of the server's own packets.
+    pub server_window: Option<u16>,
+    pub sni: Option<String>,
+    pub status: Option<u16>,
+    pub status_line: Option<String>,
+    pub tests: Vec<&'static str>,
+    pub title: Option<String>,
+    pub tls_alert: bool,
     pub ttl_reason: Option<&'static str>,
 }
 
