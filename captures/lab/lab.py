@@ -315,6 +315,8 @@ VERIFY = {
     "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
                         "http.response.code == 200", "tcp.flags.fin == 1 && ip.src == 10.71.2.2",
                         "tcp.flags.reset == 1 && ip.src == 10.71.2.2"],
+    "request_blackholed": ["http.request && http.host == \"blackholed.example\"", "tcp.analysis.retransmission",
+                           "tcp.srcport == 80 && tcp.len > 0", "tcp.flags.syn == 1 && tcp.flags.ack == 1"],
     "syn_drop": ["tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 443", "tcp.srcport == 443",
                  "tcp.srcport == 80"],
     "udp_media_blackhole": ["udp && ip.dst == 10.71.2.3", "udp && ip.src == 10.71.2.3"],
@@ -722,6 +724,32 @@ def http_block_page(run):
                         "config": {"redirect_location": "http://10.71.1.1/blocked.html", "injector_ttls": [64, 127],
                                    "server_think_time_s": 0.05}},
             "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def request_blackholed(run):
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "80", "-m", "string", "--string",
+            "Host: blackholed.example", "--algo", "bm", "-j", "DROP"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "blackholed.example", "--timeout", "4")
+        time.sleep(1.5)
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": ["request_blackholed", "http_block_page"]}),
+                      ("tcp", S + ":80", 1, {"role": "target",
+                                             "findings": [{"kind": "request_blackholed", "severity": "blocked"}]})]
+    return {"description": "Request black-holed after the handshake: the router DROPs every TCP segment to port 80 "
+                           "containing 'Host: blackholed.example'. The handshake completes; the GET and its "
+                           "retransmissions vanish, the client gives up after 4 s and closes (its FIN rides on the "
+                           "still unacknowledged request and is dropped too); the server never sees the request. "
+                           "Control first: the same server answers Host allowed.example.",
+            "applied": {"impairment": "iptables string match DROP after the handshake", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"host": "blackholed.example"}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
+                                                      "dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 
 @scenario(4)

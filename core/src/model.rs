@@ -342,6 +342,7 @@ id_enum! {
         DnsBogon = "dns_bogon",
         DnsNxdomain = "dns_nxdomain",
         HttpBlockPage = "http_block_page",
+        RequestBlackholed = "request_blackholed",
         ThrottlingPolicer = "throttling_policer",
         ThrottlingShaper = "throttling_shaper",
         RtpDegraded = "rtp_degraded",

@@ -33,6 +33,7 @@ pub mod handshake;
 pub mod http_block_page;
 pub mod policer;
 pub mod quic;
+pub mod request_blackholed;
 pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
@@ -97,6 +98,7 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &handshake::Handshake,
     &tls_sni::TlsSni,
     &http_block_page::HttpBlockPage,
+    &request_blackholed::RequestBlackholed,
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
@@ -133,6 +135,7 @@ mod tests {
                 "handshake",
                 "tls_sni",
                 "http_block_page",
+                "request_blackholed",
                 "quic_blocked",
                 "udp",
                 "dns",

@@ -59,6 +59,8 @@ evidence_enum! {
     TlsSniDrop(TlsSniDropEvidence),
     /// `http_block_page`.
     HttpBlockPage(HttpBlockPageEvidence),
+    /// `request_blackholed`.
+    RequestBlackholed(RequestBlackholedEvidence),
     /// `quic_blocked`.
     Quic(QuicEvidence),
     /// `udp_media_blocked`.
@@ -286,6 +288,23 @@ pub struct HttpBlockPageEvidence {
     pub title: Option<String>,
     pub tls_alert: bool,
     pub ttl_reason: Option<&'static str>,
+}
+
+/// Evidence of `request_blackholed`: the request's copies, the SYN-ACK that proves the
+/// handshake, what triggered it and the control connection, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestBlackholedEvidence {
+    /// "same_server", "other_server" or "none".
+    pub control: &'static str,
+    pub control_flow: Option<u32>,
+    pub fin_unanswered: bool,
+    pub request_frames: Vec<u64>,
+    pub retransmissions: usize,
+    pub span_s: f64,
+    pub synack_frame: u64,
+    pub trigger: Option<String>,
+    /// "http_host" or "server_name".
+    pub trigger_kind: Option<&'static str>,
 }
 
 /// Evidence of `tls_sni_drop`.
