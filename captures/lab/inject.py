@@ -14,6 +14,10 @@ server's real packets arrive with TTL 127: the fingerprint a middlebox leaves on
           law), then FIN and RST, with IP TTL --ttl (64: the router's own; 127: copied from the
           server, as IPS "reject" actions do), IP IDs from a counter of its own and window --window.
           The real request still reaches the server, whose answer follows.
+  synack — sees a SYN to --dport on --iface and answers it at once with a forged SYN-ACK spoofed from
+          the server (random ISN, TTL 64, window 5840); on --back it holds the server's real SYN-ACKs
+          from --dport (dropped from FORWARD by an iptables rule the scenario adds) and re-sends them
+          --delay s later with the TTL decremented, as forwarding would.
   dns   — sees a DNS query for --name and answers first, spoofed from the resolver, with --answer and
           --ttl; the real resolver's answer follows.
 
@@ -166,6 +170,45 @@ def run_http(args):
             server="%s:%d" % (dst, dport), ttl=args.ttl, ip_id_first=ident, at=time.time())
 
 
+def run_synack(args):
+    import threading
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+
+    def forge():
+        for ip, ihl in frames(args.iface):
+            if ip[9] != 6 or not ip[12:16].startswith(bytes([10, 71, 1])):
+                continue
+            tcp = ip[ihl:]
+            sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+            if dport != args.dport or tcp[13] & 0x3F != 0x02:
+                continue
+            src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+            isn = RNG.getrandbits(32)
+            seg = tcp_segment(dst, src, dport, sport, isn, seq + 1, 0x12, 5840)
+            raw.sendto(ipv4(dst, src, 6, seg, ttl=64), (src, 0))
+            log(injector="synack", client="%s:%d" % (src, sport), server="%s:%d" % (dst, dport), forged_isn=isn,
+                at=time.time())
+
+    def hold():
+        for ip, ihl in frames(args.back):
+            if ip[9] != 6 or not ip[16:20].startswith(bytes([10, 71, 1])):
+                continue
+            tcp = ip[ihl:]
+            sport = struct.unpack("!H", tcp[:2])[0]
+            if sport != args.dport or tcp[13] & 0x12 != 0x12:
+                continue
+            pkt = bytearray(ip)
+            pkt[8] -= 1
+            pkt[10:12] = b"\x00\x00"
+            pkt[10:12] = struct.pack("!H", csum(bytes(pkt[:ihl])))
+            threading.Timer(args.delay, raw.sendto, (bytes(pkt), (socket.inet_ntoa(ip[16:20]), 0))).start()
+            log(injector="synack-hold", server_isn=struct.unpack("!I", tcp[4:8])[0], delay=args.delay,
+                at=time.time())
+
+    threading.Thread(target=hold, daemon=True).start()
+    forge()
+
+
 def run_dns(args):
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     for ip, ihl in frames(args.iface):
@@ -206,6 +249,11 @@ def main():
     a.add_argument("--page", choices=sorted(PAGES), default="redirect")
     a.add_argument("--ttl", type=int, default=64)
     a.add_argument("--window", type=int, default=5840)
+    a = sub.add_parser("synack")
+    a.add_argument("--iface", default="r1")
+    a.add_argument("--back", default="r2")
+    a.add_argument("--dport", type=int, required=True)
+    a.add_argument("--delay", type=float, default=0.02)
     a = sub.add_parser("dns")
     a.add_argument("--iface", default="r1")
     a.add_argument("--name", required=True)
@@ -214,7 +262,7 @@ def main():
     a.add_argument("--ip-ttl", type=int, default=64)
     args = p.parse_args()
     try:
-        {"rst": run_rst, "http": run_http, "dns": run_dns}[args.kind](args)
+        {"rst": run_rst, "http": run_http, "synack": run_synack, "dns": run_dns}[args.kind](args)
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -97,12 +97,13 @@ class Capture:
     bytes (headers are enough for throughput analysis), shorter frames (handshakes, ClientHellos,
     ACKs) are kept whole; the two halves are merged by timestamp."""
 
-    def __init__(self, name, nano=False, split_snap=None):
+    def __init__(self, name, nano=False, split_snap=None, ns=None, iface="c0"):
         self.name, self.nano, self.split_snap = name, nano, split_snap
+        self.ns, self.iface = ns or CLIENT, iface
         self.procs = []
 
     def _start(self, path, snap, filt):
-        cmd = ["ip", "netns", "exec", CLIENT, "tcpdump", "-i", "c0", "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
+        cmd = ["ip", "netns", "exec", self.ns, "tcpdump", "-i", self.iface, "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
         if self.nano:
             cmd[8:8] = ["--time-stamp-precision=nano"]
         if filt:
@@ -317,6 +318,10 @@ VERIFY = {
                         "tcp.flags.reset == 1 && ip.src == 10.71.2.2"],
     "request_blackholed": ["http.request && http.host == \"blackholed.example\"", "tcp.analysis.retransmission",
                            "tcp.srcport == 80 && tcp.len > 0", "tcp.flags.syn == 1 && tcp.flags.ack == 1"],
+    "synack_injected": ["tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.ttl == 64",
+                        "tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.ttl == 127", "tcp.flags.reset == 1"],
+    "synack_injected_server": ["tcp.flags.syn == 1 && tcp.flags.ack == 1", "tcp.flags.reset == 1",
+                               "tcp.srcport == 8080 && tcp.flags.syn == 1"],
     "syn_drop": ["tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 443", "tcp.srcport == 443",
                  "tcp.srcport == 80"],
     "udp_media_blackhole": ["udp && ip.dst == 10.71.2.3", "udp && ip.src == 10.71.2.3"],
@@ -750,6 +755,50 @@ def request_blackholed(run):
                         "commands": [" ".join(rule)], "config": {"host": "blackholed.example"}},
             "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
                                                       "dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+def synack_race(run, ns, iface, side):
+    http_server(run.procs, S + ":80", "--size", "4000")
+    http_server(run.procs, S + ":8080", "--size", "4000")
+    wait_listen(SERVER, 8080)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--sport", "8080", "--tcp-flags", "SYN,ACK", "SYN,ACK",
+            "-j", "DROP"]
+    router(*rule)
+    inj = "inject.py synack --iface r1 --back r2 --dport 8080 --delay 0.02"
+    run.procs.start(ROUTER, sys.executable, INJECT, *inj.split()[1:])
+    time.sleep(0.5)
+    with run.capture(ns=ns, iface=iface):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":8080", "--host", "www.lab.example", "--timeout", "3")
+        time.sleep(1)
+    absent = ["tcp_synack_injected", "tcp_reset_injected", "http_block_page", "request_blackholed"]
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent}),
+                      ("tcp", S + ":8080", 0, {"role": "target",
+                                               "findings": [{"kind": "tcp_synack_injected", "severity": "blocked"}]})]
+    where = ("the client's side (c0)" if side == "client" else
+             "the server's side (s0 in vw-server: the forged SYN-ACK is never seen there, only the client's ACK "
+             "of an ISN the server never sent)")
+    return {"description": "Forged SYN-ACK raced from the router (inject.py synack): on a SYN to port 8080 the router "
+                           "answers at once, spoofed from the server (a random ISN, TTL 64, window 5840, no options); "
+                           "the server's real SYN-ACK is held in the router (FORWARD DROP of SYN-ACKs from 8080, "
+                           "re-sent 20 ms later by the injector, TTL 127 as if forwarded). The client ACKs the forged "
+                           "ISN and sends its GET; the server, which sent another ISN, resets; the real SYN-ACK then "
+                           "finds no socket and the client resets it. Captured on %s. Control first: port 80 of the "
+                           "same server, untouched." % where,
+            "applied": {"impairment": "forged SYN-ACK race", "where": "vw-router, r1 and r2",
+                        "commands": [" ".join(rule), inj], "config": {"dport": 8080, "real_synack_delay_s": 0.02}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def synack_injected(run):
+    return synack_race(run, CLIENT, "c0", "client")
+
+
+@scenario(10)
+def synack_injected_server(run):
+    return synack_race(run, SERVER, "s0", "server")
 
 
 @scenario(4)
@@ -1326,8 +1375,9 @@ class Run:
         self.flow_roles = []
         self.applied_at = None
 
-    def capture(self, nano=False, split_snap=None):
-        self.cap = Capture(self.name, nano=nano, split_snap=split_snap)
+    def capture(self, nano=False, split_snap=None, ns=None, iface="c0"):
+        """tcpdump on `iface` in `ns` (default: c0 in the client, what a user captures)."""
+        self.cap = Capture(self.name, nano=nano, split_snap=split_snap, ns=ns, iface=iface)
         return self.cap
 
 
@@ -1412,7 +1462,7 @@ def main():
         "capture": os.path.basename(out),
         "made_with": "sudo captures/lab/run.sh %s" % name,
         "topology": TOPOLOGY,
-        "capture_settings": {"interface": "c0 in vw-client",
+        "capture_settings": {"interface": "%s in %s" % (run.cap.iface, run.cap.ns),
                              "snaplen": ("%d bytes for TCP bulk-data segments; full for everything else (frames under "
                                          "199 bytes, non-TCP, segments starting a TLS handshake record or an HTTP "
                                          "request/response line). Two tcpdumps merged with mergecap; full-snaplen "

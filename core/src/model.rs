@@ -343,6 +343,7 @@ id_enum! {
         DnsNxdomain = "dns_nxdomain",
         HttpBlockPage = "http_block_page",
         RequestBlackholed = "request_blackholed",
+        TcpSynackInjected = "tcp_synack_injected",
         ThrottlingPolicer = "throttling_policer",
         ThrottlingShaper = "throttling_shaper",
         RtpDegraded = "rtp_degraded",

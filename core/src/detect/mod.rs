@@ -38,6 +38,7 @@ pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
+pub mod synack_injection;
 pub mod tls_sni;
 pub mod udp;
 pub mod vantage;
@@ -95,6 +96,7 @@ pub trait Detector: Sync {
 /// All detectors, run in this order.
 pub const REGISTRY: &[&dyn Detector] = &[
     &rst_injection::RstInjection,
+    &synack_injection::SynackInjection,
     &handshake::Handshake,
     &tls_sni::TlsSni,
     &http_block_page::HttpBlockPage,
@@ -132,6 +134,7 @@ mod tests {
             names,
             [
                 "tcp_reset_injected",
+                "tcp_synack_injected",
                 "handshake",
                 "tls_sni",
                 "http_block_page",

@@ -61,6 +61,8 @@ evidence_enum! {
     HttpBlockPage(HttpBlockPageEvidence),
     /// `request_blackholed`.
     RequestBlackholed(RequestBlackholedEvidence),
+    /// `tcp_synack_injected`.
+    SynackInjected(SynackInjectedEvidence),
     /// `quic_blocked`.
     Quic(QuicEvidence),
     /// `udp_media_blocked`.
@@ -305,6 +307,32 @@ pub struct RequestBlackholedEvidence {
     pub trigger: Option<String>,
     /// "http_host" or "server_name".
     pub trigger_kind: Option<&'static str>,
+}
+
+/// One SYN-ACK in `tcp_synack_injected` evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SynackPacket {
+    pub frame: u64,
+    pub ip_id: Option<u32>,
+    pub isn: u32,
+    pub ttl: u8,
+    pub window: u16,
+}
+
+/// Evidence of `tcp_synack_injected`: the SYN-ACKs that answered one SYN, and on the
+/// server side the client's ACK of an ISN the server never sent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SynackInjectedEvidence {
+    pub ack_frame: Option<u64>,
+    pub acked_isn: Option<u32>,
+    /// "conclusive", "two_fingerprints" or "one_fingerprint".
+    pub basis: &'static str,
+    pub forged_frame: Option<u64>,
+    pub server_isns: Vec<u32>,
+    /// "client" (two SYN-ACKs seen) or "server" (the ACK of an unsent ISN seen).
+    pub side: &'static str,
+    pub synacks: Vec<SynackPacket>,
+    pub tests: Vec<&'static str>,
 }
 
 /// Evidence of `tls_sni_drop`.
