@@ -21,10 +21,14 @@
 //! | `BLOCK_WORDS` | content | the title or start of the page names a block or a law ([`BLOCK_WORDS`]) |
 //! | `TLS_ALERT` | content | the server's first TLS record is an alert, not a ServerHello |
 //!
-//! The race tests are conclusive (the real server answered too). Otherwise two families are
-//! needed for `blocked`; one family alone — a lone fingerprint, or a page that *looks* like
-//! a block page but came with the server's fingerprint — is reported with severity `info`
-//! and says why it is not more: servers send their own 403s, 451s, alerts and redirects.
+//! The race tests are conclusive (the real server answered too; `DATA_AFTER_FIN` needs data
+//! after the FIN: a closed server's ACKs may come from another IP ID counter). `TTL_MISMATCH`
+//! counts only when some of the server's own packets share the SYN-ACK's TTL (else a SYN
+//! proxy answered the handshake and the SYN-ACK is the odd one). Otherwise two families are
+//! needed for `blocked`; a page that *looks* like a block page but came with the server's
+//! fingerprint (content alone) is reported with severity `info` and says why it is not
+//! more: servers send their own 403s, 451s, alerts and redirects. A lone network
+//! fingerprint without such a page is not reported (proxies, busy IP ID counters).
 //!
 //! A response the capture host sent itself ([`super::vantage::Vantage::sent_by_host`]: a
 //! server-side capture) is never judged: it left this machine untouched.
@@ -269,13 +273,20 @@ fn judge<'a>(f: &'a LabeledFlow, cfg: &BlockingConfig) -> Option<Judged<'a>> {
         if pk
             .iter()
             .skip(ri + fi + 1)
-            .any(|q| q.dir == Dir::S2c && !is_rst(q) && !same_source(q))
+            .any(|q| q.dir == Dir::S2c && q.payload_len > 0 && !same_source(q))
         {
             add("DATA_AFTER_FIN", &mut tests);
         }
     }
     // Fingerprints against the server's SYN-ACK and own packets.
-    let ttl_reason = server_ttl.and_then(|t| ttl_mismatch(response.ttl, t, cfg.ttl_hop_delta));
+    // Only when the server's own packets (off the response's source) look like its SYN-ACK:
+    // else the SYN-ACK is the odd one (a SYN proxy answered the handshake).
+    let ttl_reason = server_ttl
+        .filter(|t| {
+            own.iter()
+                .any(|q| ttl_mismatch(q.ttl, *t, cfg.ttl_hop_delta).is_none())
+        })
+        .and_then(|t| ttl_mismatch(response.ttl, t, cfg.ttl_hop_delta));
     if ttl_reason.is_some() {
         add("TTL_MISMATCH", &mut tests);
     }
@@ -356,6 +367,11 @@ fn judge<'a>(f: &'a LabeledFlow, cfg: &BlockingConfig) -> Option<Judged<'a>> {
     } else {
         "one_fingerprint"
     };
+    // A lone fingerprint without a page that looks blocked is no claim worth reporting
+    // (servers behind proxies, busy IP ID counters); a lone block-page look is, as info.
+    if basis == "one_fingerprint" && families != ["content"] {
+        return None;
+    }
     let near = own
         .iter()
         .copied()
@@ -600,7 +616,7 @@ mod tests {
                 with_id(pkt(5, 31, S, PSH | ACK, 5001, 1061, 200, 117), 40_000, 8192),
                 with_id(pkt(6, 31, S, FIN | ACK, 5201, 1061, 0, 117), 40_001, 8192),
                 with_id(pkt(7, 40, S, ACK, 5001, 1061, 0, 117), 300, 502),
-                with_id(pkt(8, 41, S, ACK, 5001, 1061, 0, 117), 301, 502),
+                with_id(pkt(8, 41, S, PSH | ACK, 5001, 1061, 300, 117), 301, 502),
             ],
         );
         prefix(

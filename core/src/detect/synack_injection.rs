@@ -7,10 +7,12 @@
 //! Client side (the capture host sent the SYN), per client ISN, among the SYN-ACKs that
 //! acknowledge it:
 //! - `SYNACK_ISN_CHANGE`: two SYN-ACKs with different ISNs. A stack keeps one ISN per
-//!   connection and retransmits its SYN-ACK with it (RFC 9293 §3.8.1). **Conclusive** when no
-//!   copy of the client's SYN was sent between them (`race`: one SYN, two answers); with a
-//!   SYN retransmission in between a server that lost its state (SYN cookies across a
-//!   64 s slot, a restarted listener) could pick a new ISN, so it is a fingerprint.
+//!   connection and retransmits its SYN-ACK with it (RFC 9293 §3.8.1). **Conclusive** when the
+//!   client had sent only one copy of its SYN before the second answer (one SYN, two
+//!   answers); after a SYN retransmission, a SYN proxy answering each copy with its own
+//!   cookie, or a server that lost its state (SYN cookies across a 64 s slot, a restarted
+//!   listener), can pick a new ISN, so it is a fingerprint (nDPI's KakaoTalk captures show a
+//!   TTL-248 proxy answering a SYN and its retry with two cookies).
 //! - `SYNACK_TTL`: the two SYN-ACKs' TTLs imply another initial TTL or ≥ `ttl_hop_delta`
 //!   hops apart (a fingerprint).
 //!
@@ -122,12 +124,14 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig, vantage: &Vantage) -> Option<Fin
         })?;
         if b.seq != a.seq {
             tests.push("SYNACK_ISN_CHANGE");
-            let resent = pk
-                .get(ia + 1..ib)
+            // One copy of the SYN before the second answer: one question, two answers.
+            let copies = pk
+                .get(..ib)
                 .unwrap_or(&[])
                 .iter()
-                .any(|p| is_syn(p) && p.seq == isn);
-            conclusive = !resent;
+                .filter(|p| is_syn(p) && p.seq == isn)
+                .count();
+            conclusive = copies == 1;
         }
         if ttl_mismatch(b.ttl, a.ttl, cfg.ttl_hop_delta).is_some() {
             tests.push("SYNACK_TTL");
@@ -230,7 +234,12 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig, vantage: &Vantage) -> Option<Fin
             _ => 0.4,
         },
         summary: format!(
-            "Connection to {dest} was answered by a forged SYN-ACK ({lead}): {why} (tests: {}).",
+            "Connection to {dest} {} a forged SYN-ACK ({lead}): {why} (tests: {}).",
+            if blocked {
+                "was answered by"
+            } else {
+                "may have been answered by"
+            },
             tests.join(", ")
         ),
         evidence: SynackInjectedEvidence {
