@@ -207,6 +207,9 @@ pub struct PenaltyBoxResetEvidence {
 /// Evidence of `handshake_timeout`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HandshakeTimeoutEvidence {
+    /// The first answer from the same server (else the same app) on another flow.
+    pub answer_frame: Option<u64>,
+    pub app_answered_other_flows: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub penalty_box: Option<PenaltyBox>,
     pub server_answered_other_flows: bool,
@@ -729,6 +732,8 @@ mod tests {
             }
             .into(),
             HandshakeTimeoutEvidence {
+                answer_frame: Some(3),
+                app_answered_other_flows: false,
                 penalty_box: Some(pb),
                 server_answered_other_flows: true,
                 sni: None,
