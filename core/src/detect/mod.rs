@@ -34,6 +34,7 @@ pub mod http_block_page;
 pub mod policer;
 pub mod quic;
 pub mod request_blackholed;
+pub mod return_path;
 pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
@@ -109,7 +110,8 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &rtp_quality::RtpQuality,
 ];
 
-/// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).
+/// Runs every detector and returns the findings in a deterministic order (ts, flow, kind),
+/// each citing at least one frame that reached the capture host ([`return_path::cite`]).
 pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for d in REGISTRY {
@@ -120,6 +122,8 @@ pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
             .then(a.flow.cmp(&b.flow))
             .then(a.kind.as_str().cmp(b.kind.as_str()))
     });
+    // No finding rests only on packets the capture host sent (issue 10).
+    return_path::cite(input, &mut out);
     out
 }
 
