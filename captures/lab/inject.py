@@ -126,7 +126,7 @@ def run_rst(args):
         sent = []
         for i in range(args.count):
             s = ack + i * args.step  # the server's next seq, then jumps past anything it could send
-            seg = tcp_segment(dst, src, dport, sport, s, client_next, 0x14)
+            seg = tcp_segment(dst, src, dport, sport, s, client_next, 0x14, args.window)
             raw.sendto(ipv4(dst, src, 6, seg, ttl=args.ttl), (src, 0))
             sent.append(s)
         log(injector="rst", sni=name, client="%s:%d" % (src, sport), server="%s:%d" % (dst, dport),
@@ -243,6 +243,7 @@ def main():
     a.add_argument("--count", type=int, default=3)
     a.add_argument("--step", type=int, default=1460)
     a.add_argument("--ttl", type=int, default=64)
+    a.add_argument("--window", type=int, default=0, help="TCP window of the RSTs (IPS rejects often send one)")
     a = sub.add_parser("http")
     a.add_argument("--iface", default="r1")
     a.add_argument("--host", required=True)

@@ -313,6 +313,8 @@ VERIFY = {
     "rst_injection_race": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
                            "tcp.flags.reset == 1 && ip.src == 10.71.1.2", "tls.handshake.type == 1",
                            "tls.handshake.type == 2"],
+    "rst_ips_reject": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127 && tcp.window_size_value == 8192",
+                       "tls.handshake.type == 2"],
     "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
                         "http.response.code == 200", "tcp.flags.fin == 1 && ip.src == 10.71.2.2",
                         "tcp.flags.reset == 1 && ip.src == 10.71.2.2"],
@@ -692,6 +694,33 @@ def rst_injection_race(run):
                         "commands": ["inject.py rst --iface r1 --sni blocked.example --count 3 --step 1460"],
                         "config": {"rst_count": 3, "seq_step": 1460, "injector_ttl": 64, "server_think_time_s": 0.05}},
             "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def rst_ips_reject(run):
+    https_server(run.procs, S + ":443", "--size", "20000", "--delay", "0.05")
+    wait_listen(SERVER, 443)
+    inj = "inject.py rst --iface r1 --sni blocked.example --count 1 --ttl 127 --window 8192"
+    run.procs.start(ROUTER, sys.executable, INJECT, *inj.split()[1:])
+    time.sleep(0.5)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "allowed.example")
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "blocked.example")
+        time.sleep(1)
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "control", "sni": "allowed.example",
+                                              "no_findings": ["tcp_reset_injected", "tcp_reset_suspicious"]}),
+                      ("tcp", S + ":443", 1, {"role": "target", "sni": "blocked.example",
+                                              "findings": [{"kind": "tcp_reset_injected", "severity": "blocked"}]})]
+    return {"description": "IPS-style reject whose TTL is copied from the real server: on a ClientHello with SNI "
+                           "'blocked.example' the router (inject.py rst) sends one RST+ACK to the client spoofed from "
+                           "the server at the server's next seq, with IP TTL 127 (what the server's packets arrive "
+                           "with), window 8192 and an IP ID of its own. TTL cannot betray it; its IP ID, its window "
+                           "and the race (the server's ServerHello, after a 50 ms think time, at the RST's seq) do. "
+                           "Control first: SNI allowed.example.",
+            "applied": {"impairment": "on-path RST with the server's TTL (IPS reject)", "where": "vw-router, r1",
+                        "commands": [inj], "config": {"rst_count": 1, "injector_ttl": 127, "rst_window": 8192}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked", "http_block_page"] + NO_THROTTLE}}
 
 
 @scenario(10)
