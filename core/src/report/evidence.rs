@@ -474,6 +474,9 @@ pub struct DnsBogonEvidence {
     pub app: App,
     pub bogons: Vec<String>,
     pub name: String,
+    /// Why the network is not private: "name_resolves_publicly", "device_reaches_public",
+    /// "resolver_answers_public"; null when nothing shows it (then the finding is info).
+    pub public_evidence: Option<&'static str>,
     pub query_frame: u64,
     pub resolver: String,
 }
@@ -808,6 +811,7 @@ mod tests {
                 app: App::Signal,
                 bogons: vec!["127.0.0.1".into()],
                 name: "signal.org".into(),
+                public_evidence: Some("device_reaches_public"),
                 query_frame: 1,
                 resolver: "10.0.0.53".into(),
             }
