@@ -18,6 +18,8 @@ server's real packets arrive with TTL 127: the fingerprint a middlebox leaves on
           the server (random ISN, TTL 64, window 5840); on --back it holds the server's real SYN-ACKs
           from --dport (dropped from FORWARD by an iptables rule the scenario adds) and re-sends them
           --delay s later with the TTL decremented, as forwarding would.
+  arp   — sends --count ARP requests for --target from --iface (the router asking for the client,
+          as a gateway does when its neighbour entry goes stale), one per --every s.
   dns   — sees a DNS query for --name and answers first, spoofed from the resolver, with --answer and
           --ttl; the real resolver's answer follows.
 
@@ -209,6 +211,18 @@ def run_synack(args):
     forge()
 
 
+def run_arp(args):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((args.iface, 0))
+    mac = bytes.fromhex(open("/sys/class/net/%s/address" % args.iface).read().strip().replace(":", ""))
+    sender = socket.inet_aton(args.sender)
+    for i in range(args.count):
+        arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + sender + b"\x00" * 6 + socket.inet_aton(args.target)
+        s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp + b"\x00" * 18)
+        log(injector="arp", request_for=args.target, sender=args.sender, at=time.time())
+        time.sleep(args.every)
+
+
 def run_dns(args):
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     for ip, ihl in frames(args.iface):
@@ -255,6 +269,12 @@ def main():
     a.add_argument("--back", default="r2")
     a.add_argument("--dport", type=int, required=True)
     a.add_argument("--delay", type=float, default=0.02)
+    a = sub.add_parser("arp")
+    a.add_argument("--iface", default="r1")
+    a.add_argument("--target", required=True)
+    a.add_argument("--sender", required=True)
+    a.add_argument("--count", type=int, default=1)
+    a.add_argument("--every", type=float, default=1.0)
     a = sub.add_parser("dns")
     a.add_argument("--iface", default="r1")
     a.add_argument("--name", required=True)
@@ -263,7 +283,7 @@ def main():
     a.add_argument("--ip-ttl", type=int, default=64)
     args = p.parse_args()
     try:
-        {"rst": run_rst, "http": run_http, "synack": run_synack, "dns": run_dns}[args.kind](args)
+        {"rst": run_rst, "http": run_http, "synack": run_synack, "arp": run_arp, "dns": run_dns}[args.kind](args)
     except KeyboardInterrupt:
         sys.exit(0)
 

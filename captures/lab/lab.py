@@ -313,6 +313,8 @@ VERIFY = {
     "rst_injection_race": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
                            "tcp.flags.reset == 1 && ip.src == 10.71.1.2", "tls.handshake.type == 1",
                            "tls.handshake.type == 2"],
+    "stun_arp_only": ["arp.opcode == 1 && arp.src.proto_ipv4 == 10.71.1.1", "arp.opcode == 2", "udp.dstport == 3478",
+                      "udp.srcport == 3478", "ip.dst == 10.71.1.2"],
     "rst_ips_reject": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127 && tcp.window_size_value == 8192",
                        "tls.handshake.type == 2"],
     "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
@@ -694,6 +696,31 @@ def rst_injection_race(run):
                         "commands": ["inject.py rst --iface r1 --sni blocked.example --count 3 --step 1460"],
                         "config": {"rst_count": 3, "seq_step": 1460, "injector_ttl": 64, "server_think_time_s": 0.05}},
             "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def stun_arp_only(run):
+    wa_servers(run.procs, 10)
+    rule = ["iptables", "-A", "FORWARD", "-p", "udp", "-d", RELAY1 + "," + RELAY2, "--dport", "3478", "-j", "DROP"]
+    router(*rule)
+    arp = "inject.py arp --iface r1 --target %s --sender 10.71.1.1 --count 2 --every 8" % C
+    with run.capture():
+        run.procs.start(ROUTER, sys.executable, INJECT, *arp.split()[1:])
+        run.log += peer(CLIENT, "wa-client", "--local", C + ":40100", "--relay", RELAY1 + ":3478",
+                        "--relay", RELAY2 + ":3478", "--duration", "10", "--rc", "7", timeout=120)
+        time.sleep(0.3)
+    return {"description": "A client capture whose only inbound frames are ARP (issue 10, item 8): the "
+                           "WhatsApp-style relay probes of stun_relay_dropped, dropped by the router, and nothing "
+                           "else but two ARP requests from the gateway (inject.py arp in vw-router: the router asks "
+                           "for the client, as a gateway does when its neighbour entry goes stale; the client "
+                           "answers). No IP flow carries a packet toward the client, yet the return path was "
+                           "captured: a blocked STUN relay, not 'one direction only'.",
+            "applied": {"impairment": "iptables DROP of UDP to the relays' port 3478", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule), arp], "config": {"rto_s": 0.5, "rc": 7}},
+            "expect": {"verdicts": [{"app": "whatsapp", "status": "blocked"}],
+                       "findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
+            "flow_notes": {("udp", RELAY1 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]},
+                           ("udp", RELAY2 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]}}}
 
 
 @scenario(10)

@@ -52,6 +52,13 @@ pub fn cite(input: &Input<'_>, findings: &mut [Finding]) {
             }
         }
     }
+    // ARP messages from other machines to the host (the gateway asking for it).
+    for (a, fr, ts) in &input.facts().hints().arp {
+        let (s, t) = (IpAddr::V4(a.sender), IpAddr::V4(a.target));
+        if t == host && s != host {
+            inbound.entry(s).or_default().push((*ts, *fr));
+        }
+    }
     if inbound.is_empty() {
         return;
     }

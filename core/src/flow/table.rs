@@ -675,6 +675,7 @@ mod tests {
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         }
     }
 
