@@ -315,6 +315,8 @@ VERIFY = {
                            "tls.handshake.type == 2"],
     "stun_arp_only": ["arp.opcode == 1 && arp.src.proto_ipv4 == 10.71.1.1", "arp.opcode == 2", "udp.dstport == 3478",
                       "udp.srcport == 3478", "ip.dst == 10.71.1.2"],
+    "synproxy_server": ["tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.ttl == 64", "tcp.flags.reset == 1 && ip.ttl == 127",
+                        "http.response.code == 200"],
     "rst_ips_reject": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127 && tcp.window_size_value == 8192",
                        "tls.handshake.type == 2"],
     "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
@@ -721,6 +723,37 @@ def stun_arp_only(run):
                        "findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
             "flow_notes": {("udp", RELAY1 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]},
                            ("udp", RELAY2 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]}}}
+
+
+@scenario(10)
+def synproxy_server(run):
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    cmds = ["sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0",
+            "iptables -t raw -A PREROUTING -i r1 -p tcp -m multiport --dports 80,81 --syn -j CT --notrack",
+            "iptables -A FORWARD -i r1 -p tcp -m multiport --dports 80,81 -m conntrack --ctstate INVALID,UNTRACKED "
+            "-j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460",
+            "iptables -A FORWARD -i r1 -p tcp -m multiport --dports 80,81 -m conntrack --ctstate INVALID -j DROP"]
+    for c in cmds:
+        router(*c.split())
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":81", "--host", "closed.example", "--timeout", "3")
+        time.sleep(0.5)
+    absent = ["tcp_reset_injected", "tcp_synack_injected", "http_block_page", "request_blackholed"]
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent + ["tcp_reset_suspicious"]}),
+                      ("tcp", S + ":81", 0, {"role": "target", "no_findings": absent})]
+    return {"description": "A server behind iptables SYNPROXY in the router (genuine resets that look odd): the "
+                           "router answers every SYN to ports 80 and 81 itself (a SYN cookie, TTL 64), then opens the "
+                           "connection to the server and splices the two, translating sequence numbers. Port 80 "
+                           "serves a page (the control); nothing listens on port 81, so the server's RST (TTL 127) "
+                           "reaches the client after a handshake the router completed: the server's own refusal, "
+                           "not an injection, though its TTL is not the SYN-ACK's.",
+            "applied": {"impairment": "none (a SYN proxy in front of the server)", "where": "vw-router raw PREROUTING, FORWARD",
+                        "commands": cmds, "config": {"ports": [80, 81]}},
+            "expect": {"findings_absent_everywhere": absent + ["dns_injection", "quic_blocked"] + NO_THROTTLE,
+                       "no_verdict_status": ["blocked"]}}
 
 
 @scenario(10)
