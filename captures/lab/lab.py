@@ -319,6 +319,7 @@ VERIFY = {
                         "http.response.code == 200"],
     "rst_ips_reject": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127 && tcp.window_size_value == 8192",
                        "tls.handshake.type == 2"],
+    "http_block_page_server": ["http.response.code == 200", "tcp.flags.reset == 1 && ip.src == 10.71.1.2"],
     "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
                         "http.response.code == 200", "tcp.flags.fin == 1 && ip.src == 10.71.2.2",
                         "tcp.flags.reset == 1 && ip.src == 10.71.2.2"],
@@ -785,6 +786,16 @@ def rst_ips_reject(run):
 
 @scenario(10)
 def http_block_page(run):
+    return http_block_pages(run, CLIENT, "c0")
+
+
+@scenario(10)
+def http_block_page_server(run):
+    """The same injections captured on the server's side: the server never sees the block pages."""
+    return http_block_pages(run, SERVER, "s0")
+
+
+def http_block_pages(run, ns, iface):
     http_server(run.procs, S + ":80", "--size", "4000", "--delay", "0.05")
     wait_listen(SERVER, 80)
     cmds = ["inject.py http --iface r1 --host blocked.example --page redirect --ttl 64 --window 5840",
@@ -792,7 +803,7 @@ def http_block_page(run):
     for c in cmds:
         run.procs.start(ROUTER, sys.executable, INJECT, *c.split()[1:])
     time.sleep(0.5)
-    with run.capture():
+    with run.capture(ns=ns, iface=iface):
         run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
         time.sleep(0.3)
         run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "blocked.example", "--timeout", "3")
@@ -801,9 +812,16 @@ def http_block_page(run):
         time.sleep(1)
     absent = ["http_block_page", "tcp_reset_injected", "tcp_reset_suspicious"]
     blocked = [{"kind": "http_block_page", "severity": "blocked"}]
-    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent}),
-                      ("tcp", S + ":80", 1, {"role": "target", "findings": blocked}),
-                      ("tcp", S + ":80", 2, {"role": "target", "findings": blocked})]
+    if ns == SERVER:
+        # The server never sees the injected pages, and its own answers are never forged; but the
+        # client acknowledges bytes the server never sent (ACK_UNSENT_DATA).
+        run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent})] + [
+            ("tcp", S + ":80", i, {"role": "target", "findings": blocked,
+                                   "no_findings": ["tcp_reset_injected", "tcp_reset_suspicious"]}) for i in (1, 2)]
+    else:
+        run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent}),
+                          ("tcp", S + ":80", 1, {"role": "target", "findings": blocked}),
+                          ("tcp", S + ":80", 2, {"role": "target", "findings": blocked})]
     return {"description": "On-path HTTP block pages (inject.py http in vw-router, AF_PACKET copy of r1, raw-socket "
                            "send): on a GET whose Host contains 'blocked.example' the router answers first, spoofed "
                            "from the server, with a 302 to the bare address http://10.71.1.1/blocked.html, a FIN and "
@@ -812,7 +830,10 @@ def http_block_page(run):
                            "(127 on arrival, as an IPS reject does) so only IP ID, window and the race betray it. "
                            "The real request still reaches the server, which answers after a 50 ms think time "
                            "(TTL 127) at the same sequence numbers; the client's stack, already reset, answers that "
-                           "with RSTs. Control first: Host allowed.example, no injection.",
+                           "with RSTs. Control first: Host allowed.example, no injection. Captured on %s."
+                           % ("c0 (the client)" if ns == CLIENT else "s0 in vw-server (the server's side: the "
+                              "injected pages never reach it; it sees its own answers, the client's ACK of bytes it never sent, "
+                              "and the client's resets)"),
             "applied": {"impairment": "on-path HTTP block-page injection", "where": "vw-router, r1",
                         "commands": cmds,
                         "config": {"redirect_location": "http://10.71.1.1/blocked.html", "injector_ttls": [64, 127],

@@ -31,7 +31,10 @@
 //! fingerprint without such a page is not reported (proxies, busy IP ID counters).
 //!
 //! A response the capture host sent itself ([`super::vantage::Vantage::sent_by_host`]: a
-//! server-side capture) is never judged: it left this machine untouched.
+//! server-side capture) is never judged: it left this machine untouched. On the server's
+//! side the injected answer is never seen, but its trace is: `ACK_UNSENT_DATA` — after its
+//! request the client acknowledges data the server (the capture host, all of whose packets
+//! are in the capture) never sent. Conclusive; `response_*` then describe that ACK.
 //!
 //! # Sources
 //! Injected HTTP responses and block pages: Clayton, Murdoch & Watson (PET 2006, the GFW's
@@ -116,6 +119,10 @@ impl Detector for HttpBlockPage {
         let cfg = &input.config.blocking;
         let vantage = input.facts().vantage();
         for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
+            if let Some(x) = server_side(f, vantage) {
+                out.push(x);
+                continue;
+            }
             let Some(j) = judge(f, cfg) else { continue };
             if vantage.sent_by_host(f.server.ip(), j.response.ttl) {
                 continue; // the capture host's own answer: never forged
@@ -123,6 +130,96 @@ impl Detector for HttpBlockPage {
             out.push(j.finding(f));
         }
     }
+}
+
+/// Server side (the capture host sent the SYN-ACK, so every packet the server sent is in the
+/// capture): after its request the client acknowledges data the server never sent
+/// (`ACK_UNSENT_DATA`) — it got an answer from someone else. Conclusive; the injected answer
+/// itself never reaches the server, so the evidence quotes the client's ACK as the response.
+fn server_side(f: &LabeledFlow, vantage: &super::vantage::Vantage) -> Option<Finding> {
+    let tx = &f.class.tx;
+    let http_req = tx.http_opening(Dir::C2s).filter(|h| h.method.is_some());
+    let hello = tx
+        .tls_opening(Dir::C2s)
+        .filter(|t| t.kind == TlsKind::ClientHello);
+    if http_req.is_none() && hello.is_none() {
+        return None;
+    }
+    let pk: Vec<&PacketMeta> = f.packets.iter().filter(|p| !is_dup(p)).collect();
+    let synack = *pk.iter().find(|p| p.dir == Dir::S2c && has(p, SYN | ACK))?;
+    if !vantage.sent_by_host(f.server.ip(), synack.ttl) {
+        return None;
+    }
+    let request = *pk
+        .iter()
+        .find(|p| p.dir == Dir::C2s && p.payload_len > 0 && !has(p, SYN))?;
+    let mut snd_max = synack.seq.wrapping_add(1);
+    let mut unsent = None;
+    for p in pk.iter().filter(|p| p.ts >= synack.ts) {
+        if p.dir == Dir::S2c && !is_rst(p) {
+            let mut end = p.seq.wrapping_add(p.payload_len);
+            if has(p, FIN) || has(p, SYN) {
+                end = end.wrapping_add(1);
+            }
+            if seq_lt(snd_max, end) {
+                snd_max = end;
+            }
+        } else if p.dir == Dir::C2s
+            && p.ts >= request.ts
+            && has(p, ACK)
+            && !is_rst(p)
+            && seq_lt(snd_max, p.ack)
+        {
+            unsent = Some((*p, p.ack.wrapping_sub(snd_max)));
+            break;
+        }
+    }
+    let (ack, bytes) = unsent?;
+    let host = http_req
+        .and_then(|r| r.head.host.clone())
+        .or_else(|| f.class.sni.clone());
+    let dest = match &host {
+        Some(h) => format!("{} ({h})", f.server),
+        None => f.server.to_string(),
+    };
+    Some(Finding {
+        filter: None,
+        kind: FindingKind::HttpBlockPage,
+        flow: Some(f.id),
+        ts: secs(ack.ts),
+        severity: Severity::Blocked,
+        confidence: 0.9,
+        summary: format!(
+            "Request to {dest} was answered by someone else (conclusive, seen from the server): the client acknowledged {bytes} byte{} this server never sent (frame {}), so an answer injected on the path reached it first (tests: ACK_UNSENT_DATA).",
+            if bytes == 1 { "" } else { "s" },
+            ack.frame
+        ),
+        evidence: HttpBlockPageEvidence {
+            basis: "conclusive",
+            fingerprint_families: Vec::new(),
+            location: None,
+            request_frame: request.frame,
+            request_host: host,
+            request_target: http_req.and_then(|r| r.head.target.clone()),
+            response_frame: ack.frame,
+            response_ip_id: (ack.ip_id != u32::MAX).then_some(ack.ip_id),
+            response_ttl: ack.ttl,
+            response_window: ack.window,
+            second_response_frame: None,
+            server_ip_id_near: None,
+            server_ttl: Some(synack.ttl),
+            server_window: None,
+            sni: f.class.sni.clone(),
+            status: None,
+            status_line: None,
+            tests: vec!["ACK_UNSENT_DATA"],
+            title: None,
+            tls_alert: false,
+            ttl_reason: None,
+        }
+        .into(),
+        packets: vec![request.frame, ack.frame],
+    })
 }
 
 /// One judged response.
@@ -729,6 +826,49 @@ mod tests {
         // The server's own alert (its TTL, its IP ID counter): info at most, never blocked.
         let out = run(&[tls(117, 299)]);
         assert!(out.iter().all(|x| x.severity == "info"), "{out:?}");
+    }
+
+    #[test]
+    fn server_side_the_client_acks_an_answer_the_server_never_sent() {
+        // Server-side capture (server at 0 hops, TTL 128): the client ACKs 101 bytes + FIN
+        // before the server sent anything.
+        let mut f = flow(0, Transport::Tcp, "10.0.0.2:40000", "203.0.113.5:80");
+        push(
+            &mut f,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 60),
+                pkt(2, 0, S, SYN | ACK, 5000, 1001, 0, 128),
+                pkt(3, 20, C, ACK, 1001, 5001, 0, 60),
+                pkt(4, 21, C, PSH | ACK, 1001, 5001, 60, 60),
+                pkt(5, 21, S, ACK, 5001, 1061, 0, 128),
+                pkt(6, 22, C, ACK, 1061, 5103, 0, 60),
+                pkt(7, 70, S, PSH | ACK, 5001, 1061, 100, 128),
+                pkt(8, 71, C, RST, 1061, 0, 0, 60),
+            ],
+        );
+        prefix(
+            &mut f,
+            C,
+            b"GET / HTTP/1.1\r\nHost: blocked.example\r\n\r\n",
+        );
+        prefix(&mut f, S, b"HTTP/1.1 200 OK\r\n\r\n");
+        let mut g = flow(1, Transport::Tcp, "10.0.0.9:40001", "203.0.113.5:80");
+        push(
+            &mut g,
+            &[
+                pkt(10, 100, C, SYN, 1, 0, 0, 50),
+                pkt(11, 100, S, SYN | ACK, 9, 2, 0, 128),
+            ],
+        );
+        let out = run(&[f.clone(), g.clone()]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(ev(&out[0])["tests"][0], "ACK_UNSENT_DATA");
+        assert_eq!(out[0].packets, vec![4, 6]);
+        // The same connection with an ordinary exchange: nothing.
+        let mut h = f;
+        h.packets.retain(|p| p.frame != 6);
+        assert!(run(&[h, g]).is_empty());
     }
 
     #[test]
