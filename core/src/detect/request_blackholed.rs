@@ -159,13 +159,25 @@ impl Detector for RequestBlackholed {
         if holes.is_empty() {
             return;
         }
-        // Controls: connections whose request was answered (one scan of the flows).
-        let controls: Vec<&LabeledFlow> = input.flows.iter().filter(|f| answered(f)).collect();
+        // Controls: connections whose request was answered (one scan of the flows): the first
+        // two per server address and overall, so each hole finds one other than itself.
+        let mut by_server: std::collections::BTreeMap<std::net::IpAddr, Vec<&LabeledFlow>> =
+            Default::default();
+        let mut first_two: Vec<&LabeledFlow> = Vec::new();
+        for c in input.flows.iter().filter(|f| answered(f)) {
+            let v = by_server.entry(c.server.ip()).or_default();
+            if v.len() < 2 {
+                v.push(c);
+            }
+            if first_two.len() < 2 {
+                first_two.push(c);
+            }
+        }
         for (f, h) in holes {
-            let same = controls
-                .iter()
-                .find(|c| c.id != f.id && c.server.ip() == f.server.ip());
-            let other = controls.iter().find(|c| c.id != f.id);
+            let same = by_server
+                .get(&f.server.ip())
+                .and_then(|v| v.iter().find(|c| c.id != f.id));
+            let other = first_two.iter().find(|c| c.id != f.id);
             let (control, control_flow, severity, confidence) = match (same, other) {
                 (Some(c), _) => ("same_server", Some(c.id), Severity::Blocked, 0.85),
                 (None, Some(c)) => ("other_server", Some(c.id), Severity::Blocked, 0.7),

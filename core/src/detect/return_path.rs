@@ -8,8 +8,8 @@
 //! ([`super::vantage::Vantage::sent_by_host`]), it adds the frame that reached the host
 //! nearest in time — from the same server address if one exists, else from any flow.
 //!
-//! One pass over the flows' packet logs for the cited frames' senders, one for the
-//! candidates: linear in the packets kept.
+//! One pass over the flows' packet logs for the cited frames' senders and the candidates,
+//! then a binary search per finding (candidates per address and capture-wide are bounded).
 
 use super::Input;
 use crate::flow::Dir;
@@ -62,11 +62,17 @@ pub fn cite(input: &Input<'_>, findings: &mut [Finding]) {
     if inbound.is_empty() {
         return;
     }
-    let nearest = |v: &[(Nanos, u64)], t: Nanos| {
-        v.iter()
-            .min_by_key(|(ts, fr)| (ts.abs_diff(t), *fr))
-            .map(|(_, fr)| *fr)
-    };
+    // Sorted by time, for a binary search per finding; the capture-wide list is bounded.
+    let mut all: Vec<(Nanos, u64)> = Vec::new();
+    for v in inbound.values_mut() {
+        v.sort_unstable();
+        for x in v.iter() {
+            if all.len() < MAX_ALL {
+                all.push(*x);
+            }
+        }
+    }
+    all.sort_unstable();
     for f in findings.iter_mut() {
         let Some(first) = f.packets.first().and_then(|fr| by_host.get(fr)) else {
             continue;
@@ -79,18 +85,35 @@ pub fn cite(input: &Input<'_>, findings: &mut [Finding]) {
             continue;
         }
         let (_, t, peer) = *first;
-        let pick = inbound.get(&peer).and_then(|v| nearest(v, t)).or_else(|| {
-            inbound
-                .values()
-                .filter_map(|v| v.iter().min_by_key(|(ts, fr)| (ts.abs_diff(t), *fr)))
-                .min_by_key(|(ts, fr)| (ts.abs_diff(t), *fr))
-                .map(|(_, fr)| *fr)
-        });
+        let pick = inbound
+            .get(&peer)
+            .and_then(|v| nearest(v, t))
+            .or_else(|| nearest(&all, t));
         if let Some(fr) = pick {
             f.packets.push(fr);
             f.packets.sort_unstable();
             f.packets.dedup();
         }
+    }
+}
+
+/// Most inbound frames kept for the capture-wide fallback.
+const MAX_ALL: usize = 1 << 16;
+
+/// The frame of `v` (sorted by time) nearest to `t`, earlier on a tie.
+fn nearest(v: &[(Nanos, u64)], t: Nanos) -> Option<u64> {
+    let i = v.partition_point(|(ts, _)| *ts < t);
+    let after = v.get(i);
+    let before = i.checked_sub(1).and_then(|j| v.get(j));
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if t.abs_diff(b.0) <= a.0.abs_diff(t) {
+            b.1
+        } else {
+            a.1
+        }),
+        (Some(b), None) => Some(b.1),
+        (None, Some(a)) => Some(a.1),
+        (None, None) => None,
     }
 }
 
