@@ -83,6 +83,9 @@ impl State {
         if let Some(t) = cooked_pkttype(p.linktype, p.data) {
             self.hints.note_cooked(t, d.net.map(|n| n.src));
         }
+        if let Some(a) = d.arp {
+            self.hints.note_arp(a, p.frame, p.ts);
+        }
         if matches!(d.l4, L4::None) && d.net.is_none() {
             return;
         }

@@ -615,6 +615,7 @@ mod tests {
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         };
         e.on_packet(f, dir, 1, ts, &d);
     }

@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | [`Facts::ttl_by_host`] | [`blocking::ttl_by_host`]: capture-wide TTL mode per sender address, non-RST packets | `rst_injection` (through the RST verdicts), `handshake` (REJ TTL test) |
 //! | [`Facts::vantage`] | [`vantage::infer`] on the flows and the analyzer's link-layer hints | every RST/injection reader (`rst_injection` through the RST verdicts, `handshake`): a packet the capture host sent is never forged; the analyzer (`capture.vantage`) |
-//! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
+//! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions, or link-layer return-path evidence ([`Facts::link_inbound`]) | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
 //! | [`Facts::rst_verdicts`] | [`rst_injection::judge_flow`] per TCP flow, with the TTL fact | `rst_injection` (findings, penalty box), `handshake` ([`Facts::injected_resets`]) |
 //! | [`Facts::data_packets`] | [`series::data_packets`] per (flow, direction) | `policer`, `shaper` (size prechecks) |
 //! | [`Facts::tcp_dir`] | [`series::analyze_dir`] + [`series::path_rtts`] per (flow, direction) | `policer`, `shaper` |
@@ -138,8 +138,20 @@ impl<'a> Facts<'a> {
     pub fn two_way(&self) -> &TwoWay {
         self.two_way.get_or_init(|| {
             self.count(|c| c.two_way += 1);
-            TwoWay::new(self.flows)
+            TwoWay::new(self.flows).with_link(self.link_inbound().is_some())
         })
+    }
+
+    /// The first frame outside two-way IP flows that shows the return path toward the
+    /// capture host ([`vantage::link_inbound`]: ARP from the gateway, ICMP to the host;
+    /// `Some(0)` for Linux cooked incoming frames only).
+    pub fn link_inbound(&self) -> Option<u64> {
+        vantage::link_inbound(self.vantage(), &self.hints, self.flows)
+    }
+
+    /// The analyzer's link-layer hints.
+    pub fn hints(&self) -> &Hints {
+        &self.hints
     }
 
     /// The RST judgement of every flow, by index in `flows`

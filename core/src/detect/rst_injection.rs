@@ -335,9 +335,14 @@ pub fn judge_flow(
             f.server.ip()
         }
     };
-    // Each direction's usual TTL: its own non-RST packets, else the sender's elsewhere.
-    let reference =
-        |d: Dir| ttl_mode_without_rst(f, d).or_else(|| hosts.get(&sender_ip(d)).copied());
+    // Each direction's usual TTL: its own non-RST packets, else the sender's elsewhere —
+    // also when its own packets split evenly between two foreign TTLs (a forged SYN-ACK
+    // beside the real one: which is the sender's cannot be told from this flow).
+    let reference = |d: Dir| {
+        let own = ttl_mode_without_rst(f, d).filter(|_| !even_split(f, d, cfg));
+        own.or_else(|| hosts.get(&sender_ip(d)).copied())
+            .or_else(|| ttl_mode_without_rst(f, d))
+    };
     let refs = [reference(Dir::C2s), reference(Dir::S2c)];
     let foreign = |p: &PacketMeta| {
         refs.get(p.dir.idx())
@@ -736,6 +741,25 @@ pub fn judge_flow(
         },
         ttl: ttl_pair,
     })
+}
+
+/// True when `dir`'s non-RST packets split evenly between their two most common TTLs and
+/// those TTLs mismatch (another initial TTL or ≥ `ttl_hop_delta` hops apart).
+fn even_split(f: &LabeledFlow, dir: Dir, cfg: &BlockingConfig) -> bool {
+    let mut counts: BTreeMap<u8, u32> = BTreeMap::new();
+    for p in f
+        .packets
+        .iter()
+        .filter(|p| p.dir == dir && !is_rst(p) && !is_dup(p))
+    {
+        *counts.entry(p.ttl).or_default() += 1;
+    }
+    let mut v: Vec<(u32, u8)> = counts.into_iter().map(|(t, c)| (c, t)).collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    match v.as_slice() {
+        [(c1, t1), (c2, t2), ..] => c1 == c2 && ttl_mismatch(*t1, *t2, cfg.ttl_hop_delta).is_some(),
+        _ => false,
+    }
 }
 
 /// Race tests: the real endpoint's data or handshake continued after the reset. One is

@@ -56,7 +56,15 @@ pub struct FlowTable {
     /// `duplicate_frame` anomaly; one under another key (VLAN, tunnel) is dropped, so it never
     /// makes a ghost flow.
     pub duplicate_frames: u64,
+    /// Keys learnt to carry the same packets as another key (a VLAN sub-interface and its
+    /// parent): packets under an alias go to the flow of the key it stands for, whichever
+    /// copy arrives first (outgoing frames reach the sub-interface first, incoming ones the
+    /// parent). At most [`MAX_ALIASES`].
+    alias: HashMap<FlowKey, FlowKey, KeyHashBuilder>,
 }
+
+/// Most key aliases remembered (see [`FlowTable::duplicate_frames`]).
+const MAX_ALIASES: usize = 4096;
 
 /// Two captures of one IP packet arrive this close together (same host, two interfaces).
 pub const DUP_WINDOW: Nanos = 5_000_000;
@@ -162,7 +170,8 @@ impl FlowTable {
             L4::None => return None,
         };
         let tun = tunnel_code(d.tunnel);
-        let (key, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
+        let (raw, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
+        let key = self.alias.get(&raw).copied().unwrap_or(raw);
         let (seq, ack, flags) = match d.l4 {
             L4::Tcp(t) => (t.seq, t.ack, t.flags),
             _ => (0, 0, 0),
@@ -188,14 +197,20 @@ impl FlowTable {
             .map(|(_, _, k)| *k);
         if let Some(k) = dup_of {
             self.duplicate_frames += 1;
-            if k != key {
+            if k != raw {
+                // The copy under another key: dropped, and its key learnt as an alias of
+                // the first copy's flow, so later packets seen first under it join that flow.
+                let to = self.alias.get(&k).copied().unwrap_or(k);
+                if to != raw && self.alias.len() < MAX_ALIASES {
+                    self.alias.entry(raw).or_insert(to);
+                }
                 return None;
             }
         }
         if self.recent.len() >= DUP_RING {
             self.recent.pop_front();
         }
-        self.recent.push_back((ts, sig, key));
+        self.recent.push_back((ts, sig, raw));
 
         let mut new = false;
         let idx = match self.map.get(&key).copied() {
@@ -675,6 +690,7 @@ mod tests {
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         }
     }
 
@@ -1070,12 +1086,25 @@ mod tests {
         assert!(t.observe(2, MS / 2, &tagged).is_none(), "no ghost flow");
         assert_eq!(t.flows().len(), 1);
         assert_eq!(t.duplicate_frames, 1);
-        // Same bytes much later (another packet, e.g. a keep-alive copy): not a duplicate.
+        // Same bytes much later (another packet, e.g. a keep-alive copy): not a duplicate,
+        // and VLAN 71 is now known to carry this flow's packets: it joins the flow.
         let mut later = tcp(S, C, ACK | PSH, 1, 1, &p, 1);
         later.vlan = 71;
         assert!(t.observe(3, 20 * MS, &later).is_some());
-        assert_eq!(t.flows().len(), 2);
+        assert_eq!(t.flows().len(), 1);
         assert_eq!(t.duplicate_frames, 1);
+        // The other direction arrives on the parent first (incoming frames): the tagged copy
+        // comes first, joins the flow through the alias, and the untagged copy is dropped.
+        let mut back = tcp(C, S, ACK, 1, 101, &[], 9);
+        back.vlan = 71;
+        let o = t.observe(4, 30 * MS, &back).map(|o| o.id);
+        assert_eq!(o, Some(0));
+        assert!(t
+            .observe(5, 30 * MS + MS / 10, &tcp(C, S, ACK, 1, 101, &[], 9))
+            .is_none());
+        assert_eq!(t.flows().len(), 1, "no ghost flow either way");
+        assert_eq!(t.duplicate_frames, 2);
+        assert_eq!(t.flows()[0].dir[0].packets + t.flows()[0].dir[1].packets, 3);
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub fn through_engine(client: &str, server: &str, pkts: &[(Dir, i64, &[u8])]) ->
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         };
         let frame = i as u64 + 1;
         if let Some(o) = t.observe(frame, *ts, &d) {
