@@ -176,6 +176,11 @@ templates! {
     "finding.dns_injection" => ["The address lookup for {name} got a forged answer besides the real one.", "La recherche d'adresse de {name} a reçu une réponse falsifiée en plus de la vraie.", "تلقّى البحث عن عنوان {name} ردًّا مزوّرًا إلى جانب الردّ الحقيقي."],
     "finding.dns_bogon" => ["The address lookup for {name} was answered with an address that cannot be the real one ({bogons}).", "La recherche d'adresse de {name} a reçu une adresse qui ne peut pas être la vraie ({bogons}).", "أُجيب البحث عن عنوان {name} بعنوان لا يمكن أن يكون الحقيقي ({bogons})."],
     "finding.dns_nxdomain" => ["The address lookup for {name} was told the name does not exist.", "La recherche d'adresse de {name} a répondu que le nom n'existe pas.", "أُجيب البحث عن عنوان {name} بأن الاسم غير موجود."],
+    "finding.http_block_page" => ["The answer to the request for {name} was not sent by the server: a block page was put in its place.", "La réponse à la demande de {name} n'a pas été envoyée par le serveur : une page de blocage a été mise à sa place.", "لم يرسل الخادم الردّ على طلب {name}: وُضعت صفحة حجب مكانه."],
+    "finding.http_block_page.status" => ["The answer to the request for {name} was not sent by the server: a block page ({status_line}) was put in its place.", "La réponse à la demande de {name} n'a pas été envoyée par le serveur : une page de blocage ({status_line}) a été mise à sa place.", "لم يرسل الخادم الردّ على طلب {name}: وُضعت صفحة حجب ({status_line}) مكانه."],
+    "finding.http_block_page.tls_alert" => ["The secure connection to {name} was refused by an alert the server did not send.", "La connexion sécurisée vers {name} a été refusée par une alerte que le serveur n'a pas envoyée.", "رُفض الاتصال الآمن بـ {name} بتنبيه لم يرسله الخادم."],
+    "finding.request_blackholed" => ["The connection to {name} opened, but the request then vanished: sent {retransmissions} more times over {span_s}, never answered.", "La connexion vers {name} s'est ouverte, puis la demande a disparu : renvoyée {retransmissions} fois en {span_s}, jamais de réponse.", "فُتح الاتصال بـ {name} ثم اختفى الطلب: أُعيد إرساله {retransmissions} مرات خلال {span_s} دون أي ردّ."],
+    "finding.tcp_synack_injected" => ["Connection {flow} was answered by a forged acceptance that the server did not send.", "La connexion {flow} a reçu une acceptation falsifiée que le serveur n'a pas envoyée.", "تلقّى الاتصال {flow} قبولًا مزوّرًا لم يرسله الخادم."],
     "finding.throttling_policer" => ["Traffic was held to about {rate_bps} by a policer: packets beyond that rate were dropped.", "Le trafic était limité à environ {rate_bps} par un limiteur : les paquets au-delà de ce débit étaient supprimés.", "قُيّدت الحركة بنحو {rate_bps} بواسطة محدِّد: أُسقطت الحزم التي تتجاوز هذا المعدل."],
     "finding.throttling_shaper" => ["Traffic was slowed to about {rate_bps} by a shaper that queues it ({ratio}× slower than before).", "Le trafic était ralenti à environ {rate_bps} par une mise en file d'attente ({ratio}× plus lent qu'avant).", "أُبطئت الحركة إلى نحو {rate_bps} بواسطة طابور انتظار ({ratio} مرة أبطأ من قبل)."],
     "finding.rtp_degraded" => ["Call quality was poor in one direction: {loss_pct} of packets lost, jitter {jitter_ms}.", "La qualité de l'appel était mauvaise dans un sens : {loss_pct} de paquets perdus, gigue de {jitter_ms}.", "كانت جودة المكالمة رديئة في اتجاه واحد: فُقد {loss_pct} من الحزم، وتذبذب التأخير {jitter_ms}."],
@@ -195,6 +200,9 @@ templates! {
     "caveat.dns_injection" => ["Some resolvers of your own (ad blockers) answer first too.", "Certains résolveurs à vous (bloqueurs de publicité) répondent aussi en premier.", "بعض المحلّلات لديك (مانعات الإعلانات) تردّ أولًا أيضًا."],
     "caveat.dns_bogon" => ["On a private network, private answers are normal.", "Sur un réseau privé, les réponses privées sont normales.", "في شبكة خاصة، الردود الخاصة أمر طبيعي."],
     "caveat.dns_nxdomain" => ["A mistyped or retired name gets the same answer.", "Un nom mal saisi ou abandonné reçoit la même réponse.", "الاسم المكتوب خطأً أو المهجور يتلقّى الردّ نفسه."],
+    "caveat.http_block_page" => ["A proxy or filter of your own (company, school, parental control) can answer in the server's place too.", "Un proxy ou un filtre à vous (entreprise, école, contrôle parental) peut aussi répondre à la place du serveur.", "قد يردّ وكيل أو مرشّح لديك (شركة، مدرسة، رقابة أبوية) مكان الخادم أيضًا."],
+    "caveat.request_blackholed" => ["A server that hangs on that request looks the same; another connection answered in the same capture makes it blocking.", "Un serveur qui se bloque sur cette demande ressemble à cela ; une autre connexion qui a reçu une réponse dans la même capture en fait un blocage.", "الخادم الذي يتعطّل عند هذا الطلب يبدو مشابهًا؛ ردٌّ على اتصال آخر في التسجيل نفسه يجعله حظرًا."],
+    "caveat.tcp_synack_injected" => ["SYN proxies and load balancers can answer a connection twice too.", "Les proxys SYN et les répartiteurs de charge peuvent aussi répondre deux fois à une connexion.", "قد تردّ وكلاء SYN وموازنات الحمل على الاتصال مرتين أيضًا."],
     "caveat.throttling_policer" => ["A plan with a data cap, or a shared link, can also limit the rate; a comparison flow in the same capture tells them apart.", "Un forfait plafonné ou un lien partagé peut aussi limiter le débit ; un flux témoin dans la même capture permet de distinguer.", "قد تحدّ باقة محدودة أو وصلة مشتركة من المعدل أيضًا؛ تدفّق مرجعي في التسجيل نفسه يميّز بينهما."],
     "caveat.throttling_shaper" => ["A congested link queues traffic the same way; a comparison flow in the same capture tells them apart.", "Un lien saturé met le trafic en file d'attente de la même façon ; un flux témoin dans la même capture permet de distinguer.", "الوصلة المزدحمة تضع الحركة في طابور بالطريقة نفسها؛ تدفّق مرجعي في التسجيل نفسه يميّز بينهما."],
     "caveat.rtp_degraded" => ["Weak Wi-Fi or mobile signal degrades calls too.", "Un Wi-Fi ou un signal mobile faible dégrade aussi les appels.", "ضعف الواي فاي أو إشارة الجوال يُضعف المكالمات أيضًا."],
@@ -410,6 +418,30 @@ impl Finding {
             Evidence::DnsBogon(e) => m(None)
                 .with("name", e.name.as_str())
                 .with("bogons", e.bogons.join(", ")),
+            Evidence::HttpBlockPage(e) => {
+                let name = e
+                    .request_host
+                    .as_deref()
+                    .or(e.sni.as_deref())
+                    .map_or_else(|| format!("#{flow}"), str::to_string);
+                if e.tls_alert {
+                    m(Some("tls_alert")).with("name", name)
+                } else if let Some(sl) = &e.status_line {
+                    m(Some("status"))
+                        .with("name", name)
+                        .with("status_line", sl.as_str())
+                } else {
+                    m(None).with("name", name)
+                }
+            }
+            Evidence::RequestBlackholed(e) => m(None)
+                .with(
+                    "name",
+                    e.trigger.clone().unwrap_or_else(|| format!("#{flow}")),
+                )
+                .with("retransmissions", e.retransmissions)
+                .with("span_s", e.span_s),
+            Evidence::SynackInjected(_) => m(None).with("flow", flow),
             Evidence::TcpPolicer(e) => m(None).with("rate_bps", e.rate_bps),
             Evidence::RtpPolicer(e) => m(None).with("rate_bps", e.rate_bps),
             Evidence::Shaper(e) => m(None)
