@@ -61,7 +61,7 @@ const serviceLabel = (s) => t(`service_${s}`) || s;
 // Display names of the report's app ids: the engine's one app table (model::APPS), sent by
 // the worker with "ready" (reports only come after it); unknown ids are shown as they are.
 const appNames = new Map();
-const appLabel = (a) => (a === "other" ? t("app_other") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
+const appLabel = (a) => (a === "other" ? t("app_other") : a === "capture" ? t("app_capture") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
 
 // ---------- language ----------
 function applyLang(next) {

@@ -193,7 +193,11 @@ impl Analyzer {
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
         }
-        let verdicts = verdict::judge(&flows, &mut calls, &findings);
+        let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
+        if verdicts.is_empty() {
+            let error = self.error.as_ref().map(|e| e.to_string());
+            verdicts.extend(verdict::nothing_to_judge(packets, error.as_deref(), &flows));
+        }
         // The report's maps are keyed and sorted by the ids as strings.
         let decode_errors = decode_errors
             .into_iter()

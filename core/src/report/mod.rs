@@ -191,11 +191,13 @@ impl Finding {
     }
 }
 
-/// Whom a verdict is about: an app, or `other` for trouble on unrecognised flows.
+/// Whom a verdict is about: an app, `other` for trouble on unrecognised flows, or `capture`
+/// when the capture as a whole gives nothing to judge (no packets, no flows, one direction).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerdictApp {
     App(App),
     Other,
+    Capture,
 }
 
 impl VerdictApp {
@@ -204,6 +206,7 @@ impl VerdictApp {
         match self {
             VerdictApp::App(a) => a.as_str(),
             VerdictApp::Other => "other",
+            VerdictApp::Capture => "capture",
         }
     }
     /// The name shown to people (the app table's, or "other").
@@ -211,6 +214,7 @@ impl VerdictApp {
         match self {
             VerdictApp::App(a) => a.name(),
             VerdictApp::Other => "other",
+            VerdictApp::Capture => "capture",
         }
     }
 }

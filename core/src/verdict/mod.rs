@@ -14,6 +14,9 @@
 //! - One verdict per app (sorted by app id), then one per call when an app has several, then
 //!   an `other` verdict for trouble on flows no app was recognised on. `Call::status` is set for
 //!   every call. Each summary is one sentence that cites the numbers of the worst finding.
+//! - Nothing to judge is not reassurance: when no verdict came out and the capture holds no
+//!   packets, no flow, or only one direction of traffic, one `capture` verdict says
+//!   `inconclusive` and why ([`nothing_to_judge`]), so no reader takes silence for "no blocking".
 
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
@@ -409,6 +412,51 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
     out
 }
 
+/// The `capture` verdict for a capture that gives nothing to judge, or None when it does.
+/// `packets` counts the frames read, `error` is what stopped reading (if anything).
+/// Called when [`judge`] returned no verdict: a file that is not a capture, an empty capture,
+/// frames that decode to no IP flow, or traffic seen one way only get `inconclusive: <reason>`
+/// instead of a silence the reader could take for "no blocking or throttling found".
+pub fn nothing_to_judge(
+    packets: u64,
+    error: Option<&str>,
+    flows: &[LabeledFlow],
+) -> Option<Verdict> {
+    let reason = if packets == 0 {
+        match error {
+            Some(e) => format!(
+                "the file could not be read as a capture ({e}), so there is nothing to judge"
+            ),
+            None => "the capture holds no packets, so there is nothing to judge".to_string(),
+        }
+    } else if flows.is_empty() {
+        format!(
+            "none of its {packets} packet{} carried an IP flow (see the decode errors), so there is nothing to judge",
+            if packets == 1 { "" } else { "s" }
+        )
+    } else if !flows
+        .iter()
+        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
+    {
+        let n = flows.len();
+        format!(
+            "the capture holds only one direction of traffic ({n} flow{}), so answers that never came cannot be told from answers that were not captured",
+            if n == 1 { "" } else { "s" }
+        )
+    } else {
+        return None;
+    };
+    Some(Verdict {
+        app: VerdictApp::Capture,
+        service: Service::Other,
+        status: Status::Inconclusive,
+        summary: format!("inconclusive: {reason}."),
+        calls: Vec::new(),
+        flows: Vec::new(),
+        findings: Vec::new(),
+    })
+}
+
 fn service_word(s: Service) -> &'static str {
     match s {
         Service::Call => "call",
@@ -658,5 +706,31 @@ mod tests {
             (vec![1], Status::Blocked)
         );
         assert_eq!(calls[0].status, "ok");
+    }
+
+    #[test]
+    fn issue_13_nothing_to_judge_is_inconclusive_not_reassurance() {
+        let v = nothing_to_judge(0, None, &[]).unwrap();
+        assert_eq!(
+            (v.app, v.status),
+            (VerdictApp::Capture, Status::Inconclusive)
+        );
+        assert_eq!(
+            v.summary,
+            "inconclusive: the capture holds no packets, so there is nothing to judge."
+        );
+        let v = nothing_to_judge(0, Some("not a pcap or pcapng file at offset 0"), &[]).unwrap();
+        assert!(v
+            .summary
+            .starts_with("inconclusive: the file could not be read as a capture (not a pcap"));
+        let v = nothing_to_judge(3, None, &[]).unwrap();
+        assert!(v
+            .summary
+            .contains("none of its 3 packets carried an IP flow"));
+        let mut one_way = flow(0, Transport::Udp, "10.0.0.2:5", "10.0.0.9:6");
+        push(&mut one_way, &[pkt(1, 0, Dir::C2s, 0, 0, 0, 10, 64)]);
+        let v = nothing_to_judge(1, None, &[one_way]).unwrap();
+        assert!(v.summary.contains("only one direction of traffic (1 flow)"));
+        assert!(nothing_to_judge(20, None, &[two_way(0, None, Service::Other)]).is_none());
     }
 }
