@@ -243,6 +243,7 @@ function render() {
     warn.hidden = false;
   } else warn.hidden = true;
   renderSummary(r);
+  renderLimits(r);
   renderVerdicts(r);
   renderCalls(r);
   renderFindings(r);
@@ -264,6 +265,18 @@ function renderSummary(r) {
     ["sum_packets", num(c.packets)], ["sum_flows", num((r.flows || []).length)], ["sum_span", span],
   ];
   $("summary").replaceChildren(h("dl", {}, rows.map(([k, v]) => h("div", {}, h("dt", { text: t(k) }), h("dd", { dir: "auto", text: v ?? "–" })))));
+}
+
+// Every cap that cut evidence (capture.limits): the verdicts it touched say inconclusive.
+function renderLimits(r) {
+  const box = $("limits");
+  const ls = (r.capture && r.capture.limits) || [];
+  if (!ls.length) { box.hidden = true; box.replaceChildren(); return; }
+  box.replaceChildren(h("p", { text: t("limits_hit") }), h("ul", {}, ls.map((l) => h("li", { "data-testid": "limit", "data-limit": l.limit },
+    h("code", { text: `${l.limit} (${num(l.max)})` }), " ",
+    h("span", { class: "engine-text", lang: "en", dir: "ltr", text: l.effect }),
+    (l.flows && l.flows.length) ? h("span", { class: "meta", text: ` — ${t("flows_n", { n: num(l.flow_count) })}` }) : null))));
+  box.hidden = false;
 }
 
 function badge(status) {

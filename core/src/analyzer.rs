@@ -194,9 +194,14 @@ impl Analyzer {
             f.filter = report::filter::finding_filter(f, &plain);
         }
         let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
+        let limits = report::limits::limits(&plain, &self.cfg.flow, untracked);
+        verdict::apply_limits(&mut verdicts, &mut calls, &flows, untracked);
         if verdicts.is_empty() {
             let error = self.error.as_ref().map(|e| e.to_string());
-            verdicts.extend(verdict::nothing_to_judge(packets, error.as_deref(), &flows));
+            verdicts.extend(
+                verdict::nothing_to_judge(packets, error.as_deref(), &flows)
+                    .or_else(|| verdict::cut_capture(&limits)),
+            );
         }
         // The report's maps are keyed and sorted by the ids as strings.
         let decode_errors = decode_errors
@@ -229,6 +234,7 @@ impl Analyzer {
             unattributed_fragments: unattributed,
             complete: self.error.is_none(),
             error: self.error.as_ref().map(|e| e.to_string()),
+            limits,
             vantage,
         };
         let report = Report {

@@ -168,6 +168,22 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         );
     }
 
+    // Limits that cut evidence come before the verdicts they made inconclusive.
+    for l in &c.limits {
+        let flows = match l.flow_count {
+            0 => String::new(),
+            1 => " (1 flow)".to_string(),
+            n => format!(" ({} flows)", count(n)),
+        };
+        let _ = writeln!(
+            s,
+            "LIMIT {} = {}{flows}: {}.",
+            l.limit,
+            count(l.max),
+            l.effect
+        );
+    }
+
     // Verdicts first: the answer to the user's question.
     if r.verdicts.is_empty() {
         let _ = writeln!(

@@ -18,8 +18,10 @@ use std::collections::BTreeMap;
 
 pub mod evidence;
 pub mod filter;
+pub mod limits;
 
 pub use evidence::{Evidence, Media, Subject};
+pub use limits::Limit;
 
 pub const SCHEMA: &str = "voipwatch.report/1";
 
@@ -62,6 +64,8 @@ pub struct CaptureInfo {
     pub unattributed_fragments: u64,
     pub complete: bool,
     pub error: Option<String>,
+    /// Every cap that cut evidence (see [`limits`]); empty when none did.
+    pub limits: Vec<Limit>,
     /// Who the capture host is and where it sits (see `detect::vantage`).
     pub vantage: VantageInfo,
 }

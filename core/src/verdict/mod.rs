@@ -412,6 +412,80 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
     out
 }
 
+/// Turns the `ok` verdicts and calls a limit could have changed into `inconclusive`, saying
+/// which: every one when the flow table refused packets (`untracked_packets`), else those
+/// holding a flow whose bounded records a cap cut ([`crate::report::limits::cuts_evidence`]).
+/// Findings stand on the evidence they cite; only "nothing wrong" needs the whole capture.
+pub fn apply_limits(
+    verdicts: &mut [Verdict],
+    calls: &mut [Call],
+    flows: &[LabeledFlow],
+    untracked_packets: u64,
+) {
+    let by_id: BTreeMap<u32, &LabeledFlow> = flows.iter().map(|f| (f.id, f)).collect();
+    let reason = |ids: &[u32]| -> Option<String> {
+        if untracked_packets > 0 {
+            return Some(format!(
+                "{untracked_packets} packets past the flow cap were not analysed"
+            ));
+        }
+        let cut = ids
+            .iter()
+            .filter_map(|id| by_id.get(id))
+            .find(|f| crate::report::limits::cuts_evidence(f.limits))?;
+        Some(if cut.packets_truncated {
+            format!(
+                "the packet log of flow {} dropped {} of its {} packets",
+                cut.id,
+                cut.log_dropped,
+                cut.dir[0].packets + cut.dir[1].packets
+            )
+        } else {
+            format!("a limit cut the records of flow {}", cut.id)
+        })
+    };
+    for v in verdicts.iter_mut().filter(|v| v.status == Status::Ok) {
+        if let Some(r) = reason(&v.flows) {
+            v.status = Status::Inconclusive;
+            let body = v.summary.replacen(": ok — ", ": inconclusive — ", 1);
+            v.summary = format!(
+                "{}; but {r}, so what was cut cannot be judged (see capture.limits).",
+                body.trim_end_matches('.')
+            );
+        }
+    }
+    for c in calls.iter_mut().filter(|c| c.status == Status::Ok) {
+        if reason(&c.flows).is_some() {
+            c.status = Status::Inconclusive;
+        }
+    }
+}
+
+/// The `capture` verdict when no verdict came out but limits cut evidence: "nothing found"
+/// would rest on what the caps dropped, so it says `inconclusive` and names them.
+pub fn cut_capture(limits: &[crate::report::Limit]) -> Option<Verdict> {
+    let cut: Vec<&str> = limits
+        .iter()
+        .filter(|l| l.limit != "icmp_errors_per_flow")
+        .map(|l| l.limit)
+        .collect();
+    if cut.is_empty() {
+        return None;
+    }
+    Some(Verdict {
+        app: VerdictApp::Capture,
+        service: Service::Other,
+        status: Status::Inconclusive,
+        summary: format!(
+            "inconclusive: no call app seen and nothing wrong in what was analysed, but limits cut the evidence ({}), so what was cut cannot be judged (see capture.limits).",
+            cut.join(", ")
+        ),
+        calls: Vec::new(),
+        flows: Vec::new(),
+        findings: Vec::new(),
+    })
+}
+
 /// The `capture` verdict for a capture that gives nothing to judge, or None when it does.
 /// `packets` counts the frames read, `error` is what stopped reading (if anything).
 /// Called when [`judge`] returned no verdict: a file that is not a capture, an empty capture,
@@ -732,5 +806,41 @@ mod tests {
         let v = nothing_to_judge(1, None, &[one_way]).unwrap();
         assert!(v.summary.contains("only one direction of traffic (1 flow)"));
         assert!(nothing_to_judge(20, None, &[two_way(0, None, Service::Other)]).is_none());
+    }
+
+    #[test]
+    fn issue_13_a_cut_flow_turns_ok_into_inconclusive() {
+        let mut f = two_way(0, Some("whatsapp"), Service::Call);
+        let mut calls = [call(0, vec![0])];
+        let mut v = judge(std::slice::from_ref(&f), &mut calls, &[]);
+        assert_eq!(v[0].status, Status::Ok);
+        apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 0);
+        assert_eq!(v[0].status, Status::Ok, "nothing cut");
+        f.limits = crate::flow::limit::PACKETS_PER_FLOW;
+        f.packets_truncated = true;
+        f.log_dropped = 7;
+        apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 0);
+        assert_eq!(
+            (v[0].status, calls[0].status),
+            (Status::Inconclusive, Status::Inconclusive)
+        );
+        assert!(
+            v[0].summary.contains(": inconclusive — "),
+            "{}",
+            v[0].summary
+        );
+        assert!(
+            v[0].summary.ends_with("; but the packet log of flow 0 dropped 7 of its 20 packets, so what was cut cannot be judged (see capture.limits)."),
+            "{}",
+            v[0].summary
+        );
+        // The flow cap touches every ok verdict.
+        let f = two_way(0, Some("whatsapp"), Service::Call);
+        let mut calls = [call(0, vec![0])];
+        let mut v = judge(std::slice::from_ref(&f), &mut calls, &[]);
+        apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 3);
+        assert!(v[0]
+            .summary
+            .contains("3 packets past the flow cap were not analysed"));
     }
 }

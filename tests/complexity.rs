@@ -1,0 +1,105 @@
+//! Hostile-but-valid captures from the complexity generator (`tests/hostile.rs`), beside the
+//! byte mutator: each test is a row of docs/robustness.md (issue 13).
+
+use crate::hostile::{self, SEC};
+use serde_json::Value;
+use voipwatch_core::analyzer::analyze_bytes;
+use voipwatch_core::Config;
+
+fn analyze(name: &str, data: &[u8]) -> Value {
+    let cfg = Config {
+        name: name.into(),
+        ..Default::default()
+    };
+    let r = analyze_bytes(cfg, data);
+    serde_json::from_str(&r.to_json()).unwrap()
+}
+
+fn limit<'a>(r: &'a Value, id: &str) -> Option<&'a Value> {
+    r["capture"]["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["limit"] == id)
+}
+
+/// Issue 13's example: a 20-minute call whose incoming media stops at minute 15. The packet
+/// log holds 50,000 of its 105,000 packets; the cut is still found (from streaming counters)
+/// and counted exactly, and the log's cap is listed in `capture.limits`.
+#[test]
+fn issue_13_long_call_cut_at_minute_15_is_blocked() {
+    let data = hostile::long_call(Vec::new(), 20, 15).unwrap();
+    let r = analyze("long_call.pcap", &data);
+    assert_eq!(r["capture"]["packets"], 105_000);
+    let cut = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "rtp_cut")
+        .unwrap_or_else(|| panic!("no rtp_cut: {:#} {:#}", r["findings"], r["flows"]));
+    assert_eq!(cut["severity"], "blocked");
+    // Client packets after the server's last one (at 14:59.98 + 7 ms): 5 minutes at 50/s.
+    assert_eq!(cut["evidence"]["other_dir_packets_after"], 15_000);
+    assert_eq!(cut["evidence"]["stopped_dir"], "s2c");
+    let stopped = cut["evidence"]["stopped_at"].as_f64().unwrap();
+    let t0 = hostile::T0 as f64 / 1e9;
+    assert!((stopped - t0 - 899.987).abs() < 0.01, "{stopped}");
+    let vs = r["verdicts"].as_array().unwrap();
+    assert!(
+        vs.iter().any(|v| v["status"] == "blocked"),
+        "verdicts: {vs:#?}"
+    );
+    assert!(vs.iter().all(|v| v["status"] != "ok"), "verdicts: {vs:#?}");
+    let l = limit(&r, "packets_per_flow").expect("the log cap is listed");
+    assert_eq!(l["flows"], serde_json::json!([0]));
+    assert_eq!(l["dropped"], 105_000 - 50_000);
+    // The CLI's text names the limit and the blocked verdict.
+    let dir = std::env::temp_dir().join(format!("voipwatch-complexity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("long_call.pcap");
+    std::fs::write(&p, &data).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_voipwatch"))
+        .args(["analyze", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("LIMIT packets_per_flow = 50,000 (1 flow)"),
+        "{text}"
+    );
+    assert!(text.contains("BLOCKED"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same call without the cut: both directions flow to the end. Nothing is wrong in what
+/// was analysed, but the log dropped the middle, so the verdict says inconclusive, not ok.
+#[test]
+fn issue_13_long_clean_call_is_not_ok_when_the_log_was_cut() {
+    let data = hostile::long_call(Vec::new(), 20, 20).unwrap();
+    let r = analyze("long_clean_call.pcap", &data);
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] == "info"));
+    assert!(limit(&r, "packets_per_flow").is_some());
+    let vs = r["verdicts"].as_array().unwrap();
+    assert!(!vs.is_empty(), "no verdict would read as reassurance");
+    for v in vs {
+        assert_eq!(v["status"], "inconclusive", "{v:#}");
+    }
+    let s = vs[0]["summary"].as_str().unwrap();
+    assert!(
+        s.contains("limits cut the evidence (packets_per_flow)"),
+        "{s}"
+    );
+}
+
+/// A short call stays within every cap: no limit listed.
+#[test]
+fn short_call_lists_no_limits() {
+    let data = hostile::long_call(Vec::new(), 1, 1).unwrap();
+    let r = analyze("short_call.pcap", &data);
+    assert_eq!(r["capture"]["limits"], serde_json::json!([]));
+    let _ = SEC;
+}
