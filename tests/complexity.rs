@@ -103,3 +103,60 @@ fn short_call_lists_no_limits() {
     assert_eq!(r["capture"]["limits"], serde_json::json!([]));
     let _ = SEC;
 }
+
+/// Every flow and the capture have `first_ts ≤ last_ts`.
+fn times_ordered(r: &Value) {
+    let c = &r["capture"];
+    assert!(c["first_ts"].as_f64() <= c["last_ts"].as_f64(), "{c:#}");
+    for f in r["flows"].as_array().unwrap() {
+        assert!(f["first_ts"].as_f64() <= f["last_ts"].as_f64(), "{f:#}");
+        assert!(f["duration"].as_f64().unwrap() >= 0.0, "{f:#}");
+    }
+}
+
+/// Issue 13 (item 6): a clock that steps back 10 minutes, then jumps 5 years, then a record
+/// whose nanosecond fraction is 1.5 s. Each is named; the step back past the idle timeout and
+/// the jump start new flows, so no flow spans them; first_ts ≤ last_ts everywhere.
+#[test]
+fn issue_13_time_backwards_and_jumps_are_named_and_split_flows() {
+    let data = hostile::time_travel(Vec::new()).unwrap();
+    let r = analyze("time_travel.pcap", &data);
+    let a = &r["capture"]["anomalies"];
+    assert_eq!(a["time_backwards"], 1, "{a:#}");
+    assert_eq!(a["time_jump"], 1, "{a:#}");
+    assert_eq!(a["ts_fraction_overflow"], 1, "{a:#}");
+    let flows = r["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 3, "one flow per leg: {flows:#?}");
+    let pk: Vec<(u64, u64)> = flows
+        .iter()
+        .map(|f| {
+            (
+                f["packets"]["c2s"].as_u64().unwrap(),
+                f["packets"]["s2c"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pk, vec![(10, 10), (10, 10), (11, 10)]);
+    assert_eq!(r["capture"]["flow_timeouts"], 2);
+    times_ordered(&r);
+    let t0 = hostile::T0 as f64 / 1e9;
+    assert_eq!(r["capture"]["first_ts"].as_f64(), Some(t0 - 600.0));
+    // The 1.5 s fraction is carried into the seconds.
+    let last = t0 + 5.0 * 365.0 * 86_400.0 + 21.5;
+    assert_eq!(r["capture"]["last_ts"].as_f64(), Some(last));
+}
+
+/// Issue 13 (item 6): an absurd `if_tsresol` (10^-127 s, 2^-127 s) is named on every packet
+/// of its interface and reading goes on; a sane one (10^-9) is not.
+#[test]
+fn issue_13_absurd_tsresol_is_named() {
+    for (resol, absurd) in [(127u8, true), (0xff, true), (9, false), (0x80 | 30, false)] {
+        let data = hostile::pcapng_tsresol(resol, 1 << 40, 3);
+        let r = analyze("tsresol.pcapng", &data);
+        assert_eq!(r["capture"]["complete"], true);
+        assert_eq!(r["capture"]["packets"], 3);
+        let n = &r["capture"]["anomalies"]["ts_resolution_absurd"];
+        assert_eq!(n.as_u64(), absurd.then_some(3), "tsresol {resol:#x}");
+        times_ordered(&r);
+    }
+}

@@ -146,3 +146,62 @@ pub fn many_flows<W: Write>(w: W, n: u64, answered: bool) -> io::Result<W> {
     }
     Ok(p.finish())
 }
+
+/// Time that goes wrong in one capture, one UDP conversation throughout (client → server,
+/// answered): 10 packets a second apart, then the clock steps back 10 minutes (past the 60 s
+/// UDP idle timeout) for 10 more, then jumps 5 years ahead for 10 more, then a record whose
+/// nanosecond fraction is 1.5 s.
+pub fn time_travel<W: Write>(w: W) -> io::Result<W> {
+    let mut p = Pcap::new(w)?;
+    let legs = [T0, T0 - 600 * SEC, T0 + 5 * 365 * 86_400 * SEC];
+    for start in legs {
+        for i in 0..10 {
+            let ts = start + i * SEC;
+            p.udp(ts, CLIENT, SERVER, b"ping")?;
+            p.udp(ts + 5 * MS, SERVER, CLIENT, b"pong")?;
+        }
+    }
+    let last = legs[2] + 20 * SEC;
+    let id = p.packets as u16;
+    p.record(
+        (last / SEC) as u32,
+        1_500_000_000,
+        &udp_frame(CLIENT, SERVER, id, b"frac"),
+    )?;
+    Ok(p.finish())
+}
+
+/// A pcapng file (little-endian) with one Ethernet interface whose `if_tsresol` option byte is
+/// `tsresol`, and `n` UDP packets whose raw timestamps count up by one unit from `start`.
+pub fn pcapng_tsresol(tsresol: u8, start: u64, n: u64) -> Vec<u8> {
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let pad = (4 - body.len() % 4) % 4;
+        let len = (12 + body.len() + pad) as u32;
+        let mut b = kind.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend(std::iter::repeat_n(0, pad));
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&u64::MAX.to_le_bytes());
+    let mut out = block(0x0a0d_0d0a, &shb);
+    let mut idb = vec![1, 0, 0, 0];
+    idb.extend_from_slice(&0u32.to_le_bytes());
+    idb.extend_from_slice(&[9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend(block(1, &idb));
+    for i in 0..n {
+        let units = start + i;
+        let frame = udp_frame(CLIENT, SERVER, i as u16, b"tsresol");
+        let mut epb = 0u32.to_le_bytes().to_vec();
+        epb.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(units as u32).to_le_bytes());
+        epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&frame);
+        out.extend(block(6, &epb));
+    }
+    out
+}

@@ -46,6 +46,7 @@ struct Located {
     origlen: u32,
     ts: Nanos,
     linktype: u32,
+    ts_note: u8,
 }
 
 /// One parsing step over a slice that starts at a record boundary.
@@ -181,6 +182,7 @@ impl CaptureReader {
                             sink(Packet {
                                 frame: self.packets,
                                 ts: p.ts,
+                                ts_note: p.ts_note,
                                 linktype: p.linktype,
                                 origlen: p.origlen,
                                 data: bytes,
@@ -245,6 +247,7 @@ impl CaptureReader {
                         origlen: r.origlen,
                         ts: r.ts,
                         linktype: hdr.linktype,
+                        ts_note: r.ts_note,
                     }),
                     linktype: None,
                 },
@@ -263,6 +266,7 @@ impl CaptureReader {
                         origlen: p.origlen,
                         ts: p.ts,
                         linktype: p.linktype,
+                        ts_note: p.ts_note,
                     }),
                     linktype: interface_linktype,
                 },

@@ -271,7 +271,9 @@ impl FlowTable {
             Transport::Tcp => self.cfg.tcp_idle_timeout,
             _ => self.cfg.udp_idle_timeout,
         };
-        if ts.saturating_sub(f.last_ts) > idle {
+        // Idle either way: time that steps back past the timeout (a clock reset, a merged
+        // capture) starts a new flow too, so no flow spans a jump.
+        if ts.saturating_sub(f.last_ts) > idle || f.last_ts.saturating_sub(ts) > idle {
             self.timeouts += 1;
             return true;
         }
@@ -1018,6 +1020,26 @@ mod tests {
         assert_eq!(
             (f.conn_state(), f.dir[0].syn_count, f.dir[0].retransmissions),
             ("S0", 5, 4)
+        );
+    }
+
+    /// Issue 13: time that steps back past the idle timeout starts a new flow, as a step
+    /// forward does; a small step back stays in the flow, and first_ts ≤ last_ts holds.
+    #[test]
+    fn issue_13_time_stepping_back_past_idle_splits() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let (c, s) = ("10.0.0.1:4000", "10.0.0.2:5000");
+        assert_eq!(t.observe(1, 100 * SEC, &udp(c, s, b"a", 1)).unwrap().id, 0);
+        assert_eq!(t.observe(2, 90 * SEC, &udp(c, s, b"b", 2)).unwrap().id, 0);
+        let o = t.observe(3, 20 * SEC, &udp(c, s, b"c", 3)).unwrap();
+        assert_eq!((o.id, o.new), (1, true));
+        assert_eq!(t.timeouts, 1);
+        for f in t.flows() {
+            assert!(f.first_ts <= f.last_ts);
+        }
+        assert_eq!(
+            (t.flows()[0].first_ts, t.flows()[0].last_ts),
+            (100 * SEC, 100 * SEC)
         );
     }
 
