@@ -335,8 +335,9 @@ pub struct Flow {
     pub last_ts: Nanos,
     pub first_frame: u64,
     pub dir: [DirFacts; 2],
-    /// TCP state machine (None for non-TCP).
-    pub tcp: Option<tcp::TcpState>,
+    /// TCP state machine (None for non-TCP), boxed: most flows of a big capture are UDP, and
+    /// the state is larger than the rest of the flow.
+    pub tcp: Option<Box<tcp::TcpState>>,
     /// Zeek history letters (for UDP too: D/d).
     pub history: String,
     pub rtt: Vec<RttSample>,

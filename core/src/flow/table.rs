@@ -204,7 +204,12 @@ impl FlowTable {
             Some(i) if !self.ends_before(i, ts, d) => i,
             _ => {
                 // Unknown key, or `ends_before` counted why its flow ended.
-                if self.flows.len() >= self.cfg.max_flows {
+                // The cap, or no memory left for one more flow: counted (and listed in
+                // `capture.limits`), never an abort.
+                if self.flows.len() >= self.cfg.max_flows
+                    || self.flows.try_reserve(1).is_err()
+                    || self.aux.try_reserve(1).is_err()
+                {
                     self.untracked_packets += 1;
                     return None;
                 }
@@ -310,7 +315,7 @@ impl FlowTable {
         };
         let mut history = String::new();
         let tcp = match v.transport {
-            Transport::Tcp => Some(TcpState::new(flipped, &mut history)),
+            Transport::Tcp => Some(Box::new(TcpState::new(flipped, &mut history))),
             Transport::Udp => {
                 if flipped {
                     history.push('^');
@@ -528,6 +533,10 @@ fn push_meta(cfg: &FlowConfig, kept: &mut usize, flow: &mut Flow, ring: &mut usi
     if flow.log_gap.is_none() {
         let per_flow = len >= cfg.max_packets_per_flow;
         if !per_flow && *kept < cfg.max_packets_total {
+            if len == 0 {
+                // Most flows of a big capture have one packet: no room for four.
+                flow.packets.reserve_exact(1);
+            }
             flow.packets.push(m);
             *kept += 1;
             return;
@@ -589,7 +598,12 @@ fn common(
                 e.1 = e.1.saturating_add(1);
             }
         }
-        Err(i) if df.ttls.len() < MAX_TTLS => df.ttls.insert(i, (net.ttl, 1)),
+        Err(i) if df.ttls.len() < MAX_TTLS => {
+            if df.ttls.is_empty() {
+                df.ttls.reserve_exact(1);
+            }
+            df.ttls.insert(i, (net.ttl, 1))
+        }
         Err(_) => {}
     }
     if net.df {
@@ -604,6 +618,9 @@ fn common(
                 let need = bin + 1 - df.rate.len();
                 if budget.rate_bins.saturating_add(need) <= cfg.max_rate_bins_total {
                     budget.rate_bins += need;
+                    if df.rate.is_empty() {
+                        df.rate.reserve_exact(need);
+                    }
                     df.rate.resize(bin + 1, 0);
                 } else {
                     df.rate_truncated = true;

@@ -310,6 +310,19 @@ impl Report {
         s.push('\n');
         s
     }
+    /// Writes the same bytes as [`Report::to_json`] to `w` without building the string (a
+    /// million-flow report is hundreds of MB of JSON: streaming it halves the peak memory).
+    pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        let mut w = w;
+        serde_json::to_writer_pretty(&mut w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
+    /// Writes the same bytes as [`Report::to_json_line`] plus a newline to `w`.
+    pub fn write_json_line<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        let mut w = w;
+        serde_json::to_writer(&mut w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
     /// One line of JSON (for ndjson output).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -329,5 +342,21 @@ pub fn linktype_name(lt: u32) -> String {
         229 => "ipv6".into(),
         276 => "linux_sll2".into(),
         n => format!("linktype_{n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyzer::{analyze_bytes, Config};
+
+    #[test]
+    fn streamed_json_is_the_same_bytes() {
+        let r = analyze_bytes(Config::default(), b"not a capture");
+        let mut a = Vec::new();
+        r.write_json(&mut a).unwrap();
+        assert_eq!(a, r.to_json().into_bytes());
+        let mut b = Vec::new();
+        r.write_json_line(&mut b).unwrap();
+        assert_eq!(b, (r.to_json_line() + "\n").into_bytes());
     }
 }
