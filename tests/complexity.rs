@@ -160,3 +160,43 @@ fn issue_13_absurd_tsresol_is_named() {
         times_ordered(&r);
     }
 }
+
+/// Issue 13: a capture past the flow cap. 3,000 answered one-packet flows under a cap of
+/// 1,000, then a call-like UDP flow nobody answers: the refused packets are listed as the
+/// `flows` limit and nothing reads "ok" or "no blocking found".
+#[test]
+fn issue_13_flow_cap_is_listed_and_never_reads_clean() {
+    let mut data = hostile::many_flows(Vec::new(), 3_000, true).unwrap();
+    // The same writer continued: records only (skip the second file header).
+    let mut tail = hostile::Pcap::new(Vec::new()).unwrap();
+    for i in 0..20 {
+        let ts = hostile::T0 + 10 * SEC + i * 500 * hostile::MS;
+        tail.udp(
+            ts,
+            hostile::CLIENT,
+            hostile::SERVER,
+            &hostile::rtp(i as u16, 0, 7),
+        )
+        .unwrap();
+    }
+    data.extend_from_slice(&tail.finish()[24..]);
+    let mut cfg = Config {
+        name: "flow_cap.pcap".into(),
+        ..Default::default()
+    };
+    cfg.flow.max_flows = 1_000;
+    let r: Value = serde_json::from_str(&analyze_bytes(cfg, &data).to_json()).unwrap();
+    assert_eq!(r["capture"]["flows"], 1_000);
+    let l = limit(&r, "flows").expect("the flow cap is listed");
+    assert_eq!(l["dropped"], 2 * 2_000 + 20);
+    assert_eq!(l["max"], 1_000);
+    let vs = r["verdicts"].as_array().unwrap();
+    assert!(!vs.is_empty());
+    for v in vs {
+        assert_eq!(v["status"], "inconclusive", "{v:#}");
+    }
+    assert!(
+        vs[0]["summary"].as_str().unwrap().contains("(flows)"),
+        "{vs:#?}"
+    );
+}
