@@ -401,4 +401,24 @@ mod tests {
         assert_eq!(duration(134.0), "2 min 14 s");
         assert_eq!(duration(0.25), "250 ms");
     }
+
+    /// Issue 13: a limit that cut evidence is printed before the verdicts.
+    #[test]
+    fn limits_are_printed_before_verdicts() {
+        let mut r = voipwatch_core::analyzer::analyze_bytes(Default::default(), b"");
+        r.capture.limits.push(voipwatch_core::report::Limit {
+            limit: "packets_per_flow",
+            max: 360_000,
+            flow_count: 2,
+            flows: vec![3, 9],
+            dropped: 10,
+            effect: "the packet log kept the first and the last packets".into(),
+        });
+        let text = render(&r, FlowFilter::Auto);
+        let at = text
+            .find("LIMIT packets_per_flow = 360,000 (2 flows): the packet log kept the first and the last packets.")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(at < text.find("Verdicts:").unwrap_or(usize::MAX), "{text}");
+        assert!(text.contains("inconclusive: the file could not be read"), "{text}");
+    }
 }

@@ -135,7 +135,10 @@ pub struct FlowConfig {
     pub tcp_idle_timeout: Nanos,
     /// Most flows tracked; packets of further new flows are counted in `FlowTable::untracked_packets`.
     pub max_flows: usize,
-    /// Per-flow cap on [`PacketMeta`] entries kept.
+    /// Per-flow cap on [`PacketMeta`] entries kept: 360,000 holds an hour of a call at 50
+    /// packets/s each way, so a call's log is whole (past it the log keeps the first and the
+    /// last packets and `capture.limits` says so); [`FlowConfig::max_packets_total`] bounds
+    /// the memory.
     pub max_packets_per_flow: usize,
     /// Global cap on [`PacketMeta`] entries kept across all flows.
     pub max_packets_total: usize,
@@ -171,7 +174,7 @@ impl Default for FlowConfig {
             udp_idle_timeout: 60_000_000_000,
             tcp_idle_timeout: 300_000_000_000,
             max_flows: 1_000_000,
-            max_packets_per_flow: 50_000,
+            max_packets_per_flow: 360_000,
             max_packets_total: 4_000_000,
             payload_prefix: 512,
             rate_bin: 100_000_000,
