@@ -212,3 +212,27 @@ fn issue_13_flow_cap_is_listed_and_never_reads_clean() {
         "{vs:#?}"
     );
 }
+
+/// Issue 13 (item 3): the per-capture work budget. A budget too small for the RTP rate
+/// analysis of a one-minute call skips it, names it in `capture.limits`, and nothing reads
+/// clean; the call's blocking facts (streaming counters) are still judged.
+#[test]
+fn issue_13_work_budget_names_what_it_skipped() {
+    let data = hostile::long_call(Vec::new(), 1, 1).unwrap();
+    let mut cfg = Config {
+        name: "budget.pcap".into(),
+        ..Default::default()
+    };
+    cfg.detect.work_budget = Some(10);
+    let r: Value = serde_json::from_str(&analyze_bytes(cfg, &data).to_json()).unwrap();
+    let l = limit(&r, "work_budget").expect("the budget is listed");
+    assert_eq!(l["flows"], serde_json::json!([0]));
+    let effect = l["effect"].as_str().unwrap();
+    assert!(effect.contains("skipped rtp_quality on 1 flow"), "{effect}");
+    for v in r["verdicts"].as_array().unwrap() {
+        assert_eq!(v["status"], "inconclusive", "{v:#}");
+    }
+    // The default budget covers it.
+    let r = analyze("budget.pcap", &data);
+    assert!(limit(&r, "work_budget").is_none());
+}

@@ -208,13 +208,28 @@ impl Analyzer {
         let input = detect::Input::new(&flows, &calls, &self.cfg.detect).with_hints(hints);
         let mut findings = detect::run_all(&input);
         let vantage = input.facts().vantage().info();
+        let skipped = input.facts().skipped();
         drop(input);
+        let mut flows = flows;
+        for id in skipped.iter().flat_map(|(_, ids)| ids) {
+            if let Ok(i) = flows.binary_search_by_key(id, |f| f.id) {
+                if let Some(f) = flows.get_mut(i) {
+                    f.limits |= crate::flow::limit::WORK_BUDGET;
+                }
+            }
+        }
         let plain: Vec<&crate::flow::Flow> = flows.iter().map(|f| &f.flow).collect();
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
         }
         let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
-        let limits = report::limits::limits(&plain, &self.cfg.flow, untracked);
+        let mut limits = report::limits::limits(&plain, &self.cfg.flow, untracked);
+        let budget = self
+            .cfg
+            .detect
+            .work_budget
+            .unwrap_or(detect::DEFAULT_WORK_BUDGET);
+        limits.extend(report::limits::work_budget(&skipped, budget));
         verdict::apply_limits(&mut verdicts, &mut calls, &flows, untracked);
         if verdicts.is_empty() {
             let error = self.error.as_ref().map(|e| e.to_string());

@@ -419,6 +419,9 @@ mod tests {
             .find("LIMIT packets_per_flow = 360,000 (2 flows): the packet log kept the first and the last packets.")
             .unwrap_or_else(|| panic!("{text}"));
         assert!(at < text.find("Verdicts:").unwrap_or(usize::MAX), "{text}");
-        assert!(text.contains("inconclusive: the file could not be read"), "{text}");
+        assert!(
+            text.contains("inconclusive: the file could not be read"),
+            "{text}"
+        );
     }
 }

@@ -227,7 +227,13 @@ impl Detector for RtpQuality {
         let cfg = &input.config.throttle;
         for flow in input.flows.iter().filter(|f| f.transport == Transport::Udp) {
             for st in &flow.class.rtp {
-                judge(flow, st, cfg, out);
+                // One pass over the log per stream (its rate series).
+                if input
+                    .facts()
+                    .charge("rtp_quality", flow.id, flow.packets.len() as u64)
+                {
+                    judge(flow, st, cfg, out);
+                }
             }
         }
     }

@@ -225,6 +225,9 @@ pub mod limit {
     pub const RTT_TOTAL: u8 = 0x20;
     /// ICMP errors past [`super::FlowConfig::max_icmp_errors`] were dropped.
     pub const ICMP_ERRORS: u8 = 0x40;
+    /// The per-capture work budget ran out before an analysis of this flow (set by the
+    /// analyzer from `detect::facts::Facts::skipped`).
+    pub const WORK_BUDGET: u8 = 0x80;
 }
 
 /// Per-packet facts kept (bounded) for detectors.
@@ -381,6 +384,10 @@ impl Flow {
                 }
             }
         }
+    }
+    /// RST segments seen, both directions (streaming: every packet counts).
+    pub fn rst_packets(&self) -> u64 {
+        self.dir.iter().map(|d| u64::from(d.rst_count)).sum()
     }
     pub fn duration(&self) -> Nanos {
         self.last_ts.saturating_sub(self.first_ts)

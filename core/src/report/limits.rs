@@ -15,7 +15,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Limit {
     /// Stable id: `flows`, `packets_per_flow`, `packets_total`, `rate_bins_per_flow`,
-    /// `rate_bins_total`, `rtt_samples_per_flow`, `rtt_samples_total`, `icmp_errors_per_flow`.
+    /// `rate_bins_total`, `rtt_samples_per_flow`, `rtt_samples_total`, `icmp_errors_per_flow`,
+    /// `work_budget`.
     pub limit: &'static str,
     /// The configured cap.
     pub max: u64,
@@ -111,6 +112,42 @@ pub fn limits(flows: &[&Flow], cfg: &FlowConfig, untracked_packets: u64) -> Vec<
         });
     }
     out
+}
+
+/// The `work_budget` entry: which analyses the per-capture work budget skipped, on which
+/// flows (`skipped` as [`crate::detect::facts::Facts::skipped`] gives it). None when nothing
+/// was skipped.
+pub fn work_budget(skipped: &[(&'static str, Vec<u32>)], max: u64) -> Option<Limit> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut ids: Vec<u32> = skipped
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let what: Vec<String> = skipped
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k} on {} flow{}",
+                v.len(),
+                if v.len() == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    Some(Limit {
+        limit: "work_budget",
+        max,
+        flow_count: ids.len() as u64,
+        flows: ids.iter().take(MAX_IDS).copied().collect(),
+        dropped: 0,
+        effect: format!(
+            "the per-capture work budget (packet visits) ran out: skipped {}",
+            what.join(", ")
+        ),
+    })
 }
 
 /// True when a cut named by these [`limit`] bits could hide trouble (everything but the ICMP

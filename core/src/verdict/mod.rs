@@ -433,7 +433,12 @@ pub fn apply_limits(
             .iter()
             .filter_map(|id| by_id.get(id))
             .find(|f| crate::report::limits::cuts_evidence(f.limits))?;
-        Some(if cut.packets_truncated {
+        Some(if cut.limits & crate::flow::limit::WORK_BUDGET != 0 {
+            format!(
+                "the work budget ran out before every analysis of flow {} was done",
+                cut.id
+            )
+        } else if cut.packets_truncated {
             format!(
                 "the packet log of flow {} dropped {} of its {} packets",
                 cut.id,
