@@ -198,6 +198,7 @@ impl Analyzer {
         } = self.state;
         let timeouts = table.timeouts;
         let untracked = table.untracked_packets;
+        let memory_refused = table.memory_refused;
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
         let mut anomalies = anomalies;
@@ -223,7 +224,7 @@ impl Analyzer {
             f.filter = report::filter::finding_filter(f, &plain);
         }
         let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
-        let mut limits = report::limits::limits(&plain, &self.cfg.flow, untracked);
+        let mut limits = report::limits::limits(&plain, &self.cfg.flow, untracked, memory_refused);
         let budget = self
             .cfg
             .detect

@@ -44,8 +44,11 @@ pub struct FlowTable {
     budget: Budget,
     /// Flows ended by idle timeout (a later packet of the same key started a new flow).
     pub timeouts: u64,
-    /// Packets of new flows refused because `max_flows` was reached.
+    /// Packets of new flows refused because `max_flows` was reached, or because memory for
+    /// one more flow could not be reserved (those also in `memory_refused`).
     pub untracked_packets: u64,
+    /// Packets of new flows refused because memory ran out (listed as the `memory` limit).
+    pub memory_refused: u64,
     /// TCP flows ended by a close, an unanswered attempt or port reuse, whose key a later
     /// packet reused (see the module docs of [`crate::flow`]).
     pub ended_reuse: u64,
@@ -206,11 +209,13 @@ impl FlowTable {
                 // Unknown key, or `ends_before` counted why its flow ended.
                 // The cap, or no memory left for one more flow: counted (and listed in
                 // `capture.limits`), never an abort.
-                if self.flows.len() >= self.cfg.max_flows
-                    || self.flows.try_reserve(1).is_err()
-                    || self.aux.try_reserve(1).is_err()
-                {
+                if self.flows.len() >= self.cfg.max_flows {
                     self.untracked_packets += 1;
+                    return None;
+                }
+                if self.flows.try_reserve(1).is_err() || self.aux.try_reserve(1).is_err() {
+                    self.untracked_packets += 1;
+                    self.memory_refused += 1;
                     return None;
                 }
                 new = true;

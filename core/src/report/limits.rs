@@ -14,7 +14,8 @@ use serde::Serialize;
 /// One limit that cut evidence.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Limit {
-    /// Stable id: `flows`, `packets_per_flow`, `packets_total`, `rate_bins_per_flow`,
+    /// Stable id: `memory` (no memory for one more flow; `max` is the flows held then),
+    /// `flows`, `packets_per_flow`, `packets_total`, `rate_bins_per_flow`,
     /// `rate_bins_total`, `rtt_samples_per_flow`, `rtt_samples_total`, `icmp_errors_per_flow`,
     /// `work_budget`.
     pub limit: &'static str,
@@ -34,8 +35,28 @@ pub struct Limit {
 pub const MAX_IDS: usize = 32;
 
 /// The limits of one analysis, in a fixed order (the flow table first, then per-flow records).
-pub fn limits(flows: &[&Flow], cfg: &FlowConfig, untracked_packets: u64) -> Vec<Limit> {
+/// `memory_refused` counts the packets among `untracked_packets` refused because memory for
+/// one more flow could not be reserved (the `memory` entry), the rest hit `max_flows`.
+pub fn limits(
+    flows: &[&Flow],
+    cfg: &FlowConfig,
+    untracked_packets: u64,
+    memory_refused: u64,
+) -> Vec<Limit> {
     let mut out = Vec::new();
+    if memory_refused > 0 {
+        out.push(Limit {
+            dropped: memory_refused,
+            effect: format!(
+                "memory for more flows could not be reserved: {memory_refused} packets of later flows were not analysed, so no verdict can be ok"
+            ),
+            flow_count: 0,
+            flows: Vec::new(),
+            limit: "memory",
+            max: flows.len() as u64,
+        });
+    }
+    let untracked_packets = untracked_packets.saturating_sub(memory_refused);
     if untracked_packets > 0 {
         out.push(Limit {
             dropped: untracked_packets,

@@ -426,7 +426,7 @@ pub fn apply_limits(
     let reason = |ids: &[u32]| -> Option<String> {
         if untracked_packets > 0 {
             return Some(format!(
-                "{untracked_packets} packets past the flow cap were not analysed"
+                "{untracked_packets} packets of flows the flow table could not hold were not analysed"
             ));
         }
         let cut = ids
@@ -846,6 +846,6 @@ mod tests {
         apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 3);
         assert!(v[0]
             .summary
-            .contains("3 packets past the flow cap were not analysed"));
+            .contains("3 packets of flows the flow table could not hold were not analysed"));
     }
 }
