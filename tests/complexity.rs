@@ -1,7 +1,7 @@
-//! Hostile-but-valid captures from the complexity generator (`tests/hostile.rs`), beside the
+//! Hostile-but-valid captures from the complexity generator (`tests/complexity_gen.rs`), beside the
 //! byte mutator: each test is a row of docs/robustness.md (issue 13).
 
-use crate::hostile::{self, SEC};
+use crate::complexity_gen::{self as hostile, SEC};
 use serde_json::Value;
 use voipwatch_core::analyzer::analyze_bytes;
 use voipwatch_core::Config;

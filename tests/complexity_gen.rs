@@ -1,7 +1,7 @@
 //! The complexity generator: hostile-but-valid captures (many flows, long flows, time that
 //! jumps or steps back, odd timestamp fields), written straight to any `io::Write` so a
 //! million-flow file never sits in memory. Used by `tests/complexity.rs` (each row of
-//! docs/robustness.md) and by `examples/hostile.rs` (files for peak-RSS measurements).
+//! docs/robustness.md) and by `examples/complexity.rs` (files for peak-RSS measurements).
 //!
 //! Deterministic: the same arguments give the same bytes. Frames are Ethernet/IPv4/UDP with
 //! a correct IPv4 header checksum and a zero (absent) UDP checksum.
