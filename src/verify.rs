@@ -11,6 +11,7 @@
 //! `--compare EARLIER.json` lists what moved since an earlier `--format json` run.
 
 use crate::analyze::analyze_path;
+use crate::render::esc;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -480,9 +481,9 @@ fn text(results: &[CaptureResult], sum: &Summary, timing: Option<Timing>, jobs: 
             .file_name()
             .map_or(r.capture.clone(), |n| n.to_string_lossy().into_owned());
         let mut row = vec![
-            shown,
-            cell(&r.expected),
-            cell(&r.found),
+            esc(&shown).into_owned(),
+            cell(&esc(&r.expected)),
+            cell(&esc(&r.found)),
             if r.error.is_some() {
                 "ERROR"
             } else if r.pass {
@@ -491,7 +492,7 @@ fn text(results: &[CaptureResult], sum: &Summary, timing: Option<Timing>, jobs: 
                 "FAIL"
             }
             .to_string(),
-            r.decided_by.clone(),
+            esc(&r.decided_by).into_owned(),
         ];
         if timing.is_some() {
             let (mb, pk) = r.timing.map_or(("-".into(), "-".into()), |t| {
@@ -506,17 +507,19 @@ fn text(results: &[CaptureResult], sum: &Summary, timing: Option<Timing>, jobs: 
     }
     s.push_str(&table(&rows, &[5, 6]));
     for r in results.iter().filter(|r| !r.pass) {
-        s.push_str(&format!("\n== {} ({})\n", r.capture, r.truth));
+        s.push_str(&format!("\n== {} ({})\n", esc(&r.capture), esc(&r.truth)));
         if let Some(e) = &r.error {
-            s.push_str(&format!("  error: {e}\n"));
+            s.push_str(&format!("  error: {}\n", esc(e)));
         }
         for c in r.checks.iter().filter(|c| !c.pass) {
             s.push_str(&format!(
                 "  {}\n    expected: {}\n    actual:   {}\n",
-                c.what, c.expected, c.actual
+                esc(&c.what),
+                esc(&c.expected),
+                esc(&c.actual)
             ));
             if let Some(by) = &c.by {
-                s.push_str(&format!("    by:       {by}\n"));
+                s.push_str(&format!("    by:       {}\n", esc(by)));
             }
         }
     }
@@ -530,7 +533,7 @@ fn text(results: &[CaptureResult], sum: &Summary, timing: Option<Timing>, jobs: 
     ] {
         for (k, c) in map {
             rows.push(vec![
-                format!("{what} {k}"),
+                format!("{what} {}", esc(k)),
                 c.tp.to_string(),
                 c.fp.to_string(),
                 c.fn_.to_string(),

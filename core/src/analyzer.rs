@@ -121,6 +121,8 @@ pub struct Analyzer {
     state: State,
     error: Option<CaptureError>,
     file_bytes: u64,
+    /// Bytes pushed (compressed bytes for a compressed capture), for progress.
+    input_bytes: u64,
 }
 
 impl Analyzer {
@@ -135,6 +137,7 @@ impl Analyzer {
             state,
             error: None,
             file_bytes: 0,
+            input_bytes: 0,
         }
     }
 
@@ -144,9 +147,12 @@ impl Analyzer {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        self.file_bytes += chunk.len() as u64;
+        self.input_bytes += chunk.len() as u64;
         let state = &mut self.state;
-        match self.reader.push(chunk, |p| state.packet(p)) {
+        let r = self.reader.push(chunk, |p| state.packet(p));
+        // Capture bytes: after decompression, so a compressed capture reports as the plain one.
+        self.file_bytes = self.reader.capture_bytes();
+        match r {
             Ok(()) => Ok(()),
             Err(e) => {
                 // Reading stopped at the bad structure: count the file up to it, so the
@@ -160,7 +166,7 @@ impl Analyzer {
 
     pub fn progress(&self) -> Progress {
         Progress {
-            bytes: self.file_bytes,
+            bytes: self.input_bytes,
             packets: self.state.packets,
             flows: self.state.table.flows().len() as u64,
         }
@@ -180,9 +186,11 @@ impl Analyzer {
     /// packet logs and labels), for callers that analyse flows further (`voipwatch compare`).
     pub fn finish_with_flows(mut self) -> (Report, Vec<LabeledFlow>) {
         if self.error.is_none() {
-            if let Err(e) = self.reader.finish() {
+            let state = &mut self.state;
+            if let Err(e) = self.reader.finish_with(|p| state.packet(p)) {
                 self.error = Some(e);
             }
+            self.file_bytes = self.reader.capture_bytes();
         }
         let State {
             table,

@@ -320,7 +320,7 @@ pub fn build_from(
     let mut w = PcapngWriter::new();
     let mut frames = Vec::new();
     let mut reader = CaptureReader::new();
-    let _ = reader.push(capture, |p| {
+    let mut each = |p: Packet<'_>| {
         let Some(comments) = selected.remove(&p.frame) else {
             return;
         };
@@ -345,7 +345,11 @@ pub fn build_from(
             w.packet(iface, p.ts, p.data, p.origlen, &comments);
         }
         frames.push(p.frame);
-    });
+    };
+    // A compressed capture's last packets may come out only at the end of input.
+    if reader.push(capture, &mut each).is_ok() {
+        let _ = reader.finish_with(&mut each);
+    }
     let comment = section_comment(&report, opts, &sha256, frames.len(), &hosts);
     let bytes = w.finish(&comment, &opts.tool);
     Pack {

@@ -245,7 +245,7 @@ pub fn render(u: &Update<'_>) -> String {
             "  {:<20} {:<12} {}\n",
             head,
             v.status.as_str().to_uppercase(),
-            v.summary
+            crate::render::esc(&v.summary)
         ));
     }
     s.push_str("\nCALLS\n");
@@ -269,7 +269,11 @@ pub fn render(u: &Update<'_>) -> String {
     if !u.findings.is_empty() {
         s.push_str("\nFINDINGS\n");
         for f in u.findings.iter().rev().take(6) {
-            s.push_str(&format!("  {:<22} {}\n", f.kind.as_str(), f.summary));
+            s.push_str(&format!(
+                "  {:<22} {}\n",
+                f.kind.as_str(),
+                crate::render::esc(&f.summary)
+            ));
         }
     }
     s.push_str("\nFLOWS (busiest first)          up             down\n");

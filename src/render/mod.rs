@@ -1,7 +1,10 @@
 //! Output renderers over the same [`voipwatch_core::Report`]: JSON lives on the report
 //! itself (`to_json`, so the page produces identical bytes); text is here.
 
+pub mod escape;
 pub mod text;
+
+pub use escape::esc;
 
 /// Which flows the text table lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

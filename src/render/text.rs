@@ -1,8 +1,11 @@
 //! The human-readable summary: a headline, verdicts, calls, findings, then a flows table.
 
-use super::FlowFilter;
+use super::{esc, FlowFilter};
 use std::fmt::Write;
 use voipwatch_core::model::Status;
+use voipwatch_core::report::message::{
+    caveat, lead_finding, render as render_message, word, Lang, Message, Param,
+};
 use voipwatch_core::report::{FlowReport, Report};
 
 /// With `--flows auto`, list every flow up to this many.
@@ -134,6 +137,33 @@ fn call_phrase(c: &voipwatch_core::report::Call) -> String {
 
 /// Renders the whole text report.
 pub fn render(r: &Report, filter: FlowFilter) -> String {
+    render_lang(r, filter, Lang::En)
+}
+
+/// `m` rendered in `lang` with its text parameters (names and addresses from the capture)
+/// escaped for the terminal first; the template's own characters (bidi isolates in Arabic) stay.
+fn localized(m: &Message, lang: Lang) -> Option<String> {
+    let mut m = m.clone();
+    for p in m.params.values_mut() {
+        if let Param::Text(t) = p {
+            *t = esc(t).into_owned();
+        }
+    }
+    render_message(&m, lang)
+}
+
+/// The colon after a label: French sets it off with a no-break space.
+fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "\u{a0}:",
+        _ => ":",
+    }
+}
+
+/// The summary in `lang`. English keeps the engine's detailed sentences; French and Arabic
+/// give the plain-language messages (verdict headline, the finding that carries it, and what
+/// else could explain it) from the core's message table.
+pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let mut s = String::new();
     let c = &r.capture;
     let span = match (c.first_ts, c.last_ts) {
@@ -148,7 +178,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     let _ = writeln!(
         s,
         "{}: {} {}, {} ({}), {}{}",
-        c.name,
+        esc(&c.name),
         format,
         if c.linktypes.is_empty() {
             String::new()
@@ -164,7 +194,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         let _ = writeln!(
             s,
             "INCOMPLETE: reading stopped {} — the results below cover only the packets before that point.",
-            c.error.as_deref().unwrap_or("early")
+            esc(c.error.as_deref().unwrap_or("early"))
         );
     }
 
@@ -185,7 +215,37 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     }
 
     // Verdicts first: the answer to the user's question.
-    if r.verdicts.is_empty() {
+    if lang != Lang::En {
+        if r.verdicts.is_empty() {
+            let _ = writeln!(s, "\n{}", word("label.no_verdict", lang));
+        } else {
+            let _ = writeln!(s, "\n{}{}", word("label.verdicts", lang), colon(lang));
+        }
+        for v in &r.verdicts {
+            let head =
+                localized(&v.message(), lang).unwrap_or_else(|| esc(&v.summary).into_owned());
+            let lead = lead_finding(&r.findings, v).and_then(|i| r.findings.get(i));
+            let why = lead
+                .and_then(|f| localized(&f.message(), lang))
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  {:<13} {}{}",
+                word(&format!("status.{}", v.status.as_str()), lang).to_uppercase(),
+                head,
+                why
+            );
+            if let Some(c) = lead.and_then(|f| caveat(f.kind, lang)) {
+                let _ = writeln!(
+                    s,
+                    "                {}{} {c}",
+                    word("label.caveat", lang),
+                    colon(lang)
+                );
+            }
+        }
+    } else if r.verdicts.is_empty() {
         let _ = writeln!(
             s,
             "\nVerdict: no call app seen, and no blocking or throttling found."
@@ -198,7 +258,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 "  {:<13} {:<12} {}",
                 v.status.as_str().to_uppercase(),
                 v.app.name(),
-                v.summary
+                esc(&v.summary)
             );
         }
     }
@@ -216,7 +276,12 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     }
 
     if !r.findings.is_empty() {
-        let _ = writeln!(s, "\nFindings ({}):", r.findings.len());
+        let _ = writeln!(
+            s,
+            "\n{} ({}):",
+            word("label.findings", lang),
+            r.findings.len()
+        );
         for (i, f) in r.findings.iter().enumerate() {
             let flow = f
                 .flow
@@ -235,7 +300,11 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 f.kind,
                 flow,
                 f.confidence,
-                f.summary,
+                if lang == Lang::En {
+                    esc(&f.summary).into_owned()
+                } else {
+                    localized(&f.message(), lang).unwrap_or_else(|| esc(&f.summary).into_owned())
+                },
                 if pk.is_empty() {
                     String::new()
                 } else {
@@ -243,7 +312,7 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 }
             );
             if let Some(filter) = &f.filter {
-                let _ = writeln!(s, "      Wireshark filter: {filter}");
+                let _ = writeln!(s, "      Wireshark filter: {}", esc(filter));
             }
         }
     }
@@ -251,11 +320,11 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     let trouble: Vec<String> = c
         .decode_errors
         .iter()
-        .map(|(k, v)| format!("{k} ×{}", count(*v)))
+        .map(|(k, v)| format!("{} ×{}", esc(k), count(*v)))
         .chain(
             c.anomalies
                 .iter()
-                .map(|(k, v)| format!("{k} ×{}", count(*v))),
+                .map(|(k, v)| format!("{} ×{}", esc(k), count(*v))),
         )
         .collect();
     if !trouble.is_empty() {
@@ -358,7 +427,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
         what.push(ids.join("+"));
     }
     if let Some(sni) = &f.sni {
-        what.push(format!("sni={sni}"));
+        what.push(format!("sni={}", esc(sni)));
     }
     if flagged.contains(&f.id) {
         what.push("⚑ see findings".into());

@@ -1,4 +1,5 @@
-//! Streaming capture readers for pcap and pcapng.
+//! Streaming capture readers for pcap and pcapng, plain or compressed with gzip or zstd
+//! (sniffed from the first bytes and decompressed as they stream, see [`compressed`]).
 //!
 //! [`CaptureReader::push`] takes chunks of any size. Records that lie wholly inside a
 //! chunk are handed to the sink as slices of that chunk (zero-copy); a record that
@@ -21,10 +22,12 @@
 
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
+pub mod compressed;
 pub mod pcap;
 pub mod pcapng;
 mod reader;
 
+pub use compressed::Compression;
 pub use reader::CaptureReader;
 
 use serde::Serialize;
@@ -103,7 +106,8 @@ impl std::fmt::Display for CaptureError {
 impl std::error::Error for CaptureError {}
 
 /// Names what the first bytes of a non-capture input look like, for error messages:
-/// `first bytes 3c 21 44 4f ("<!DO")`, plus a hint for common cases (gzip, text).
+/// `first bytes 3c 21 44 4f ("<!DO")`, plus a hint for text (compressed inputs are sniffed
+/// before, in [`compressed`]).
 pub(crate) fn describe_first_bytes(data: &[u8]) -> String {
     let head = data.get(..4).unwrap_or(data);
     let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
@@ -111,8 +115,6 @@ pub(crate) fn describe_first_bytes(data: &[u8]) -> String {
     if head.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !head.is_empty() {
         let text: String = head.iter().map(|b| char::from(*b)).collect();
         s.push_str(&format!(" (\"{text}\", text)"));
-    } else if head.starts_with(&[0x1f, 0x8b]) {
-        s.push_str(" (gzip-compressed: decompress it first)");
     }
     s
 }

@@ -7,6 +7,7 @@
 //! was checked against [`MAX_RECORD`]. The packets and errors produced do not depend on
 //! how the input is cut into chunks.
 
+use super::compressed::{sniff, Compression, Decoder, Sniff};
 use super::pcap::{self, GlobalHeader, RecordStep};
 use super::pcapng::{self, BlockStep, Sections};
 use super::{describe_first_bytes, CaptureError, CaptureErrorKind, Format, Packet, MAX_RECORD};
@@ -62,9 +63,9 @@ enum Step {
     },
 }
 
-/// Streaming reader for pcap and pcapng; sniffs the format from the first bytes.
+/// Streaming reader for uncompressed pcap and pcapng; sniffs the format from the first bytes.
 #[derive(Debug, Default)]
-pub struct CaptureReader {
+pub(crate) struct PlainReader {
     state: State,
     format: Option<Format>,
     /// Holds the start of a record that straddles chunks (always < `need` bytes).
@@ -80,11 +81,7 @@ pub struct CaptureReader {
     error: Option<CaptureError>,
 }
 
-impl CaptureReader {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+impl PlainReader {
     /// Feeds the next chunk; calls `sink` once per complete packet, in file order.
     ///
     /// After an error, reading has stopped: the same error is returned for every later call.
@@ -367,6 +364,197 @@ impl CaptureReader {
     /// Bytes pushed so far.
     pub fn bytes_pushed(&self) -> u64 {
         self.pushed
+    }
+}
+
+/// What sits between the caller's bytes and the pcap/pcapng parser.
+#[derive(Debug, Default)]
+enum Layer {
+    /// Nothing decided yet: the first bytes are held in `head`.
+    #[default]
+    Sniffing,
+    Plain,
+    Compressed(Decoder, Compression),
+}
+
+/// Streaming reader for pcap and pcapng, plain or compressed with gzip or zstd (sniffed from
+/// the first bytes, see [`super::compressed`]). Offsets in errors and [`Self::offset`] count
+/// capture bytes (after decompression); [`Self::bytes_pushed`] counts the caller's bytes.
+#[derive(Debug, Default)]
+pub struct CaptureReader {
+    plain: PlainReader,
+    layer: Layer,
+    /// The first bytes while they are too few to tell (fewer than the longest magic, 6 bytes).
+    head: Vec<u8>,
+    pushed: u64,
+    error: Option<CaptureError>,
+}
+
+/// An error of the capture parser inside decompressed data says so.
+fn inside(mut e: CaptureError, c: Compression) -> CaptureError {
+    e.detail.push_str(&format!(
+        " (offset in the {}-decompressed data)",
+        c.as_str()
+    ));
+    e
+}
+
+impl CaptureReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next chunk; calls `sink` once per complete packet, in file order.
+    ///
+    /// After an error, reading has stopped: the same error is returned for every later call.
+    pub fn push<F: FnMut(Packet<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        mut sink: F,
+    ) -> Result<(), CaptureError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        self.pushed = self.pushed.saturating_add(chunk.len() as u64);
+        let r = self.push_inner(chunk, &mut sink);
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+        }
+        r
+    }
+
+    fn push_inner<F: FnMut(Packet<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut F,
+    ) -> Result<(), CaptureError> {
+        let mut joined;
+        let data: &[u8] = if matches!(self.layer, Layer::Sniffing) {
+            let data = if self.head.is_empty() {
+                chunk
+            } else {
+                joined = std::mem::take(&mut self.head);
+                joined.extend_from_slice(chunk);
+                &joined
+            };
+            match sniff(data) {
+                Sniff::Need => {
+                    self.head = data.to_vec();
+                    return Ok(());
+                }
+                Sniff::Plain => self.layer = Layer::Plain,
+                Sniff::Known(c) => self.layer = Layer::Compressed(Decoder::new(c), c),
+                Sniff::Unsupported(name, how) => {
+                    return Err(CaptureError {
+                        kind: CaptureErrorKind::Unsupported,
+                        offset: 0,
+                        detail: format!(
+                            "{}: a {name}-compressed file; voipwatch reads pcap and pcapng, plain \
+                             or compressed with gzip or zstd: unpack it first ({how})",
+                            describe_first_bytes(data)
+                        ),
+                    });
+                }
+            }
+            data
+        } else {
+            chunk
+        };
+        match &mut self.layer {
+            Layer::Compressed(dec, c) => {
+                let (plain, c) = (&mut self.plain, *c);
+                dec.push(data, &mut |piece| {
+                    plain.push(piece, &mut *sink).map_err(|e| inside(e, c))
+                })
+            }
+            _ => self.plain.push(data, sink),
+        }
+    }
+
+    /// Declares end of input: an error if the input was empty, ended inside a record, or
+    /// ended inside the compressed stream. Packets still held by a decompressor are dropped:
+    /// use [`Self::finish_with`] to receive them.
+    pub fn finish(&mut self) -> Result<(), CaptureError> {
+        self.finish_with(|_| {})
+    }
+
+    /// [`Self::finish`], handing packets still held by a decompressor (a cut zstd frame's
+    /// last window) to `sink` first.
+    pub fn finish_with<F: FnMut(Packet<'_>)>(&mut self, mut sink: F) -> Result<(), CaptureError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let r = match &mut self.layer {
+            Layer::Sniffing => {
+                // Fewer bytes than any magic: the capture parser names what they are.
+                let head = std::mem::take(&mut self.head);
+                let pushed = if head.is_empty() {
+                    Ok(())
+                } else {
+                    self.plain.push(&head, |_| {})
+                };
+                pushed.and_then(|()| self.plain.finish())
+            }
+            Layer::Plain => self.plain.finish(),
+            Layer::Compressed(dec, c) => {
+                let (plain, c2) = (&mut self.plain, *c);
+                let d = dec
+                    .finish(&mut |piece| plain.push(piece, &mut sink).map_err(|e| inside(e, c2)));
+                match (d, self.plain.finish()) {
+                    (Ok(()), Ok(())) => Ok(()),
+                    (Ok(()), Err(p)) => Err(inside(p, *c)),
+                    (Err(d), Ok(())) => Err(d),
+                    (Err(d), Err(p)) if p.kind == CaptureErrorKind::Truncated => {
+                        Err(CaptureError {
+                            kind: CaptureErrorKind::Truncated,
+                            offset: p.offset,
+                            detail: format!("{}, because {}", p.detail, d.detail),
+                        })
+                    }
+                    (Err(d), Err(_)) => Err(d),
+                }
+            }
+        };
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+        }
+        r
+    }
+
+    pub fn format(&self) -> Option<Format> {
+        self.plain.format()
+    }
+    /// The compression the input was read through, if any.
+    pub fn compression(&self) -> Option<Compression> {
+        match &self.layer {
+            Layer::Compressed(_, c) => Some(*c),
+            _ => None,
+        }
+    }
+    /// Distinct link types in first-seen order (from the pcap header or the pcapng
+    /// interface descriptions; at most 64 are listed).
+    pub fn linktypes(&self) -> &[u32] {
+        self.plain.linktypes()
+    }
+    /// Capture offset (after decompression) of the first byte not yet parsed: where the next
+    /// record starts. After an error, the offset of the structure that caused it.
+    pub fn offset(&self) -> u64 {
+        self.plain.offset()
+    }
+    /// Packets passed to the sink so far.
+    pub fn packets(&self) -> u64 {
+        self.plain.packets()
+    }
+    /// Bytes pushed so far (compressed bytes for a compressed input).
+    pub fn bytes_pushed(&self) -> u64 {
+        self.pushed
+    }
+    /// Capture bytes so far: decompressed bytes for a compressed input, else pushed bytes.
+    pub fn capture_bytes(&self) -> u64 {
+        match &self.layer {
+            Layer::Compressed(dec, _) => dec.produced(),
+            _ => self.plain.bytes_pushed(),
+        }
     }
     /// Largest record the reader accepts (see [`MAX_RECORD`]).
     pub const fn max_record() -> usize {
@@ -737,7 +925,7 @@ mod tests {
             );
             assert_eq!(r.finish().unwrap_err(), e);
             // Nothing of the claimed 16 MB was buffered.
-            assert!(r.buf.capacity() < 4096);
+            assert!(r.plain.buf.capacity() < 4096);
         }
         // A pcapng block claiming 4 GB is refused before any buffering.
         let mut ng = pcapng_two_sections();
@@ -745,7 +933,7 @@ mod tests {
         let (_, res, r) = read_chunked(&ng, 50);
         let e = res.unwrap_err();
         assert_eq!((e.kind, e.offset), (CaptureErrorKind::BadLength, 36));
-        assert!(r.buf.capacity() < 4096);
+        assert!(r.plain.buf.capacity() < 4096);
     }
 
     #[test]
@@ -762,7 +950,7 @@ mod tests {
         let mut got = vec![];
         for c in f.chunks(1000) {
             r.push(c, |p| got.push(p.data.to_vec())).unwrap();
-            assert!(r.buf.len() <= n as usize + 16);
+            assert!(r.plain.buf.len() <= n as usize + 16);
         }
         r.finish().unwrap();
         assert_eq!(got.len(), 1);

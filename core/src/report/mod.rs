@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 pub mod evidence;
 pub mod filter;
 pub mod limits;
+pub mod message;
 
 pub use evidence::{Evidence, Media, Subject};
 pub use limits::Limit;
@@ -161,8 +162,9 @@ pub struct Call {
     pub status: Status,
 }
 
-/// One finding of a detector.
-#[derive(Clone, Debug, Serialize)]
+/// One finding of a detector. Serialised with its [`message`](Finding::message) after the
+/// summary (see [`message`]).
+#[derive(Clone, Debug)]
 pub struct Finding {
     pub kind: FindingKind,
     /// The flow the finding is about, if one (see [`Finding::subjects`]).
@@ -235,17 +237,55 @@ impl Serialize for VerdictApp {
     }
 }
 
-/// A per-app (or per-call) verdict.
-#[derive(Clone, Debug, Serialize)]
+/// A per-app (or per-call) verdict. Serialised with its [`message`](Verdict::message) after
+/// the summary.
+#[derive(Clone, Debug)]
 pub struct Verdict {
     pub app: VerdictApp,
     pub service: Service,
     pub status: Status,
     pub summary: String,
+    /// Why it is inconclusive (or, for an app without a call, unable to answer) when no
+    /// finding says; it selects the verdict's message.
+    pub reason: Option<message::Reason>,
     pub calls: Vec<u32>,
     pub flows: Vec<u32>,
     /// Indices into `findings`.
     pub findings: Vec<usize>,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 10)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("flow", &self.flow)?;
+        st.serialize_field("ts", &self.ts)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("confidence", &self.confidence)?;
+        st.serialize_field("summary", &self.summary)?;
+        st.serialize_field("message", &self.message())?;
+        st.serialize_field("evidence", &self.evidence)?;
+        st.serialize_field("filter", &self.filter)?;
+        st.serialize_field("packets", &self.packets)?;
+        st.end()
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Verdict", 8)?;
+        st.serialize_field("app", &self.app)?;
+        st.serialize_field("service", &self.service)?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("summary", &self.summary)?;
+        st.serialize_field("message", &self.message())?;
+        st.serialize_field("calls", &self.calls)?;
+        st.serialize_field("flows", &self.flows)?;
+        st.serialize_field("findings", &self.findings)?;
+        st.end()
+    }
 }
 
 impl FlowReport {

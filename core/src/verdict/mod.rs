@@ -23,6 +23,7 @@
 use crate::classify::Service;
 use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
+use crate::report::message::Reason;
 use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
 use crate::Nanos;
 use std::cmp::Ordering;
@@ -94,7 +95,7 @@ fn decide(
     capture_two_way: bool,
     quiet: &str,
     prefix: &str,
-) -> (Status, String) {
+) -> (Status, String, Option<Reason>) {
     if let Some((_, w)) = worst(findings, idx) {
         let status = w.severity.status();
         let others = idx
@@ -117,18 +118,20 @@ fn decide(
         } else {
             format!("{subject}: {status} — {}{more}.", lower_first(body))
         };
-        return (status, sentence);
+        return (status, sentence, None);
     }
     if !capture_two_way {
         return (
             Status::Inconclusive,
             format!("{subject}: inconclusive — the capture holds only one direction of traffic, so answers that never came cannot be told from answers that were not captured."),
+            Some(Reason::OneDirectionCapture),
         );
     }
     if !t.two_way {
         return (
             Status::Inconclusive,
             format!("{subject}: inconclusive — only one direction of its traffic was captured ({} packets) and no detector could explain why.", t.packets),
+            Some(Reason::OneDirectionFlows { packets: t.packets }),
         );
     }
     if t.span < MIN_SPAN && t.packets < MIN_PACKETS {
@@ -139,6 +142,10 @@ fn decide(
                 t.packets,
                 span_phrase(t.span)
             ),
+            Some(Reason::TooLittle {
+                packets: t.packets,
+                span_s: crate::secs(t.span),
+            }),
         );
     }
     (
@@ -148,6 +155,7 @@ fn decide(
             t.packets,
             span_phrase(t.span)
         ),
+        None,
     )
 }
 
@@ -272,7 +280,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         let t = traffic(&members);
         let subject = call_subject(call, &by_id);
         let prefix = format!("{} call", call.app.name());
-        let (status, summary) = decide(
+        let (status, summary, reason) = decide(
             &subject,
             findings,
             &idx,
@@ -289,6 +297,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
                 service: Service::Call,
                 status,
                 summary,
+                reason,
                 calls: vec![call.id],
                 flows: call.flows.clone(),
                 findings: idx,
@@ -339,7 +348,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         };
         let t = traffic(&members);
         let prefix = format!("{label} call");
-        let (mut status, mut summary) = decide(
+        let (mut status, mut summary, mut reason) = decide(
             &subject,
             findings,
             &idx,
@@ -352,6 +361,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         if status == Status::Ok && service != Service::Call {
             status = Status::Inconclusive;
             summary = summary.replacen(": ok — ", ": inconclusive — ", 1);
+            reason = Some(Reason::NoCall);
         }
         let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
         for c in &app_calls {
@@ -364,6 +374,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             service,
             status,
             summary,
+            reason,
             calls: app_calls.iter().map(|c| c.id).collect(),
             flows: fl,
             findings: idx,
@@ -390,7 +401,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         fl.dedup();
         let service = members.first().map_or(Service::Other, |f| f.class.service);
         let t = traffic(&members);
-        let (status, summary) = decide(
+        let (status, summary, reason) = decide(
             "Other traffic",
             findings,
             &idx,
@@ -404,6 +415,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             service,
             status,
             summary,
+            reason,
             calls: Vec::new(),
             flows: fl,
             findings: idx,
@@ -452,6 +464,7 @@ pub fn apply_limits(
     for v in verdicts.iter_mut().filter(|v| v.status == Status::Ok) {
         if let Some(r) = reason(&v.flows) {
             v.status = Status::Inconclusive;
+            v.reason = Some(Reason::LimitsCut);
             let body = v.summary.replacen(": ok — ", ": inconclusive — ", 1);
             v.summary = format!(
                 "{}; but {r}, so what was cut cannot be judged (see capture.limits).",
@@ -485,6 +498,7 @@ pub fn cut_capture(limits: &[crate::report::Limit]) -> Option<Verdict> {
             "inconclusive: no call app seen and nothing wrong in what was analysed, but limits cut the evidence ({}), so what was cut cannot be judged (see capture.limits).",
             cut.join(", ")
         ),
+        reason: Some(Reason::LimitsCut),
         calls: Vec::new(),
         flows: Vec::new(),
         findings: Vec::new(),
@@ -501,6 +515,14 @@ pub fn nothing_to_judge(
     error: Option<&str>,
     flows: &[LabeledFlow],
 ) -> Option<Verdict> {
+    let one_way = !flows
+        .iter()
+        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0);
+    let why = if packets > 0 && !flows.is_empty() && one_way {
+        Reason::OneDirectionCapture
+    } else {
+        Reason::NothingToJudge
+    };
     let reason = if packets == 0 {
         match error {
             Some(e) => format!(
@@ -513,10 +535,7 @@ pub fn nothing_to_judge(
             "none of its {packets} packet{} carried an IP flow (see the decode errors), so there is nothing to judge",
             if packets == 1 { "" } else { "s" }
         )
-    } else if !flows
-        .iter()
-        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
-    {
+    } else if one_way {
         let n = flows.len();
         format!(
             "the capture holds only one direction of traffic ({n} flow{}), so answers that never came cannot be told from answers that were not captured",
@@ -530,6 +549,7 @@ pub fn nothing_to_judge(
         service: Service::Other,
         status: Status::Inconclusive,
         summary: format!("inconclusive: {reason}."),
+        reason: Some(why),
         calls: Vec::new(),
         flows: Vec::new(),
         findings: Vec::new(),
