@@ -868,4 +868,26 @@ mod tests {
             .summary
             .contains("3 packets of flows the flow table could not hold were not analysed"));
     }
+
+    #[test]
+    fn issue_13_capture_and_limits_verdicts_have_messages() {
+        use crate::report::message::{render, Lang};
+        let v = nothing_to_judge(0, None, &[]).unwrap();
+        let m = v.message();
+        assert_eq!(m.id, "verdict.inconclusive.nothing_to_judge");
+        let en = render(&m, Lang::En).unwrap();
+        assert!(en.starts_with("The capture: nothing to judge"), "{en}");
+        let fr = render(&m, Lang::Fr).unwrap();
+        assert!(fr.starts_with("La capture : rien à juger"), "{fr}");
+        let v = cut_capture(&[crate::report::Limit {
+            limit: "packets_per_flow",
+            max: 1,
+            flow_count: 1,
+            flows: vec![0],
+            dropped: 1,
+            effect: String::new(),
+        }])
+        .unwrap();
+        assert_eq!(v.message().id, "verdict.inconclusive.limits_cut");
+    }
 }
