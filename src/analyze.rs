@@ -308,8 +308,8 @@ fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
     }
     let Some(report) = &out.report else { return };
     match o.format {
-        Format::Json => crate::print_out(&report.to_json()),
-        Format::Ndjson => crate::print_out(&(report.to_json_line() + "\n")),
+        Format::Json => crate::write_out(|w| report.write_json(w)),
+        Format::Ndjson => crate::write_out(|w| report.write_json_line(w)),
         Format::Text => {
             let mut s = render::text::render_lang(report, o.flows, o.lang);
             if many {

@@ -394,6 +394,37 @@ fn text_counts_icmp_rows_and_checksum_note() {
     }
 }
 
+/// Issue 13 (item 7): a capture with no packets, or a file that is not a capture, is
+/// "inconclusive: …", never "no blocking or throttling found" — in the text and the JSON.
+#[test]
+fn issue_13_nothing_to_judge_is_inconclusive() {
+    let mut header = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    header.extend_from_slice(&[0; 8]);
+    header.extend_from_slice(&65535u32.to_le_bytes());
+    header.extend_from_slice(&1u32.to_le_bytes());
+    let p = tmp("no-packets.pcap", &header);
+    let out = run(&["analyze", p.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("inconclusive: the capture holds no packets"),
+        "{text}"
+    );
+    assert!(!text.contains("no blocking or throttling found"), "{text}");
+    let r = json(&run(&["analyze", "-f", "json", p.to_str().unwrap()]));
+    assert_eq!(r["verdicts"][0]["app"], "capture");
+    assert_eq!(r["verdicts"][0]["status"], "inconclusive");
+    let p = tmp("page.html", b"<!DOCTYPE html><html>not a capture</html>");
+    let out = run(&["analyze", "-f", "json", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let r = json(&out);
+    assert_eq!(r["verdicts"][0]["status"], "inconclusive");
+    let s = r["verdicts"][0]["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with("inconclusive: the file could not be read"),
+        "{s}"
+    );
+}
+
 #[test]
 fn lang_gives_french_and_arabic_verdicts_and_follows_the_locale() {
     let cap = concat!(

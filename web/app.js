@@ -62,7 +62,7 @@ const serviceLabel = (s) => t(`service_${s}`) || s;
 // the worker with "ready" (reports only come after it); unknown ids are shown as they are.
 const appNames = new Map();
 let engineVersionText = "";
-const appLabel = (a) => (a === "other" ? t("app_other") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
+const appLabel = (a) => (a === "other" ? t("app_other") : a === "capture" ? t("app_capture") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
 
 // ---------- language ----------
 function applyLang(next) {
@@ -254,6 +254,7 @@ function render() {
   } else warn.hidden = true;
   renderAnswer(r);
   renderSummary(r);
+  renderLimits(r);
   renderVerdicts(r);
   renderCalls(r);
   renderFindings(r);
@@ -275,6 +276,18 @@ function renderSummary(r) {
     ["sum_packets", num(c.packets)], ["sum_flows", num((r.flows || []).length)], ["sum_span", span],
   ];
   $("summary").replaceChildren(h("dl", {}, rows.map(([k, v]) => h("div", {}, h("dt", { text: t(k) }), h("dd", { dir: "auto", text: v ?? "–" })))));
+}
+
+// Every cap that cut evidence (capture.limits): the verdicts it touched say inconclusive.
+function renderLimits(r) {
+  const box = $("limits");
+  const ls = (r.capture && r.capture.limits) || [];
+  if (!ls.length) { box.hidden = true; box.replaceChildren(); return; }
+  box.replaceChildren(h("p", { text: t("limits_hit") }), h("ul", {}, ls.map((l) => h("li", { "data-testid": "limit", "data-limit": l.limit },
+    h("code", { text: `${l.limit} (${num(l.max)})` }), " ",
+    h("span", { class: "engine-text", lang: "en", dir: "ltr", text: l.effect }),
+    (l.flows && l.flows.length) ? h("span", { class: "meta", text: ` — ${t("flows_n", { n: num(l.flow_count) })}` }) : null))));
+  box.hidden = false;
 }
 
 /** The engine's plain-language messages for the page's language (English when missing). */

@@ -198,6 +198,22 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         );
     }
 
+    // Limits that cut evidence come before the verdicts they made inconclusive.
+    for l in &c.limits {
+        let flows = match l.flow_count {
+            0 => String::new(),
+            1 => " (1 flow)".to_string(),
+            n => format!(" ({} flows)", count(n)),
+        };
+        let _ = writeln!(
+            s,
+            "LIMIT {} = {}{flows}: {}.",
+            l.limit,
+            count(l.max),
+            l.effect
+        );
+    }
+
     // Verdicts first: the answer to the user's question.
     if lang != Lang::En {
         if r.verdicts.is_empty() {
@@ -453,5 +469,28 @@ mod tests {
         assert_eq!(size(1_500_000), "1.5 MB");
         assert_eq!(duration(134.0), "2 min 14 s");
         assert_eq!(duration(0.25), "250 ms");
+    }
+
+    /// Issue 13: a limit that cut evidence is printed before the verdicts.
+    #[test]
+    fn limits_are_printed_before_verdicts() {
+        let mut r = voipwatch_core::analyzer::analyze_bytes(Default::default(), b"");
+        r.capture.limits.push(voipwatch_core::report::Limit {
+            limit: "packets_per_flow",
+            max: 360_000,
+            flow_count: 2,
+            flows: vec![3, 9],
+            dropped: 10,
+            effect: "the packet log kept the first and the last packets".into(),
+        });
+        let text = render(&r, FlowFilter::Auto);
+        let at = text
+            .find("LIMIT packets_per_flow = 360,000 (2 flows): the packet log kept the first and the last packets.")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(at < text.find("Verdicts:").unwrap_or(usize::MAX), "{text}");
+        assert!(
+            text.contains("inconclusive: the file could not be read"),
+            "{text}"
+        );
     }
 }

@@ -54,7 +54,17 @@ pub struct DetectConfig {
     pub throttle: series::ThrottleConfig,
     /// Thresholds of the blocking detectors (defaults and sources in `blocking.rs`).
     pub blocking: blocking::BlockingConfig,
+    /// The per-capture work budget in packet visits ([`facts::Facts::charge`]); `None` is
+    /// [`DEFAULT_WORK_BUDGET`].
+    pub work_budget: Option<u64>,
 }
+
+/// Packet visits the per-flow analyses (TCP throttling, RST judgement, RTP rate series) may
+/// spend on one capture. Every detector is linear in the packets it reads and the packet
+/// logs are capped (4,000,000 entries in all), so real captures spend a few tens of millions;
+/// the budget bounds the work whatever the caps, and what it skips is named in
+/// `capture.limits` (`work_budget`).
+pub const DEFAULT_WORK_BUDGET: u64 = 200_000_000;
 
 /// What detectors see: the flows, the calls, the thresholds and the shared facts.
 pub struct Input<'a> {

@@ -154,6 +154,8 @@ templates! {
     "verdict.inconclusive.one_direction_capture" => ["{app}: we cannot tell — the capture holds only one direction of traffic, so answers that never came look the same as answers that were not recorded.", "{app} : impossible de conclure — la capture ne contient qu'un sens du trafic ; une réponse jamais arrivée ne se distingue pas d'une réponse non enregistrée.", "{app}: لا يمكن الحكم — التسجيل يحتوي اتجاهًا واحدًا فقط من الحركة، فلا يمكن التمييز بين ردّ لم يصل وردّ لم يُسجَّل."],
     "verdict.inconclusive.one_direction_flows" => ["{app}: we cannot tell — only one direction of its traffic was recorded ({packets} packets).", "{app} : impossible de conclure — un seul sens de son trafic a été enregistré ({packets} paquets).", "{app}: لا يمكن الحكم — سُجّل اتجاه واحد فقط من حركته ({packets} حزمة)."],
     "verdict.inconclusive.too_little" => ["{app}: we cannot tell — too little traffic to judge ({packets} packets over {span_s}).", "{app} : impossible de conclure — trop peu de trafic pour juger ({packets} paquets en {span_s}).", "{app}: لا يمكن الحكم — الحركة أقل من أن يُحكم عليها ({packets} حزمة خلال {span_s})."],
+    "verdict.inconclusive.nothing_to_judge" => ["{app}: nothing to judge — it holds no packets or no flow this tool can read, so it says nothing about blocking.", "{app} : rien à juger — elle ne contient aucun paquet ou aucun flux lisible, elle ne dit donc rien d'un blocage.", "{app}: لا شيء للحكم عليه — لا يحتوي على حزم أو تدفقات مقروءة، فلا يقول شيئًا عن الحظر."],
+    "verdict.inconclusive.limits_cut" => ["{app}: we cannot tell for sure — limits cut part of the evidence (see the limits listed).", "{app} : impossible de conclure avec certitude — des limites ont coupé une partie des preuves (voir les limites listées).", "{app}: لا يمكن الجزم — قطعت حدودٌ جزءًا من الأدلة (انظر الحدود المذكورة)."],
     "verdict.inconclusive.no_call" => ["{app}: there is no call in this capture, so it cannot show whether calls are blocked; its other traffic worked.", "{app} : aucune conversation dans cette capture, elle ne peut donc pas montrer si les appels sont bloqués ; le reste de son trafic fonctionnait.", "{app}: لا توجد مكالمة في هذا التسجيل، فلا يمكنه إثبات حظر المكالمات؛ بقية حركته عملت."],
     // ---- findings: what happened, in plain words ----
     "finding.tcp_reset_injected" => ["Connection {flow} was cut by a reset that the other end did not send ({tests} tell-tale signs).", "La connexion {flow} a été coupée par une réinitialisation que l'autre extrémité n'a pas envoyée ({tests} indices).", "قُطع الاتصال {flow} بإشارة إعادة تعيين لم يرسلها الطرف الآخر ({tests} مؤشرات)."],
@@ -208,6 +210,7 @@ templates! {
     "caveat.rtp_degraded" => ["Weak Wi-Fi or mobile signal degrades calls too.", "Un Wi-Fi ou un signal mobile faible dégrade aussi les appels.", "ضعف الواي فاي أو إشارة الجوال يُضعف المكالمات أيضًا."],
     // ---- words used by renderers ----
     "app.other" => ["Other traffic", "Autre trafic", "حركة أخرى"],
+    "app.capture" => ["The capture", "La capture", "الالتقاط"],
     "status.ok" => ["ok", "ok", "سليم"],
     "status.blocked" => ["blocked", "bloqué", "محظور"],
     "status.throttled" => ["throttled", "ralenti", "مُبطَّأ"],
@@ -263,8 +266,13 @@ fn param_text(name: &str, p: &Param, lang: Lang) -> String {
         Param::Num(x) => *x,
         Param::Text(s) => {
             if name == "app" {
-                return if s == "other" {
-                    template("app.other").map_or_else(|| s.clone(), |t| t.text(lang).to_string())
+                return if s == "other" || s == "capture" {
+                    let id = if s == "other" {
+                        "app.other"
+                    } else {
+                        "app.capture"
+                    };
+                    template(id).map_or_else(|| s.clone(), |t| t.text(lang).to_string())
                 } else {
                     App::from_id(s).map_or_else(|| s.clone(), |a| a.name().to_string())
                 };
@@ -466,6 +474,10 @@ pub enum Reason {
     TooLittle { packets: u64, span_s: f64 },
     /// The app's traffic worked but it made no call.
     NoCall,
+    /// No packets, no readable capture, or no IP flow (the `capture` verdict).
+    NothingToJudge,
+    /// Nothing wrong in what was analysed, but a limit cut the evidence (`capture.limits`).
+    LimitsCut,
 }
 
 impl Reason {
@@ -475,6 +487,8 @@ impl Reason {
             Reason::OneDirectionFlows { .. } => "one_direction_flows",
             Reason::TooLittle { .. } => "too_little",
             Reason::NoCall => "no_call",
+            Reason::NothingToJudge => "nothing_to_judge",
+            Reason::LimitsCut => "limits_cut",
         }
     }
 }

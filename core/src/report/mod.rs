@@ -18,9 +18,11 @@ use std::collections::BTreeMap;
 
 pub mod evidence;
 pub mod filter;
+pub mod limits;
 pub mod message;
 
 pub use evidence::{Evidence, Media, Subject};
+pub use limits::Limit;
 
 pub const SCHEMA: &str = "voipwatch.report/1";
 
@@ -63,6 +65,8 @@ pub struct CaptureInfo {
     pub unattributed_fragments: u64,
     pub complete: bool,
     pub error: Option<String>,
+    /// Every cap that cut evidence (see [`limits`]); empty when none did.
+    pub limits: Vec<Limit>,
     /// Who the capture host is and where it sits (see `detect::vantage`).
     pub vantage: VantageInfo,
 }
@@ -193,11 +197,13 @@ impl Finding {
     }
 }
 
-/// Whom a verdict is about: an app, or `other` for trouble on unrecognised flows.
+/// Whom a verdict is about: an app, `other` for trouble on unrecognised flows, or `capture`
+/// when the capture as a whole gives nothing to judge (no packets, no flows, one direction).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerdictApp {
     App(App),
     Other,
+    Capture,
 }
 
 impl VerdictApp {
@@ -206,6 +212,7 @@ impl VerdictApp {
         match self {
             VerdictApp::App(a) => a.as_str(),
             VerdictApp::Other => "other",
+            VerdictApp::Capture => "capture",
         }
     }
     /// The name shown to people (the app table's, or "other").
@@ -213,6 +220,7 @@ impl VerdictApp {
         match self {
             VerdictApp::App(a) => a.name(),
             VerdictApp::Other => "other",
+            VerdictApp::Capture => "capture",
         }
     }
 }
@@ -342,6 +350,19 @@ impl Report {
         s.push('\n');
         s
     }
+    /// Writes the same bytes as [`Report::to_json`] to `w` without building the string (a
+    /// million-flow report is hundreds of MB of JSON: streaming it halves the peak memory).
+    pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        let mut w = w;
+        serde_json::to_writer_pretty(&mut w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
+    /// Writes the same bytes as [`Report::to_json_line`] plus a newline to `w`.
+    pub fn write_json_line<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        let mut w = w;
+        serde_json::to_writer(&mut w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
     /// One line of JSON (for ndjson output).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -361,5 +382,21 @@ pub fn linktype_name(lt: u32) -> String {
         229 => "ipv6".into(),
         276 => "linux_sll2".into(),
         n => format!("linktype_{n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyzer::{analyze_bytes, Config};
+
+    #[test]
+    fn streamed_json_is_the_same_bytes() {
+        let r = analyze_bytes(Config::default(), b"not a capture");
+        let mut a = Vec::new();
+        r.write_json(&mut a).unwrap();
+        assert_eq!(a, r.to_json().into_bytes());
+        let mut b = Vec::new();
+        r.write_json_line(&mut b).unwrap();
+        assert_eq!(b, (r.to_json_line() + "\n").into_bytes());
     }
 }
