@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use voipwatch_core::analyzer::{analyze_bytes, Config};
+use voipwatch_core::model::Service;
 use voipwatch_core::report::Report;
 
 fn corpus() -> Option<PathBuf> {
@@ -167,6 +168,9 @@ fn key(l4: &str, a: &str, b: &str) -> (String, BTreeSet<String>) {
 struct Score {
     groups: BTreeMap<&'static str, (u32, u32)>,
     false_calls: u32,
+    /// Flows of the same rows with `service: call` under a generic id or no app (`webrtc`,
+    /// `voip`, `sip`, null): a call claimed without naming an app.
+    generic_false_calls: u32,
     misses: Vec<String>,
 }
 
@@ -219,6 +223,12 @@ fn score(dir: &Path) -> Score {
                     s.false_calls += 1;
                     s.misses.push(format!(
                         "{pcap} {} {} <-> {}: false call {our_app:?}",
+                        r[c_proto], r[c_src], r[c_dst]
+                    ));
+                } else if ours.is_some_and(|f| f.service == Service::Call) {
+                    s.generic_false_calls += 1;
+                    s.misses.push(format!(
+                        "{pcap} {} {} <-> {}: false generic call {our_app:?}",
                         r[c_proto], r[c_src], r[c_dst]
                     ));
                 }
@@ -289,6 +299,13 @@ fn ndpi_corpus_scores() {
         s.false_calls <= 6,
         "false calls {}\n{report}",
         s.false_calls
+    );
+    // No call without a known app (WebRTC, plain RTP, H.323 …) on a non-call flow: gaming,
+    // VPNs and plain DTLS stay non-calls (issue 11).
+    assert_eq!(
+        s.generic_false_calls, 0,
+        "generic false calls {}\n{report}",
+        s.generic_false_calls
     );
 }
 

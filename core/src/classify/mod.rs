@@ -28,6 +28,7 @@ pub mod discord;
 pub mod dns;
 pub mod dtls;
 pub mod facetime;
+pub mod generic;
 pub mod h323;
 pub mod iax;
 pub mod line;
@@ -449,6 +450,7 @@ impl Engine {
             }
             record::stream_openings(flow, &mut class.tx);
             ports::hint(&info, class);
+            generic::label(flow, class);
             finalize_service(class);
         }
         let calls = calls::group(&flows);
