@@ -144,6 +144,11 @@ pub struct FlowLabels {
     pub endpoint_linked: bool,
     /// The flow whose STUN/SDP taught the cache entry that labelled this one.
     pub linked_to: Option<u32>,
+    /// Peers behind a TURN relay (XOR-PEER-ADDRESS of CreatePermission, ChannelBind and
+    /// Send/Data indications), in the order first seen, at most 8.
+    pub relay_peers: Vec<std::net::SocketAddr>,
+    /// TURN frames (ChannelData, Send/Data indications) whose content was unwrapped.
+    pub relayed: u64,
     /// The protocol messages classification parsed (bounded; see [`crate::tx`]). Detectors
     /// read these instead of payload bytes.
     pub tx: Transactions,
@@ -180,6 +185,12 @@ impl FlowLabels {
             self.add_evidence(evidence);
         }
         stronger
+    }
+    /// Records a peer behind a TURN relay (bounded at 8, no duplicates).
+    pub fn add_relay_peer(&mut self, peer: std::net::SocketAddr) {
+        if self.relay_peers.len() < 8 && !self.relay_peers.contains(&peer) {
+            self.relay_peers.push(peer);
+        }
     }
     /// Marks the flow as carrying a call (media or call signalling).
     pub fn mark_call(&mut self, evidence: impl Into<String>) {

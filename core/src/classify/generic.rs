@@ -232,6 +232,46 @@ mod tests {
         assert_eq!(c.service, Service::Call);
     }
 
+    /// A ChannelBind request (XOR-PEER-ADDRESS 203.0.113.5:40000, channel 0x4001).
+    fn channel_bind() -> Vec<u8> {
+        let mut attrs = vec![0x00, 0x0c, 0x00, 0x04, 0x40, 0x01, 0, 0];
+        attrs.extend_from_slice(&[0x00, 0x12, 0x00, 0x08, 0x00, 0x01]);
+        attrs.extend_from_slice(&(40000u16 ^ 0x2112).to_be_bytes());
+        attrs
+            .extend_from_slice(&(u32::from_be_bytes([203, 0, 113, 5]) ^ 0x2112_A442).to_be_bytes());
+        let mut v = vec![0x00, 0x09];
+        v.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        v.extend_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+        v.extend_from_slice(&[3; 12]);
+        v.extend_from_slice(&attrs);
+        v
+    }
+
+    fn channel_data(inner: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x40, 0x01];
+        v.extend_from_slice(&(inner.len() as u16).to_be_bytes());
+        v.extend_from_slice(inner);
+        v
+    }
+
+    #[test]
+    fn srtp_relayed_in_channel_data_is_measured_and_a_call() {
+        let mut p = vec![(Dir::C2s, 0, channel_bind())];
+        for i in 0..50u16 {
+            let t = 10 * MS + i64::from(i) * 20 * MS;
+            p.push((Dir::C2s, t, channel_data(&srtp(i, 0x1111))));
+            p.push((Dir::S2c, t + MS, channel_data(&srtp(i, 0x2222))));
+        }
+        let c = run(&p);
+        assert_eq!(c.app, Some(App::WebRtc));
+        assert_eq!(c.service, Service::Call);
+        assert!(c.has_protocol(Protocol::Turn) && c.has_protocol(Protocol::Srtp));
+        assert_eq!(c.rtp.len(), 2);
+        assert!(c.rtp.iter().all(|s| s.packets == 50 && s.lost == 0));
+        assert_eq!(c.relay_peers, vec!["203.0.113.5:40000".parse().unwrap()]);
+        assert_eq!(c.relayed, 100);
+    }
+
     #[test]
     fn cadence_needs_packets_duration_and_rate() {
         let s = |packets, first_ts, last_ts| RtpStats {

@@ -160,6 +160,9 @@ pub trait Classifier: Sync {
     /// Keep the state after the classifier is done with a flow, for
     /// [`account`](Classifier::account) and [`finish`](Classifier::finish).
     const KEEPS_STATE: bool = false;
+    /// A media classifier (RTP, DTLS): on a TURN flow it sees the relayed payload (ChannelData
+    /// or Send/Data indication content, [`crate::proto::turn`]) instead of the outer bytes.
+    const MEDIA: bool = false;
     /// Stable id (snake_case), used in docs and tests.
     fn id(&self) -> &'static str;
     /// Payload packets of a flow this classifier looks at, at most.
@@ -185,6 +188,7 @@ pub trait Registered: Sync {
     fn budget(&self) -> u32;
     fn wants(&self, flow: &FlowInfo, class: &FlowLabels) -> bool;
     fn keeps_state(&self) -> bool;
+    fn media(&self) -> bool;
     /// `inspect` with the stored state (None: none yet); returns the state to store.
     fn run(
         &self,
@@ -208,6 +212,9 @@ impl<C: Classifier> Registered for C {
     }
     fn keeps_state(&self) -> bool {
         C::KEEPS_STATE
+    }
+    fn media(&self) -> bool {
+        C::MEDIA
     }
     fn run(
         &self,
@@ -360,14 +367,44 @@ impl Engine {
             dst,
             nth: st.inspected,
         };
+        // TURN: the relayed payloads (ChannelData only once the flow is known to be STUN/TURN,
+        // RFC 7983; indications carry the cookie). Media classifiers see these.
+        let tcp = matches!(d.l4, L4::Tcp(_));
+        let (inner, n_inner) = if st.labels.has_protocol(Protocol::Stun) {
+            crate::proto::turn::frames(payload, tcp)
+        } else {
+            ([None; crate::proto::turn::MAX_FRAMES], 0)
+        };
+        if n_inner > 0 {
+            relayed(&mut st.labels, &inner, frame);
+        }
         // Per-packet accounting of classifiers that keep state (RTP streams).
         for (idx, s) in st.states.iter_mut() {
             if let Some(c) = REGISTRY.get(usize::from(*idx)) {
                 if c.keeps_state() {
-                    c.account_any(s, &p);
+                    if c.media() && n_inner > 0 {
+                        for f in inner.iter().flatten() {
+                            c.account_any(
+                                s,
+                                &Pkt {
+                                    payload: f.data,
+                                    ..p
+                                },
+                            );
+                        }
+                    } else {
+                        c.account_any(s, &p);
+                    }
                 }
             }
         }
+        let media_pkt = match inner.first().copied().flatten() {
+            Some(f) => Pkt {
+                payload: f.data,
+                ..p
+            },
+            None => p,
+        };
         if st.done == ALL_DONE {
             return;
         }
@@ -390,7 +427,8 @@ impl Engine {
                 class: &mut st.labels,
                 caches,
             };
-            let (out, s) = c.run(&mut cx, stored, &p);
+            let pk = if c.media() { &media_pkt } else { &p };
+            let (out, s) = c.run(&mut cx, stored, pk);
             let finished = out != Outcome::NeedMore;
             if finished {
                 st.done |= bit;
@@ -455,6 +493,31 @@ impl Engine {
         }
         let calls = calls::group(&flows);
         (flows, calls)
+    }
+}
+
+/// Most peers behind a TURN relay kept per flow.
+pub const MAX_RELAY_PEERS: usize = 8;
+
+/// Notes relayed TURN frames on a flow: `turn`, one evidence line, the peers they name.
+fn relayed(c: &mut FlowLabels, frames: &[Option<crate::proto::turn::Frame<'_>>], frame: u64) {
+    use crate::proto::turn::Kind;
+    if c.relayed == 0 {
+        c.add_protocol(Protocol::Turn);
+        if let Some(f) = frames.first().copied().flatten() {
+            let how = match f.kind {
+                Kind::ChannelData(ch) => format!("ChannelData channel 0x{ch:04x}"),
+                Kind::Send => "Send indication".to_string(),
+                Kind::Data => "Data indication".to_string(),
+            };
+            c.add_evidence(format!("TURN {how} relaying media, frame {frame}"));
+        }
+    }
+    for f in frames.iter().flatten() {
+        c.relayed = c.relayed.saturating_add(1);
+        if let Some(peer) = f.peer {
+            c.add_relay_peer(peer);
+        }
     }
 }
 

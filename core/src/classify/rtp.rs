@@ -208,6 +208,7 @@ pub struct Rtp;
 impl Classifier for Rtp {
     type State = RtpState;
     const KEEPS_STATE: bool = true;
+    const MEDIA: bool = true;
     fn id(&self) -> &'static str {
         "rtp"
     }
