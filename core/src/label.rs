@@ -106,8 +106,13 @@ pub struct RtpStats {
     pub out_of_order: u64,
     /// Interarrival jitter at the end of the stream, ms (RFC 3550 6.4.1), using the clock rate.
     pub jitter_ms: f64,
-    /// Largest jitter value seen, ms.
+    /// Largest jitter value seen on regular packets, ms (as Wireshark: not the first, not a
+    /// marker, not comfort noise or the packet after it, not a timestamp going back).
     pub max_jitter_ms: f64,
+    /// Mean of |D| (ms) over regular packets, as `tshark -z rtp,streams` prints "Mean Jitter".
+    pub mean_jitter_ms: f64,
+    /// Codec of the stream's media payload type (RFC 3551 static types; null when dynamic).
+    pub codec: Option<&'static str>,
     /// Largest sequence-number-consecutive arrival gap, ms.
     pub max_delta_ms: f64,
     /// RTP clock rate assumed (Hz) from the payload type.
