@@ -66,6 +66,8 @@ pub struct Stream {
     last_rtp_ts: u32,
     /// The previous packet was comfort noise.
     last_cn: bool,
+    /// The previous packet had the marker bit.
+    last_marker: bool,
     last_seq_arrival: Option<(u64, Nanos)>,
     max_delta_ns: i64,
     first_ts: Nanos,
@@ -444,6 +446,7 @@ impl Stream {
             last_arrival: None,
             last_rtp_ts: h.ts,
             last_cn: false,
+            last_marker: false,
             last_seq_arrival: None,
             max_delta_ns: 0,
             first_ts: ts,
@@ -488,6 +491,10 @@ impl Stream {
         let first = self.received == 1;
         let went_back = (h.ts.wrapping_sub(self.last_rtp_ts) as i32) < 0;
         let follows_cn = self.last_cn;
+        // A marker starts a talk spurt only after unmarked packets: a sender that marks every
+        // packet (aiortc's audio) would otherwise have no regular packet at all.
+        let spurt_start = h.marker && !self.last_marker;
+        self.last_marker = h.marker;
         self.last_rtp_ts = h.ts;
         self.last_cn = kind == PayloadKind::ComfortNoise;
         if self.clock == 0 && kind == PayloadKind::Media && Some(h.pt) == self.media_pt {
@@ -519,10 +526,10 @@ impl Stream {
             let sent = f64::from(h.ts.wrapping_sub(rtp_ts) as i32) * 1000.0 / f64::from(clock);
             let d = (arr - sent).abs();
             self.jitter += (d - self.jitter) / 16.0;
-            // Max and mean over regular packets only: not the first, not a marker (talkspurt
-            // start), not comfort noise or the packet after it, not a timestamp going back.
+            // Max and mean over regular packets only: not the first, not a talk-spurt start
+            // (marker), not comfort noise or the packet after it, not a timestamp going back.
             let regular =
-                !first && !h.marker && kind == PayloadKind::Media && !follows_cn && !went_back;
+                !first && !spurt_start && kind == PayloadKind::Media && !follows_cn && !went_back;
             if regular {
                 self.max_jitter = self.max_jitter.max(self.jitter);
                 // Wireshark 4.0 averages over the packets after the first.

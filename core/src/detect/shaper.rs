@@ -366,6 +366,12 @@ impl Detector for Shaper {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
         for (i, flow, dir) in series::tcp_directions(input.flows) {
+            // RTP over TCP (TURN/TCP, ICE-TCP: lab webrtc_call_turn_tcp) is paced by the codec
+            // clock: its flat rate is the codec's, and a few ms of queueing on it is not a shaper.
+            // A path too slow for the call shows in the RTP metrics (rtp_quality) instead.
+            if flow.class.rtp_media {
+                continue;
+            }
             if let Some((d, s)) = shaped_dir(input.facts(), i, flow, dir, cfg) {
                 let mut f = finding(flow, &d.data, &d.rtts, &s);
                 series::add_comparison(&mut f, input.flows, i);
