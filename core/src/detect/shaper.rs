@@ -476,4 +476,18 @@ mod tests {
         let r = ev(&out[0])["rate_bps"].as_f64().unwrap();
         assert!((r - 2e6).abs() < 0.3e6, "{r}");
     }
+
+    /// Issue 11: a flow carrying RTP (TURN/TCP media) is paced by its codec: no shaper finding.
+    #[test]
+    fn rtp_over_tcp_is_not_judged() {
+        let mut f = sim::run(&Sim {
+            shaper: Some((2e6, 150_000.0, 3000.0)),
+            ..Default::default()
+        });
+        f.class.rtp_media = true;
+        let cfg = super::super::DetectConfig::default();
+        let mut out = Vec::new();
+        Shaper.detect(&Input::new(&[f], &[], &cfg), &mut out);
+        assert!(out.is_empty());
+    }
 }
