@@ -491,8 +491,48 @@ impl Engine {
             generic::label(flow, class);
             finalize_service(class);
         }
+        rtcp_of_calls(&mut flows);
         let calls = calls::group(&flows);
         (flows, calls)
+    }
+}
+
+/// An RTCP-only UDP flow whose two sockets are those of a call's RTP flow with each port
+/// one higher (RFC 3550 §11: RTCP on the next higher port) is that call's RTCP: same app, a
+/// call leg. Only unlabelled flows are touched; one ordered map of the call flows' socket pairs.
+fn rtcp_of_calls(flows: &mut [LabeledFlow]) {
+    let key = |a: SocketAddr, b: SocketAddr| (a.min(b), a.max(b));
+    let mut rtp: BTreeMap<(SocketAddr, SocketAddr), (u32, App)> = BTreeMap::new();
+    for f in flows.iter() {
+        if let (true, true, Some(app), Transport::Udp) =
+            (f.class.call, f.class.rtp_media, f.class.app, f.transport)
+        {
+            rtp.insert(key(f.client, f.server), (f.id, app));
+        }
+    }
+    if rtp.is_empty() {
+        return;
+    }
+    for f in flows.iter_mut() {
+        let c = &f.class;
+        if f.transport != Transport::Udp
+            || c.app.is_some()
+            || c.call
+            || !c.has_protocol(Protocol::Rtcp)
+            || c.has_protocol(Protocol::Rtp)
+        {
+            continue;
+        }
+        let down = |a: SocketAddr| a.port().checked_sub(1).map(|p| SocketAddr::new(a.ip(), p));
+        let (Some(a), Some(b)) = (down(f.client), down(f.server)) else {
+            continue;
+        };
+        if let Some(&(id, app)) = rtp.get(&key(a, b)) {
+            let ev = format!("RTCP of call flow {id} (both ports + 1, RFC 3550 §11)");
+            f.class.set_app(app, Confidence::Medium, ev.clone());
+            f.class.mark_call(ev);
+            f.class.linked_to = Some(id);
+        }
     }
 }
 
@@ -756,6 +796,41 @@ mod tests {
             calls[0].media.kind,
             Some(crate::report::evidence::MediaKind::Audio)
         );
+    }
+
+    /// Issue 11: plain RTP both ways on 20000/30000 and RTCP on 20001/30001: one `voip` call
+    /// holding both flows.
+    #[test]
+    fn rtcp_on_the_next_ports_joins_the_rtp_call() {
+        let mut e = Engine::new();
+        let mut media = flow(0, "10.0.0.2:20000", "192.0.2.9:30000");
+        let mut rtcp = flow(1, "10.0.0.2:20001", "192.0.2.9:30001");
+        let ms = 1_000_000i64;
+        for i in 0..30u16 {
+            udp(
+                &mut e,
+                &mut media,
+                Dir::C2s,
+                i64::from(i) * 20 * ms,
+                &pcmu(i, 7),
+            );
+            udp(
+                &mut e,
+                &mut media,
+                Dir::S2c,
+                i64::from(i) * 20 * ms + ms,
+                &pcmu(i, 8),
+            );
+        }
+        // RR with one report block's worth of length (1 word header + SSRC), tiling exactly.
+        let rr = [0x80, 201, 0, 1, 0, 0, 0, 7];
+        udp(&mut e, &mut rtcp, Dir::C2s, 100 * ms, &rr);
+        let (flows, calls) = e.finish(vec![media, rtcp]);
+        assert_eq!(flows[0].class.app, Some(App::Voip));
+        assert_eq!(flows[1].class.app, Some(App::Voip));
+        assert_eq!(flows[1].class.service, Service::Call);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].flows, vec![0, 1]);
     }
 
     /// A PCMU RTP packet (PT 0, 160 samples of 20 ms).
