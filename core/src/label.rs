@@ -111,6 +111,11 @@ pub struct RtpStats {
     pub max_jitter_ms: f64,
     /// Mean of |D| (ms) over regular packets, as `tshark -z rtp,streams` prints "Mean Jitter".
     pub mean_jitter_ms: f64,
+    /// Packets a fixed 50 ms jitter buffer would have discarded (arrived more than 50 ms later
+    /// than the first packet's transit predicts).
+    pub late_50ms: u64,
+    /// The same for a fixed 200 ms buffer.
+    pub late_200ms: u64,
     /// Codec of the stream's media payload type (RFC 3551 static types; null when dynamic).
     pub codec: Option<&'static str>,
     /// Largest sequence-number-consecutive arrival gap, ms.

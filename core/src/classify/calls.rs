@@ -132,6 +132,8 @@ struct DirMedia {
     recv: u64,
     exp: u64,
     jit_sum: f64,
+    /// Packets behind `jit_sum`.
+    jit_n: u64,
     /// Highest packet rate (packets/s) of its streams.
     rate: f64,
     /// Seconds of one-way periods in which this direction sent nothing.
@@ -142,13 +144,13 @@ impl DirMedia {
     /// E-model MOS of this direction: loss counts the packets its silent periods held back
     /// (at the direction's packet rate), so dead audio is not a good call.
     fn mos(&self, rtt_ms: Option<f64>) -> Option<f64> {
-        if self.recv == 0 {
+        if self.jit_n == 0 {
             return None;
         }
         let hidden = (self.silent_s * self.rate).round().max(0.0) as u64;
         let exp = self.exp.saturating_add(hidden);
         let loss = exp.saturating_sub(self.recv) as f64 * 100.0 / exp.max(1) as f64;
-        let jit = self.jit_sum / self.recv as f64;
+        let jit = self.jit_sum / self.jit_n.max(1) as f64;
         Some(mos(loss, jit, rtt_ms))
     }
 }
@@ -299,9 +301,12 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
                 // Towards the user's host ("in") or from it ("out").
                 let sender = if s.dir == "c2s" { f.client } else { f.server };
                 let d = &mut by_dir[usize::from(sender.ip() != client)];
-                d.recv += s.packets;
+                // What a receiver with a fixed 50 ms jitter buffer plays: packets later than
+                // that are lost to it.
+                d.recv += s.packets.saturating_sub(s.late_50ms);
                 d.exp += s.expected;
                 d.jit_sum += s.jitter_ms * s.packets as f64;
+                d.jit_n += s.packets;
                 let dur = (s.last_ts - s.first_ts).max(0.0);
                 if dur > 0.0 {
                     d.rate = d.rate.max(s.packets as f64 / dur);

@@ -68,6 +68,11 @@ pub struct Stream {
     last_cn: bool,
     /// The previous packet had the marker bit.
     last_marker: bool,
+    /// Fixed jitter buffer (VoIPmonitor's F1/F2 style): the first media packet's transit
+    /// (arrival ms − RTP time ms) and RTP timestamp; later packets whose transit exceeds it by
+    /// more than 50 / 200 ms miss their playout time.
+    jb_base: Option<(f64, u32)>,
+    late: [u64; 2],
     last_seq_arrival: Option<(u64, Nanos)>,
     max_delta_ns: i64,
     first_ts: Nanos,
@@ -264,6 +269,9 @@ pub fn codec_name(pt: u8) -> Option<&'static str> {
     })
 }
 
+/// Fixed jitter-buffer depths simulated per stream (ms): VoIPmonitor's F1 (50) and F2 (200).
+pub const JITTER_BUFFERS_MS: [f64; 2] = [50.0, 200.0];
+
 /// Clock rates a dynamic payload type is snapped to when estimated from the stream.
 const RATES: [u32; 6] = [8000, 16000, 24000, 32000, 48000, 90000];
 
@@ -447,6 +455,8 @@ impl Stream {
             last_rtp_ts: h.ts,
             last_cn: false,
             last_marker: false,
+            jb_base: None,
+            late: [0; 2],
             last_seq_arrival: None,
             max_delta_ns: 0,
             first_ts: ts,
@@ -520,6 +530,22 @@ impl Stream {
             self.last_arrival = prev.map(|(_, r)| (ts, r));
             return;
         }
+        if kind == PayloadKind::Media {
+            let arrival_ms = ts as f64 / 1e6;
+            match self.jb_base {
+                None => self.jb_base = Some((arrival_ms, h.ts)),
+                Some((t0, r0)) => {
+                    let rtp_ms =
+                        f64::from(h.ts.wrapping_sub(r0) as i32) * 1000.0 / f64::from(clock);
+                    let delay = arrival_ms - t0 - rtp_ms;
+                    for (n, buf) in self.late.iter_mut().zip(JITTER_BUFFERS_MS) {
+                        if delay > buf {
+                            *n += 1;
+                        }
+                    }
+                }
+            }
+        }
         // RFC 3550 6.4.1 jitter, kept in ms so payload types with different clocks share it.
         if let Some((at, rtp_ts)) = prev {
             let arr = (ts - at) as f64 / 1e6;
@@ -558,6 +584,8 @@ impl Stream {
             jitter_ms: round3(ms(self.jitter)),
             max_jitter_ms: round3(ms(self.max_jitter)),
             mean_jitter_ms: round3(self.mean_jitter_ms),
+            late_50ms: self.late[0],
+            late_200ms: self.late[1],
             codec: codec_name(self.pt),
             max_delta_ms: round3(self.max_delta_ns as f64 / 1e6),
             clock_rate: self.clock,
@@ -858,5 +886,21 @@ mod tests {
         assert_eq!(rtp_payload(&b[..14]), None);
         assert_eq!(codec_name(0), Some("PCMU"));
         assert_eq!(codec_name(111), None);
+    }
+
+    /// A fixed 50 ms buffer loses the packets delayed by more than 50 ms, a 200 ms one none.
+    #[test]
+    fn fixed_jitter_buffers_count_late_packets() {
+        let mut st = RtpState::default();
+        for i in 0..20u16 {
+            let late = if i == 10 || i == 11 { 120.0 } else { 0.0 };
+            feed(
+                &mut st,
+                &pkt(0, i, u32::from(i) * 160, &[0xff; 160]),
+                f64::from(i) * 20.0 + late,
+            );
+        }
+        let row = st.tracker.streams[0].stats();
+        assert_eq!((row.late_50ms, row.late_200ms), (2, 0));
     }
 }
