@@ -602,6 +602,100 @@ def webrtc_datachannel(run):
                                                    "service_not": "call"}}}
 
 
+AIORTC = os.path.join(LAB, "aiortc_peer.py")
+
+
+def coturn(procs):
+    """coturn (Debian) on RELAY2: TURN over UDP and TCP 3478, long-term credentials lab/labpass."""
+    procs.start(SERVER, "turnserver", "-n", "--listening-ip", RELAY2, "--relay-ip", RELAY2,
+                "--listening-port", "3478", "--min-port", "49160", "--max-port", "49200",
+                "--lt-cred-mech", "--user", "lab:labpass", "--realm", "lab.example", "--fingerprint",
+                "--no-tls", "--no-dtls", "--no-cli", "--log-file", "stdout", "--simple-log")
+    wait_listen(SERVER, 3478)
+
+
+def aiortc_call(run, *offer_args):
+    """An aiortc audio call: the answerer in the server namespace, the offerer (the user) in the
+    client's, signalling over TCP 8100; 6 s of Opus audio each way."""
+    ans = run.procs.start(SERVER, sys.executable, AIORTC, "answer", "--signal", S + ":8100", "--duration", "6")
+    for _ in range(12):  # importing aiortc takes seconds on a loaded machine
+        try:
+            wait_listen(SERVER, 8100)
+            break
+        except RuntimeError:
+            if ans.poll() is not None:
+                raise RuntimeError("aiortc answerer exited: %s" % run.procs.stop_all())
+    else:
+        raise RuntimeError("aiortc answerer never listened on 8100")
+    with run.capture():
+        r = subprocess.run(["ip", "netns", "exec", CLIENT, sys.executable, AIORTC, "offer", "--signal",
+                            S + ":8100", "--duration", "6", *offer_args], text=True, capture_output=True,
+                           timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("aiortc offer failed: %s" % r.stderr[-2000:])
+        run.log += [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
+        time.sleep(1.0)
+
+
+WEBRTC_CALL = ("A real WebRTC audio call between two aiortc %s peers (PyPI aiortc/aioice): SDP offer/answer "
+               "over TCP 8100, ICE connectivity checks, DTLS-SRTP (DTLS 1.2 with use_srtp), then SRTP Opus "
+               "(aiortc's AudioStreamTrack, 20 ms frames) both ways for 6 s with RTCP, then close. %s")
+
+
+@scenario(11)
+def webrtc_call_p2p(run):
+    aiortc_call(run)
+    return {"description": WEBRTC_CALL % (version("aiortc"), "Host candidates only: the media flows P2P "
+                                          "between 10.71.1.2 and 10.71.2.2 through the router."),
+            "applied": {"impairment": "none", "config": {"ice": "host candidates"}},
+            "expect": {"calls": [{"app": "webrtc", "count": 1}], "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("tcp", S + ":8100"): {"role": "signalling (SDP over TCP)"}}}
+
+
+@scenario(11)
+def webrtc_call_turn_udp(run):
+    coturn(run.procs)
+    aiortc_call(run, "--turn", "turn:%s:3478?transport=udp" % RELAY2, "--relay")
+    return {"description": WEBRTC_CALL % (version("aiortc"), "The offerer only uses relayed candidates "
+                                          "(iceTransportPolicy relay): its media goes through coturn (Debian) "
+                                          "on 10.71.2.4:3478 over UDP (Allocate with long-term credentials, "
+                                          "CreatePermission/ChannelBind, then ChannelData or Send/Data "
+                                          "indications carrying STUN checks, DTLS and SRTP)."),
+            "applied": {"impairment": "none", "config": {"turn": RELAY2 + ":3478/udp", "relay_only": True}},
+            "expect": {"calls": [{"app": "webrtc", "count": 1}], "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("tcp", S + ":8100"): {"role": "signalling (SDP over TCP)"},
+                           ("udp", RELAY2 + ":3478"): {"role": "media via TURN/UDP", "app": "webrtc",
+                                                       "service": "call",
+                                                       "protocols_include": ["stun", "turn", "rtp"]}}}
+
+
+@scenario(11)
+def webrtc_call_turn_tcp(run):
+    coturn(run.procs)
+    aiortc_call(run, "--turn", "turn:%s:3478?transport=tcp" % RELAY2, "--relay")
+    return {"description": WEBRTC_CALL % (version("aiortc"), "The offerer only uses relayed candidates "
+                                          "and reaches coturn on 10.71.2.4:3478 over TCP (RFC 6062 stream "
+                                          "framing: STUN messages and 4-byte-padded ChannelData back to back); "
+                                          "the relay talks UDP to the answerer."),
+            "applied": {"impairment": "none", "config": {"turn": RELAY2 + ":3478/tcp", "relay_only": True}},
+            "expect": {"calls": [{"app": "webrtc", "count": 1}], "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("tcp", S + ":8100"): {"role": "signalling (SDP over TCP)"},
+                           ("tcp", RELAY2 + ":3478"): {"role": "media via TURN/TCP", "app": "webrtc",
+                                                       "service": "call",
+                                                       "protocols_include": ["stun", "turn", "rtp"]}}}
+
+
+def version(pkg):
+    try:
+        from importlib.metadata import version as v
+        return v(pkg)
+    except Exception:
+        return "?"
+
+
 def turn_servers(procs, duration):
     procs.start(SERVER, sys.executable, PEERS, "udp-sink", "--listen", RELAY1 + ":3478")
     procs.start(SERVER, sys.executable, PEERS, "turn-server", "--listen", RELAY1 + ":443", "--duration", str(duration))

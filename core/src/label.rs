@@ -106,8 +106,18 @@ pub struct RtpStats {
     pub out_of_order: u64,
     /// Interarrival jitter at the end of the stream, ms (RFC 3550 6.4.1), using the clock rate.
     pub jitter_ms: f64,
-    /// Largest jitter value seen, ms.
+    /// Largest jitter value seen on regular packets, ms (as Wireshark: not the first, not a
+    /// marker, not comfort noise or the packet after it, not a timestamp going back).
     pub max_jitter_ms: f64,
+    /// Mean of |D| (ms) over regular packets, as `tshark -z rtp,streams` prints "Mean Jitter".
+    pub mean_jitter_ms: f64,
+    /// Packets a fixed 50 ms jitter buffer would have discarded (arrived more than 50 ms later
+    /// than the first packet's transit predicts).
+    pub late_50ms: u64,
+    /// The same for a fixed 200 ms buffer.
+    pub late_200ms: u64,
+    /// Codec of the stream's media payload type (RFC 3551 static types; null when dynamic).
+    pub codec: Option<&'static str>,
     /// Largest sequence-number-consecutive arrival gap, ms.
     pub max_delta_ms: f64,
     /// RTP clock rate assumed (Hz) from the payload type.
@@ -144,6 +154,11 @@ pub struct FlowLabels {
     pub endpoint_linked: bool,
     /// The flow whose STUN/SDP taught the cache entry that labelled this one.
     pub linked_to: Option<u32>,
+    /// Peers behind a TURN relay (XOR-PEER-ADDRESS of CreatePermission, ChannelBind and
+    /// Send/Data indications), in the order first seen, at most 8.
+    pub relay_peers: Vec<std::net::SocketAddr>,
+    /// TURN frames (ChannelData, Send/Data indications) whose content was unwrapped.
+    pub relayed: u64,
     /// The protocol messages classification parsed (bounded; see [`crate::tx`]). Detectors
     /// read these instead of payload bytes.
     pub tx: Transactions,
@@ -180,6 +195,12 @@ impl FlowLabels {
             self.add_evidence(evidence);
         }
         stronger
+    }
+    /// Records a peer behind a TURN relay (bounded at 8, no duplicates).
+    pub fn add_relay_peer(&mut self, peer: std::net::SocketAddr) {
+        if self.relay_peers.len() < 8 && !self.relay_peers.contains(&peer) {
+            self.relay_peers.push(peer);
+        }
     }
     /// Marks the flow as carrying a call (media or call signalling).
     pub fn mark_call(&mut self, evidence: impl Into<String>) {

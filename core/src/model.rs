@@ -68,6 +68,11 @@ id_enum! {
         Snapchat = "snapchat",
         /// Generic SIP/RTP telephony (any SIP client or PBX).
         Sip = "sip",
+        /// A WebRTC call of an app voipwatch does not recognise (ICE + DTLS-SRTP, or SRTP both
+        /// ways on a STUN/DTLS flow): generic, the app is unknown.
+        WebRtc = "webrtc",
+        /// A call of plain RTP, H.323, MGCP or IAX2 telephony that names no app: generic.
+        Voip = "voip",
     }
 }
 
@@ -80,6 +85,9 @@ pub struct AppInfo {
     /// The app makes voice/video calls (every app listed does today; kept so a chat-only
     /// app can be added without pretending it calls).
     pub calls: bool,
+    /// A generic id (`sip`, `webrtc`, `voip`): the call's protocol is known, the app that made
+    /// it is not. Sentences say "WebRTC call (app unknown)".
+    pub generic: bool,
 }
 
 /// The one app table: id, display name, call-capable. Order is [`App`]'s.
@@ -88,86 +96,115 @@ pub const APPS: &[AppInfo] = &[
         id: App::WhatsApp,
         name: "WhatsApp",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Messenger,
         name: "Messenger",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::SkypeTeams,
         name: "Skype/Teams",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Zoom,
         name: "Zoom",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::GoogleMeet,
         name: "Google Meet",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::FaceTime,
         name: "FaceTime",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Signal,
         name: "Signal",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Telegram,
         name: "Telegram",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Viber,
         name: "Viber",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Discord,
         name: "Discord",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Imo,
         name: "imo",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Line,
         name: "LINE",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Webex,
         name: "Webex",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::WeChat,
         name: "WeChat",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::KakaoTalk,
         name: "KakaoTalk",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Snapchat,
         name: "Snapchat",
         calls: true,
+        generic: false,
     },
     AppInfo {
         id: App::Sip,
         name: "SIP",
         calls: true,
+        generic: true,
+    },
+    AppInfo {
+        id: App::WebRtc,
+        name: "WebRTC",
+        calls: true,
+        generic: true,
+    },
+    AppInfo {
+        id: App::Voip,
+        name: "VoIP",
+        calls: true,
+        generic: true,
     },
 ];
 
@@ -179,12 +216,21 @@ impl App {
             id: App::Sip,
             name: "SIP",
             calls: true,
+            generic: true,
         };
         APPS.get(self as usize).unwrap_or(&FALLBACK)
     }
     /// Display name ("WhatsApp", "Skype/Teams", "SIP").
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+    /// How sentences name one of its calls: "WhatsApp call", "SIP call", and for the generic
+    /// ids that name no app, "WebRTC call (app unknown)", "VoIP call (app unknown)".
+    pub fn call_noun(self) -> String {
+        match self {
+            App::WebRtc | App::Voip => format!("{} call (app unknown)", self.name()),
+            _ => format!("{} call", self.name()),
+        }
     }
 }
 

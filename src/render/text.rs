@@ -125,8 +125,13 @@ fn call_phrase(c: &voipwatch_core::report::Call) -> String {
         parts.push(kind.as_str().to_string());
     }
     parts.push(duration(c.last_ts - c.first_ts));
-    if let Some(mos) = c.media.mos {
-        parts.push(format!("MOS {mos:.1}"));
+    match (c.media.mos, c.media.mos_in, c.media.mos_out) {
+        // The two directions differ by a grade: say which one was bad.
+        (Some(_), Some(i), Some(o)) if (i - o).abs() >= 1.0 => {
+            parts.push(format!("MOS {i:.1} received, {o:.1} sent"));
+        }
+        (Some(mos), _, _) => parts.push(format!("MOS {mos:.1}")),
+        _ => {}
     }
     let mut s = format!("{} ({})", c.app.name(), parts.join(", "));
     if c.status != Status::Ok {

@@ -126,6 +126,35 @@ fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<OneWayPeriod> {
     out
 }
 
+/// One direction's RTP media of a call (relative to the user's host).
+#[derive(Clone, Copy, Debug, Default)]
+struct DirMedia {
+    recv: u64,
+    exp: u64,
+    jit_sum: f64,
+    /// Packets behind `jit_sum`.
+    jit_n: u64,
+    /// Highest packet rate (packets/s) of its streams.
+    rate: f64,
+    /// Seconds of one-way periods in which this direction sent nothing.
+    silent_s: f64,
+}
+
+impl DirMedia {
+    /// E-model MOS of this direction: loss counts the packets its silent periods held back
+    /// (at the direction's packet rate), so dead audio is not a good call.
+    fn mos(&self, rtt_ms: Option<f64>) -> Option<f64> {
+        if self.jit_n == 0 {
+            return None;
+        }
+        let hidden = (self.silent_s * self.rate).round().max(0.0) as u64;
+        let exp = self.exp.saturating_add(hidden);
+        let loss = exp.saturating_sub(self.recv) as f64 * 100.0 / exp.max(1) as f64;
+        let jit = self.jit_sum / self.jit_n.max(1) as f64;
+        Some(mos(loss, jit, rtt_ms))
+    }
+}
+
 /// Groups call flows into calls (ids in start order) and fills their media.
 pub fn group(flows: &[LabeledFlow]) -> Vec<Call> {
     group_with_bin(flows, 100_000_000)
@@ -213,17 +242,20 @@ pub fn group_with_bin(flows: &[LabeledFlow], bin_ns: Nanos) -> Vec<Call> {
                 flows: ids,
                 first_ts: secs(c.first),
                 last_ts: secs(c.last),
-                media: media(flows, &c.flows, bin_ns),
+                media: media(flows, &c.flows, bin_ns, c.client),
                 status: Status::Ok,
             }
         })
         .collect()
 }
 
-fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos) -> Media {
+fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr) -> Media {
     let mut streams = Vec::new();
     let mut rtts: Vec<i64> = Vec::new();
     let mut one_way = Vec::new();
+    // [out, in]: media the user's host sent, and media it received.
+    let mut by_dir = [DirMedia::default(); 2];
+    let mut two_way = false;
     let (mut recv, mut exp) = (0u64, 0u64);
     let mut jit_sum = 0.0;
     let mut jit_n = 0.0;
@@ -266,10 +298,32 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos) -> Media {
                 exp += s.expected;
                 jit_sum += s.jitter_ms * s.packets as f64;
                 jit_n += s.packets as f64;
+                // Towards the user's host ("in") or from it ("out").
+                let sender = if s.dir == "c2s" { f.client } else { f.server };
+                let d = &mut by_dir[usize::from(sender.ip() != client)];
+                // What a receiver with a fixed 50 ms jitter buffer plays: packets later than
+                // that are lost to it.
+                d.recv += s.packets.saturating_sub(s.late_50ms);
+                d.exp += s.expected;
+                d.jit_sum += s.jitter_ms * s.packets as f64;
+                d.jit_n += s.packets;
+                let dur = (s.last_ts - s.first_ts).max(0.0);
+                if dur > 0.0 {
+                    d.rate = d.rate.max(s.packets as f64 / dur);
+                }
             }
         }
+        if f.dir[0].packets > 0 && f.dir[1].packets > 0 {
+            two_way = true;
+        }
         rtts.extend(f.class.rtcp_rtt.iter().copied());
-        one_way.extend(one_way_periods(f, bin_ns));
+        let periods = one_way_periods(f, bin_ns);
+        for p in &periods {
+            // The direction that fell silent: the one `only` does not name.
+            let silent_sender = if p.only == "c2s" { f.server } else { f.client };
+            by_dir[usize::from(silent_sender.ip() != client)].silent_s += p.end - p.start;
+        }
+        one_way.extend(periods);
     }
     // Enum order is id order (model::Protocol), as the report lists them.
     protocols.sort_unstable();
@@ -286,6 +340,19 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos) -> Media {
     } else {
         (None, None, None)
     };
+    let [mos_out, mos_in] = by_dir.map(|d| d.mos(rtt_ms));
+    // A direction whose audio never came while the other's did, on a call whose traffic went
+    // both ways (so the capture sees both): nothing was heard, MOS 1.
+    let dead = |mine: Option<f64>, other: Option<f64>| match (mine, other) {
+        (None, Some(_)) if two_way => Some(1.0),
+        _ => mine,
+    };
+    let (mos_in, mos_out) = (dead(mos_in, mos_out), dead(mos_out, mos_in));
+    // The call's MOS is its worst direction's: a call is as good as what each side heard.
+    let mos_v = match (mos_in, mos_out) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b).or(mos_v),
+    };
     let packets: u64 = members
         .iter()
         .map(|&i| flows[i].dir[0].packets + flows[i].dir[1].packets)
@@ -301,6 +368,8 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos) -> Media {
         kind,
         loss_pct,
         mos: mos_v,
+        mos_in,
+        mos_out,
         one_way,
         packets,
         protocols,
@@ -452,5 +521,57 @@ mod tests {
         assert!(is_private("100.64.0.1".parse().unwrap()));
         assert!(is_private("fd00::1".parse().unwrap()));
         assert!(!is_private("157.240.1.1".parse().unwrap()));
+    }
+
+    fn row(
+        dir: &'static str,
+        ssrc: u32,
+        packets: u64,
+        expected: u64,
+        t1: f64,
+    ) -> crate::label::RtpStats {
+        crate::label::RtpStats {
+            ssrc,
+            dir,
+            packets,
+            expected,
+            lost: expected as i64 - packets as i64,
+            jitter_ms: 2.0,
+            first_ts: 0.0,
+            last_ts: t1,
+            clock_rate: 8000,
+            ..Default::default()
+        }
+    }
+
+    /// Issue 11: the incoming audio dies after 5 s of a 10 s call (RTP keeps going out): the
+    /// direction that died gets no good MOS, and the call's MOS is that direction's.
+    #[test]
+    fn dead_incoming_audio_gets_no_good_mos() {
+        let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
+        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0), row("s2c", 2, 250, 250, 5.0)];
+        f.dir[0].packets = 500;
+        f.dir[1].packets = 250;
+        f.dir[0].rate = vec![1; 100];
+        f.dir[1].rate = [vec![1; 50], vec![0; 50]].concat();
+        let calls = group(&[f]);
+        let m = &calls[0].media;
+        assert_eq!(m.one_way.len(), 1);
+        let (mi, mo) = (m.mos_in.unwrap_or(5.0), m.mos_out.unwrap_or(0.0));
+        assert!(mo > 4.0, "out {mo}");
+        assert!(mi < 2.0, "in {mi}");
+        assert_eq!(m.mos, Some(mi));
+    }
+
+    /// Audio only out while something comes back (RTCP, STUN): incoming MOS 1.
+    #[test]
+    fn no_incoming_audio_at_all_is_mos_one() {
+        let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
+        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0)];
+        f.dir[0].packets = 500;
+        f.dir[1].packets = 3;
+        let calls = group(&[f]);
+        assert_eq!(calls[0].media.mos_in, Some(1.0));
+        assert_eq!(calls[0].media.mos, Some(1.0));
     }
 }

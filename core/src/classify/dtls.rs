@@ -40,14 +40,16 @@ pub struct Dtls;
 
 impl Classifier for Dtls {
     type State = ();
+    const MEDIA: bool = true;
     fn id(&self) -> &'static str {
         "dtls"
     }
     fn budget(&self) -> u32 {
         24
     }
-    fn wants(&self, f: &FlowInfo, _c: &FlowLabels) -> bool {
-        f.is_udp()
+    fn wants(&self, f: &FlowInfo, c: &FlowLabels) -> bool {
+        // Over TCP only relayed through TURN (the engine hands it the relayed payload).
+        f.is_udp() || (f.is_tcp() && c.has_protocol(Protocol::Stun))
     }
     fn inspect(&self, cx: &mut Ctx<'_>, _st: &mut Scratch<()>, p: &Pkt<'_>) -> Outcome {
         let b = p.payload;

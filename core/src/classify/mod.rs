@@ -28,6 +28,7 @@ pub mod discord;
 pub mod dns;
 pub mod dtls;
 pub mod facetime;
+pub mod generic;
 pub mod h323;
 pub mod iax;
 pub mod line;
@@ -159,6 +160,9 @@ pub trait Classifier: Sync {
     /// Keep the state after the classifier is done with a flow, for
     /// [`account`](Classifier::account) and [`finish`](Classifier::finish).
     const KEEPS_STATE: bool = false;
+    /// A media classifier (RTP, DTLS): on a TURN flow it sees the relayed payload (ChannelData
+    /// or Send/Data indication content, [`crate::proto::turn`]) instead of the outer bytes.
+    const MEDIA: bool = false;
     /// Stable id (snake_case), used in docs and tests.
     fn id(&self) -> &'static str;
     /// Payload packets of a flow this classifier looks at, at most.
@@ -184,6 +188,7 @@ pub trait Registered: Sync {
     fn budget(&self) -> u32;
     fn wants(&self, flow: &FlowInfo, class: &FlowLabels) -> bool;
     fn keeps_state(&self) -> bool;
+    fn media(&self) -> bool;
     /// `inspect` with the stored state (None: none yet); returns the state to store.
     fn run(
         &self,
@@ -207,6 +212,9 @@ impl<C: Classifier> Registered for C {
     }
     fn keeps_state(&self) -> bool {
         C::KEEPS_STATE
+    }
+    fn media(&self) -> bool {
+        C::MEDIA
     }
     fn run(
         &self,
@@ -359,14 +367,44 @@ impl Engine {
             dst,
             nth: st.inspected,
         };
+        // TURN: the relayed payloads (ChannelData only once the flow is known to be STUN/TURN,
+        // RFC 7983; indications carry the cookie). Media classifiers see these.
+        let tcp = matches!(d.l4, L4::Tcp(_));
+        let (inner, n_inner) = if st.labels.has_protocol(Protocol::Stun) {
+            crate::proto::turn::frames(payload, tcp)
+        } else {
+            ([None; crate::proto::turn::MAX_FRAMES], 0)
+        };
+        if n_inner > 0 {
+            relayed(&mut st.labels, &inner, frame);
+        }
         // Per-packet accounting of classifiers that keep state (RTP streams).
         for (idx, s) in st.states.iter_mut() {
             if let Some(c) = REGISTRY.get(usize::from(*idx)) {
                 if c.keeps_state() {
-                    c.account_any(s, &p);
+                    if c.media() && n_inner > 0 {
+                        for f in inner.iter().flatten() {
+                            c.account_any(
+                                s,
+                                &Pkt {
+                                    payload: f.data,
+                                    ..p
+                                },
+                            );
+                        }
+                    } else {
+                        c.account_any(s, &p);
+                    }
                 }
             }
         }
+        let media_pkt = match inner.first().copied().flatten() {
+            Some(f) => Pkt {
+                payload: f.data,
+                ..p
+            },
+            None => p,
+        };
         if st.done == ALL_DONE {
             return;
         }
@@ -389,7 +427,8 @@ impl Engine {
                 class: &mut st.labels,
                 caches,
             };
-            let (out, s) = c.run(&mut cx, stored, &p);
+            let pk = if c.media() { &media_pkt } else { &p };
+            let (out, s) = c.run(&mut cx, stored, pk);
             let finished = out != Outcome::NeedMore;
             if finished {
                 st.done |= bit;
@@ -455,10 +494,76 @@ impl Engine {
             }
             record::stream_openings(flow, &mut class.tx);
             ports::hint(&info, class);
+            generic::label(flow, class);
             finalize_service(class);
         }
+        rtcp_of_calls(&mut flows);
         let calls = calls::group(&flows);
         (flows, calls)
+    }
+}
+
+/// An RTCP-only UDP flow whose two sockets are those of a call's RTP flow with each port
+/// one higher (RFC 3550 §11: RTCP on the next higher port) is that call's RTCP: same app, a
+/// call leg. Only unlabelled flows are touched; one ordered map of the call flows' socket pairs.
+fn rtcp_of_calls(flows: &mut [LabeledFlow]) {
+    let key = |a: SocketAddr, b: SocketAddr| (a.min(b), a.max(b));
+    let mut rtp: BTreeMap<(SocketAddr, SocketAddr), (u32, App)> = BTreeMap::new();
+    for f in flows.iter() {
+        if let (true, true, Some(app), Transport::Udp) =
+            (f.class.call, f.class.rtp_media, f.class.app, f.transport)
+        {
+            rtp.insert(key(f.client, f.server), (f.id, app));
+        }
+    }
+    if rtp.is_empty() {
+        return;
+    }
+    for f in flows.iter_mut() {
+        let c = &f.class;
+        if f.transport != Transport::Udp
+            || c.app.is_some()
+            || c.call
+            || !c.has_protocol(Protocol::Rtcp)
+            || c.has_protocol(Protocol::Rtp)
+        {
+            continue;
+        }
+        let down = |a: SocketAddr| a.port().checked_sub(1).map(|p| SocketAddr::new(a.ip(), p));
+        let (Some(a), Some(b)) = (down(f.client), down(f.server)) else {
+            continue;
+        };
+        if let Some(&(id, app)) = rtp.get(&key(a, b)) {
+            let ev = format!("RTCP of call flow {id} (both ports + 1, RFC 3550 §11)");
+            f.class.set_app(app, Confidence::Medium, ev.clone());
+            f.class.mark_call(ev);
+            f.class.linked_to = Some(id);
+        }
+    }
+}
+
+/// Most peers behind a TURN relay kept per flow.
+pub const MAX_RELAY_PEERS: usize = 8;
+
+/// Notes relayed TURN frames on a flow: `turn`, one evidence line, the peers they name.
+fn relayed(c: &mut FlowLabels, frames: &[Option<crate::proto::turn::Frame<'_>>], frame: u64) {
+    use crate::proto::turn::Kind;
+    if c.relayed == 0 {
+        c.add_protocol(Protocol::Turn);
+        if let Some(f) = frames.first().copied().flatten() {
+            let how = match f.kind {
+                Kind::ChannelData(ch) => format!("ChannelData channel 0x{ch:04x}"),
+                Kind::Send => "Send indication".to_string(),
+                Kind::Data => "Data indication".to_string(),
+            };
+            c.add_evidence(format!("TURN {how} relaying media, frame {frame}"));
+        }
+    }
+    for f in frames.iter().flatten() {
+        c.relayed = c.relayed.saturating_add(1);
+        if let Some(peer) = f.peer {
+            c.add_relay_peer(peer);
+        }
     }
 }
 
@@ -698,6 +803,41 @@ mod tests {
             calls[0].media.kind,
             Some(crate::report::evidence::MediaKind::Audio)
         );
+    }
+
+    /// Issue 11: plain RTP both ways on 20000/30000 and RTCP on 20001/30001: one `voip` call
+    /// holding both flows.
+    #[test]
+    fn rtcp_on_the_next_ports_joins_the_rtp_call() {
+        let mut e = Engine::new();
+        let mut media = flow(0, "10.0.0.2:20000", "192.0.2.9:30000");
+        let mut rtcp = flow(1, "10.0.0.2:20001", "192.0.2.9:30001");
+        let ms = 1_000_000i64;
+        for i in 0..30u16 {
+            udp(
+                &mut e,
+                &mut media,
+                Dir::C2s,
+                i64::from(i) * 20 * ms,
+                &pcmu(i, 7),
+            );
+            udp(
+                &mut e,
+                &mut media,
+                Dir::S2c,
+                i64::from(i) * 20 * ms + ms,
+                &pcmu(i, 8),
+            );
+        }
+        // RR with one report block's worth of length (1 word header + SSRC), tiling exactly.
+        let rr = [0x80, 201, 0, 1, 0, 0, 0, 7];
+        udp(&mut e, &mut rtcp, Dir::C2s, 100 * ms, &rr);
+        let (flows, calls) = e.finish(vec![media, rtcp]);
+        assert_eq!(flows[0].class.app, Some(App::Voip));
+        assert_eq!(flows[1].class.app, Some(App::Voip));
+        assert_eq!(flows[1].class.service, Service::Call);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].flows, vec![0, 1]);
     }
 
     /// A PCMU RTP packet (PT 0, 160 samples of 20 ms).

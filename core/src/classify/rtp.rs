@@ -48,6 +48,8 @@ pub struct Stream {
     pub dir: Dir,
     pub ssrc: u32,
     pub pt: u8,
+    /// The first media payload type (not comfort noise, not telephone-event).
+    pub media_pt: Option<u8>,
     pub clock: u32,
     pub received: u64,
     base_ext: u64,
@@ -55,7 +57,22 @@ pub struct Stream {
     pub out_of_order: u64,
     jitter: f64,
     max_jitter: f64,
+    /// Running mean of |D| (ms) over regular packets, as Wireshark's RTP analysis keeps it.
+    mean_jitter_ms: f64,
+    /// Arrival of the previous packet (any payload type) and RTP timestamp of the previous
+    /// packet with a clock (not telephone-event).
     last_arrival: Option<(Nanos, u32)>,
+    /// RTP timestamp of the previous packet (any payload type), for the "went back" test.
+    last_rtp_ts: u32,
+    /// The previous packet was comfort noise.
+    last_cn: bool,
+    /// The previous packet had the marker bit.
+    last_marker: bool,
+    /// Fixed jitter buffer (VoIPmonitor's F1/F2 style): the first media packet's transit
+    /// (arrival ms − RTP time ms) and RTP timestamp; later packets whose transit exceeds it by
+    /// more than 50 / 200 ms miss their playout time.
+    jb_base: Option<(f64, u32)>,
+    late: [u64; 2],
     last_seq_arrival: Option<(u64, Nanos)>,
     max_delta_ns: i64,
     first_ts: Nanos,
@@ -181,6 +198,80 @@ pub fn clock_rate(pt: u8, payload_len: usize) -> u32 {
     }
 }
 
+/// What an RTP packet carries, for the jitter statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadKind {
+    Media,
+    /// Comfort noise: PT 13 (RFC 3389) or the old PT 19.
+    ComfortNoise,
+    /// A telephone-event (RFC 4733): a dynamic payload type whose payload is one 4-byte
+    /// event block with an event code up to 16 (DTMF 0–9 * # A–D, flash).
+    Event,
+}
+
+/// The payload of an RTP packet: after the CSRCs and the header extension, without padding.
+pub fn rtp_payload(b: &[u8]) -> Option<&[u8]> {
+    let v = *b.first()?;
+    let cc = usize::from(v & 0x0F);
+    let mut off = 12 + 4 * cc;
+    if v & 0x10 != 0 {
+        let words = usize::from(be16(b, off + 2)?);
+        off = off.checked_add(4 + 4 * words)?;
+    }
+    let mut end = b.len();
+    if v & 0x20 != 0 {
+        let pad = usize::from(*b.last()?);
+        end = end.checked_sub(pad)?;
+    }
+    b.get(off..end)
+}
+
+/// Classifies one RTP packet's payload (see [`PayloadKind`]).
+pub fn kind_of(h: &RtpHeader, b: &[u8]) -> PayloadKind {
+    if h.pt == 13 || h.pt == 19 {
+        return PayloadKind::ComfortNoise;
+    }
+    if h.pt >= 96 {
+        if let Some(p) = rtp_payload(b) {
+            if p.len() == 4 && p.first().is_some_and(|e| *e <= 16) {
+                return PayloadKind::Event;
+            }
+        }
+    }
+    PayloadKind::Media
+}
+
+/// The codec of a static payload type (RFC 3551 tables 4 and 5); None for dynamic types,
+/// whose codec only the SDP names.
+pub fn codec_name(pt: u8) -> Option<&'static str> {
+    Some(match pt {
+        0 => "PCMU",
+        3 => "GSM",
+        4 => "G723",
+        5 | 6 | 16 | 17 => "DVI4",
+        7 => "LPC",
+        8 => "PCMA",
+        9 => "G722",
+        10 | 11 => "L16",
+        12 => "QCELP",
+        13 | 19 => "CN",
+        14 => "MPA",
+        15 => "G728",
+        18 => "G729",
+        25 => "CelB",
+        26 => "JPEG",
+        28 => "nv",
+        31 => "H261",
+        32 => "MPV",
+        33 => "MP2T",
+        34 => "H263",
+        _ => return None,
+    })
+}
+
+/// Fixed jitter-buffer depths simulated per stream (ms): VoIPmonitor's F1 (50) and F2 (200).
+pub const JITTER_BUFFERS_MS: [f64; 2] = [50.0, 200.0];
+
 /// Clock rates a dynamic payload type is snapped to when estimated from the stream.
 const RATES: [u32; 6] = [8000, 16000, 24000, 32000, 48000, 90000];
 
@@ -208,6 +299,7 @@ pub struct Rtp;
 impl Classifier for Rtp {
     type State = RtpState;
     const KEEPS_STATE: bool = true;
+    const MEDIA: bool = true;
     fn id(&self) -> &'static str {
         "rtp"
     }
@@ -339,7 +431,7 @@ pub fn account(st: &mut RtpState, p: &Pkt<'_>) {
             &mut tr.streams[n]
         }
     };
-    s.update(&h, p.ts);
+    s.update(&h, p.ts, kind_of(&h, b));
 }
 
 impl Stream {
@@ -349,6 +441,7 @@ impl Stream {
             dir,
             ssrc: h.ssrc,
             pt: h.pt,
+            media_pt: None,
             clock: clock_rate(h.pt, len),
             received: 0,
             base_ext: ext,
@@ -357,7 +450,13 @@ impl Stream {
             out_of_order: 0,
             jitter: 0.0,
             max_jitter: 0.0,
+            mean_jitter_ms: 0.0,
             last_arrival: None,
+            last_rtp_ts: h.ts,
+            last_cn: false,
+            last_marker: false,
+            jb_base: None,
+            late: [0; 2],
             last_seq_arrival: None,
             max_delta_ns: 0,
             first_ts: ts,
@@ -366,9 +465,17 @@ impl Stream {
         }
     }
 
-    fn update(&mut self, h: &RtpHeader, ts: Nanos) {
+    fn update(&mut self, h: &RtpHeader, ts: Nanos, kind: PayloadKind) {
         self.received += 1;
         self.last_ts = ts;
+        // The stream's payload type is its media's: a stream that began with comfort noise or
+        // a telephone-event takes the first media payload type (and its clock).
+        if kind == PayloadKind::Media && self.media_pt.is_none() {
+            self.media_pt = Some(h.pt);
+            self.pt = h.pt;
+            self.clock = clock_rate(h.pt, 0);
+            self.first_rtp = (ts, h.ts);
+        }
         // Extended sequence number nearest to the current maximum.
         let cycles = self.max_ext & !0xFFFF;
         let mut ext = cycles | u64::from(h.seq);
@@ -391,24 +498,69 @@ impl Stream {
         if ext < self.base_ext {
             self.base_ext = ext;
         }
-        if self.clock == 0 {
+        let first = self.received == 1;
+        let went_back = (h.ts.wrapping_sub(self.last_rtp_ts) as i32) < 0;
+        let follows_cn = self.last_cn;
+        // A marker starts a talk spurt only after unmarked packets: a sender that marks every
+        // packet (aiortc's audio) would otherwise have no regular packet at all.
+        let spurt_start = h.marker && !self.last_marker;
+        self.last_marker = h.marker;
+        self.last_rtp_ts = h.ts;
+        self.last_cn = kind == PayloadKind::ComfortNoise;
+        if self.clock == 0 && kind == PayloadKind::Media && Some(h.pt) == self.media_pt {
             // Dynamic payload type: jitter starts once the clock is estimated.
             if self.received >= 5 {
                 let (t0, r0) = self.first_rtp;
                 self.clock = estimate_clock(h.ts.wrapping_sub(r0), ts - t0).unwrap_or(0);
             }
-            if self.clock == 0 {
-                return;
+        }
+        // This packet's clock: its own payload type's (comfort noise is 8 kHz, RFC 3389; a
+        // telephone-event's timestamp stays at the event start, RFC 4733 §2.2.1: none).
+        let clock = match kind {
+            PayloadKind::Event => 0,
+            PayloadKind::ComfortNoise => 8000,
+            PayloadKind::Media => match clock_rate(h.pt, 0) {
+                0 if Some(h.pt) == self.media_pt => self.clock,
+                c => c,
+            },
+        };
+        let prev = self.last_arrival;
+        if clock == 0 {
+            // Arrival still counts as "the previous packet" (Wireshark does the same).
+            self.last_arrival = prev.map(|(_, r)| (ts, r));
+            return;
+        }
+        if kind == PayloadKind::Media {
+            let arrival_ms = ts as f64 / 1e6;
+            match self.jb_base {
+                None => self.jb_base = Some((arrival_ms, h.ts)),
+                Some((t0, r0)) => {
+                    let rtp_ms =
+                        f64::from(h.ts.wrapping_sub(r0) as i32) * 1000.0 / f64::from(clock);
+                    let delay = arrival_ms - t0 - rtp_ms;
+                    for (n, buf) in self.late.iter_mut().zip(JITTER_BUFFERS_MS) {
+                        if delay > buf {
+                            *n += 1;
+                        }
+                    }
+                }
             }
         }
-        // RFC 3550 6.4.1 jitter in timestamp units.
-        if let Some((at, rtp_ts)) = self.last_arrival {
-            let arr = (ts - at) as f64 * f64::from(self.clock) / 1e9;
-            let sent = f64::from(h.ts.wrapping_sub(rtp_ts) as i32);
+        // RFC 3550 6.4.1 jitter, kept in ms so payload types with different clocks share it.
+        if let Some((at, rtp_ts)) = prev {
+            let arr = (ts - at) as f64 / 1e6;
+            let sent = f64::from(h.ts.wrapping_sub(rtp_ts) as i32) * 1000.0 / f64::from(clock);
             let d = (arr - sent).abs();
             self.jitter += (d - self.jitter) / 16.0;
-            if self.jitter > self.max_jitter {
-                self.max_jitter = self.jitter;
+            // Max and mean over regular packets only: not the first, not a talk-spurt start
+            // (marker), not comfort noise or the packet after it, not a timestamp going back.
+            let regular =
+                !first && !spurt_start && kind == PayloadKind::Media && !follows_cn && !went_back;
+            if regular {
+                self.max_jitter = self.max_jitter.max(self.jitter);
+                // Wireshark 4.0 averages over the packets after the first.
+                let n = self.received.saturating_sub(2) as f64;
+                self.mean_jitter_ms = (self.mean_jitter_ms * n + self.jitter) / (n + 1.0);
             }
         }
         self.last_arrival = Some((ts, h.ts));
@@ -417,13 +569,7 @@ impl Stream {
     /// The report row.
     pub fn stats(&self) -> RtpStats {
         let expected = self.max_ext - self.base_ext + 1;
-        let ms = |j: f64| {
-            if self.clock > 0 {
-                j * 1000.0 / f64::from(self.clock)
-            } else {
-                0.0
-            }
-        };
+        let ms = |j: f64| j;
         RtpStats {
             ssrc: self.ssrc,
             dir: match self.dir {
@@ -437,6 +583,10 @@ impl Stream {
             out_of_order: self.out_of_order,
             jitter_ms: round3(ms(self.jitter)),
             max_jitter_ms: round3(ms(self.max_jitter)),
+            mean_jitter_ms: round3(self.mean_jitter_ms),
+            late_50ms: self.late[0],
+            late_200ms: self.late[1],
+            codec: codec_name(self.pt),
             max_delta_ms: round3(self.max_delta_ns as f64 / 1e6),
             clock_rate: self.clock,
             first_ts: secs(self.first_ts),
@@ -639,9 +789,118 @@ mod tests {
         };
         let mut s = Stream::new(Dir::C2s, &h(65534), 172, 0);
         for (i, q) in [65534u16, 65535, 0, 1].iter().enumerate() {
-            s.update(&h(*q), i as i64);
+            s.update(&h(*q), i as i64, PayloadKind::Media);
         }
         let st = s.stats();
         assert_eq!((st.expected, st.lost, st.out_of_order), (4, 0, 0));
+    }
+
+    fn pkt(pt: u8, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x80, pt];
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&ts.to_be_bytes());
+        v.extend_from_slice(&0x5151_5151u32.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn feed(st: &mut RtpState, b: &[u8], at_ms: f64) {
+        let addr: std::net::SocketAddr = ([10, 0, 0, 1], 4000).into();
+        let p = Pkt {
+            dir: Dir::C2s,
+            ts: (at_ms * 1e6) as i64,
+            frame: 1,
+            payload: b,
+            src: addr,
+            dst: addr,
+            nth: 1,
+        };
+        account(st, &p);
+    }
+
+    /// Issue 11: PCMA with a comfort-noise packet during a silence and a telephone-event:
+    /// the stream is PCMA (not PT 13), and the packets whose timing does not follow the audio
+    /// clock (CN every 200 ms, the packet after it, the event with its frozen timestamp) do not
+    /// reach max or mean jitter.
+    #[test]
+    fn comfort_noise_and_telephone_event_do_not_count() {
+        let mut st = RtpState::default();
+        let (mut seq, mut t) = (0u16, 0f64);
+        // CN first (a stream starting in silence), then 20 PCMA packets every 20 ms.
+        feed(&mut st, &pkt(13, seq, 0, &[0x40]), t);
+        for i in 1..=20u32 {
+            seq += 1;
+            t += 20.0;
+            feed(&mut st, &pkt(8, seq, i * 160, &[0xd5; 160]), t);
+        }
+        // Silence: one CN packet 200 ms later by its timestamp but 17 ms late on the wire,
+        // then audio resumes on time.
+        let (ts0, t0) = (20 * 160 + 1600, t + 200.0);
+        seq += 1;
+        feed(&mut st, &pkt(13, seq, ts0, &[0x40]), t0 + 17.0);
+        for k in 1..=10u32 {
+            seq += 1;
+            t = t0 + 20.0 * f64::from(k);
+            feed(&mut st, &pkt(8, seq, ts0 + 160 * k, &[0xd5; 160]), t);
+        }
+        // A telephone-event (dynamic PT 101, one 4-byte event block).
+        seq += 1;
+        feed(&mut st, &pkt(101, seq, 5000, &[1, 0x0a, 0, 160]), t + 3.0);
+        let s = &st.tracker.streams[0];
+        let row = s.stats();
+        assert_eq!(row.payload_type, 8);
+        assert_eq!(row.codec, Some("PCMA"));
+        assert_eq!(row.packets, 33);
+        // J after the late CN packet and after the packet that follows it (both excluded
+        // from max and mean, as Wireshark does); the first regular packet after them decays it.
+        let j1 = 17.0 / 16.0;
+        let j2 = j1 + (17.0 - j1) / 16.0;
+        assert!(
+            (row.max_jitter_ms - j2 * 15.0 / 16.0).abs() < 0.002,
+            "max {}",
+            row.max_jitter_ms
+        );
+        assert!(row.mean_jitter_ms > 0.0 && row.mean_jitter_ms < row.max_jitter_ms);
+        assert_eq!(
+            kind_of(
+                &parse_rtp(&pkt(101, 1, 1, &[1, 0x0a, 0, 160])).unwrap(),
+                &pkt(101, 1, 1, &[1, 0x0a, 0, 160])
+            ),
+            PayloadKind::Event
+        );
+        assert_eq!(
+            kind_of(
+                &parse_rtp(&pkt(111, 1, 1, &[9; 60])).unwrap(),
+                &pkt(111, 1, 1, &[9; 60])
+            ),
+            PayloadKind::Media
+        );
+    }
+
+    #[test]
+    fn rtp_payload_skips_csrc_extension_and_padding() {
+        let mut b = vec![0xB1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 9, 9, 9, 9];
+        b.extend_from_slice(&[0xbe, 0xde, 0, 1, 1, 2, 3, 4]);
+        b.extend_from_slice(&[7, 7, 0, 2]);
+        assert_eq!(rtp_payload(&b), Some(&[7, 7][..]));
+        assert_eq!(rtp_payload(&b[..14]), None);
+        assert_eq!(codec_name(0), Some("PCMU"));
+        assert_eq!(codec_name(111), None);
+    }
+
+    /// A fixed 50 ms buffer loses the packets delayed by more than 50 ms, a 200 ms one none.
+    #[test]
+    fn fixed_jitter_buffers_count_late_packets() {
+        let mut st = RtpState::default();
+        for i in 0..20u16 {
+            let late = if i == 10 || i == 11 { 120.0 } else { 0.0 };
+            feed(
+                &mut st,
+                &pkt(0, i, u32::from(i) * 160, &[0xff; 160]),
+                f64::from(i) * 20.0 + late,
+            );
+        }
+        let row = st.tracker.streams[0].stats();
+        assert_eq!((row.late_50ms, row.late_200ms), (2, 0));
     }
 }

@@ -165,6 +165,13 @@ fn on_message(cx: &mut Ctx<'_>, st: &mut StunState, p: &Pkt<'_>, m: &Message<'_>
                 ));
             }
         }
+        // The peer behind a relay: XOR-PEER-ADDRESS of CreatePermission, ChannelBind and
+        // Send/Data indications.
+        if m.cookie && t == 0x0012 && matches!(method, 0x006..=0x009) {
+            if let Some(a) = xor_address(v, m.txid) {
+                cx.class.add_relay_peer(a);
+            }
+        }
         // XOR-MAPPED, XOR-PEER, XOR-RELAYED addresses.
         if m.cookie && matches!(t, 0x0020 | 0x0012 | 0x0016 | 0x8020) && nl < learned.len() {
             if let Some(a) = xor_address(v, m.txid) {

@@ -366,6 +366,12 @@ impl Detector for Shaper {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.throttle;
         for (i, flow, dir) in series::tcp_directions(input.flows) {
+            // RTP over TCP (TURN/TCP, ICE-TCP: lab webrtc_call_turn_tcp) is paced by the codec
+            // clock: its flat rate is the codec's, and a few ms of queueing on it is not a shaper.
+            // A path too slow for the call shows in the RTP metrics (rtp_quality) instead.
+            if flow.class.rtp_media {
+                continue;
+            }
             if let Some((d, s)) = shaped_dir(input.facts(), i, flow, dir, cfg) {
                 let mut f = finding(flow, &d.data, &d.rtts, &s);
                 series::add_comparison(&mut f, input.flows, i);
@@ -469,5 +475,19 @@ mod tests {
         assert_eq!(out[0].kind, "throttling_shaper");
         let r = ev(&out[0])["rate_bps"].as_f64().unwrap();
         assert!((r - 2e6).abs() < 0.3e6, "{r}");
+    }
+
+    /// Issue 11: a flow carrying RTP (TURN/TCP media) is paced by its codec: no shaper finding.
+    #[test]
+    fn rtp_over_tcp_is_not_judged() {
+        let mut f = sim::run(&Sim {
+            shaper: Some((2e6, 150_000.0, 3000.0)),
+            ..Default::default()
+        });
+        f.class.rtp_media = true;
+        let cfg = super::super::DetectConfig::default();
+        let mut out = Vec::new();
+        Shaper.detect(&Input::new(&[f], &[], &cfg), &mut out);
+        assert!(out.is_empty());
     }
 }

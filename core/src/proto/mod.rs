@@ -15,3 +15,4 @@ pub mod http;
 pub mod quic;
 pub mod stun;
 pub mod tls;
+pub mod turn;

@@ -90,7 +90,7 @@ pub struct Message<'a> {
     pub exact: bool,
 }
 
-impl Message<'_> {
+impl<'a> Message<'a> {
     /// Method (12 bits, class bits removed).
     pub fn method(&self) -> u16 {
         method_of(self.typ)
@@ -104,7 +104,7 @@ impl Message<'_> {
         (0x0800..=0x0805).contains(&self.typ)
     }
     /// Iterates over (type, value) attributes, capped at 64.
-    pub fn attributes(&self) -> Attrs<'_> {
+    pub fn attributes(&self) -> Attrs<'a> {
         Attrs {
             b: self.attrs,
             off: 0,

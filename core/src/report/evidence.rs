@@ -613,7 +613,13 @@ pub struct Media {
     pub jitter_ms: Option<f64>,
     pub kind: Option<MediaKind>,
     pub loss_pct: Option<f64>,
+    /// The call's MOS: its worse direction's (`mos_in`, `mos_out`), else the aggregate.
     pub mos: Option<f64>,
+    /// E-model MOS of the media the user's host received; 1 when none came while its own
+    /// audio went out; one-way periods count as loss at the stream's packet rate.
+    pub mos_in: Option<f64>,
+    /// The same for the media the user's host sent (as it reached the capture point).
+    pub mos_out: Option<f64>,
     pub one_way: Vec<OneWayPeriod>,
     pub packets: u64,
     pub protocols: Vec<Protocol>,

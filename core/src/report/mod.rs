@@ -131,6 +131,9 @@ pub struct FlowReport {
     pub ttl: TtlPair,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rtp: Vec<RtpStats>,
+    /// Peers behind a TURN relay on this flow (XOR-PEER-ADDRESS), `ip:port`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relay_peers: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -338,6 +341,7 @@ impl FlowReport {
                 s2c: s.ttl_mode(),
             },
             rtp: l.rtp.clone(),
+            relay_peers: l.relay_peers.iter().map(|a| a.to_string()).collect(),
         }
     }
 }

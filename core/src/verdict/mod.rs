@@ -208,9 +208,9 @@ fn call_subject(call: &Call, by_id: &BTreeMap<u32, &LabeledFlow>) -> String {
             } else {
                 f.server.ip()
             };
-            format!("{} call to {}", call.app.name(), far)
+            format!("{} to {}", call.app.call_noun(), far)
         }
-        None => format!("{} call", call.app.name()),
+        None => call.app.call_noun(),
     }
 }
 
@@ -279,7 +279,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             .collect();
         let t = traffic(&members);
         let subject = call_subject(call, &by_id);
-        let prefix = format!("{} call", call.app.name());
+        let prefix = call.app.call_noun();
         let (status, summary, reason) = decide(
             &subject,
             findings,
@@ -347,7 +347,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             )
         };
         let t = traffic(&members);
-        let prefix = format!("{label} call");
+        let prefix = app.call_noun();
         let (mut status, mut summary, mut reason) = decide(
             &subject,
             findings,
