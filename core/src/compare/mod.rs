@@ -524,11 +524,10 @@ pub fn in_capture(
         control_median_bps: c.control.median_bps.round(),
         ks_d: c.ks.map(|k| r4(k.d)),
         p_value: c.ks.map(|k| {
-            // Three significant digits, stable across platforms.
+            // Three significant digits, stable across platforms: Rust's float formatting and
+            // parsing are exact, where log10/powf differ between native and wasm32.
             if k.p > 0.0 {
-                let e = k.p.log10().floor();
-                let m = 10f64.powf(e - 2.0);
-                (k.p / m).round() * m
+                format!("{:.2e}", k.p).parse::<f64>().unwrap_or(k.p)
             } else {
                 0.0
             }
