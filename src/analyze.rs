@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
+use voipwatch_core::report::message::Lang;
 use voipwatch_core::{Analyzer, Config, Report};
 
 pub const USAGE: &str = "\
@@ -19,11 +20,27 @@ OPTIONS:
     --flows auto|all|voip|problems  which flows the text table lists (default auto: all flows
                                     when there are at most 40, else VoIP and problem flows)
     --plot DIR                      write SVG throughput/RTT charts of flagged flows into DIR
+    --lang en|fr|ar                 language of the text output (default: from LC_ALL,
+                                    LC_MESSAGES or LANG; English otherwise). JSON always
+                                    carries the English summary and the message id + params
     -j, --jobs N                    files analysed in parallel (default: all cores)
     -h, --help                      this help
 ";
 
-const OPTIONS: &[&str] = &["--format", "--flows", "--plot", "--jobs", "--help"];
+const OPTIONS: &[&str] = &[
+    "--format", "--flows", "--plot", "--lang", "--jobs", "--help",
+];
+
+/// The language the environment asks for (LC_ALL, then LC_MESSAGES, then LANG, as gettext
+/// reads them), English when none names one we have.
+pub fn env_lang() -> Lang {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .and_then(|v| Lang::parse(&v))
+        .unwrap_or(Lang::En)
+}
 
 /// Chunk size for reading: memory stays bounded whatever the file size.
 const CHUNK: usize = 1 << 20;
@@ -41,6 +58,7 @@ struct Opts {
     format: Format,
     flows: FlowFilter,
     plot: Option<PathBuf>,
+    lang: Lang,
     jobs: usize,
     files: Vec<String>,
 }
@@ -50,6 +68,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         format: Format::Text,
         flows: FlowFilter::Auto,
         plot: None,
+        lang: env_lang(),
         jobs: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
@@ -96,6 +115,15 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 }
             }
             "--plot" => o.plot = Some(PathBuf::from(value("--plot")?)),
+            "--lang" => {
+                let v = value("--lang")?;
+                o.lang = match v.as_str() {
+                    "en" => Lang::En,
+                    "fr" => Lang::Fr,
+                    "ar" => Lang::Ar,
+                    _ => return Err(format!("--lang: '{v}' is not one of en, fr, ar")),
+                }
+            }
             "-j" | "--jobs" => {
                 let v = value("--jobs")?;
                 o.jobs = v
@@ -280,10 +308,10 @@ fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
     }
     let Some(report) = &out.report else { return };
     match o.format {
-        Format::Json => crate::print_out(&report.to_json()),
-        Format::Ndjson => crate::print_out(&(report.to_json_line() + "\n")),
+        Format::Json => crate::write_out(|w| report.write_json(w)),
+        Format::Ndjson => crate::write_out(|w| report.write_json_line(w)),
         Format::Text => {
-            let mut s = render::text::render(report, o.flows);
+            let mut s = render::text::render_lang(report, o.flows, o.lang);
             if many {
                 s.push('\n');
             }

@@ -109,57 +109,6 @@ fn load(path: &str) -> Result<Vec<LabeledFlow>, String> {
     Ok(flows)
 }
 
-fn side(
-    flows: &[LabeledFlow],
-    sel: &Selector,
-    role: &str,
-    path: &str,
-    cfg: &CompareConfig,
-) -> Result<compare::Samples, String> {
-    let picked = sel.select(flows);
-    if picked.is_empty() {
-        let mut names: Vec<&str> = flows
-            .iter()
-            .filter_map(|f| f.class.sni.as_deref())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names.truncate(12);
-        let hint = if names.is_empty() {
-            String::new()
-        } else {
-            let names: Vec<_> = names.into_iter().map(crate::render::esc).collect();
-            format!(" (server names seen: {})", names.join(", "))
-        };
-        return Err(format!(
-            "{role} selector '{}' matches no flow in {}{hint}",
-            crate::render::esc(&selector_text(sel)),
-            crate::render::esc(path)
-        ));
-    }
-    compare::throughput_samples_with(&picked, cfg)
-        .ok_or_else(|| format!("{role}: the selected flows carry no data in {path}"))
-}
-
-/// A selector as the user writes it (`sni=x`, `server=1.2.3.4:443`, `flow=1,2`, `largest`).
-fn selector_text(s: &Selector) -> String {
-    match s {
-        Selector::Largest => "largest".into(),
-        Selector::Sni(n) => format!("sni={n}"),
-        Selector::App(a) => format!("app={a}"),
-        Selector::Flows(ids) => {
-            let v: Vec<String> = ids.iter().map(u32::to_string).collect();
-            format!("flow={}", v.join(","))
-        }
-        Selector::Server { ip, port } => match (ip, port) {
-            (Some(ip), Some(p)) => format!("server={}", std::net::SocketAddr::new(*ip, *p)),
-            (Some(ip), None) => format!("server={ip}"),
-            (None, Some(p)) => format!("server=:{p}"),
-            (None, None) => "server=".into(),
-        },
-    }
-}
-
 fn rate(bps: f64) -> String {
     voipwatch_core::detect::series::fmt_rate(bps)
 }
@@ -257,42 +206,30 @@ pub fn run(args: &[String]) -> Result<i32, String> {
         [a, b] => (a.as_str(), b.as_str()),
         _ => return Err(USAGE.to_string()),
     };
+    // The error names capture strings (server names, the path): escaped for the terminal.
+    let side = |flows: &[LabeledFlow], sel: &Selector, role: &str, path: &str| {
+        compare::side(flows, sel, role, path, &cfg).map_err(|e| crate::render::esc(&e).into_owned())
+    };
     let tflows = load(tpath)?;
     let (t, c) = if tpath == cpath && o.files.len() == 1 {
         (
-            side(&tflows, &tsel, "target", tpath, &cfg)?,
-            side(&tflows, &csel, "control", cpath, &cfg)?,
+            side(&tflows, &tsel, "target", tpath)?,
+            side(&tflows, &csel, "control", cpath)?,
         )
     } else {
         let cflows = load(cpath)?;
         (
-            side(&tflows, &tsel, "target", tpath, &cfg)?,
-            side(&cflows, &csel, "control", cpath, &cfg)?,
+            side(&tflows, &tsel, "target", tpath)?,
+            side(&cflows, &csel, "control", cpath)?,
         )
     };
-    let mut result = compare::compare(t, c, &cfg);
-    if compare::too_small(&result.target, &cfg) || compare::too_small(&result.control, &cfg) {
-        // No test is reported against a side too small to measure (the summary says why).
-        result.ks = None;
-        result.area = None;
-        result.glasnost_agrees = None;
-    }
+    let result = compare::compare_sides(t, c, &cfg);
     let (tname, cname) = (
         crate::analyze::display_name(tpath),
         crate::analyze::display_name(cpath),
     );
     if o.json {
-        let v = serde_json::json!({
-            "schema": "voipwatch.compare/1",
-            "target_capture": tname,
-            "control_capture": cname,
-            "target_selector": selector_text(&tsel),
-            "control_selector": selector_text(&csel),
-            "result": result,
-        });
-        let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
-        s.push('\n');
-        crate::print_out(&s);
+        crate::print_out(&compare::document(&result, &tname, &cname, &tsel, &csel));
     } else {
         crate::print_out(&text(&result, &tname, &cname));
     }
@@ -347,8 +284,8 @@ mod tests {
         let verdict = |t: &str, tsel: &Selector, c: &str, csel: &Selector| {
             let tf = load(t).unwrap();
             let cf = load(c).unwrap();
-            let ts = side(&tf, tsel, "target", t, &cfg).unwrap();
-            let cs = side(&cf, csel, "control", c, &cfg).unwrap();
+            let ts = compare::side(&tf, tsel, "target", t, &cfg).unwrap();
+            let cs = compare::side(&cf, csel, "control", c, &cfg).unwrap();
             compare::compare(ts, cs, &cfg)
         };
         let pair = cap("sni_policer_pair.pcap");
@@ -375,7 +312,7 @@ mod tests {
         );
         assert_eq!(r.verdict, "not differentiated", "{}", r.summary);
         // A selector that matches nothing is an error naming the server names seen.
-        let e = side(
+        let e = compare::side(
             &load(&pair).unwrap(),
             &Selector::Sni("nope.example".into()),
             "target",

@@ -159,6 +159,16 @@ fn serve_cmd(args: &[String]) -> Result<i32, String> {
 }
 
 /// Writes to stdout; a closed pipe (e.g. `| head`) ends the program quietly.
+/// Streams output to stdout through a buffer (a broken pipe ends the program quietly, as in
+/// [`print_out`]).
+pub fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+    let out = std::io::stdout().lock();
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    if f(&mut w).and_then(|()| w.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
 pub fn print_out(s: &str) {
     let mut out = std::io::stdout().lock();
     if out

@@ -140,7 +140,6 @@ const ORDINARY_RESETS: &[&str] = &[
     "refcaps/zeek/Traces/tcp/syn-then-rst.pcap",
     "refcaps/zeek/Traces/tcp/syn-then-ack-then-rst.pcap",
     "refcaps/zeek/Traces/tcp/syn-then-stuff-then-rst.pcap",
-    "refcaps/zeek/Traces/tcp/qi_internet_SYNACK_curl_jsonip.pcap",
     "refcaps/zeek/Traces/ssh/ssh.pcap",
     "refcaps/zeek/Traces/modbus/modbus-and-non-modbus-p502.pcap",
     "refcaps/zeek/Traces/pop3/pop3.pcap",
@@ -158,6 +157,25 @@ const ORDINARY_RESETS: &[&str] = &[
     "refcaps/arkime/http-syn-ack.pcap",
     "refcaps/suricata-verify/tcp-split-handshake-01-4whs/split-handshake-4whs.pcap",
 ];
+
+/// Zeek's Quantum-Insert trace (`core.tcp.quantum-insert`: one `rexmit_inconsistency`, a forged
+/// "BANG!" reply racing nginx's): the forged HTTP response is found, citing the request, the
+/// forged answer and the real one; its resets are the client's own and stay unflagged (issue 10).
+#[test]
+fn zeek_quantum_insert_is_an_injected_http_response() {
+    let Some(r) = report("refcaps/zeek/Traces/tcp/qi_internet_SYNACK_curl_jsonip.pcap") else {
+        return;
+    };
+    let k = kinds(&r);
+    assert!(!k.iter().any(|k| k.starts_with("tcp_reset")), "{k:?}");
+    let hit = findings(&r)
+        .into_iter()
+        .find(|x| x["kind"] == "http_block_page")
+        .unwrap_or_else(|| panic!("no http_block_page: {k:?}"));
+    assert_eq!(hit["severity"], "blocked");
+    assert_eq!(hit["evidence"]["basis"], "conclusive");
+    assert_eq!(hit["packets"], serde_json::json!([4, 5, 9]));
+}
 
 #[test]
 fn ordinary_resets_are_not_called_injected() {

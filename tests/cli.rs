@@ -4,8 +4,13 @@ use crate::util;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+/// The CLI with a neutral locale, so that the text output is English whatever the shell's.
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_voipwatch"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_voipwatch"));
+    c.env("LC_ALL", "C")
+        .env_remove("LC_MESSAGES")
+        .env_remove("LANG");
+    c
 }
 
 fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -387,4 +392,112 @@ fn text_counts_icmp_rows_and_checksum_note() {
     {
         assert!(s.contains("checksum offload"), "{s}");
     }
+}
+
+/// Issue 13 (item 7): a capture with no packets, or a file that is not a capture, is
+/// "inconclusive: …", never "no blocking or throttling found" — in the text and the JSON.
+#[test]
+fn issue_13_nothing_to_judge_is_inconclusive() {
+    let mut header = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    header.extend_from_slice(&[0; 8]);
+    header.extend_from_slice(&65535u32.to_le_bytes());
+    header.extend_from_slice(&1u32.to_le_bytes());
+    let p = tmp("no-packets.pcap", &header);
+    let out = run(&["analyze", p.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("inconclusive: the capture holds no packets"),
+        "{text}"
+    );
+    assert!(!text.contains("no blocking or throttling found"), "{text}");
+    let r = json(&run(&["analyze", "-f", "json", p.to_str().unwrap()]));
+    assert_eq!(r["verdicts"][0]["app"], "capture");
+    assert_eq!(r["verdicts"][0]["status"], "inconclusive");
+    let p = tmp("page.html", b"<!DOCTYPE html><html>not a capture</html>");
+    let out = run(&["analyze", "-f", "json", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let r = json(&out);
+    assert_eq!(r["verdicts"][0]["status"], "inconclusive");
+    let s = r["verdicts"][0]["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with("inconclusive: the file could not be read"),
+        "{s}"
+    );
+}
+
+#[test]
+fn lang_gives_french_and_arabic_verdicts_and_follows_the_locale() {
+    let cap = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/udp_media_blackhole.pcap"
+    );
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut c = bin();
+        if let Some(l) = env {
+            c.env("LC_ALL", l);
+        }
+        let out = c.arg("analyze").args(args).arg(cap).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fr = run(&["--lang", "fr"], None);
+    assert!(fr.contains("BLOQUÉ"), "{fr}");
+    assert!(fr.contains("Les appels WhatsApp ont été bloqués."), "{fr}");
+    assert!(fr.contains("rien n'est revenu"), "{fr}");
+    assert!(fr.contains("Autre explication possible"), "{fr}");
+    let ar = run(&["--lang=ar"], None);
+    assert!(ar.contains("حُظرت مكالمات WhatsApp."), "{ar}");
+    assert!(ar.contains("\u{2066}9.9 ثانية\u{2069}"), "{ar}");
+    assert_eq!(
+        run(&[], Some("fr_FR.UTF-8")),
+        fr,
+        "LC_ALL=fr_FR picks French"
+    );
+    let en = run(&[], Some("de_DE.UTF-8"));
+    assert!(
+        en.contains("Verdicts:\n  BLOCKED"),
+        "a language we lack falls back to English: {en}"
+    );
+    let bad = bin()
+        .args(["analyze", "--lang", "xx", cap])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not one of en, fr, ar"));
+}
+
+/// `voipwatch compare T C --format json` on the lab pair, pinned byte for byte: the page's
+/// comparison (wasm `compare`, tested in wasm/tests/node.rs) must print the same document.
+/// `UPDATE_GOLDEN=1` rewrites it.
+#[test]
+fn compare_json_matches_its_golden() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cap = |n: &str| root.join("captures").join(n).to_string_lossy().into_owned();
+    let out = run(&[
+        "compare",
+        &cap("compare_target.pcap"),
+        &cap("compare_control.pcap"),
+        "--control",
+        "largest",
+        "-f",
+        "json",
+    ]);
+    assert!(out.status.success());
+    let golden = root.join("tests/golden/compare_target_vs_control.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &out.stdout).unwrap();
+    }
+    let want = std::fs::read(&golden).expect("golden exists (UPDATE_GOLDEN=1 writes it)");
+    assert!(
+        out.stdout == want,
+        "compare JSON differs from {}",
+        golden.display()
+    );
+    let j = json(&out);
+    assert_eq!(j["schema"], "voipwatch.compare/1");
+    assert_eq!(j["result"]["verdict"], "differentiated");
 }

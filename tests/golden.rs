@@ -112,3 +112,36 @@ fn synthetic_capture_is_deterministic() {
     assert_eq!(a, b);
     assert!(a.contains("\"packets\": 10"), "{a}");
 }
+
+/// Every finding and verdict of every shipped capture renders as a complete sentence in every
+/// language: its message id is in the table and each parameter its template names is present.
+#[test]
+fn every_message_renders_in_every_language() {
+    use voipwatch_core::report::message::{render, Lang};
+    let mut failures = Vec::new();
+    for cap in captures() {
+        let data = std::fs::read(&cap).unwrap();
+        let mut a = Analyzer::new(Config::default());
+        let _ = a.push(&data);
+        let r = a.finish();
+        let msgs = r
+            .findings
+            .iter()
+            .map(|f| (f.kind.as_str(), f.message()))
+            .chain(r.verdicts.iter().map(|v| ("verdict", v.message())));
+        for (what, m) in msgs {
+            for lang in Lang::ALL {
+                match render(&m, lang) {
+                    Some(s) if !s.contains('{') && !s.contains('}') => {}
+                    other => failures.push(format!(
+                        "{}: {what} {} in {}: {other:?}",
+                        cap.display(),
+                        m.id,
+                        lang.as_str()
+                    )),
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

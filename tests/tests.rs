@@ -4,6 +4,8 @@ mod capture_corpus;
 mod capture_oracle;
 mod classify_corpus;
 mod cli;
+mod complexity;
+mod complexity_gen;
 mod compressed;
 mod decode_oracle;
 mod decode_tshark;

@@ -61,7 +61,8 @@ const serviceLabel = (s) => t(`service_${s}`) || s;
 // Display names of the report's app ids: the engine's one app table (model::APPS), sent by
 // the worker with "ready" (reports only come after it); unknown ids are shown as they are.
 const appNames = new Map();
-const appLabel = (a) => (a === "other" ? t("app_other") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
+let engineVersionText = "";
+const appLabel = (a) => (a === "other" ? t("app_other") : a === "capture" ? t("app_capture") : a ? appNames.get(a) || a.replace(/_/g, " ") : t("app_unknown"));
 
 // ---------- language ----------
 function applyLang(next) {
@@ -74,6 +75,7 @@ function applyLang(next) {
   document.title = `voipwatch — ${t("tagline")}`;
   try { localStorage.setItem("voipwatch.lang", lang); } catch { /* private mode */ }
   if (current && current.report) render();
+  renderCompare();
   if (current && current.errorKey) showError(current.errorKey, current.errorText);
 }
 
@@ -154,8 +156,16 @@ function engineFailed(message) {
 function onWorkerMessage(ev) {
   const m = ev.data || {};
   if (m.type === "fatal") { engineFailed(m.message); return; }
+  if (m.type === "compared") { compared(m); return; }
+  if (m.type === "hash") {
+    const w = hashWaiters.get(m.id);
+    hashWaiters.delete(m.id);
+    if (w) (m.error ? w.reject(new Error(m.error)) : w.resolve(m.sha256));
+    return;
+  }
   if (m.type === "ready") {
     for (const a of m.apps || []) appNames.set(a.id, a.name);
+    engineVersionText = m.version || "";
     document.body.dataset.engine = "ready";
     return;
   }
@@ -205,7 +215,7 @@ function finished(file, m, wallMs) {
   }
   const cap = report.capture || {};
   current = {
-    report, json: m.json, file,
+    report, json: m.json, file, messages: m.messages || {}, sha256: null, analysedAt: Date.now(),
     stats: { ms: m.ms, wallMs, total: m.total, wasmBytes: m.wasmBytes, peakWasmBytes: m.peakWasmBytes },
   };
   const err = cap.error || m.pushError;
@@ -242,7 +252,9 @@ function render() {
     warn.textContent = t("partial", { error: cap.error || "?" });
     warn.hidden = false;
   } else warn.hidden = true;
+  renderAnswer(r);
   renderSummary(r);
+  renderLimits(r);
   renderVerdicts(r);
   renderCalls(r);
   renderFindings(r);
@@ -264,6 +276,50 @@ function renderSummary(r) {
     ["sum_packets", num(c.packets)], ["sum_flows", num((r.flows || []).length)], ["sum_span", span],
   ];
   $("summary").replaceChildren(h("dl", {}, rows.map(([k, v]) => h("div", {}, h("dt", { text: t(k) }), h("dd", { dir: "auto", text: v ?? "–" })))));
+}
+
+// Every cap that cut evidence (capture.limits): the verdicts it touched say inconclusive.
+function renderLimits(r) {
+  const box = $("limits");
+  const ls = (r.capture && r.capture.limits) || [];
+  if (!ls.length) { box.hidden = true; box.replaceChildren(); return; }
+  box.replaceChildren(h("p", { text: t("limits_hit") }), h("ul", {}, ls.map((l) => h("li", { "data-testid": "limit", "data-limit": l.limit },
+    h("code", { text: `${l.limit} (${num(l.max)})` }), " ",
+    h("span", { class: "engine-text", lang: "en", dir: "ltr", text: l.effect }),
+    (l.flows && l.flows.length) ? h("span", { class: "meta", text: ` — ${t("flows_n", { n: num(l.flow_count) })}` }) : null))));
+  box.hidden = false;
+}
+
+/** The engine's plain-language messages for the page's language (English when missing). */
+function msgs() {
+  const m = (current && current.messages) || {};
+  return m[lang] || m.en || { verdicts: [], findings: [] };
+}
+
+const rankOf = (s) => { const i = STATUSES.indexOf(s); return i < 0 ? STATUSES.length : i; };
+
+/** The first screen: one headline per verdict, worst first, in the reader's language: status,
+ * the headline, the finding that carries it and what else could explain it; the engine's
+ * detailed English sentence folded away. */
+function renderAnswer(r) {
+  const box = $("answer");
+  const loc = msgs();
+  const vs = (r.verdicts || []).map((v, i) => ({ v, i, l: (loc.verdicts || [])[i] || {} }));
+  if (!vs.length) {
+    box.replaceChildren(h("p", { class: "headline empty", "data-testid": "no-verdicts-answer", text: t("no_verdicts") }));
+    return;
+  }
+  vs.sort((a, b) => rankOf(a.v.status) - rankOf(b.v.status));
+  box.replaceChildren(...vs.map(({ v, l }) => h("article", {
+    class: `headline-card s-${v.status}`, "data-testid": "headline", "data-app": v.app, "data-status": v.status,
+  },
+  h("p", { class: "headline" }, badge(v.status), " ", h("strong", { dir: "auto", text: l.headline || v.summary })),
+  l.because ? h("p", { class: "because", dir: "auto", "data-testid": "because" }, l.because,
+    typeof l.lead === "number" ? h("a", { href: `#finding-${l.lead}`, class: "ref", text: ` #${l.lead + 1}` }) : null) : null,
+  l.caveat ? h("p", { class: "caveat", dir: "auto", text: t("caveat", { text: l.caveat }) }) : null,
+  h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }),
+    h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary })),
+  )));
 }
 
 function badge(status) {
@@ -301,7 +357,70 @@ function renderCalls(r) {
       h("span", { text: `${t("when")}: ${when(c.first_ts)}` }), " · ",
       h("span", { text: `${t("duration")}: ${secs(c.last_ts - c.first_ts)}` }), " · ",
       h("span", { text: t("flows_list", { ids: (c.flows || []).join(", ") }) })),
+    callTimeline(c, r),
+    callQuality(c),
   ))));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function s(name, attrs = {}, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Two lanes (sent by the client, received by it) over the call's time: a bar where each
+ * direction's media ran, the one-way periods hatched, and each finding about the call marked. */
+function callTimeline(c, r) {
+  const t0 = c.first_ts, t1 = Math.max(c.last_ts, c.first_ts + 0.001);
+  const W = 640, H = 120, L = 8, R = 8, top = 22, lane = 26;
+  const x = (ts) => L + ((Math.min(Math.max(ts, t0), t1) - t0) / (t1 - t0)) * (W - L - R);
+  const streams = (c.media && c.media.streams) || [];
+  const spans = { c2s: [], s2c: [] };
+  for (const st of streams) if (spans[st.dir]) spans[st.dir].push([st.first_ts, st.last_ts]);
+  // Without RTP streams, the call's own span stands for the direction(s) that carried packets.
+  if (!streams.length) { spans.c2s.push([t0, t1]); }
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart timeline", role: "img", "data-testid": "call-timeline", "aria-label": t("timeline_title", { id: c.id }) });
+  svg.append(s("text", { x: L, y: 13, class: "chart-title" }, t("timeline_title", { id: c.id })));
+  [["c2s", "up", t("timeline_up", { client: c.client })], ["s2c", "down", t("timeline_down", { client: c.client })]].forEach(([dir, cls, label], k) => {
+    const y = top + k * (lane + 8);
+    svg.append(s("rect", { x: L, y, width: W - L - R, height: lane, class: "lane" }));
+    for (const [a, b] of spans[dir]) svg.append(s("rect", { x: x(a), y, width: Math.max(1.5, x(b) - x(a)), height: lane, class: `span ${cls}`, "data-dir": dir }));
+    svg.append(s("text", { x: L + 4, y: y + lane / 2 + 4, class: "lane-label" }, label));
+  });
+  for (const p of ((c.media && c.media.one_way) || [])) {
+    const y = top + (p.only === "c2s" ? 1 : 0) * (lane + 8);
+    svg.append(s("rect", { x: x(p.start), y, width: Math.max(2, x(p.end) - x(p.start)), height: lane, class: "one-way", "data-testid": "one-way" },
+    ));
+    svg.append(s("text", { x: x(p.start) + 4, y: y + lane - 4, class: "tick" }, t("timeline_one_way")));
+  }
+  (r.findings || []).forEach((f, i) => {
+    const about = (f.evidence && f.evidence.call === c.id) || (c.flows || []).includes(f.flow);
+    if (!about || f.severity === "info" || typeof f.ts !== "number") return;
+    const at = x(f.ts);
+    svg.append(s("line", { x1: at, x2: at, y1: top - 4, y2: top + 2 * lane + 12, class: "mark", "data-testid": "finding-mark" }));
+    svg.append(s("text", { x: Math.min(at + 3, W - 70), y: H - 10, class: "tick" }, t("timeline_finding", { n: i + 1 })));
+  });
+  svg.append(s("text", { x: W - R, y: H - 1, class: "axis-label", "text-anchor": "end" }, `${t("timeline_axis")}: 0 – ${(t1 - t0).toFixed(1)}`));
+  return h("figure", { class: "chart-box", dir: "ltr" }, svg);
+}
+
+/** MOS, loss and jitter per direction from the call's RTP streams. */
+function callQuality(c) {
+  const streams = (c.media && c.media.streams) || [];
+  if (!streams.length) return h("p", { class: "meta", text: t("q_none") });
+  const fmt = (v, unit) => (typeof v === "number" ? `${v.toLocaleString(locale(), { maximumFractionDigits: 2 })}${unit}` : "–");
+  return h("div", { class: "table-wrap" }, h("table", { class: "quality", "data-testid": "call-quality" },
+    h("caption", { text: t("quality") }),
+    h("thead", {}, h("tr", {}, ...["q_dir", "q_packets", "q_loss", "q_jitter", "q_mos", "q_codec"].map((k) => h("th", { text: t(k) })))),
+    h("tbody", {}, streams.map((st) => h("tr", { "data-dir": st.dir },
+      h("td", { text: st.dir === "c2s" ? t("timeline_up", { client: c.client }) : t("timeline_down", { client: c.client }) }),
+      h("td", { text: num(st.packets) }),
+      h("td", { text: fmt(st.loss_pct, " %") }),
+      h("td", { text: fmt(st.jitter_ms, " ms") }),
+      h("td", { text: fmt(typeof st.mos === "number" ? st.mos : (streams.length === 1 ? c.media.mos : null), "") }),
+      h("td", { text: typeof st.payload_type === "number" ? String(st.payload_type) : "–" }))))));
 }
 
 function evidenceTable(ev, flowOf) {
@@ -317,20 +436,44 @@ function evidenceTable(ev, flowOf) {
       : h("td", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })))));
 }
 
+/** Findings grouped when identical (same kind, severity and plain sentence): one card with a
+ * count and the list of flows, so a capture with 500 equal resets stays readable. */
+function findingGroups(r) {
+  const loc = msgs().findings || [];
+  const groups = new Map();
+  (r.findings || []).forEach((f, i) => {
+    const text = (loc[i] && loc[i].text) || f.summary;
+    const key = `${f.kind}\u0000${f.severity}\u0000${text}`;
+    if (!groups.has(key)) groups.set(key, { first: i, f, text, caveat: loc[i] && loc[i].caveat, members: [] });
+    groups.get(key).members.push(i);
+  });
+  return [...groups.values()];
+}
+
 function renderFindings(r) {
   const box = $("findings");
   const fs = r.findings || [];
   if (!fs.length) { box.replaceChildren(h("p", { class: "empty", "data-testid": "no-findings", text: t("no_findings") })); return; }
-  box.replaceChildren(...fs.map((f, i) => {
+  box.replaceChildren(...findingGroups(r).map((g) => {
+    const f = g.f;
+    const i = g.first;
     const pk = f.packets || [];
     const shown = pk.slice(0, 40).join(", ") + (pk.length > 40 ? ` ${t("more_packets", { n: pk.length - 40 })}` : "");
-    return h("article", { class: `finding s-${f.severity}`, id: `finding-${i}`, "data-testid": "finding", "data-kind": f.kind },
+    const flows = g.members.map((j) => fs[j].flow).filter((x) => x !== null && x !== undefined);
+    return h("article", { class: `finding s-${f.severity}`, id: `finding-${i}`, "data-testid": "finding", "data-kind": f.kind, "data-count": String(g.members.length) },
+      // Anchors for every member, so links to any of them land on the group.
+      ...g.members.slice(1).map((j) => h("span", { id: `finding-${j}`, class: "anchor" })),
       h("header", {}, h("span", { class: "ref", text: `#${i + 1}` }), " ", badge(f.severity), " ", h("code", { text: f.kind }),
         f.flow !== null && f.flow !== undefined ? h("span", { class: "meta", text: ` · ${t("flow_n", { id: f.flow })}` }) : null,
         h("span", { class: "meta", text: ` · ${t("confidence", { pct: Math.round((f.confidence || 0) * 100) })} · ${when(f.ts)}` })),
-      h("p", { class: "engine-text", lang: "en", dir: "ltr", text: f.summary }),
-      pk.length ? h("p", { class: "packets", text: t("packets_evidence", { list: "" }) }, h("bdi", { dir: "ltr", text: shown })) : null,
-      evidenceTable(f.evidence, f.flow));
+      h("p", { class: "plain", dir: "auto", text: g.text }),
+      g.members.length > 1 ? h("p", { class: "meta", "data-testid": "grouped", text: t("grouped", { n: g.members.length, ids: flows.join(", ") }) }) : null,
+      g.caveat ? h("p", { class: "caveat", dir: "auto", text: t("caveat", { text: g.caveat }) }) : null,
+      h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }),
+        h("p", { class: "engine-text", lang: "en", dir: "ltr", text: f.summary }),
+        pk.length ? h("p", { class: "packets", text: t("packets_evidence", { list: "" }) }, h("bdi", { dir: "ltr", text: shown })) : null,
+        f.filter ? h("p", { class: "packets", dir: "ltr" }, h("code", { text: f.filter })) : null,
+        evidenceTable(f.evidence, f.flow)));
   }));
 }
 
@@ -439,6 +582,96 @@ function renderFlows() {
     : t("flows_count", { shown: num(matching), total: num(flows.length) });
 }
 
+// ---------- compare two captures ----------
+let cmpId = 0;
+let cmpUrl = null;
+let cmpLast = null; // { json, doc } of the last comparison, re-rendered on a language change
+
+function runCompare() {
+  const tf = $("cmp-target").files[0], cf = $("cmp-control").files[0];
+  if (!tf || !cf) { $("cmp-result").replaceChildren(h("p", { class: "error", text: t("cmp_need_files") })); return; }
+  const id = ++cmpId;
+  document.body.dataset.compare = "running";
+  $("cmp-result").replaceChildren(h("p", { class: "note", text: t("cmp_running") }));
+  ensureWorker().postMessage({ type: "compare", id, target: tf, control: cf,
+    targetSel: $("cmp-target-sel").value, controlSel: $("cmp-control-sel").value });
+}
+
+function compared(m) {
+  if (m.id !== cmpId) return;
+  if (m.error) {
+    cmpLast = null;
+    $("cmp-result").replaceChildren(h("p", { class: "error", "data-testid": "cmp-error", dir: "auto", text: m.error }));
+    document.body.dataset.compare = "error";
+    return;
+  }
+  cmpLast = { json: m.json, doc: JSON.parse(m.json) };
+  renderCompare();
+  document.body.dataset.compare = "done";
+}
+
+function renderCompare() {
+  if (!cmpLast) return;
+  const d = cmpLast.doc, r = d.result || {};
+  const key = { differentiated: "cmp_differentiated", "not differentiated": "cmp_not_differentiated" }[r.verdict] || "cmp_inconclusive";
+  const status = r.verdict === "differentiated" ? "throttled" : r.verdict === "not differentiated" ? "ok" : "inconclusive";
+  if (cmpUrl) URL.revokeObjectURL(cmpUrl);
+  cmpUrl = URL.createObjectURL(new Blob([cmpLast.json], { type: "application/json" }));
+  const rows = [["target", d.target_capture, d.target_selector, r.target], ["control", d.control_capture, d.control_selector, r.control]];
+  const pts = (x) => (x && Array.isArray(x.bps) ? x.bps.map((y, i) => [i * (x.interval_s || 1), y]) : []);
+  $("cmp-result").replaceChildren(
+    h("p", { class: "headline", "data-testid": "cmp-verdict", "data-verdict": r.verdict }, badge(status), " ", h("strong", { text: t(key) })),
+    h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }), h("p", { class: "engine-text", lang: "en", dir: "ltr", text: r.summary || "" })),
+    h("div", { class: "table-wrap" }, h("table", { class: "quality" }, h("thead", {}, h("tr", {}, ...["cmp_side", "print_file", "cmp_median", "cmp_max"].map((k) => h("th", { text: t(k) })))),
+      h("tbody", {}, rows.map(([role, file, sel, x]) => h("tr", { "data-side": role },
+        h("td", { text: t(role === "target" ? "cmp_target_short" : "cmp_control_short") }),
+        h("td", {}, h("bdi", { text: `${file} [${sel}]` })),
+        h("td", { dir: "ltr", text: x ? `${si(x.median_bps)}bit/s` : "–" }),
+        h("td", { dir: "ltr", text: x ? `${si(x.max_bps)}bit/s` : "–" })))))),
+    h("figure", { class: "chart-box", dir: "ltr", "data-testid": "cmp-chart" }, lineChart(
+      [{ label: t("cmp_target"), cls: "up", points: pts(r.target) }, { label: t("cmp_control"), cls: "down", points: pts(r.control) }],
+      { title: t("cmp_chart"), xLabel: t("cmp_time") })),
+    h("a", { class: "button", href: cmpUrl, download: "comparison.voipwatch.json", "data-testid": "cmp-download", text: t("cmp_download") }),
+  );
+}
+
+// ---------- printable report ----------
+let hashId = 0;
+const hashWaiters = new Map();
+
+/** SHA-256 of the capture, computed once by the engine in the worker. */
+function captureHash() {
+  if (current.sha256) return Promise.resolve(current.sha256);
+  const id = ++hashId;
+  return new Promise((resolve, reject) => {
+    hashWaiters.set(id, { resolve, reject });
+    ensureWorker().postMessage({ type: "hash", file: current.file, id });
+  }).then((h) => { current.sha256 = h; return h; });
+}
+
+function renderPrintHead() {
+  const cap = current.report.capture || {};
+  const rows = [
+    ["print_file", cap.name || "–"],
+    ["print_sha", current.sha256 || t("print_hashing")],
+    ["print_date", new Date(current.analysedAt || Date.now()).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")],
+    ["print_version", engineVersionText || "–"],
+  ];
+  $("print-head").replaceChildren(h("h2", { text: t("print_title") }),
+    h("dl", {}, rows.map(([k, v]) => h("div", {}, h("dt", { text: t(k) }), h("dd", { dir: "ltr", class: k === "print_sha" ? "hash" : "", "data-testid": k, text: v })))));
+}
+
+async function printReport() {
+  renderPrintHead();
+  try { await captureHash(); } catch (e) { current.sha256 = `(${String(e)})`; }
+  renderPrintHead();
+  document.body.dataset.printReady = "true";
+  // The printout carries everything: folded detail is opened for it, then folded back.
+  const closed = [...document.querySelectorAll("#results details:not([open])")];
+  for (const d of closed) d.open = true;
+  try { window.print(); } finally { for (const d of closed) d.open = false; }
+}
+
 // ---------- wiring ----------
 function start() {
   applyLang(initialLang());
@@ -459,7 +692,8 @@ function start() {
   });
   $("cancel").addEventListener("click", () => { reset(); });
   $("again").addEventListener("click", () => reset());
-  $("print").addEventListener("click", () => window.print());
+  $("print").addEventListener("click", () => printReport());
+  $("cmp-run").addEventListener("click", () => runCompare());
   $("flow-filter").addEventListener("input", () => current && current.report && renderFlows());
   $("flow-scope").addEventListener("change", () => current && current.report && renderFlows());
   $("flows").tHead.addEventListener("click", (e) => {

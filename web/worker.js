@@ -1,14 +1,18 @@
 // Module Web Worker that owns the voipwatch WebAssembly instance.
-// Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job }
-// Messages out: { type: "ready", apps: [{ id, name, calls }] }  (the engine's app table) | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
-//               { type: "done", job, json, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
+// Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job } | { type: "hash", file: File, id }
+//               | { type: "compare", target: File, control: File, targetSel, controlSel, id }
+// Messages out: { type: "ready", apps: [{ id, name, calls }], version }  (the engine's app table and version) | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
+//               { type: "done", job, json, messages: { en, fr, ar }, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
+//               (messages: the verdicts and findings in plain words per language, from the engine's table)
+//               { type: "hash", id, sha256 } | { type: "hash", id, error }   (SHA-256 of a file, for the printed report)
+//               { type: "compared", id, json } | { type: "compared", id, error }   (voipwatch.compare/1, as the CLI prints it)
 //               { type: "failed", job, message }   (this analysis broke: engine bug or file read error)
 //               { type: "fatal", message }         (the engine could not be loaded at all)
 // The worker lives as long as the page, so the engine is loaded once and the page works
 // offline afterwards. A newer job or a cancel stops an older job at its next chunk.
 // The file is read with File.slice in fixed chunks, so memory stays bounded whatever its size:
 // two chunks in JS plus the engine's own state (which grows with flows, not with bytes).
-import init, { Analyzer, apps } from "./voipwatch_wasm.js";
+import init, { Analyzer, Sha256, apps, compare, engineVersion } from "./voipwatch_wasm.js";
 
 const CHUNK = 4 * 1024 * 1024;
 let exports = null;
@@ -17,7 +21,7 @@ let stopBefore = 0; // jobs numbered below or equal to this stop at their next c
 const ready = init({ module_or_path: new URL("./voipwatch_wasm_bg.wasm", import.meta.url) }).then(
   (e) => {
     exports = e;
-    self.postMessage({ type: "ready", apps: JSON.parse(apps()) });
+    self.postMessage({ type: "ready", apps: JSON.parse(apps()), version: engineVersion() });
   },
   (err) => {
     self.postMessage({ type: "fatal", message: String(err && err.message ? err.message : err) });
@@ -67,12 +71,15 @@ async function analyze(file, job, chunk) {
     }
     const f0 = performance.now();
     const json = analyzer.finish();
+    const messages = {};
+    for (const lang of ["en", "fr", "ar"]) messages[lang] = JSON.parse(analyzer.messages(lang));
     engineMs += performance.now() - f0;
     peak = Math.max(peak, wasmBytes());
     self.postMessage({
       type: "done",
       job,
       json,
+      messages,
       pushError,
       ms: performance.now() - started,
       engineMs,
@@ -85,6 +92,54 @@ async function analyze(file, job, chunk) {
   }
 }
 
+/** SHA-256 of `file`, read in chunks (bounded memory), hashed by the engine's own sha2. */
+async function hash(file, id) {
+  await ready;
+  const h = new Sha256();
+  try {
+    for (let off = 0; off < file.size; off += CHUNK) {
+      h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
+    }
+    self.postMessage({ type: "hash", id, sha256: h.hex() });
+  } catch (err) {
+    self.postMessage({ type: "hash", id, error: String(err && err.message ? err.message : err) });
+  } finally {
+    h.free();
+  }
+}
+
+/** One side of a comparison: the file analysed in chunks, its flows kept in the engine. */
+async function sideOf(file) {
+  const a = new Analyzer({ name: file.name, sizeHint: file.size });
+  try {
+    for (let off = 0; off < file.size; off += CHUNK) {
+      try {
+        a.push(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
+      } catch (e) {
+        break; // a capture that stops early is still compared on what was read, as the CLI does
+      }
+    }
+    return a.finishSide();
+  } finally {
+    a.free();
+  }
+}
+
+async function compareFiles(msg) {
+  await ready;
+  let t = null, c = null;
+  try {
+    t = await sideOf(msg.target);
+    c = await sideOf(msg.control);
+    self.postMessage({ type: "compared", id: msg.id, json: compare(t, c, msg.targetSel || "", msg.controlSel || "") });
+  } catch (err) {
+    self.postMessage({ type: "compared", id: msg.id, error: String(err && err.message ? err.message : err) });
+  } finally {
+    if (t) t.free();
+    if (c) c.free();
+  }
+}
+
 self.onmessage = (ev) => {
   const msg = ev.data || {};
   const job = Number(msg.job) || 0;
@@ -93,6 +148,10 @@ self.onmessage = (ev) => {
     analyze(msg.file, job, msg.chunk > 0 ? msg.chunk : CHUNK).catch((err) => {
       self.postMessage({ type: "failed", job, message: String(err && err.message ? err.message : err) });
     });
+  } else if (msg.type === "compare") {
+    compareFiles(msg);
+  } else if (msg.type === "hash") {
+    hash(msg.file, msg.id);
   } else if (msg.type === "cancel") {
     stopBefore = Math.max(stopBefore, job);
   }

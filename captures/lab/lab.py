@@ -97,12 +97,13 @@ class Capture:
     bytes (headers are enough for throughput analysis), shorter frames (handshakes, ClientHellos,
     ACKs) are kept whole; the two halves are merged by timestamp."""
 
-    def __init__(self, name, nano=False, split_snap=None):
+    def __init__(self, name, nano=False, split_snap=None, ns=None, iface="c0"):
         self.name, self.nano, self.split_snap = name, nano, split_snap
+        self.ns, self.iface = ns or CLIENT, iface
         self.procs = []
 
     def _start(self, path, snap, filt):
-        cmd = ["ip", "netns", "exec", CLIENT, "tcpdump", "-i", "c0", "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
+        cmd = ["ip", "netns", "exec", self.ns, "tcpdump", "-i", self.iface, "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
         if self.nano:
             cmd[8:8] = ["--time-stamp-precision=nano"]
         if filt:
@@ -312,6 +313,22 @@ VERIFY = {
     "rst_injection_race": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 64",
                            "tcp.flags.reset == 1 && ip.src == 10.71.1.2", "tls.handshake.type == 1",
                            "tls.handshake.type == 2"],
+    "stun_arp_only": ["arp.opcode == 1 && arp.src.proto_ipv4 == 10.71.1.1", "arp.opcode == 2", "udp.dstport == 3478",
+                      "udp.srcport == 3478", "ip.dst == 10.71.1.2"],
+    "synproxy_server": ["tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.ttl == 64", "tcp.flags.reset == 1 && ip.ttl == 127",
+                        "http.response.code == 200"],
+    "rst_ips_reject": ["tcp.flags.reset == 1 && ip.src == 10.71.2.2 && ip.ttl == 127 && tcp.window_size_value == 8192",
+                       "tls.handshake.type == 2"],
+    "http_block_page_server": ["http.response.code == 200", "tcp.flags.reset == 1 && ip.src == 10.71.1.2"],
+    "http_block_page": ["http.response.code == 302 && ip.ttl == 64", "http.response.code == 403 && ip.ttl == 127",
+                        "http.response.code == 200", "tcp.flags.fin == 1 && ip.src == 10.71.2.2",
+                        "tcp.flags.reset == 1 && ip.src == 10.71.2.2"],
+    "request_blackholed": ["http.request && http.host == \"blackholed.example\"", "tcp.analysis.retransmission",
+                           "tcp.srcport == 80 && tcp.len > 0", "tcp.flags.syn == 1 && tcp.flags.ack == 1"],
+    "synack_injected": ["tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.ttl == 64",
+                        "tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.ttl == 127", "tcp.flags.reset == 1"],
+    "synack_injected_server": ["tcp.flags.syn == 1 && tcp.flags.ack == 1", "tcp.flags.reset == 1",
+                               "tcp.srcport == 8080 && tcp.flags.syn == 1"],
     "syn_drop": ["tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 443", "tcp.srcport == 443",
                  "tcp.srcport == 80"],
     "udp_media_blackhole": ["udp && ip.dst == 10.71.2.3", "udp && ip.src == 10.71.2.3"],
@@ -682,6 +699,216 @@ def rst_injection_race(run):
                         "commands": ["inject.py rst --iface r1 --sni blocked.example --count 3 --step 1460"],
                         "config": {"rst_count": 3, "seq_step": 1460, "injector_ttl": 64, "server_think_time_s": 0.05}},
             "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def stun_arp_only(run):
+    wa_servers(run.procs, 10)
+    rule = ["iptables", "-A", "FORWARD", "-p", "udp", "-d", RELAY1 + "," + RELAY2, "--dport", "3478", "-j", "DROP"]
+    router(*rule)
+    arp = "inject.py arp --iface r1 --target %s --sender 10.71.1.1 --count 2 --every 8" % C
+    with run.capture():
+        run.procs.start(ROUTER, sys.executable, INJECT, *arp.split()[1:])
+        run.log += peer(CLIENT, "wa-client", "--local", C + ":40100", "--relay", RELAY1 + ":3478",
+                        "--relay", RELAY2 + ":3478", "--duration", "10", "--rc", "7", timeout=120)
+        time.sleep(0.3)
+    return {"description": "A client capture whose only inbound frames are ARP (issue 10, item 8): the "
+                           "WhatsApp-style relay probes of stun_relay_dropped, dropped by the router, and nothing "
+                           "else but two ARP requests from the gateway (inject.py arp in vw-router: the router asks "
+                           "for the client, as a gateway does when its neighbour entry goes stale; the client "
+                           "answers). No IP flow carries a packet toward the client, yet the return path was "
+                           "captured: a blocked STUN relay, not 'one direction only'.",
+            "applied": {"impairment": "iptables DROP of UDP to the relays' port 3478", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule), arp], "config": {"rto_s": 0.5, "rc": 7}},
+            "expect": {"verdicts": [{"app": "whatsapp", "status": "blocked"}],
+                       "findings_absent_everywhere": ["tcp_reset_injected"] + NO_THROTTLE},
+            "flow_notes": {("udp", RELAY1 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]},
+                           ("udp", RELAY2 + ":3478"): {"role": "target", "findings": ["stun_unanswered"]}}}
+
+
+@scenario(10)
+def synproxy_server(run):
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    cmds = ["sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0",
+            "iptables -t raw -A PREROUTING -i r1 -p tcp -m multiport --dports 80,81 --syn -j CT --notrack",
+            "iptables -A FORWARD -i r1 -p tcp -m multiport --dports 80,81 -m conntrack --ctstate INVALID,UNTRACKED "
+            "-j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460",
+            "iptables -A FORWARD -i r1 -p tcp -m multiport --dports 80,81 -m conntrack --ctstate INVALID -j DROP"]
+    for c in cmds:
+        router(*c.split())
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":81", "--host", "closed.example", "--timeout", "3")
+        time.sleep(0.5)
+    absent = ["tcp_reset_injected", "tcp_synack_injected", "http_block_page", "request_blackholed"]
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent + ["tcp_reset_suspicious"]}),
+                      ("tcp", S + ":81", 0, {"role": "target", "no_findings": absent})]
+    return {"description": "A server behind iptables SYNPROXY in the router (genuine resets that look odd): the "
+                           "router answers every SYN to ports 80 and 81 itself (a SYN cookie, TTL 64), then opens the "
+                           "connection to the server and splices the two, translating sequence numbers. Port 80 "
+                           "serves a page (the control); nothing listens on port 81, so the server's RST (TTL 127) "
+                           "reaches the client after a handshake the router completed: the server's own refusal, "
+                           "not an injection, though its TTL is not the SYN-ACK's.",
+            "applied": {"impairment": "none (a SYN proxy in front of the server)", "where": "vw-router raw PREROUTING, FORWARD",
+                        "commands": cmds, "config": {"ports": [80, 81]}},
+            "expect": {"findings_absent_everywhere": absent + ["dns_injection", "quic_blocked"] + NO_THROTTLE,
+                       "no_verdict_status": ["blocked"]}}
+
+
+@scenario(10)
+def rst_ips_reject(run):
+    https_server(run.procs, S + ":443", "--size", "20000", "--delay", "0.05")
+    wait_listen(SERVER, 443)
+    inj = "inject.py rst --iface r1 --sni blocked.example --count 1 --ttl 127 --window 8192"
+    run.procs.start(ROUTER, sys.executable, INJECT, *inj.split()[1:])
+    time.sleep(0.5)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "allowed.example")
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "blocked.example")
+        time.sleep(1)
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "control", "sni": "allowed.example",
+                                              "no_findings": ["tcp_reset_injected", "tcp_reset_suspicious"]}),
+                      ("tcp", S + ":443", 1, {"role": "target", "sni": "blocked.example",
+                                              "findings": [{"kind": "tcp_reset_injected", "severity": "blocked"}]})]
+    return {"description": "IPS-style reject whose TTL is copied from the real server: on a ClientHello with SNI "
+                           "'blocked.example' the router (inject.py rst) sends one RST+ACK to the client spoofed from "
+                           "the server at the server's next seq, with IP TTL 127 (what the server's packets arrive "
+                           "with), window 8192 and an IP ID of its own. TTL cannot betray it; its IP ID, its window "
+                           "and the race (the server's ServerHello, after a 50 ms think time, at the RST's seq) do. "
+                           "Control first: SNI allowed.example.",
+            "applied": {"impairment": "on-path RST with the server's TTL (IPS reject)", "where": "vw-router, r1",
+                        "commands": [inj], "config": {"rst_count": 1, "injector_ttl": 127, "rst_window": 8192}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked", "http_block_page"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def http_block_page(run):
+    return http_block_pages(run, CLIENT, "c0")
+
+
+@scenario(10)
+def http_block_page_server(run):
+    """The same injections captured on the server's side: the server never sees the block pages."""
+    return http_block_pages(run, SERVER, "s0")
+
+
+def http_block_pages(run, ns, iface):
+    http_server(run.procs, S + ":80", "--size", "4000", "--delay", "0.05")
+    wait_listen(SERVER, 80)
+    cmds = ["inject.py http --iface r1 --host blocked.example --page redirect --ttl 64 --window 5840",
+            "inject.py http --iface r1 --host law.example --page law --ttl 127 --window 8192"]
+    for c in cmds:
+        run.procs.start(ROUTER, sys.executable, INJECT, *c.split()[1:])
+    time.sleep(0.5)
+    with run.capture(ns=ns, iface=iface):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "blocked.example", "--timeout", "3")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "law.example", "--timeout", "3")
+        time.sleep(1)
+    absent = ["http_block_page", "tcp_reset_injected", "tcp_reset_suspicious"]
+    blocked = [{"kind": "http_block_page", "severity": "blocked"}]
+    if ns == SERVER:
+        # The server never sees the injected pages, and its own answers are never forged; but the
+        # client acknowledges bytes the server never sent (ACK_UNSENT_DATA).
+        run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent})] + [
+            ("tcp", S + ":80", i, {"role": "target", "findings": blocked,
+                                   "no_findings": ["tcp_reset_injected", "tcp_reset_suspicious"]}) for i in (1, 2)]
+    else:
+        run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent}),
+                          ("tcp", S + ":80", 1, {"role": "target", "findings": blocked}),
+                          ("tcp", S + ":80", 2, {"role": "target", "findings": blocked})]
+    return {"description": "On-path HTTP block pages (inject.py http in vw-router, AF_PACKET copy of r1, raw-socket "
+                           "send): on a GET whose Host contains 'blocked.example' the router answers first, spoofed "
+                           "from the server, with a 302 to the bare address http://10.71.1.1/blocked.html, a FIN and "
+                           "a RST (IP TTL 64, its own IP ID counter, window 5840); on 'law.example' with a 403 page "
+                           "titled 'Blocked' that says 'blocked by law', FIN and RST, its TTL copied from the server "
+                           "(127 on arrival, as an IPS reject does) so only IP ID, window and the race betray it. "
+                           "The real request still reaches the server, which answers after a 50 ms think time "
+                           "(TTL 127) at the same sequence numbers; the client's stack, already reset, answers that "
+                           "with RSTs. Control first: Host allowed.example, no injection. Captured on %s."
+                           % ("c0 (the client)" if ns == CLIENT else "s0 in vw-server (the server's side: the "
+                              "injected pages never reach it; it sees its own answers, the client's ACK of bytes it never sent, "
+                              "and the client's resets)"),
+            "applied": {"impairment": "on-path HTTP block-page injection", "where": "vw-router, r1",
+                        "commands": cmds,
+                        "config": {"redirect_location": "http://10.71.1.1/blocked.html", "injector_ttls": [64, 127],
+                                   "server_think_time_s": 0.05}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def request_blackholed(run):
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "80", "-m", "string", "--string",
+            "Host: blackholed.example", "--algo", "bm", "-j", "DROP"]
+    router(*rule)
+    with run.capture():
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "blackholed.example", "--timeout", "4")
+        time.sleep(1.5)
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": ["request_blackholed", "http_block_page"]}),
+                      ("tcp", S + ":80", 1, {"role": "target",
+                                             "findings": [{"kind": "request_blackholed", "severity": "blocked"}]})]
+    return {"description": "Request black-holed after the handshake: the router DROPs every TCP segment to port 80 "
+                           "containing 'Host: blackholed.example'. The handshake completes; the GET and its "
+                           "retransmissions vanish, the client gives up after 4 s and closes (its FIN rides on the "
+                           "still unacknowledged request and is dropped too); the server never sees the request. "
+                           "Control first: the same server answers Host allowed.example.",
+            "applied": {"impairment": "iptables string match DROP after the handshake", "where": "vw-router FORWARD",
+                        "commands": [" ".join(rule)], "config": {"host": "blackholed.example"}},
+            "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
+                                                      "dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+def synack_race(run, ns, iface, side):
+    http_server(run.procs, S + ":80", "--size", "4000")
+    http_server(run.procs, S + ":8080", "--size", "4000")
+    wait_listen(SERVER, 8080)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--sport", "8080", "--tcp-flags", "SYN,ACK", "SYN,ACK",
+            "-j", "DROP"]
+    router(*rule)
+    inj = "inject.py synack --iface r1 --back r2 --dport 8080 --delay 0.02"
+    run.procs.start(ROUTER, sys.executable, INJECT, *inj.split()[1:])
+    time.sleep(0.5)
+    with run.capture(ns=ns, iface=iface):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":8080", "--host", "www.lab.example", "--timeout", "3")
+        time.sleep(1)
+    absent = ["tcp_synack_injected", "tcp_reset_injected", "http_block_page", "request_blackholed"]
+    run.flow_roles = [("tcp", S + ":80", 0, {"role": "control", "no_findings": absent}),
+                      ("tcp", S + ":8080", 0, {"role": "target",
+                                               "findings": [{"kind": "tcp_synack_injected", "severity": "blocked"}]})]
+    where = ("the client's side (c0)" if side == "client" else
+             "the server's side (s0 in vw-server: the forged SYN-ACK is never seen there, only the client's ACK "
+             "of an ISN the server never sent)")
+    return {"description": "Forged SYN-ACK raced from the router (inject.py synack): on a SYN to port 8080 the router "
+                           "answers at once, spoofed from the server (a random ISN, TTL 64, window 5840, no options); "
+                           "the server's real SYN-ACK is held in the router (FORWARD DROP of SYN-ACKs from 8080, "
+                           "re-sent 20 ms later by the injector, TTL 127 as if forwarded). The client ACKs the forged "
+                           "ISN and sends its GET; the server, which sent another ISN, resets; the real SYN-ACK then "
+                           "finds no socket and the client resets it. Captured on %s. Control first: port 80 of the "
+                           "same server, untouched." % where,
+            "applied": {"impairment": "forged SYN-ACK race", "where": "vw-router, r1 and r2",
+                        "commands": [" ".join(rule), inj], "config": {"dport": 8080, "real_synack_delay_s": 0.02}},
+            "expect": {"findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def synack_injected(run):
+    return synack_race(run, CLIENT, "c0", "client")
+
+
+@scenario(10)
+def synack_injected_server(run):
+    return synack_race(run, SERVER, "s0", "server")
 
 
 @scenario(4)
@@ -1258,8 +1485,9 @@ class Run:
         self.flow_roles = []
         self.applied_at = None
 
-    def capture(self, nano=False, split_snap=None):
-        self.cap = Capture(self.name, nano=nano, split_snap=split_snap)
+    def capture(self, nano=False, split_snap=None, ns=None, iface="c0"):
+        """tcpdump on `iface` in `ns` (default: c0 in the client, what a user captures)."""
+        self.cap = Capture(self.name, nano=nano, split_snap=split_snap, ns=ns, iface=iface)
         return self.cap
 
 
@@ -1344,7 +1572,7 @@ def main():
         "capture": os.path.basename(out),
         "made_with": "sudo captures/lab/run.sh %s" % name,
         "topology": TOPOLOGY,
-        "capture_settings": {"interface": "c0 in vw-client",
+        "capture_settings": {"interface": "%s in %s" % (run.cap.iface, run.cap.ns),
                              "snaplen": ("%d bytes for TCP bulk-data segments; full for everything else (frames under "
                                          "199 bytes, non-TCP, segments starting a TLS handshake record or an HTTP "
                                          "request/response line). Two tcpdumps merged with mergecap; full-snaplen "

@@ -150,7 +150,7 @@ def role_http_client(args):
             ctx.set_alpn_protocols(["http/1.1"])
             conn = ctx.wrap_socket(s, server_hostname=args.sni)
         conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: voipwatch-lab\r\n\r\n"
-                      % (args.path, args.sni or host)).encode())
+                      % (args.path, args.sni or args.host or host)).encode())
         while True:
             try:
                 chunk = conn.recv(65536)
@@ -1238,6 +1238,7 @@ def main():
     a = sub.add_parser("http-client")
     a.add_argument("--connect", required=True)
     a.add_argument("--sni")
+    a.add_argument("--host", help="Host header of a plain-HTTP request (default: the address)")
     a.add_argument("--path", default="/")
     a.add_argument("--timeout", type=float, default=10.0)
     a.add_argument("--rcvbuf", type=int, default=0)

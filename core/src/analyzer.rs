@@ -1,6 +1,6 @@
 //! The streaming analyzer: the one entry point used by the CLI and the WASM bindings.
 
-use crate::capture::{CaptureError, CaptureReader, Packet};
+use crate::capture::{ts_note, CaptureError, CaptureReader, Packet};
 use crate::classify::Engine;
 use crate::decode::{decode_frame, L4};
 use crate::detect::{self, DetectConfig};
@@ -34,8 +34,11 @@ struct State {
     engine: Engine,
     packets: u64,
     bytes: u64,
+    /// Earliest and latest timestamps (not the first and last packets': time can step back).
     first_ts: Option<Nanos>,
     last_ts: Option<Nanos>,
+    /// The previous packet's timestamp, for `time_backwards` and `time_jump`.
+    prev_ts: Option<Nanos>,
     decode_errors: BTreeMap<(DecodeLayer, DecodeReason), u64>,
     /// Anomaly counts, in first-seen order: a handful of them, so a linear search beats a
     /// map lookup on every packet; sorted by id into the report's map at the end.
@@ -43,6 +46,9 @@ struct State {
     /// Link-layer facts about the capture host (Linux cooked packet types).
     hints: detect::vantage::Hints,
 }
+
+/// A step between consecutive timestamps larger than this, either way, is a `time_jump`.
+pub const TIME_JUMP: u64 = 86_400_000_000_000;
 
 /// The Linux cooked packet type of a frame (`PACKET_HOST` 0 … `PACKET_OUTGOING` 4), for
 /// LINKTYPE_LINUX_SLL (113: a 16-bit field first) and LINKTYPE_LINUX_SLL2 (276: byte 10).
@@ -66,10 +72,23 @@ impl State {
     fn packet(&mut self, p: Packet<'_>) {
         self.packets += 1;
         self.bytes += p.data.len() as u64;
-        if self.first_ts.is_none() {
-            self.first_ts = Some(p.ts);
+        self.first_ts = Some(self.first_ts.map_or(p.ts, |t| t.min(p.ts)));
+        self.last_ts = Some(self.last_ts.map_or(p.ts, |t| t.max(p.ts)));
+        if let Some(prev) = self.prev_ts {
+            if p.ts < prev {
+                count_anomaly(&mut self.anomalies, Anomaly::TimeBackwards);
+            }
+            if p.ts.abs_diff(prev) > TIME_JUMP {
+                count_anomaly(&mut self.anomalies, Anomaly::TimeJump);
+            }
         }
-        self.last_ts = Some(p.ts);
+        self.prev_ts = Some(p.ts);
+        if p.ts_note & ts_note::FRACTION_OVERFLOW != 0 {
+            count_anomaly(&mut self.anomalies, Anomaly::TsFractionOverflow);
+        }
+        if p.ts_note & ts_note::ABSURD_RESOLUTION != 0 {
+            count_anomaly(&mut self.anomalies, Anomaly::TsResolutionAbsurd);
+        }
         if (p.data.len() as u64) < u64::from(p.origlen) {
             count_anomaly(&mut self.anomalies, Anomaly::SnaplenTruncated);
         }
@@ -82,6 +101,9 @@ impl State {
         }
         if let Some(t) = cooked_pkttype(p.linktype, p.data) {
             self.hints.note_cooked(t, d.net.map(|n| n.src));
+        }
+        if let Some(a) = d.arp {
+            self.hints.note_arp(a, p.frame, p.ts);
         }
         if matches!(d.l4, L4::None) && d.net.is_none() {
             return;
@@ -183,9 +205,11 @@ impl Analyzer {
             decode_errors,
             anomalies,
             hints,
+            ..
         } = self.state;
         let timeouts = table.timeouts;
         let untracked = table.untracked_packets;
+        let memory_refused = table.memory_refused;
         let reuse = table.ended_reuse;
         let unattributed = table.unattributed_fragments;
         let mut anomalies = anomalies;
@@ -196,12 +220,36 @@ impl Analyzer {
         let input = detect::Input::new(&flows, &calls, &self.cfg.detect).with_hints(hints);
         let mut findings = detect::run_all(&input);
         let vantage = input.facts().vantage().info();
+        let skipped = input.facts().skipped();
         drop(input);
+        let mut flows = flows;
+        for id in skipped.iter().flat_map(|(_, ids)| ids) {
+            if let Ok(i) = flows.binary_search_by_key(id, |f| f.id) {
+                if let Some(f) = flows.get_mut(i) {
+                    f.limits |= crate::flow::limit::WORK_BUDGET;
+                }
+            }
+        }
         let plain: Vec<&crate::flow::Flow> = flows.iter().map(|f| &f.flow).collect();
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
         }
-        let verdicts = verdict::judge(&flows, &mut calls, &findings);
+        let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
+        let mut limits = report::limits::limits(&plain, &self.cfg.flow, untracked, memory_refused);
+        let budget = self
+            .cfg
+            .detect
+            .work_budget
+            .unwrap_or(detect::DEFAULT_WORK_BUDGET);
+        limits.extend(report::limits::work_budget(&skipped, budget));
+        verdict::apply_limits(&mut verdicts, &mut calls, &flows, untracked);
+        if verdicts.is_empty() {
+            let error = self.error.as_ref().map(|e| e.to_string());
+            verdicts.extend(
+                verdict::nothing_to_judge(packets, error.as_deref(), &flows)
+                    .or_else(|| verdict::cut_capture(&limits)),
+            );
+        }
         // The report's maps are keyed and sorted by the ids as strings.
         let decode_errors = decode_errors
             .into_iter()
@@ -233,6 +281,7 @@ impl Analyzer {
             unattributed_fragments: unattributed,
             complete: self.error.is_none(),
             error: self.error.as_ref().map(|e| e.to_string()),
+            limits,
             vantage,
         };
         let report = Report {

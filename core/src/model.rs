@@ -341,6 +341,9 @@ id_enum! {
         DnsInjection = "dns_injection",
         DnsBogon = "dns_bogon",
         DnsNxdomain = "dns_nxdomain",
+        HttpBlockPage = "http_block_page",
+        RequestBlackholed = "request_blackholed",
+        TcpSynackInjected = "tcp_synack_injected",
         ThrottlingPolicer = "throttling_policer",
         ThrottlingShaper = "throttling_shaper",
         RtpDegraded = "rtp_degraded",
@@ -421,6 +424,16 @@ id_enum! {
         /// The same IP packet captured twice within a few ms (a VLAN sub-interface and its
         /// parent, `-i any`): counted once.
         DuplicateFrame = "duplicate_frame",
+        /// The packet's timestamp is earlier than the previous packet's (the analyzer's).
+        TimeBackwards = "time_backwards",
+        /// The timestamp moved more than a day, either way, from the previous packet's.
+        TimeJump = "time_jump",
+        /// pcap: the record's fraction of a second is ≥ 1 s (≥ 10^9 ns, or ≥ 10^6 µs);
+        /// carried into the seconds, as libpcap's readers do.
+        TsFractionOverflow = "ts_fraction_overflow",
+        /// pcapng: the packet's interface declares an absurd `if_tsresol` (finer than
+        /// 10^-12 s or 2^-40 s: no capture clock ticks that fast), or the timestamp overflowed.
+        TsResolutionAbsurd = "ts_resolution_absurd",
     }
 }
 

@@ -13,6 +13,7 @@
 //! Every check is kept, passed or failed, with its expected and actual value, and is tagged
 //! for the totals: a finding kind or a verdict status expected present (a positive) or absent
 //! (a negative).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::compare::{self, CompareConfig, Selector};
 use crate::model::{FindingKind, Severity, Status};
@@ -112,7 +113,7 @@ impl Truth {
                 ));
             }
         }
-        for (i, f) in array(&doc["expect"]["flows"]).iter().enumerate() {
+        for (i, f) in array(at(&doc, &["expect", "flows"])).iter().enumerate() {
             let o = f
                 .as_object()
                 .ok_or(format!("expect.flows[{i}]: not an object"))?;
@@ -135,17 +136,17 @@ impl Truth {
                 }
             }
         }
-        for (j, x) in array(&doc["expect"]["findings"]).iter().enumerate() {
+        for (j, x) in array(at(&doc, &["expect", "findings"])).iter().enumerate() {
             FindingSpec::parse(x).map_err(|e| format!("expect.findings[{j}]: {e}"))?;
         }
-        for (j, x) in array(&doc["expect"]["findings_absent_everywhere"])
+        for (j, x) in array(at(&doc, &["expect", "findings_absent_everywhere"]))
             .iter()
             .enumerate()
         {
             FindingSpec::parse(x)
                 .map_err(|e| format!("expect.findings_absent_everywhere[{j}]: {e}"))?;
         }
-        for (j, v) in array(&doc["expect"]["verdicts"]).iter().enumerate() {
+        for (j, v) in array(at(&doc, &["expect", "verdicts"])).iter().enumerate() {
             let st = v["status"].as_str().unwrap_or_default();
             if Status::from_id(st).is_none() {
                 return Err(format!(
@@ -157,7 +158,7 @@ impl Truth {
                 return Err(format!("expect.verdicts[{j}]: no \"app\""));
             }
         }
-        for st in array(&doc["expect"]["no_verdict_status"]) {
+        for st in array(at(&doc, &["expect", "no_verdict_status"])) {
             let st = st.as_str().unwrap_or_default();
             if Status::from_id(st).is_none() {
                 return Err(format!(
@@ -170,8 +171,16 @@ impl Truth {
     }
 
     fn expect(&self) -> &Value {
-        &self.doc["expect"]
+        at(&self.doc, &["expect"])
     }
+}
+
+/// The value at `path` (object keys) in `v`, `null` where a key is missing, never a panic
+/// (the `Index` form `v["a"]["b"]` does the same but reads as if it could panic).
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter()
+        .try_fold(v, |v, k| v.get(*k))
+        .unwrap_or(&Value::Null)
 }
 
 fn ids<'a>(it: impl Iterator<Item = &'a str>) -> String {
@@ -354,8 +363,8 @@ impl FlowMatch {
                     .collect();
                 if select == "largest" {
                     let bytes = |f: &Value| {
-                        f["bytes"]["c2s"].as_u64().unwrap_or(0)
-                            + f["bytes"]["s2c"].as_u64().unwrap_or(0)
+                        at(f, &["bytes", "c2s"]).as_u64().unwrap_or(0)
+                            + at(f, &["bytes", "s2c"]).as_u64().unwrap_or(0)
                     };
                     let mut best: Option<&Value> = None;
                     for f in flows {
@@ -556,8 +565,9 @@ impl Outcome {
             level,
             metric: None,
         });
-        let last = self.checks.len() - 1;
-        &mut self.checks[last]
+        self.checks
+            .last_mut()
+            .unwrap_or_else(|| unreachable!("a check was just pushed"))
     }
 
     fn eq(&mut self, level: Level, what: impl Into<String>, expected: &Value, actual: &Value) {
@@ -578,7 +588,7 @@ fn check_core(truth: &Truth, report: &Value, out: &mut Outcome) {
             Level::Core,
             "capture.packets",
             p,
-            &report["capture"]["packets"],
+            at(report, &["capture", "packets"]),
         );
     }
     let complete = expect.get("complete").cloned().unwrap_or(Value::Bool(true));
@@ -586,7 +596,7 @@ fn check_core(truth: &Truth, report: &Value, out: &mut Outcome) {
         Level::Core,
         "capture.complete",
         &complete,
-        &report["capture"]["complete"],
+        at(report, &["capture", "complete"]),
     );
     let flows = array(&report["flows"]);
     for ef in array(&expect["flows"]) {
@@ -635,7 +645,7 @@ fn describe_finding(i: usize, f: &Value) -> String {
     if let Some(id) = f["flow"].as_u64() {
         s.push_str(&format!(" on flow {id}"));
     }
-    if let Some(r) = f["evidence"]["rate_bps"].as_f64() {
+    if let Some(r) = at(f, &["evidence", "rate_bps"]).as_f64() {
         s.push_str(&format!(", {:.3} Mbit/s", r / 1e6));
     }
     s
@@ -754,7 +764,7 @@ fn check_flows(truth: &Truth, report: &Value, out: &mut Outcome) {
                 .unwrap_or(DEFAULT_RATE_TOLERANCE);
             let mut best: Option<(usize, &Value, f64)> = None;
             for (i, x) in &on {
-                if let Some(r) = x["evidence"]["rate_bps"].as_f64() {
+                if let Some(r) = at(x, &["evidence", "rate_bps"]).as_f64() {
                     if best.is_none_or(|(_, _, b)| (r - rate).abs() < (b - rate).abs()) {
                         best = Some((*i, x, r));
                     }
@@ -787,8 +797,8 @@ fn on_call_of(report: &Value, finding: &Value, app: &str) -> bool {
     array(&report["calls"]).iter().any(|c| {
         c["app"].as_str() == Some(app)
             && (array(&c["flows"]).contains(&finding["flow"])
-                || (!finding["evidence"]["call"].is_null()
-                    && finding["evidence"]["call"] == c["id"]))
+                || (!at(finding, &["evidence", "call"]).is_null()
+                    && *at(finding, &["evidence", "call"]) == c["id"]))
     })
 }
 
@@ -967,7 +977,7 @@ fn expected_summary(truth: &Truth) -> String {
             v["status"].as_str().unwrap_or("")
         ));
     }
-    if let Some(v) = e["compare"]["verdict"].as_str() {
+    if let Some(v) = at(e, &["compare", "verdict"]).as_str() {
         add(v.to_string());
     }
     if parts.is_empty() {

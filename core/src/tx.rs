@@ -108,13 +108,16 @@ pub struct QuicTx {
 }
 
 /// The HTTP opening of one TCP direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpTx {
     pub at: At,
     /// Request method, for a request line.
     pub method: Option<&'static str>,
     /// Status code, for a status line.
     pub status: Option<u16>,
+    /// Start line, `Host`, `Location`, title and body start, as far as the prefix goes
+    /// ([`crate::proto::http::head`]).
+    pub head: crate::proto::http::Head,
 }
 
 /// A flow's transactions, in arrival order per kind.

@@ -3,6 +3,9 @@
 use super::{esc, FlowFilter};
 use std::fmt::Write;
 use voipwatch_core::model::Status;
+use voipwatch_core::report::message::{
+    caveat, lead_finding, render as render_message, word, Lang, Message, Param,
+};
 use voipwatch_core::report::{FlowReport, Report};
 
 /// With `--flows auto`, list every flow up to this many.
@@ -134,6 +137,33 @@ fn call_phrase(c: &voipwatch_core::report::Call) -> String {
 
 /// Renders the whole text report.
 pub fn render(r: &Report, filter: FlowFilter) -> String {
+    render_lang(r, filter, Lang::En)
+}
+
+/// `m` rendered in `lang` with its text parameters (names and addresses from the capture)
+/// escaped for the terminal first; the template's own characters (bidi isolates in Arabic) stay.
+fn localized(m: &Message, lang: Lang) -> Option<String> {
+    let mut m = m.clone();
+    for p in m.params.values_mut() {
+        if let Param::Text(t) = p {
+            *t = esc(t).into_owned();
+        }
+    }
+    render_message(&m, lang)
+}
+
+/// The colon after a label: French sets it off with a no-break space.
+fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "\u{a0}:",
+        _ => ":",
+    }
+}
+
+/// The summary in `lang`. English keeps the engine's detailed sentences; French and Arabic
+/// give the plain-language messages (verdict headline, the finding that carries it, and what
+/// else could explain it) from the core's message table.
+pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let mut s = String::new();
     let c = &r.capture;
     let span = match (c.first_ts, c.last_ts) {
@@ -168,8 +198,54 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
         );
     }
 
+    // Limits that cut evidence come before the verdicts they made inconclusive.
+    for l in &c.limits {
+        let flows = match l.flow_count {
+            0 => String::new(),
+            1 => " (1 flow)".to_string(),
+            n => format!(" ({} flows)", count(n)),
+        };
+        let _ = writeln!(
+            s,
+            "LIMIT {} = {}{flows}: {}.",
+            l.limit,
+            count(l.max),
+            l.effect
+        );
+    }
+
     // Verdicts first: the answer to the user's question.
-    if r.verdicts.is_empty() {
+    if lang != Lang::En {
+        if r.verdicts.is_empty() {
+            let _ = writeln!(s, "\n{}", word("label.no_verdict", lang));
+        } else {
+            let _ = writeln!(s, "\n{}{}", word("label.verdicts", lang), colon(lang));
+        }
+        for v in &r.verdicts {
+            let head =
+                localized(&v.message(), lang).unwrap_or_else(|| esc(&v.summary).into_owned());
+            let lead = lead_finding(&r.findings, v).and_then(|i| r.findings.get(i));
+            let why = lead
+                .and_then(|f| localized(&f.message(), lang))
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  {:<13} {}{}",
+                word(&format!("status.{}", v.status.as_str()), lang).to_uppercase(),
+                head,
+                why
+            );
+            if let Some(c) = lead.and_then(|f| caveat(f.kind, lang)) {
+                let _ = writeln!(
+                    s,
+                    "                {}{} {c}",
+                    word("label.caveat", lang),
+                    colon(lang)
+                );
+            }
+        }
+    } else if r.verdicts.is_empty() {
         let _ = writeln!(
             s,
             "\nVerdict: no call app seen, and no blocking or throttling found."
@@ -200,7 +276,12 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
     }
 
     if !r.findings.is_empty() {
-        let _ = writeln!(s, "\nFindings ({}):", r.findings.len());
+        let _ = writeln!(
+            s,
+            "\n{} ({}):",
+            word("label.findings", lang),
+            r.findings.len()
+        );
         for (i, f) in r.findings.iter().enumerate() {
             let flow = f
                 .flow
@@ -219,7 +300,11 @@ pub fn render(r: &Report, filter: FlowFilter) -> String {
                 f.kind,
                 flow,
                 f.confidence,
-                esc(&f.summary),
+                if lang == Lang::En {
+                    esc(&f.summary).into_owned()
+                } else {
+                    localized(&f.message(), lang).unwrap_or_else(|| esc(&f.summary).into_owned())
+                },
                 if pk.is_empty() {
                     String::new()
                 } else {
@@ -384,5 +469,28 @@ mod tests {
         assert_eq!(size(1_500_000), "1.5 MB");
         assert_eq!(duration(134.0), "2 min 14 s");
         assert_eq!(duration(0.25), "250 ms");
+    }
+
+    /// Issue 13: a limit that cut evidence is printed before the verdicts.
+    #[test]
+    fn limits_are_printed_before_verdicts() {
+        let mut r = voipwatch_core::analyzer::analyze_bytes(Default::default(), b"");
+        r.capture.limits.push(voipwatch_core::report::Limit {
+            limit: "packets_per_flow",
+            max: 360_000,
+            flow_count: 2,
+            flows: vec![3, 9],
+            dropped: 10,
+            effect: "the packet log kept the first and the last packets".into(),
+        });
+        let text = render(&r, FlowFilter::Auto);
+        let at = text
+            .find("LIMIT packets_per_flow = 360,000 (2 flows): the packet log kept the first and the last packets.")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(at < text.find("Verdicts:").unwrap_or(usize::MAX), "{text}");
+        assert!(
+            text.contains("inconclusive: the file could not be read"),
+            "{text}"
+        );
     }
 }

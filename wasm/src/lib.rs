@@ -55,6 +55,77 @@ pub fn apps() -> String {
     serde_json::to_string(voipwatch_core::model::APPS).unwrap_or_else(|_| "[]".to_string())
 }
 
+/// One side of a comparison: a capture's name and flows (from [`Analyzer::finish_side`]).
+#[wasm_bindgen]
+pub struct CompareSide {
+    name: String,
+    flows: Vec<voipwatch_core::label::LabeledFlow>,
+}
+
+/// The differential throughput test of `voipwatch compare`, on the page: the flows of `target`
+/// that `target_selector` picks against those of `control` that `control_selector` picks
+/// (`largest`, `sni=…`, `server=…`, `flow=…`, `app=…`; empty means `largest`). Returns the
+/// `voipwatch.compare/1` JSON, byte-identical to `voipwatch compare T C --format json`.
+#[wasm_bindgen]
+pub fn compare(
+    target: &CompareSide,
+    control: &CompareSide,
+    target_selector: &str,
+    control_selector: &str,
+) -> Result<String, JsError> {
+    use voipwatch_core::compare::{self, CompareConfig, Selector};
+    let sel = |s: &str| {
+        if s.trim().is_empty() {
+            Ok(Selector::Largest)
+        } else {
+            Selector::parse(s.trim()).map_err(|e| JsError::new(&e))
+        }
+    };
+    let (ts, cs) = (sel(target_selector)?, sel(control_selector)?);
+    let cfg = CompareConfig::default();
+    let t = compare::side(&target.flows, &ts, "target", &target.name, &cfg)
+        .map_err(|e| JsError::new(&e))?;
+    let c = compare::side(&control.flows, &cs, "control", &control.name, &cfg)
+        .map_err(|e| JsError::new(&e))?;
+    let result = compare::compare_sides(t, c, &cfg);
+    Ok(compare::document(
+        &result,
+        &target.name,
+        &control.name,
+        &ts,
+        &cs,
+    ))
+}
+
+/// SHA-256 of a file fed in chunks, for the printed report (the page hashes the original
+/// capture so the printout can be matched to it; the engine's `sha2`, nothing from the browser).
+#[wasm_bindgen]
+pub struct Sha256(sha2::Sha256);
+
+#[wasm_bindgen]
+impl Sha256 {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Sha256 {
+        use sha2::Digest;
+        Sha256(sha2::Sha256::new())
+    }
+    pub fn update(&mut self, chunk: &[u8]) {
+        use sha2::Digest;
+        self.0.update(chunk);
+    }
+    /// The digest as lowercase hex; the hasher starts over afterwards.
+    pub fn hex(&mut self) -> String {
+        use sha2::Digest;
+        let d = std::mem::take(&mut self.0).finalize();
+        d.iter().fold(String::with_capacity(64), |mut s, b| {
+            use std::fmt::Write;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
 /// Most memory reserved up front from a size hint (see [`reserve`]).
 const MAX_RESERVE: usize = 128 << 20;
 
@@ -125,6 +196,8 @@ pub struct Analyzer {
     inner: Option<CoreAnalyzer>,
     /// Last progress, kept after `finish` so late `progress()` calls still answer.
     last: voipwatch_core::Progress,
+    /// The report, kept after `finish` for [`Analyzer::messages`].
+    report: Option<voipwatch_core::Report>,
 }
 
 #[wasm_bindgen]
@@ -144,6 +217,7 @@ impl Analyzer {
         Ok(Analyzer {
             inner: Some(inner),
             last: Default::default(),
+            report: None,
         })
     }
 
@@ -187,7 +261,47 @@ impl Analyzer {
             .take()
             .ok_or_else(|| JsError::new("finish called twice"))?;
         self.last = a.progress();
-        Ok(a.finish().to_json())
+        let report = a.finish();
+        let json = report.to_json();
+        self.report = Some(report);
+        Ok(json)
+    }
+
+    /// Ends the input and keeps the capture's flows as one side of a comparison
+    /// ([`compare`]); the analyzer cannot be used afterwards. Throws when nothing was read.
+    #[wasm_bindgen(js_name = finishSide)]
+    pub fn finish_side(&mut self) -> Result<CompareSide, JsError> {
+        let a = self
+            .inner
+            .take()
+            .ok_or_else(|| JsError::new("finish called twice"))?;
+        self.last = a.progress();
+        let (report, flows) = a.finish_with_flows();
+        if report.capture.packets == 0 {
+            return Err(JsError::new(&format!(
+                "{}: {}",
+                report.capture.name,
+                report.capture.error.as_deref().unwrap_or("no packets")
+            )));
+        }
+        Ok(CompareSide {
+            name: report.capture.name,
+            flows,
+        })
+    }
+
+    /// After [`finish`](Analyzer::finish): the verdicts and findings in plain words in `lang`
+    /// (`en`, `fr`, `ar`), as JSON (`voipwatch_core::report::message::Localized`), from the
+    /// engine's one message table, so the page and `voipwatch analyze --lang` say the same.
+    pub fn messages(&self, lang: &str) -> Result<String, JsError> {
+        let r = self
+            .report
+            .as_ref()
+            .ok_or_else(|| JsError::new("messages before finish"))?;
+        let lang = voipwatch_core::report::message::Lang::parse(lang)
+            .ok_or_else(|| JsError::new("language is not one of en, fr, ar"))?;
+        serde_json::to_string(&voipwatch_core::report::message::localize(r, lang))
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 }
 

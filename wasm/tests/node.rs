@@ -3,7 +3,7 @@
 //!  cargo test -p voipwatch-wasm --target wasm32-unknown-unknown`
 #![cfg(target_arch = "wasm32")]
 
-use voipwatch_wasm::{apps, Analyzer};
+use voipwatch_wasm::{apps, compare, Analyzer, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -238,4 +238,158 @@ fn apps_exports_the_engine_app_table() {
         assert_eq!(row["name"], info.name);
         assert_eq!(row["calls"], info.calls);
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "fs")]
+extern "C" {
+    #[wasm_bindgen(js_name = readFileSync, catch)]
+    fn read_file_sync(path: &str) -> Result<js_sys::Uint8Array, JsValue>;
+    #[wasm_bindgen(js_name = readdirSync, catch)]
+    fn readdir_sync(path: &str) -> Result<js_sys::Array, JsValue>;
+}
+
+/// The first byte offset where two reports differ, with a little context, for the message.
+fn first_difference(a: &str, b: &str) -> String {
+    let at = a
+        .bytes()
+        .zip(b.bytes())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let ctx = |s: &str| {
+        let hi = (at + 80).min(s.len());
+        let lo = at.saturating_sub(80).min(hi);
+        String::from_utf8_lossy(s.as_bytes().get(lo..hi).unwrap_or_default()).into_owned()
+    };
+    format!(
+        "first difference at byte {at}:\n  wasm:   …{}…\n  native: …{}…",
+        ctx(a),
+        ctx(b)
+    )
+}
+
+/// Every capture shipped in `captures/`, analysed by the wasm32 engine in Node, gives the exact
+/// bytes of its golden report, which `tests/golden.rs` checks against the native engine. This is
+/// the determinism promise of the page (same bytes in → same JSON out as `voipwatch analyze`)
+/// checked without a browser, so float differences between the platforms' math libraries show
+/// up here first.
+#[wasm_bindgen_test]
+fn every_shipped_capture_gives_its_native_golden_report() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let names = readdir_sync(&format!("{root}/captures")).expect("captures/ is readable");
+    let mut names: Vec<String> = names
+        .iter()
+        .filter_map(|v| v.as_string())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "captures/ holds the reference captures");
+    let mut failures = Vec::new();
+    for name in &names {
+        let data = read_file_sync(&format!("{root}/captures/{name}"))
+            .expect("capture is readable")
+            .to_vec();
+        let Ok(golden) = read_file_sync(&format!("{root}/tests/golden/{name}.json")) else {
+            failures.push(format!(
+                "{name}: no golden report (tests/golden.rs writes it)"
+            ));
+            continue;
+        };
+        let golden = String::from_utf8(golden.to_vec()).expect("golden is UTF-8");
+        let mut a = Analyzer::new(JsValue::from_str(name))
+            .map_err(error_message)
+            .unwrap();
+        for c in data.chunks(64 * 1024) {
+            if a.push(c).is_err() {
+                break;
+            }
+        }
+        let got = a.finish().map_err(error_message).unwrap();
+        if got != golden {
+            failures.push(format!("{name}: {}", first_difference(&got, &golden)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} captures differ between wasm32 and native:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
+}
+
+#[wasm_bindgen_test]
+fn messages_give_the_verdicts_in_plain_french_and_arabic() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let data = read_file_sync(&format!("{root}/captures/udp_media_blackhole.pcap"))
+        .expect("capture is readable")
+        .to_vec();
+    let mut a = Analyzer::new(JsValue::from_str("x.pcap"))
+        .map_err(error_message)
+        .unwrap();
+    assert!(a.messages("fr").is_err(), "no messages before finish");
+    a.push(&data).map_err(error_message).unwrap();
+    a.finish().map_err(error_message).unwrap();
+    let fr: serde_json::Value =
+        serde_json::from_str(&a.messages("fr").map_err(error_message).unwrap()).unwrap();
+    assert_eq!(
+        fr["verdicts"][0]["headline"],
+        "Les appels WhatsApp ont été bloqués."
+    );
+    assert_eq!(fr["verdicts"][0]["status"], "bloqué");
+    assert!(fr["verdicts"][0]["because"]
+        .as_str()
+        .unwrap()
+        .contains("rien n'est revenu"));
+    let ar: serde_json::Value =
+        serde_json::from_str(&a.messages("ar-MA").map_err(error_message).unwrap()).unwrap();
+    assert_eq!(ar["verdicts"][0]["headline"], "حُظرت مكالمات WhatsApp.");
+    assert!(a.messages("xx").is_err());
+}
+
+#[wasm_bindgen_test]
+fn sha256_matches_the_known_digest_whatever_the_chunking() {
+    let data: Vec<u8> = b"abc".to_vec();
+    let mut h = Sha256::new();
+    h.update(&data);
+    assert_eq!(
+        h.hex(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let long: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut a = Sha256::new();
+    a.update(&long);
+    let whole = a.hex();
+    let mut b = Sha256::new();
+    for c in long.chunks(4093) {
+        b.update(c);
+    }
+    assert_eq!(b.hex(), whole);
+}
+
+/// The page's comparison gives the bytes of `voipwatch compare T C --format json`, which
+/// `tests/cli.rs` pins as `tests/golden/compare_target_vs_control.json`.
+#[wasm_bindgen_test]
+fn compare_of_two_captures_equals_the_cli_document() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let side = |name: &str| {
+        let data = read_file_sync(&format!("{root}/captures/{name}"))
+            .expect("capture is readable")
+            .to_vec();
+        let mut a = Analyzer::new(JsValue::from_str(name))
+            .map_err(error_message)
+            .unwrap();
+        a.push(&data).map_err(error_message).unwrap();
+        a.finish_side().map_err(error_message).unwrap()
+    };
+    let (t, c) = (side("compare_target.pcap"), side("compare_control.pcap"));
+    let got = compare(&t, &c, "", "largest")
+        .map_err(error_message)
+        .unwrap();
+    let want = read_file_sync(&format!(
+        "{root}/tests/golden/compare_target_vs_control.json"
+    ))
+    .expect("the CLI's compare golden exists");
+    assert_eq!(got, String::from_utf8(want.to_vec()).unwrap());
+    let err = compare(&t, &c, "sni=nothing.example", "").map_err(error_message);
+    assert!(err.unwrap_err().contains("matches no flow"));
 }

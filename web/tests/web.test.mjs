@@ -188,8 +188,10 @@ test("each capture: verdicts match the CLI's and the JSON download is byte-ident
       const paths = await page.locator(`[data-testid="chart"][data-flow="${flow}"] path.series`).count();
       assert.ok(paths >= 1, `${name}: flow ${flow} chart has lines`);
     }
-    const findings = await page.locator('[data-testid="finding"]').count();
-    assert.equal(findings, (ref.report.findings || []).length, `${name}: one element per finding`);
+    // Identical findings share one element that counts them: the counts add up to the report's.
+    const counts = await page.$$eval('[data-testid="finding"]', (els) => els.map((e) => Number(e.dataset.count)));
+    assert.equal(counts.reduce((a, b) => a + b, 0), (ref.report.findings || []).length, `${name}: every finding shown, identical ones grouped`);
+    assert.ok(counts.every((n) => n >= 1));
     const warning = await page.locator('[data-testid="warning"]').isVisible();
     assert.equal(warning, !cap.complete, `${name}: a partial report shows a warning`);
     const got = await downloaded(page);
@@ -329,6 +331,104 @@ test("phone width (390×844): nothing overflows horizontally, verdicts visible",
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390 + 0.5, `${lang}: verdict inside the screen (${JSON.stringify(box)})`);
     await page.screenshot({ path: join(ART, `phone-${lang}.png`), fullPage: false });
   }
+  await page.close();
+});
+
+
+test("the answer comes first in the reader's language: headline on a phone's first screen, French and Arabic sentences", async () => {
+  const file = join(ROOT, "captures", "udp_media_blackhole.pcap");
+  if (!existsSync(file)) { console.log("# skipped: captures/udp_media_blackhole.pcap absent"); return; }
+  const page = await newPage({ width: 390, height: 844 });
+  assert.equal(await analyzeIn(page, file), "done");
+  const want = {
+    en: ["WhatsApp calls were blocked.", "nothing came back"],
+    fr: ["Les appels WhatsApp ont été bloqués.", "rien n'est revenu"],
+    ar: ["حُظرت مكالمات WhatsApp.", "ولم يعد أي شيء"],
+  };
+  for (const lang of ["en", "fr", "ar"]) {
+    await page.click(`[data-lang="${lang}"]`);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const card = page.locator('[data-testid="headline"]').first();
+    assert.equal(await card.getAttribute("data-status"), "blocked");
+    const text = await card.innerText();
+    for (const w of want[lang]) assert.ok(text.includes(w), `${lang}: headline says ${w}: ${text}`);
+    const box = await card.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + Math.min(box.height, 120) <= 844, `${lang}: the headline is on the first 390×844 screen (${JSON.stringify(box)})`);
+    // The engine's technical English sentence is folded away, one click from the headline.
+    assert.equal(await card.locator("details.tech .engine-text").isVisible(), false, `${lang}: technical detail folded`);
+    await page.screenshot({ path: join(ART, `answer-phone-${lang}.png`), fullPage: false });
+  }
+  await checkCallTimeline(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+async function checkCallTimeline(page) {
+  await page.click('[data-lang="en"]');
+  const tl = page.locator('[data-testid="call-timeline"]').first();
+  assert.equal(await tl.count(), 1, "a blocked call has a timeline");
+  assert.ok(await tl.locator('[data-dir="c2s"]').count() >= 1, "the sent direction is drawn");
+  assert.ok(await tl.locator('[data-testid="one-way"]').count() >= 1, "the one-way period is marked");
+  assert.ok(await tl.locator('[data-testid="finding-mark"]').count() >= 1, "the blocking finding is marked");
+  assert.ok(await page.locator('[data-testid="call-quality"] tr[data-dir="s2c"]').count() >= 1, "quality per direction");
+  await tl.scrollIntoViewIfNeeded();
+  await tl.screenshot({ path: join(ART, "call-timeline.png") });
+}
+
+test("the printed report carries the capture's SHA-256, the date and the engine version", async () => {
+  const file = join(ROOT, "captures", "udp_media_blackhole.pcap");
+  if (!existsSync(file)) { console.log("# skipped: captures/udp_media_blackhole.pcap absent"); return; }
+  const page = await newPage();
+  assert.equal(await analyzeIn(page, file, { lang: "fr" }), "done");
+  await page.evaluate(() => { window.print = () => { document.body.dataset.printed = "yes"; }; });
+  await page.click("#print");
+  await page.waitForFunction(() => document.body.dataset.printed === "yes");
+  const sha = (await import("node:crypto")).createHash("sha256").update(readFileSync(file)).digest("hex");
+  assert.equal(await page.locator('[data-testid="print_sha"]').innerText(), sha);
+  assert.match(await page.locator('[data-testid="print_date"]').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  assert.match(await page.locator('[data-testid="print_version"]').innerText(), /^\d+\.\d+\.\d+/);
+  await page.emulateMedia({ media: "print" });
+  assert.ok(await page.locator('[data-testid="print-head"]').isVisible(), "the head shows in print");
+  // No token is broken across lines: each address and the hash keep one line box.
+  const broken = await page.$$eval('[data-testid="print_sha"], #calls bdi', (els) =>
+    els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent));
+  assert.deepEqual(broken, [], "no address or hash broken mid-token");
+  await page.pdf({ path: join(ART, "evidence-fr.pdf") });
+  await page.emulateMedia({ media: "screen" });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+
+test("compare two captures on the page: the CLI's verdict and the same JSON bytes, both series on one chart", async () => {
+  const tf = join(ROOT, "captures", "compare_target.pcap"), cf = join(ROOT, "captures", "compare_control.pcap");
+  if (!existsSync(tf) || !existsSync(cf)) { console.log("# skipped: the compare captures are absent"); return; }
+  const r = spawnSync(BIN, ["compare", tf, cf, "--format", "json"], { maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, String(r.stderr));
+  const page = await newPage({ width: 390, height: 844 });
+  await page.goto(`${srv.origin}/?lang=fr`);
+  await page.waitForFunction(() => document.body.dataset.state === "idle");
+  await page.click('[data-testid="compare-box"] summary');
+  await page.setInputFiles('[data-testid="cmp-target"]', tf);
+  await page.setInputFiles('[data-testid="cmp-control"]', cf);
+  await page.click('[data-testid="cmp-run"]');
+  await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.compare), null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.compare), "done");
+  const cli = JSON.parse(r.stdout.toString());
+  assert.equal(await page.getAttribute('[data-testid="cmp-verdict"]', "data-verdict"), cli.result.verdict);
+  assert.ok((await page.innerText('[data-testid="cmp-verdict"]')).includes("différemment"), "the verdict reads in French");
+  assert.equal(await page.locator('[data-testid="cmp-chart"] path.series').count(), 2, "both throughput series on one chart");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="cmp-download"]')]);
+  assert.ok(readFileSync(await dl.path()).equals(r.stdout), "the downloaded comparison is byte-identical to `voipwatch compare --format json`");
+  const over = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(over, "the comparison fits a phone's width");
+  await page.locator('[data-testid="cmp-result"]').screenshot({ path: join(ART, "compare-fr.png") });
+  // A selector that matches nothing is named, not a silent empty result.
+  await page.fill('[data-testid="cmp-target-sel"]', "sni=nothing.example");
+  await page.click('[data-testid="cmp-run"]');
+  await page.waitForFunction(() => document.body.dataset.compare === "error", null, { timeout: 60_000 });
+  assert.match(await page.innerText('[data-testid="cmp-error"]'), /sni=nothing\.example.*matches no flow/);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 

@@ -43,9 +43,19 @@ pub enum Format {
     Pcapng,
 }
 
+/// Bits of [`Packet::ts_note`]: what the reader found odd in a packet's timestamp fields.
+pub mod ts_note {
+    /// pcap: the fraction of a second was ≥ 1 s; carried into the seconds.
+    pub const FRACTION_OVERFLOW: u8 = 0x01;
+    /// pcapng: the interface's `if_tsresol` is absurd, or the timestamp overflowed.
+    pub const ABSURD_RESOLUTION: u8 = 0x02;
+}
+
 /// One packet as read from the capture.
 #[derive(Clone, Copy, Debug)]
 pub struct Packet<'a> {
+    /// [`ts_note`] bits: what was odd about the timestamp fields.
+    pub ts_note: u8,
     /// 1-based frame number, as Wireshark counts.
     pub frame: u64,
     /// Timestamp, nanoseconds since the Unix epoch.

@@ -208,6 +208,8 @@ pub struct Record {
     pub caplen: usize,
     pub origlen: u32,
     pub ts: Nanos,
+    /// [`super::ts_note`] bits.
+    pub ts_note: u8,
 }
 
 /// Outcome of reading one record from a slice.
@@ -269,10 +271,15 @@ pub fn record(hdr: &GlobalHeader, data: &[u8], offset: u64) -> Result<RecordStep
             exact: true,
         });
     }
-    let frac_ns = if hdr.magic.nanos {
-        i64::from(frac)
+    let (frac_ns, whole) = if hdr.magic.nanos {
+        (i64::from(frac), 1_000_000_000)
     } else {
-        i64::from(frac).saturating_mul(1000)
+        (i64::from(frac).saturating_mul(1000), 1_000_000)
+    };
+    let ts_note = if frac >= whole {
+        super::ts_note::FRACTION_OVERFLOW
+    } else {
+        0
     };
     let ts = i64::from(sec)
         .saturating_mul(1_000_000_000)
@@ -283,6 +290,7 @@ pub fn record(hdr: &GlobalHeader, data: &[u8], offset: u64) -> Result<RecordStep
         caplen: caplen as usize,
         origlen,
         ts,
+        ts_note,
     }))
 }
 
@@ -353,7 +361,8 @@ mod tests {
                 data_start: 16,
                 caplen: 2,
                 origlen: 60,
-                ts: 1_600_000_000_250_000_000
+                ts: 1_600_000_000_250_000_000,
+                ts_note: 0,
             }
         );
         let h = GlobalHeader::parse(&HDR_BE_NS).unwrap();
@@ -441,5 +450,29 @@ mod tests {
             panic!("incomplete")
         };
         assert_eq!((r.len, r.data_start, r.caplen), (25, 24, 1));
+    }
+
+    /// Issue 13: a fraction of a second ≥ 1 s is carried into the seconds and noted.
+    #[test]
+    fn fraction_overflow_is_noted() {
+        let h = GlobalHeader::parse(&HDR_BE_NS).unwrap();
+        // 1 s + 1.5e9 ns.
+        let rec = [
+            0, 0, 0, 1, 0x59, 0x68, 0x2f, 0x00, 0, 0, 0, 1, 0, 0, 0, 1, 0x45,
+        ];
+        let RecordStep::Record(r) = record(&h, &rec, 24).unwrap() else {
+            panic!("incomplete")
+        };
+        assert_eq!(
+            (r.ts, r.ts_note),
+            (2_500_000_000, super::super::ts_note::FRACTION_OVERFLOW)
+        );
+        let ok = [
+            0, 0, 0, 1, 0x3b, 0x9a, 0xc9, 0xff, 0, 0, 0, 1, 0, 0, 0, 1, 0x45,
+        ];
+        let RecordStep::Record(r) = record(&h, &ok, 24).unwrap() else {
+            panic!("incomplete")
+        };
+        assert_eq!(r.ts_note, 0, "999,999,999 ns is a valid fraction");
     }
 }

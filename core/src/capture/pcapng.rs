@@ -99,6 +99,15 @@ impl TsResolution {
         }
     }
 
+    /// True for a resolution no capture clock has: finer than 10^-12 s or 2^-40 s.
+    pub fn absurd(self) -> bool {
+        match self {
+            TsResolution::Mul(_) => false,
+            TsResolution::Div(d) => d == 0 || d > 1000,
+            TsResolution::Pow2(n) => n > 40,
+        }
+    }
+
     /// Converts a timestamp in interface units to nanoseconds, saturating at `i64::MAX`.
     pub fn to_nanos(self, units: u64) -> Nanos {
         let ns: u128 = match self {
@@ -139,6 +148,8 @@ pub struct PacketRef {
     pub origlen: u32,
     pub ts: Nanos,
     pub linktype: u32,
+    /// [`super::ts_note`] bits.
+    pub ts_note: u8,
 }
 
 /// Outcome of reading one block.
@@ -326,12 +337,18 @@ impl Sections {
                 }
                 let ts = iface.ts(high, low);
                 self.last_ts = ts;
+                let absurd = iface.tsresol.absurd() || ts == Nanos::MAX;
                 Some(PacketRef {
                     data_start: field::EPB_DATA,
                     caplen: caplen as usize,
                     origlen,
                     ts,
                     linktype: iface.linktype,
+                    ts_note: if absurd {
+                        super::ts_note::ABSURD_RESOLUTION
+                    } else {
+                        0
+                    },
                 })
             }
             BT_SPB => {
@@ -348,6 +365,7 @@ impl Sections {
                     origlen,
                     ts: self.last_ts,
                     linktype: iface.linktype,
+                    ts_note: 0,
                 })
             }
             _ => None,
@@ -524,7 +542,8 @@ mod tests {
                 caplen: 3,
                 origlen: 60,
                 ts: 10_000_000_000 + 1_000_000_000_123,
-                linktype: 1
+                linktype: 1,
+                ts_note: 0,
             }
         );
         assert_eq!(

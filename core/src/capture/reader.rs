@@ -47,6 +47,7 @@ struct Located {
     origlen: u32,
     ts: Nanos,
     linktype: u32,
+    ts_note: u8,
 }
 
 /// One parsing step over a slice that starts at a record boundary.
@@ -178,6 +179,7 @@ impl PlainReader {
                             sink(Packet {
                                 frame: self.packets,
                                 ts: p.ts,
+                                ts_note: p.ts_note,
                                 linktype: p.linktype,
                                 origlen: p.origlen,
                                 data: bytes,
@@ -242,6 +244,7 @@ impl PlainReader {
                         origlen: r.origlen,
                         ts: r.ts,
                         linktype: hdr.linktype,
+                        ts_note: r.ts_note,
                     }),
                     linktype: None,
                 },
@@ -260,6 +263,7 @@ impl PlainReader {
                         origlen: p.origlen,
                         ts: p.ts,
                         linktype: p.linktype,
+                        ts_note: p.ts_note,
                     }),
                     linktype: interface_linktype,
                 },

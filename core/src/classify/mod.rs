@@ -405,16 +405,22 @@ impl Engine {
     /// Finalises labels, pairs each flow with its labels and groups flows into calls.
     pub fn finish(&mut self, flows: Vec<Flow>) -> (Vec<LabeledFlow>, Vec<crate::report::Call>) {
         let mut states = std::mem::take(&mut self.flows);
-        let mut flows: Vec<LabeledFlow> = flows
-            .into_iter()
-            .map(|f| {
-                let labels = states
-                    .get_mut(f.id as usize)
-                    .map(|s| std::mem::take(&mut s.labels))
-                    .unwrap_or_default();
-                LabeledFlow::new(f, labels)
-            })
-            .collect();
+        // Moved from the back, shrinking the source as it empties, so the two arrays (a
+        // gigabyte each for a million flows) never both stand at full size.
+        let mut src = flows;
+        let mut flows: Vec<LabeledFlow> = Vec::new();
+        let _ = flows.try_reserve_exact(src.len());
+        while let Some(f) = src.pop() {
+            let labels = states
+                .get_mut(f.id as usize)
+                .map(|s| std::mem::take(&mut s.labels))
+                .unwrap_or_default();
+            flows.push(LabeledFlow::new(f, labels));
+            if src.capacity() > 1024 && src.len() < src.capacity() / 8 * 7 {
+                src.shrink_to_fit();
+            }
+        }
+        flows.reverse();
         inherit_same_tuple(&mut flows);
         for f in flows.iter_mut() {
             let info = FlowInfo::of(f);
@@ -615,6 +621,7 @@ mod tests {
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         };
         e.on_packet(f, dir, 1, ts, &d);
     }

@@ -8,6 +8,7 @@
 //! Initials (post-quantum key shares) is read from both when they arrive in order.
 //! Google QUIC (Q043–Q050) is recognised by its version tag, and the SNI read from the
 //! plaintext CHLO of Q043–Q046 (Q050 and later encrypt it: no SNI).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::tls::{apply_sni, parse_hello_body};
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
@@ -102,19 +103,19 @@ pub fn decrypt_initial(b: &[u8]) -> Option<Vec<u8>> {
     let hp = Aes128::new_from_slice(&keys.hp).ok()?;
     let mut mask = aes::Block::clone_from_slice(sample);
     hp.encrypt_block(&mut mask);
-    let first_un = first ^ (mask[0] & 0x0F);
+    let (&m0, m_pn) = mask.split_first()?;
+    let first_un = first ^ (m0 & 0x0F);
     let pn_len = usize::from(first_un & 3) + 1;
     let mut header = b.get(..pn_off + pn_len)?.to_vec();
-    header[0] = first_un;
+    *header.first_mut()? = first_un;
     let mut pn: u64 = 0;
-    for i in 0..pn_len {
-        let x = header[pn_off + i] ^ mask[1 + i];
-        header[pn_off + i] = x;
-        pn = (pn << 8) | u64::from(x);
+    for (h, m) in header.get_mut(pn_off..)?.iter_mut().zip(m_pn) {
+        *h ^= m;
+        pn = (pn << 8) | u64::from(*h);
     }
     let mut nonce = keys.iv;
-    for (i, x) in pn.to_be_bytes().iter().enumerate() {
-        nonce[4 + i] ^= x;
+    for (n, x) in nonce.iter_mut().skip(4).zip(pn.to_be_bytes()) {
+        *n ^= x;
     }
     let cipher = Aes128Gcm::new_from_slice(&keys.key).ok()?;
     let ct = b.get(pn_off + pn_len..end)?;
@@ -188,7 +189,9 @@ pub fn crypto_frames(plain: &[u8], buf: &mut Vec<u8>) {
                 if buf.len() < end {
                     buf.resize(end, 0);
                 }
-                buf[off..end].copy_from_slice(data);
+                if let Some(dst) = buf.get_mut(off..end) {
+                    dst.copy_from_slice(data);
+                }
             }
             _ => return,
         }
@@ -201,10 +204,13 @@ pub fn crypto_frames(plain: &[u8], buf: &mut Vec<u8>) {
 pub fn gquic_version(b: &[u8]) -> Option<&str> {
     let at = |o: usize| -> Option<&str> {
         let v = b.get(o..o + 4)?;
-        let ok = (v[0] == b'Q' || v[0] == b'T')
-            && v[1] == b'0'
-            && v[2].is_ascii_digit()
-            && v[3].is_ascii_digit();
+        let &[kind, zero, d1, d2] = v else {
+            return None;
+        };
+        let ok = (kind == b'Q' || kind == b'T')
+            && zero == b'0'
+            && d1.is_ascii_digit()
+            && d2.is_ascii_digit();
         ok.then(|| std::str::from_utf8(v).ok()).flatten()
     };
     let f = *b.first()?;
@@ -229,9 +235,10 @@ pub fn gquic_chlo_sni(b: &[u8]) -> Option<String> {
     let values = 8 + 8 * n;
     let mut start = 0usize;
     for k in 0..n {
-        let e = m.get(8 + 8 * k..16 + 8 * k)?;
-        let end = usize::try_from(u32::from_le_bytes([e[4], e[5], e[6], e[7]])).ok()?;
-        if &e[..4] == b"SNI\0" {
+        let e: [u8; 8] = crate::wire::array(m, 8 + 8 * k)?;
+        let [t0, t1, t2, t3, e0, e1, e2, e3] = e;
+        let end = usize::try_from(u32::from_le_bytes([e0, e1, e2, e3])).ok()?;
+        if &[t0, t1, t2, t3] == b"SNI\0" {
             let v = m.get(values + start..values + end)?;
             let s = std::str::from_utf8(v).ok()?;
             return (!s.is_empty()).then(|| s.to_ascii_lowercase());
@@ -291,9 +298,8 @@ impl Classifier for Quic {
         cx.class.raise(Confidence::High);
         let mut buf = std::mem::take(&mut st.or_default().hello);
         crypto_frames(&plain, &mut buf);
-        let done = if buf.first() == Some(&1) && buf.len() >= 4 {
-            let want =
-                (usize::from(buf[1]) << 16 | usize::from(buf[2]) << 8 | usize::from(buf[3])) + 4;
+        let done = if let (Some(&1), Some(len)) = (buf.first(), crate::wire::be24(&buf, 1)) {
+            let want = len as usize + 4;
             if buf.len() >= want {
                 if let Some(h) = buf.get(4..want).and_then(|x| parse_hello_body(x, false)) {
                     cx.class

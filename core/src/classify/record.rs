@@ -238,6 +238,7 @@ pub fn stream_openings(flow: &Flow, tx: &mut Transactions) {
                     at: a,
                     method,
                     status,
+                    head: http::head(p).unwrap_or_default(),
                 },
             );
         }

@@ -4,13 +4,13 @@
 //! Accepted when the first message's length is 4…2048, fits the segment or is followed by
 //! more segments, and the message id is a known range (0x0000–0x0160 station → manager,
 //! 0x8000–0x8160 manager → station). Port 2000 is not required.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use super::{Protocol, Scratch};
 
 fn le32(b: &[u8], o: usize) -> Option<u32> {
-    let s = b.get(o..o.checked_add(4)?)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    crate::wire::array(b, o).map(u32::from_le_bytes)
 }
 
 /// The message id when `b` starts with a Skinny message.

@@ -5,6 +5,7 @@
 //! span several segments: the first [`MAX_HELLO`] bytes of the client direction are
 //! collected until the declared handshake length is complete. The same ClientHello parser
 //! serves DTLS and QUIC (their ClientHello bodies are identical).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{apps, be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use super::{Protocol, Scratch};
@@ -105,10 +106,11 @@ pub fn first_certificate(records: &[u8]) -> Option<&[u8]> {
     let mut o = 0;
     let mut n = 0;
     while o + 4 <= records.len() && n < 16 {
-        let t = records[o];
-        let l = usize::from(records[o + 1]) << 16
-            | usize::from(records[o + 2]) << 8
-            | usize::from(records[o + 3]);
+        let (Some(t), Some(l)) = (records.get(o).copied(), crate::wire::be24(records, o + 1))
+        else {
+            return None;
+        };
+        let l = l as usize;
         if t == 11 {
             let body = records.get(o + 4..)?;
             let first_len = usize::from(*body.get(3)?) << 16
@@ -127,12 +129,12 @@ pub fn handshake_bytes(b: &[u8], out: &mut Vec<u8>, cap: usize) {
     let mut o = 0;
     let mut n = 0;
     while o + 5 <= b.len() && n < 32 && out.len() < cap {
-        let ct = b[o];
+        let Some(&ct) = b.get(o) else { return };
         let Some(l) = be16(b, o + 3) else { return };
         let end = (o + 5 + usize::from(l)).min(b.len());
         if ct == 22 {
             if let Some(x) = b.get(o + 5..end) {
-                out.extend_from_slice(&x[..x.len().min(cap - out.len())]);
+                out.extend_from_slice(x.get(..x.len().min(cap - out.len())).unwrap_or_default());
             }
         } else if !(20..=23).contains(&ct) {
             return;
@@ -188,14 +190,15 @@ impl Classifier for Tls {
             let (done, empty) = st
                 .get()
                 .map_or((false, true), |s| (s.srv_done, s.srv.is_empty()));
-            if done || (empty && !(b.len() >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4)) {
+            if done || (empty && !matches!(b, [0x16, 3, v, ..] if *v <= 4)) {
                 return Outcome::NeedMore;
             }
             cx.class.add_protocol(Protocol::Tls);
             let st = st.or_default();
             // The server flight: ServerHello, Certificate (TLS ≤ 1.2 sends it in clear).
             let room = MAX_HELLO * 4 - st.srv.len().min(MAX_HELLO * 4);
-            st.srv.extend_from_slice(&b[..b.len().min(room)]);
+            st.srv
+                .extend_from_slice(b.get(..b.len().min(room)).unwrap_or_default());
             let mut hs = Vec::new();
             handshake_bytes(&st.srv, &mut hs, MAX_HELLO * 4);
             if let Some(cert) = first_certificate(&hs) {
@@ -218,13 +221,14 @@ impl Classifier for Tls {
             };
         }
         if st.get().is_none_or(|s| s.hello.is_empty())
-            && !(b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1)
+            && !matches!(b, [0x16, 3, v, _, _, 1, ..] if *v <= 4)
         {
             return Outcome::NoMatch;
         }
         let st = st.or_default();
         let room = MAX_HELLO.saturating_sub(st.hello.len());
-        st.hello.extend_from_slice(&b[..b.len().min(room)]);
+        st.hello
+            .extend_from_slice(b.get(..b.len().min(room)).unwrap_or_default());
         cx.class.add_protocol(Protocol::Tls);
         let hello = client_hello_from_records(&st.hello);
         match hello {

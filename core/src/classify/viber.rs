@@ -6,6 +6,7 @@
 //! length as a little-endian 16-bit integer; the client's first segment being exactly one
 //! such message on those ports gives Viber (medium confidence, chat).
 //! STUN with REALM `viber` is handled in `stun.rs`.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{App, Scratch};
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
@@ -38,9 +39,7 @@ impl Classifier for Viber {
             if p.dir != crate::flow::Dir::C2s {
                 return Outcome::NeedMore;
             }
-            let len = b
-                .get(..2)
-                .map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])));
+            let len = crate::wire::array(b, 0).map(|x| usize::from(u16::from_le_bytes(x)));
             if len == Some(b.len()) && b.len() >= 16 {
                 cx.class.set_app(
                     App::Viber,
@@ -54,7 +53,10 @@ impl Classifier for Viber {
         if b.len() < 12 || b.get(3) != Some(&0) {
             return Outcome::NoMatch;
         }
-        let tag = (b[0], b[1]);
+        let Some([t0, t1]) = crate::wire::array::<2>(b, 0) else {
+            return Outcome::NoMatch;
+        };
+        let tag = (t0, t1);
         let st = st.or_default();
         match st.tag {
             None => {

@@ -1,6 +1,7 @@
 //! WhatsApp's chat transport over TCP (port 5222 or 443): the client's first bytes are the
 //! Noise-pipe prologue `WA` + two version bytes, or `ED 00 01` (the routing prologue that
 //! precedes `WA` on newer clients). High confidence; service chat.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{App, Scratch};
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
@@ -8,7 +9,7 @@ use crate::flow::Dir;
 
 /// True when `b` opens a WhatsApp chat connection.
 pub fn is_prologue(b: &[u8]) -> bool {
-    (b.len() >= 4 && b.starts_with(b"WA") && b[2] <= 9 && b[3] <= 9)
+    (matches!(b, [b'W', b'A', maj, min, ..] if *maj <= 9 && *min <= 9))
         || b.starts_with(&[b'E', b'D', 0, 1])
 }
 

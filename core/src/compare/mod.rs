@@ -21,6 +21,7 @@
 //! ran at another time of day, differs for reasons other than differentiation; the
 //! application-limited target (a call needs only 100 kbit/s) is slower than a bulk control
 //! without any throttling — compare like with like (Wehe replays the same bytes).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 /// The KS test lives in [`crate::stats`]; re-exported here, where it is used.
 pub use crate::stats::ks;
@@ -205,7 +206,12 @@ pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> O
     if flows.is_empty() || cfg.samples == 0 {
         return None;
     }
-    let sum = |d: Dir| flows.iter().map(|f| f.dir[d.idx()].bytes).sum::<u64>();
+    let sum = |d: Dir| {
+        flows
+            .iter()
+            .map(|f| f.dir.get(d.idx()).map_or(0, |x| x.bytes))
+            .sum::<u64>()
+    };
     let dir = if sum(Dir::S2c) >= sum(Dir::C2s) {
         Dir::S2c
     } else {
@@ -316,7 +322,7 @@ fn cdf_area(a: &[f64], b: &[f64]) -> f64 {
     pool.dedup();
     let (mut i, mut j, mut area) = (0usize, 0usize, 0.0f64);
     for w in pool.windows(2) {
-        let (lo, hi) = (w[0], w[1]);
+        let &[lo, hi] = w else { continue };
         while x.get(i).is_some_and(|&v| v <= lo) {
             i += 1;
         }
@@ -523,15 +529,7 @@ pub fn in_capture(
         control_flows: c.control.flows.clone(),
         control_median_bps: c.control.median_bps.round(),
         ks_d: c.ks.map(|k| r4(k.d)),
-        p_value: c.ks.map(|k| {
-            // Three significant digits, stable across platforms: Rust's float formatting and
-            // parsing are exact, where log10/powf differ between native and wasm32.
-            if k.p > 0.0 {
-                format!("{:.2e}", k.p).parse::<f64>().unwrap_or(k.p)
-            } else {
-                0.0
-            }
-        }),
+        p_value: c.ks.map(|k| crate::stats::round_sig(k.p.max(0.0), 3)),
         target_median_bps: c.target.median_bps.round(),
         verdict,
     })
@@ -557,6 +555,92 @@ pub fn in_capture_sentence(c: &crate::report::evidence::InCaptureComparison) -> 
         ),
         _ => format!("Compared with the capture's other traffic the difference is inconclusive ({nums})."),
     }
+}
+
+impl std::fmt::Display for Selector {
+    /// The selector as the user writes it (`sni=x`, `server=1.2.3.4:443`, `flow=1,2`, `largest`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selector::Largest => f.write_str("largest"),
+            Selector::Sni(n) => write!(f, "sni={n}"),
+            Selector::App(a) => write!(f, "app={a}"),
+            Selector::Flows(ids) => {
+                let v: Vec<String> = ids.iter().map(u32::to_string).collect();
+                write!(f, "flow={}", v.join(","))
+            }
+            Selector::Server { ip, port } => match (ip, port) {
+                (Some(ip), Some(p)) => write!(f, "server={}", SocketAddr::new(*ip, *p)),
+                (Some(ip), None) => write!(f, "server={ip}"),
+                (None, Some(p)) => write!(f, "server=:{p}"),
+                (None, None) => f.write_str("server="),
+            },
+        }
+    }
+}
+
+/// The samples of the flows `sel` picks in `flows` (one side of a comparison); the error names
+/// the side (`role`), the capture and, when nothing matched, the server names it holds.
+pub fn side(
+    flows: &[LabeledFlow],
+    sel: &Selector,
+    role: &str,
+    capture: &str,
+    cfg: &CompareConfig,
+) -> Result<Samples, String> {
+    let picked = sel.select(flows);
+    if picked.is_empty() {
+        let mut names: Vec<&str> = flows
+            .iter()
+            .filter_map(|f| f.class.sni.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.truncate(12);
+        let hint = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" (server names seen: {})", names.join(", "))
+        };
+        return Err(format!(
+            "{role} selector '{sel}' matches no flow in {capture}{hint}"
+        ));
+    }
+    throughput_samples_with(&picked, cfg)
+        .ok_or_else(|| format!("{role}: the selected flows carry no data in {capture}"))
+}
+
+/// [`compare`], with no test reported against a side too small to measure (the summary
+/// says why): what `voipwatch compare` and the page both show.
+pub fn compare_sides(t: Samples, c: Samples, cfg: &CompareConfig) -> Comparison {
+    let mut result = compare(t, c, cfg);
+    if too_small(&result.target, cfg) || too_small(&result.control, cfg) {
+        result.ks = None;
+        result.area = None;
+        result.glasnost_agrees = None;
+    }
+    result
+}
+
+/// The `voipwatch.compare/1` JSON document (pretty, with a trailing newline): the exact bytes
+/// `voipwatch compare --format json` prints and the page downloads.
+pub fn document(
+    result: &Comparison,
+    target_capture: &str,
+    control_capture: &str,
+    target: &Selector,
+    control: &Selector,
+) -> String {
+    let v = serde_json::json!({
+        "schema": "voipwatch.compare/1",
+        "target_capture": target_capture,
+        "control_capture": control_capture,
+        "target_selector": target.to_string(),
+        "control_selector": control.to_string(),
+        "result": result,
+    });
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 /// Analyses a capture held in memory and returns its report and finished flows.

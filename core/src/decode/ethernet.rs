@@ -12,6 +12,7 @@ use crate::model::{DecodeLayer, DecodeReason};
 /// EtherType values we follow.
 pub(crate) mod ethertype {
     pub const IPV4: u16 = 0x0800;
+    pub const ARP: u16 = 0x0806;
     pub const IPV6: u16 = 0x86DD;
     pub const VLAN: u16 = 0x8100;
     pub const QINQ: u16 = 0x88A8;
@@ -125,7 +126,8 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut 
         ethertype::MPLS_UC | ethertype::MPLS_MC => mpls::decode(cx, buf, off),
         ethertype::PPPOE_SESSION => pppoe::decode(cx, buf, off),
         ethertype::NSH => nsh::decode(cx, buf, off),
-        // ARP, LLDP, PPPoE discovery, 802.3 lengths…: not IP, nothing to report.
+        ethertype::ARP if cx.depth == 0 => cx.d.arp = crate::decode::Arp::parse(buf),
+        // LLDP, PPPoE discovery, 802.3 lengths…: not IP, nothing to report.
         _ => {}
     }
 }
@@ -134,6 +136,27 @@ pub(crate) fn dispatch<'a>(cx: &mut Cx<'a>, mut et: u16, mut buf: &'a [u8], mut 
 mod tests {
     use crate::decode::{decode, L4};
     use crate::testkit::frames::*;
+
+    #[test]
+    fn arp_request_is_read_and_cut_ones_are_not() {
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 10, 71, 1, 1]);
+        arp.extend_from_slice(&[0, 0, 0, 0, 0, 0, 10, 71, 1, 2]);
+        let f = eth(0x0806, &arp);
+        let d = decode(1, &f);
+        let a = d.arp.unwrap();
+        assert_eq!(
+            (a.op, a.sender.to_string(), a.target.to_string()),
+            (1, "10.71.1.1".into(), "10.71.1.2".into())
+        );
+        assert!(d.net.is_none() && d.error.is_none());
+        for cut in 0..arp.len() {
+            assert!(
+                decode(1, &eth(0x0806, &arp[..cut])).arp.is_none(),
+                "cut {cut}"
+            );
+        }
+    }
 
     #[test]
     fn ethernet_ipv4_udp() {

@@ -225,6 +225,9 @@ pub fn ttl_by_host(flows: &[LabeledFlow]) -> BTreeMap<IpAddr, u8> {
 #[derive(Clone, Debug, Default)]
 pub struct TwoWay {
     ids: std::collections::BTreeSet<u32>,
+    /// The return path shows outside IP flows (ARP/ICMP toward the capture host, cooked
+    /// incoming frames): see [`super::vantage::link_inbound`].
+    link: bool,
 }
 
 impl TwoWay {
@@ -235,15 +238,24 @@ impl TwoWay {
                 .filter(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0)
                 .map(|f| f.id)
                 .collect(),
+            link: false,
         }
+    }
+    /// The same, with link-layer evidence that the return path was captured.
+    pub fn with_link(mut self, link: bool) -> TwoWay {
+        self.link = link;
+        self
     }
     /// True when the capture shows two-way traffic somewhere (guard against one-sided
     /// captures).
     pub fn any(&self) -> bool {
-        !self.ids.is_empty()
+        self.link || !self.ids.is_empty()
     }
     /// True when some flow other than those in `exclude` saw both directions.
     pub fn elsewhere(&self, exclude: &[u32]) -> bool {
+        if self.link {
+            return true;
+        }
         let excluded: std::collections::BTreeSet<&u32> =
             exclude.iter().filter(|id| self.ids.contains(id)).collect();
         self.ids.len() > excluded.len()

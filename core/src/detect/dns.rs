@@ -19,9 +19,15 @@
 //!   2012) answer before the resolver and cannot forge the resolver's distance. Severity
 //!   `blocked` when the answers' addresses differ, else `info`. Exact duplicates (same bytes
 //!   and TTL: duplicated frames, Zeek's `dns-two-responses` trace) are not injection.
+//! - `dns_injection` also fires on an NXDOMAIN followed by an answer with addresses for the
+//!   same query (`nxdomain_then_answer`): a resolver answers once, so the NXDOMAIN was
+//!   injected; the summary says the block did not hold (the real answer came too).
 //! - `dns_bogon`: an A/AAAA answer in a private, loopback, link-local, shared (100.64/10),
 //!   unspecified, multicast or reserved range (RFC 6890) for a call-app name
-//!   (`classify::apps`). Severity `blocked`. Other names are not judged: ad blockers and
+//!   (`classify::apps`). Severity `blocked` only when the network itself is not private
+//!   (`evidence.public_evidence`: the name resolves publicly elsewhere in the capture, the
+//!   device reaches a public address both ways, or the resolver hands out public addresses
+//!   for other names); otherwise `info`, saying the network may be private. Other names are not judged: ad blockers and
 //!   split-horizon DNS answer private addresses for them every day. Names under `.local`, `.lan`,
 //!   `.home`, `.internal`, `.corp`, `.localdomain`, `.arpa`, and single-label names are skipped
 //!   (split-horizon DNS is normal there).
@@ -190,6 +196,14 @@ impl Detector for DnsTampering {
             .filter(|m| m.rcode == 0 && m.addrs.iter().any(|ip| !is_bogon(*ip)))
             .map(|m| m.qname.as_str())
             .collect();
+        // Is the network itself private? A private answer is tampering only when the device
+        // reaches public addresses, the resolver hands them out, or the name resolves
+        // publicly elsewhere (issue 10, item 9).
+        let reaches_public = input
+            .flows
+            .iter()
+            .any(|g| g.dir[0].packets > 0 && g.dir[1].packets > 0 && !is_bogon(g.server.ip()));
+        let resolver_public = !resolved.is_empty();
         let mut bogon_names: BTreeSet<String> = BTreeSet::new();
         for (f, queries, answers) in &dns_flows {
             // Each query once (retransmissions share txid and name).
@@ -262,25 +276,44 @@ impl Detector for DnsTampering {
                     && !local_name(&q.qname)
                     && bogon_names.insert(q.qname.clone())
                 {
+                    let public = if resolved.contains(q.qname.as_str()) {
+                        Some("name_resolves_publicly")
+                    } else if reaches_public {
+                        Some("device_reaches_public")
+                    } else if resolver_public {
+                        Some("resolver_answers_public")
+                    } else {
+                        None
+                    };
                     out.push(Finding {
                         filter: None,
                         kind: FindingKind::DnsBogon,
                         flow: Some(f.id),
                         ts: secs(first.ts),
-                        severity: Severity::Blocked,
-                        confidence: 0.7,
+                        severity: if public.is_some() {
+                            Severity::Blocked
+                        } else {
+                            Severity::Info
+                        },
+                        confidence: if public.is_some() { 0.7 } else { 0.3 },
                         summary: format!(
-                            "The resolver {} answered {} ({}) with {}, an address that cannot be on the Internet.",
+                            "The resolver {} answered {} ({}) with {}, an address that cannot be on the Internet{}.",
                             f.server.ip(),
                             q.qname,
                             app.name(),
-                            bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+                            bogons.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", "),
+                            if public.is_some() {
+                                ""
+                            } else {
+                                "; inconclusive: nothing in this capture reaches or names a public address, so the network itself may be private"
+                            }
                         ),
                         evidence: DnsBogonEvidence {
                             answer: answer(first, q.ts),
                             app,
                             bogons: bogons.iter().map(|b| b.to_string()).collect(),
                             name: q.qname.clone(),
+                            public_evidence: public,
                             query_frame: q.frame,
                             resolver: f.server.ip().to_string(),
                         }
@@ -309,7 +342,14 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
     let (d1, d2) = (first.ts.saturating_sub(q.ts), last.ts.saturating_sub(q.ts));
     let fast = d2 > 0 && (d1 as f64) < cfg.dns_fast_ratio * d2 as f64;
     let txid = first.txid != q.txid;
-    if ttl.is_none() && !fast && !txid {
+    // NXDOMAIN first, then an answer with addresses: a resolver gives one answer, so the
+    // first was injected (the real one still came; a stub resolver takes the first).
+    let nx_then_real = first.rcode == 3
+        && answers
+            .iter()
+            .skip(1)
+            .any(|a| a.rcode == 0 && !a.addrs.is_empty());
+    if ttl.is_none() && !fast && !txid && !nx_then_real {
         return None;
     }
     let a1: BTreeSet<IpAddr> = first.addrs.iter().copied().collect();
@@ -333,6 +373,9 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
     if txid {
         why.push("its transaction id did not match the query".into());
     }
+    if nx_then_real {
+        why.push("it said the name does not exist, and then the real answer came: a resolver answers once, so the block was injected (it did not hold: the real answer got through, but the device takes the first)".into());
+    }
     let mut tests: Vec<&str> = Vec::new();
     if ttl.is_some() {
         tests.push("ttl");
@@ -342,6 +385,9 @@ fn injection(f: &Flow, q: &DnsFact, answers: &[&DnsFact], cfg: &BlockingConfig) 
     }
     if txid {
         tests.push("txid_mismatch");
+    }
+    if nx_then_real {
+        tests.push("nxdomain_then_answer");
     }
     let fmt_addrs = |s: &BTreeSet<IpAddr>| {
         if s.is_empty() {
@@ -470,6 +516,52 @@ mod tests {
         assert!(out[0].summary.contains("10.10.34.34"), "{}", out[0].summary);
         assert_eq!(out[1].severity, "blocked");
         assert_eq!(ev(&out[1])["app"], "whatsapp");
+    }
+
+    #[test]
+    fn nxdomain_then_the_real_answer_is_injection_and_private_networks_are_inconclusive() {
+        // Same TTL, no speed difference: only the two answers betray the NXDOMAIN.
+        let f = dns(&[
+            (0, Dir::C2s, 64, query(7, "g.whatsapp.net")),
+            (20, Dir::S2c, 57, answer(7, "g.whatsapp.net", 3, &[], 0)),
+            (
+                25,
+                Dir::S2c,
+                57,
+                answer(7, "g.whatsapp.net", 0, &[[157, 240, 1, 53]], 60),
+            ),
+        ]);
+        let out = run(&[f]);
+        let inj = out
+            .iter()
+            .find(|x| x.kind == "dns_injection")
+            .expect("injection");
+        assert_eq!(inj.severity, "blocked");
+        assert_eq!(ev(inj)["tests"], json!(["nxdomain_then_answer"]));
+        assert!(inj.summary.contains("did not hold"), "{}", inj.summary);
+        // A private answer on a network where nothing public shows: info, and it says why.
+        let g = dns(&[
+            (0, Dir::C2s, 64, query(1, "g.whatsapp.net")),
+            (
+                20,
+                Dir::S2c,
+                64,
+                answer(1, "g.whatsapp.net", 0, &[[10, 1, 2, 3]], 60),
+            ),
+        ]);
+        let mut g = g;
+        g.server = "10.0.0.53:53".parse().unwrap();
+        let out = run(&[g]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            (out[0].kind.as_str(), out[0].severity.as_str()),
+            ("dns_bogon", "info")
+        );
+        assert!(
+            out[0].summary.contains("may be private"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | [`Facts::ttl_by_host`] | [`blocking::ttl_by_host`]: capture-wide TTL mode per sender address, non-RST packets | `rst_injection` (through the RST verdicts), `handshake` (REJ TTL test) |
 //! | [`Facts::vantage`] | [`vantage::infer`] on the flows and the analyzer's link-layer hints | every RST/injection reader (`rst_injection` through the RST verdicts, `handshake`): a packet the capture host sent is never forged; the analyzer (`capture.vantage`) |
-//! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
+//! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions, or link-layer return-path evidence ([`Facts::link_inbound`]) | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
 //! | [`Facts::rst_verdicts`] | [`rst_injection::judge_flow`] per TCP flow, with the TTL fact | `rst_injection` (findings, penalty box), `handshake` ([`Facts::injected_resets`]) |
 //! | [`Facts::data_packets`] | [`series::data_packets`] per (flow, direction) | `policer`, `shaper` (size prechecks) |
 //! | [`Facts::tcp_dir`] | [`series::analyze_dir`] + [`series::path_rtts`] per (flow, direction) | `policer`, `shaper` |
@@ -35,7 +35,7 @@ use super::DetectConfig;
 use crate::flow::{Dir, Transport};
 use crate::label::LabeledFlow;
 use crate::Nanos;
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -52,7 +52,8 @@ pub struct TcpDir {
 #[derive(Default)]
 struct DirSlot {
     data_packets: OnceCell<u64>,
-    tcp: OnceCell<TcpDir>,
+    /// `None` when the work budget skipped it.
+    tcp: OnceCell<Option<TcpDir>>,
     policer: OnceCell<Result<Policed, policer::Reject>>,
 }
 
@@ -81,6 +82,10 @@ pub struct Facts<'a> {
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
     dirs: OnceCell<Vec<[DirSlot; 2]>>,
     computed: Cell<Computed>,
+    /// Packet visits left in the work budget ([`Facts::charge`]).
+    budget: Cell<u64>,
+    /// What the budget skipped: analysis name → flow ids, in the order skipped.
+    skipped: RefCell<BTreeMap<&'static str, Vec<u32>>>,
 }
 
 impl<'a> Facts<'a> {
@@ -96,7 +101,41 @@ impl<'a> Facts<'a> {
             rst_verdicts: OnceCell::new(),
             dirs: OnceCell::new(),
             computed: Cell::new(Computed::default()),
+            budget: Cell::new(config.work_budget.unwrap_or(super::DEFAULT_WORK_BUDGET)),
+            skipped: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    /// Spends `work` packet visits of the per-capture budget on analysis `what` of flow
+    /// `flow`; false (and the skip recorded) when the budget cannot cover it. Deterministic:
+    /// detectors run in a fixed order and ask in flow order.
+    pub fn charge(&self, what: &'static str, flow: u32, work: u64) -> bool {
+        let left = self.budget.get();
+        if work <= left {
+            self.budget.set(left - work);
+            return true;
+        }
+        self.skipped
+            .borrow_mut()
+            .entry(what)
+            .or_default()
+            .push(flow);
+        false
+    }
+
+    /// What the work budget skipped: (analysis, flow ids), sorted by analysis name, each
+    /// flow once.
+    pub fn skipped(&self) -> Vec<(&'static str, Vec<u32>)> {
+        self.skipped
+            .borrow()
+            .iter()
+            .map(|(k, v)| {
+                let mut ids = v.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                (*k, ids)
+            })
+            .collect()
     }
 
     fn count(&self, f: impl FnOnce(&mut Computed)) {
@@ -138,8 +177,20 @@ impl<'a> Facts<'a> {
     pub fn two_way(&self) -> &TwoWay {
         self.two_way.get_or_init(|| {
             self.count(|c| c.two_way += 1);
-            TwoWay::new(self.flows)
+            TwoWay::new(self.flows).with_link(self.link_inbound().is_some())
         })
+    }
+
+    /// The first frame outside two-way IP flows that shows the return path toward the
+    /// capture host ([`vantage::link_inbound`]: ARP from the gateway, ICMP to the host;
+    /// `Some(0)` for Linux cooked incoming frames only).
+    pub fn link_inbound(&self) -> Option<u64> {
+        vantage::link_inbound(self.vantage(), &self.hints, self.flows)
+    }
+
+    /// The analyzer's link-layer hints.
+    pub fn hints(&self) -> &Hints {
+        &self.hints
     }
 
     /// The RST judgement of every flow, by index in `flows`
@@ -153,11 +204,17 @@ impl<'a> Facts<'a> {
             self.flows
                 .iter()
                 .map(|f| {
-                    (f.transport == Transport::Tcp)
+                    (f.transport == Transport::Tcp && f.rst_packets() > 0)
                         .then(|| {
+                            // Up to 64 resets, each looking back over the flow's log.
+                            let work = (f.packets.len() as u64)
+                                .saturating_mul(f.rst_packets().min(64) + 1);
+                            self.charge("rst_injection", f.id, work)
+                        })
+                        .filter(|ok| *ok)
+                        .and_then(|_| {
                             rst_injection::judge_flow(f, &self.config.blocking, hosts, vantage)
                         })
-                        .flatten()
                 })
                 .collect()
         })
@@ -204,12 +261,18 @@ impl<'a> Facts<'a> {
             return None;
         }
         let slot = self.slot(flow, dir)?;
-        Some(slot.tcp.get_or_init(|| {
+        let d = slot.tcp.get_or_init(|| {
+            // Two passes over the log's unbroken start (segments, then ACKs for RTTs).
+            let work = (f.contiguous().len() as u64).saturating_mul(2);
+            if !self.charge("tcp_throttling", f.id, work) {
+                return None;
+            }
             self.count(|c| c.tcp_dirs += 1);
             let data = series::analyze_dir(f, dir);
             let rtts = series::path_rtts(f, &data);
-            TcpDir { data, rtts }
-        }))
+            Some(TcpDir { data, rtts })
+        });
+        d.as_ref()
     }
 
     /// Flach et al.'s policing test ([`policer::analyze`]) on [`Facts::tcp_dir`] of the

@@ -10,11 +10,12 @@
 //!   prohibited": a filter said so).
 //!
 //! # Severity
-//! A timeout needs two-way traffic elsewhere in the capture (else the capture may be
-//! one-sided and the finding is not emitted). It is `blocked` when the server is known to be
-//! alive (another connection to it got data back), sits in the "penalty box" of an injected
-//! reset, or belongs to a call app; otherwise it is `info` (a server that is down looks the
-//! same). Confidence grows with the retries. A REJ is `blocked` only when the RST's TTL differs from
+//! A timeout is always reported (issue 10). It is `blocked` when the server is known to be
+//! alive (another connection to it got data back), when another flow of the same app got
+//! answers, or when it sits in the "penalty box" of an injected reset — the frame of that
+//! answer is cited beside the SYNs. Otherwise it is `info` and says it is inconclusive: a
+//! server that is down looks the same, and when nothing in the capture came back from
+//! anywhere the answers may not have been captured. Confidence grows with the retries. A REJ is `blocked` only when the RST's TTL differs from
 //! the server's usual one (seen on its other flows), when the ICMP code says "prohibited", or
 //! in a penalty box; otherwise it is `info`: a closed port answers the same way.
 //!
@@ -33,7 +34,7 @@ use crate::report::evidence::{
 };
 use crate::report::Finding;
 use crate::{secs, Nanos};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// The detector (emits `handshake_timeout` and `handshake_rejected`).
@@ -54,12 +55,23 @@ impl Detector for Handshake {
         for (id, ip, ts) in facts.injected_resets() {
             injected.entry(ip).or_default().push((id, ts));
         }
-        let answered: BTreeSet<IpAddr> = input
-            .flows
-            .iter()
-            .filter(|g| g.transport == Transport::Tcp && g.dir[1].payload_bytes > 0)
-            .map(|g| g.server.ip())
-            .collect();
+        // Servers that answered with data, and apps whose other flows got answers: the frame
+        // of the first answer proves it (and is cited: a packet that reached the capture host).
+        let mut answered: BTreeMap<IpAddr, u64> = BTreeMap::new();
+        let mut app_answered: BTreeMap<crate::model::App, (u32, u64)> = BTreeMap::new();
+        for g in input.flows {
+            let Some(first) = g.packets.iter().find(|p| {
+                p.dir == Dir::S2c && (p.payload_len > 0 || g.transport != Transport::Tcp)
+            }) else {
+                continue;
+            };
+            if g.transport == Transport::Tcp {
+                answered.entry(g.server.ip()).or_insert(first.frame);
+            }
+            if let Some(app) = g.class.app {
+                app_answered.entry(app).or_insert((g.id, first.frame));
+            }
+        }
         let boxed = |f: &Flow| -> Option<(u32, Nanos)> {
             injected
                 .get(&f.server.ip())?
@@ -99,7 +111,14 @@ impl Detector for Handshake {
             let s2c: Vec<&&PacketMeta> = pk.iter().filter(|p| p.dir == Dir::S2c).collect();
             let synack = s2c.iter().any(|p| has(p, SYN | ACK));
             // (This flow got no data back, so it is not among them itself.)
-            let succeeded_elsewhere = answered.contains(&f.server.ip());
+            let server_answer = answered.get(&f.server.ip()).copied();
+            let succeeded_elsewhere = server_answer.is_some();
+            let app_answer = f
+                .class
+                .app
+                .and_then(|a| app_answered.get(&a))
+                .filter(|(id, _)| *id != f.id)
+                .map(|(_, fr)| *fr);
             let pbox = boxed(f);
             let sni = f.class.sni.as_deref();
             let dest = match sni {
@@ -116,21 +135,23 @@ impl Detector for Handshake {
                 if syns.len() < 2 || span < cfg.syn_retry_span {
                     continue;
                 }
-                if !two_way.elsewhere(&[f.id]) {
-                    continue; // one-sided capture: cannot tell
-                }
-                // Without a sign that the server is alive (other connections answered, a
-                // penalty box) or that it is a call app's server, a silent server is as likely
-                // down as filtered: say so with `info`.
-                let filtered = succeeded_elsewhere || pbox.is_some() || f.class.app.is_some();
+                // Always reported (issue 10): `blocked` only when the same server or the same
+                // app answered elsewhere, or in a penalty box; otherwise a silent server is as
+                // likely down as filtered, and without any answer in the capture the return
+                // path may not even have been captured: `info`, saying which.
+                let one_sided = !two_way.elsewhere(&[f.id]);
+                let filtered = succeeded_elsewhere || pbox.is_some() || app_answer.is_some();
                 let mut conf: f64 = if syns.len() >= 3 { 0.7 } else { 0.55 };
                 if succeeded_elsewhere || pbox.is_some() {
                     conf += 0.15;
                 }
                 if !filtered {
-                    conf = 0.3;
+                    conf = if one_sided { 0.2 } else { 0.3 };
                 }
+                let proof = server_answer.or(app_answer);
                 let ev = HandshakeTimeoutEvidence {
+                    answer_frame: proof,
+                    app_answered_other_flows: app_answer.is_some(),
                     penalty_box: pbox.map(|(src, d)| PenaltyBox {
                         after_flow: src,
                         after_s: blocking::ms(d) / 1000.0,
@@ -156,14 +177,24 @@ impl Detector for Handshake {
                             " (shortly after a forged reset to the same server)"
                         } else if succeeded_elsewhere {
                             " although the same server answered other connections"
+                        } else if app_answer.is_some() {
+                            " although the same app's other connections got answers"
+                        } else if one_sided {
+                            "; inconclusive: nothing in this capture came back from anywhere, so answers may simply not have been captured"
                         } else if !filtered {
-                            "; the server may be down, or a filter drops the SYNs"
+                            "; inconclusive: the server may be down, or a filter drops the SYNs"
                         } else {
                             ""
                         }
                     ),
                     evidence: ev.into(),
-                    packets: blocking::frames(syns.iter().map(|p| **p), 32),
+                    packets: {
+                        let mut v = blocking::frames(syns.iter().map(|p| **p), 31);
+                        v.extend(proof);
+                        v.sort_unstable();
+                        v.dedup();
+                        v
+                    },
                 });
                 continue;
             }
@@ -308,10 +339,18 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, "blocked");
         assert_eq!(ev(&out[0])["server_answered_other_flows"], true);
-        assert_eq!(out[0].packets, vec![1, 2, 3]);
+        // The SYNs and the other connection's answer, which reached the capture host.
+        assert_eq!(out[0].packets, vec![1, 2, 3, 102]);
         assert_eq!(ev(&out[0])["syns"], 3);
-        // One-sided capture: nothing else two-way → no finding.
-        assert!(run(&[f]).is_empty());
+        // One-sided capture: reported, but info and inconclusive (issue 10).
+        let out = run(&[f]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, "info");
+        assert!(
+            out[0].summary.contains("inconclusive"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]

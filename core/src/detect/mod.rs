@@ -30,12 +30,16 @@ pub mod blocking;
 pub mod dns;
 pub mod facts;
 pub mod handshake;
+pub mod http_block_page;
 pub mod policer;
 pub mod quic;
+pub mod request_blackholed;
+pub mod return_path;
 pub mod rst_injection;
 pub mod rtp_quality;
 pub mod series;
 pub mod shaper;
+pub mod synack_injection;
 pub mod tls_sni;
 pub mod udp;
 pub mod vantage;
@@ -50,7 +54,17 @@ pub struct DetectConfig {
     pub throttle: series::ThrottleConfig,
     /// Thresholds of the blocking detectors (defaults and sources in `blocking.rs`).
     pub blocking: blocking::BlockingConfig,
+    /// The per-capture work budget in packet visits ([`facts::Facts::charge`]); `None` is
+    /// [`DEFAULT_WORK_BUDGET`].
+    pub work_budget: Option<u64>,
 }
+
+/// Packet visits the per-flow analyses (TCP throttling, RST judgement, RTP rate series) may
+/// spend on one capture. Every detector is linear in the packets it reads and the packet
+/// logs are capped (4,000,000 entries in all), so real captures spend a few tens of millions;
+/// the budget bounds the work whatever the caps, and what it skips is named in
+/// `capture.limits` (`work_budget`).
+pub const DEFAULT_WORK_BUDGET: u64 = 200_000_000;
 
 /// What detectors see: the flows, the calls, the thresholds and the shared facts.
 pub struct Input<'a> {
@@ -93,8 +107,11 @@ pub trait Detector: Sync {
 /// All detectors, run in this order.
 pub const REGISTRY: &[&dyn Detector] = &[
     &rst_injection::RstInjection,
+    &synack_injection::SynackInjection,
     &handshake::Handshake,
     &tls_sni::TlsSni,
+    &http_block_page::HttpBlockPage,
+    &request_blackholed::RequestBlackholed,
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
@@ -103,7 +120,8 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &rtp_quality::RtpQuality,
 ];
 
-/// Runs every detector and returns the findings in a deterministic order (ts, flow, kind).
+/// Runs every detector and returns the findings in a deterministic order (ts, flow, kind),
+/// each citing at least one frame that reached the capture host ([`return_path::cite`]).
 pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for d in REGISTRY {
@@ -114,6 +132,8 @@ pub fn run_all(input: &Input<'_>) -> Vec<Finding> {
             .then(a.flow.cmp(&b.flow))
             .then(a.kind.as_str().cmp(b.kind.as_str()))
     });
+    // No finding rests only on packets the capture host sent (issue 10).
+    return_path::cite(input, &mut out);
     out
 }
 
@@ -128,8 +148,11 @@ mod tests {
             names,
             [
                 "tcp_reset_injected",
+                "tcp_synack_injected",
                 "handshake",
                 "tls_sni",
+                "http_block_page",
+                "request_blackholed",
                 "quic_blocked",
                 "udp",
                 "dns",

@@ -50,6 +50,7 @@
 //! Load balancers and TCP proxies that reset on a server's behalf from another box (another
 //! TTL); stacks that keep sending after a RST (rare, Weaver et al. §4); route changes of
 //! ≥ 2 hops exactly at the RST.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::blocking::{
     self, has, is_call_flow, is_dup, is_rst, ms, seq_diff, seq_le, seq_lt, ttl_mismatch,
@@ -58,7 +59,7 @@ use super::blocking::{
 use super::vantage::Vantage;
 use super::{Detector, Input};
 use crate::decode::tcp_flags;
-use crate::flow::{Dir, PacketMeta, Transport};
+use crate::flow::{Dir, PacketMeta, PerDir, Transport};
 use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
 use crate::report::evidence::{PenaltyBox, PenaltyBoxResetEvidence, RstEvidence, RstPacket};
@@ -298,7 +299,7 @@ fn max_seq(a: Option<u32>, b: u32) -> Option<u32> {
 /// The first payload type of a direction: its recorded TLS/HTTP opening, else call traffic
 /// (the flow's labels, or a SIP request line at the start of the prefix).
 fn payload_kind(f: &LabeledFlow, dir: Dir) -> Option<&'static str> {
-    let p = &f.dir[dir.idx()].payload_prefix;
+    let p: &[u8] = f.dir.get(dir.idx()).map_or(&[], |d| &d.payload_prefix);
     let tx = &f.class.tx;
     if tx
         .tls_opening(dir)
@@ -334,9 +335,14 @@ pub fn judge_flow(
             f.server.ip()
         }
     };
-    // Each direction's usual TTL: its own non-RST packets, else the sender's elsewhere.
-    let reference =
-        |d: Dir| ttl_mode_without_rst(f, d).or_else(|| hosts.get(&sender_ip(d)).copied());
+    // Each direction's usual TTL: its own non-RST packets, else the sender's elsewhere —
+    // also when its own packets split evenly between two foreign TTLs (a forged SYN-ACK
+    // beside the real one: which is the sender's cannot be told from this flow).
+    let reference = |d: Dir| {
+        let own = ttl_mode_without_rst(f, d).filter(|_| !even_split(f, d, cfg));
+        own.or_else(|| hosts.get(&sender_ip(d)).copied())
+            .or_else(|| ttl_mode_without_rst(f, d))
+    };
     let refs = [reference(Dir::C2s), reference(Dir::S2c)];
     let foreign = |p: &PacketMeta| {
         refs.get(p.dir.idx())
@@ -344,8 +350,8 @@ pub fn judge_flow(
             .flatten()
             .is_some_and(|r| ttl_mismatch(p.ttl, r, cfg.ttl_hop_delta).is_some())
     };
-    let mut walk = [DirWalk::default(); 2];
-    let mut reset = [false; 2];
+    let mut walk: PerDir<DirWalk> = PerDir::default();
+    let mut reset: PerDir<bool> = PerDir::default();
     let mut snaps: Vec<RstSnap> = Vec::new();
     let mut guards: Vec<&'static str> = Vec::new();
     let guard = |g: &'static str, guards: &mut Vec<&'static str>| {
@@ -356,8 +362,8 @@ pub fn judge_flow(
     let mut prev_ts: Option<Nanos> = None;
     let mut prev_gap: Nanos = 0;
     for (idx, p) in pk.iter().enumerate() {
-        let d = p.dir.idx();
-        let o = p.dir.rev().idx();
+        let d = p.dir;
+        let o = p.dir.rev();
         let gap = prev_ts.map_or(0, |t| p.ts.saturating_sub(t));
         if is_rst(p) {
             if vantage.sent_by_host(sender_ip(p.dir), p.ttl) {
@@ -735,6 +741,25 @@ pub fn judge_flow(
         },
         ttl: ttl_pair,
     })
+}
+
+/// True when `dir`'s non-RST packets split evenly between their two most common TTLs and
+/// those TTLs mismatch (another initial TTL or ≥ `ttl_hop_delta` hops apart).
+fn even_split(f: &LabeledFlow, dir: Dir, cfg: &BlockingConfig) -> bool {
+    let mut counts: BTreeMap<u8, u32> = BTreeMap::new();
+    for p in f
+        .packets
+        .iter()
+        .filter(|p| p.dir == dir && !is_rst(p) && !is_dup(p))
+    {
+        *counts.entry(p.ttl).or_default() += 1;
+    }
+    let mut v: Vec<(u32, u8)> = counts.into_iter().map(|(t, c)| (c, t)).collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    match v.as_slice() {
+        [(c1, t1), (c2, t2), ..] => c1 == c2 && ttl_mismatch(*t1, *t2, cfg.ttl_hop_delta).is_some(),
+        _ => false,
+    }
 }
 
 /// Race tests: the real endpoint's data or handshake continued after the reset. One is

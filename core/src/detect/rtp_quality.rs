@@ -92,13 +92,24 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
     let loss = (st.lost.max(0) as f64) / st.expected as f64;
     let m = mos(st.payload_type, loss * 100.0, st.jitter_ms);
     let from = (st.first_ts * 1e9) as Nanos;
-    let to = (st.last_ts * 1e9) as Nanos;
+    let mut to = (st.last_ts * 1e9) as Nanos;
+    // A packet log that dropped its middle: judge the rate on its unbroken start only (the
+    // cut is listed in `capture.limits`), never on a series with a hole the log made.
+    if flow.log_gap.is_some() {
+        let end = flow
+            .contiguous()
+            .iter()
+            .filter(|p| p.dir == dir)
+            .map(|p| p.ts)
+            .max();
+        to = to.min(end.unwrap_or(from)).max(from);
+    }
     let (bin, n) = series::rate_bins(
         (cfg.shaper_bin_ms as Nanos).saturating_mul(1_000_000),
         to.saturating_sub(from),
     );
     let bins: Vec<f64> = series::bin_bytes(
-        flow.packets
+        flow.contiguous()
             .iter()
             .filter(|p| p.dir == dir)
             .map(|p| (p.ts, u64::from(p.ip_len))),
@@ -110,7 +121,7 @@ fn judge(flow: &Flow, st: &RtpStats, cfg: &ThrottleConfig, out: &mut Vec<Finding
     .map(|b| b as f64 * 8.0 / (bin as f64 / 1e9))
     .collect();
     let frames: Vec<u64> = flow
-        .packets
+        .contiguous()
         .iter()
         .filter(|p| p.dir == dir)
         .map(|p| p.frame)
@@ -216,7 +227,13 @@ impl Detector for RtpQuality {
         let cfg = &input.config.throttle;
         for flow in input.flows.iter().filter(|f| f.transport == Transport::Udp) {
             for st in &flow.class.rtp {
-                judge(flow, st, cfg, out);
+                // One pass over the log per stream (its rate series).
+                if input
+                    .facts()
+                    .charge("rtp_quality", flow.id, flow.packets.len() as u64)
+                {
+                    judge(flow, st, cfg, out);
+                }
             }
         }
     }

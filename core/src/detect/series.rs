@@ -231,7 +231,7 @@ pub fn tcp_directions(flows: &[LabeledFlow]) -> impl Iterator<Item = (usize, &La
 /// Data-carrying packets of direction `dir` (equals [`DataDir::data_packets`] of
 /// [`analyze_dir`]): a cheap precheck that skips short directions before labelling them.
 pub fn data_packets(flow: &Flow, dir: Dir) -> u64 {
-    flow.packets.iter().filter(|p| is_data(p, dir)).count() as u64
+    flow.contiguous().iter().filter(|p| is_data(p, dir)).count() as u64
 }
 
 /// A set of disjoint half-open intervals of sequence space.
@@ -283,7 +283,7 @@ pub fn analyze_dir(flow: &Flow, dir: Dir) -> DataDir {
     let mut snd_max: i64 = 0;
     let mut holes_open: Vec<(i64, i64)> = Vec::new();
     let (mut holes, mut retx, mut mss) = (0u64, 0u64, 1u32);
-    for p in flow.packets.iter().filter(|p| is_data(p, dir)) {
+    for p in flow.contiguous().iter().filter(|p| is_data(p, dir)) {
         let rel = match last {
             None => 0,
             Some((ls, lr)) => lr.saturating_add(i64::from(p.seq.wrapping_sub(ls) as i32)),
@@ -470,7 +470,7 @@ const MAX_ID_GAP: u16 = 1000;
 /// random, global, zero or absent (IPv6), in which case sequence holes are used.
 pub fn ip_id_gaps(flow: &Flow, dir: Dir) -> Option<(Vec<IdGap>, Nanos)> {
     let pk: Vec<&PacketMeta> = flow
-        .packets
+        .contiguous()
         .iter()
         .filter(|p| p.dir == dir && p.ip_id <= 0xffff && p.obs & obs::DUPLICATE == 0)
         .collect();
@@ -560,7 +560,7 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
     // covers the segment's end, unless a loss was outstanding in between.
     let mut pending: Vec<(i64, Nanos)> = Vec::new(); // (end rel seq, sent ts)
     let base_seq = flow
-        .packets
+        .contiguous()
         .iter()
         .find(|p| is_data(p, dd.dir))
         .map(|p| p.seq);
@@ -576,7 +576,7 @@ fn data_ack_rtts(flow: &Flow, dd: &DataDir) -> Vec<(Nanos, Nanos)> {
     let mut out = Vec::new();
     let mut idx = 0usize;
     for p in flow
-        .packets
+        .contiguous()
         .iter()
         .filter(|p| p.dir == dd.dir.rev() && p.tcp_flags & ACK != 0)
     {

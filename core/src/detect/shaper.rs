@@ -327,8 +327,8 @@ pub fn big_enough(flow: &Flow, data_packets: u64, cfg: &ThrottleConfig) -> bool 
 /// segment of [`series::analyze_dir`] (inferred losses included) lies between two packets
 /// of the flow, so [`analyze`] would reject the direction as [`Reject::TooShort`].
 fn too_few_bins(flow: &Flow, cfg: &ThrottleConfig) -> bool {
-    let lo = flow.packets.iter().map(|p| p.ts).min();
-    let hi = flow.packets.iter().map(|p| p.ts).max();
+    let lo = flow.contiguous().iter().map(|p| p.ts).min();
+    let hi = flow.contiguous().iter().map(|p| p.ts).max();
     let span = match (lo, hi) {
         (Some(lo), Some(hi)) => hi.saturating_sub(lo).max(0),
         _ => 0,

@@ -150,10 +150,12 @@ fn facts(f: &LabeledFlow) -> UdpFacts {
             .map_or(0, |l| l.ts)
             .saturating_sub(best.first().map_or(0, |p| p.ts));
         u.stun_frames = best.iter().map(|p| p.frame).collect();
-        // Prefix exhausted: the rest of the flow's sends may be the same transaction.
-        let prefix_full = in_prefix < c2s.iter().filter(|p| p.payload_len > 0).count();
+        // Prefix exhausted: the rest of the flow's sends may be the same transaction. Counted
+        // over every packet (the streaming counters), not the bounded log.
+        let prefix_full = (in_prefix as u64) < f.dir[0].payload_packets;
         if prefix_full && tx.len() == 1 && in_prefix == best.len() {
-            u.stun_sends = c2s.len() as u32;
+            let sends = f.dir[0].packets.saturating_sub(f.dir[0].duplicates);
+            u.stun_sends = u32::try_from(sends).unwrap_or(u32::MAX);
             u.stun_span = u.last.saturating_sub(u.first);
             u.stun_frames = c2s.iter().map(|p| p.frame).collect();
             u.stun_txid_tracked = false;
@@ -277,15 +279,11 @@ impl Detector for UdpBlocking {
                 .iter()
                 .filter_map(|(f, _)| f.dir[1].last_ts)
                 .max();
+            // Counted over every packet (streaming counters, the log where they do not answer).
             let sent_after: usize = last_rx.map_or(0, |r| {
                 udp_members
                     .iter()
-                    .map(|(f, _)| {
-                        f.packets
-                            .iter()
-                            .filter(|p| p.dir == Dir::C2s && p.ts > r && !is_dup(p))
-                            .count()
-                    })
+                    .map(|(f, _)| f.sent_after(Dir::C2s, r).0 as usize)
                     .sum()
             });
             let sent: u64 = udp_members.iter().map(|(_, u)| u.sent).sum();
@@ -628,17 +626,21 @@ impl Detector for UdpBlocking {
                 else {
                     continue;
                 };
-                let after: Vec<&PacketMeta> = f
-                    .packets
-                    .iter()
-                    .filter(|p| p.dir == d.rev() && p.ts > stop && !is_dup(p))
-                    .collect();
-                if other_last.saturating_sub(stop) <= cfg.rtp_cut_gap || after.len() < 10 {
+                // Every packet counts (streaming), whatever the packet log kept.
+                let (n_after, _) = f.sent_after(d.rev(), stop);
+                let n_after = n_after as usize;
+                if other_last.saturating_sub(stop) <= cfg.rtp_cut_gap || n_after < 10 {
                     continue;
                 }
                 let last_pkt = f.packets.iter().rfind(|p| p.dir == d);
                 let mut frames: Vec<u64> = last_pkt.map(|p| p.frame).into_iter().collect();
-                frames.extend(after.iter().take(8).map(|p| p.frame));
+                frames.extend(
+                    f.packets
+                        .iter()
+                        .filter(|p| p.dir == d.rev() && p.ts > stop && !is_dup(p))
+                        .take(8)
+                        .map(|p| p.frame),
+                );
                 let received = d == Dir::S2c;
                 out.push(Finding {
                     filter: None,
@@ -653,7 +655,7 @@ impl Detector for UdpBlocking {
                             f.server,
                             blocking::s1(stop.saturating_sub(f.first_ts)),
                             blocking::s1(other_last.saturating_sub(stop)),
-                            after.len()
+                            n_after
                         )
                     } else {
                         format!(
@@ -665,7 +667,7 @@ impl Detector for UdpBlocking {
                     },
                     evidence: RtpCutEvidence {
                         app: f.class.app,
-                        other_dir_packets_after: after.len(),
+                        other_dir_packets_after: n_after,
                         silence_s: ms(other_last.saturating_sub(stop)) / 1000.0,
                         stopped_at: secs(stop),
                         stopped_dir: if received { "s2c" } else { "c2s" },

@@ -42,12 +42,24 @@ pub struct Hints {
     pub outgoing: BTreeMap<IpAddr, u64>,
     /// Frames a Linux cooked capture marked as addressed to this host (`PACKET_HOST`).
     pub incoming: u64,
+    /// The first ARP messages of the capture with their frame numbers (at most [`MAX_ARP`]).
+    pub arp: Vec<(crate::decode::Arp, u64, crate::Nanos)>,
 }
+
+/// Most ARP messages remembered.
+pub const MAX_ARP: usize = 64;
 
 /// Most distinct outgoing source addresses remembered.
 pub const MAX_OUTGOING: usize = 64;
 
 impl Hints {
+    /// Notes one ARP message (frame `frame`).
+    pub fn note_arp(&mut self, arp: crate::decode::Arp, frame: u64, ts: crate::Nanos) {
+        if self.arp.len() < MAX_ARP {
+            self.arp.push((arp, frame, ts));
+        }
+    }
+
     /// Notes one Linux cooked frame of packet type `pkttype` from `src`.
     pub fn note_cooked(&mut self, pkttype: u16, src: Option<IpAddr>) {
         match pkttype {
@@ -112,6 +124,37 @@ impl Vantage {
             host_flows: self.host_flows,
             side: self.side.as_str(),
         }
+    }
+}
+
+/// The first frame that shows the return path toward the capture host was captured without
+/// being part of a two-way IP flow (issue 10, item 8): an ARP message from another machine
+/// to the host (the gateway asking for it), or an ICMP message that reached the host.
+/// `Some(0)` when only Linux cooked "incoming" frames show it (no single frame to cite).
+pub fn link_inbound(v: &Vantage, hints: &Hints, flows: &[LabeledFlow]) -> Option<u64> {
+    let host = v.host?;
+    let arp = hints
+        .arp
+        .iter()
+        .find(|(a, _, _)| IpAddr::V4(a.target) == host && IpAddr::V4(a.sender) != host)
+        .map(|(_, fr, _)| *fr);
+    let icmp = flows
+        .iter()
+        .filter(|f| f.transport == crate::flow::Transport::Icmp)
+        .flat_map(|f| {
+            f.packets.iter().filter(move |p| {
+                let (src, dst) = match p.dir {
+                    crate::flow::Dir::C2s => (f.client.ip(), f.server.ip()),
+                    crate::flow::Dir::S2c => (f.server.ip(), f.client.ip()),
+                };
+                dst == host && !v.sent_by_host(src, p.ttl)
+            })
+        })
+        .map(|p| p.frame)
+        .min();
+    match (arp, icmp) {
+        (Some(a), Some(i)) => Some(a.min(i)),
+        (a, i) => a.or(i).or((hints.incoming > 0).then_some(0)),
     }
 }
 

@@ -135,7 +135,10 @@ pub struct FlowConfig {
     pub tcp_idle_timeout: Nanos,
     /// Most flows tracked; packets of further new flows are counted in `FlowTable::untracked_packets`.
     pub max_flows: usize,
-    /// Per-flow cap on [`PacketMeta`] entries kept.
+    /// Per-flow cap on [`PacketMeta`] entries kept: 360,000 holds an hour of a call at 50
+    /// packets/s each way, so a call's log is whole (past it the log keeps the first and the
+    /// last packets and `capture.limits` says so); [`FlowConfig::max_packets_total`] bounds
+    /// the memory.
     pub max_packets_per_flow: usize,
     /// Global cap on [`PacketMeta`] entries kept across all flows.
     pub max_packets_total: usize,
@@ -171,7 +174,7 @@ impl Default for FlowConfig {
             udp_idle_timeout: 60_000_000_000,
             tcp_idle_timeout: 300_000_000_000,
             max_flows: 1_000_000,
-            max_packets_per_flow: 50_000,
+            max_packets_per_flow: 360_000,
             max_packets_total: 4_000_000,
             payload_prefix: 512,
             rate_bin: 100_000_000,
@@ -201,6 +204,30 @@ pub mod obs {
     pub const ODD: u8 = 0x08;
     /// IP-level duplicate of the previous packet in this direction (same IP ID, seq, length).
     pub const DUPLICATE: u8 = 0x10;
+}
+
+/// Bits of [`Flow::limits`]: which bounded record of the flow a cap cut. Whole-flow counters
+/// (packets, bytes, first/last packet each way, packets after the peer fell silent) are
+/// streaming and never cut; these bits name what is partial, and `capture.limits` lists them.
+pub mod limit {
+    /// The packet log reached [`super::FlowConfig::max_packets_per_flow`]: it keeps the first
+    /// and the last packets, the middle is counted in `log_dropped`.
+    pub const PACKETS_PER_FLOW: u8 = 0x01;
+    /// The packet log was cut by the global [`super::FlowConfig::max_packets_total`].
+    pub const PACKETS_TOTAL: u8 = 0x02;
+    /// A rate series reached [`super::FlowConfig::max_rate_bins`].
+    pub const RATE_BINS_PER_FLOW: u8 = 0x04;
+    /// A rate series was cut by the global [`super::FlowConfig::max_rate_bins_total`].
+    pub const RATE_BINS_TOTAL: u8 = 0x08;
+    /// RTT samples past [`super::FlowConfig::max_rtt_samples`] were dropped.
+    pub const RTT_PER_FLOW: u8 = 0x10;
+    /// RTT samples were dropped by the global [`super::FlowConfig::max_rtt_samples_total`].
+    pub const RTT_TOTAL: u8 = 0x20;
+    /// ICMP errors past [`super::FlowConfig::max_icmp_errors`] were dropped.
+    pub const ICMP_ERRORS: u8 = 0x40;
+    /// The per-capture work budget ran out before an analysis of this flow (set by the
+    /// analyzer from `detect::facts::Facts::skipped`).
+    pub const WORK_BUDGET: u8 = 0x80;
 }
 
 /// Per-packet facts kept (bounded) for detectors.
@@ -278,6 +305,16 @@ pub struct DirFacts {
     pub fin_count: u32,
     pub rst_count: u32,
     pub wscale: Option<u8>,
+    /// Packets of this direction sent since the other direction's last packet (capture
+    /// duplicates excluded; reset to 0 by each packet of the other direction): how long this
+    /// side went on after the other fell silent, counted over every packet, not the log.
+    pub after_peer_last: u64,
+    /// Packets marked as capture duplicates ([`obs::DUPLICATE`]).
+    pub duplicates: u64,
+    /// Packets with transport payload (capture duplicates excluded, TCP retransmissions included).
+    pub payload_packets: u64,
+    /// Packets of this direction the packet log dropped from its middle (see [`Flow::packets`]).
+    pub log_omitted: u64,
 }
 
 impl DirFacts {
@@ -304,14 +341,26 @@ pub struct Flow {
     pub last_ts: Nanos,
     pub first_frame: u64,
     pub dir: [DirFacts; 2],
-    /// TCP state machine (None for non-TCP).
-    pub tcp: Option<tcp::TcpState>,
+    /// TCP state machine (None for non-TCP), boxed: most flows of a big capture are UDP, and
+    /// the state is larger than the rest of the flow.
+    pub tcp: Option<Box<tcp::TcpState>>,
     /// Zeek history letters (for UDP too: D/d).
     pub history: String,
     pub rtt: Vec<RttSample>,
-    /// Bounded per-packet log; `packets_truncated` is set when the cap was hit.
+    /// Bounded per-packet log in capture order. Past its cap it keeps the first packets
+    /// (`packets[..log_head]`) and the last ones (a ring over the rest, put back in order when
+    /// the table hands the flows over): `packets_truncated` is then set, `log_gap` says where
+    /// the packets in between were, and they are counted in `log_dropped` and per direction
+    /// in [`DirFacts::log_omitted`].
     pub packets: Vec<PacketMeta>,
     pub packets_truncated: bool,
+    /// Index of the first entry of `packets` after the gap, when the log dropped packets from
+    /// its middle; detectors that need an unbroken sequence read [`Flow::contiguous`].
+    pub log_gap: Option<usize>,
+    /// Packets the log dropped (never kept, or overwritten in the ring).
+    pub log_dropped: u64,
+    /// [`limit`] bits: which of the flow's bounded records a cap cut.
+    pub limits: u8,
     /// ICMP errors that quoted this flow: (frame, ts, icmp type, code, sender ip).
     pub icmp_errors: Vec<(u64, Nanos, u8, u8, std::net::IpAddr)>,
 }
@@ -336,8 +385,54 @@ impl Flow {
             }
         }
     }
+    /// RST segments seen, both directions (streaming: every packet counts).
+    pub fn rst_packets(&self) -> u64 {
+        self.dir.iter().map(|d| u64::from(d.rst_count)).sum()
+    }
     pub fn duration(&self) -> Nanos {
         self.last_ts.saturating_sub(self.first_ts)
+    }
+
+    /// The unbroken start of the packet log: every packet up to the first one the log dropped
+    /// (the whole log when it dropped none).
+    pub fn contiguous(&self) -> &[PacketMeta] {
+        match self.log_gap {
+            Some(g) => self.packets.get(..g).unwrap_or(&self.packets),
+            None => &self.packets,
+        }
+    }
+
+    /// Packets of `dir` (capture duplicates excluded) captured after time `t`, and whether the
+    /// count is exact. Exact from the streaming counter when `t` is the other direction's last
+    /// packet, from the log when it dropped nothing of `dir` or `t` falls outside its gap;
+    /// otherwise the packets kept after `t`, a lower bound (`false`).
+    pub fn sent_after(&self, dir: Dir, t: Nanos) -> (u64, bool) {
+        let [c, s] = &self.dir;
+        let (d, peer) = match dir {
+            Dir::C2s => (c, s),
+            Dir::S2c => (s, c),
+        };
+        if peer.last_ts == Some(t) {
+            return (d.after_peer_last, true);
+        }
+        let later = |ps: &[PacketMeta]| {
+            ps.iter()
+                .filter(|p| p.dir == dir && p.ts > t && p.obs & obs::DUPLICATE == 0)
+                .count() as u64
+        };
+        let head = self.contiguous();
+        let tail = match self.log_gap {
+            Some(g) => self.packets.get(g..).unwrap_or(&[]),
+            None => &[],
+        };
+        if d.log_omitted == 0 {
+            return (later(head) + later(tail), true);
+        }
+        match (head.last(), tail.first()) {
+            (Some(h), _) if t < h.ts => (later(head) + d.log_omitted + later(tail), true),
+            (_, Some(f)) if t >= f.ts => (later(tail), true),
+            _ => (later(tail), false),
+        }
     }
 }
 

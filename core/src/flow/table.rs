@@ -11,7 +11,7 @@ use super::key::{
 use super::rtt::SegFacts;
 use super::seq::{self, Signature};
 use super::tcp::{Segment, TcpState};
-use super::{obs, Dir, DirFacts, Flow, FlowConfig, Observed, PacketMeta, Transport};
+use super::{limit, obs, Dir, DirFacts, Flow, FlowConfig, Observed, PacketMeta, Transport};
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
 use crate::decode::{Decoded, Net, L4};
 use crate::Nanos;
@@ -29,6 +29,8 @@ struct Aux {
     last_sig: [Option<Signature>; 2],
     /// UDP history letters already added (bit 0 `D`, bit 1 `d`).
     udp_hist: u8,
+    /// Next slot of the packet log's ring (see [`Flow::packets`]), counted from `log_gap`.
+    ring: usize,
 }
 
 /// The flow table. Flows stay in `flows` (first-seen order) until the report is built.
@@ -42,8 +44,11 @@ pub struct FlowTable {
     budget: Budget,
     /// Flows ended by idle timeout (a later packet of the same key started a new flow).
     pub timeouts: u64,
-    /// Packets of new flows refused because `max_flows` was reached.
+    /// Packets of new flows refused because `max_flows` was reached, or because memory for
+    /// one more flow could not be reserved (those also in `memory_refused`).
     pub untracked_packets: u64,
+    /// Packets of new flows refused because memory ran out (listed as the `memory` limit).
+    pub memory_refused: u64,
     /// TCP flows ended by a close, an unanswered attempt or port reuse, whose key a later
     /// packet reused (see the module docs of [`crate::flow`]).
     pub ended_reuse: u64,
@@ -56,7 +61,15 @@ pub struct FlowTable {
     /// `duplicate_frame` anomaly; one under another key (VLAN, tunnel) is dropped, so it never
     /// makes a ghost flow.
     pub duplicate_frames: u64,
+    /// Keys learnt to carry the same packets as another key (a VLAN sub-interface and its
+    /// parent): packets under an alias go to the flow of the key it stands for, whichever
+    /// copy arrives first (outgoing frames reach the sub-interface first, incoming ones the
+    /// parent). At most [`MAX_ALIASES`].
+    alias: HashMap<FlowKey, FlowKey, KeyHashBuilder>,
 }
+
+/// Most key aliases remembered (see [`FlowTable::duplicate_frames`]).
+const MAX_ALIASES: usize = 4096;
 
 /// Two captures of one IP packet arrive this close together (same host, two interfaces).
 pub const DUP_WINDOW: Nanos = 5_000_000;
@@ -162,7 +175,8 @@ impl FlowTable {
             L4::None => return None,
         };
         let tun = tunnel_code(d.tunnel);
-        let (key, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
+        let (raw, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
+        let key = self.alias.get(&raw).copied().unwrap_or(raw);
         let (seq, ack, flags) = match d.l4 {
             L4::Tcp(t) => (t.seq, t.ack, t.flags),
             _ => (0, 0, 0),
@@ -188,22 +202,35 @@ impl FlowTable {
             .map(|(_, _, k)| *k);
         if let Some(k) = dup_of {
             self.duplicate_frames += 1;
-            if k != key {
+            if k != raw {
+                // The copy under another key: dropped, and its key learnt as an alias of
+                // the first copy's flow, so later packets seen first under it join that flow.
+                let to = self.alias.get(&k).copied().unwrap_or(k);
+                if to != raw && self.alias.len() < MAX_ALIASES {
+                    self.alias.entry(raw).or_insert(to);
+                }
                 return None;
             }
         }
         if self.recent.len() >= DUP_RING {
             self.recent.pop_front();
         }
-        self.recent.push_back((ts, sig, key));
+        self.recent.push_back((ts, sig, raw));
 
         let mut new = false;
         let idx = match self.map.get(&key).copied() {
             Some(i) if !self.ends_before(i, ts, d) => i,
             _ => {
                 // Unknown key, or `ends_before` counted why its flow ended.
+                // The cap, or no memory left for one more flow: counted (and listed in
+                // `capture.limits`), never an abort.
                 if self.flows.len() >= self.cfg.max_flows {
                     self.untracked_packets += 1;
+                    return None;
+                }
+                if self.flows.try_reserve(1).is_err() || self.aux.try_reserve(1).is_err() {
+                    self.untracked_packets += 1;
+                    self.memory_refused += 1;
                     return None;
                 }
                 new = true;
@@ -250,6 +277,8 @@ impl FlowTable {
                     if let Some(qf) = self.flows.get_mut(qi as usize) {
                         if qf.icmp_errors.len() < self.cfg.max_icmp_errors {
                             qf.icmp_errors.push((frame, ts, i.kind, i.code, net.src));
+                        } else {
+                            qf.limits |= limit::ICMP_ERRORS;
                         }
                     }
                 }
@@ -267,7 +296,9 @@ impl FlowTable {
             Transport::Tcp => self.cfg.tcp_idle_timeout,
             _ => self.cfg.udp_idle_timeout,
         };
-        if ts.saturating_sub(f.last_ts) > idle {
+        // Idle either way: time that steps back past the timeout (a clock reset, a merged
+        // capture) starts a new flow too, so no flow spans a jump.
+        if ts.saturating_sub(f.last_ts) > idle || f.last_ts.saturating_sub(ts) > idle {
             self.timeouts += 1;
             return true;
         }
@@ -304,7 +335,7 @@ impl FlowTable {
         };
         let mut history = String::new();
         let tcp = match v.transport {
-            Transport::Tcp => Some(TcpState::new(flipped, &mut history)),
+            Transport::Tcp => Some(Box::new(TcpState::new(flipped, &mut history))),
             Transport::Udp => {
                 if flipped {
                     history.push('^');
@@ -330,12 +361,16 @@ impl FlowTable {
             rtt: Vec::new(),
             packets: Vec::new(),
             packets_truncated: false,
+            log_gap: None,
+            log_dropped: 0,
+            limits: 0,
             icmp_errors: Vec::new(),
         });
         self.aux.push(Aux {
             client,
             last_sig: [None, None],
             udp_hist: 0,
+            ring: 0,
         });
         id
     }
@@ -358,8 +393,11 @@ impl FlowTable {
         };
         let (cfg, budget) = (&self.cfg, &mut self.budget);
         let flow = self.flows.get_mut(idx as usize)?;
+        let aux = self.aux.get_mut(idx as usize)?;
         common(cfg, budget, flow, dir, ts, net, 0);
-        push_meta(cfg, &mut budget.packets, flow, meta(frame, ts, dir, net, 0));
+        let m = meta(frame, ts, dir, net, 0);
+        streaming(flow, &m);
+        push_meta(cfg, &mut budget.packets, flow, &mut aux.ring, m);
         Some(Observed {
             id: idx,
             dir,
@@ -431,16 +469,27 @@ impl FlowTable {
                 }
             }
         }
-        push_meta(cfg, &mut budget.packets, flow, m);
+        streaming(flow, &m);
+        push_meta(cfg, &mut budget.packets, flow, &mut aux.ring, m);
     }
 
+    /// The flows so far, in first-seen order. A packet log that dropped packets is in ring
+    /// order here; [`FlowTable::into_flows`] puts it back in capture order.
     pub fn flows(&self) -> &[Flow] {
         &self.flows
     }
     pub fn flow_mut(&mut self, id: u32) -> Option<&mut Flow> {
         self.flows.get_mut(id as usize)
     }
-    pub fn into_flows(self) -> Vec<Flow> {
+    /// The flows, each packet log in capture order (its first packets, then its last ones).
+    pub fn into_flows(mut self) -> Vec<Flow> {
+        for (f, a) in self.flows.iter_mut().zip(&self.aux) {
+            if let Some(tail) = f.log_gap.and_then(|g| f.packets.get_mut(g..)) {
+                if !tail.is_empty() {
+                    tail.rotate_left(a.ring % tail.len());
+                }
+            }
+        }
         self.flows
     }
 }
@@ -476,12 +525,64 @@ fn meta(frame: u64, ts: Nanos, dir: Dir, net: &Net, payload_len: u32) -> PacketM
     }
 }
 
-fn push_meta(cfg: &FlowConfig, kept: &mut usize, flow: &mut Flow, m: PacketMeta) {
-    if flow.packets.len() < cfg.max_packets_per_flow && *kept < cfg.max_packets_total {
-        flow.packets.push(m);
-        *kept += 1;
+/// Whole-flow counters that need the packet's [`obs`] bits: duplicates, payload packets, and
+/// how many packets each side sent since the other's last one.
+fn streaming(flow: &mut Flow, m: &PacketMeta) {
+    let [c, s] = &mut flow.dir;
+    let (mine, peer) = match m.dir {
+        Dir::C2s => (c, s),
+        Dir::S2c => (s, c),
+    };
+    if m.obs & obs::DUPLICATE != 0 {
+        mine.duplicates += 1;
     } else {
+        mine.after_peer_last += 1;
+        peer.after_peer_last = 0;
+        if m.payload_len > 0 {
+            mine.payload_packets += 1;
+        }
+    }
+}
+
+/// Logs one packet. Past the per-flow or the global cap the log keeps its first half as it
+/// is and overwrites the second half as a ring, so it always holds the first and the last
+/// packets; what it drops is counted (`log_dropped`, per direction `log_omitted`) and the
+/// cap that cut it is named in `limits`.
+fn push_meta(cfg: &FlowConfig, kept: &mut usize, flow: &mut Flow, ring: &mut usize, m: PacketMeta) {
+    let len = flow.packets.len();
+    if flow.log_gap.is_none() {
+        let per_flow = len >= cfg.max_packets_per_flow;
+        if !per_flow && *kept < cfg.max_packets_total {
+            if len == 0 {
+                // Most flows of a big capture have one packet: no room for four.
+                flow.packets.reserve_exact(1);
+            }
+            flow.packets.push(m);
+            *kept += 1;
+            return;
+        }
+        flow.limits |= if per_flow {
+            limit::PACKETS_PER_FLOW
+        } else {
+            limit::PACKETS_TOTAL
+        };
         flow.packets_truncated = true;
+        flow.log_gap = Some(len - len / 2);
+    }
+    flow.log_dropped += 1;
+    let gap = flow.log_gap.unwrap_or(len);
+    let tail = len.saturating_sub(gap);
+    let dropped = if tail == 0 {
+        Some(m.dir)
+    } else {
+        let at = gap + *ring % tail;
+        *ring = (*ring + 1) % tail;
+        flow.packets
+            .get_mut(at)
+            .map(|slot| std::mem::replace(slot, m).dir)
+    };
+    if let Some(df) = dropped.and_then(|d| flow.dir.get_mut(d.idx())) {
+        df.log_omitted += 1;
     }
 }
 
@@ -517,12 +618,18 @@ fn common(
                 e.1 = e.1.saturating_add(1);
             }
         }
-        Err(i) if df.ttls.len() < MAX_TTLS => df.ttls.insert(i, (net.ttl, 1)),
+        Err(i) if df.ttls.len() < MAX_TTLS => {
+            if df.ttls.is_empty() {
+                df.ttls.reserve_exact(1);
+            }
+            df.ttls.insert(i, (net.ttl, 1))
+        }
         Err(_) => {}
     }
     if net.df {
         df.df_packets += 1;
     }
+    let mut cut = 0;
     if cfg.rate_bin > 0 {
         let bin =
             usize::try_from(ts.saturating_sub(first).max(0) / cfg.rate_bin).unwrap_or(usize::MAX);
@@ -531,9 +638,13 @@ fn common(
                 let need = bin + 1 - df.rate.len();
                 if budget.rate_bins.saturating_add(need) <= cfg.max_rate_bins_total {
                     budget.rate_bins += need;
+                    if df.rate.is_empty() {
+                        df.rate.reserve_exact(need);
+                    }
                     df.rate.resize(bin + 1, 0);
                 } else {
                     df.rate_truncated = true;
+                    cut = limit::RATE_BINS_TOTAL;
                 }
             }
             if let Some(b) = df.rate.get_mut(bin) {
@@ -541,8 +652,10 @@ fn common(
             }
         } else {
             df.rate_truncated = true;
+            cut = limit::RATE_BINS_PER_FLOW;
         }
     }
+    flow.limits |= cut;
 }
 
 /// TCP work for one segment: sequence tracking, Zeek state and history, RTT. Returns obs bits.
@@ -562,6 +675,7 @@ fn tcp_packet(
         history,
         dir: dirs,
         rtt,
+        limits,
         ..
     } = flow;
     let Some(st) = tcp.as_mut() else { return 0 };
@@ -635,7 +749,17 @@ fn tcp_packet(
     let before = rtt.len();
     let room = cfg.max_rtt_samples_total.saturating_sub(budget.rtt);
     let cap = cfg.max_rtt_samples.min(before.saturating_add(room));
-    st.rtt.on_segment(&facts, rtt, cap);
+    // A segment completes at most three samples (handshake, data, timestamps): room for
+    // them past the cap tells a dropped sample from none.
+    st.rtt.on_segment(&facts, rtt, cap.saturating_add(3));
+    if rtt.len() > cap {
+        rtt.truncate(cap);
+        *limits |= if cap >= cfg.max_rtt_samples {
+            limit::RTT_PER_FLOW
+        } else {
+            limit::RTT_TOTAL
+        };
+    }
     budget.rtt += rtt.len().saturating_sub(before);
     bits
 }
@@ -675,6 +799,7 @@ mod tests {
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         }
     }
 
@@ -936,6 +1061,26 @@ mod tests {
         );
     }
 
+    /// Issue 13: time that steps back past the idle timeout starts a new flow, as a step
+    /// forward does; a small step back stays in the flow, and first_ts ≤ last_ts holds.
+    #[test]
+    fn issue_13_time_stepping_back_past_idle_splits() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let (c, s) = ("10.0.0.1:4000", "10.0.0.2:5000");
+        assert_eq!(t.observe(1, 100 * SEC, &udp(c, s, b"a", 1)).unwrap().id, 0);
+        assert_eq!(t.observe(2, 90 * SEC, &udp(c, s, b"b", 2)).unwrap().id, 0);
+        let o = t.observe(3, 20 * SEC, &udp(c, s, b"c", 3)).unwrap();
+        assert_eq!((o.id, o.new), (1, true));
+        assert_eq!(t.timeouts, 1);
+        for f in t.flows() {
+            assert!(f.first_ts <= f.last_ts);
+        }
+        assert_eq!(
+            (t.flows()[0].first_ts, t.flows()[0].last_ts),
+            (100 * SEC, 100 * SEC)
+        );
+    }
+
     #[test]
     fn flow_cap_counts_untracked_packets() {
         let cfg = FlowConfig {
@@ -1056,6 +1201,61 @@ mod tests {
             f[0].dir[0].packets, 5,
             "counters do not stop at the log cap"
         );
+        assert_eq!(f[0].limits, limit::PACKETS_PER_FLOW);
+        assert_eq!(f[1].limits, limit::PACKETS_TOTAL);
+        let flows = t.into_flows();
+        let frames: Vec<u64> = flows[0].packets.iter().map(|p| p.frame).collect();
+        assert_eq!(frames, vec![0, 1, 4], "the first packets and the last one");
+        assert_eq!((flows[0].log_gap, flows[0].log_dropped), (Some(2), 2));
+    }
+
+    /// Issue 13: past the log cap the log keeps the first half and rings over the rest, and
+    /// whole-flow counts after a silence come from streaming counters, not the log.
+    #[test]
+    fn issue_13_log_keeps_first_and_last_and_counts_stream() {
+        let cfg = FlowConfig {
+            max_packets_per_flow: 10,
+            ..Default::default()
+        };
+        let mut t = FlowTable::new(cfg);
+        let (c, s) = ("10.0.0.1:4000", "10.0.0.2:5000");
+        let mut frame = 0u64;
+        // 100 s: both ways every second until 60 s, then only the client.
+        for sec in 0..100i64 {
+            frame += 1;
+            t.observe(frame, sec * SEC, &udp(c, s, b"c", frame as u32));
+            if sec < 60 {
+                frame += 1;
+                t.observe(frame, sec * SEC + MS, &udp(s, c, b"s", frame as u32));
+            }
+        }
+        let flows = t.into_flows();
+        let f = &flows[0];
+        assert_eq!((f.dir[0].packets, f.dir[1].packets), (100, 60));
+        assert_eq!(f.packets.len(), 10);
+        assert_eq!(f.log_gap, Some(5));
+        let ts: Vec<Nanos> = f.packets.iter().map(|p| p.ts / SEC).collect();
+        assert_eq!(ts, vec![0, 0, 1, 1, 2, 95, 96, 97, 98, 99], "capture order");
+        assert_eq!(f.log_dropped, 150);
+        assert_eq!(f.dir[0].log_omitted + f.dir[1].log_omitted, 150);
+        let stop = f.dir[1].last_ts.unwrap();
+        assert_eq!(
+            f.sent_after(Dir::C2s, stop),
+            (40, true),
+            "streaming counter"
+        );
+        assert_eq!(f.sent_after(Dir::C2s, 96 * SEC), (3, true), "from the tail");
+        assert_eq!(
+            f.sent_after(Dir::C2s, 0),
+            (99, true),
+            "head + omitted + tail"
+        );
+        assert_eq!(
+            f.sent_after(Dir::C2s, 30 * SEC),
+            (5, false),
+            "in the gap: a lower bound"
+        );
+        assert_eq!(f.contiguous().len(), 5);
     }
 
     #[test]
@@ -1070,12 +1270,25 @@ mod tests {
         assert!(t.observe(2, MS / 2, &tagged).is_none(), "no ghost flow");
         assert_eq!(t.flows().len(), 1);
         assert_eq!(t.duplicate_frames, 1);
-        // Same bytes much later (another packet, e.g. a keep-alive copy): not a duplicate.
+        // Same bytes much later (another packet, e.g. a keep-alive copy): not a duplicate,
+        // and VLAN 71 is now known to carry this flow's packets: it joins the flow.
         let mut later = tcp(S, C, ACK | PSH, 1, 1, &p, 1);
         later.vlan = 71;
         assert!(t.observe(3, 20 * MS, &later).is_some());
-        assert_eq!(t.flows().len(), 2);
+        assert_eq!(t.flows().len(), 1);
         assert_eq!(t.duplicate_frames, 1);
+        // The other direction arrives on the parent first (incoming frames): the tagged copy
+        // comes first, joins the flow through the alias, and the untagged copy is dropped.
+        let mut back = tcp(C, S, ACK, 1, 101, &[], 9);
+        back.vlan = 71;
+        let o = t.observe(4, 30 * MS, &back).map(|o| o.id);
+        assert_eq!(o, Some(0));
+        assert!(t
+            .observe(5, 30 * MS + MS / 10, &tcp(C, S, ACK, 1, 101, &[], 9))
+            .is_none());
+        assert_eq!(t.flows().len(), 1, "no ghost flow either way");
+        assert_eq!(t.duplicate_frames, 2);
+        assert_eq!(t.flows()[0].dir[0].packets + t.flows()[0].dir[1].packets, 3);
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! HTTP/1.x start lines (RFC 9112 §3, §4): a request line's method, a status line's code.
+//! HTTP/1.x start lines (RFC 9112 §3, §4): a request line's method, a status line's code;
+//! and, for the first message of a direction, the few header fields and body facts a block
+//! page is recognised by ([`Head`]: `Host`, `Location`, the status line's text, the HTML
+//! `<title>`).
 //!
 //! Only the start of a message is read: the method list is the eight methods a client opens
 //! a connection with (RFC 9110 §9 minus TRACE, plus PATCH, RFC 5789); a status line is
-//! `HTTP/1.` followed by a minor version digit, a space and three digits.
+//! `HTTP/1.` followed by a minor version digit, a space and three digits. Header fields are
+//! `name: value` lines up to the empty line (RFC 9112 §5), names compared case-insensitively;
+//! the scan stops at the end of the bytes given (a kept prefix), at [`MAX_HEADER_LINES`]
+//! lines, and every text it returns is cut to [`MAX_TEXT`] characters.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 /// Request methods recognised at the start of a message, each followed by a space.
@@ -35,6 +41,125 @@ pub fn status_code(p: &[u8]) -> Option<u16> {
     }
 }
 
+/// Most header lines read.
+pub const MAX_HEADER_LINES: usize = 64;
+/// Longest text kept from a field, the status line or the title (characters).
+pub const MAX_TEXT: usize = 160;
+/// Most body characters kept (lower-cased) for the detectors' phrase tests.
+pub const MAX_BODY: usize = 400;
+
+/// What the first message of a direction says about itself, as far as the bytes go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    /// The start line without its line ending (`HTTP/1.1 302 Found`, `GET / HTTP/1.1`).
+    pub start_line: Option<String>,
+    /// The request target (second word of a request line).
+    pub target: Option<String>,
+    pub host: Option<String>,
+    pub location: Option<String>,
+    /// The HTML `<title>` of the body, whitespace collapsed.
+    pub title: Option<String>,
+    /// The start of the body as lower-case text (HTML tags kept), at most [`MAX_BODY`] chars.
+    pub body: Option<String>,
+}
+
+/// Printable text of `b`, control characters replaced, cut to `max` characters.
+fn text(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Splits off one line (ending in LF, CR stripped); None when no line ending is in `p`.
+fn line(p: &[u8]) -> Option<(&[u8], &[u8])> {
+    let i = p.iter().position(|b| *b == b'\n')?;
+    let (l, rest) = (p.get(..i)?, p.get(i + 1..)?);
+    Some((l.strip_suffix(b"\r").unwrap_or(l), rest))
+}
+
+/// The `<title>` of an HTML body (case-insensitive tag), whitespace collapsed.
+fn html_title(body: &[u8]) -> Option<String> {
+    let lower: Vec<u8> = body.iter().map(u8::to_ascii_lowercase).collect();
+    let open = find(&lower, b"<title")?;
+    let after = lower.get(open..)?;
+    let gt = open + after.iter().position(|b| *b == b'>')? + 1;
+    let len = lower
+        .get(gt..)
+        .and_then(|r| find(r, b"</title"))
+        .unwrap_or_else(|| lower.len().saturating_sub(gt));
+    let t = text(body.get(gt..gt + len)?, MAX_TEXT * 2);
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!t.is_empty()).then(|| t.chars().take(MAX_TEXT).collect())
+}
+
+/// First position of `needle` in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads the start line, the `Host` and `Location` fields and the body's title from the
+/// first bytes of a direction. None unless `p` starts with a request or status line.
+pub fn head(p: &[u8]) -> Option<Head> {
+    if request_method(p).is_none() && status_code(p).is_none() {
+        return None;
+    }
+    let mut h = Head::default();
+    let (start, mut rest) = line(p).unwrap_or((p, &[]));
+    h.start_line = Some(text(start, MAX_TEXT));
+    if request_method(p).is_some() {
+        h.target = start
+            .split(|b| *b == b' ')
+            .nth(1)
+            .map(|t| text(t, MAX_TEXT));
+    }
+    let mut complete = false;
+    for _ in 0..MAX_HEADER_LINES {
+        let Some((l, r)) = line(rest) else { break };
+        rest = r;
+        if l.is_empty() {
+            complete = true;
+            break;
+        }
+        let Some(colon) = l.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let (name, value) = (
+            l.get(..colon).unwrap_or(&[]),
+            l.get(colon + 1..).unwrap_or(&[]),
+        );
+        let value = text(value, MAX_TEXT);
+        if name.eq_ignore_ascii_case(b"host") {
+            h.host.get_or_insert(value);
+        } else if name.eq_ignore_ascii_case(b"location") {
+            h.location.get_or_insert(value);
+        }
+    }
+    if complete && !rest.is_empty() {
+        h.title = html_title(rest);
+        h.body = Some(text(rest, MAX_BODY).to_lowercase());
+    }
+    Some(h)
+}
+
+/// The host part of a URL or `Location` value (`http://198.51.100.7:8080/x` → `198.51.100.7`),
+/// brackets of an IPv6 literal removed; None for a relative reference.
+pub fn url_host(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let auth = rest.split(['/', '?', '#']).next()?;
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    if let Some(v6) = auth.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    Some(auth.split(':').next().unwrap_or(auth))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +186,39 @@ mod tests {
         for i in 0..s.len() {
             let _ = status_code(&s[..i]);
         }
+    }
+
+    #[test]
+    fn heads_of_block_pages() {
+        let page = b"HTTP/1.1 302 Found\r\nLocation: http://10.10.34.34/?type=Invalid\r\nContent-Length: 0\r\n\r\n";
+        let h = head(page).unwrap();
+        assert_eq!(h.start_line.as_deref(), Some("HTTP/1.1 302 Found"));
+        assert_eq!(
+            h.location.as_deref(),
+            Some("http://10.10.34.34/?type=Invalid")
+        );
+        assert_eq!(h.title, None);
+        assert_eq!(
+            url_host(h.location.as_deref().unwrap()),
+            Some("10.10.34.34")
+        );
+        let page = b"HTTP/1.0 403 Forbidden\r\ncontent-type: text/html\r\n\r\n<html><head><TITLE> Access\n  Denied </TITLE></head><body>Blocked by law 12/3</body>";
+        let h = head(page).unwrap();
+        assert_eq!(h.title.as_deref(), Some("Access Denied"));
+        assert!(h.body.unwrap().contains("blocked by law"));
+        let req = b"GET /x HTTP/1.1\r\nHOST: blocked.example\r\n\r\n";
+        let h = head(req).unwrap();
+        assert_eq!(
+            (h.host.as_deref(), h.target.as_deref()),
+            (Some("blocked.example"), Some("/x"))
+        );
+        assert_eq!(head(b"\x16\x03\x01"), None);
+        // Cut anywhere: never a panic, never more than the bytes say.
+        for i in 0..page.len() {
+            let _ = head(&page[..i]);
+        }
+        assert_eq!(url_host("https://[2001:db8::1]:443/"), Some("2001:db8::1"));
+        assert_eq!(url_host("https://u@www.example/"), Some("www.example"));
+        assert_eq!(url_host("/relative"), None);
     }
 }

@@ -57,6 +57,12 @@ evidence_enum! {
     TlsSniReset(TlsSniResetEvidence),
     /// `tls_sni_drop`.
     TlsSniDrop(TlsSniDropEvidence),
+    /// `http_block_page`.
+    HttpBlockPage(HttpBlockPageEvidence),
+    /// `request_blackholed`.
+    RequestBlackholed(RequestBlackholedEvidence),
+    /// `tcp_synack_injected`.
+    SynackInjected(SynackInjectedEvidence),
     /// `quic_blocked`.
     Quic(QuicEvidence),
     /// `udp_media_blocked`.
@@ -201,6 +207,9 @@ pub struct PenaltyBoxResetEvidence {
 /// Evidence of `handshake_timeout`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HandshakeTimeoutEvidence {
+    /// The first answer from the same server (else the same app) on another flow.
+    pub answer_frame: Option<u64>,
+    pub app_answered_other_flows: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub penalty_box: Option<PenaltyBox>,
     pub server_answered_other_flows: bool,
@@ -253,6 +262,80 @@ pub struct TlsSniResetEvidence {
     pub server_ttl: u8,
     pub sni: Option<String>,
     pub ttl_reason: Option<&'static str>,
+}
+
+/// Evidence of `http_block_page`: the answer's start line, `Location` and title, its
+/// fingerprint next to the server's, and the tests that fired.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HttpBlockPageEvidence {
+    /// "conclusive", "two_fingerprints" or "one_fingerprint".
+    pub basis: &'static str,
+    pub fingerprint_families: Vec<&'static str>,
+    pub location: Option<String>,
+    pub request_frame: u64,
+    /// The request's `Host`, else the ClientHello's SNI.
+    pub request_host: Option<String>,
+    pub request_target: Option<String>,
+    pub response_frame: u64,
+    pub response_ip_id: Option<u32>,
+    pub response_ttl: u8,
+    pub response_window: u16,
+    pub second_response_frame: Option<u64>,
+    pub server_ip_id_near: Option<u32>,
+    /// The SYN-ACK's TTL.
+    pub server_ttl: Option<u8>,
+    /// The largest window of the server's own packets.
+    pub server_window: Option<u16>,
+    pub sni: Option<String>,
+    pub status: Option<u16>,
+    pub status_line: Option<String>,
+    pub tests: Vec<&'static str>,
+    pub title: Option<String>,
+    pub tls_alert: bool,
+    pub ttl_reason: Option<&'static str>,
+}
+
+/// Evidence of `request_blackholed`: the request's copies, the SYN-ACK that proves the
+/// handshake, what triggered it and the control connection, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestBlackholedEvidence {
+    /// "same_server", "other_server" or "none".
+    pub control: &'static str,
+    pub control_flow: Option<u32>,
+    pub fin_unanswered: bool,
+    pub request_frames: Vec<u64>,
+    pub retransmissions: usize,
+    pub span_s: f64,
+    pub synack_frame: u64,
+    pub trigger: Option<String>,
+    /// "http_host" or "server_name".
+    pub trigger_kind: Option<&'static str>,
+}
+
+/// One SYN-ACK in `tcp_synack_injected` evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SynackPacket {
+    pub frame: u64,
+    pub ip_id: Option<u32>,
+    pub isn: u32,
+    pub ttl: u8,
+    pub window: u16,
+}
+
+/// Evidence of `tcp_synack_injected`: the SYN-ACKs that answered one SYN, and on the
+/// server side the client's ACK of an ISN the server never sent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SynackInjectedEvidence {
+    pub ack_frame: Option<u64>,
+    pub acked_isn: Option<u32>,
+    /// "conclusive", "two_fingerprints" or "one_fingerprint".
+    pub basis: &'static str,
+    pub forged_frame: Option<u64>,
+    pub server_isns: Vec<u32>,
+    /// "client" (two SYN-ACKs seen) or "server" (the ACK of an unsent ISN seen).
+    pub side: &'static str,
+    pub synacks: Vec<SynackPacket>,
+    pub tests: Vec<&'static str>,
 }
 
 /// Evidence of `tls_sni_drop`.
@@ -391,6 +474,9 @@ pub struct DnsBogonEvidence {
     pub app: App,
     pub bogons: Vec<String>,
     pub name: String,
+    /// Why the network is not private: "name_resolves_publicly", "device_reaches_public",
+    /// "resolver_answers_public"; null when nothing shows it (then the finding is info).
+    pub public_evidence: Option<&'static str>,
     pub query_frame: u64,
     pub resolver: String,
 }
@@ -649,6 +735,8 @@ mod tests {
             }
             .into(),
             HandshakeTimeoutEvidence {
+                answer_frame: Some(3),
+                app_answered_other_flows: false,
                 penalty_box: Some(pb),
                 server_answered_other_flows: true,
                 sni: None,
@@ -723,6 +811,7 @@ mod tests {
                 app: App::Signal,
                 bogons: vec!["127.0.0.1".into()],
                 name: "signal.org".into(),
+                public_evidence: Some("device_reaches_public"),
                 query_frame: 1,
                 resolver: "10.0.0.53".into(),
             }

@@ -18,8 +18,11 @@ use std::collections::BTreeMap;
 
 pub mod evidence;
 pub mod filter;
+pub mod limits;
+pub mod message;
 
 pub use evidence::{Evidence, Media, Subject};
+pub use limits::Limit;
 
 pub const SCHEMA: &str = "voipwatch.report/1";
 
@@ -62,6 +65,8 @@ pub struct CaptureInfo {
     pub unattributed_fragments: u64,
     pub complete: bool,
     pub error: Option<String>,
+    /// Every cap that cut evidence (see [`limits`]); empty when none did.
+    pub limits: Vec<Limit>,
     /// Who the capture host is and where it sits (see `detect::vantage`).
     pub vantage: VantageInfo,
 }
@@ -157,8 +162,9 @@ pub struct Call {
     pub status: Status,
 }
 
-/// One finding of a detector.
-#[derive(Clone, Debug, Serialize)]
+/// One finding of a detector. Serialised with its [`message`](Finding::message) after the
+/// summary (see [`message`]).
+#[derive(Clone, Debug)]
 pub struct Finding {
     pub kind: FindingKind,
     /// The flow the finding is about, if one (see [`Finding::subjects`]).
@@ -191,11 +197,13 @@ impl Finding {
     }
 }
 
-/// Whom a verdict is about: an app, or `other` for trouble on unrecognised flows.
+/// Whom a verdict is about: an app, `other` for trouble on unrecognised flows, or `capture`
+/// when the capture as a whole gives nothing to judge (no packets, no flows, one direction).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerdictApp {
     App(App),
     Other,
+    Capture,
 }
 
 impl VerdictApp {
@@ -204,6 +212,7 @@ impl VerdictApp {
         match self {
             VerdictApp::App(a) => a.as_str(),
             VerdictApp::Other => "other",
+            VerdictApp::Capture => "capture",
         }
     }
     /// The name shown to people (the app table's, or "other").
@@ -211,6 +220,7 @@ impl VerdictApp {
         match self {
             VerdictApp::App(a) => a.name(),
             VerdictApp::Other => "other",
+            VerdictApp::Capture => "capture",
         }
     }
 }
@@ -227,17 +237,55 @@ impl Serialize for VerdictApp {
     }
 }
 
-/// A per-app (or per-call) verdict.
-#[derive(Clone, Debug, Serialize)]
+/// A per-app (or per-call) verdict. Serialised with its [`message`](Verdict::message) after
+/// the summary.
+#[derive(Clone, Debug)]
 pub struct Verdict {
     pub app: VerdictApp,
     pub service: Service,
     pub status: Status,
     pub summary: String,
+    /// Why it is inconclusive (or, for an app without a call, unable to answer) when no
+    /// finding says; it selects the verdict's message.
+    pub reason: Option<message::Reason>,
     pub calls: Vec<u32>,
     pub flows: Vec<u32>,
     /// Indices into `findings`.
     pub findings: Vec<usize>,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 10)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("flow", &self.flow)?;
+        st.serialize_field("ts", &self.ts)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("confidence", &self.confidence)?;
+        st.serialize_field("summary", &self.summary)?;
+        st.serialize_field("message", &self.message())?;
+        st.serialize_field("evidence", &self.evidence)?;
+        st.serialize_field("filter", &self.filter)?;
+        st.serialize_field("packets", &self.packets)?;
+        st.end()
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Verdict", 8)?;
+        st.serialize_field("app", &self.app)?;
+        st.serialize_field("service", &self.service)?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("summary", &self.summary)?;
+        st.serialize_field("message", &self.message())?;
+        st.serialize_field("calls", &self.calls)?;
+        st.serialize_field("flows", &self.flows)?;
+        st.serialize_field("findings", &self.findings)?;
+        st.end()
+    }
 }
 
 impl FlowReport {
@@ -302,6 +350,19 @@ impl Report {
         s.push('\n');
         s
     }
+    /// Writes the same bytes as [`Report::to_json`] to `w` without building the string (a
+    /// million-flow report is hundreds of MB of JSON: streaming it halves the peak memory).
+    pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        let mut w = w;
+        serde_json::to_writer_pretty(&mut w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
+    /// Writes the same bytes as [`Report::to_json_line`] plus a newline to `w`.
+    pub fn write_json_line<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        let mut w = w;
+        serde_json::to_writer(&mut w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
     /// One line of JSON (for ndjson output).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -321,5 +382,21 @@ pub fn linktype_name(lt: u32) -> String {
         229 => "ipv6".into(),
         276 => "linux_sll2".into(),
         n => format!("linktype_{n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyzer::{analyze_bytes, Config};
+
+    #[test]
+    fn streamed_json_is_the_same_bytes() {
+        let r = analyze_bytes(Config::default(), b"not a capture");
+        let mut a = Vec::new();
+        r.write_json(&mut a).unwrap();
+        assert_eq!(a, r.to_json().into_bytes());
+        let mut b = Vec::new();
+        r.write_json_line(&mut b).unwrap();
+        assert_eq!(b, (r.to_json_line() + "\n").into_bytes());
     }
 }

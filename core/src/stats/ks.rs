@@ -16,6 +16,7 @@
 //!
 //! Test vectors from SciPy are stored in `core/tests-data/ks_vectors.json` (the script
 //! beside it says how they were made).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use serde::Serialize;
 
@@ -81,34 +82,38 @@ fn exact_p(m: u64, n: u64, k: u64) -> f64 {
     let outside =
         |i: usize, j: usize| (i as i128 * ni - j as i128 * mi).unsigned_abs() >= u128::from(k);
     let mut out = 0.0f64;
-    let mut row = vec![0.0f64; n + 1];
-    row[0] = 1.0;
-    // Row 0: moves right only.
+    // Row 0: moves right only, from (0,0) with probability 1.
+    let mut row = Vec::with_capacity(n + 1);
+    let mut from = 1.0f64;
+    row.push(from);
     for j in 1..=n {
-        let from = row[j - 1];
         let left = (m + n - (j - 1)) as f64;
         let mut v = from * ((n - (j - 1)) as f64 / left);
         if outside(0, j) {
             out += v;
             v = 0.0;
         }
-        row[j] = v;
+        row.push(v);
+        from = v;
     }
     for i in 1..=m {
-        // Down move into (i, j) from (i-1, j): probability (m-(i-1)) / (m-(i-1) + n-j).
-        let mut new = vec![0.0f64; n + 1];
-        for j in 0..=n {
+        // Down move into (i, j) from (i-1, j): probability (m-(i-1)) / (m-(i-1) + n-j);
+        // right move from (i, j-1), carried in `prev`.
+        let mut new = Vec::with_capacity(n + 1);
+        let mut prev = 0.0f64;
+        for (j, &up) in row.iter().enumerate() {
             let rem_m = (m - (i - 1)) as f64;
-            let mut v = row[j] * (rem_m / (rem_m + (n - j) as f64));
+            let mut v = up * (rem_m / (rem_m + (n - j) as f64));
             if j > 0 {
                 let rem_n = (n - (j - 1)) as f64;
-                v += new[j - 1] * (rem_n / ((m - i) as f64 + rem_n));
+                v += prev * (rem_n / ((m - i) as f64 + rem_n));
             }
             if outside(i, j) {
                 out += v;
                 v = 0.0;
             }
-            new[j] = v;
+            new.push(v);
+            prev = v;
         }
         row = new;
     }
@@ -120,17 +125,22 @@ type Mat = Vec<Vec<f64>>;
 fn mat_mul(a: &Mat, b: &Mat) -> Mat {
     let m = a.len();
     let mut c = vec![vec![0.0; m]; m];
-    for (i, ci) in c.iter_mut().enumerate() {
-        for (k, &aik) in a[i].iter().enumerate() {
+    for (ci, ai) in c.iter_mut().zip(a) {
+        for (&aik, bk) in ai.iter().zip(b) {
             if aik == 0.0 {
                 continue;
             }
-            for (cij, &bkj) in ci.iter_mut().zip(b[k].iter()) {
+            for (cij, &bkj) in ci.iter_mut().zip(bk) {
                 *cij += aik * bkj;
             }
         }
     }
     c
+}
+
+/// `a[i][i]`, 0 outside the matrix.
+fn diag(a: &Mat, i: usize) -> f64 {
+    a.get(i).and_then(|r| r.get(i)).copied().unwrap_or(0.0)
 }
 
 /// `H^n` with a decimal exponent kept aside (Marsaglia, Tsang & Wang's `mPower`).
@@ -143,7 +153,7 @@ fn mat_pow(h: &Mat, n: u64) -> (Mat, i32) {
     let mut eb = 2 * ev;
     let mut r = if n & 1 == 0 { b } else { mat_mul(h, &b) };
     let mid = r.len() / 2;
-    if r[mid][mid] > 1e140 {
+    if diag(&r, mid) > 1e140 {
         for row in r.iter_mut() {
             for x in row.iter_mut() {
                 *x *= 1e-140;
@@ -174,16 +184,18 @@ pub fn kolmogorov_cdf(n: u64, d: f64) -> f64 {
     }
     for (i, row) in hm.iter_mut().enumerate() {
         if let Some(x) = row.first_mut() {
-            *x -= h.powi(i as i32 + 1);
+            *x -= powu(h, i + 1);
         }
     }
     if let Some(last) = hm.last_mut() {
         for (i, x) in last.iter_mut().enumerate() {
-            *x -= h.powi((m - i) as i32);
+            *x -= powu(h, m - i);
         }
     }
     if 2.0 * h - 1.0 > 0.0 {
-        hm[m - 1][0] += (2.0 * h - 1.0).powi(m as i32);
+        if let Some(x) = hm.last_mut().and_then(|r| r.first_mut()) {
+            *x += powu(2.0 * h - 1.0, m);
+        }
     }
     for (i, row) in hm.iter_mut().enumerate() {
         for (j, x) in row.iter_mut().enumerate() {
@@ -195,7 +207,7 @@ pub fn kolmogorov_cdf(n: u64, d: f64) -> f64 {
         }
     }
     let (q, mut eq) = mat_pow(&hm, n);
-    let mut s = q[k - 1][k - 1];
+    let mut s = diag(&q, k - 1);
     for i in 1..=n {
         s = s * i as f64 / n as f64;
         if s < 1e-140 {
@@ -203,7 +215,7 @@ pub fn kolmogorov_cdf(n: u64, d: f64) -> f64 {
             eq -= 140;
         }
     }
-    (s * 10f64.powi(eq)).clamp(0.0, 1.0)
+    (s * libm::pow(10.0, f64::from(eq))).clamp(0.0, 1.0)
 }
 
 /// Kolmogorov's limiting survival function Q(λ) = 2 Σ (−1)^(k−1) e^(−2k²λ²).
@@ -214,7 +226,7 @@ pub fn kolmogorov_limit_sf(lambda: f64) -> f64 {
     let mut s = 0.0;
     for k in 1..=100 {
         let kf = f64::from(k);
-        let t = (-2.0 * kf * kf * lambda * lambda).exp();
+        let t = libm::exp(-2.0 * kf * kf * lambda * lambda);
         s += if k % 2 == 1 { t } else { -t };
         if t < 1e-18 {
             break;
@@ -261,6 +273,21 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<KsResult> {
         Method::Asymp
     };
     ks_2samp_with(a, b, method)
+}
+
+/// `x` to a non-negative integer power by square-and-multiply, written out so that every target
+/// performs the same multiplications in the same order (`f64::powi` is an LLVM intrinsic whose
+/// lowering is the compiler's choice).
+fn powu(x: f64, n: usize) -> f64 {
+    let (mut base, mut n, mut acc) = (x, n, 1.0);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    acc
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //!
 //! Every function is total: empty or non-finite input gives `None`, `1.0` (no evidence) or
 //! `f64::INFINITY` as documented, never a panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod ks;
 
@@ -81,10 +82,11 @@ pub fn cv(x: &[f64]) -> f64 {
 pub fn median3(x: &[f64]) -> Vec<f64> {
     let mut out = x.to_vec();
     for (i, w) in x.windows(3).enumerate() {
-        let mut v = [w[0], w[1], w[2]];
+        let &[a, b, c] = w else { continue };
+        let mut v = [a, b, c];
         v.sort_by(f64::total_cmp);
         if let Some(o) = out.get_mut(i + 1) {
-            *o = v[1];
+            *o = v.get(1).copied().unwrap_or(b);
         }
     }
     out
@@ -193,11 +195,24 @@ impl RunningMedian {
     }
 }
 
-/// Standard normal upper tail P(Z > z) = erfc(z / √2) / 2 (statrs' erfc: within 1e-10
-/// relative of Python's `math.erfc` at the values tested below, where the Numerical
-/// Recipes fit it replaces was only good to 1.2e-7; NaN in, NaN out).
+/// Standard normal upper tail P(Z > z) = erfc(z / √2) / 2 (libm's erfc, the FreeBSD msun
+/// algorithm: within 1e-10 relative of Python's `math.erfc` at the values tested below; NaN in,
+/// NaN out). From the `libm` crate rather than a platform library so that the bits, and so
+/// the report's bytes, are the same natively and in wasm32.
 pub fn normal_sf(z: f64) -> f64 {
-    statrs::function::erf::erfc(z / std::f64::consts::SQRT_2) / 2.0
+    libm::erfc(z / std::f64::consts::SQRT_2) / 2.0
+}
+
+/// `x` rounded to `digits` significant decimal digits, as the f64 nearest that decimal
+/// (so it prints as the short decimal: 0.00123, not 0.0012300000000000002). Goes through
+/// Rust's exact float formatting and parsing, which are the same on every target, instead
+/// of `log10`/`powf`, whose last bit differs between platform math libraries.
+pub fn round_sig(x: f64, digits: usize) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let s = format!("{:.*e}", digits.saturating_sub(1), x);
+    s.parse().unwrap_or(x)
 }
 
 /// One-sided Mann–Whitney U test that `a` is stochastically larger than `b` (normal
@@ -347,6 +362,20 @@ mod tests {
             rm.push(v);
             assert_eq!(rm.median(), Some(m));
         }
+    }
+
+    #[test]
+    fn round_sig_gives_the_short_decimal() {
+        // The f64 nearest the rounded decimal, so it prints short on every target.
+        assert_eq!(
+            round_sig(3.2345e-19, 3).to_string(),
+            "0.000000000000000000323"
+        );
+        assert_eq!(round_sig(0.012_345_6, 3), 0.0123);
+        assert_eq!(round_sig(0.999_96, 3), 1.0);
+        assert_eq!(round_sig(123_456.0, 2), 120_000.0);
+        assert_eq!(round_sig(0.0, 3), 0.0);
+        assert!(round_sig(f64::NAN, 3).is_nan());
     }
 
     #[test]

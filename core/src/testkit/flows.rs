@@ -75,6 +75,7 @@ pub fn through_engine(client: &str, server: &str, pkts: &[(Dir, i64, &[u8])]) ->
             tunnel: None,
             anomalies: Anomalies::default(),
             error: None,
+            arp: None,
         };
         let frame = i as u64 + 1;
         if let Some(o) = t.observe(frame, *ts, &d) {
@@ -109,6 +110,9 @@ pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> Labele
         rtt: Vec::new(),
         packets: Vec::new(),
         packets_truncated: false,
+        log_gap: None,
+        log_dropped: 0,
+        limits: 0,
         icmp_errors: Vec::new(),
     })
 }
@@ -168,6 +172,14 @@ pub fn push(f: &mut Flow, ps: &[P]) {
         d.payload_bytes += u64::from(m.payload_len);
         d.first_ts.get_or_insert(m.ts);
         d.last_ts = Some(m.ts);
+        if m.obs & crate::flow::obs::DUPLICATE != 0 {
+            d.duplicates += 1;
+        } else {
+            d.after_peer_last += 1;
+            if m.payload_len > 0 {
+                d.payload_packets += 1;
+            }
+        }
         if m.tcp_flags & tcp_flags::SYN != 0 {
             d.syn_count += 1;
         }
@@ -184,6 +196,7 @@ pub fn push(f: &mut Flow, ps: &[P]) {
                 d.ttls.sort_unstable();
             }
         }
+        f.dir[m.dir.rev().idx()].after_peer_last = 0;
         f.packets.push(m);
     }
 }

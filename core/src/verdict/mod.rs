@@ -14,12 +14,16 @@
 //! - One verdict per app (sorted by app id), then one per call when an app has several, then
 //!   an `other` verdict for trouble on flows no app was recognised on. `Call::status` is set for
 //!   every call. Each summary is one sentence that cites the numbers of the worst finding.
+//! - Nothing to judge is not reassurance: when no verdict came out and the capture holds no
+//!   packets, no flow, or only one direction of traffic, one `capture` verdict says
+//!   `inconclusive` and why ([`nothing_to_judge`]), so no reader takes silence for "no blocking".
 
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::classify::Service;
 use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
+use crate::report::message::Reason;
 use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
 use crate::Nanos;
 use std::cmp::Ordering;
@@ -91,7 +95,7 @@ fn decide(
     capture_two_way: bool,
     quiet: &str,
     prefix: &str,
-) -> (Status, String) {
+) -> (Status, String, Option<Reason>) {
     if let Some((_, w)) = worst(findings, idx) {
         let status = w.severity.status();
         let others = idx
@@ -114,18 +118,20 @@ fn decide(
         } else {
             format!("{subject}: {status} — {}{more}.", lower_first(body))
         };
-        return (status, sentence);
+        return (status, sentence, None);
     }
     if !capture_two_way {
         return (
             Status::Inconclusive,
             format!("{subject}: inconclusive — the capture holds only one direction of traffic, so answers that never came cannot be told from answers that were not captured."),
+            Some(Reason::OneDirectionCapture),
         );
     }
     if !t.two_way {
         return (
             Status::Inconclusive,
             format!("{subject}: inconclusive — only one direction of its traffic was captured ({} packets) and no detector could explain why.", t.packets),
+            Some(Reason::OneDirectionFlows { packets: t.packets }),
         );
     }
     if t.span < MIN_SPAN && t.packets < MIN_PACKETS {
@@ -136,6 +142,10 @@ fn decide(
                 t.packets,
                 span_phrase(t.span)
             ),
+            Some(Reason::TooLittle {
+                packets: t.packets,
+                span_s: crate::secs(t.span),
+            }),
         );
     }
     (
@@ -145,6 +155,7 @@ fn decide(
             t.packets,
             span_phrase(t.span)
         ),
+        None,
     )
 }
 
@@ -269,7 +280,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         let t = traffic(&members);
         let subject = call_subject(call, &by_id);
         let prefix = format!("{} call", call.app.name());
-        let (status, summary) = decide(
+        let (status, summary, reason) = decide(
             &subject,
             findings,
             &idx,
@@ -286,6 +297,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
                 service: Service::Call,
                 status,
                 summary,
+                reason,
                 calls: vec![call.id],
                 flows: call.flows.clone(),
                 findings: idx,
@@ -336,7 +348,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         };
         let t = traffic(&members);
         let prefix = format!("{label} call");
-        let (mut status, mut summary) = decide(
+        let (mut status, mut summary, mut reason) = decide(
             &subject,
             findings,
             &idx,
@@ -349,6 +361,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         if status == Status::Ok && service != Service::Call {
             status = Status::Inconclusive;
             summary = summary.replacen(": ok — ", ": inconclusive — ", 1);
+            reason = Some(Reason::NoCall);
         }
         let mut fl: Vec<u32> = members.iter().map(|f| f.id).collect();
         for c in &app_calls {
@@ -361,6 +374,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             service,
             status,
             summary,
+            reason,
             calls: app_calls.iter().map(|c| c.id).collect(),
             flows: fl,
             findings: idx,
@@ -387,7 +401,7 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
         fl.dedup();
         let service = members.first().map_or(Service::Other, |f| f.class.service);
         let t = traffic(&members);
-        let (status, summary) = decide(
+        let (status, summary, reason) = decide(
             "Other traffic",
             findings,
             &idx,
@@ -401,12 +415,145 @@ pub fn judge(flows: &[LabeledFlow], calls: &mut [Call], findings: &[Finding]) ->
             service,
             status,
             summary,
+            reason,
             calls: Vec::new(),
             flows: fl,
             findings: idx,
         });
     }
     out
+}
+
+/// Turns the `ok` verdicts and calls a limit could have changed into `inconclusive`, saying
+/// which: every one when the flow table refused packets (`untracked_packets`), else those
+/// holding a flow whose bounded records a cap cut ([`crate::report::limits::cuts_evidence`]).
+/// Findings stand on the evidence they cite; only "nothing wrong" needs the whole capture.
+pub fn apply_limits(
+    verdicts: &mut [Verdict],
+    calls: &mut [Call],
+    flows: &[LabeledFlow],
+    untracked_packets: u64,
+) {
+    let by_id: BTreeMap<u32, &LabeledFlow> = flows.iter().map(|f| (f.id, f)).collect();
+    let reason = |ids: &[u32]| -> Option<String> {
+        if untracked_packets > 0 {
+            return Some(format!(
+                "{untracked_packets} packets of flows the flow table could not hold were not analysed"
+            ));
+        }
+        let cut = ids
+            .iter()
+            .filter_map(|id| by_id.get(id))
+            .find(|f| crate::report::limits::cuts_evidence(f.limits))?;
+        Some(if cut.limits & crate::flow::limit::WORK_BUDGET != 0 {
+            format!(
+                "the work budget ran out before every analysis of flow {} was done",
+                cut.id
+            )
+        } else if cut.packets_truncated {
+            format!(
+                "the packet log of flow {} dropped {} of its {} packets",
+                cut.id,
+                cut.log_dropped,
+                cut.dir[0].packets + cut.dir[1].packets
+            )
+        } else {
+            format!("a limit cut the records of flow {}", cut.id)
+        })
+    };
+    for v in verdicts.iter_mut().filter(|v| v.status == Status::Ok) {
+        if let Some(r) = reason(&v.flows) {
+            v.status = Status::Inconclusive;
+            v.reason = Some(Reason::LimitsCut);
+            let body = v.summary.replacen(": ok — ", ": inconclusive — ", 1);
+            v.summary = format!(
+                "{}; but {r}, so what was cut cannot be judged (see capture.limits).",
+                body.trim_end_matches('.')
+            );
+        }
+    }
+    for c in calls.iter_mut().filter(|c| c.status == Status::Ok) {
+        if reason(&c.flows).is_some() {
+            c.status = Status::Inconclusive;
+        }
+    }
+}
+
+/// The `capture` verdict when no verdict came out but limits cut evidence: "nothing found"
+/// would rest on what the caps dropped, so it says `inconclusive` and names them.
+pub fn cut_capture(limits: &[crate::report::Limit]) -> Option<Verdict> {
+    let cut: Vec<&str> = limits
+        .iter()
+        .filter(|l| l.limit != "icmp_errors_per_flow")
+        .map(|l| l.limit)
+        .collect();
+    if cut.is_empty() {
+        return None;
+    }
+    Some(Verdict {
+        app: VerdictApp::Capture,
+        service: Service::Other,
+        status: Status::Inconclusive,
+        summary: format!(
+            "inconclusive: no call app seen and nothing wrong in what was analysed, but limits cut the evidence ({}), so what was cut cannot be judged (see capture.limits).",
+            cut.join(", ")
+        ),
+        reason: Some(Reason::LimitsCut),
+        calls: Vec::new(),
+        flows: Vec::new(),
+        findings: Vec::new(),
+    })
+}
+
+/// The `capture` verdict for a capture that gives nothing to judge, or None when it does.
+/// `packets` counts the frames read, `error` is what stopped reading (if anything).
+/// Called when [`judge`] returned no verdict: a file that is not a capture, an empty capture,
+/// frames that decode to no IP flow, or traffic seen one way only get `inconclusive: <reason>`
+/// instead of a silence the reader could take for "no blocking or throttling found".
+pub fn nothing_to_judge(
+    packets: u64,
+    error: Option<&str>,
+    flows: &[LabeledFlow],
+) -> Option<Verdict> {
+    let one_way = !flows
+        .iter()
+        .any(|f| f.dir[0].packets > 0 && f.dir[1].packets > 0);
+    let why = if packets > 0 && !flows.is_empty() && one_way {
+        Reason::OneDirectionCapture
+    } else {
+        Reason::NothingToJudge
+    };
+    let reason = if packets == 0 {
+        match error {
+            Some(e) => format!(
+                "the file could not be read as a capture ({e}), so there is nothing to judge"
+            ),
+            None => "the capture holds no packets, so there is nothing to judge".to_string(),
+        }
+    } else if flows.is_empty() {
+        format!(
+            "none of its {packets} packet{} carried an IP flow (see the decode errors), so there is nothing to judge",
+            if packets == 1 { "" } else { "s" }
+        )
+    } else if one_way {
+        let n = flows.len();
+        format!(
+            "the capture holds only one direction of traffic ({n} flow{}), so answers that never came cannot be told from answers that were not captured",
+            if n == 1 { "" } else { "s" }
+        )
+    } else {
+        return None;
+    };
+    Some(Verdict {
+        app: VerdictApp::Capture,
+        service: Service::Other,
+        status: Status::Inconclusive,
+        summary: format!("inconclusive: {reason}."),
+        reason: Some(why),
+        calls: Vec::new(),
+        flows: Vec::new(),
+        findings: Vec::new(),
+    })
 }
 
 fn service_word(s: Service) -> &'static str {
@@ -658,5 +805,89 @@ mod tests {
             (vec![1], Status::Blocked)
         );
         assert_eq!(calls[0].status, "ok");
+    }
+
+    #[test]
+    fn issue_13_nothing_to_judge_is_inconclusive_not_reassurance() {
+        let v = nothing_to_judge(0, None, &[]).unwrap();
+        assert_eq!(
+            (v.app, v.status),
+            (VerdictApp::Capture, Status::Inconclusive)
+        );
+        assert_eq!(
+            v.summary,
+            "inconclusive: the capture holds no packets, so there is nothing to judge."
+        );
+        let v = nothing_to_judge(0, Some("not a pcap or pcapng file at offset 0"), &[]).unwrap();
+        assert!(v
+            .summary
+            .starts_with("inconclusive: the file could not be read as a capture (not a pcap"));
+        let v = nothing_to_judge(3, None, &[]).unwrap();
+        assert!(v
+            .summary
+            .contains("none of its 3 packets carried an IP flow"));
+        let mut one_way = flow(0, Transport::Udp, "10.0.0.2:5", "10.0.0.9:6");
+        push(&mut one_way, &[pkt(1, 0, Dir::C2s, 0, 0, 0, 10, 64)]);
+        let v = nothing_to_judge(1, None, &[one_way]).unwrap();
+        assert!(v.summary.contains("only one direction of traffic (1 flow)"));
+        assert!(nothing_to_judge(20, None, &[two_way(0, None, Service::Other)]).is_none());
+    }
+
+    #[test]
+    fn issue_13_a_cut_flow_turns_ok_into_inconclusive() {
+        let mut f = two_way(0, Some("whatsapp"), Service::Call);
+        let mut calls = [call(0, vec![0])];
+        let mut v = judge(std::slice::from_ref(&f), &mut calls, &[]);
+        assert_eq!(v[0].status, Status::Ok);
+        apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 0);
+        assert_eq!(v[0].status, Status::Ok, "nothing cut");
+        f.limits = crate::flow::limit::PACKETS_PER_FLOW;
+        f.packets_truncated = true;
+        f.log_dropped = 7;
+        apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 0);
+        assert_eq!(
+            (v[0].status, calls[0].status),
+            (Status::Inconclusive, Status::Inconclusive)
+        );
+        assert!(
+            v[0].summary.contains(": inconclusive — "),
+            "{}",
+            v[0].summary
+        );
+        assert!(
+            v[0].summary.ends_with("; but the packet log of flow 0 dropped 7 of its 20 packets, so what was cut cannot be judged (see capture.limits)."),
+            "{}",
+            v[0].summary
+        );
+        // The flow cap touches every ok verdict.
+        let f = two_way(0, Some("whatsapp"), Service::Call);
+        let mut calls = [call(0, vec![0])];
+        let mut v = judge(std::slice::from_ref(&f), &mut calls, &[]);
+        apply_limits(&mut v, &mut calls, std::slice::from_ref(&f), 3);
+        assert!(v[0]
+            .summary
+            .contains("3 packets of flows the flow table could not hold were not analysed"));
+    }
+
+    #[test]
+    fn issue_13_capture_and_limits_verdicts_have_messages() {
+        use crate::report::message::{render, Lang};
+        let v = nothing_to_judge(0, None, &[]).unwrap();
+        let m = v.message();
+        assert_eq!(m.id, "verdict.inconclusive.nothing_to_judge");
+        let en = render(&m, Lang::En).unwrap();
+        assert!(en.starts_with("The capture: nothing to judge"), "{en}");
+        let fr = render(&m, Lang::Fr).unwrap();
+        assert!(fr.starts_with("La capture : rien à juger"), "{fr}");
+        let v = cut_capture(&[crate::report::Limit {
+            limit: "packets_per_flow",
+            max: 1,
+            flow_count: 1,
+            flows: vec![0],
+            dropped: 1,
+            effect: String::new(),
+        }])
+        .unwrap();
+        assert_eq!(v.message().id, "verdict.inconclusive.limits_cut");
     }
 }
