@@ -38,6 +38,13 @@ failed=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t"
   log="$(mktemp)"
+  # Build first, so that the time asked is time spent fuzzing.
+  if ! cargo +nightly fuzz build --target-dir "$fuzz_target_dir" "$t" >"$log" 2>&1; then
+    echo "fuzz: $t: the build failed:"
+    tail -20 "$log"
+    failed+=("$t")
+    continue
+  fi
   start=$(date +%s)
   set +e
   cargo +nightly fuzz run --target-dir "$fuzz_target_dir" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \

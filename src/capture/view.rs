@@ -293,3 +293,39 @@ pub fn render(u: &Update<'_>) -> String {
     s.push_str("\nCtrl-C stops the capture and prints the report.\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_13_live_view_escapes_capture_strings() {
+        let u = Update {
+            event: "update",
+            seq: 1,
+            interface: "eth0",
+            elapsed_s: 1.0,
+            pcap: PcapStats::default(),
+            ring: None,
+            packets: 2,
+            bytes: 200,
+            flows_total: 1,
+            calls: Vec::new(),
+            verdicts: &[],
+            findings: vec![FindingView {
+                kind: FindingKind::DnsBogon,
+                flow: Some(0),
+                ts: 0.0,
+                status: Status::Blocked,
+                summary: "answered \x1b[2Jx\r\nVERDICTS\u{202e}.whatsapp.net".into(),
+            }],
+            flows: Vec::new(),
+        };
+        let s = render(&u);
+        assert!(
+            s.contains("answered \\x1b[2Jx\\r\\nVERDICTS\\u{202e}.whatsapp.net"),
+            "{s}"
+        );
+        assert!(!s.contains('\x1b') && !s.contains('\u{202e}') && !s.contains('\r'));
+    }
+}

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { serve, CSP } from "./server.mjs";
 import { callPcap, writeBigPcap } from "./pcap.mjs";
@@ -195,6 +196,27 @@ test("each capture: verdicts match the CLI's and the JSON download is byte-ident
     assert.equal(warning, !cap.complete, `${name}: a partial report shows a warning`);
     const got = await downloaded(page);
     assert.ok(got.equals(ref.bytes), `${name}: downloaded JSON is byte-identical to \`voipwatch analyze --format json\` (${got.length} vs ${ref.bytes.length} bytes)`);
+  }
+  assert.deepEqual(page.errors, [], "no page errors");
+  await page.close();
+});
+
+test("a gzip- or zstd-compressed capture is read in the page as by the CLI (issue 13)", async () => {
+  const src = captures().find((f) => basename(f) === "sip_call.pcap") || captures()[0];
+  const files = [join(tmp, basename(src) + ".gz")];
+  writeFileSync(files[0], gzipSync(readFileSync(src)));
+  const zst = spawnSync("zstd", ["-19", "-q", "-c", src]);
+  if (zst.status === 0) {
+    files.push(join(tmp, basename(src) + ".zst"));
+    writeFileSync(files[1], zst.stdout);
+  } else console.log("# zstd tool absent: gzip only");
+  const page = await newPage();
+  for (const file of files) {
+    assert.equal(await analyzeIn(page, file), "done", `${basename(file)}: analysis ends in state done`);
+    const got = await downloaded(page);
+    const ref = cli(file);
+    assert.ok(ref.report.capture.complete, `${basename(file)}: the CLI read it whole`);
+    assert.ok(got.equals(ref.bytes), `${basename(file)}: the page's JSON is the CLI's (${got.length} vs ${ref.bytes.length} bytes)`);
   }
   assert.deepEqual(page.errors, [], "no page errors");
   await page.close();

@@ -448,10 +448,10 @@ impl CaptureReader {
                     return Err(CaptureError {
                         kind: CaptureErrorKind::Unsupported,
                         offset: 0,
+                        // The magic alone names it: how many bytes arrived must not show.
                         detail: format!(
-                            "{}: a {name}-compressed file; voipwatch reads pcap and pcapng, plain \
-                             or compressed with gzip or zstd: unpack it first ({how})",
-                            describe_first_bytes(data)
+                            "a {name}-compressed file; voipwatch reads pcap and pcapng, plain \
+                             or compressed with gzip or zstd: unpack it first ({how})"
                         ),
                     });
                 }
