@@ -14,8 +14,6 @@
 //!
 //! Pure Rust, no OS calls: [`build`] takes the capture's bytes.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use crate::capture::{CaptureReader, Packet};
 use crate::decode::{decode_frame, Net, L4};
 use crate::label::LabeledFlow;

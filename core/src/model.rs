@@ -10,8 +10,6 @@
 //! and the web page take display names from it (the page through the WASM API), so a name is
 //! spelt once.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use serde::Serialize;
 use std::fmt;
 

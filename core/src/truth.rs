@@ -13,7 +13,6 @@
 //! Every check is kept, passed or failed, with its expected and actual value, and is tagged
 //! for the totals: a finding kind or a verdict status expected present (a positive) or absent
 //! (a negative).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::compare::{self, CompareConfig, Selector};
 use crate::model::{FindingKind, Severity, Status};

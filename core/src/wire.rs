@@ -6,7 +6,6 @@
 //! where it was. `decode/` keeps its own range-based accessors (`decode/bytes.rs`): its views
 //! check lengths once in their constructors and read fixed offsets on the per-packet hot path,
 //! where an `Option` per field would only add branches the constructor already ruled out.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 /// The byte at `off`.
 #[inline]

@@ -20,8 +20,6 @@
 //! bits in the pcap link-type field (masked, as libpcap does), Simple Packet Blocks (no
 //! timestamp: they take the previous packet's). Timestamps saturate instead of wrapping.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 pub mod compressed;
 pub mod pcap;
 pub mod pcapng;

@@ -162,10 +162,13 @@ pub fn group(flows: &[LabeledFlow]) -> Vec<Call> {
 
 /// [`group`] with an explicit rate-bin width (ns) for one-way periods.
 pub fn group_with_bin(flows: &[LabeledFlow], bin_ns: Nanos) -> Vec<Call> {
-    let mut idx: Vec<usize> = (0..flows.len())
-        .filter(|&i| flows[i].class.call && flows[i].class.app.is_some())
+    let mut idx: Vec<usize> = flows
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.class.call && f.class.app.is_some())
+        .map(|(i, _)| i)
         .collect();
-    idx.sort_by_key(|&i| (flows[i].first_ts, flows[i].id));
+    idx.sort_by_key(|&i| flows.get(i).map(|f| (f.first_ts, f.id)));
     struct Open {
         app: App,
         client: IpAddr,
@@ -179,7 +182,7 @@ pub fn group_with_bin(flows: &[LabeledFlow], bin_ns: Nanos) -> Vec<Call> {
     let mut call_of: BTreeMap<u32, usize> = BTreeMap::new();
     let mut calls: Vec<Open> = Vec::new();
     for i in idx {
-        let f = &flows[i];
+        let Some(f) = flows.get(i) else { continue };
         let Some(app) = f.class.app else { continue };
         let ends = [f.client.ip(), f.server.ip()];
         let linked = f.class.linked_to;
@@ -233,7 +236,11 @@ pub fn group_with_bin(flows: &[LabeledFlow], bin_ns: Nanos) -> Vec<Call> {
         .map(|c| (c.app, c))
         .enumerate()
         .map(|(n, (app, c))| {
-            let mut ids: Vec<u32> = c.flows.iter().map(|&i| flows[i].id).collect();
+            let mut ids: Vec<u32> = c
+                .flows
+                .iter()
+                .filter_map(|&i| flows.get(i).map(|f| f.id))
+                .collect();
             ids.sort_unstable();
             Call {
                 id: n as u32,
@@ -262,7 +269,7 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
     let mut protocols: Vec<Protocol> = Vec::new();
     let (mut audio, mut video) = (false, false);
     for &i in members {
-        let f = &flows[i];
+        let Some(f) = flows.get(i) else { continue };
         for p in f.class.protocols.iter() {
             if !protocols.contains(&p) {
                 protocols.push(p);
@@ -300,7 +307,11 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
                 jit_n += s.packets as f64;
                 // Towards the user's host ("in") or from it ("out").
                 let sender = if s.dir == "c2s" { f.client } else { f.server };
-                let d = &mut by_dir[usize::from(sender.ip() != client)];
+                let d = if sender.ip() == client {
+                    &mut by_dir[0]
+                } else {
+                    &mut by_dir[1]
+                };
                 // What a receiver with a fixed 50 ms jitter buffer plays: packets later than
                 // that are lost to it.
                 d.recv += s.packets.saturating_sub(s.late_50ms);
@@ -321,7 +332,12 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
         for p in &periods {
             // The direction that fell silent: the one `only` does not name.
             let silent_sender = if p.only == "c2s" { f.server } else { f.client };
-            by_dir[usize::from(silent_sender.ip() != client)].silent_s += p.end - p.start;
+            let d = if silent_sender.ip() == client {
+                &mut by_dir[0]
+            } else {
+                &mut by_dir[1]
+            };
+            d.silent_s += p.end - p.start;
         }
         one_way.extend(periods);
     }
@@ -355,7 +371,8 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
     };
     let packets: u64 = members
         .iter()
-        .map(|&i| flows[i].dir[0].packets + flows[i].dir[1].packets)
+        .filter_map(|&i| flows.get(i))
+        .map(|f| f.dir[0].packets + f.dir[1].packets)
         .sum();
     let kind = match (audio, video) {
         (true, true) => Some(MediaKind::AudioVideo),

@@ -88,12 +88,8 @@ impl Classifier for Dtls {
         }
         // Handshake: ClientHello in the first record.
         if first == 22 && b.get(13) == Some(&1) {
-            let len = b
-                .get(14..17)
-                .map(|x| usize::from(x[0]) << 16 | usize::from(x[1]) << 8 | usize::from(x[2]));
-            let frag_off = b
-                .get(19..22)
-                .map(|x| usize::from(x[0]) << 16 | usize::from(x[1]) << 8 | usize::from(x[2]));
+            let len = crate::wire::be24(b, 14).map(|x| x as usize);
+            let frag_off = crate::wire::be24(b, 19).map(|x| x as usize);
             if frag_off == Some(0) {
                 if let (Some(len), Some(body)) = (len, b.get(25..)) {
                     let body = body.get(..len.min(body.len())).unwrap_or(body);

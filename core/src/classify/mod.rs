@@ -572,17 +572,16 @@ fn relayed(c: &mut FlowLabels, frames: &[Option<crate::proto::turn::Frame<'_>>],
 fn inherit_same_tuple(flows: &mut [LabeledFlow]) {
     let mut by_tuple: BTreeMap<(Transport, SocketAddr, SocketAddr), usize> = BTreeMap::new();
     for i in 0..flows.len() {
-        let f = &flows[i];
+        let Some(f) = flows.get(i) else { continue };
         let key = (f.transport, f.client.min(f.server), f.client.max(f.server));
         let unlabelled = f.class.app.is_none() && f.class.protocols.is_empty();
-        if let (true, Some(&j)) = (unlabelled, by_tuple.get(&key)) {
-            let id = flows[j].id;
-            let (protocols, app, call) = (
-                flows[j].class.protocols,
-                flows[j].class.app,
-                flows[j].class.call,
-            );
-            let c = &mut flows[i].class;
+        let earlier = by_tuple
+            .get(&key)
+            .and_then(|&j| flows.get(j))
+            .map(|e| (e.id, e.class.protocols, e.class.app, e.class.call));
+        if let (true, Some((id, protocols, app, call))) = (unlabelled, earlier) {
+            let Some(f) = flows.get_mut(i) else { continue };
+            let c = &mut f.class;
             c.protocols.extend_from(protocols);
             let ev = format!("same 5-tuple as flow {id} (continued after idle timeout)");
             match app {
@@ -596,7 +595,10 @@ fn inherit_same_tuple(flows: &mut [LabeledFlow]) {
             }
             c.raise(Confidence::Medium);
         }
-        if !flows[i].class.protocols.is_empty() || flows[i].class.app.is_some() {
+        if flows
+            .get(i)
+            .is_some_and(|f| !f.class.protocols.is_empty() || f.class.app.is_some())
+        {
             by_tuple.insert(key, i);
         }
     }

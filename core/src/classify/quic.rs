@@ -8,7 +8,6 @@
 //! Initials (post-quantum key shares) is read from both when they arrive in order.
 //! Google QUIC (Q043–Q050) is recognised by its version tag, and the SNI read from the
 //! plaintext CHLO of Q043–Q046 (Q050 and later encrypt it: no SNI).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::tls::{apply_sni, parse_hello_body};
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};

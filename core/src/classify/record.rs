@@ -5,7 +5,6 @@
 //! Limit kept from the byte-reading detectors it replaces (see [`crate::tx`]): a datagram is
 //! parsed only when it was logged (has a [`PacketMeta`]), is not a duplicate, and lies entirely
 //! inside the direction's `payload_prefix` (QUIC headers: starts inside it).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::flow::{obs, Dir, Flow, PacketMeta, Transport};
 use crate::proto::{dns, http, quic, stun, tls};

@@ -38,8 +38,8 @@ const MAX_RTCP: usize = 64;
 /// Early facts of a possible RTP flow, one slot per direction.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Probe {
-    last: [Option<(u32, u16, u32)>; 2],
-    good: [u8; 2],
+    last: crate::flow::PerDir<Option<(u32, u16, u32)>>,
+    good: crate::flow::PerDir<u8>,
 }
 
 /// One stream's running state.
@@ -346,7 +346,7 @@ impl Classifier for Rtp {
             confirm(cx, p, &h);
             return Outcome::Match;
         }
-        let d = p.dir.idx();
+        let d = p.dir;
         let pr = &mut st.or_default().probe;
         let ok = match pr.last[d] {
             Some((ssrc, seq, ts)) => {
@@ -420,15 +420,20 @@ pub fn account(st: &mut RtpState, p: &Pkt<'_>) {
         .iter()
         .position(|s| s.ssrc == h.ssrc && s.dir == p.dir);
     let s = match pos {
-        Some(i) => &mut tr.streams[i],
+        Some(i) => match tr.streams.get_mut(i) {
+            Some(s) => s,
+            None => return,
+        },
         None => {
             if tr.streams.len() >= MAX_STREAMS {
                 tr.untracked += 1;
                 return;
             }
             tr.streams.push(Stream::new(p.dir, &h, b.len(), p.ts));
-            let n = tr.streams.len() - 1;
-            &mut tr.streams[n]
+            match tr.streams.last_mut() {
+                Some(s) => s,
+                None => return,
+            }
         }
     };
     s.update(&h, p.ts, kind_of(&h, b));

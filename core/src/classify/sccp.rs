@@ -4,7 +4,6 @@
 //! Accepted when the first message's length is 4…2048, fits the segment or is followed by
 //! more segments, and the message id is a known range (0x0000–0x0160 station → manager,
 //! 0x8000–0x8160 manager → station). Port 2000 is not required.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use super::{Protocol, Scratch};

@@ -173,9 +173,9 @@ fn on_message(cx: &mut Ctx<'_>, st: &mut StunState, p: &Pkt<'_>, m: &Message<'_>
             }
         }
         // XOR-MAPPED, XOR-PEER, XOR-RELAYED addresses.
-        if m.cookie && matches!(t, 0x0020 | 0x0012 | 0x0016 | 0x8020) && nl < learned.len() {
-            if let Some(a) = xor_address(v, m.txid) {
-                learned[nl] = Some(a);
+        if m.cookie && matches!(t, 0x0020 | 0x0012 | 0x0016 | 0x8020) {
+            if let (Some(slot), Some(a)) = (learned.get_mut(nl), xor_address(v, m.txid)) {
+                *slot = Some(a);
                 nl += 1;
             }
         }

@@ -5,7 +5,6 @@
 //! span several segments: the first [`MAX_HELLO`] bytes of the client direction are
 //! collected until the declared handshake length is complete. The same ClientHello parser
 //! serves DTLS and QUIC (their ClientHello bodies are identical).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{apps, be16, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};
 use super::{Protocol, Scratch};

@@ -6,7 +6,6 @@
 //! length as a little-endian 16-bit integer; the client's first segment being exactly one
 //! such message on those ports gives Viber (medium confidence, chat).
 //! STUN with REALM `viber` is handled in `stun.rs`.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{App, Scratch};
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};

@@ -1,7 +1,6 @@
 //! WhatsApp's chat transport over TCP (port 5222 or 443): the client's first bytes are the
 //! Noise-pipe prologue `WA` + two version bytes, or `ED 00 01` (the routing prologue that
 //! precedes `WA` on newer clients). High confidence; service chat.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::{App, Scratch};
 use super::{Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt};

@@ -21,7 +21,6 @@
 //! ran at another time of day, differs for reasons other than differentiation; the
 //! application-limited target (a call needs only 100 kbit/s) is slower than a bulk control
 //! without any throttling — compare like with like (Wehe replays the same bytes).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 /// The KS test lives in [`crate::stats`]; re-exported here, where it is used.
 pub use crate::stats::ks;

@@ -85,8 +85,6 @@
 //! - `tunnel_depth_exceeded`: more than [`MAX_TUNNEL_DEPTH`] nested tunnels; the packet is
 //!   reported at the deepest tunnel allowed.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 pub use crate::model::{Anomaly, DecodeLayer, DecodeReason};
 use std::net::IpAddr;
 

@@ -50,7 +50,6 @@
 //! Load balancers and TCP proxies that reset on a server's behalf from another box (another
 //! TTL); stacks that keep sending after a RST (rare, Weaver et al. §4); route changes of
 //! ≥ 2 hops exactly at the RST.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use super::blocking::{
     self, has, is_call_flow, is_dup, is_rst, ms, seq_diff, seq_le, seq_lt, ttl_mismatch,

@@ -481,7 +481,7 @@ pub fn ip_id_gaps(flow: &Flow, dir: Dir) -> Option<(Vec<IdGap>, Nanos)> {
     let mut gaps = Vec::new();
     let mut spacing: Vec<f64> = Vec::new();
     for w in pk.windows(2) {
-        let (a, b) = (w[0], w[1]);
+        let &[a, b] = w else { continue };
         let d = (b.ip_id as u16).wrapping_sub(a.ip_id as u16);
         if d == 1 {
             ones += 1;

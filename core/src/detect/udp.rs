@@ -621,9 +621,10 @@ impl Detector for UdpBlocking {
                 continue;
             }
             for d in [Dir::S2c, Dir::C2s] {
-                let (Some(stop), Some(other_last)) =
-                    (f.dir[d.idx()].last_ts, f.dir[d.rev().idx()].last_ts)
-                else {
+                let (Some(stop), Some(other_last)) = (
+                    f.dir.get(d.idx()).and_then(|x| x.last_ts),
+                    f.dir.get(d.rev().idx()).and_then(|x| x.last_ts),
+                ) else {
                     continue;
                 };
                 // Every packet counts (streaming), whatever the packet log kept.

@@ -41,8 +41,6 @@
 //! - Zeek also logs the outer connection of a tunnel (Teredo, GTP-U …); only the inner flow is
 //!   a flow here.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 pub mod frag;
 pub mod key;
 pub mod rtt;

@@ -6,7 +6,6 @@
 //! classifier and the DNS detector each check the header fields they care about
 //! (question count, opcode, a query without answers, the question class). Answers are read
 //! in order until one does not fit; the ones before it are kept.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::wire::{be16, bytes, u8_at, Reader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -9,7 +9,6 @@
 //! `name: value` lines up to the empty line (RFC 9112 §5), names compared case-insensitively;
 //! the scan stops at the end of the bytes given (a kept prefix), at [`MAX_HEADER_LINES`]
 //! lines, and every text it returns is cut to [`MAX_TEXT`] characters.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 /// Request methods recognised at the start of a message, each followed by a space.
 pub const METHODS: [&str; 8] = [

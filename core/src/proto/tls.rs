@@ -5,7 +5,6 @@
 //! [`parse_hello_body`] is lax: it reads as far as the bytes go and returns what it could
 //! (a hello cut after its SNI still names the server), so callers holding a bounded prefix
 //! and callers holding the whole reassembled hello use the same rules.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::wire::{be16, be24, u8_at, Reader};
 

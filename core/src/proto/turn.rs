@@ -11,7 +11,6 @@
 //! [`frames`] walks one datagram or TCP segment and returns at most [`MAX_FRAMES`] inner
 //! payloads; it stops at the first bytes that are neither (a segment that starts mid-frame,
 //! or STUN control messages, which the caller sees in the outer payload).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::proto::stun::{self, MAGIC};
 use crate::wire::{be16, be32};

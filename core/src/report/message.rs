@@ -12,8 +12,6 @@
 //! when it is serialised, so detectors only build evidence; the message of a verdict comes from
 //! its status, service, app and, without findings, the reason it is inconclusive.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use super::evidence::Evidence;
 use super::{Finding, Verdict};
 use crate::model::{App, FindingKind, Service, Status};

@@ -4,8 +4,6 @@
 //! `BTreeMap`, lists are sorted by id or time, and floats are printed by serde_json (ryu),
 //! identically natively and in WASM.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use crate::capture::Format;
 use crate::flow::Flow;
 use crate::label::FlowLabels;

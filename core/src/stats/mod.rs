@@ -13,7 +13,6 @@
 //!
 //! Every function is total: empty or non-finite input gives `None`, `1.0` (no evidence) or
 //! `f64::INFINITY` as documented, never a panic.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod ks;
 

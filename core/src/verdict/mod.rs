@@ -18,8 +18,6 @@
 //!   packets, no flow, or only one direction of traffic, one `capture` verdict says
 //!   `inconclusive` and why ([`nothing_to_judge`]), so no reader takes silence for "no blocking".
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use crate::classify::Service;
 use crate::label::LabeledFlow;
 use crate::model::{App, Severity, Status};
