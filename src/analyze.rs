@@ -19,7 +19,8 @@ OPTIONS:
                                     file; ndjson = one report per line
     --flows auto|all|voip|problems  which flows the text table lists (default auto: all flows
                                     when there are at most 40, else VoIP and problem flows)
-    --plot DIR                      write SVG throughput/RTT charts of flagged flows into DIR
+    --plot DIR                      write SVG throughput/RTT charts of flagged flows and a
+                                    two-lane timeline per call into DIR
     --lang en|fr|ar                 language of the text output (default: from LC_ALL,
                                     LC_MESSAGES or LANG; English otherwise). JSON always
                                     carries the English summary and the message id + params
@@ -328,6 +329,10 @@ fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
             .map_err(|e| format!("{}: {e}", dir.display()))
             .and_then(|()| crate::plot::write_plots(report, &dir))
         {
+            Ok(files) if files.is_empty() => eprintln!(
+                "voipwatch: --plot: nothing to draw for {}: no call, and no throttling finding with a throughput series",
+                crate::render::esc(&report.capture.name)
+            ),
             Ok(files) => {
                 for f in files {
                     eprintln!("voipwatch: wrote {}", f.display());

@@ -2,7 +2,10 @@
 //! flagged flows — every flow with a finding whose evidence carries the
 //! `series = {bin_s, t0, c2s_bps, s2c_bps, rtt_ms}` the throttling detectors store. One file
 //! per flow, `flow-<id>.svg`: throughput of both directions (top, with the estimated rate as a
-//! dashed line) and the median RTT per bin (bottom). The SVG depends only on the report.
+//! dashed line) and the median RTT per bin (bottom). Every call also gets `call-<id>.svg`, the
+//! page's two-lane timeline: what the call's client sent and what it received over the call's
+//! time, one-way periods outlined, the call's blocking findings marked. The SVG depends only on
+//! the report.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -51,7 +54,126 @@ pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> 
         std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
         written.push(path);
     }
+    for c in &report.calls {
+        let svg = call_timeline(report, c);
+        let path = dir.join(format!("call-{}.svg", c.id));
+        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
     Ok(written)
+}
+
+/// The IP of a report endpoint (`1.2.3.4:5`, `[::1]:5`, or a bare address).
+fn ip_of(endpoint: &str) -> &str {
+    match endpoint.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.is_empty() => {
+            let h = host.trim_start_matches('[').trim_end_matches(']');
+            // A bare IPv6 address has colons but no brackets: keep it whole.
+            if host.starts_with('[') || !h.contains(':') {
+                h
+            } else {
+                endpoint
+            }
+        }
+        _ => endpoint,
+    }
+}
+
+/// Whether a stream of `flow` in direction `dir` was sent by the call's client.
+fn sent_by_client(report: &Report, flow: u32, dir: &str, client: &str) -> bool {
+    let Some(f) = report.flows.iter().find(|f| f.id == flow) else {
+        return dir == "c2s";
+    };
+    let sender = if dir == "c2s" { &f.client } else { &f.server };
+    ip_of(sender) == client
+}
+
+/// The two-lane timeline of one call (see the module docs).
+pub fn call_timeline(report: &Report, c: &voipwatch_core::report::Call) -> String {
+    const TW: f64 = 860.0;
+    const TH: f64 = 170.0;
+    const LANE: f64 = 34.0;
+    const TOP: f64 = 40.0;
+    let (t0, t1) = (c.first_ts, c.last_ts.max(c.first_ts + 1e-3));
+    let x = |ts: f64| LEFT + (ts.clamp(t0, t1) - t0) / (t1 - t0) * (TW - LEFT - RIGHT);
+    let lane_y = |sent: bool| if sent { TOP } else { TOP + LANE + 10.0 };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{TW}" height="{TH}" viewBox="0 0 {TW} {TH}" font-family="sans-serif" font-size="12">
+<rect width="{TW}" height="{TH}" fill="white"/>
+<text x="{LEFT}" y="18" font-size="14" font-weight="bold">call {}: {} ({}) — packets each way over time</text>
+"##,
+        c.id,
+        esc(c.app.name()),
+        esc(&c.client),
+    );
+    for (sent, label) in [(true, "sent by"), (false, "received by")] {
+        let y = lane_y(sent);
+        let _ = writeln!(
+            s,
+            r##"<rect x="{LEFT}" y="{y}" width="{:.1}" height="{LANE}" fill="#f2f4f7"/>"##,
+            TW - LEFT - RIGHT
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="6" y="{:.1}">{label}</text><text x="6" y="{:.1}" font-size="10">{}</text>"##,
+            y + 14.0,
+            y + 27.0,
+            esc(&c.client)
+        );
+    }
+    for st in &c.media.streams {
+        let sent = sent_by_client(report, st.flow, st.dir, &c.client);
+        let (a, b) = (x(st.first_ts), x(st.last_ts));
+        let color = if sent { "#0b5cad" } else { "#b45309" };
+        let _ = writeln!(
+            s,
+            r##"<rect class="span" x="{a:.1}" y="{:.1}" width="{:.1}" height="{LANE}" fill="{color}" fill-opacity="0.75"/>"##,
+            lane_y(sent),
+            (b - a).max(1.5)
+        );
+    }
+    for p in &c.media.one_way {
+        // `only` names the direction that still flowed; the other lane went silent.
+        let silent_sent = !sent_by_client(report, p.flow, p.only, &c.client);
+        let (a, b) = (x(p.start), x(p.end));
+        let y = lane_y(silent_sent);
+        let _ = writeln!(
+            s,
+            r##"<rect class="one-way" x="{a:.1}" y="{y:.1}" width="{:.1}" height="{LANE}" fill="none" stroke="#b91c1c" stroke-width="2" stroke-dasharray="5 3"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#b91c1c">one direction only</text>"##,
+            (b - a).max(2.0),
+            a + 4.0,
+            y + LANE - 4.0
+        );
+    }
+    for (i, f) in report.findings.iter().enumerate() {
+        let about =
+            f.evidence.call() == Some(c.id) || f.flow.is_some_and(|id| c.flows.contains(&id));
+        if !about || f.severity == voipwatch_core::model::Severity::Info {
+            continue;
+        }
+        let at = x(f.ts);
+        let _ = writeln!(
+            s,
+            r##"<line class="mark" x1="{at:.1}" x2="{at:.1}" y1="{:.1}" y2="{:.1}" stroke="#b91c1c" stroke-width="1.5"/><text x="{:.1}" y="{:.1}" font-size="10">#{i} {}</text>"##,
+            TOP - 4.0,
+            TOP + 2.0 * LANE + 14.0,
+            at + 3.0,
+            TH - 22.0,
+            f.kind.as_str()
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#555">seconds since the call started: 0 – {:.1}</text>
+</svg>
+"##,
+        TW - RIGHT,
+        TH - 6.0,
+        t1 - t0
+    );
+    s
 }
 
 fn nums(v: &[u64]) -> Vec<Option<f64>> {
@@ -268,6 +390,14 @@ mod tests {
                 Some(1e6)
             )
         );
+    }
+
+    #[test]
+    fn endpoints_give_their_ip() {
+        assert_eq!(ip_of("10.0.0.1:443"), "10.0.0.1");
+        assert_eq!(ip_of("[fd00::1]:5060"), "fd00::1");
+        assert_eq!(ip_of("fd00::1"), "fd00::1");
+        assert_eq!(ip_of("10.0.0.1"), "10.0.0.1");
     }
 
     #[test]

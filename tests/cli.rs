@@ -501,3 +501,45 @@ fn compare_json_matches_its_golden() {
     assert_eq!(j["schema"], "voipwatch.compare/1");
     assert_eq!(j["result"]["verdict"], "differentiated");
 }
+
+/// `--plot` draws every call's two-lane timeline (the page's picture) and says when there is
+/// nothing to draw instead of writing nothing silently.
+#[test]
+fn plot_draws_call_timelines_and_says_when_there_is_nothing() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("voipwatch-plot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cap = root.join("captures/udp_media_blackhole.pcap");
+    let out = run(&[
+        "analyze",
+        "--plot",
+        dir.to_str().unwrap(),
+        cap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let svg = std::fs::read_to_string(dir.join("call-0.svg")).expect("the call's timeline");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("received by"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("class=\"one-way\""),
+        "the one-way period is outlined"
+    );
+    assert!(
+        svg.contains("udp_media_blocked"),
+        "the blocking finding is marked"
+    );
+    let none = run(&[
+        "analyze",
+        "--plot",
+        dir.to_str().unwrap(),
+        root.join("captures/dns_bogon.pcap").to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        e.contains("--plot: nothing to draw for dns_bogon.pcap"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

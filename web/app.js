@@ -370,6 +370,19 @@ function s(name, attrs = {}, text) {
   return e;
 }
 
+/** The IP of a report endpoint ("1.2.3.4:5", "[fd00::1]:5", or a bare address). */
+function ipOf(ep) {
+  const m = /^\[([^\]]+)\]:\d+$/.exec(ep) || /^([^:]+):\d+$/.exec(ep);
+  return m ? m[1] : ep;
+}
+
+/** Whether the stream of `flowId` in direction `dir` was sent by the call's client. */
+function sentByClient(r, flowId, dir, client) {
+  const f = (r.flows || []).find((x) => x.id === flowId);
+  if (!f) return dir === "c2s";
+  return ipOf(dir === "c2s" ? f.client : f.server) === client;
+}
+
 /** Two lanes (sent by the client, received by it) over the call's time: a bar where each
  * direction's media ran, the one-way periods hatched, and each finding about the call marked. */
 function callTimeline(c, r) {
@@ -377,8 +390,10 @@ function callTimeline(c, r) {
   const W = 640, H = 120, L = 8, R = 8, top = 22, lane = 26;
   const x = (ts) => L + ((Math.min(Math.max(ts, t0), t1) - t0) / (t1 - t0)) * (W - L - R);
   const streams = (c.media && c.media.streams) || [];
+  // Lanes are the call's client's view: a stream's direction is relative to its own flow, whose
+  // client may be the far end (a linked leg), so each stream is placed by who sent it.
   const spans = { c2s: [], s2c: [] };
-  for (const st of streams) if (spans[st.dir]) spans[st.dir].push([st.first_ts, st.last_ts]);
+  for (const st of streams) spans[sentByClient(r, st.flow, st.dir, c.client) ? "c2s" : "s2c"].push([st.first_ts, st.last_ts]);
   // Without RTP streams, the call's own span stands for the direction(s) that carried packets.
   if (!streams.length) { spans.c2s.push([t0, t1]); }
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart timeline", role: "img", "data-testid": "call-timeline", "aria-label": t("timeline_title", { id: c.id }) });
@@ -390,7 +405,8 @@ function callTimeline(c, r) {
     svg.append(s("text", { x: L + 4, y: y + lane / 2 + 4, class: "lane-label" }, label));
   });
   for (const p of ((c.media && c.media.one_way) || [])) {
-    const y = top + (p.only === "c2s" ? 1 : 0) * (lane + 8);
+    // `only` names the direction that still flowed: the other lane went silent.
+    const y = top + (sentByClient(r, p.flow, p.only, c.client) ? 1 : 0) * (lane + 8);
     svg.append(s("rect", { x: x(p.start), y, width: Math.max(2, x(p.end) - x(p.start)), height: lane, class: "one-way", "data-testid": "one-way" },
     ));
     svg.append(s("text", { x: x(p.start) + 4, y: y + lane - 4, class: "tick" }, t("timeline_one_way")));
@@ -415,7 +431,7 @@ function callQuality(c) {
     h("caption", { text: t("quality") }),
     h("thead", {}, h("tr", {}, ...["q_dir", "q_packets", "q_loss", "q_jitter", "q_mos", "q_codec"].map((k) => h("th", { text: t(k) })))),
     h("tbody", {}, streams.map((st) => h("tr", { "data-dir": st.dir },
-      h("td", { text: st.dir === "c2s" ? t("timeline_up", { client: c.client }) : t("timeline_down", { client: c.client }) }),
+      h("td", { text: sentByClient(current.report, st.flow, st.dir, c.client) ? t("timeline_up", { client: c.client }) : t("timeline_down", { client: c.client }) }),
       h("td", { text: num(st.packets) }),
       h("td", { text: fmt(st.loss_pct, " %") }),
       h("td", { text: fmt(st.jitter_ms, " ms") }),
