@@ -182,13 +182,13 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     };
     let _ = writeln!(
         s,
-        "{}: {} {}, {} ({}), {}{}",
+        "{}: {}{}, {} ({}), {}{}",
         esc(&c.name),
         format,
         if c.linktypes.is_empty() {
             String::new()
         } else {
-            format!("[{}]", c.linktypes.join(", "))
+            format!(" [{}]", c.linktypes.join(", "))
         },
         counted(c.packets, "packet", "packets"),
         size(c.bytes),

@@ -110,9 +110,65 @@ pub(crate) fn describe_first_bytes(data: &[u8]) -> String {
     let head = data.get(..4).unwrap_or(data);
     let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
     let mut s = format!("first bytes {}", hex.join(" "));
-    if head.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !head.is_empty() {
+    if let Some(kind) = file_kind(head) {
+        s.push_str(&format!(" ({kind})"));
+    } else if head.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !head.is_empty() {
         let text: String = head.iter().map(|b| char::from(*b)).collect();
         s.push_str(&format!(" (\"{text}\", text)"));
     }
     s
+}
+
+/// What a file that is not a pcap/pcapng looks like, from its first four bytes only (so the
+/// message does not depend on how the input was chunked): other capture formats with how to
+/// convert them, and the files people pick by mistake (a photo, a PDF, a screen recording).
+pub(crate) fn file_kind(head: &[u8]) -> Option<&'static str> {
+    Some(match head {
+        [0xff, 0xd8, 0xff, ..] => "a JPEG image, not a capture",
+        [0x89, b'P', b'N', b'G', ..] => "a PNG image, not a capture",
+        [b'G', b'I', b'F', b'8', ..] => "a GIF image, not a capture",
+        [b'%', b'P', b'D', b'F', ..] => "a PDF document, not a capture",
+        [b'R', b'I', b'F', b'F', ..] => "a RIFF media file (WAV/AVI/WebP), not a capture",
+        [b'O', b'g', b'g', b'S', ..] => "an Ogg audio file, not a capture",
+        [b'I', b'D', b'3', ..] => "an MP3 audio file, not a capture",
+        [0x1a, 0x45, 0xdf, 0xa3, ..] => "a Matroska/WebM video, not a capture",
+        [0x7f, b'E', b'L', b'F', ..] => "an ELF program, not a capture",
+        [b'M', b'Z', ..] => "a Windows program, not a capture",
+        [b'S', b'Q', b'L', b'i', ..] => "an SQLite database, not a capture",
+        [b's', b'n', b'o', b'o', ..] => {
+            "a Solaris snoop capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)"
+        }
+        [b'G', b'M', b'B', b'U', ..] => {
+            "a Microsoft Network Monitor capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)"
+        }
+        [b'X', b'C', b'P', 0, ..] => {
+            "a NetXray/Sniffer capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)"
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod file_kind_tests {
+    use super::{describe_first_bytes, file_kind};
+
+    #[test]
+    fn common_mistakes_and_other_capture_formats_are_named() {
+        assert_eq!(
+            file_kind(&[0xff, 0xd8, 0xff, 0xe0]),
+            Some("a JPEG image, not a capture")
+        );
+        assert!(file_kind(b"%PDF").unwrap().contains("PDF"));
+        assert!(file_kind(b"snoo").unwrap().contains("editcap"));
+        assert!(file_kind(b"GMBU").unwrap().contains("Network Monitor"));
+        assert_eq!(file_kind(b"hell"), None);
+        assert_eq!(
+            describe_first_bytes(&[0xff, 0xd8, 0xff, 0xe0, 1, 2]),
+            "first bytes ff d8 ff e0 (a JPEG image, not a capture)"
+        );
+        assert_eq!(
+            describe_first_bytes(b"hello"),
+            "first bytes 68 65 6c 6c (\"hell\", text)"
+        );
+    }
 }
