@@ -58,7 +58,10 @@ impl Detector for Handshake {
         // Servers that answered with data, and apps whose other flows got answers: the frame
         // of the first answer proves it (and is cited: a packet that reached the capture host).
         let mut answered: BTreeMap<IpAddr, u64> = BTreeMap::new();
-        let mut app_answered: BTreeMap<crate::model::App, (u32, u64)> = BTreeMap::new();
+        // Keyed by app and address family: an app that answered over IPv4 says nothing about an
+        // IPv6 SYN that went unanswered (a broken IPv6 path, then Happy Eyeballs falling back to
+        // IPv4, is ordinary and not blocking).
+        let mut app_answered: BTreeMap<(crate::model::App, bool), (u32, u64)> = BTreeMap::new();
         for g in input.flows {
             let Some(first) = g.packets.iter().find(|p| {
                 p.dir == Dir::S2c && (p.payload_len > 0 || g.transport != Transport::Tcp)
@@ -69,7 +72,9 @@ impl Detector for Handshake {
                 answered.entry(g.server.ip()).or_insert(first.frame);
             }
             if let Some(app) = g.class.app {
-                app_answered.entry(app).or_insert((g.id, first.frame));
+                app_answered
+                    .entry((app, g.server.is_ipv6()))
+                    .or_insert((g.id, first.frame));
             }
         }
         let boxed = |f: &Flow| -> Option<(u32, Nanos)> {
@@ -116,7 +121,7 @@ impl Detector for Handshake {
             let app_answer = f
                 .class
                 .app
-                .and_then(|a| app_answered.get(&a))
+                .and_then(|a| app_answered.get(&(a, f.server.is_ipv6())))
                 .filter(|(id, _)| *id != f.id)
                 .map(|(_, fr)| *fr);
             let pbox = boxed(f);
@@ -351,6 +356,40 @@ mod tests {
             "{}",
             out[0].summary
         );
+    }
+
+    #[test]
+    fn an_app_answering_over_ipv4_does_not_make_its_dead_ipv6_path_blocked() {
+        // Happy Eyeballs: the IPv6 SYNs go unanswered, the app then works over IPv4.
+        let mut v6 = flow(
+            0,
+            Transport::Tcp,
+            "[2001:db8::2]:40000",
+            "[2001:db8:1::5]:443",
+        );
+        push(
+            &mut v6,
+            &[
+                pkt(1, 0, C, SYN, 1000, 0, 0, 64),
+                pkt(2, 1000, C, SYN, 1000, 0, 0, 64),
+                pkt(3, 3000, C, SYN, 1000, 0, 0, 64),
+            ],
+        );
+        v6.class.app = Some(crate::model::App::WhatsApp);
+        let mut v4 = good(1);
+        v4.class.app = Some(crate::model::App::WhatsApp);
+        let out = run(&[v6.clone(), v4]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, "info", "{}", out[0].summary);
+        assert_eq!(ev(&out[0])["app_answered_other_flows"], false);
+        // The same app answering over IPv6 elsewhere does make it filtered.
+        let mut other_v6 = good(2);
+        other_v6.client = "[2001:db8::2]:40001".parse().unwrap();
+        other_v6.server = "[2001:db8:2::9]:443".parse().unwrap();
+        other_v6.class.app = Some(crate::model::App::WhatsApp);
+        let out = run(&[v6, other_v6]);
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(ev(&out[0])["app_answered_other_flows"], true);
     }
 
     #[test]

@@ -153,6 +153,7 @@ templates! {
     "verdict.inconclusive.one_direction_flows" => ["{app}: we cannot tell — only one direction of its traffic was recorded ({packets} packets).", "{app} : impossible de conclure — un seul sens de son trafic a été enregistré ({packets} paquets).", "{app}: لا يمكن الحكم — سُجّل اتجاه واحد فقط من حركته ({packets} حزمة)."],
     "verdict.inconclusive.too_little" => ["{app}: we cannot tell — too little traffic to judge ({packets} packets over {span_s}).", "{app} : impossible de conclure — trop peu de trafic pour juger ({packets} paquets en {span_s}).", "{app}: لا يمكن الحكم — الحركة أقل من أن يُحكم عليها ({packets} حزمة خلال {span_s})."],
     "verdict.inconclusive.nothing_to_judge" => ["{app}: nothing to judge — it holds no packets or no flow this tool can read, so it says nothing about blocking.", "{app} : rien à juger — elle ne contient aucun paquet ou aucun flux lisible, elle ne dit donc rien d'un blocage.", "{app}: لا شيء للحكم عليه — لا يحتوي على حزم أو تدفقات مقروءة، فلا يقول شيئًا عن الحظر."],
+    "verdict.inconclusive.unanswered" => ["{app}: we cannot tell — something went unanswered, but nothing else in the capture shows whether the other end was reachable.", "{app} : impossible de conclure — une demande est restée sans réponse, mais rien d'autre dans la capture ne montre si l'autre extrémité était joignable.", "{app}: لا يمكن الحكم — بقي طلب بلا ردّ، لكن لا شيء آخر في التسجيل يُظهر ما إذا كان الطرف الآخر قابلًا للوصول."],
     "verdict.inconclusive.limits_cut" => ["{app}: we cannot tell for sure — limits cut part of the evidence (see the limits listed).", "{app} : impossible de conclure avec certitude — des limites ont coupé une partie des preuves (voir les limites listées).", "{app}: لا يمكن الجزم — قطعت حدودٌ جزءًا من الأدلة (انظر الحدود المذكورة)."],
     "verdict.inconclusive.no_call" => ["{app}: there is no call in this capture, so it cannot show whether calls are blocked; its other traffic worked.", "{app} : aucune conversation dans cette capture, elle ne peut donc pas montrer si les appels sont bloqués ; le reste de son trafic fonctionnait.", "{app}: لا توجد مكالمة في هذا التسجيل، فلا يمكنه إثبات حظر المكالمات؛ بقية حركته عملت."],
     // ---- findings: what happened, in plain words ----
@@ -474,6 +475,8 @@ pub enum Reason {
     NoCall,
     /// No packets, no readable capture, or no IP flow (the `capture` verdict).
     NothingToJudge,
+    /// Something went unanswered and nothing in the capture says whether the far end was up.
+    Unanswered,
     /// Nothing wrong in what was analysed, but a limit cut the evidence (`capture.limits`).
     LimitsCut,
 }
@@ -486,6 +489,7 @@ impl Reason {
             Reason::TooLittle { .. } => "too_little",
             Reason::NoCall => "no_call",
             Reason::NothingToJudge => "nothing_to_judge",
+            Reason::Unanswered => "unanswered",
             Reason::LimitsCut => "limits_cut",
         }
     }

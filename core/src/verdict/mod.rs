@@ -20,7 +20,7 @@
 
 use crate::classify::Service;
 use crate::label::LabeledFlow;
-use crate::model::{App, Severity, Status};
+use crate::model::{App, FindingKind, Severity, Status};
 use crate::report::message::Reason;
 use crate::report::{Call, Finding, Subject, Verdict, VerdictApp};
 use crate::Nanos;
@@ -84,6 +84,14 @@ fn traffic(flows: &[&LabeledFlow]) -> Traffic {
     }
 }
 
+/// Finding kinds that, at info severity, mean "asked and never answered, with no control":
+/// they keep a verdict from reading `ok`. Only a request black-holed after a completed
+/// handshake: its flow carries packets both ways, so without this the verdict would read "its
+/// traffic flowed both ways". Unanswered SYNs, STUN checks and one-way UDP are left out on
+/// purpose: ICE probes candidates that never answer and Happy Eyeballs abandons a dead IPv6
+/// path as a matter of course, while the app works on its other flows.
+const UNANSWERED: &[FindingKind] = &[FindingKind::RequestBlackholed];
+
 /// Status and sentence for a group with findings `idx`.
 fn decide(
     subject: &str,
@@ -117,6 +125,23 @@ fn decide(
             format!("{subject}: {status} — {}{more}.", lower_first(body))
         };
         return (status, sentence, None);
+    }
+    // Something went unanswered and no control in the capture says whether the other end
+    // was reachable (the detector left it at info): not blocked, but not "worked" either.
+    let unanswered = idx
+        .iter()
+        .filter_map(|i| findings.get(*i))
+        .filter(|f| f.severity == Severity::Info && UNANSWERED.contains(&f.kind))
+        .min_by(|a, b| a.ts.total_cmp(&b.ts));
+    if let Some(f) = unanswered {
+        return (
+            Status::Inconclusive,
+            format!(
+                "{subject}: inconclusive — {} (nothing else in the capture shows whether that end was reachable, so this is not called blocking).",
+                lower_first(f.summary.trim_end_matches('.'))
+            ),
+            Some(Reason::Unanswered),
+        );
     }
     if !capture_two_way {
         return (
@@ -731,6 +756,38 @@ mod tests {
         assert_eq!(v[0].status, "inconclusive");
         assert!(v[0].summary.contains("one direction"), "{}", v[0].summary);
         assert_eq!(calls[0].status, "inconclusive");
+    }
+
+    #[test]
+    fn an_unanswered_request_without_a_control_is_inconclusive_not_ok() {
+        let flows = [two_way(0, Some("whatsapp"), Service::Call)];
+        let findings = [finding(
+            "request_blackholed",
+            Some(0),
+            "info",
+            "The request to g.whatsapp.net got no answer after the handshake.",
+            none(),
+        )];
+        let v = judge(&flows, &mut [], &findings);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].status, "inconclusive", "{}", v[0].summary);
+        assert!(
+            v[0].summary
+                .contains("the request to g.whatsapp.net got no answer"),
+            "{}",
+            v[0].summary
+        );
+        assert_eq!(v[0].reason, Some(Reason::Unanswered));
+        assert_eq!(v[0].message().id, "verdict.inconclusive.unanswered");
+        // An odd reset, or SYNs abandoned on another path, do not stop an ok verdict.
+        for kind in [
+            "tcp_reset_suspicious",
+            "handshake_timeout",
+            "stun_unanswered",
+        ] {
+            let f = [finding(kind, Some(0), "info", "Something odd.", none())];
+            assert_eq!(judge(&flows, &mut [], &f)[0].status, "ok", "{kind}");
+        }
     }
 
     #[test]
