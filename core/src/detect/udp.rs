@@ -302,7 +302,11 @@ impl Detector for UdpBlocking {
                 continue;
             }
             let stopped = !never && silence > cfg.rtp_cut_gap && sent_after >= 10;
-            if !(never || stopped)
+            // Answers stopped mid-call and the client kept sending for a while: not yet a
+            // block on its own (shorter than `rtp_cut_gap`), but one if the call then went on
+            // over a TCP relay that started after the answers stopped (checked below).
+            let cut = !never && silence >= cfg.stun_min_span && sent_after >= 10;
+            if !(never || stopped || cut)
                 || sent < u64::from(cfg.stun_min_sends)
                 || last.saturating_sub(first) < cfg.stun_min_span
             {
@@ -389,6 +393,41 @@ impl Detector for UdpBlocking {
                     if relays.len() == 1 { "" } else { "s" }
                 )
             };
+            // A relay leg that began once the UDP answers had stopped: the call moved to TCP.
+            let moved = fallback.filter(|g| !never && last_rx.is_some_and(|r| g.first_ts >= r));
+            if !(never || stopped || moved.is_some()) {
+                continue;
+            }
+            if let Some(g) = moved {
+                fallback_done.insert(g.id);
+                out.push(Finding {
+                    filter: None,
+                    kind: FindingKind::UdpBlockedTcpFallback,
+                    flow: Some(g.id),
+                    ts: secs(first),
+                    severity: Severity::Degraded,
+                    confidence: 0.7,
+                    summary: format!(
+                        "{label}: UDP media stopped coming back mid-call (nothing received for the last {:.1} s while {sent_after} packets were sent{stun_note}), and the call went on over TCP port {} ({}).",
+                        blocking::s1(silence),
+                        g.server.port(),
+                        g.server
+                    ),
+                    evidence: CallTcpFallbackEvidence {
+                        app: *app,
+                        call: *call_id,
+                        stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
+                        tcp_flow: g.id,
+                        tcp_server: g.server.to_string(),
+                        udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
+                        udp_packets_sent: sent,
+                        udp_servers: servers.len(),
+                    }
+                    .into(),
+                    packets: frames,
+                });
+                continue;
+            }
             if let (Some(g), true) = (fallback, never) {
                 fallback_done.insert(g.id);
                 out.push(Finding {
