@@ -629,11 +629,12 @@ def relay_cert():
     return c, k
 
 
-def aiortc_call(run, *offer_args, env=None):
+def aiortc_call(run, *offer_args, env=None, duration=6):
     """An aiortc audio call: the answerer in the server namespace, the offerer (the user) in the
-    client's, signalling over TCP 8100; 6 s of Opus audio each way. `env`: extra environment
+    client's, signalling over TCP 8100; `duration` s of Opus audio each way. `env`: extra environment
     variables for the offerer."""
-    ans = run.procs.start(SERVER, sys.executable, AIORTC, "answer", "--signal", S + ":8100", "--duration", "6")
+    ans = run.procs.start(SERVER, sys.executable, AIORTC, "answer", "--signal", S + ":8100", "--duration",
+                          str(duration))
     for _ in range(12):  # importing aiortc takes seconds on a loaded machine
         try:
             wait_listen(SERVER, 8100)
@@ -645,7 +646,7 @@ def aiortc_call(run, *offer_args, env=None):
         raise RuntimeError("aiortc answerer never listened on 8100")
     with run.capture():
         r = subprocess.run(["ip", "netns", "exec", CLIENT, sys.executable, AIORTC, "offer", "--signal",
-                            S + ":8100", "--duration", "6", *offer_args], text=True, capture_output=True,
+                            S + ":8100", "--duration", str(duration), *offer_args], text=True, capture_output=True,
                            timeout=120, env=dict(os.environ, **(env or {})))
         if r.returncode != 0:
             raise RuntimeError("aiortc offer failed: %s" % r.stderr[-2000:])
@@ -655,7 +656,7 @@ def aiortc_call(run, *offer_args, env=None):
 
 WEBRTC_CALL = ("A real WebRTC audio call between two aiortc %s peers (PyPI aiortc/aioice): SDP offer/answer "
                "over TCP 8100, ICE connectivity checks, DTLS-SRTP (DTLS 1.2 with use_srtp), then SRTP Opus "
-               "(aiortc's AudioStreamTrack, 20 ms frames) both ways for 6 s with RTCP, then close. %s")
+               "(aiortc's AudioStreamTrack, 20 ms frames) both ways for 6 s (4 s over TURN/TLS; 3 s per leg in the fallback call) with RTCP, then close. %s")
 
 
 @scenario(11)
@@ -776,7 +777,8 @@ def sip_srtp_call(run):
 def webrtc_call_turn_tls(run):
     c, k = relay_cert()
     coturn(run.procs, tls=(c, k))
-    aiortc_call(run, "--turn", "turns:%s:5349?transport=tcp" % RELAY2, "--relay", env={"SSL_CERT_FILE": c})
+    aiortc_call(run, "--turn", "turns:%s:5349?transport=tcp" % RELAY2, "--relay", env={"SSL_CERT_FILE": c},
+                duration=4)
     return {"description": WEBRTC_CALL % (version("aiortc"), "The offerer only uses relayed candidates and "
                                           "reaches coturn on 10.71.2.4:5349 over TLS (turns:, a self-signed "
                                           "certificate for IP 10.71.2.4 that the client trusts as its CA; "
