@@ -605,19 +605,36 @@ def webrtc_datachannel(run):
 AIORTC = os.path.join(LAB, "aiortc_peer.py")
 
 
-def coturn(procs):
-    """coturn (Debian) on RELAY2: TURN over UDP and TCP 3478, long-term credentials lab/labpass."""
+def coturn(procs, tls=None):
+    """coturn (Debian) on RELAY2: TURN over UDP and TCP 3478, long-term credentials lab/labpass;
+    with `tls` (cert, key), TURN over TLS on 5349 too."""
+    sec = ["--no-tls"] if tls is None else ["--tls-listening-port", "5349", "--cert", tls[0], "--pkey", tls[1]]
     procs.start(SERVER, "turnserver", "-n", "--listening-ip", RELAY2, "--relay-ip", RELAY2,
                 "--listening-port", "3478", "--min-port", "49160", "--max-port", "49200",
                 "--lt-cred-mech", "--user", "lab:labpass", "--realm", "lab.example", "--fingerprint",
-                "--no-tls", "--no-dtls", "--no-cli", "--log-file", "stdout", "--simple-log")
+                *sec, "--no-dtls", "--no-cli", "--log-file", "stdout", "--simple-log")
     wait_listen(SERVER, 3478)
+    if tls is not None:
+        wait_listen(SERVER, 5349)
 
 
-def aiortc_call(run, *offer_args):
+def relay_cert():
+    """A self-signed certificate for the relay, with its address as subjectAltName so that a
+    verifying client (Python's default context, given this certificate as its CA through
+    SSL_CERT_FILE) accepts it: nothing is turned off."""
+    c, k = tmp("relay-cert.pem"), tmp("relay-key.pem")
+    sh(None, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+       "-nodes", "-subj", "/CN=turn.lab.example", "-addext", "subjectAltName=IP:%s,DNS:turn.lab.example" % RELAY2,
+       "-days", "30", "-keyout", k, "-out", c)
+    return c, k
+
+
+def aiortc_call(run, *offer_args, env=None, duration=6):
     """An aiortc audio call: the answerer in the server namespace, the offerer (the user) in the
-    client's, signalling over TCP 8100; 6 s of Opus audio each way."""
-    ans = run.procs.start(SERVER, sys.executable, AIORTC, "answer", "--signal", S + ":8100", "--duration", "6")
+    client's, signalling over TCP 8100; `duration` s of Opus audio each way. `env`: extra environment
+    variables for the offerer."""
+    ans = run.procs.start(SERVER, sys.executable, AIORTC, "answer", "--signal", S + ":8100", "--duration",
+                          str(duration))
     for _ in range(12):  # importing aiortc takes seconds on a loaded machine
         try:
             wait_listen(SERVER, 8100)
@@ -629,8 +646,8 @@ def aiortc_call(run, *offer_args):
         raise RuntimeError("aiortc answerer never listened on 8100")
     with run.capture():
         r = subprocess.run(["ip", "netns", "exec", CLIENT, sys.executable, AIORTC, "offer", "--signal",
-                            S + ":8100", "--duration", "6", *offer_args], text=True, capture_output=True,
-                           timeout=120)
+                            S + ":8100", "--duration", str(duration), *offer_args], text=True, capture_output=True,
+                           timeout=120, env=dict(os.environ, **(env or {})))
         if r.returncode != 0:
             raise RuntimeError("aiortc offer failed: %s" % r.stderr[-2000:])
         run.log += [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
@@ -639,7 +656,7 @@ def aiortc_call(run, *offer_args):
 
 WEBRTC_CALL = ("A real WebRTC audio call between two aiortc %s peers (PyPI aiortc/aioice): SDP offer/answer "
                "over TCP 8100, ICE connectivity checks, DTLS-SRTP (DTLS 1.2 with use_srtp), then SRTP Opus "
-               "(aiortc's AudioStreamTrack, 20 ms frames) both ways for 6 s with RTCP, then close. %s")
+               "(aiortc's AudioStreamTrack, 20 ms frames) both ways for 6 s (4 s over TURN/TLS; 3 s per leg in the fallback call) with RTCP, then close. %s")
 
 
 @scenario(11)
@@ -686,6 +703,166 @@ def webrtc_call_turn_tcp(run):
                            ("tcp", RELAY2 + ":3478"): {"role": "media via TURN/TCP", "app": "webrtc",
                                                        "service": "call",
                                                        "protocols_include": ["stun", "turn", "rtp"]}}}
+
+
+BARESIP_MODULES = ("g711.so", "ausine.so", "aubridge.so", "srtp.so", "account.so", "menu.so")
+
+
+def baresip_conf(name, ip, user, rtp_ports):
+    """A config directory for one baresip (Debian) UA: no registrar (regint=0), SDES-SRTP mandatory
+    (RTP/SAVP with a=crypto), PCMU only, a 440 Hz sine as the microphone (ausine: 48 kHz stereo only,
+    baresip resamples to PCMU's 8 kHz mono), the speaker a dead end (aubridge)."""
+    d = tmp("baresip-" + name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config"), "w") as fh:
+        fh.write("poll_method epoll\nsip_listen %s:5060\naudio_player aubridge,%s\naudio_source ausine,440\n"
+                 "audio_alert aubridge,%s\nausrc_srate 48000\nauplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n"
+                 "rtp_ports %s\nrtcp_mux no\njitter_buffer_delay 5-10\nmodule_path /usr/lib/baresip/modules\n"
+                 % (ip, name, name, rtp_ports) + "".join("module %s\n" % m for m in BARESIP_MODULES))
+    with open(os.path.join(d, "accounts"), "w") as fh:
+        fh.write("<sip:%s@%s:5060>;regint=0;mediaenc=srtp-mand;answermode=auto;audio_codecs=PCMU\n" % (user, ip))
+    return d
+
+
+def baresip_version():
+    r = subprocess.run(["baresip", "-h"], text=True, capture_output=True)
+    first = (r.stdout + r.stderr).splitlines()
+    return first[0].split(" Copyright")[0] if first else "baresip"
+
+
+def baresip_call(run, seconds):
+    """bob (the callee, auto-answer) in the server namespace, alice (the user) dials him from the
+    client's and quits `seconds` after starting, which hangs up with a BYE."""
+    bob = baresip_conf("bob", S, "bob", "52300-52310")
+    alice = baresip_conf("alice", C, "alice", "41200-41210")
+    run.procs.start(SERVER, "baresip", "-f", bob, "-t", str(seconds + 20))
+    wait_listen(SERVER, 5060, "u")
+    with run.capture():
+        r = subprocess.run(["ip", "netns", "exec", CLIENT, "baresip", "-f", alice, "-e", "/dial sip:bob@%s:5060" % S,
+                            "-t", str(seconds)], text=True, capture_output=True, timeout=seconds + 30,
+                           stdin=subprocess.DEVNULL)
+        out = r.stdout + r.stderr
+        run.log.append({"role": "baresip-caller", "version": baresip_version(), "exit": r.returncode,
+                        "established": "established" in out.lower(),
+                        "log_tail": [ln for ln in out.splitlines() if "call" in ln.lower()][-6:]})
+        time.sleep(1.0)
+
+
+SIP_SRTP = ("A real SIP call between two %s UAs (Debian baresip): alice@10.71.1.2 dials "
+            "sip:bob@10.71.2.2:5060 directly (no registrar), INVITE/100/180?/200/ACK over UDP 5060 with SDP "
+            "m=audio RTP/SAVP and a=crypto (SDES-SRTP, mediaenc=srtp-mand), bob answers automatically; PCMU "
+            "(PT 0, 20 ms) SRTP both ways from a 440 Hz sine, RTCP (SRTCP) on the next port; alice hangs up "
+            "with a BYE after about %d s. RTP headers are in the clear (SRTP encrypts the payload only), so "
+            "sequence, timestamps, loss and jitter are measurable.")
+
+
+@scenario(11)
+def sip_srtp_call(run):
+    baresip_call(run, 4)
+    sip = {"app": "sip", "service": "call", "protocols_include": ["rtp"]}
+    return {"description": SIP_SRTP % (baresip_version(), 4),
+            "applied": {"impairment": "none", "config": {"mediaenc": "srtp-mand", "codec": "PCMU"}},
+            "expect": {"calls": [{"app": "sip", "count": 1}], "calls_total": 1,
+                       "verdicts": [{"app": "sip", "status": "ok"}],
+                       "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("udp", S + ":5060"): {"role": "signalling", "app": "sip",
+                                                  "protocols_include": ["sip", "sdp"]}},
+            "flow_port_notes": [("udp", lambda p: 52300 <= p <= 52310 and p % 2 == 0, dict(sip, role="media")),
+                                ("udp", lambda p: 52300 <= p <= 52310 and p % 2 == 1,
+                                 {"role": "rtcp (SRTCP)", "app": "sip"})]}
+
+
+@scenario(11)
+def webrtc_call_turn_tls(run):
+    c, k = relay_cert()
+    coturn(run.procs, tls=(c, k))
+    aiortc_call(run, "--turn", "turns:%s:5349?transport=tcp" % RELAY2, "--relay", env={"SSL_CERT_FILE": c},
+                duration=4)
+    return {"description": WEBRTC_CALL % (version("aiortc"), "The offerer only uses relayed candidates and "
+                                          "reaches coturn on 10.71.2.4:5349 over TLS (turns:, a self-signed "
+                                          "certificate for IP 10.71.2.4 that the client trusts as its CA; "
+                                          "the handshake verifies it). Everything of the call (Allocate, "
+                                          "ChannelData, ICE checks, DTLS, SRTP) is inside TLS application "
+                                          "data: on the wire there is one TCP connection with a TLS "
+                                          "handshake (no SNI: the server is an address) and records both "
+                                          "ways at the call's packet rate. RTP sequence numbers, "
+                                          "timestamps, payload types and SSRCs cannot be seen, so loss, "
+                                          "jitter and MOS cannot be measured; the connection's timing and "
+                                          "rate, and TCP loss, can."),
+            "applied": {"impairment": "none", "config": {"turn": RELAY2 + ":5349/tls", "relay_only": True}},
+            "expect": {"calls_total": 1, "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": NO_BLOCK + NO_THROTTLE},
+            "flow_notes": {("tcp", S + ":8100"): {"role": "signalling (SDP over TCP)"},
+                           ("tcp", RELAY2 + ":5349"): {"role": "media via TURN/TLS", "service": "call",
+                                                       "protocols_include": ["tls"]}}}
+
+
+@scenario(11)
+def webrtc_udp_blocked_turn_tcp(run):
+    coturn(run.procs)
+    rule = ["iptables", "-I", "FORWARD", "-p", "udp", "-j", "DROP"]
+    count = ["iptables", "-A", "FORWARD", "-p", "udp", "-j", "RETURN"]  # counts forwarded UDP, accepts it
+    router(*count)
+    ans = run.procs.start(SERVER, sys.executable, AIORTC, "answer", "--signal", S + ":8100", "--duration", "3",
+                          "--legs", "2")
+    for _ in range(12):
+        try:
+            wait_listen(SERVER, 8100)
+            break
+        except RuntimeError:
+            if ans.poll() is not None:
+                raise RuntimeError("aiortc answerer exited: %s" % run.procs.stop_all())
+    else:
+        raise RuntimeError("aiortc answerer never listened on 8100")
+    with run.capture():
+        off = subprocess.Popen(["ip", "netns", "exec", CLIENT, sys.executable, AIORTC, "offer", "--signal",
+                                S + ":8100", "--duration", "3", "--fallback-turn",
+                                "turn:%s:3478?transport=tcp" % RELAY2, "--stall", "2"],
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # the media starts once aiortc has imported and connected: wait for UDP to flow (a counting rule)
+        t0 = time.time()
+        while time.time() - t0 < 60 and udp_forwarded() < 150:  # ICE checks, DTLS, ~1 s of Opus
+            time.sleep(0.1)
+        time.sleep(1.5)
+        router(*rule)
+        run.applied_at = time.time()
+        stdout, stderr = off.communicate(timeout=120)
+        if off.returncode != 0:
+            raise RuntimeError("aiortc offer failed: %s" % stderr[-2000:])
+        run.log += [json.loads(ln) for ln in stdout.splitlines() if ln.startswith("{")]
+        time.sleep(1.0)
+    return {"description": WEBRTC_CALL % (version("aiortc"), "About 3 s into the P2P media (host candidates, "
+                                          "UDP between 10.71.1.2 and 10.71.2.2) the router starts dropping "
+                                          "all forwarded UDP. aiortc has no ICE restart, so the caller does "
+                                          "what an app can: once no audio has arrived for 2 s it hangs that "
+                                          "leg up and calls again (a new offer over the same TCP 8100 "
+                                          "signalling) with relayed candidates only, through coturn on "
+                                          "10.71.2.4:3478 over TCP (RFC 6062 framing); that leg's media "
+                                          "flows for 3 s, the relay reaching the answerer over UDP inside "
+                                          "the server network, which the router does not see."),
+            "applied": {"impairment": "iptables DROP of all forwarded UDP, from ~3 s into the call",
+                        "where": "vw-router FORWARD", "commands": [" ".join(count), " ".join(rule)],
+                        "config": {"fallback_turn": RELAY2 + ":3478/tcp", "stall_s": 2}},
+            "expect": {"calls_total": 1, "calls": [{"app": "webrtc", "count": 1}],
+                       "findings": [{"kind": "udp_blocked_tcp_fallback", "call_app": "webrtc"}],
+                       "no_verdict_status": ["blocked", "throttled"],
+                       "findings_absent_everywhere": ["tcp_reset_injected", "dns_injection", "udp_media_blocked"]
+                       + NO_THROTTLE},
+            "flow_notes": {("tcp", S + ":8100"): {"role": "signalling (SDP over TCP)"},
+                           ("tcp", RELAY2 + ":3478"): {"role": "media via TURN/TCP after the fallback",
+                                                       "service": "call", "findings": ["udp_blocked_tcp_fallback"],
+                                                       "protocols_include": ["stun", "turn", "rtp"]}}}
+
+
+def udp_forwarded():
+    """UDP packets the router has forwarded so far (its FORWARD counters, a rule of its own)."""
+    out = sh(ROUTER, "iptables", "-L", "FORWARD", "-v", "-x", "-n", capture=True)
+    for ln in out.splitlines():
+        f = ln.split()
+        if len(f) > 3 and f[2] == "RETURN" and f[3] in ("udp", "17"):
+            return int(f[0])
+    return 0
 
 
 def version(pkg):
@@ -1628,6 +1805,7 @@ def main():
     notes = truth.pop("flow_notes", {})
     query_notes = truth.pop("flow_query", {})
     rate_flow = truth.pop("rate_flow", None)
+    port_notes = truth.pop("flow_port_notes", [])
     rate_flows = truth.pop("rate_flows", False)
     qports = dns_flows(rows, flows) if query_notes else {}
     seen = {}
@@ -1645,6 +1823,10 @@ def main():
             e.update(notes[key])
         elif alt in notes:  # e.g. an RTCP flow whose first packet came from the server side
             e.update(notes[alt])
+        for t, pred, extra in port_notes:  # media on ports the stack chose (known from SDP, not here)
+            ports = [int(e["match"][k].rsplit(":", 1)[1]) for k in ("client", "server")]
+            if t == e["match"]["transport"] and any(pred(p) for p in ports):
+                e.update(extra)
         for t, srv, i, extra in run.flow_roles:
             if (t, srv) == key and i == idx:
                 e.update(extra)

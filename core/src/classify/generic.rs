@@ -12,6 +12,13 @@
 //!      the controlling agent on a P2P path). One-way media from the originator is what a
 //!      call whose download is blocked looks like; one-way media *to* the originator is
 //!      cloud gaming or a broadcast, not a call.
+//!    - or **TURN over TLS** (RFC 8656 §3.1, `turns:`): a TCP flow to the IANA `turns` port
+//!      5349 (RFC 7065 §3) whose TLS handshake was seen and whose data then flowed both ways
+//!      at call cadence for ≥ [`TURN_TLS_MIN_SECS`]: ≥ [`CADENCE_MIN_RATE`] packets/s each way,
+//!      ≥ [`TURN_TLS_MIN_PAYLOAD`] bytes of payload per packet on average each way (records,
+//!      not bare ACKs) and ≤ [`TURN_TLS_MAX_PAYLOAD`] (voice/video-call sized, not bulk).
+//!      The media is encrypted inside TLS, so no RTP is measured: the call is found, its
+//!      timing and rate are known, its loss, jitter and MOS are not.
 //! 2. **VoIP** (`voip`), on a flow without STUN and DTLS: plain RTP (already call evidence:
 //!    SIP/H.323/MGCP telephony whose signalling is not in the capture, `finalize_service`),
 //!    or call signalling that names no app (H.225 Setup, MGCP CRCX, IAX2 NEW).
@@ -21,12 +28,14 @@
 //! `webrtc_datachannel`), SRTP only towards the originator (cloud gaming video). Each call
 //! gets an evidence line listing the facts that made it one.
 //!
-//! Known false positives: a cloud-gaming or streaming session whose user also sends voice
+//! Known false positives: any interactive two-way TLS session on port 5349 (a TURN/TLS data
+//! channel carrying a game or a chat at ≥ 8 packets/s both ways) is counted as a call;
+//! a cloud-gaming or streaming session whose user also sends voice
 //! chat upstream over SRTP (it is a voice call of sorts); two unknown WebRTC apps used at once
 //! by one host within [`JOIN_GAP_NS`](super::calls::JOIN_GAP_NS) are grouped as one call.
 
 use super::{Confidence, FlowLabels, Protocol, RtpStats};
-use crate::flow::Flow;
+use crate::flow::{Flow, Transport};
 use crate::model::App;
 
 /// Least RTP packets of a stream with call cadence.
@@ -55,6 +64,42 @@ fn cadence_packets(c: &FlowLabels, dir: &str) -> u64 {
         .sum()
 }
 
+/// The IANA port of TURN over TLS (`turns`, RFC 7065 §3).
+pub const TURNS_PORT: u16 = 5349;
+/// Least duration (s) of a TURN/TLS flow with call cadence.
+pub const TURN_TLS_MIN_SECS: f64 = 2.0;
+/// Least mean TCP payload per packet (bytes), each way: records, not bare ACKs.
+pub const TURN_TLS_MIN_PAYLOAD: u64 = 30;
+/// Most mean TCP payload per packet (bytes), each way: call media, not a bulk transfer.
+pub const TURN_TLS_MAX_PAYLOAD: u64 = 700;
+
+/// Why a TCP flow is a call relayed over TURN/TLS (see the module doc), if it is one.
+fn turn_tls_call(flow: &Flow, c: &FlowLabels) -> Option<String> {
+    if flow.transport != Transport::Tcp
+        || flow.server.port() != TURNS_PORT
+        || !c.has_protocol(Protocol::Tls)
+    {
+        return None;
+    }
+    let span = flow.last_ts.saturating_sub(flow.first_ts) as f64 / 1e9;
+    if span < TURN_TLS_MIN_SECS {
+        return None;
+    }
+    let mut rates = [0.0f64; 2];
+    for (d, r) in flow.dir.iter().zip(rates.iter_mut()) {
+        let mean = d.payload_bytes.checked_div(d.packets)?;
+        *r = d.packets as f64 / span;
+        if *r < CADENCE_MIN_RATE || !(TURN_TLS_MIN_PAYLOAD..=TURN_TLS_MAX_PAYLOAD).contains(&mean) {
+            return None;
+        }
+    }
+    let [up, down] = rates;
+    Some(format!(
+        "TURN over TLS (port {TURNS_PORT}): records both ways at call cadence ({up:.0} and \
+         {down:.0} packets/s over {span:.1} s); the media inside TLS is not measured"
+    ))
+}
+
 /// Frames of the first STUN Binding request answered by a success response (same
 /// transaction id, other direction).
 pub fn ice_check_answered(c: &FlowLabels) -> Option<(u64, u64)> {
@@ -75,8 +120,17 @@ pub fn ice_check_answered(c: &FlowLabels) -> Option<(u64, u64)> {
 
 /// Gives a call of no known app its generic id (see the module doc). Call on every flow
 /// once its RTP streams are final, before `service` is set.
-pub fn label(_flow: &Flow, c: &mut FlowLabels) {
+pub fn label(flow: &Flow, c: &mut FlowLabels) {
     if c.app.is_some() {
+        return;
+    }
+    if let Some(why) = turn_tls_call(flow, c) {
+        c.set_app(
+            App::WebRtc,
+            Confidence::Low,
+            "WebRTC call of an unknown app (relayed over TURN/TLS)",
+        );
+        c.mark_call(format!("WebRTC call: {why}"));
         return;
     }
     let webrtc = c.has_protocol(Protocol::Stun) || c.has_protocol(Protocol::Dtls);
@@ -127,6 +181,7 @@ pub fn label(_flow: &Flow, c: &mut FlowLabels) {
 mod tests {
     use super::*;
     use crate::flow::Dir;
+    use crate::label::LabeledFlow;
     use crate::model::Service;
     use crate::testkit::flows::through_engine;
 
@@ -181,6 +236,54 @@ mod tests {
             .next()
             .map(|f| f.class)
             .unwrap_or_default()
+    }
+
+    /// A TCP flow to `port` over 5 s with (packets, payload bytes) per direction.
+    fn tcp_flow(port: u16, up: (u64, u64), down: (u64, u64), tls: bool) -> LabeledFlow {
+        let mut f = crate::testkit::flows::flow(
+            0,
+            Transport::Tcp,
+            "192.168.1.2:40000",
+            &format!("198.51.100.4:{port}"),
+        );
+        f.flow.last_ts = 5_000 * MS;
+        f.flow.dir[0].packets = up.0;
+        f.flow.dir[0].payload_bytes = up.1;
+        f.flow.dir[1].packets = down.0;
+        f.flow.dir[1].payload_bytes = down.1;
+        if tls {
+            f.class.add_protocol(Protocol::Tls);
+        }
+        f
+    }
+
+    #[test]
+    fn turn_over_tls_at_call_cadence_is_a_call() {
+        // aiortc through coturn over TLS (lab webrtc_call_turn_tls): ~50 records/s each way.
+        let mut f = tcp_flow(TURNS_PORT, (250, 32_000), (250, 32_000), true);
+        label(&f.flow, &mut f.class);
+        assert_eq!(f.class.app, Some(App::WebRtc));
+        assert_eq!(f.class.service, Service::Call);
+        assert!(f.class.evidence.iter().any(|e| e.contains("TURN over TLS")));
+    }
+
+    #[test]
+    fn turn_tls_port_without_call_cadence_or_tls_is_not_a_call() {
+        // A bulk download (ACKs up), a quiet session, another port, no TLS seen.
+        for (port, up, down, tls) in [
+            (TURNS_PORT, (900, 0), (1800, 2_500_000), true),
+            (TURNS_PORT, (20, 3_000), (20, 3_000), true),
+            (443, (250, 32_000), (250, 32_000), true),
+            (TURNS_PORT, (250, 32_000), (250, 32_000), false),
+        ] {
+            let mut f = tcp_flow(port, up, down, tls);
+            label(&f.flow, &mut f.class);
+            assert_ne!(
+                f.class.service,
+                Service::Call,
+                "{port} {up:?} {down:?} {tls}"
+            );
+        }
     }
 
     #[test]

@@ -33,7 +33,11 @@
 //!   of the UDP candidates — to port 443, 3478 or 5349, starting no earlier than 1 s before the
 //!   first UDP attempt and within `fallback_window` (30 s) after the last, got data back: ICE
 //!   fell back to TURN/TCP or TLS. The app's signalling connection (open before the call) is
-//!   not a fallback.
+//!   not a fallback. Also **mid-call**: the UDP answers stopped ≥ `stun_min_span` (1.5 s)
+//!   before the client's last datagram with ≥ 10 sent after them (short of the 5 s a block
+//!   needs on its own), and such a TCP relay flow started after the last answer: the app
+//!   moved the call to TURN/TCP (lab `webrtc_udp_blocked_turn_tcp`); reported instead of
+//!   `udp_media_blocked`, since the call went on.
 //!   Severity `degraded` (the call can work, worse), confidence 0.7.
 //!
 //! # Guards
@@ -302,7 +306,11 @@ impl Detector for UdpBlocking {
                 continue;
             }
             let stopped = !never && silence > cfg.rtp_cut_gap && sent_after >= 10;
-            if !(never || stopped)
+            // Answers stopped mid-call and the client kept sending for a while: not yet a
+            // block on its own (shorter than `rtp_cut_gap`), but one if the call then went on
+            // over a TCP relay that started after the answers stopped (checked below).
+            let cut = !never && silence >= cfg.stun_min_span && sent_after >= 10;
+            if !(never || stopped || cut)
                 || sent < u64::from(cfg.stun_min_sends)
                 || last.saturating_sub(first) < cfg.stun_min_span
             {
@@ -389,6 +397,41 @@ impl Detector for UdpBlocking {
                     if relays.len() == 1 { "" } else { "s" }
                 )
             };
+            // A relay leg that began once the UDP answers had stopped: the call moved to TCP.
+            let moved = fallback.filter(|g| !never && last_rx.is_some_and(|r| g.first_ts >= r));
+            if !(never || stopped || moved.is_some()) {
+                continue;
+            }
+            if let Some(g) = moved {
+                fallback_done.insert(g.id);
+                out.push(Finding {
+                    filter: None,
+                    kind: FindingKind::UdpBlockedTcpFallback,
+                    flow: Some(g.id),
+                    ts: secs(first),
+                    severity: Severity::Degraded,
+                    confidence: 0.7,
+                    summary: format!(
+                        "{label}: UDP media stopped coming back mid-call (nothing received for the last {:.1} s while {sent_after} packets were sent{stun_note}), and the call went on over TCP port {} ({}).",
+                        blocking::s1(silence),
+                        g.server.port(),
+                        g.server
+                    ),
+                    evidence: CallTcpFallbackEvidence {
+                        app: *app,
+                        call: *call_id,
+                        stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
+                        tcp_flow: g.id,
+                        tcp_server: g.server.to_string(),
+                        udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
+                        udp_packets_sent: sent,
+                        udp_servers: servers.len(),
+                    }
+                    .into(),
+                    packets: frames,
+                });
+                continue;
+            }
             if let (Some(g), true) = (fallback, never) {
                 fallback_done.insert(g.id);
                 out.push(Finding {
@@ -946,6 +989,57 @@ mod tests {
             "{}",
             out[1].summary
         );
+    }
+
+    /// Media both ways until the answers stop at 4 s; the client gives up at 6 s.
+    fn media_cut_short() -> LabeledFlow {
+        let mut f = flow(1, Transport::Udp, "10.0.0.2:50000", "198.51.100.2:40000");
+        f.class.app = Some(App::WebRtc);
+        f.class.service = Service::Call;
+        f.class.protocols = [Protocol::Rtp, Protocol::Srtp, Protocol::Stun].into();
+        let mut ps = Vec::new();
+        for i in 0..300i64 {
+            let ts = i * 20;
+            ps.push(pkt(2 * i as u64 + 1, ts, Dir::C2s, 0, 0, 0, 120, 64));
+            if ts < 4000 {
+                ps.push(pkt(2 * i as u64 + 2, ts + 5, Dir::S2c, 0, 0, 0, 120, 120));
+            }
+        }
+        push(&mut f, &ps);
+        f
+    }
+
+    #[test]
+    fn media_cut_mid_call_then_turn_tcp_is_fallback() {
+        let mut t = flow(4, Transport::Tcp, "10.0.0.2:40001", "198.51.100.4:3478");
+        t.class.protocols = [Protocol::Stun, Protocol::Turn].into();
+        push(
+            &mut t,
+            &[
+                pkt(700, 6100, Dir::C2s, SYN, 1, 0, 0, 64),
+                pkt(701, 6101, Dir::S2c, SYN | ACK, 9, 2, 0, 120),
+                pkt(702, 6110, Dir::S2c, PSH | ACK, 10, 2, 300, 120),
+            ],
+        );
+        let out = run(&[media_cut_short(), web(3), t.clone()]);
+        let kinds: Vec<&str> = out.iter().map(|x| x.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["udp_blocked_tcp_fallback"], "{out:?}");
+        assert_eq!(out[0].flow, Some(4));
+        assert!(out[0].summary.contains("mid-call"), "{}", out[0].summary);
+        // 2 s of silence without a TCP leg is not a block (the app may have hung up).
+        assert!(run(&[media_cut_short(), web(3)]).is_empty());
+        // A TCP relay already open before the answers stopped is not a fallback.
+        let mut early = flow(4, Transport::Tcp, "10.0.0.2:40001", "198.51.100.4:3478");
+        early.class.protocols = t.class.protocols;
+        push(
+            &mut early,
+            &[
+                pkt(700, 1100, Dir::C2s, SYN, 1, 0, 0, 64),
+                pkt(701, 1101, Dir::S2c, SYN | ACK, 9, 2, 0, 120),
+                pkt(702, 1110, Dir::S2c, PSH | ACK, 10, 2, 300, 120),
+            ],
+        );
+        assert!(run(&[media_cut_short(), web(3), early]).is_empty());
     }
 
     #[test]
