@@ -11,6 +11,11 @@
 //! a.push(chunk);                                  // Uint8Array; throws Error on a capture error
 //! a.progress();                                   // { bytes, packets, flows }
 //! const json = a.finish();                        // identical to `voipwatch analyze --format json`
+//! // or, for a report too large for one string (the page does this):
+//! a.end();                                        // keeps the report in the engine
+//! a.writeJson((part) => parts.push(part), 4 << 20); // the same bytes, in Uint8Array parts
+//! const view = JSON.parse(a.view());              // the report without flows, plus flow_count
+//! const page = JSON.parse(a.flowPage("", "all", "bytes", false, 0, 500)); // {matching,total,offset,rows}
 //! ```
 //!
 //! The crate keeps the workspace's `forbid(unsafe_code)`: the only `unsafe` is inside the

@@ -109,8 +109,9 @@ fn end_streams_the_json_in_parts_and_pages_the_flows() {
     a.push(&data).map_err(error_message).unwrap();
     assert_eq!(a.end().map_err(error_message).unwrap(), 1);
     let parts = js_sys::Array::new();
-    let sink =
-        js_sys::Function::new_with_args("parts, p", "parts.push(p)").bind1(&JsValue::NULL, &parts);
+    let sink: js_sys::Function = js_sys::Function::new_with_args("parts, p", "parts.push(p)")
+        .bind1(&JsValue::NULL, &parts)
+        .unchecked_into();
     a.write_json(&sink, 0).map_err(error_message).unwrap();
     let mut got = Vec::new();
     for p in parts.iter() {
