@@ -162,3 +162,13 @@ export function writeManyFlowsPcap(path, n) {
   closeSync(fd);
   return size;
 }
+
+/** The generated call plus two frames the decoder refuses (IPv4 header length 1, IP version
+ *  6 in an IPv4 ethertype): a capture whose `capture.decode_errors` is not empty. */
+export function decodeErrorsPcap() {
+  const bad = udp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 3478, Buffer.from("x"));
+  bad[14] = 0x41;
+  const bad6 = udp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 3478, Buffer.from("x"));
+  bad6[14] = 0x65;
+  return Buffer.concat([callPcap(), record(1_700_000_100 * 1e6, bad), record(1_700_000_101 * 1e6, bad6)]);
+}

@@ -14,7 +14,7 @@ import { gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { chromium } from "playwright-core";
 import { serve, CSP } from "./server.mjs";
-import { callPcap, writeBigPcap, writeManyFlowsPcap } from "./pcap.mjs";
+import { callPcap, decodeErrorsPcap, writeBigPcap, writeManyFlowsPcap } from "./pcap.mjs";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ROOT = resolve(WEB, "..");
@@ -146,7 +146,9 @@ function captures() {
     : [];
   const gen = join(tmp, "generated-call.pcap");
   writeFileSync(gen, callPcap());
-  return [gen, ...found];
+  const bad = join(tmp, "generated-decode-errors.pcap");
+  writeFileSync(bad, decodeErrorsPcap());
+  return [gen, bad, ...found];
 }
 
 /** The capture that shows the most: one with a charted finding, else with verdicts, else generated. */
@@ -649,17 +651,24 @@ test(`${MANY_FLOWS} flows: the page renders, pages, filters and sorts them, and 
   assert.equal(second.length, 500);
   assert.ok(second[0] > first[first.length - 1], "the next page follows on");
   // Sorting covers all flows: id descending starts at the last flow.
+  const s0 = Date.now();
   await page.click('#flows th button[data-key="id"]');
   await flowsReady(page);
+  const sortMs = Date.now() - s0;
   const down = await ids();
   assert.equal(Math.max(...down), down[0]);
   assert.ok(down[0] >= MANY_FLOWS - 1, `descending starts at the last flow (${down[0]})`);
   // The filter covers all flows: one client address near the end of the capture.
   const i = MANY_FLOWS - 7;
   const client = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:${1024 + (i % 50_000)}`;
+  const f0 = Date.now();
   await page.fill('[data-testid="flow-filter"]', client);
   await flowsReady(page);
+  const filterMs = Date.now() - f0;
   assert.equal((await ids()).length, 1, `filtering by ${client} finds its one flow`);
+  const timing = `flows table over all ${MANY_FLOWS} flows: sort ${sortMs} ms, filter ${filterMs} ms (request to drawn page)`;
+  console.log(`# ${timing}`);
+  writeFileSync(join(ART, "many-flows.txt"), `${line}\n${timing}\n`);
   const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-json"]')]);
   const got = fileDigest(await dl.path());
   assert.equal(got.size, ref.size, "downloaded report has the CLI's size");
