@@ -5,7 +5,7 @@ import { lineChart, si } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUSES = ["blocked", "throttled", "degraded", "inconclusive", "ok"];
-const MAX_ROWS = 500;
+const PAGE_ROWS = 500; // rows of the flows table per page; the engine filters and sorts all flows
 
 let lang = "en";
 let worker = null;
@@ -157,6 +157,7 @@ function onWorkerMessage(ev) {
   const m = ev.data || {};
   if (m.type === "fatal") { engineFailed(m.message); return; }
   if (m.type === "compared") { compared(m); return; }
+  if (m.type === "flows") { flowsArrived(m); return; }
   if (m.type === "hash") {
     const w = hashWaiters.get(m.id);
     hashWaiters.delete(m.id);
@@ -208,14 +209,15 @@ function analyze(file) {
 function finished(file, m, wallMs) {
   let report;
   try {
-    report = JSON.parse(m.json);
+    // The view: the report without its flows (those come a page at a time from the worker).
+    report = JSON.parse(m.view);
   } catch (e) {
     fail("error_engine", String(e));
     return;
   }
   const cap = report.capture || {};
   current = {
-    report, json: m.json, file, messages: m.messages || {}, sha256: null, analysedAt: Date.now(),
+    report, blob: m.blob, file, messages: m.messages || {}, sha256: null, analysedAt: Date.now(),
     stats: { ms: m.ms, wallMs, total: m.total, wasmBytes: m.wasmBytes, peakWasmBytes: m.peakWasmBytes },
   };
   const err = cap.error || m.pushError;
@@ -229,7 +231,8 @@ function finished(file, m, wallMs) {
     return;
   }
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
-  downloadUrl = URL.createObjectURL(new Blob([m.json], { type: "application/json" }));
+  downloadUrl = URL.createObjectURL(m.blob);
+  flowPageNo = 0;
   const a = $("download-json");
   a.href = downloadUrl;
   a.download = `${(cap.name || "capture").replace(/\.(gz|zst|zstd)$/i, "").replace(/\.(pcapng|pcap|cap)$/i, "")}.voipwatch.json`;
@@ -255,6 +258,7 @@ function render() {
   renderAnswer(r);
   renderSummary(r);
   renderLimits(r);
+  renderHealth(r);
   renderVerdicts(r);
   renderCalls(r);
   renderFindings(r);
@@ -273,7 +277,7 @@ function renderSummary(r) {
     ? `${when(c.first_ts)} (${secs(c.last_ts - c.first_ts)})` : "–";
   const rows = [
     ["sum_file", c.name], ["sum_format", c.format || "–"], ["sum_size", bytes(c.file_bytes)],
-    ["sum_packets", num(c.packets)], ["sum_flows", num((r.flows || []).length)], ["sum_span", span],
+    ["sum_packets", num(c.packets)], ["sum_flows", num(r.flow_count)], ["sum_span", span],
   ];
   $("summary").replaceChildren(h("dl", {}, rows.map(([k, v]) => h("div", {}, h("dt", { text: t(k) }), h("dd", { dir: "auto", text: v ?? "–" })))));
 }
@@ -287,6 +291,20 @@ function renderLimits(r) {
     h("code", { text: `${l.limit} (${num(l.max)})` }), " ",
     h("span", { class: "engine-text", lang: "en", dir: "ltr", text: l.effect }),
     (l.flows && l.flows.length) ? h("span", { class: "meta", text: ` — ${t("flows_n", { n: num(l.flow_count) })}` }) : null))));
+  box.hidden = false;
+}
+
+// What decoding ran into (capture.decode_errors, capture.anomalies): engine ids with counts.
+function renderHealth(r) {
+  const box = $("health");
+  const c = r.capture || {};
+  const groups = [["health_decode", "decode-error", c.decode_errors], ["health_anomalies", "anomaly", c.anomalies]]
+    .map(([k, testid, m]) => [k, testid, Object.entries(m || {})]).filter(([, , es]) => es.length);
+  if (!groups.length) { box.hidden = true; box.replaceChildren(); return; }
+  box.replaceChildren(h("p", { text: t("health_intro") }), ...groups.map(([k, testid, es]) => h("div", {},
+    h("strong", { text: t(k) }),
+    h("ul", {}, es.map(([id, n]) => h("li", { "data-testid": testid, "data-id": id, "data-count": String(n) },
+      h("code", { dir: "ltr", text: id }), ` × ${num(n)}`))))));
   box.hidden = false;
 }
 
@@ -549,32 +567,46 @@ const COLUMNS = [
   ["flagged", "col_flagged", (f, flagged) => (flagged.get(f.id) || 0)],
 ];
 
+// The flows table, a page at a time: the worker's engine filters and sorts all of the
+// capture's flows and sends one page of rows, so a capture of a million flows never has its
+// flows parsed in the page. body[data-flows] is "loading" while a page is on its way, "ready" after.
+let flowPageNo = 0;
+let flowReq = 0;
+
 function renderFlows() {
   const r = current.report;
-  const flows = r.flows || [];
-  const flagged = new Map();
-  for (const f of r.findings || []) if (f.flow !== null && f.flow !== undefined) flagged.set(f.flow, (flagged.get(f.flow) || 0) + 1);
-  const q = $("flow-filter").value.trim().toLowerCase();
-  const scope = $("flow-scope").value;
-  const col = COLUMNS.find((c) => c[0] === sort.key) || COLUMNS[0];
-  let rows = flows.filter((f) => {
-    if (scope === "voip" && !(f.service === "call" || f.app)) return false;
-    if (scope === "flagged" && !flagged.has(f.id)) return false;
-    if (!q) return true;
-    return [f.id, f.transport, f.client, f.server, f.app, f.service, (f.protocols || []).join(" "), f.sni, f.conn_state, f.history]
-      .some((v) => v !== null && v !== undefined && String(v).toLowerCase().includes(q));
-  });
-  const matching = rows.length;
-  rows = rows.map((f) => [col[2](f, flagged), f]).sort((a, b) => {
-    const [x, y] = [a[0], b[0]];
-    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
-    return (sort.asc ? c : -c) || a[1].id - b[1].id;
-  }).slice(0, MAX_ROWS).map((p) => p[1]);
   const thead = $("flows").tHead;
   thead.replaceChildren(h("tr", {}, COLUMNS.map(([key, label]) => h("th", {
     scope: "col", "aria-sort": sort.key === key ? (sort.asc ? "ascending" : "descending") : "none",
   }, h("button", { type: "button", class: "sort", "data-key": key, title: t("sort_hint"),
     text: t(label) + (sort.key === key ? (sort.asc ? " ▲" : " ▼") : "") })))));
+  if (current.flowPage && current.flowPage.key === flowKey()) { drawFlows(current.flowPage.data); return; }
+  const id = ++flowReq;
+  document.body.dataset.flows = "loading";
+  ensureWorker().postMessage({
+    type: "flows", job, id, filter: $("flow-filter").value.trim(), scope: $("flow-scope").value,
+    key: sort.key, asc: sort.asc, offset: flowPageNo * PAGE_ROWS, limit: PAGE_ROWS,
+  });
+}
+
+/** What the shown page answers: filter, scope, sort and page number. */
+function flowKey() {
+  return JSON.stringify([$("flow-filter").value.trim(), $("flow-scope").value, sort.key, sort.asc, flowPageNo]);
+}
+
+function flowsArrived(m) {
+  if (m.job !== job || m.id !== flowReq || !current || !current.report) return;
+  if (m.error) { $("flows-count").textContent = m.error; document.body.dataset.flows = "error"; return; }
+  const data = JSON.parse(m.json);
+  current.flowPage = { key: flowKey(), data };
+  drawFlows(data);
+}
+
+function drawFlows(data) {
+  const r = current.report;
+  const flagged = new Map();
+  for (const f of r.findings || []) if (f.flow !== null && f.flow !== undefined) flagged.set(f.flow, (flagged.get(f.flow) || 0) + 1);
+  const rows = data.rows || [];
   const tb = $("flows").tBodies[0];
   const pair = (p, fmt) => (p ? `${fmt(p.c2s)} / ${fmt(p.s2c)}` : "–");
   tb.replaceChildren(...rows.map((f) => h("tr", { class: flagged.has(f.id) ? "flagged" : "", "data-testid": "flow-row", "data-flow": String(f.id) },
@@ -593,9 +625,16 @@ function renderFlows() {
     h("td", { text: flagged.has(f.id) ? String(flagged.get(f.id)) : "" }),
   )));
   if (!rows.length) tb.replaceChildren(h("tr", {}, h("td", { colSpan: COLUMNS.length, class: "empty", text: t("no_flows") })));
-  $("flows-count").textContent = matching > MAX_ROWS
-    ? t("flows_capped", { shown: num(MAX_ROWS), matching: num(matching), total: num(flows.length) })
-    : t("flows_count", { shown: num(matching), total: num(flows.length) });
+  const pages = Math.max(1, Math.ceil(data.matching / PAGE_ROWS));
+  $("flows-count").textContent = data.matching > PAGE_ROWS
+    ? t("flows_page", { from: num(data.offset + 1), to: num(data.offset + rows.length), matching: num(data.matching), total: num(data.total) })
+    : t("flows_count", { shown: num(data.matching), total: num(data.total) });
+  const pager = $("flows-pager");
+  pager.hidden = pages <= 1;
+  $("flows-prev").disabled = flowPageNo <= 0;
+  $("flows-next").disabled = flowPageNo >= pages - 1;
+  $("flows-page-no").textContent = t("page_n", { n: num(flowPageNo + 1), pages: num(pages) });
+  document.body.dataset.flows = "ready";
 }
 
 // ---------- compare two captures ----------
@@ -710,12 +749,17 @@ function start() {
   $("again").addEventListener("click", () => reset());
   $("print").addEventListener("click", () => printReport());
   $("cmp-run").addEventListener("click", () => runCompare());
-  $("flow-filter").addEventListener("input", () => current && current.report && renderFlows());
-  $("flow-scope").addEventListener("change", () => current && current.report && renderFlows());
+  const refilter = () => { if (current && current.report) { flowPageNo = 0; renderFlows(); } };
+  $("flow-filter").addEventListener("input", refilter);
+  $("flow-scope").addEventListener("change", refilter);
+  const turn = (d) => { if (current && current.report) { flowPageNo = Math.max(0, flowPageNo + d); renderFlows(); } };
+  $("flows-prev").addEventListener("click", () => turn(-1));
+  $("flows-next").addEventListener("click", () => turn(1));
   $("flows").tHead.addEventListener("click", (e) => {
     const b = e.target.closest("button.sort");
     if (!b || !current || !current.report) return;
     sort = sort.key === b.dataset.key ? { key: sort.key, asc: !sort.asc } : { key: b.dataset.key, asc: true };
+    flowPageNo = 0;
     renderFlows();
   });
   setState("idle");

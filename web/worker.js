@@ -2,7 +2,12 @@
 // Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job } | { type: "hash", file: File, id }
 //               | { type: "compare", target: File, control: File, targetSel, controlSel, id }
 // Messages out: { type: "ready", apps: [{ id, name, calls }], version }  (the engine's app table and version) | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
-//               { type: "done", job, json, messages: { en, fr, ar }, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
+//               | { type: "flows", job, id, filter, scope, key, asc, offset, limit }   (a page of the flows table)
+//               { type: "done", job, blob, view, messages: { en, fr, ar }, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
+//               (blob: the report JSON, byte-identical to `voipwatch analyze --format json`, assembled from
+//               parts; view: the report without its flows, plus flow_count, as a JSON string)
+//               { type: "flows", job, id, json } | { type: "flows", job, id, error }
+//               (json: {"matching","total","offset","rows":[flow…]}; the job's analyzer is kept for it)
 //               (messages: the verdicts and findings in plain words per language, from the engine's table)
 //               { type: "hash", id, sha256 } | { type: "hash", id, error }   (SHA-256 of a file, for the printed report)
 //               { type: "compared", id, json } | { type: "compared", id, error }   (voipwatch.compare/1, as the CLI prints it)
@@ -15,6 +20,8 @@
 import init, { Analyzer, Sha256, apps, compare, engineVersion } from "./voipwatch_wasm.js";
 
 const CHUNK = 4 * 1024 * 1024;
+const PART = 4 * 1024 * 1024; // bytes of report JSON per part out of the engine
+const FOLD = 16; // parts held in JS before they are folded into the Blob
 let exports = null;
 let stopBefore = 0; // jobs numbered below or equal to this stop at their next chunk
 
@@ -70,7 +77,19 @@ async function analyze(file, job, chunk) {
       self.postMessage({ type: "progress", job, ...p, total, wasmBytes: wasmBytes() });
     }
     const f0 = performance.now();
-    const json = analyzer.finish();
+    analyzer.end();
+    // The report's JSON leaves the engine in parts assembled into a Blob (the download), never
+    // as one string: an ~800k-flow report passes the browser's string limit (512 MiB in V8).
+    // Parts are folded into the Blob as they come, so JS holds at most FOLD of them at a time.
+    let blob = new Blob([]);
+    let parts = [];
+    analyzer.writeJson((part) => {
+      parts.push(part);
+      if (parts.length >= FOLD) { blob = new Blob([blob, ...parts]); parts = []; }
+    }, PART);
+    blob = new Blob([blob, ...parts], { type: "application/json" });
+    parts = null;
+    const view = analyzer.view(); // what the page renders: the report without its flows
     const messages = {};
     for (const lang of ["en", "fr", "ar"]) messages[lang] = JSON.parse(analyzer.messages(lang));
     engineMs += performance.now() - f0;
@@ -78,7 +97,8 @@ async function analyze(file, job, chunk) {
     self.postMessage({
       type: "done",
       job,
-      json,
+      blob,
+      view,
       messages,
       pushError,
       ms: performance.now() - started,
@@ -87,8 +107,29 @@ async function analyze(file, job, chunk) {
       wasmBytes: wasmBytes(),
       peakWasmBytes: peak,
     });
+    // The analyzer stays alive with its report: the page asks for the flows a page at a time.
+    keep(job, analyzer);
   } finally {
-    analyzer.free();
+    if (!live || live.analyzer !== analyzer) analyzer.free();
+  }
+}
+
+/** The analyzer of the last finished job, kept for its flows; the previous one is freed. */
+let live = null;
+function keep(job, analyzer) {
+  if (live) live.analyzer.free();
+  live = { job, analyzer };
+}
+
+/** One page of the flows table of job `msg.job`, filtered and sorted over all flows. */
+function flowPage(msg) {
+  if (!live || live.job !== msg.job) return;
+  try {
+    const json = live.analyzer.flowPage(String(msg.filter || ""), String(msg.scope || "all"), String(msg.key || "id"),
+      !!msg.asc, Math.max(0, msg.offset | 0), Math.max(0, msg.limit | 0));
+    self.postMessage({ type: "flows", job: msg.job, id: msg.id, json });
+  } catch (err) {
+    self.postMessage({ type: "flows", job: msg.job, id: msg.id, error: String(err && err.message ? err.message : err) });
   }
 }
 
@@ -145,9 +186,12 @@ self.onmessage = (ev) => {
   const job = Number(msg.job) || 0;
   if (msg.type === "analyze") {
     stopBefore = Math.max(stopBefore, job - 1);
+    if (live) { live.analyzer.free(); live = null; } // the old report's flows are no longer shown
     analyze(msg.file, job, msg.chunk > 0 ? msg.chunk : CHUNK).catch((err) => {
       self.postMessage({ type: "failed", job, message: String(err && err.message ? err.message : err) });
     });
+  } else if (msg.type === "flows") {
+    flowPage({ ...msg, job });
   } else if (msg.type === "compare") {
     compareFiles(msg);
   } else if (msg.type === "hash") {

@@ -11,6 +11,11 @@
 //! a.push(chunk);                                  // Uint8Array; throws Error on a capture error
 //! a.progress();                                   // { bytes, packets, flows }
 //! const json = a.finish();                        // identical to `voipwatch analyze --format json`
+//! // or, for a report too large for one string (the page does this):
+//! a.end();                                        // keeps the report in the engine
+//! a.writeJson((part) => parts.push(part), 4 << 20); // the same bytes, in Uint8Array parts
+//! const view = JSON.parse(a.view());              // the report without flows, plus flow_count
+//! const page = JSON.parse(a.flowPage("", "all", "bytes", false, 0, 500)); // {matching,total,offset,rows}
 //! ```
 //!
 //! The crate keeps the workspace's `forbid(unsafe_code)`: the only `unsafe` is inside the
@@ -290,6 +295,79 @@ impl Analyzer {
         })
     }
 
+    /// Ends the input and keeps the report in the engine, for a capture whose JSON is too
+    /// large for one browser string (~800k flows pass V8's 512 MiB limit): the page then takes
+    /// the download with [`write_json`](Analyzer::write_json), what it renders with
+    /// [`view`](Analyzer::view) and the flows table a page at a time with
+    /// [`flow_page`](Analyzer::flow_page). Returns the number of flows.
+    pub fn end(&mut self) -> Result<u32, JsError> {
+        let a = self
+            .inner
+            .take()
+            .ok_or_else(|| JsError::new("finish called twice"))?;
+        self.last = a.progress();
+        let report = a.finish();
+        let n = u32::try_from(report.flows.len()).unwrap_or(u32::MAX);
+        self.report = Some(report);
+        Ok(n)
+    }
+
+    /// After [`end`](Analyzer::end): streams the report's JSON — the exact bytes of
+    /// [`finish`](Analyzer::finish) and `voipwatch analyze --format json` — to `sink`, called
+    /// with one `Uint8Array` (a copy) per part of about `part_bytes` bytes (at least 64 KiB),
+    /// in order. The whole text never exists in one piece, in the engine or in JS.
+    #[wasm_bindgen(js_name = writeJson)]
+    pub fn write_json(&self, sink: &js_sys::Function, part_bytes: u32) -> Result<(), JsError> {
+        let r = self.report()?;
+        let mut w = Parts::new(part_bytes as usize, |part: &[u8]| {
+            sink.call1(&JsValue::NULL, &js_sys::Uint8Array::from(part))
+                .map(|_| ())
+                .map_err(|_| std::io::Error::other("the JSON sink threw"))
+        });
+        r.write_json(&mut w)
+            .and_then(|()| w.flush_part())
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// After [`end`](Analyzer::end): what the page renders, as compact JSON — the report
+    /// without its flows (`schema`, `capture`, `calls`, `findings`, `verdicts`) plus
+    /// `flow_count` — small whatever the number of flows.
+    pub fn view(&self) -> Result<String, JsError> {
+        let r = self.report()?;
+        serde_json::to_string(&View::of(r)).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// After [`end`](Analyzer::end): one page of the flows table, filtered and sorted over all
+    /// flows (see [`FlowQuery`]): `{"matching":N,"total":T,"offset":O,"rows":[flow, …]}`,
+    /// each row a flow object as in the report.
+    #[wasm_bindgen(js_name = flowPage)]
+    pub fn flow_page(
+        &self,
+        filter: &str,
+        scope: &str,
+        sort_key: &str,
+        ascending: bool,
+        offset: u32,
+        limit: u32,
+    ) -> Result<String, JsError> {
+        let r = self.report()?;
+        let q = FlowQuery {
+            filter,
+            scope,
+            sort_key,
+            ascending,
+            offset: offset as usize,
+            limit: limit as usize,
+        };
+        serde_json::to_string(&q.run(r)).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    fn report(&self) -> Result<&voipwatch_core::Report, JsError> {
+        self.report
+            .as_ref()
+            .ok_or_else(|| JsError::new("the report is not ready: call end() first"))
+    }
+
     /// After [`finish`](Analyzer::finish): the verdicts and findings in plain words in `lang`
     /// (`en`, `fr`, `ar`), as JSON (`voipwatch_core::report::message::Localized`), from the
     /// engine's one message table, so the page and `voipwatch analyze --lang` say the same.
@@ -305,9 +383,333 @@ impl Analyzer {
     }
 }
 
+/// A writer that hands its bytes on in parts of at least `size` bytes (the last one shorter).
+struct Parts<F: FnMut(&[u8]) -> std::io::Result<()>> {
+    buf: Vec<u8>,
+    size: usize,
+    sink: F,
+}
+
+impl<F: FnMut(&[u8]) -> std::io::Result<()>> Parts<F> {
+    fn new(size: usize, sink: F) -> Self {
+        let size = size.clamp(64 << 10, 64 << 20);
+        Parts {
+            buf: Vec::with_capacity(size),
+            size,
+            sink,
+        }
+    }
+    /// Sends what is buffered, if anything.
+    fn flush_part(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            (self.sink)(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&[u8]) -> std::io::Result<()>> std::io::Write for Parts<F> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= self.size {
+            self.flush_part()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The report without its flows: what the page parses and renders.
+#[derive(serde::Serialize)]
+struct View<'a> {
+    schema: &'a str,
+    capture: &'a voipwatch_core::report::CaptureInfo,
+    calls: &'a [voipwatch_core::report::Call],
+    findings: &'a [voipwatch_core::report::Finding],
+    verdicts: &'a [voipwatch_core::report::Verdict],
+    flow_count: usize,
+}
+
+impl<'a> View<'a> {
+    fn of(r: &'a voipwatch_core::Report) -> Self {
+        View {
+            schema: r.schema,
+            capture: &r.capture,
+            calls: &r.calls,
+            findings: &r.findings,
+            verdicts: &r.verdicts,
+            flow_count: r.flows.len(),
+        }
+    }
+}
+
+/// A request for one page of the flows table, answered over all of the report's flows.
+///
+/// * `filter`: kept when any of id, transport, client, server, app id, service, protocols
+///   (space-joined), SNI, connection state or history contains it, ignoring case (trimmed;
+///   empty keeps all).
+/// * `scope`: `voip` (service `call` or a known app), `flagged` (a finding names the flow),
+///   anything else all flows.
+/// * `sort_key`: a column of the page's table (`id`, `transport`, `client`, `server`, `app`,
+///   `service`, `protocols`, `conn_state`, `packets`, `bytes`, `duration`, `rtt`, `flagged`;
+///   unknown means `id`); ties by ascending id, whatever the direction.
+struct FlowQuery<'a> {
+    filter: &'a str,
+    scope: &'a str,
+    sort_key: &'a str,
+    ascending: bool,
+    offset: usize,
+    limit: usize,
+}
+
+#[derive(serde::Serialize)]
+struct FlowPage<'a> {
+    matching: usize,
+    total: usize,
+    offset: usize,
+    rows: Vec<&'a voipwatch_core::report::FlowReport>,
+}
+
+/// Whether `hay` contains `needle` (already lowercase), ignoring case.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if hay.is_ascii() && needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    hay.to_lowercase().contains(needle)
+}
+
+/// One flow's sort key for a column.
+#[derive(PartialEq, PartialOrd)]
+enum Key {
+    Num(f64),
+    Text(String),
+}
+
+impl FlowQuery<'_> {
+    fn run<'r>(&self, r: &'r voipwatch_core::Report) -> FlowPage<'r> {
+        use std::collections::HashMap;
+        use voipwatch_core::report::FlowReport;
+        let mut flagged: HashMap<u32, u32> = HashMap::new();
+        for f in &r.findings {
+            if let Some(id) = f.flow {
+                *flagged.entry(id).or_default() += 1;
+            }
+        }
+        let needle = self.filter.trim().to_lowercase();
+        let protocols = |f: &FlowReport| {
+            f.protocols
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let keep = |f: &FlowReport| {
+            let in_scope = match self.scope {
+                "voip" => f.service.as_str() == "call" || f.app.is_some(),
+                "flagged" => flagged.contains_key(&f.id),
+                _ => true,
+            };
+            if !in_scope {
+                return false;
+            }
+            if needle.is_empty() {
+                return true;
+            }
+            let fixed = [
+                f.transport,
+                &f.client,
+                &f.server,
+                f.app.map(|a| a.as_str()).unwrap_or(""),
+                f.service.as_str(),
+                f.sni.as_deref().unwrap_or(""),
+                f.conn_state,
+                &f.history,
+            ];
+            contains_ci(&f.id.to_string(), &needle)
+                || fixed.iter().any(|v| contains_ci(v, &needle))
+                || (!f.protocols.is_empty() && contains_ci(&protocols(f), &needle))
+        };
+        let key = |f: &FlowReport| -> Key {
+            match self.sort_key {
+                "transport" => Key::Text(f.transport.to_string()),
+                "client" => Key::Text(f.client.clone()),
+                "server" => Key::Text(f.server.clone()),
+                "app" => Key::Text(f.app.map(|a| a.as_str()).unwrap_or("").to_string()),
+                "service" => Key::Text(f.service.as_str().to_string()),
+                "protocols" => Key::Text(protocols(f)),
+                "conn_state" => Key::Text(f.conn_state.to_string()),
+                "packets" => Key::Num((f.packets.c2s + f.packets.s2c) as f64),
+                "bytes" => Key::Num((f.bytes.c2s + f.bytes.s2c) as f64),
+                "duration" => Key::Num(f.duration),
+                "rtt" => Key::Num(f.rtt.unwrap_or(-1.0)),
+                "flagged" => Key::Num(f64::from(flagged.get(&f.id).copied().unwrap_or(0))),
+                _ => Key::Num(f64::from(f.id)),
+            }
+        };
+        let mut rows: Vec<(Key, &FlowReport)> = r
+            .flows
+            .iter()
+            .filter(|f| keep(f))
+            .map(|f| (key(f), f))
+            .collect();
+        rows.sort_by(|a, b| {
+            let c = a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal);
+            let c = if self.ascending { c } else { c.reverse() };
+            c.then(a.1.id.cmp(&b.1.id))
+        });
+        let matching = rows.len();
+        let offset = self.offset.min(matching);
+        FlowPage {
+            matching,
+            total: r.flows.len(),
+            offset,
+            rows: rows
+                .into_iter()
+                .skip(offset)
+                .take(self.limit.min(10_000))
+                .map(|(_, f)| f)
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{apps, base_name};
+    use super::{apps, base_name, FlowQuery, Parts, View};
+    use std::io::Write;
+
+    /// A pcap of `n` one-packet UDP flows, 10.0.(i/250).(i%250+1):(1024+i) → 192.0.2.1:443.
+    fn udp_flows(n: u16) -> voipwatch_core::Report {
+        let mut v = vec![
+            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0,
+            0, 0,
+        ];
+        for i in 0..n {
+            let (sp, dp) = (1024 + i, 443u16);
+            let len = 28u16 + (i % 7);
+            let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0];
+            p[2..4].copy_from_slice(&len.to_be_bytes());
+            p.extend_from_slice(&[10, 0, (i / 250) as u8, (i % 250 + 1) as u8, 192, 0, 2, 1]);
+            p.extend_from_slice(&sp.to_be_bytes());
+            p.extend_from_slice(&dp.to_be_bytes());
+            p.extend_from_slice(&(len - 20).to_be_bytes());
+            p.extend_from_slice(&[0, 0]);
+            p.resize(len as usize, 0);
+            let ts = 1_700_000_000u32 + u32::from(i);
+            for x in [ts, 0, u32::from(len), u32::from(len)] {
+                v.extend_from_slice(&x.to_le_bytes());
+            }
+            v.extend_from_slice(&p);
+        }
+        let cfg = voipwatch_core::Config {
+            name: "flows.pcap".into(),
+            ..Default::default()
+        };
+        voipwatch_core::analyzer::analyze_bytes(cfg, &v)
+    }
+
+    fn page(r: &voipwatch_core::Report, f: &str, scope: &str, key: &str, asc: bool) -> Vec<u32> {
+        let q = FlowQuery {
+            filter: f,
+            scope,
+            sort_key: key,
+            ascending: asc,
+            offset: 0,
+            limit: 100_000,
+        };
+        q.run(r).rows.iter().map(|f| f.id).collect()
+    }
+
+    #[test]
+    fn parts_reassemble_to_the_report_json() {
+        let r = udp_flows(300);
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut w = Parts::new(0, |p: &[u8]| {
+            parts.push(p.to_vec());
+            Ok(())
+        });
+        r.write_json(&mut w).unwrap();
+        w.flush_part().unwrap();
+        w.flush().unwrap();
+        drop(w);
+        assert!(parts.len() > 1, "{} parts", parts.len());
+        assert!(parts[..parts.len() - 1].iter().all(|p| p.len() >= 64 << 10));
+        assert_eq!(parts.concat(), r.to_json().into_bytes());
+    }
+
+    #[test]
+    fn the_view_is_the_report_without_flows() {
+        let r = udp_flows(20);
+        let v: serde_json::Value = serde_json::to_value(View::of(&r)).unwrap();
+        let full: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["flow_count"], 20);
+        assert!(v.get("flows").is_none());
+        for k in ["schema", "capture", "calls", "findings", "verdicts"] {
+            assert_eq!(v[k], full[k], "{k}");
+        }
+    }
+
+    #[test]
+    fn flow_pages_filter_and_sort_over_all_flows() {
+        let r = udp_flows(600);
+        assert_eq!(r.flows.len(), 600);
+        let all = page(&r, "", "all", "id", true);
+        assert_eq!(all.len(), 600);
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
+        let down = page(&r, "", "all", "id", false);
+        assert_eq!(down.first(), all.last());
+        // The filter matches a client address (case-insensitively on text fields).
+        let f = &r.flows[450];
+        let hit = page(&r, &f.client.to_uppercase(), "", "id", true);
+        assert_eq!(hit, vec![f.id]);
+        assert!(page(&r, "UDP", "", "id", true).len() == 600);
+        assert!(page(&r, "no-such-flow-zzz", "", "id", true).is_empty());
+        // Sorting by bytes: non-decreasing totals, ties by ascending id either way.
+        let by = |ids: &[u32]| -> Vec<u64> {
+            ids.iter()
+                .map(|id| {
+                    let f = r.flows.iter().find(|f| f.id == *id).unwrap();
+                    f.bytes.c2s + f.bytes.s2c
+                })
+                .collect()
+        };
+        let up = page(&r, "", "", "bytes", true);
+        assert!(by(&up).windows(2).all(|w| w[0] <= w[1]));
+        let dn = page(&r, "", "", "bytes", false);
+        assert!(by(&dn).windows(2).all(|w| w[0] >= w[1]));
+        let top = by(&dn)[0];
+        let tied: Vec<u32> = dn
+            .iter()
+            .copied()
+            .take_while(|id| by(&[*id])[0] == top)
+            .collect();
+        assert!(tied.windows(2).all(|w| w[0] < w[1]));
+        // No finding names these flows: the flagged scope is empty.
+        assert!(page(&r, "", "flagged", "id", true).is_empty());
+        // Offsets page through, past the end gives no rows.
+        let q = FlowQuery {
+            filter: "",
+            scope: "",
+            sort_key: "id",
+            ascending: true,
+            offset: 590,
+            limit: 50,
+        };
+        let p = q.run(&r);
+        assert_eq!(
+            (p.matching, p.total, p.offset, p.rows.len()),
+            (600, 600, 590, 10)
+        );
+        let q = FlowQuery { offset: 9999, ..q };
+        assert_eq!(q.run(&r).rows.len(), 0);
+    }
 
     #[test]
     fn apps_lists_the_engine_table() {

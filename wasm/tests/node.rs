@@ -97,6 +97,51 @@ fn finish_equals_the_engine_json_whatever_the_chunking() {
     }
 }
 
+/// Issue 13 item 5: the report leaves the engine in parts that join to the exact JSON, the
+/// view is the report without flows, and the flows come a page at a time.
+#[wasm_bindgen_test]
+fn end_streams_the_json_in_parts_and_pages_the_flows() {
+    let data = tiny_pcap();
+    let expected = native_json("tiny.pcap", &data);
+    let mut a = Analyzer::new(JsValue::from_str("tiny.pcap"))
+        .map_err(error_message)
+        .unwrap();
+    a.push(&data).map_err(error_message).unwrap();
+    assert_eq!(a.end().map_err(error_message).unwrap(), 1);
+    let parts = js_sys::Array::new();
+    let sink: js_sys::Function = js_sys::Function::new_with_args("parts, p", "parts.push(p)")
+        .bind1(&JsValue::NULL, &parts)
+        .unchecked_into();
+    a.write_json(&sink, 0).map_err(error_message).unwrap();
+    let mut got = Vec::new();
+    for p in parts.iter() {
+        got.extend(p.dyn_into::<js_sys::Uint8Array>().unwrap().to_vec());
+    }
+    assert_eq!(String::from_utf8(got).unwrap(), expected);
+    let view: serde_json::Value =
+        serde_json::from_str(&a.view().map_err(error_message).unwrap()).unwrap();
+    let full: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    assert_eq!(view["capture"], full["capture"]);
+    assert_eq!(view["flow_count"], 1);
+    assert!(view.get("flows").is_none());
+    let page: serde_json::Value = serde_json::from_str(
+        &a.flow_page("", "all", "id", true, 0, 500)
+            .map_err(error_message)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(page["matching"], 1);
+    assert_eq!(page["rows"][0], full["flows"][0]);
+    let none: serde_json::Value = serde_json::from_str(
+        &a.flow_page("zzz", "all", "id", true, 0, 500)
+            .map_err(error_message)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(none["matching"], 0);
+    assert_eq!(error_message(a.end().unwrap_err()), "finish called twice");
+}
+
 /// Issue 13: a gzip- or zstd-compressed capture gives the plain capture's JSON in wasm.
 #[wasm_bindgen_test]
 fn compressed_captures_give_the_plain_json() {

@@ -138,3 +138,37 @@ export function writeBigPcap(path, size) {
   }
   return { bytes: written, packets };
 }
+
+/** `n` one-packet UDP flows, as `many_flows` of tests/complexity_gen.rs (distinct client
+ *  addresses 10.x.y.z and ports, one every 100 µs, to 198.51.100.(1+i%200):53), written to
+ *  `path` in 4 MB writes. Returns the file size. */
+export function writeManyFlowsPcap(path, n) {
+  const fd = openSync(path, "w");
+  let size = 0;
+  const out = [];
+  let pending = 0;
+  const flush = () => { const b = Buffer.concat(out); writeSync(fd, b); size += b.length; out.length = 0; pending = 0; };
+  out.push(HEADER); pending += HEADER.length;
+  const payload = Buffer.from("hostile-generator");
+  const t0 = 1_700_000_000 * 1e6;
+  for (let i = 0; i < n; i++) {
+    const c = [10, (i >> 16) & 255, (i >> 8) & 255, i & 255];
+    const s = [198, 51, 100, 1 + (i % 200)];
+    const r = record(t0 + i * 100, udp(c, 1024 + (i % 50_000), s, 53, payload));
+    out.push(r); pending += r.length;
+    if (pending >= 4 << 20) flush();
+  }
+  flush();
+  closeSync(fd);
+  return size;
+}
+
+/** The generated call plus two frames the decoder refuses (IPv4 header length 1, IP version
+ *  6 in an IPv4 ethertype): a capture whose `capture.decode_errors` is not empty. */
+export function decodeErrorsPcap() {
+  const bad = udp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 3478, Buffer.from("x"));
+  bad[14] = 0x41;
+  const bad6 = udp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 3478, Buffer.from("x"));
+  bad6[14] = 0x65;
+  return Buffer.concat([callPcap(), record(1_700_000_100 * 1e6, bad), record(1_700_000_101 * 1e6, bad6)]);
+}
