@@ -396,7 +396,7 @@ function ipOf(ep) {
 
 /** Whether the stream of `flowId` in direction `dir` was sent by the call's client. */
 function sentByClient(r, flowId, dir, client) {
-  const f = (r.flows || []).find((x) => x.id === flowId);
+  const f = (r.flows || r.call_flows || []).find((x) => x.id === flowId);
   if (!f) return dir === "c2s";
   return ipOf(dir === "c2s" ? f.client : f.server) === client;
 }

@@ -14,7 +14,7 @@
 //! // or, for a report too large for one string (the page does this):
 //! a.end();                                        // keeps the report in the engine
 //! a.writeJson((part) => parts.push(part), 4 << 20); // the same bytes, in Uint8Array parts
-//! const view = JSON.parse(a.view());              // the report without flows, plus flow_count
+//! const view = JSON.parse(a.view());              // the report without flows, plus flow_count and call_flows
 //! const page = JSON.parse(a.flowPage("", "all", "bytes", false, 0, 500)); // {matching,total,offset,rows}
 //! ```
 //!
@@ -431,6 +431,9 @@ struct View<'a> {
     findings: &'a [voipwatch_core::report::Finding],
     verdicts: &'a [voipwatch_core::report::Verdict],
     flow_count: usize,
+    /// The flows the calls hold (as in the report), so the page can draw each call's timeline
+    /// from the client's side (a linked leg's own client may be the far end).
+    call_flows: Vec<&'a voipwatch_core::report::FlowReport>,
 }
 
 impl<'a> View<'a> {
@@ -442,6 +445,14 @@ impl<'a> View<'a> {
             findings: &r.findings,
             verdicts: &r.verdicts,
             flow_count: r.flows.len(),
+            call_flows: {
+                let ids: std::collections::BTreeSet<u32> = r
+                    .calls
+                    .iter()
+                    .flat_map(|c| c.flows.iter().copied())
+                    .collect();
+                r.flows.iter().filter(|f| ids.contains(&f.id)).collect()
+            },
         }
     }
 }
@@ -654,6 +665,8 @@ mod tests {
         for k in ["schema", "capture", "calls", "findings", "verdicts"] {
             assert_eq!(v[k], full[k], "{k}");
         }
+        // Only the flows calls hold ride along (none here: no call among these flows).
+        assert_eq!(v["call_flows"], serde_json::json!([]));
     }
 
     #[test]
