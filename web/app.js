@@ -749,6 +749,16 @@ function start() {
   $("again").addEventListener("click", () => reset());
   $("print").addEventListener("click", () => printReport());
   $("cmp-run").addEventListener("click", () => runCompare());
+  $("try-sample").addEventListener("click", async () => {
+    // Same origin (the CSP allows nothing else): the lab capture web/build.sh ships as sample.pcap.
+    try {
+      const res = await fetch(new URL("./sample.pcap", location.href));
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      analyze(new File([await res.blob()], "udp_media_blackhole.pcap", { type: "application/vnd.tcpdump.pcap" }));
+    } catch (e) {
+      fail("sample_failed", String(e && e.message ? e.message : e));
+    }
+  });
   const refilter = () => { if (current && current.report) { flowPageNo = 0; renderFlows(); } };
   $("flow-filter").addEventListener("input", refilter);
   $("flow-scope").addEventListener("change", refilter);

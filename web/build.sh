@@ -2,6 +2,7 @@
 # Builds the self-contained static page into web/dist/:
 #   index.html, app.js, worker.js, i18n.js, charts.js, style.css   (copied from web/)
 #   voipwatch_wasm.js, voipwatch_wasm_bg.wasm                      (wasm-bindgen --target web)
+#   sample.pcap                                                    (a lab capture to try)
 # Installs the wasm32 target and wasm-bindgen-cli 0.2.130 (the version the crate pins) only when
 # missing. Honours CARGO_TARGET_DIR. Serve dist/ with `voipwatch serve` or any static server that
 # sends .wasm as application/wasm.
@@ -31,6 +32,9 @@ wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$tmp"
 for f in index.html app.js worker.js i18n.js charts.js style.css; do
   cp "$here/$f" "$tmp/$f"
 done
+# A sample to try: a lab capture of a WhatsApp call whose incoming audio was black-holed
+# (captures/udp_media_blackhole.pcap, 147 kB), served from the page's own origin.
+cp "$root/captures/udp_media_blackhole.pcap" "$tmp/sample.pcap"
 rm -rf "$dist"
 mv "$tmp" "$dist"
 trap - EXIT

@@ -459,6 +459,25 @@ test("compare two captures on the page: the CLI's verdict and the same JSON byte
   await page.close();
 });
 
+
+test("the idle page says how to record a call on each platform, and a sample capture gives the answer", async () => {
+  const page = await newPage({ width: 390, height: 844 });
+  for (const [lang, word] of [["en", "PCAPdroid"], ["fr", "PCAPdroid"], ["ar", "PCAPdroid"]]) {
+    await page.goto(`${srv.origin}/?lang=${lang}`);
+    await page.waitForFunction(() => document.body.dataset.state === "idle");
+    await page.click('[data-testid="howto"] summary');
+    const text = await page.innerText('[data-testid="howto"]');
+    for (const w of [word, "rvictl", "Wireshark", "tcpdump"]) assert.ok(text.includes(w), `${lang}: how-to names ${w}`);
+  }
+  await page.screenshot({ path: join(ART, "howto-ar.png"), fullPage: true });
+  await page.click('[data-testid="try-sample"]');
+  await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "done");
+  assert.equal(await page.getAttribute('[data-testid="headline"]', "data-status"), "blocked");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("`voipwatch serve` serves the embedded page, engine included", async () => {
   const proc = spawn(BIN, ["serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   try {
