@@ -80,7 +80,9 @@ pub struct Facts<'a> {
     two_way: OnceCell<TwoWay>,
     rst_verdicts: OnceCell<Vec<Option<RstVerdict>>>,
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
-    dirs: OnceCell<Vec<[DirSlot; 2]>>,
+    /// Per flow, its two direction slots, boxed on first use: most flows of a big capture
+    /// are never asked about, and a slot pair is about 500 bytes.
+    dirs: OnceCell<Vec<OnceCell<Box<[DirSlot; 2]>>>>,
     computed: Cell<Computed>,
     /// Packet visits left in the work budget ([`Facts::charge`]).
     budget: Cell<u64>,
@@ -239,13 +241,17 @@ impl<'a> Facts<'a> {
                 .take(self.flows.len())
                 .collect()
         });
-        dirs.get(flow)?.get(dir.idx())
+        dirs.get(flow)?.get_or_init(Box::default).get(dir.idx())
     }
 
     /// Data-carrying packets of direction `dir` of flow `flow` ([`series::data_packets`]):
     /// the cheap precheck before labelling segments. `None` for an index out of range.
     pub fn data_packets(&self, flow: usize, dir: Dir) -> Option<u64> {
         let f = self.flows.get(flow)?;
+        if f.transport != Transport::Tcp {
+            // Not cached: no slot is boxed for the (many) flows no TCP analysis reads.
+            return Some(series::data_packets(f, dir));
+        }
         let slot = self.slot(flow, dir)?;
         Some(*slot.data_packets.get_or_init(|| {
             self.count(|c| c.data_packets += 1);
