@@ -78,7 +78,8 @@ pub struct Facts<'a> {
     hints: Hints,
     vantage: OnceCell<Vantage>,
     two_way: OnceCell<TwoWay>,
-    rst_verdicts: OnceCell<Vec<Option<RstVerdict>>>,
+    /// Boxed: a verdict is about 500 bytes and most flows have none.
+    rst_verdicts: OnceCell<Vec<Option<Box<RstVerdict>>>>,
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
     /// Per flow, its two direction slots, boxed on first use: most flows of a big capture
     /// are never asked about, and a slot pair is about 500 bytes.
@@ -198,7 +199,7 @@ impl<'a> Facts<'a> {
     /// The RST judgement of every flow, by index in `flows`
     /// ([`rst_injection::judge_flow`]; `None` for non-TCP flows, flows without a RST and
     /// guarded ones).
-    pub fn rst_verdicts(&self) -> &[Option<RstVerdict>] {
+    pub fn rst_verdicts(&self) -> &[Option<Box<RstVerdict>>] {
         self.rst_verdicts.get_or_init(|| {
             self.count(|c| c.rst_verdicts += 1);
             let hosts = self.ttl_by_host();
@@ -216,6 +217,7 @@ impl<'a> Facts<'a> {
                         .filter(|ok| *ok)
                         .and_then(|_| {
                             rst_injection::judge_flow(f, &self.config.blocking, hosts, vantage)
+                                .map(Box::new)
                         })
                 })
                 .collect()

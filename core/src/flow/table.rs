@@ -500,18 +500,26 @@ impl FlowTable {
     }
 }
 
-/// Flows boxed between memory probes: every this many new flows, room for as many is
-/// reserved and released first, so running out of memory refuses flows (the `memory` limit)
-/// instead of aborting on one flow's box, which cannot be allocated fallibly.
+/// Flows boxed between memory probes (see [`room_for_flows`]).
 const PROBE_FLOWS: usize = 1024;
 
-/// Whether memory for the next [`PROBE_FLOWS`] boxed flows (and their first log entries) can
-/// be reserved now; probed once every [`PROBE_FLOWS`] flows.
+/// Bytes a flow may still need per flow tracked, beyond what is already allocated: the next
+/// doubling of the per-flow arrays that grow infallibly (the classifier's states, about 330
+/// bytes a flow, the key map) and what building the report takes (the labelled-flow array,
+/// about 300 bytes a flow, and a report row, about 420).
+const PROBE_BYTES_PER_FLOW: usize = 1536;
+
+/// Whether memory for what the flows tracked so far may still need can be reserved now:
+/// probed (reserved and released at once, address space only) every [`PROBE_FLOWS`] new
+/// flows, so running out of memory refuses flows (the `memory` limit) instead of aborting in
+/// an allocation that cannot fail softly (a flow's box, a doubling array, the report).
 fn room_for_flows(len: usize) -> bool {
     if !len.is_multiple_of(PROBE_FLOWS) {
         return true;
     }
-    let bytes = PROBE_FLOWS.saturating_mul(std::mem::size_of::<Flow>() + 256);
+    let bytes = len
+        .saturating_add(PROBE_FLOWS)
+        .saturating_mul(PROBE_BYTES_PER_FLOW);
     let mut probe: Vec<u8> = Vec::new();
     probe.try_reserve_exact(bytes).is_ok()
 }
