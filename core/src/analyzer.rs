@@ -182,12 +182,19 @@ impl Analyzer {
 
     /// Ends the input and builds the report.
     pub fn finish(self) -> Report {
-        self.finish_with_flows().0
+        self.finish_inner(false).0
     }
 
     /// Ends the input and builds the report, also returning the finished flows (with their
     /// packet logs and labels), for callers that analyse flows further (`voipwatch compare`).
-    pub fn finish_with_flows(mut self) -> (Report, Vec<LabeledFlow>) {
+    pub fn finish_with_flows(self) -> (Report, Vec<LabeledFlow>) {
+        self.finish_inner(true)
+    }
+
+    /// Builds the report; with `keep_flows` false the flows are consumed while their report
+    /// rows are built (from the back, shrinking the flow array as it empties), so the flows
+    /// and the rows never both stand at full size, and an empty flow list is returned.
+    fn finish_inner(mut self, keep_flows: bool) -> (Report, Vec<LabeledFlow>) {
         if self.error.is_none() {
             let state = &mut self.state;
             if let Err(e) = self.reader.finish_with(|p| state.packet(p)) {
@@ -230,7 +237,7 @@ impl Analyzer {
                 }
             }
         }
-        let plain: Vec<&crate::flow::Flow> = flows.iter().map(|f| &f.flow).collect();
+        let plain: Vec<&crate::flow::Flow> = flows.iter().map(|f| &*f.flow).collect();
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
         }
@@ -284,13 +291,28 @@ impl Analyzer {
             limits,
             vantage,
         };
+        let rows = if keep_flows {
+            flows
+                .iter()
+                .map(|f| FlowReport::from_flow(&f.flow, &f.class))
+                .collect()
+        } else {
+            let mut rows: Vec<FlowReport> = Vec::new();
+            let _ = rows.try_reserve_exact(flows.len());
+            while let Some(f) = flows.pop() {
+                rows.push(FlowReport::from_flow(&f.flow, &f.class));
+                drop(f);
+                if flows.capacity() > 1024 && flows.len() < flows.capacity() / 8 * 7 {
+                    flows.shrink_to_fit();
+                }
+            }
+            rows.reverse();
+            rows
+        };
         let report = Report {
             schema: report::SCHEMA,
             capture,
-            flows: flows
-                .iter()
-                .map(|f| FlowReport::from_flow(&f.flow, &f.class))
-                .collect(),
+            flows: rows,
             calls,
             findings,
             verdicts,

@@ -226,12 +226,16 @@ impl FlowLabels {
 /// labels.
 #[derive(Clone, Debug)]
 pub struct LabeledFlow {
-    pub flow: Flow,
+    /// Boxed as the flow table keeps it, so labelling a flow moves a pointer, not the flow.
+    pub flow: Box<Flow>,
     pub class: FlowLabels,
 }
 
 impl LabeledFlow {
     pub fn new(flow: Flow, class: FlowLabels) -> Self {
+        LabeledFlow::boxed(Box::new(flow), class)
+    }
+    pub fn boxed(flow: Box<Flow>, class: FlowLabels) -> Self {
         LabeledFlow { flow, class }
     }
 }

@@ -442,7 +442,10 @@ impl Engine {
     }
 
     /// Finalises labels, pairs each flow with its labels and groups flows into calls.
-    pub fn finish(&mut self, flows: Vec<Flow>) -> (Vec<LabeledFlow>, Vec<crate::report::Call>) {
+    pub fn finish(
+        &mut self,
+        flows: Vec<Box<Flow>>,
+    ) -> (Vec<LabeledFlow>, Vec<crate::report::Call>) {
         let mut states = std::mem::take(&mut self.flows);
         // Moved from the back, shrinking the source as it empties, so the two arrays (a
         // gigabyte each for a million flows) never both stand at full size.
@@ -454,7 +457,7 @@ impl Engine {
                 .get_mut(f.id as usize)
                 .map(|s| std::mem::take(&mut s.labels))
                 .unwrap_or_default();
-            flows.push(LabeledFlow::new(f, labels));
+            flows.push(LabeledFlow::boxed(f, labels));
             if src.capacity() > 1024 && src.len() < src.capacity() / 8 * 7 {
                 src.shrink_to_fit();
             }
@@ -706,7 +709,7 @@ mod tests {
     }
 
     pub(super) fn flow(id: u32, c: &str, s: &str) -> Flow {
-        let mut f = crate::testkit::flows::flow(id, Transport::Udp, c, s).flow;
+        let mut f = *crate::testkit::flows::flow(id, Transport::Udp, c, s).flow;
         f.first_frame = 1;
         f
     }
@@ -780,7 +783,7 @@ mod tests {
         udp(&mut e, &mut dc, Dir::C2s, 600 * ms, &binding);
         let dtls = [20, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1];
         udp(&mut e, &mut dc, Dir::S2c, 601 * ms, &dtls);
-        let (flows, calls) = e.finish(vec![relay, p2p, dc]);
+        let (flows, calls) = e.finish(vec![Box::new(relay), Box::new(p2p), Box::new(dc)]);
         assert_eq!(flows[0].class.app, Some(App::WhatsApp));
         assert_eq!(
             flows[0].class.protocols,
@@ -834,7 +837,7 @@ mod tests {
         // RR with one report block's worth of length (1 word header + SSRC), tiling exactly.
         let rr = [0x80, 201, 0, 1, 0, 0, 0, 7];
         udp(&mut e, &mut rtcp, Dir::C2s, 100 * ms, &rr);
-        let (flows, calls) = e.finish(vec![media, rtcp]);
+        let (flows, calls) = e.finish(vec![Box::new(media), Box::new(rtcp)]);
         assert_eq!(flows[0].class.app, Some(App::Voip));
         assert_eq!(flows[1].class.app, Some(App::Voip));
         assert_eq!(flows[1].class.service, Service::Call);
@@ -906,7 +909,7 @@ mod tests {
             300 * ms,
             b"BYE sip:bob@10.71.2.2 SIP/2.0\r\nCSeq: 2 BYE\r\n\r\n",
         );
-        let (flows, calls) = e.finish(vec![sig, media, rtcp]);
+        let (flows, calls) = e.finish(vec![Box::new(sig), Box::new(media), Box::new(rtcp)]);
         assert_eq!(flows[1].class.app, Some(App::Sip));
         assert_eq!(flows[1].class.linked_to, Some(0));
         assert!(flows[1].class.has_protocol(Protocol::Rtp));

@@ -78,9 +78,12 @@ pub struct Facts<'a> {
     hints: Hints,
     vantage: OnceCell<Vantage>,
     two_way: OnceCell<TwoWay>,
-    rst_verdicts: OnceCell<Vec<Option<RstVerdict>>>,
+    /// Boxed: a verdict is about 500 bytes and most flows have none.
+    rst_verdicts: OnceCell<Vec<Option<Box<RstVerdict>>>>,
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
-    dirs: OnceCell<Vec<[DirSlot; 2]>>,
+    /// Per flow, its two direction slots, boxed on first use: most flows of a big capture
+    /// are never asked about, and a slot pair is about 500 bytes.
+    dirs: OnceCell<Vec<OnceCell<Box<[DirSlot; 2]>>>>,
     computed: Cell<Computed>,
     /// Packet visits left in the work budget ([`Facts::charge`]).
     budget: Cell<u64>,
@@ -196,7 +199,7 @@ impl<'a> Facts<'a> {
     /// The RST judgement of every flow, by index in `flows`
     /// ([`rst_injection::judge_flow`]; `None` for non-TCP flows, flows without a RST and
     /// guarded ones).
-    pub fn rst_verdicts(&self) -> &[Option<RstVerdict>] {
+    pub fn rst_verdicts(&self) -> &[Option<Box<RstVerdict>>] {
         self.rst_verdicts.get_or_init(|| {
             self.count(|c| c.rst_verdicts += 1);
             let hosts = self.ttl_by_host();
@@ -214,6 +217,7 @@ impl<'a> Facts<'a> {
                         .filter(|ok| *ok)
                         .and_then(|_| {
                             rst_injection::judge_flow(f, &self.config.blocking, hosts, vantage)
+                                .map(Box::new)
                         })
                 })
                 .collect()
@@ -239,13 +243,17 @@ impl<'a> Facts<'a> {
                 .take(self.flows.len())
                 .collect()
         });
-        dirs.get(flow)?.get(dir.idx())
+        dirs.get(flow)?.get_or_init(Box::default).get(dir.idx())
     }
 
     /// Data-carrying packets of direction `dir` of flow `flow` ([`series::data_packets`]):
     /// the cheap precheck before labelling segments. `None` for an index out of range.
     pub fn data_packets(&self, flow: usize, dir: Dir) -> Option<u64> {
         let f = self.flows.get(flow)?;
+        if f.transport != Transport::Tcp {
+            // Not cached: no slot is boxed for the (many) flows no TCP analysis reads.
+            return Some(series::data_packets(f, dir));
+        }
         let slot = self.slot(flow, dir)?;
         Some(*slot.data_packets.get_or_init(|| {
             self.count(|c| c.data_packets += 1);

@@ -101,7 +101,7 @@ impl Detector for RstInjection {
             .flows
             .iter()
             .zip(input.facts().rst_verdicts())
-            .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
+            .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
             .collect();
         let boxes = penalty_boxes(input.flows, cfg, &judged);
         for (f, v) in &judged {

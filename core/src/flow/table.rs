@@ -37,7 +37,10 @@ struct Aux {
 #[derive(Debug, Default)]
 pub struct FlowTable {
     cfg: FlowConfig,
-    flows: Vec<Flow>,
+    /// Each flow boxed: the array grows by pointers (no copy of a gigabyte of flows when it
+    /// doubles), and the flows move into their labelled flows without a copy.
+    #[allow(clippy::vec_box)]
+    flows: Vec<Box<Flow>>,
     aux: Vec<Aux>,
     map: HashMap<FlowKey, u32, KeyHashBuilder>,
     frags: Fragments,
@@ -228,7 +231,10 @@ impl FlowTable {
                     self.untracked_packets += 1;
                     return None;
                 }
-                if self.flows.try_reserve(1).is_err() || self.aux.try_reserve(1).is_err() {
+                if self.flows.try_reserve(1).is_err()
+                    || self.aux.try_reserve(1).is_err()
+                    || !room_for_flows(self.flows.len())
+                {
                     self.untracked_packets += 1;
                     self.memory_refused += 1;
                     return None;
@@ -345,7 +351,7 @@ impl FlowTable {
             _ => None,
         };
         let id = u32::try_from(self.flows.len()).unwrap_or(u32::MAX);
-        self.flows.push(Flow {
+        self.flows.push(Box::new(Flow {
             id,
             transport: v.transport,
             client: client.socket(),
@@ -365,7 +371,7 @@ impl FlowTable {
             log_dropped: 0,
             limits: 0,
             icmp_errors: Vec::new(),
-        });
+        }));
         self.aux.push(Aux {
             client,
             last_sig: [None, None],
@@ -475,14 +481,14 @@ impl FlowTable {
 
     /// The flows so far, in first-seen order. A packet log that dropped packets is in ring
     /// order here; [`FlowTable::into_flows`] puts it back in capture order.
-    pub fn flows(&self) -> &[Flow] {
+    pub fn flows(&self) -> &[Box<Flow>] {
         &self.flows
     }
     pub fn flow_mut(&mut self, id: u32) -> Option<&mut Flow> {
-        self.flows.get_mut(id as usize)
+        self.flows.get_mut(id as usize).map(|f| &mut **f)
     }
     /// The flows, each packet log in capture order (its first packets, then its last ones).
-    pub fn into_flows(mut self) -> Vec<Flow> {
+    pub fn into_flows(mut self) -> Vec<Box<Flow>> {
         for (f, a) in self.flows.iter_mut().zip(&self.aux) {
             if let Some(tail) = f.log_gap.and_then(|g| f.packets.get_mut(g..)) {
                 if !tail.is_empty() {
@@ -492,6 +498,30 @@ impl FlowTable {
         }
         self.flows
     }
+}
+
+/// Flows boxed between memory probes (see [`room_for_flows`]).
+const PROBE_FLOWS: usize = 1024;
+
+/// Bytes a flow may still need per flow tracked, beyond what is already allocated: the next
+/// doubling of the per-flow arrays that grow infallibly (the classifier's states, about 330
+/// bytes a flow, the key map) and what building the report takes (the labelled-flow array,
+/// about 300 bytes a flow, and a report row, about 420).
+const PROBE_BYTES_PER_FLOW: usize = 1536;
+
+/// Whether memory for what the flows tracked so far may still need can be reserved now:
+/// probed (reserved and released at once, address space only) every [`PROBE_FLOWS`] new
+/// flows, so running out of memory refuses flows (the `memory` limit) instead of aborting in
+/// an allocation that cannot fail softly (a flow's box, a doubling array, the report).
+fn room_for_flows(len: usize) -> bool {
+    if !len.is_multiple_of(PROBE_FLOWS) {
+        return true;
+    }
+    let bytes = len
+        .saturating_add(PROBE_FLOWS)
+        .saturating_mul(PROBE_BYTES_PER_FLOW);
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).is_ok()
 }
 
 /// Zeek's mid-stream role guess from ports: flip when the source looks like a server and the
