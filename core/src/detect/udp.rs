@@ -402,66 +402,50 @@ impl Detector for UdpBlocking {
             if !(never || stopped || moved.is_some()) {
                 continue;
             }
+            // The call moved to TCP leg `g`, mid-call or from the start: one finding shape.
+            let fell_back = |g: &LabeledFlow, summary: String, packets: Vec<u64>| Finding {
+                filter: None,
+                kind: FindingKind::UdpBlockedTcpFallback,
+                flow: Some(g.id),
+                ts: secs(first),
+                severity: Severity::Degraded,
+                confidence: 0.7,
+                summary,
+                evidence: CallTcpFallbackEvidence {
+                    app: *app,
+                    call: *call_id,
+                    stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
+                    tcp_flow: g.id,
+                    tcp_server: g.server.to_string(),
+                    udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
+                    udp_packets_sent: sent,
+                    udp_servers: servers.len(),
+                }
+                .into(),
+                packets,
+            };
             if let Some(g) = moved {
                 fallback_done.insert(g.id);
-                out.push(Finding {
-                    filter: None,
-                    kind: FindingKind::UdpBlockedTcpFallback,
-                    flow: Some(g.id),
-                    ts: secs(first),
-                    severity: Severity::Degraded,
-                    confidence: 0.7,
-                    summary: format!(
-                        "{label}: UDP media stopped coming back mid-call (nothing received for the last {:.1} s while {sent_after} packets were sent{stun_note}), and the call went on over TCP port {} ({}).",
-                        blocking::s1(silence),
-                        g.server.port(),
-                        g.server
-                    ),
-                    evidence: CallTcpFallbackEvidence {
-                        app: *app,
-                        call: *call_id,
-                        stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
-                        tcp_flow: g.id,
-                        tcp_server: g.server.to_string(),
-                        udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
-                        udp_packets_sent: sent,
-                        udp_servers: servers.len(),
-                    }
-                    .into(),
-                    packets: frames,
-                });
+                let summary = format!(
+                    "{label}: UDP media stopped coming back mid-call (nothing received for the last {:.1} s while {sent_after} packets were sent{stun_note}), and the call went on over TCP port {} ({}).",
+                    blocking::s1(silence),
+                    g.server.port(),
+                    g.server
+                );
+                out.push(fell_back(g, summary, frames));
                 continue;
             }
             if let (Some(g), true) = (fallback, never) {
                 fallback_done.insert(g.id);
-                out.push(Finding {
-                    filter: None,
-                    kind: FindingKind::UdpBlockedTcpFallback,
-                    flow: Some(g.id),
-                    ts: secs(first),
-                    severity: Severity::Degraded,
-                    confidence: 0.7,
-                    summary: format!(
-                        "{label}: UDP got no answer ({sent} packets to {} server{} over {:.1} s{stun_note}), so the call fell back to TCP port {} ({}).",
-                        servers.len(),
-                        if servers.len() == 1 { "" } else { "s" },
-                        blocking::s1(last.saturating_sub(first)),
-                        g.server.port(),
-                        g.server
-                    ),
-                    evidence: CallTcpFallbackEvidence {
-                        app: *app,
-                        call: *call_id,
-                        stun_unanswered_flows: stun_dead.iter().map(|f| f.id).collect(),
-                        tcp_flow: g.id,
-                        tcp_server: g.server.to_string(),
-                        udp_flows: udp_members.iter().map(|(f, _)| f.id).collect(),
-                        udp_packets_sent: sent,
-                        udp_servers: servers.len(),
-                    }
-                    .into(),
-                    packets: frames,
-                });
+                let summary = format!(
+                    "{label}: UDP got no answer ({sent} packets to {} server{} over {:.1} s{stun_note}), so the call fell back to TCP port {} ({}).",
+                    servers.len(),
+                    if servers.len() == 1 { "" } else { "s" },
+                    blocking::s1(last.saturating_sub(first)),
+                    g.server.port(),
+                    g.server
+                );
+                out.push(fell_back(g, summary, frames));
                 continue;
             }
             call_blocked.extend(udp_members.iter().map(|(f, _)| f.id));
