@@ -261,11 +261,7 @@ impl Analyzer {
     /// Ends the input and returns the report as pretty JSON with a trailing newline: the
     /// exact bytes `voipwatch analyze --format json` prints for the same file.
     pub fn finish(&mut self) -> Result<String, JsError> {
-        let a = self
-            .inner
-            .take()
-            .ok_or_else(|| JsError::new("finish called twice"))?;
-        self.last = a.progress();
+        let a = self.take_inner()?;
         let report = a.finish();
         let json = report.to_json();
         self.report = Some(report);
@@ -276,11 +272,7 @@ impl Analyzer {
     /// ([`compare`]); the analyzer cannot be used afterwards. Throws when nothing was read.
     #[wasm_bindgen(js_name = finishSide)]
     pub fn finish_side(&mut self) -> Result<CompareSide, JsError> {
-        let a = self
-            .inner
-            .take()
-            .ok_or_else(|| JsError::new("finish called twice"))?;
-        self.last = a.progress();
+        let a = self.take_inner()?;
         let (report, flows) = a.finish_with_flows();
         if report.capture.packets == 0 {
             return Err(JsError::new(&format!(
@@ -301,11 +293,7 @@ impl Analyzer {
     /// [`view`](Analyzer::view) and the flows table a page at a time with
     /// [`flow_page`](Analyzer::flow_page). Returns the number of flows.
     pub fn end(&mut self) -> Result<u32, JsError> {
-        let a = self
-            .inner
-            .take()
-            .ok_or_else(|| JsError::new("finish called twice"))?;
-        self.last = a.progress();
+        let a = self.take_inner()?;
         let report = a.finish();
         let n = u32::try_from(report.flows.len()).unwrap_or(u32::MAX);
         self.report = Some(report);
@@ -360,6 +348,17 @@ impl Analyzer {
             limit: limit as usize,
         };
         serde_json::to_string(&q.run(r)).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The engine, taken out to end the input (once), with its last progress kept for late
+    /// `progress()` calls.
+    fn take_inner(&mut self) -> Result<CoreAnalyzer, JsError> {
+        let a = self
+            .inner
+            .take()
+            .ok_or_else(|| JsError::new("finish called twice"))?;
+        self.last = a.progress();
+        Ok(a)
     }
 
     fn report(&self) -> Result<&voipwatch_core::Report, JsError> {
