@@ -4,7 +4,8 @@
 
 use crate::args::{plural, unknown_option};
 use std::io::Read;
-use voipwatch_core::evidence_pack::{self, PackOptions};
+use voipwatch_core::evidence_pack::{self, Pack, PackOptions};
+use voipwatch_core::{Analyzer, Config};
 
 pub const USAGE: &str = "\
 usage: voipwatch evidence CAPTURE -o OUT.pcapng [--redact]
@@ -67,26 +68,79 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     })
 }
 
-pub fn run(args: &[String]) -> Result<i32, String> {
-    let o = parse(args)?;
-    let mut data = Vec::new();
-    if o.capture == "-" {
+/// Chunk size of the two passes over a capture file.
+const CHUNK: usize = 4 << 20;
+
+/// Feeds the file at `path` to `sink` in chunks; returns the bytes read.
+fn stream(path: &str, mut sink: impl FnMut(&[u8])) -> Result<u64, String> {
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                total += n as u64;
+                sink(buf.get(..n).unwrap_or(&buf));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{path}: read error after {total} bytes: {e}")),
+        }
+    }
+}
+
+/// Builds the pack of a capture file in two streaming passes (the analysis, then the
+/// frames), so memory holds the analysis and the kept frames, never the file; standard
+/// input, which cannot be read twice, is read into memory.
+fn pack_of(path: &str, name: &str, opts: &PackOptions) -> Result<Pack, String> {
+    if path == "-" {
+        let mut data = Vec::new();
         std::io::stdin()
             .lock()
             .read_to_end(&mut data)
             .map_err(|e| format!("stdin: read error: {e}"))?;
-    } else {
-        data = std::fs::read(&o.capture).map_err(|e| format!("{}: cannot open: {e}", o.capture))?;
+        return Ok(evidence_pack::build(&data, name, opts));
     }
+    let mut a = Analyzer::new(Config {
+        name: name.to_string(),
+        ..Default::default()
+    });
+    let first = stream(path, |chunk| {
+        let _ = a.push(chunk);
+    })?;
+    let (report, plan) = a.finish_with_plan();
+    let mut w = plan.writer(&report, opts);
+    let second = stream(path, |chunk| {
+        let _ = w.push(chunk);
+    })?;
+    if second != first {
+        return Err(format!(
+            "{path}: the file changed while it was read ({first} bytes, then {second})"
+        ));
+    }
+    let file = w.finish();
+    Ok(Pack {
+        bytes: file.bytes,
+        frames: file.frames,
+        cited: file.cited,
+        sha256: file.sha256,
+        redacted_hosts: file.redacted_hosts,
+        error: report.capture.error.clone(),
+        report,
+    })
+}
+
+pub fn run(args: &[String]) -> Result<i32, String> {
+    let o = parse(args)?;
     let name = crate::analyze::display_name(&o.capture);
-    let pack = evidence_pack::build(
-        &data,
+    let pack = pack_of(
+        &o.capture,
         &name,
         &PackOptions {
             redact: o.redact,
             tool: format!("voipwatch {}", env!("CARGO_PKG_VERSION")),
         },
-    );
+    )?;
     if pack.report.capture.packets == 0 {
         return Err(format!(
             "{}: {}",

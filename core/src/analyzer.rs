@@ -182,19 +182,33 @@ impl Analyzer {
 
     /// Ends the input and builds the report.
     pub fn finish(self) -> Report {
-        self.finish_inner(false).0
+        self.finish_inner(Keep::Nothing).0
     }
 
     /// Ends the input and builds the report, also returning the finished flows (with their
     /// packet logs and labels), for callers that analyse flows further (`voipwatch compare`).
     pub fn finish_with_flows(self) -> (Report, Vec<LabeledFlow>) {
-        self.finish_inner(true)
+        let (report, flows, _) = self.finish_inner(Keep::Flows);
+        (report, flows)
     }
 
-    /// Builds the report; with `keep_flows` false the flows are consumed while their report
-    /// rows are built (from the back, shrinking the flow array as it empties), so the flows
-    /// and the rows never both stand at full size, and an empty flow list is returned.
-    fn finish_inner(mut self, keep_flows: bool) -> (Report, Vec<LabeledFlow>) {
+    /// Ends the input and builds the report, also returning the plan of its evidence pack
+    /// (which frames it holds), made from the flows before they are freed: a caller that
+    /// streams the capture writes the pack in a second pass (`evidence_pack::PackWriter`)
+    /// without keeping the flows.
+    pub fn finish_with_plan(self) -> (Report, crate::evidence_pack::Plan) {
+        let (report, _, plan) = self.finish_inner(Keep::Plan);
+        (report, plan.unwrap_or_default())
+    }
+
+    /// Builds the report; unless `keep` is [`Keep::Flows`] the flows are consumed while their
+    /// report rows are built (from the back, shrinking the flow array as it empties), so the
+    /// flows and the rows never both stand at full size, and an empty flow list is returned.
+    fn finish_inner(
+        mut self,
+        keep: Keep,
+    ) -> (Report, Vec<LabeledFlow>, Option<crate::evidence_pack::Plan>) {
+        let keep_flows = keep == Keep::Flows;
         if self.error.is_none() {
             let state = &mut self.state;
             if let Err(e) = self.reader.finish_with(|p| state.packet(p)) {
@@ -241,6 +255,7 @@ impl Analyzer {
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
         }
+        let plan = (keep == Keep::Plan).then(|| crate::evidence_pack::Plan::new(&findings, &flows));
         let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
         let mut limits = report::limits::limits(&plain, &self.cfg.flow, untracked, memory_refused);
         let budget = self
@@ -317,8 +332,16 @@ impl Analyzer {
             findings,
             verdicts,
         };
-        (report, flows)
+        (report, flows, plan)
     }
+}
+
+/// What [`Analyzer::finish_inner`] keeps beside the report.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Nothing,
+    Flows,
+    Plan,
 }
 
 /// Convenience: analyses a whole in-memory capture.

@@ -19,7 +19,7 @@ use crate::decode::{decode_frame, Net, L4};
 use crate::label::LabeledFlow;
 use crate::pcapng_writer::PcapngWriter;
 use crate::report::filter::finding_flows;
-use crate::report::Report;
+use crate::report::{Finding, Report};
 use crate::{Analyzer, Config};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,10 +89,13 @@ pub fn capture_hosts(flows: &[LabeledFlow]) -> Vec<IpAddr> {
 }
 
 /// Which frames go into the pack, and the comments of each.
-fn select(report: &Report, flows: &[LabeledFlow]) -> (BTreeMap<u64, Vec<String>>, BTreeSet<u64>) {
+fn select(
+    findings: &[Finding],
+    flows: &[LabeledFlow],
+) -> (BTreeMap<u64, Vec<String>>, BTreeSet<u64>) {
     let mut frames: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut cited = BTreeSet::new();
-    for (i, f) in report.findings.iter().enumerate() {
+    for (i, f) in findings.iter().enumerate() {
         let mut summary: String = f.summary.chars().take(COMMENT_SUMMARY).collect();
         if f.summary.chars().count() > COMMENT_SUMMARY {
             summary.push('…');
@@ -293,8 +296,8 @@ pub fn build(capture: &[u8], name: &str, opts: &PackOptions) -> Pack {
         ..Default::default()
     });
     let _ = a.push(capture);
-    let (report, flows) = a.finish_with_flows();
-    build_from(capture, report, &flows, opts)
+    let (report, plan) = a.finish_with_plan();
+    build_with(capture, report, &plan, opts)
 }
 
 /// Builds the pack of `capture` from its report and flows (as [`Analyzer::finish_with_flows`]
@@ -305,31 +308,180 @@ pub fn build_from(
     flows: &[LabeledFlow],
     opts: &PackOptions,
 ) -> Pack {
-    let (mut selected, cited) = select(&report, flows);
-    let hosts = if opts.redact {
-        capture_hosts(flows)
-    } else {
-        Vec::new()
-    };
-    let sha256: String = Sha256::digest(capture)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut w = PcapngWriter::new();
-    let mut frames = Vec::new();
-    let mut reader = CaptureReader::new();
-    let mut each = |p: Packet<'_>| {
-        let Some(comments) = selected.remove(&p.frame) else {
+    let plan = Plan::new(&report.findings, flows);
+    build_with(capture, report, &plan, opts)
+}
+
+/// Builds the pack of `capture` from its report and plan in one pass over the bytes.
+fn build_with(capture: &[u8], report: Report, plan: &Plan, opts: &PackOptions) -> Pack {
+    let mut w = plan.writer(&report, opts);
+    // A read error stops the writer; the pack covers the frames before it, as the analysis.
+    let _ = w.push(capture);
+    let file = w.finish();
+    Pack {
+        bytes: file.bytes,
+        frames: file.frames,
+        cited: file.cited,
+        sha256: file.sha256,
+        redacted_hosts: file.redacted_hosts,
+        error: report.capture.error.clone(),
+        report,
+    }
+}
+
+/// What a pack holds, decided at the end of the analysis from the findings and their flows
+/// ([`Analyzer::finish_with_plan`]): the frames to keep with their comments, the cited ones,
+/// and the capture host's addresses (for redaction). It is small (a few entries per finding),
+/// so a caller that streams the capture (the page) keeps it instead of the flows, and writes
+/// the pack with a [`PackWriter`] in a second pass over the same bytes.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    selected: BTreeMap<u64, Vec<String>>,
+    cited: BTreeSet<u64>,
+    hosts: Vec<IpAddr>,
+}
+
+impl Plan {
+    /// The plan of the pack for `findings` over `flows` (the context frames come from the
+    /// cited flows' packet logs).
+    pub fn new(findings: &[Finding], flows: &[LabeledFlow]) -> Plan {
+        let (selected, cited) = select(findings, flows);
+        Plan {
+            selected,
+            cited,
+            hosts: capture_hosts(flows),
+        }
+    }
+
+    /// Frames the pack will hold (cited and context).
+    pub fn frames(&self) -> usize {
+        self.selected.len()
+    }
+
+    /// A writer of the pack for `report` (the report the plan was made with): feed it the
+    /// original capture's bytes with [`PackWriter::push`], then [`PackWriter::finish`].
+    pub fn writer(&self, report: &Report, opts: &PackOptions) -> PackWriter {
+        let hosts = if opts.redact {
+            self.hosts.clone()
+        } else {
+            Vec::new()
+        };
+        PackWriter {
+            emit: Emit {
+                selected: self.selected.clone(),
+                hosts,
+                redact: opts.redact,
+                w: PcapngWriter::new(),
+                frames: Vec::new(),
+            },
+            cited: self.cited.clone(),
+            head: Head::of(report),
+            opts: opts.clone(),
+            sha: Sha256::new(),
+            reader: CaptureReader::new(),
+            failed: false,
+        }
+    }
+}
+
+/// The written pack, without its report.
+#[derive(Clone, Debug)]
+pub struct PackFile {
+    /// The pcapng file.
+    pub bytes: Vec<u8>,
+    /// Frame numbers (in the original capture) the pack holds, in order.
+    pub frames: Vec<u64>,
+    /// Of those, the frames a finding cites.
+    pub cited: Vec<u64>,
+    /// SHA-256 of the bytes pushed (the original capture), lowercase hex.
+    pub sha256: String,
+    /// The addresses replaced by redaction (empty without `redact`).
+    pub redacted_hosts: Vec<IpAddr>,
+}
+
+/// Writes a pack while the original capture streams through it, chunk by chunk (any sizes):
+/// memory holds the plan and the kept frames, never the capture.
+pub struct PackWriter {
+    emit: Emit,
+    cited: BTreeSet<u64>,
+    head: Head,
+    opts: PackOptions,
+    sha: Sha256,
+    reader: CaptureReader,
+    failed: bool,
+}
+
+impl PackWriter {
+    /// Feeds the next bytes of the original capture. After a read error the writer keeps
+    /// what came before and ignores the rest (the analysis stopped at the same point), but
+    /// still hashes every byte given.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), crate::capture::CaptureError> {
+        self.sha.update(chunk);
+        if self.failed {
+            return Ok(());
+        }
+        let emit = &mut self.emit;
+        let r = self.reader.push(chunk, |p| emit.packet(p));
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
+    }
+
+    /// Ends the input and returns the pack.
+    pub fn finish(mut self) -> PackFile {
+        if !self.failed {
+            // A compressed capture's last packets may come out only at the end of input.
+            let emit = &mut self.emit;
+            let _ = self.reader.finish_with(|p| emit.packet(p));
+        }
+        let sha256: String = self
+            .sha
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let Emit {
+            w, frames, hosts, ..
+        } = self.emit;
+        let comment = self.head.comment(&self.opts, &sha256, frames.len(), &hosts);
+        PackFile {
+            bytes: w.finish(&comment, &self.opts.tool),
+            cited: frames
+                .iter()
+                .copied()
+                .filter(|f| self.cited.contains(f))
+                .collect(),
+            frames,
+            sha256,
+            redacted_hosts: hosts,
+        }
+    }
+}
+
+/// The frame-writing half of a [`PackWriter`].
+struct Emit {
+    selected: BTreeMap<u64, Vec<String>>,
+    hosts: Vec<IpAddr>,
+    redact: bool,
+    w: PcapngWriter,
+    frames: Vec<u64>,
+}
+
+impl Emit {
+    fn packet(&mut self, p: Packet<'_>) {
+        let Some(comments) = self.selected.remove(&p.frame) else {
             return;
         };
-        let iface = w.interface(p.linktype);
+        let hosts = &self.hosts;
+        let iface = self.w.interface(p.linktype);
         let comments: Vec<String> = std::iter::once(format!("original frame {}", p.frame))
-            .chain(comments.iter().map(|c| redact_text(c, &hosts)))
+            .chain(comments.iter().map(|c| redact_text(c, hosts)))
             .collect();
-        if opts.redact {
+        if self.redact {
             let keep = headers_len(&p);
             let mut buf = p.data.get(..keep).unwrap_or(&[]).to_vec();
-            for h in &hosts {
+            for h in hosts {
                 replace_all(&mut buf, &octets(*h), &octets(replacement(*h)));
             }
             let d = decode_frame(p.linktype, p.data, p.origlen);
@@ -338,91 +490,97 @@ pub fn build_from(
                     fix_ipv4_checksum(&mut buf, s, l);
                 }
             }
-            w.packet(iface, p.ts, &buf, p.origlen, &comments);
+            self.w.packet(iface, p.ts, &buf, p.origlen, &comments);
         } else {
-            w.packet(iface, p.ts, p.data, p.origlen, &comments);
+            self.w.packet(iface, p.ts, p.data, p.origlen, &comments);
         }
-        frames.push(p.frame);
-    };
-    // A compressed capture's last packets may come out only at the end of input.
-    if reader.push(capture, &mut each).is_ok() {
-        let _ = reader.finish_with(&mut each);
-    }
-    let comment = section_comment(&report, opts, &sha256, frames.len(), &hosts);
-    let bytes = w.finish(&comment, &opts.tool);
-    Pack {
-        bytes,
-        cited: frames
-            .iter()
-            .copied()
-            .filter(|f| cited.contains(f))
-            .collect(),
-        frames,
-        sha256,
-        redacted_hosts: hosts,
-        error: report.capture.error.clone(),
-        report,
+        self.frames.push(p.frame);
     }
 }
 
-fn section_comment(
-    report: &Report,
-    opts: &PackOptions,
-    sha256: &str,
-    kept: usize,
-    hosts: &[IpAddr],
-) -> String {
-    let c = &report.capture;
-    let mut lines = vec![
-        format!("{} evidence pack", opts.tool),
-        format!(
-            "Original capture: {}, {} packets, SHA-256 {sha256}",
-            c.name, c.packets
-        ),
-        format!(
-            "Frames kept: {kept} (those the findings cite, plus the first packets of their flows for context); \
-             each frame's comments give its original frame number and name its finding(s)."
-        ),
-    ];
-    if !c.complete {
-        lines.push(format!(
-            "The original capture could not be read to the end ({}): findings cover the packets before that point.",
-            c.error.as_deref().unwrap_or("stopped early")
-        ));
-    }
-    if opts.redact {
-        let repl: Vec<String> = hosts.iter().map(|h| replacement(*h).to_string()).collect();
-        lines.push(format!(
-            "Redacted: payloads cut after the transport header (lengths on the wire kept); the capture host's own \
-             address (the address that appears in most flows) replaced by {} everywhere; MAC addresses kept.",
-            if repl.is_empty() {
-                "nothing (no flows)".to_string()
-            } else {
-                repl.join(" / ")
-            }
-        ));
-    }
-    if report.findings.is_empty() {
-        lines.push("Findings: none.".into());
-    } else {
-        lines.push(format!("Findings ({}):", report.findings.len()));
-        for (i, f) in report.findings.iter().enumerate() {
-            let flow = f
-                .flow
-                .map(|id| format!("flow {id}"))
-                .unwrap_or_else(|| "capture".into());
-            lines.push(format!(
-                "#{i} [{}] {} ({flow}): {}",
-                f.severity,
-                f.kind.as_str(),
-                f.summary
-            ));
-            if let Some(filter) = &f.filter {
-                lines.push(format!("   Wireshark filter (original capture): {filter}"));
-            }
+/// What the section comment says of the report (kept by the writer instead of the report).
+#[derive(Clone, Debug)]
+struct Head {
+    name: String,
+    packets: u64,
+    /// Why the capture could not be read to the end, when it could not.
+    cut: Option<String>,
+    /// One entry per finding: its line, and its Wireshark filter.
+    findings: Vec<(String, Option<String>)>,
+}
+
+impl Head {
+    fn of(report: &Report) -> Head {
+        let c = &report.capture;
+        Head {
+            name: c.name.clone(),
+            packets: c.packets,
+            cut: (!c.complete).then(|| c.error.clone().unwrap_or_else(|| "stopped early".into())),
+            findings: report
+                .findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let flow = f
+                        .flow
+                        .map(|id| format!("flow {id}"))
+                        .unwrap_or_else(|| "capture".into());
+                    (
+                        format!(
+                            "#{i} [{}] {} ({flow}): {}",
+                            f.severity,
+                            f.kind.as_str(),
+                            f.summary
+                        ),
+                        f.filter.clone(),
+                    )
+                })
+                .collect(),
         }
     }
-    redact_text(&lines.join("\n"), hosts)
+
+    fn comment(&self, opts: &PackOptions, sha256: &str, kept: usize, hosts: &[IpAddr]) -> String {
+        let mut lines = vec![
+            format!("{} evidence pack", opts.tool),
+            format!(
+                "Original capture: {}, {} packets, SHA-256 {sha256}",
+                self.name, self.packets
+            ),
+            format!(
+                "Frames kept: {kept} (those the findings cite, plus the first packets of their flows for context); \
+                 each frame's comments give its original frame number and name its finding(s)."
+            ),
+        ];
+        if let Some(cut) = &self.cut {
+            lines.push(format!(
+                "The original capture could not be read to the end ({cut}): findings cover the packets before that point."
+            ));
+        }
+        if opts.redact {
+            let repl: Vec<String> = hosts.iter().map(|h| replacement(*h).to_string()).collect();
+            lines.push(format!(
+                "Redacted: payloads cut after the transport header (lengths on the wire kept); the capture host's own \
+                 address (the address that appears in most flows) replaced by {} everywhere; MAC addresses kept.",
+                if repl.is_empty() {
+                    "nothing (no flows)".to_string()
+                } else {
+                    repl.join(" / ")
+                }
+            ));
+        }
+        if self.findings.is_empty() {
+            lines.push("Findings: none.".into());
+        } else {
+            lines.push(format!("Findings ({}):", self.findings.len()));
+            for (line, filter) in &self.findings {
+                lines.push(line.clone());
+                if let Some(filter) = filter {
+                    lines.push(format!("   Wireshark filter (original capture): {filter}"));
+                }
+            }
+        }
+        redact_text(&lines.join("\n"), hosts)
+    }
 }
 
 #[cfg(test)]
