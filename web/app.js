@@ -71,6 +71,7 @@ function applyLang(next) {
   document.documentElement.dir = RTL.has(lang) ? "rtl" : "ltr";
   for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
   for (const e of document.querySelectorAll("[data-i18n-aria]")) e.setAttribute("aria-label", t(e.dataset.i18nAria));
+  for (const e of document.querySelectorAll("[data-i18n-title]")) e.setAttribute("title", t(e.dataset.i18nTitle));
   for (const b of document.querySelectorAll("[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
   document.title = `voipwatch — ${t("tagline")}`;
   try { localStorage.setItem("voipwatch.lang", lang); } catch { /* private mode */ }
@@ -158,6 +159,7 @@ function onWorkerMessage(ev) {
   if (m.type === "fatal") { engineFailed(m.message); return; }
   if (m.type === "compared") { compared(m); return; }
   if (m.type === "flows") { flowsArrived(m); return; }
+  if (m.type === "pack") { packArrived(m); return; }
   if (m.type === "hash") {
     const w = hashWaiters.get(m.id);
     hashWaiters.delete(m.id);
@@ -217,7 +219,7 @@ function finished(file, m, wallMs) {
   }
   const cap = report.capture || {};
   current = {
-    report, blob: m.blob, file, messages: m.messages || {}, sha256: null, analysedAt: Date.now(),
+    report, blob: m.blob, file, job, messages: m.messages || {}, sha256: null, analysedAt: Date.now(),
     stats: { ms: m.ms, wallMs, total: m.total, wasmBytes: m.wasmBytes, peakWasmBytes: m.peakWasmBytes },
   };
   const err = cap.error || m.pushError;
@@ -233,6 +235,7 @@ function finished(file, m, wallMs) {
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
   downloadUrl = URL.createObjectURL(m.blob);
   flowPageNo = 0;
+  resetPack();
   const a = $("download-json");
   a.href = downloadUrl;
   a.download = `${(cap.name || "capture").replace(/\.(gz|zst|zstd)$/i, "").replace(/\.(pcapng|pcap|cap)$/i, "")}.voipwatch.json`;
@@ -690,6 +693,62 @@ function renderCompare() {
   );
 }
 
+// ---------- evidence pack ----------
+// The frames the findings cite and the first packets of their flows, as pcapng with one
+// comment per frame: the engine decided which frames when the analysis ended; the worker reads
+// the same file again and keeps only those. The bytes are `voipwatch evidence`'s.
+let packId = 0;
+let packUrl = null;
+
+function resetPack() {
+  packId += 1; // a pack still being built for the previous file is dropped when it arrives
+  if (packUrl) { URL.revokeObjectURL(packUrl); packUrl = null; }
+  $("pack-status").hidden = true;
+  $("evidence-pack").disabled = false;
+  delete document.body.dataset.pack;
+}
+
+function packName(redact) {
+  const name = (current.report.capture || {}).name || "capture";
+  const base = name.replace(/\.(gz|zst|zstd)$/i, "").replace(/\.(pcapng|pcap|cap)$/i, "");
+  return `${base}.evidence${redact ? ".redacted" : ""}.pcapng`;
+}
+
+function buildPack() {
+  if (!current || !current.report || !current.file) return;
+  const id = ++packId;
+  const redact = $("pack-redact").checked;
+  current.packRequest = { id, redact };
+  $("evidence-pack").disabled = true;
+  const st = $("pack-status");
+  st.textContent = t("pack_building");
+  st.hidden = false;
+  document.body.dataset.pack = "building";
+  ensureWorker().postMessage({ type: "pack", job: current.job, file: current.file, redact, id });
+}
+
+function packArrived(m) {
+  if (!current || m.id !== packId) return;
+  $("evidence-pack").disabled = false;
+  const st = $("pack-status");
+  if (m.error) {
+    st.textContent = t("pack_failed", { error: m.error });
+    document.body.dataset.pack = "failed";
+    return;
+  }
+  const redact = !!(current.packRequest && current.packRequest.redact);
+  let text = t("pack_done", { frames: num(m.frames), cited: num(m.cited), size: bytes(m.blob.size) });
+  if (redact) text += ` ${t("pack_redacted", { n: num(m.redactedHosts) })}`;
+  st.textContent = text;
+  document.body.dataset.pack = "done";
+  if (packUrl) URL.revokeObjectURL(packUrl);
+  packUrl = URL.createObjectURL(m.blob);
+  const a = h("a", { href: packUrl, download: packName(redact), hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 // ---------- printable report ----------
 let hashId = 0;
 const hashWaiters = new Map();
@@ -748,6 +807,7 @@ function start() {
   $("cancel").addEventListener("click", () => { reset(); });
   $("again").addEventListener("click", () => reset());
   $("print").addEventListener("click", () => printReport());
+  $("evidence-pack").addEventListener("click", () => buildPack());
   $("cmp-run").addEventListener("click", () => runCompare());
   $("try-sample").addEventListener("click", async () => {
     // Same origin (the CSP allows nothing else): the lab capture web/build.sh ships as sample.pcap.

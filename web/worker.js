@@ -1,6 +1,7 @@
 // Module Web Worker that owns the voipwatch WebAssembly instance.
 // Messages in:  { type: "analyze", file: File, job, chunk? } | { type: "cancel", job } | { type: "hash", file: File, id }
 //               | { type: "compare", target: File, control: File, targetSel, controlSel, id }
+//               | { type: "pack", job, file: File, redact, id }   (the evidence pack of job `job`'s file)
 // Messages out: { type: "ready", apps: [{ id, name, calls }], version }  (the engine's app table and version) | { type: "progress", job, bytes, packets, flows, total, wasmBytes }
 //               | { type: "flows", job, id, filter, scope, key, asc, offset, limit }   (a page of the flows table)
 //               { type: "done", job, blob, view, messages: { en, fr, ar }, pushError, ms, engineMs, total, wasmBytes, peakWasmBytes }
@@ -11,6 +12,8 @@
 //               (messages: the verdicts and findings in plain words per language, from the engine's table)
 //               { type: "hash", id, sha256 } | { type: "hash", id, error }   (SHA-256 of a file, for the printed report)
 //               { type: "compared", id, json } | { type: "compared", id, error }   (voipwatch.compare/1, as the CLI prints it)
+//               { type: "pack", id, blob, frames, cited, sha256, redactedHosts } | { type: "pack", id, error }
+//               (blob: pcapng, byte-identical to `voipwatch evidence FILE -o OUT [--redact]`)
 //               { type: "failed", job, message }   (this analysis broke: engine bug or file read error)
 //               { type: "fatal", message }         (the engine could not be loaded at all)
 // The worker lives as long as the page, so the engine is loaded once and the page works
@@ -133,6 +136,40 @@ function flowPage(msg) {
   }
 }
 
+/**
+ * The evidence pack of the live job: the engine kept which frames to take when the analysis
+ * ended; the same file is read again in chunks and only those frames are kept.
+ */
+async function pack(msg) {
+  await ready;
+  if (!live || live.job !== msg.job) {
+    self.postMessage({ type: "pack", id: msg.id, error: "the analysis of this file is no longer in memory" });
+    return;
+  }
+  const file = msg.file;
+  let w = null;
+  try {
+    w = live.analyzer.evidencePack(!!msg.redact);
+    for (let off = 0; off < file.size; off += CHUNK) {
+      w.push(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
+    }
+    const bytes = w.finish();
+    self.postMessage({
+      type: "pack",
+      id: msg.id,
+      blob: new Blob([bytes], { type: "application/octet-stream" }),
+      frames: w.frames,
+      cited: w.cited,
+      sha256: w.sha256,
+      redactedHosts: w.redactedHosts,
+    });
+  } catch (err) {
+    self.postMessage({ type: "pack", id: msg.id, error: String(err && err.message ? err.message : err) });
+  } finally {
+    if (w) w.free();
+  }
+}
+
 /** SHA-256 of `file`, read in chunks (bounded memory), hashed by the engine's own sha2. */
 async function hash(file, id) {
   await ready;
@@ -194,6 +231,8 @@ self.onmessage = (ev) => {
     flowPage({ ...msg, job });
   } else if (msg.type === "compare") {
     compareFiles(msg);
+  } else if (msg.type === "pack") {
+    pack({ ...msg, job });
   } else if (msg.type === "hash") {
     hash(msg.file, msg.id);
   } else if (msg.type === "cancel") {

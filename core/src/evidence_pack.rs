@@ -95,6 +95,13 @@ fn select(
 ) -> (BTreeMap<u64, Vec<String>>, BTreeSet<u64>) {
     let mut frames: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut cited = BTreeSet::new();
+    // Flow ids to positions, once: a capture with many findings over many flows stays
+    // O((findings + flows) log flows), not findings × flows.
+    let by_id: BTreeMap<u32, usize> = flows
+        .iter()
+        .enumerate()
+        .map(|(i, lf)| (lf.flow.id, i))
+        .collect();
     for (i, f) in findings.iter().enumerate() {
         let mut summary: String = f.summary.chars().take(COMMENT_SUMMARY).collect();
         if f.summary.chars().count() > COMMENT_SUMMARY {
@@ -110,7 +117,7 @@ fn select(
             }
         }
         for id in finding_flows(f) {
-            let Some(flow) = flows.iter().find(|lf| lf.flow.id == id) else {
+            let Some(flow) = by_id.get(&id).and_then(|&i| flows.get(i)) else {
                 continue;
             };
             let log = &flow.flow.packets;
@@ -126,9 +133,13 @@ fn select(
             ctx.sort_unstable();
             ctx.dedup();
             for fr in ctx.into_iter().take(CONTEXT_PER_FLOW) {
-                let c = format!("{head}: context (first packets of flow {id})");
                 let entry = frames.entry(fr).or_default();
-                if !entry.iter().any(|e| e.starts_with(&format!("{head}:"))) {
+                let mine = |e: &String| {
+                    e.strip_prefix(head.as_str())
+                        .is_some_and(|rest| rest.starts_with(':'))
+                };
+                if !entry.iter().any(mine) {
+                    let c = format!("{head}: context (first packets of flow {id})");
                     entry.push(c);
                 }
             }

@@ -23,6 +23,7 @@
 
 use std::sync::Once;
 use voipwatch_core::analyzer::{Analyzer as CoreAnalyzer, Config};
+use voipwatch_core::evidence_pack;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -195,6 +196,75 @@ fn base_name(name: &str) -> String {
     name.rsplit(['/', '\\']).next().unwrap_or(name).to_string()
 }
 
+/// An evidence pack being written from a second pass over the capture
+/// ([`Analyzer::evidence_pack`]): `push(chunk)`* → `finish()` → the pcapng bytes, then
+/// `frames`, `cited` and `sha256` describe it.
+#[wasm_bindgen]
+pub struct EvidencePack {
+    writer: Option<evidence_pack::PackWriter>,
+    file: Option<evidence_pack::PackFile>,
+}
+
+#[wasm_bindgen]
+impl EvidencePack {
+    /// Feeds the next bytes of the capture (any chunk sizes). A capture error is not thrown:
+    /// the analysis stopped at the same point, so the pack covers what came before it, and
+    /// every byte is still hashed for the pack's SHA-256.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| JsError::new("push after finish"))?;
+        let _ = w.push(chunk);
+        Ok(())
+    }
+
+    /// Ends the input and returns the pcapng file.
+    pub fn finish(&mut self) -> Result<js_sys::Uint8Array, JsError> {
+        let w = self
+            .writer
+            .take()
+            .ok_or_else(|| JsError::new("finish called twice"))?;
+        let file = w.finish();
+        let bytes = js_sys::Uint8Array::from(file.bytes.as_slice());
+        self.file = Some(file);
+        Ok(bytes)
+    }
+
+    /// After `finish`: the number of frames in the pack.
+    #[wasm_bindgen(getter)]
+    pub fn frames(&self) -> u32 {
+        self.file
+            .as_ref()
+            .map_or(0, |f| u32::try_from(f.frames.len()).unwrap_or(u32::MAX))
+    }
+
+    /// After `finish`: how many of them a finding cites (the rest are context).
+    #[wasm_bindgen(getter)]
+    pub fn cited(&self) -> u32 {
+        self.file
+            .as_ref()
+            .map_or(0, |f| u32::try_from(f.cited.len()).unwrap_or(u32::MAX))
+    }
+
+    /// After `finish`: the SHA-256 of the capture (lowercase hex), as the pack's comment says.
+    #[wasm_bindgen(getter)]
+    pub fn sha256(&self) -> String {
+        self.file
+            .as_ref()
+            .map(|f| f.sha256.clone())
+            .unwrap_or_default()
+    }
+
+    /// After `finish`: how many capture-host addresses redaction replaced.
+    #[wasm_bindgen(getter, js_name = redactedHosts)]
+    pub fn redacted_hosts(&self) -> u32 {
+        self.file.as_ref().map_or(0, |f| {
+            u32::try_from(f.redacted_hosts.len()).unwrap_or(u32::MAX)
+        })
+    }
+}
+
 /// The streaming analyzer: `new Analyzer(options)` → `push(chunk)`* → `finish()`.
 #[wasm_bindgen]
 pub struct Analyzer {
@@ -203,6 +273,9 @@ pub struct Analyzer {
     last: voipwatch_core::Progress,
     /// The report, kept after `finish` for [`Analyzer::messages`].
     report: Option<voipwatch_core::Report>,
+    /// After [`end`](Analyzer::end): which frames the evidence pack holds
+    /// ([`evidence_pack`](Analyzer::evidence_pack)); small, a few entries per finding.
+    plan: Option<evidence_pack::Plan>,
 }
 
 #[wasm_bindgen]
@@ -223,6 +296,7 @@ impl Analyzer {
             inner: Some(inner),
             last: Default::default(),
             report: None,
+            plan: None,
         })
     }
 
@@ -294,10 +368,33 @@ impl Analyzer {
     /// [`flow_page`](Analyzer::flow_page). Returns the number of flows.
     pub fn end(&mut self) -> Result<u32, JsError> {
         let a = self.take_inner()?;
-        let report = a.finish();
+        let (report, plan) = a.finish_with_plan();
         let n = u32::try_from(report.flows.len()).unwrap_or(u32::MAX);
         self.report = Some(report);
+        self.plan = Some(plan);
         Ok(n)
+    }
+
+    /// After [`end`](Analyzer::end): a writer of the evidence pack — the frames the findings
+    /// cite and the first packets of their flows, as pcapng with per-frame comments — the
+    /// exact bytes `voipwatch evidence CAPTURE -o OUT [--redact]` writes. Feed it the same
+    /// file again with [`EvidencePack::push`], then [`EvidencePack::finish`]: memory holds the
+    /// kept frames, never the capture.
+    #[wasm_bindgen(js_name = evidencePack)]
+    pub fn evidence_pack(&self, redact: bool) -> Result<EvidencePack, JsError> {
+        let report = self.report()?;
+        let plan = self
+            .plan
+            .as_ref()
+            .ok_or_else(|| JsError::new("the evidence plan is not ready: call end() first"))?;
+        let opts = evidence_pack::PackOptions {
+            redact,
+            tool: format!("voipwatch {}", env!("CARGO_PKG_VERSION")),
+        };
+        Ok(EvidencePack {
+            writer: Some(plan.writer(report, &opts)),
+            file: None,
+        })
     }
 
     /// After [`end`](Analyzer::end): streams the report's JSON — the exact bytes of

@@ -427,6 +427,48 @@ test("the printed report carries the capture's SHA-256, the date and the engine 
 });
 
 
+test("the evidence pack from the page is byte-identical to `voipwatch evidence`, plain and redacted (issue 15)", async () => {
+  const names = ["rst_injection_race.pcap", "http_block_page.pcap", "udp_media_blackhole.pcap"];
+  const hasTshark = spawnSync("tshark", ["-v"]).status === 0;
+  if (!hasTshark) console.log("# tshark absent: the packs' frame comments are not read back with tshark");
+  let shown = 0;
+  for (const name of names) {
+    const file = join(ROOT, "captures", name);
+    if (!existsSync(file)) { console.log(`# skipped ${name}: absent`); continue; }
+    const page = await newPage();
+    assert.equal(await analyzeIn(page, file), "done", name);
+    for (const redact of [false, true]) {
+      const out = join(tmp, `${name}.${redact ? "redacted." : ""}pcapng`);
+      const r = spawnSync(BIN, ["evidence", file, "-o", out, ...(redact ? ["--redact"] : [])], { encoding: "utf8" });
+      assert.equal(r.status, 0, `voipwatch evidence ${name}: ${r.stderr}`);
+      const ref = readFileSync(out);
+      if (redact !== (await page.locator('[data-testid="pack-redact"]').isChecked())) await page.click('[data-testid="pack-redact"]');
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="evidence-pack"]')]);
+      const got = readFileSync(await dl.path());
+      assert.equal(dl.suggestedFilename(), `${name.replace(/\.pcap$/, "")}.evidence${redact ? ".redacted" : ""}.pcapng`);
+      assert.ok(got.equals(ref), `${name}${redact ? " (redacted)" : ""}: the page's pack is byte-identical to \`voipwatch evidence\` (${got.length} vs ${ref.length} bytes)`);
+      await page.waitForFunction(() => document.body.dataset.pack === "done");
+      const status = await page.locator('[data-testid="pack-status"]').innerText();
+      const frames = Number((r.stdout.match(/: (\d+) frames? \(/) || [])[1]);
+      assert.ok(frames > 0, `${name}: the CLI's pack holds frames (${r.stdout})`);
+      assert.ok(status.includes(`${frames} frames`), `status names the CLI's frame count ${frames}: ${status}`);
+      if (redact) assert.match(status, /Redacted/);
+      if (hasTshark) {
+        const c = spawnSync("tshark", ["-r", await dl.path(), "-T", "fields", "-e", "frame.comment"], { encoding: "utf8" });
+        assert.equal(c.status, 0, c.stderr);
+        assert.match(c.stdout, /#0 [a-z_]+: /, `${name}: tshark reads the frames' finding comments`);
+      }
+    }
+    if (!shown++) {
+      await page.locator('[data-testid="pack-status"]').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ART, "evidence-pack.png") });
+    }
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+  assert.ok(shown > 0, "at least one capture was checked");
+});
+
 test("compare two captures on the page: the CLI's verdict and the same JSON bytes, both series on one chart", async () => {
   const tf = join(ROOT, "captures", "compare_target.pcap"), cf = join(ROOT, "captures", "compare_control.pcap");
   if (!existsSync(tf) || !existsSync(cf)) { console.log("# skipped: the compare captures are absent"); return; }
