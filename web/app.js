@@ -77,7 +77,7 @@ function applyLang(next) {
   try { localStorage.setItem("voipwatch.lang", lang); } catch { /* private mode */ }
   if (current && current.report) render();
   renderCompare();
-  if (current && current.errorKey) showError(current.errorKey, current.errorText);
+  if (current && current.errorKey) showError(current.errorKey, current.errorText, current.errorPlain);
 }
 
 function initialLang() {
@@ -108,22 +108,33 @@ function reset() {
   setState("idle");
 }
 
-function showError(key, text) {
+function showError(key, text, plain) {
   const box = $("error");
+  // `plain`: the engine's message for a capture error in every language (what the file is and
+  // what to do); the engine's exact English text stays below it, for whoever needs the detail.
+  const said = plain && (plain[lang] || plain.en);
   box.replaceChildren(
     h("h2", { text: t(key === "error_no_wasm" ? "error_title_engine" : "error_title") }),
-    h("p", { "data-testid": "error-message", text: t(key, { error: text }) }),
-    key === "error_engine" ? h("p", { text: t("error_hint") }) : null,
+    said ? h("p", { class: "plain", "data-testid": "error-plain", text: said }) : null,
+    h("p", { "data-testid": "error-message", class: said ? "meta" : "", text: t(key, { error: text }) }),
+    key === "error_engine" && !said ? h("p", { text: t("error_hint") }) : null,
   );
   box.hidden = false;
 }
 
-function fail(key, text) {
-  current = { errorKey: key, errorText: text };
+/** The engine's plain-language capture error per language, from the job's messages. */
+function plainErrors(messages) {
+  const out = {};
+  for (const [l, m] of Object.entries(messages || {})) if (m && m.error) out[l] = m.error;
+  return Object.keys(out).length ? out : null;
+}
+
+function fail(key, text, plain) {
+  current = { errorKey: key, errorText: text, errorPlain: plain || null };
   $("progress").hidden = true;
   $("upload").hidden = false;
   $("results").hidden = true;
-  showError(key, text);
+  showError(key, text, plain);
   setState("error");
 }
 
@@ -227,9 +238,7 @@ function finished(file, m, wallMs) {
   if (!cap.complete && !(cap.packets > 0)) {
     // Nothing could be read: the file is not a capture (or is empty/corrupt from the start).
     current.report = null;
-    current.errorKey = "error_engine";
-    current.errorText = err || "unknown error";
-    fail("error_engine", current.errorText);
+    fail("error_engine", err || "unknown error", plainErrors(m.messages));
     return;
   }
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
@@ -255,7 +264,13 @@ function render() {
   const cap = r.capture || {};
   const warn = $("warning");
   if (!cap.complete) {
-    warn.textContent = t("partial", { error: cap.error || "?" });
+    // The engine's plain sentence in the reader's language (where it stopped, what was
+    // analysed), its exact English text after it.
+    const plain = msgs().error;
+    warn.replaceChildren(...(plain
+      ? [h("span", { "data-testid": "warning-plain", text: plain }), " ",
+        h("span", { class: "engine-text", lang: "en", dir: "ltr", text: `(${cap.error || "?"})` })]
+      : [t("partial", { error: cap.error || "?" })]));
     warn.hidden = false;
   } else warn.hidden = true;
   renderAnswer(r);

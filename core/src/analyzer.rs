@@ -303,6 +303,14 @@ impl Analyzer {
             unattributed_fragments: unattributed,
             complete: self.error.is_none(),
             error: self.error.as_ref().map(|e| e.to_string()),
+            error_message: self.error.as_ref().map(|e| {
+                crate::report::message::capture_error(
+                    e,
+                    self.reader.content_head(),
+                    self.reader.compression().map(|c| c.as_str()),
+                    self.reader.unsupported_compression(),
+                )
+            }),
             limits,
             vantage,
         };

@@ -45,11 +45,6 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// "1 packet", "1,234 packets".
-pub fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", count(n), if n == 1 { one } else { many })
-}
-
 /// An endpoint as the table shows it: ICMP and other portless transports without the port.
 fn endpoint(f: &FlowReport, addr: &str) -> String {
     if matches!(f.transport, "tcp" | "udp") {
@@ -119,7 +114,29 @@ pub fn utc(ts: f64) -> String {
     )
 }
 
-fn call_phrase(c: &voipwatch_core::report::Call) -> String {
+/// The CLI message `id` in `lang`, its parameters given as text already escaped.
+fn say(id: &'static str, lang: Lang, params: &[(&'static str, String)]) -> String {
+    let m = Message {
+        id,
+        params: params
+            .iter()
+            .map(|(k, v)| (*k, Param::Text(v.clone())))
+            .collect(),
+    };
+    render_message(&m, lang).unwrap_or_else(|| id.to_string())
+}
+
+/// "1 packet", "1,234 packets" in `lang` (`noun` names the ids `cli.<noun>` and `cli.<noun>s`).
+fn counted_in(n: u64, noun: &str, lang: Lang) -> String {
+    let id = if n == 1 {
+        format!("cli.{noun}")
+    } else {
+        format!("cli.{noun}s")
+    };
+    format!("{} {}", count(n), word(&id, lang))
+}
+
+fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
     let mut parts = Vec::new();
     if let Some(kind) = c.media.kind {
         parts.push(kind.as_str().to_string());
@@ -128,7 +145,11 @@ fn call_phrase(c: &voipwatch_core::report::Call) -> String {
     match (c.media.mos, c.media.mos_in, c.media.mos_out) {
         // The two directions differ by a grade: say which one was bad.
         (Some(_), Some(i), Some(o)) if (i - o).abs() >= 1.0 => {
-            parts.push(format!("MOS {i:.1} received, {o:.1} sent"));
+            parts.push(say(
+                "cli.mos_dirs",
+                lang,
+                &[("in", format!("{i:.1}")), ("out", format!("{o:.1}"))],
+            ));
         }
         (Some(mos), _, _) => parts.push(format!("MOS {mos:.1}")),
         _ => {}
@@ -172,13 +193,20 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let mut s = String::new();
     let c = &r.capture;
     let span = match (c.first_ts, c.last_ts) {
-        (Some(a), Some(b)) => format!(", {} from {}", duration(b - a), utc(a)),
+        (Some(a), Some(b)) => format!(
+            ", {}",
+            say(
+                "cli.span",
+                lang,
+                &[("dur", duration(b - a)), ("start", utc(a))]
+            )
+        ),
         _ => String::new(),
     };
     let format = match c.format {
         Some(voipwatch_core::capture::Format::Pcap) => "pcap",
         Some(voipwatch_core::capture::Format::Pcapng) => "pcapng",
-        None => "unknown format",
+        None => word("cli.unknown_format", lang),
     };
     let _ = writeln!(
         s,
@@ -190,17 +218,29 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         } else {
             format!(" [{}]", c.linktypes.join(", "))
         },
-        counted(c.packets, "packet", "packets"),
+        counted_in(c.packets, "packet", lang),
         size(c.bytes),
-        counted(c.flows, "flow", "flows"),
+        counted_in(c.flows, "flow", lang),
         span
     );
     if !c.complete {
         let _ = writeln!(
             s,
-            "INCOMPLETE: reading stopped {} — the results below cover only the packets before that point.",
-            esc(c.error.as_deref().unwrap_or("early"))
+            "{}",
+            say(
+                "cli.incomplete",
+                lang,
+                &[(
+                    "error",
+                    esc(c.error.as_deref().unwrap_or("early")).into_owned()
+                )]
+            )
         );
+        if lang != Lang::En {
+            if let Some(m) = c.error_message.as_ref().and_then(|m| localized(m, lang)) {
+                let _ = writeln!(s, "{m}");
+            }
+        }
     }
 
     // Limits that cut evidence come before the verdicts they made inconclusive.
@@ -270,13 +310,16 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
 
     if !r.calls.is_empty() {
         let n = r.calls.len();
-        let list: Vec<String> = r.calls.iter().map(call_phrase).collect();
+        let list: Vec<String> = r.calls.iter().map(|c| call_phrase(c, lang)).collect();
+        let id = if n == 1 {
+            "cli.calls.one"
+        } else {
+            "cli.calls.many"
+        };
         let _ = writeln!(
             s,
-            "\n{} call{} found: {}",
-            n,
-            if n == 1 { "" } else { "s" },
-            list.join("; ")
+            "\n{}",
+            say(id, lang, &[("n", n.to_string()), ("list", list.join("; "))])
         );
     }
 
@@ -290,8 +333,8 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         for (i, f) in r.findings.iter().enumerate() {
             let flow = f
                 .flow
-                .map(|id| format!("flow {id}"))
-                .unwrap_or_else(|| "capture".into());
+                .map(|id| say("cli.finding_flow", lang, &[("id", id.to_string())]))
+                .unwrap_or_else(|| word("cli.finding_capture", lang).to_string());
             let pk: Vec<String> = f.packets.iter().take(8).map(|p| p.to_string()).collect();
             let more = if f.packets.len() > 8 {
                 format!(" +{}", f.packets.len() - 8)
@@ -300,10 +343,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             };
             let _ = writeln!(
                 s,
-                "  #{i} [{}] {} ({}, confidence {:.2}): {}{}",
+                "  #{i} [{}] {} ({}, {} {:.2}): {}{}",
                 f.severity,
                 f.kind,
                 flow,
+                word("cli.confidence", lang),
                 f.confidence,
                 if lang == Lang::En {
                     esc(&f.summary).into_owned()
@@ -313,11 +357,17 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
                 if pk.is_empty() {
                     String::new()
                 } else {
-                    format!(" — frames {}{more}", pk.join(", "))
+                    format!(" — {} {}{more}", word("cli.frames", lang), pk.join(", "))
                 }
             );
             if let Some(filter) = &f.filter {
-                let _ = writeln!(s, "      Wireshark filter: {}", esc(filter));
+                let _ = writeln!(
+                    s,
+                    "      {}{} {}",
+                    word("cli.wireshark_filter", lang),
+                    colon(lang),
+                    esc(filter)
+                );
             }
         }
     }
@@ -333,48 +383,59 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         )
         .collect();
     if !trouble.is_empty() {
-        let _ = writeln!(s, "\nDecoding notes: {}", trouble.join(", "));
-    }
-    if c.anomalies.keys().any(|k| k.contains("checksum")) {
         let _ = writeln!(
             s,
-            "Bad checksums usually mean checksum offload on the capturing machine (the network card \
-             fills them in after the capture saw the packet), not damage on the network."
+            "\n{}",
+            say("cli.decoding_notes", lang, &[("list", trouble.join(", "))])
         );
+    }
+    if c.anomalies.keys().any(|k| k.contains("checksum")) {
+        let _ = writeln!(s, "{}", word("cli.checksum_note", lang));
     }
     if c.untracked_packets > 0 {
         let _ = writeln!(
             s,
-            "Flow cap reached: {} packets of further flows were counted but not tracked.",
-            count(c.untracked_packets)
+            "{}",
+            say("cli.flow_cap", lang, &[("n", count(c.untracked_packets))])
         );
     }
 
     let flagged: Vec<u32> = r.findings.iter().filter_map(|f| f.flow).collect();
     let (rows, label): (Vec<&FlowReport>, &str) = match filter {
-        FlowFilter::All => (r.flows.iter().collect(), "all"),
-        FlowFilter::Voip => (r.flows.iter().filter(|f| is_voip(f)).collect(), "VoIP"),
+        FlowFilter::All => (r.flows.iter().collect(), "cli.which.all"),
+        FlowFilter::Voip => (
+            r.flows.iter().filter(|f| is_voip(f)).collect(),
+            "cli.which.voip",
+        ),
         FlowFilter::Problems => (
             r.flows.iter().filter(|f| is_problem(f, &flagged)).collect(),
-            "problem",
+            "cli.which.problem",
         ),
-        FlowFilter::Auto if r.flows.len() <= AUTO_MAX_ROWS => (r.flows.iter().collect(), "all"),
+        FlowFilter::Auto if r.flows.len() <= AUTO_MAX_ROWS => {
+            (r.flows.iter().collect(), "cli.which.all")
+        }
         FlowFilter::Auto => (
             r.flows
                 .iter()
                 .filter(|f| is_voip(f) || is_problem(f, &flagged))
                 .collect(),
-            "VoIP and problem",
+            "cli.which.voip_problem",
         ),
     };
     let _ = writeln!(
         s,
-        "\nFlows ({} {} of {}; --flows all|voip|problems):",
-        rows.len(),
-        label,
-        r.flows.len()
+        "\n{}",
+        say(
+            "cli.flows_heading",
+            lang,
+            &[
+                ("shown", rows.len().to_string()),
+                ("which", word(label, lang).to_string()),
+                ("total", r.flows.len().to_string()),
+            ]
+        )
     );
-    let table: Vec<[String; 10]> = rows.iter().map(|f| flow_row(f, &flagged)).collect();
+    let table: Vec<[String; 10]> = rows.iter().map(|f| flow_row(f, &flagged, lang)).collect();
     let header = [
         "ID",
         "L4",
@@ -418,7 +479,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     s
 }
 
-fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
+fn flow_row(f: &FlowReport, flagged: &[u32], lang: Lang) -> [String; 10] {
     let mut what: Vec<String> = Vec::new();
     if let Some(app) = f.app {
         // The app table's name; an id it does not know is shown as it is.
@@ -435,7 +496,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32]) -> [String; 10] {
         what.push(format!("sni={}", esc(sni)));
     }
     if flagged.contains(&f.id) {
-        what.push("⚑ see findings".into());
+        what.push(format!("⚑ {}", word("cli.see_findings", lang)));
     }
     let mut history = f.history.clone();
     if history.chars().count() > 12 {

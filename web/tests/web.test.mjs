@@ -257,9 +257,32 @@ test("a text file shows the engine's error and ends in state error", async () =>
     assert.ok(await box.isVisible(), "the error box is shown");
     const text = await page.locator('[data-testid="error-message"]').innerText();
     assert.ok(text.includes(ref.report.capture.error), `error message quotes the engine (${lang}): ${text}`);
+    const plain = await page.locator('[data-testid="error-plain"]').innerText();
+    const said = { en: "This is a text file", fr: "C'est un fichier texte", ar: "ملف نصّي" }[lang];
+    assert.ok(plain.includes(said), `the plain error is in ${lang}: ${plain}`);
     assert.equal(await page.locator('[data-testid="verdict"]').count(), 0);
     if (lang === "en") await page.screenshot({ path: join(ART, "error-en.png"), fullPage: true });
   }
+  await page.close();
+});
+
+test("a photo picked by mistake is named in the reader's language (issue 15)", async () => {
+  const file = join(tmp, "IMG_0042.jpg");
+  writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from("JFIF\0"), Buffer.alloc(4000, 7)]));
+  const ref = cli(file);
+  assert.equal(ref.report.capture.error_message.id, "error.file.jpeg");
+  const page = await newPage();
+  for (const [lang, said] of [["en", "This is a JPEG photo, not a packet capture"], ["fr", "C'est une photo JPEG, pas une capture de paquets"], ["ar", "هذه صورة JPEG وليست تسجيلًا للحزم"]]) {
+    assert.equal(await analyzeIn(page, file, { lang }), "error");
+    const plain = await page.locator('[data-testid="error-plain"]').innerText();
+    assert.ok(plain.includes(said), `${lang}: ${plain}`);
+    assert.ok((await page.locator('[data-testid="error-message"]').innerText()).includes(ref.report.capture.error), "the engine's exact words stay below");
+    if (lang === "fr") await page.screenshot({ path: join(ART, "error-jpeg-fr.png") });
+  }
+  // Switching language re-renders the error box.
+  await page.click('[data-lang="en"]');
+  assert.ok((await page.locator('[data-testid="error-plain"]').innerText()).includes("JPEG photo"));
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 
@@ -275,6 +298,7 @@ test("a capture cut mid-packet still shows its results, with a warning", async (
   assert.ok(await page.locator('[data-testid="warning"]').isVisible(), "a warning says the report is partial");
   const warning = await page.locator('[data-testid="warning"]').innerText();
   assert.ok(warning.includes(ref.report.capture.error), `the warning quotes the engine: ${warning}`);
+  assert.match(await page.locator('[data-testid="warning-plain"]').innerText(), /stops in the middle of a packet \(at byte \d+\)/);
   assert.equal(await page.evaluate(() => document.body.dataset.complete), "false");
   assert.ok((await downloaded(page)).equals(ref.bytes), "partial report byte-identical too");
   await page.close();

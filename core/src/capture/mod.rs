@@ -119,33 +119,59 @@ pub(crate) fn describe_first_bytes(data: &[u8]) -> String {
     s
 }
 
+/// Files that are not a pcap/pcapng, by their first bytes: magic, id (the message
+/// `error.file.<id>` names it in the reader's language) and the English words of the error.
+const FILE_KINDS: &[(&[u8], &str, &str)] = &[
+    (&[0xff, 0xd8, 0xff], "jpeg", "a JPEG image, not a capture"),
+    (&[0x89, b'P', b'N', b'G'], "png", "a PNG image, not a capture"),
+    (b"GIF8", "gif", "a GIF image, not a capture"),
+    (b"%PDF", "pdf", "a PDF document, not a capture"),
+    (b"RIFF", "riff", "a RIFF media file (WAV/AVI/WebP), not a capture"),
+    (b"OggS", "ogg", "an Ogg audio file, not a capture"),
+    (b"ID3", "mp3", "an MP3 audio file, not a capture"),
+    (&[0x1a, 0x45, 0xdf, 0xa3], "matroska", "a Matroska/WebM video, not a capture"),
+    (&[0x7f, b'E', b'L', b'F'], "elf", "an ELF program, not a capture"),
+    (b"MZ", "exe", "a Windows program, not a capture"),
+    (b"SQLi", "sqlite", "an SQLite database, not a capture"),
+    (
+        b"snoo",
+        "snoop",
+        "a Solaris snoop capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)",
+    ),
+    (
+        b"GMBU",
+        "netmon",
+        "a Microsoft Network Monitor capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)",
+    ),
+    (
+        &[b'X', b'C', b'P', 0],
+        "netxray",
+        "a NetXray/Sniffer capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)",
+    ),
+];
+
 /// What a file that is not a pcap/pcapng looks like, from its first four bytes only (so the
 /// message does not depend on how the input was chunked): other capture formats with how to
 /// convert them, and the files people pick by mistake (a photo, a PDF, a screen recording).
 pub(crate) fn file_kind(head: &[u8]) -> Option<&'static str> {
-    Some(match head {
-        [0xff, 0xd8, 0xff, ..] => "a JPEG image, not a capture",
-        [0x89, b'P', b'N', b'G', ..] => "a PNG image, not a capture",
-        [b'G', b'I', b'F', b'8', ..] => "a GIF image, not a capture",
-        [b'%', b'P', b'D', b'F', ..] => "a PDF document, not a capture",
-        [b'R', b'I', b'F', b'F', ..] => "a RIFF media file (WAV/AVI/WebP), not a capture",
-        [b'O', b'g', b'g', b'S', ..] => "an Ogg audio file, not a capture",
-        [b'I', b'D', b'3', ..] => "an MP3 audio file, not a capture",
-        [0x1a, 0x45, 0xdf, 0xa3, ..] => "a Matroska/WebM video, not a capture",
-        [0x7f, b'E', b'L', b'F', ..] => "an ELF program, not a capture",
-        [b'M', b'Z', ..] => "a Windows program, not a capture",
-        [b'S', b'Q', b'L', b'i', ..] => "an SQLite database, not a capture",
-        [b's', b'n', b'o', b'o', ..] => {
-            "a Solaris snoop capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)"
-        }
-        [b'G', b'M', b'B', b'U', ..] => {
-            "a Microsoft Network Monitor capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)"
-        }
-        [b'X', b'C', b'P', 0, ..] => {
-            "a NetXray/Sniffer capture: convert it with `editcap -F pcapng IN OUT` (Wireshark)"
-        }
-        _ => return None,
-    })
+    file_kind_entry(head).map(|k| k.2)
+}
+
+/// The id of [`file_kind`] (`jpeg`, `snoop`, …), for the plain-language error.
+pub fn file_kind_id(head: &[u8]) -> Option<&'static str> {
+    file_kind_entry(head).map(|k| k.1)
+}
+
+/// The ids [`file_kind_id`] can return (each has an `error.file.<id>` message).
+pub fn file_kind_ids() -> impl Iterator<Item = &'static str> {
+    FILE_KINDS.iter().map(|k| k.1)
+}
+
+fn file_kind_entry(head: &[u8]) -> Option<&'static (&'static [u8], &'static str, &'static str)> {
+    let head = head.get(..4).unwrap_or(head);
+    FILE_KINDS
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
 }
 
 #[cfg(test)]

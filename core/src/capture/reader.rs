@@ -79,9 +79,17 @@ pub(crate) struct PlainReader {
     packets: u64,
     linktypes: Vec<u32>,
     error: Option<CaptureError>,
+    /// The first bytes of the input (up to 4), to name what a non-capture is.
+    head: [u8; 4],
+    head_len: u8,
 }
 
 impl PlainReader {
+    /// The first bytes of the input (up to 4).
+    pub(crate) fn head(&self) -> &[u8] {
+        self.head.get(..usize::from(self.head_len)).unwrap_or(&[])
+    }
+
     /// Feeds the next chunk; calls `sink` once per complete packet, in file order.
     ///
     /// After an error, reading has stopped: the same error is returned for every later call.
@@ -94,6 +102,12 @@ impl PlainReader {
             return Err(e.clone());
         }
         self.pushed = self.pushed.saturating_add(chunk.len() as u64);
+        for &b in chunk.iter().take(4 - usize::from(self.head_len)) {
+            if let Some(slot) = self.head.get_mut(usize::from(self.head_len)) {
+                *slot = b;
+                self.head_len += 1;
+            }
+        }
         let r = self.push_inner(chunk, &mut sink);
         if let Err(e) = &r {
             self.error = Some(e.clone());
@@ -388,6 +402,8 @@ pub struct CaptureReader {
     head: Vec<u8>,
     pushed: u64,
     error: Option<CaptureError>,
+    /// A compression format recognised but not read: its name and how to unpack it.
+    unsupported: Option<(&'static str, &'static str)>,
 }
 
 /// An error of the capture parser inside decompressed data says so.
@@ -445,6 +461,7 @@ impl CaptureReader {
                 Sniff::Plain => self.layer = Layer::Plain,
                 Sniff::Known(c) => self.layer = Layer::Compressed(Decoder::new(c), c),
                 Sniff::Unsupported(name, how) => {
+                    self.unsupported = Some((name, how));
                     return Err(CaptureError {
                         kind: CaptureErrorKind::Unsupported,
                         offset: 0,
@@ -524,6 +541,17 @@ impl CaptureReader {
     pub fn format(&self) -> Option<Format> {
         self.plain.format()
     }
+    /// The first bytes (up to 4) of the capture data, after decompression: what a file that
+    /// is not a capture looks like, for the plain-language error.
+    pub fn content_head(&self) -> &[u8] {
+        self.plain.head()
+    }
+
+    /// A compression format recognised but not read (name, how to unpack it).
+    pub fn unsupported_compression(&self) -> Option<(&'static str, &'static str)> {
+        self.unsupported
+    }
+
     /// The compression the input was read through, if any.
     pub fn compression(&self) -> Option<Compression> {
         match &self.layer {

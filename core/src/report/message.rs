@@ -207,6 +207,54 @@ templates! {
     "caveat.throttling_policer" => ["A plan with a data cap, or a shared link, can also limit the rate; a comparison flow in the same capture tells them apart.", "Un forfait plafonné ou un lien partagé peut aussi limiter le débit ; un flux témoin dans la même capture permet de distinguer.", "قد تحدّ باقة محدودة أو وصلة مشتركة من المعدل أيضًا؛ تدفّق مرجعي في التسجيل نفسه يميّز بينهما."],
     "caveat.throttling_shaper" => ["A congested link queues traffic the same way; a comparison flow in the same capture tells them apart.", "Un lien saturé met le trafic en file d'attente de la même façon ; un flux témoin dans la même capture permet de distinguer.", "الوصلة المزدحمة تضع الحركة في طابور بالطريقة نفسها؛ تدفّق مرجعي في التسجيل نفسه يميّز بينهما."],
     "caveat.rtp_degraded" => ["Weak Wi-Fi or mobile signal degrades calls too.", "Un Wi-Fi ou un signal mobile faible dégrade aussi les appels.", "ضعف الواي فاي أو إشارة الجوال يُضعف المكالمات أيضًا."],
+    // ---- capture errors (capture.error_message): what the file is, and what to do ----
+    "error.empty" => ["The file is empty (0 bytes): there is nothing to analyse. Record again and keep the file the capture app saved.", "Le fichier est vide (0 octet) : il n'y a rien à analyser. Refaites l'enregistrement et gardez le fichier produit par l'application de capture.", "الملف فارغ (0 بايت): لا يوجد ما يُحلَّل. أعد التسجيل واحتفظ بالملف الذي حفظه تطبيق الالتقاط."],
+    "error.not_a_capture" => ["This file is not a packet capture (pcap or pcapng); its first bytes are {first_bytes}. Choose the .pcap or .pcapng file your capture app saved.", "Ce fichier n'est pas une capture de paquets (pcap ou pcapng) ; ses premiers octets sont {first_bytes}. Choisissez le fichier .pcap ou .pcapng enregistré par votre application de capture.", "هذا الملف ليس تسجيلًا للحزم (pcap أو pcapng)؛ أول بايتاته {first_bytes}. اختر ملف ‎.pcap أو ‎.pcapng الذي حفظه تطبيق الالتقاط."],
+    "error.not_a_capture.text" => ["This is a text file, not a packet capture. Choose the .pcap or .pcapng file your capture app saved (a capture is binary, not text).", "C'est un fichier texte, pas une capture de paquets. Choisissez le fichier .pcap ou .pcapng enregistré par votre application de capture (une capture est binaire, pas du texte).", "هذا ملف نصّي وليس تسجيلًا للحزم. اختر ملف ‎.pcap أو ‎.pcapng الذي حفظه تطبيق الالتقاط (التسجيل ملف ثنائي وليس نصًّا)."],
+    "error.not_a_capture.compressed" => ["This {format}-compressed file does not hold a packet capture (its content starts with {first_bytes}).", "Ce fichier compressé en {format} ne contient pas de capture de paquets (son contenu commence par {first_bytes}).", "هذا الملف المضغوط بصيغة {format} لا يحتوي تسجيلًا للحزم (يبدأ محتواه بـ {first_bytes})."],
+    "error.compressed_unsupported" => ["This is a {format}-compressed file: unpack it first ({command}), then open the capture inside. voipwatch reads pcap and pcapng, plain or compressed with gzip or zstd.", "C'est un fichier compressé en {format} : décompressez-le d'abord ({command}), puis ouvrez la capture qu'il contient. voipwatch lit pcap et pcapng, bruts ou compressés en gzip ou zstd.", "هذا ملف مضغوط بصيغة {format}: فُكّ ضغطه أولًا ({command})، ثم افتح التسجيل الذي بداخله. يقرأ voipwatch ملفات pcap وpcapng، عادية أو مضغوطة بـ gzip أو zstd."],
+    "error.truncated" => ["The file stops in the middle of a packet (at byte {offset}): it was probably cut while being copied or recorded. Everything before that point was analysed.", "Le fichier s'arrête au milieu d'un paquet (à l'octet {offset}) : il a probablement été coupé pendant la copie ou l'enregistrement. Tout ce qui précède a été analysé.", "ينتهي الملف في منتصف حزمة (عند البايت {offset}): ربما قُطع أثناء النسخ أو التسجيل. حُلّل كل ما قبل تلك النقطة."],
+    "error.damaged" => ["The file is damaged at byte {offset}: reading stopped there, and everything before it was analysed.", "Le fichier est endommagé à l'octet {offset} : la lecture s'est arrêtée là, et tout ce qui précède a été analysé.", "الملف تالف عند البايت {offset}: توقفت القراءة هناك، وحُلّل كل ما قبله."],
+    "error.unsupported" => ["The file uses a variant of the capture format this tool cannot read (at byte {offset}); everything before it was analysed. Converting it with Wireshark (`editcap -F pcapng IN OUT`) usually helps.", "Le fichier utilise une variante du format de capture que cet outil ne sait pas lire (à l'octet {offset}) ; tout ce qui précède a été analysé. Le convertir avec Wireshark (`editcap -F pcapng IN OUT`) aide en général.", "يستخدم الملف صيغة فرعية من تنسيق التسجيل لا تستطيع هذه الأداة قراءتها (عند البايت {offset})؛ حُلّل كل ما قبلها. يفيد عادةً تحويله بـ Wireshark ‏(`editcap -F pcapng IN OUT`)."],
+    "error.file.jpeg" => ["This is a JPEG photo, not a packet capture. Choose the .pcap or .pcapng file your capture app saved.", "C'est une photo JPEG, pas une capture de paquets. Choisissez le fichier .pcap ou .pcapng enregistré par votre application de capture.", "هذه صورة JPEG وليست تسجيلًا للحزم. اختر ملف ‎.pcap أو ‎.pcapng الذي حفظه تطبيق الالتقاط."],
+    "error.file.png" => ["This is a PNG image (a screenshot?), not a packet capture. Choose the .pcap or .pcapng file your capture app saved.", "C'est une image PNG (une capture d'écran ?), pas une capture de paquets. Choisissez le fichier .pcap ou .pcapng enregistré par votre application de capture.", "هذه صورة PNG (لقطة شاشة؟) وليست تسجيلًا للحزم. اختر ملف ‎.pcap أو ‎.pcapng الذي حفظه تطبيق الالتقاط."],
+    "error.file.gif" => ["This is a GIF image, not a packet capture.", "C'est une image GIF, pas une capture de paquets.", "هذه صورة GIF وليست تسجيلًا للحزم."],
+    "error.file.pdf" => ["This is a PDF document, not a packet capture.", "C'est un document PDF, pas une capture de paquets.", "هذا مستند PDF وليس تسجيلًا للحزم."],
+    "error.file.riff" => ["This is a media file (WAV, AVI or WebP), not a packet capture.", "C'est un fichier multimédia (WAV, AVI ou WebP), pas une capture de paquets.", "هذا ملف وسائط (WAV أو AVI أو WebP) وليس تسجيلًا للحزم."],
+    "error.file.ogg" => ["This is an Ogg audio file (a voice message?), not a packet capture.", "C'est un fichier audio Ogg (un message vocal ?), pas une capture de paquets.", "هذا ملف صوتي Ogg (رسالة صوتية؟) وليس تسجيلًا للحزم."],
+    "error.file.mp3" => ["This is an MP3 audio file, not a packet capture.", "C'est un fichier audio MP3, pas une capture de paquets.", "هذا ملف صوتي MP3 وليس تسجيلًا للحزم."],
+    "error.file.matroska" => ["This is a video (Matroska/WebM, a screen recording?), not a packet capture.", "C'est une vidéo (Matroska/WebM, un enregistrement d'écran ?), pas une capture de paquets.", "هذا فيديو (Matroska/WebM، تسجيل شاشة؟) وليس تسجيلًا للحزم."],
+    "error.file.elf" => ["This is a program (ELF), not a packet capture.", "C'est un programme (ELF), pas une capture de paquets.", "هذا برنامج (ELF) وليس تسجيلًا للحزم."],
+    "error.file.exe" => ["This is a Windows program, not a packet capture.", "C'est un programme Windows, pas une capture de paquets.", "هذا برنامج Windows وليس تسجيلًا للحزم."],
+    "error.file.sqlite" => ["This is an SQLite database, not a packet capture.", "C'est une base de données SQLite, pas une capture de paquets.", "هذه قاعدة بيانات SQLite وليست تسجيلًا للحزم."],
+    "error.file.snoop" => ["This is a Solaris snoop capture: convert it to pcapng with Wireshark (`editcap -F pcapng IN OUT`) and try again.", "C'est une capture Solaris snoop : convertissez-la en pcapng avec Wireshark (`editcap -F pcapng IN OUT`) et réessayez.", "هذا تسجيل Solaris snoop: حوّله إلى pcapng بـ Wireshark ‏(`editcap -F pcapng IN OUT`) ثم أعد المحاولة."],
+    "error.file.netmon" => ["This is a Microsoft Network Monitor capture: convert it to pcapng with Wireshark (`editcap -F pcapng IN OUT`) and try again.", "C'est une capture Microsoft Network Monitor : convertissez-la en pcapng avec Wireshark (`editcap -F pcapng IN OUT`) et réessayez.", "هذا تسجيل Microsoft Network Monitor: حوّله إلى pcapng بـ Wireshark ‏(`editcap -F pcapng IN OUT`) ثم أعد المحاولة."],
+    "error.file.netxray" => ["This is a NetXray/Sniffer capture: convert it to pcapng with Wireshark (`editcap -F pcapng IN OUT`) and try again.", "C'est une capture NetXray/Sniffer : convertissez-la en pcapng avec Wireshark (`editcap -F pcapng IN OUT`) et réessayez.", "هذا تسجيل NetXray/Sniffer: حوّله إلى pcapng بـ Wireshark ‏(`editcap -F pcapng IN OUT`) ثم أعد المحاولة."],
+    // ---- the CLI's text report (`voipwatch analyze --lang`): headings and notes ----
+    "cli.packet" => ["packet", "paquet", "حزمة"],
+    "cli.packets" => ["packets", "paquets", "حزمة"],
+    "cli.flow" => ["flow", "flux", "تدفق"],
+    "cli.flows" => ["flows", "flux", "تدفقات"],
+    "cli.span" => ["{dur} from {start}", "{dur} à partir du {start}", "{dur} ابتداءً من {start}"],
+    "cli.see_findings" => ["see findings", "voir les constats", "انظر النتائج"],
+    "cli.unknown_format" => ["unknown format", "format inconnu", "تنسيق غير معروف"],
+    "cli.incomplete" => ["INCOMPLETE: reading stopped {error} — the results below cover only the packets before that point.", "INCOMPLET : la lecture s'est arrêtée ({error}) — les résultats ci-dessous ne portent que sur les paquets lus avant ce point.", "غير مكتمل: توقفت القراءة ({error}) — النتائج أدناه تخص الحزم المقروءة قبل تلك النقطة فقط."],
+    "cli.calls.one" => ["{n} call found: {list}", "{n} appel trouvé : {list}", "عُثر على {n} مكالمة: {list}"],
+    "cli.calls.many" => ["{n} calls found: {list}", "{n} appels trouvés : {list}", "عُثر على {n} مكالمات: {list}"],
+    "cli.mos_dirs" => ["MOS {in} received, {out} sent", "MOS {in} reçu, {out} envoyé", "MOS {in} مستقبَل، {out} مرسَل"],
+    "cli.finding_flow" => ["flow {id}", "flux {id}", "التدفق {id}"],
+    "cli.finding_capture" => ["capture", "capture", "التسجيل"],
+    "cli.confidence" => ["confidence", "confiance", "الثقة"],
+    "cli.frames" => ["frames", "trames", "الإطارات"],
+    "cli.wireshark_filter" => ["Wireshark filter", "Filtre Wireshark", "مرشّح Wireshark"],
+    "cli.decoding_notes" => ["Decoding notes: {list}", "Notes de décodage : {list}", "ملاحظات فك الترميز: {list}"],
+    "cli.checksum_note" => ["Bad checksums usually mean checksum offload on the capturing machine (the network card fills them in after the capture saw the packet), not damage on the network.", "Des sommes de contrôle fausses signifient en général que la machine qui capturait déléguait leur calcul à sa carte réseau (elle les remplit après que la capture a vu le paquet), pas un dommage sur le réseau.", "تعني المجاميع الاختبارية الخاطئة عادةً أن جهاز الالتقاط يترك حسابها لبطاقة الشبكة (تملؤها بعد أن يرى الالتقاط الحزمة)، لا تلفًا على الشبكة."],
+    "cli.flow_cap" => ["Flow cap reached: {n} packets of further flows were counted but not tracked.", "Plafond de flux atteint : {n} paquets de flux supplémentaires ont été comptés mais pas suivis.", "بُلغ حد التدفقات: عُدّت {n} حزمة من تدفقات إضافية دون تتبّعها."],
+    "cli.flows_heading" => ["Flows ({shown} {which} of {total}; --flows all|voip|problems):", "Flux ({shown} {which} sur {total} ; --flows all|voip|problems) :", "التدفقات ({shown} {which} من {total}؛ ‎--flows all|voip|problems):"],
+    "cli.which.all" => ["all", "en tout", "الكل"],
+    "cli.which.voip" => ["VoIP", "VoIP", "VoIP"],
+    "cli.which.problem" => ["problem", "à problème", "إشكالية"],
+    "cli.which.voip_problem" => ["VoIP and problem", "VoIP et à problème", "VoIP وإشكالية"],
     // ---- words used by renderers ----
     "app.other" => ["Other traffic", "Autre trafic", "حركة أخرى"],
     "app.capture" => ["The capture", "La capture", "الالتقاط"],
@@ -219,6 +267,59 @@ templates! {
     "label.findings" => ["Findings", "Constats", "النتائج"],
     "label.caveat" => ["What else could explain it", "Autre explication possible", "تفسير آخر محتمل"],
     "label.no_verdict" => ["No call app seen, and no blocking or throttling found.", "Aucune application d'appel vue, et aucun blocage ni ralentissement trouvé.", "لم يُرَ أي تطبيق مكالمات، ولم يُعثر على حظر أو إبطاء."],
+}
+
+/// The plain-language message of a capture error: what the file is when it is not a capture
+/// (from its first bytes `head`, after decompression through `compression`), what to do, and
+/// where reading stopped. `unsupported` is a compression format recognised but not read.
+pub fn capture_error(
+    e: &crate::capture::CaptureError,
+    head: &[u8],
+    compression: Option<&'static str>,
+    unsupported: Option<(&'static str, &'static str)>,
+) -> Message {
+    use crate::capture::CaptureErrorKind as K;
+    let hex = || {
+        head.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match e.kind {
+        K::Empty => Message::new("error.empty"),
+        K::Unsupported if e.offset == 0 && unsupported.is_some() => {
+            let (name, how) = unsupported.unwrap_or_default();
+            Message::new("error.compressed_unsupported")
+                .with("format", name)
+                .with("command", how)
+        }
+        K::NotACapture => match (crate::capture::file_kind_id(head), compression) {
+            (_, Some(c)) => Message::new("error.not_a_capture.compressed")
+                .with("format", c)
+                .with("first_bytes", hex()),
+            (Some(id), None) => Message::new(file_message_id(id)),
+            (None, None)
+                if !head.is_empty()
+                    && head
+                        .iter()
+                        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) =>
+            {
+                Message::new("error.not_a_capture.text")
+            }
+            (None, None) => Message::new("error.not_a_capture").with("first_bytes", hex()),
+        },
+        K::Truncated => Message::new("error.truncated").with("offset", e.offset),
+        K::BadLength | K::Malformed => Message::new("error.damaged").with("offset", e.offset),
+        K::Unsupported => Message::new("error.unsupported").with("offset", e.offset),
+    }
+}
+
+/// `error.file.<id>` as a static id (the table's own string).
+fn file_message_id(id: &str) -> &'static str {
+    TEMPLATES
+        .iter()
+        .find(|t| t.id.strip_prefix("error.file.") == Some(id))
+        .map_or("error.not_a_capture", |t| t.id)
 }
 
 /// The template of `id`, if the table has it.
@@ -555,6 +656,9 @@ pub fn lead_finding(findings: &[Finding], v: &Verdict) -> Option<usize> {
 #[derive(Clone, Debug, Serialize)]
 pub struct Localized {
     pub lang: &'static str,
+    /// The capture error in plain words (`capture.error_message`), when reading failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub verdicts: Vec<LocalizedVerdict>,
     pub findings: Vec<LocalizedFinding>,
 }
@@ -603,8 +707,88 @@ pub fn localize(r: &super::Report, lang: Lang) -> Localized {
         .collect();
     Localized {
         lang: lang.as_str(),
+        error: r
+            .capture
+            .error_message
+            .as_ref()
+            .and_then(|m| render(m, lang)),
         verdicts,
         findings,
+    }
+}
+
+#[cfg(test)]
+mod capture_error_tests {
+    use super::*;
+    use crate::analyzer::{Analyzer, Config};
+
+    fn error_of(bytes: &[u8]) -> Message {
+        let mut a = Analyzer::new(Config::default());
+        // Byte by byte: the message must not depend on how the input was cut.
+        for b in bytes {
+            let _ = a.push(std::slice::from_ref(b));
+        }
+        a.finish()
+            .capture
+            .error_message
+            .expect("an error message for a non-capture")
+    }
+
+    #[test]
+    fn every_file_kind_has_its_message_in_every_language() {
+        for id in crate::capture::file_kind_ids() {
+            let t = template(&format!("error.file.{id}"));
+            assert!(t.is_some(), "error.file.{id} lacks a template");
+            assert_eq!(file_message_id(id), format!("error.file.{id}"));
+        }
+    }
+
+    #[test]
+    fn a_photo_is_named_in_the_readers_language() {
+        let m = error_of(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F', 0]);
+        assert_eq!(m.id, "error.file.jpeg");
+        assert!(render(&m, Lang::En)
+            .unwrap()
+            .contains("JPEG photo, not a packet capture"));
+        assert!(render(&m, Lang::Fr).unwrap().contains("photo JPEG"));
+        assert!(render(&m, Lang::Ar).unwrap().contains("JPEG"));
+    }
+
+    #[test]
+    fn each_error_class_gets_its_own_message() {
+        assert_eq!(error_of(b"").id, "error.empty");
+        assert_eq!(error_of(b"hello, world\n").id, "error.not_a_capture.text");
+        let m = error_of(&[0x00, 0x01, 0x02, 0x03, 0x04]);
+        assert_eq!(m.id, "error.not_a_capture");
+        assert_eq!(
+            m.params.get("first_bytes"),
+            Some(&Param::from("00 01 02 03"))
+        );
+        let m = error_of(&[0xfd, b'7', b'z', b'X', b'Z', 0, 1, 2]);
+        assert_eq!(m.id, "error.compressed_unsupported");
+        assert_eq!(m.params.get("format"), Some(&Param::from("xz")));
+        // A pcap cut inside its first record.
+        let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        pcap.extend_from_slice(&[0; 8]);
+        pcap.extend_from_slice(&[0xff, 0xff, 0, 0, 1, 0, 0, 0]);
+        pcap.extend_from_slice(&[0; 6]);
+        let m = error_of(&pcap);
+        assert_eq!(m.id, "error.truncated");
+        assert_eq!(m.params.get("offset"), Some(&Param::Int(24)));
+        let fr = render(&m, Lang::Fr).unwrap();
+        assert!(fr.contains("l'octet 24"), "{fr}");
+    }
+
+    #[test]
+    fn a_clean_capture_has_no_error_message() {
+        let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        pcap.extend_from_slice(&[0; 8]);
+        pcap.extend_from_slice(&[0xff, 0xff, 0, 0, 1, 0, 0, 0]);
+        let mut a = Analyzer::new(Config::default());
+        let _ = a.push(&pcap);
+        let r = a.finish();
+        assert!(r.capture.error_message.is_none());
+        assert!(localize(&r, Lang::Fr).error.is_none());
     }
 }
 

@@ -63,6 +63,10 @@ pub struct CaptureInfo {
     pub unattributed_fragments: u64,
     pub complete: bool,
     pub error: Option<String>,
+    /// The error as a message (id and parameters, see [`message`]): what the file is when it
+    /// is not a capture, and what to do, in the reader's language. Absent without an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<message::Message>,
     /// Every cap that cut evidence (see [`limits`]); empty when none did.
     pub limits: Vec<Limit>,
     /// Who the capture host is and where it sits (see `detect::vantage`).
