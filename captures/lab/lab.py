@@ -1643,6 +1643,69 @@ def shared_bottleneck(run):
     return truth
 
 
+DELAYLINE = os.path.join(LAB, "delayline.py")
+
+
+def delay_line(run, one_way_s):
+    """Propagation delay without netem (TOOLCHAIN.md): every forwarded TCP packet goes through an
+    NFQUEUE and delayline.py accepts it one_way_s later, so the path's RTT is 2 × one_way_s. Returns
+    the commands; the caller removes the rule (delay_line_off) before the delay line is ended."""
+    p = run.procs.start(ROUTER, sys.executable, DELAYLINE, "--queue", "0", "--delay", str(one_way_s))
+    out = run.procs.items[-1][1]
+    for _ in range(100):
+        out.seek(0)
+        if '"ready": true' in out.read():
+            break
+        if p.poll() is not None:
+            raise RuntimeError("delay line did not start")
+        time.sleep(0.05)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "-j", "NFQUEUE", "--queue-num", "0"]
+    router(*rule)
+    return ["python3 captures/lab/delayline.py --queue 0 --delay %g  # in vw-router" % one_way_s, " ".join(rule)]
+
+
+def delay_line_off():
+    router("iptables", "-D", "FORWARD", "-p", "tcp", "-j", "NFQUEUE", "--queue-num", "0")
+
+
+def delayed_download(run, description, config, size, client_args=()):
+    http_server(run.procs, S + ":80", "--size", str(size))
+    wait_listen(SERVER, 80)
+    cmds = delay_line(run, 0.15)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90", *client_args)
+    delay_line_off()
+    return {"description": description,
+            "applied": {"impairment": "propagation delay 150 ms each way (RTT 300 ms), no rate limit, no loss",
+                        "where": "vw-router FORWARD (NFQUEUE + delayline.py)", "commands": cmds,
+                        "config": {"one_way_delay_ms": 150, "rtt_ms": 300, "size_bytes": size, **config}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
+                       "no_verdict_status": ["throttled", "blocked"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control (confounder)", "no_findings": NO_THROTTLE}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(12)
+def long_delay(run):
+    return delayed_download(
+        run, "A bulk HTTP download of 2 MB over a long path: 150 ms of delay each way (RTT 300 ms, as netem "
+             "delay would give; built with NFQUEUE and delayline.py since this kernel has no netem), no rate "
+             "limit, no loss. The client's receive buffer is 64 KB (SO_RCVBUF 65536, which Linux doubles), so "
+             "TCP is window-limited: a flat rate near window ÷ RTT for the whole transfer, like a shaper's, "
+             "but the RTT stays at the path's 300 ms (no queue). Not throttling (issue 12).",
+        {"client_so_rcvbuf": 65536}, 2_000_000, ["--rcvbuf", "65536"])
+
+
+@scenario(12)
+def slow_start_short(run):
+    return delayed_download(
+        run, "A short HTTP download (400 kB) over the 300 ms path of long_delay, default buffers: the whole "
+             "transfer is TCP slow start (the rate doubles every RTT and the transfer ends before any "
+             "limit is reached). Its rate is low because the flow is short, not because it is throttled "
+             "(issue 12).",
+        {}, 400_000)
+
+
 TARGET_SNI, CONTROL_SNI = "video.lab.example", "other.lab.example"
 
 
