@@ -1748,6 +1748,54 @@ def sni_policer_pair(run):
             "rate_flows": True}
 
 
+BOTH_RATE = 17_500  # bytes/s: 140 kbit/s, the 2021 pattern (one service policed at ~130-150 kbit/s both ways)
+
+
+@scenario(12)
+def sni_policer_both(run):
+    https_server(run.procs, S + ":443", "--rate", "400000", "--duration", "3")
+    wait_listen(SERVER, 443)
+    mark = ["iptables", "-t", "mangle", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "-m", "string",
+            "--string", TARGET_SNI, "--algo", "bm", "-j", "CONNMARK", "--set-mark", "1"]
+    router(*mark)
+    ruleset = ("table inet vwlab {\n  chain police {\n    type filter hook forward priority 0; policy accept;\n"
+               "    ct mark 1 ip saddr %s tcp sport 443 limit rate over %d bytes/second burst 5000 bytes drop\n"
+               "    ct mark 1 ip daddr %s tcp dport 443 limit rate over %d bytes/second burst 5000 bytes drop\n"
+               "  }\n}\n" % (S, BOTH_RATE, S, BOTH_RATE))
+    path = tmp("policer.nft")
+    with open(path, "w") as fh:
+        fh.write(ruleset)
+    sh(ROUTER, "nft", "-f", path)
+    up = ["--upload", "150000", "--upload-rate", "400000"]
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", TARGET_SNI, "--timeout", "90", *up)
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", CONTROL_SNI, "--timeout", "90", *up)
+    bps = BOTH_RATE * 8
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "target (policed both ways)", "sni": TARGET_SNI,
+                                              "findings": ["throttling_policer"], "rate_bps": bps,
+                                              "rate_tolerance": 0.15,
+                                              "note": "the finding is on the download (s2c); the policed upload (c2s) is not detected yet: its sender-side RTT samples include the server's delayed ACKs, which the policer's inflated-RTT test takes for queueing (docs/throttling.md)"}),
+                      ("tcp", S + ":443", 1, {"role": "control", "sni": CONTROL_SNI, "no_findings": NO_THROTTLE})]
+    return {"description": "SNI-triggered policing of both directions (the 2021 pattern: one service's flows policed "
+                           "at ~130-150 kbit/s up and down, other traffic untouched). The router marks the connection "
+                           "whose ClientHello contains %s (iptables string match → CONNMARK 1); nftables polices "
+                           "the marked connection's upload and its download, each at %d bytes/s (%d kbit/s) burst "
+                           "5000 bytes, with separate buckets. Each of two TLS connections to the same server and "
+                           "port, one after the other, first uploads 150,000 bytes (POST, the client app-limited at "
+                           "400 kbit/s) and then downloads 150,000 bytes (the server app-limited at 400 kbit/s for "
+                           "3 s): target SNI %s (policed), then control SNI %s (untouched)."
+                           % (TARGET_SNI, BOTH_RATE, bps // 1000, TARGET_SNI, CONTROL_SNI),
+            "applied": {"impairment": "SNI-selective policer, both directions", "where": "vw-router",
+                        "commands": [" ".join(mark), "nft -f - <<'EOF'\n" + ruleset + "EOF"],
+                        "config": {"target_sni": TARGET_SNI, "control_sni": CONTROL_SNI, "rate_bps": bps,
+                                   "burst_bytes": 5000, "directions": ["c2s", "s2c"], "app_rate_bps": 400_000,
+                                   "upload_bytes": 150_000, "download_bytes": 150_000}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_shaper"],
+                       "no_verdict_status": ["blocked"]},
+            "rate_flows": True}
+
+
 @scenario(5)
 def compare_target(run):
     cmds = sni_policer_setup(run)
