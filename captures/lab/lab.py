@@ -1628,8 +1628,7 @@ def shared_bottleneck(run):
     truth = confounder(run, "Two bulk downloads (1.5 MB each, from 10.71.2.2:80 and 10.71.2.3:8080) started together through one slow link: the router's "
                            "client-facing egress is tc htb rate 4mbit with a 100-packet FIFO (a slow access link, "
                            "nothing selective). Both flows share the link; neither is throttled on purpose: no "
-                           "throttling verdict, and a flow that looks rate-limited must be judged 'the whole link was "
-                           "limited' by the in-capture comparison (issue 12).",
+                           "throttling finding on either flow (issue 12).",
                       {"link_rate_bps": 4_000_000, "flows": 2, "size_bytes": 1_500_000},
                       ["--size", "1500000"], flows=2,
                       impair=lambda: " && ".join([
@@ -1637,12 +1636,74 @@ def shared_bottleneck(run):
                           router("tc", "class", "add", "dev", "r1", "parent", "1:", "classid", "1:1", "htb", "rate",
                                  "4mbit", "ceil", "4mbit"),
                           router("tc", "qdisc", "add", "dev", "r1", "parent", "1:1", "pfifo", "limit", "100")]))
-    # A slow link is rate-limited and queued: a flow may be reported as shaped, but the in-capture
-    # comparison must call it the whole link (severity degraded), never a throttled verdict.
-    truth["expect"]["findings_absent_everywhere"] = NO_BLOCK + ["throttling_policer"]
-    truth["flow_notes"] = {("tcp", S + ":80"): {"role": "bulk (shared link)"},
-                           ("tcp", RELAY1 + ":8080"): {"role": "bulk (shared link)"}}
+    # A slow link shared by two flows is nothing selective: no throttling finding of either kind on
+    # either flow (confounder() already forbids both everywhere; issue 12 made this strict).
+    truth["flow_notes"] = {("tcp", S + ":80"): {"role": "bulk (shared link)", "no_findings": NO_THROTTLE},
+                           ("tcp", RELAY1 + ":8080"): {"role": "bulk (shared link)", "no_findings": NO_THROTTLE}}
     return truth
+
+
+DELAYLINE = os.path.join(LAB, "delayline.py")
+
+
+def delay_line(run, one_way_s):
+    """Propagation delay without netem (TOOLCHAIN.md): every forwarded TCP packet goes through an
+    NFQUEUE and delayline.py accepts it one_way_s later, so the path's RTT is 2 × one_way_s. Returns
+    the commands; the caller removes the rule (delay_line_off) before the delay line is ended."""
+    p = run.procs.start(ROUTER, sys.executable, DELAYLINE, "--queue", "0", "--delay", str(one_way_s))
+    out = run.procs.items[-1][1]
+    for _ in range(100):
+        out.seek(0)
+        if '"ready": true' in out.read():
+            break
+        if p.poll() is not None:
+            raise RuntimeError("delay line did not start")
+        time.sleep(0.05)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "-j", "NFQUEUE", "--queue-num", "0"]
+    router(*rule)
+    return ["python3 captures/lab/delayline.py --queue 0 --delay %g  # in vw-router" % one_way_s, " ".join(rule)]
+
+
+def delay_line_off():
+    router("iptables", "-D", "FORWARD", "-p", "tcp", "-j", "NFQUEUE", "--queue-num", "0")
+
+
+def delayed_download(run, description, config, size, client_args=()):
+    http_server(run.procs, S + ":80", "--size", str(size))
+    wait_listen(SERVER, 80)
+    cmds = delay_line(run, 0.15)
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--timeout", "90", *client_args)
+    delay_line_off()
+    return {"description": description,
+            "applied": {"impairment": "propagation delay 150 ms each way (RTT 300 ms), no rate limit, no loss",
+                        "where": "vw-router FORWARD (NFQUEUE + delayline.py)", "commands": cmds,
+                        "config": {"one_way_delay_ms": 150, "rtt_ms": 300, "size_bytes": size, **config}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE,
+                       "no_verdict_status": ["throttled", "blocked"]},
+            "flow_notes": {("tcp", S + ":80"): {"role": "control (confounder)", "no_findings": NO_THROTTLE}},
+            "rate_flow": ("tcp", S + ":80")}
+
+
+@scenario(12)
+def long_delay(run):
+    return delayed_download(
+        run, "A bulk HTTP download of 2 MB over a long path: 150 ms of delay each way (RTT 300 ms, as netem "
+             "delay would give; built with NFQUEUE and delayline.py since this kernel has no netem), no rate "
+             "limit, no loss. The client's receive buffer is 64 KB (SO_RCVBUF 65536, which Linux doubles), so "
+             "TCP is window-limited: a flat rate near window ÷ RTT for the whole transfer, like a shaper's, "
+             "but the RTT stays at the path's 300 ms (no queue). Not throttling (issue 12).",
+        {"client_so_rcvbuf": 65536}, 2_000_000, ["--rcvbuf", "65536"])
+
+
+@scenario(12)
+def slow_start_short(run):
+    return delayed_download(
+        run, "A short HTTP download (400 kB) over the 300 ms path of long_delay, default buffers: the whole "
+             "transfer is TCP slow start (the rate doubles every RTT and the transfer ends before any "
+             "limit is reached). Its rate is low because the flow is short, not because it is throttled "
+             "(issue 12).",
+        {}, 400_000)
 
 
 TARGET_SNI, CONTROL_SNI = "video.lab.example", "other.lab.example"
@@ -1684,6 +1745,54 @@ def sni_policer_pair(run):
             "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_shaper"],
                        "compare": {"target": "sni=" + TARGET_SNI, "control": "sni=" + CONTROL_SNI,
                                    "verdict": "differentiated"}},
+            "rate_flows": True}
+
+
+BOTH_RATE = 17_500  # bytes/s: 140 kbit/s, the 2021 pattern (one service policed at ~130-150 kbit/s both ways)
+
+
+@scenario(12)
+def sni_policer_both(run):
+    https_server(run.procs, S + ":443", "--rate", "400000", "--duration", "3")
+    wait_listen(SERVER, 443)
+    mark = ["iptables", "-t", "mangle", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "-m", "string",
+            "--string", TARGET_SNI, "--algo", "bm", "-j", "CONNMARK", "--set-mark", "1"]
+    router(*mark)
+    ruleset = ("table inet vwlab {\n  chain police {\n    type filter hook forward priority 0; policy accept;\n"
+               "    ct mark 1 ip saddr %s tcp sport 443 limit rate over %d bytes/second burst 5000 bytes drop\n"
+               "    ct mark 1 ip daddr %s tcp dport 443 limit rate over %d bytes/second burst 5000 bytes drop\n"
+               "  }\n}\n" % (S, BOTH_RATE, S, BOTH_RATE))
+    path = tmp("policer.nft")
+    with open(path, "w") as fh:
+        fh.write(ruleset)
+    sh(ROUTER, "nft", "-f", path)
+    up = ["--upload", "150000", "--upload-rate", "400000"]
+    with run.capture(split_snap=96):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", TARGET_SNI, "--timeout", "90", *up)
+        time.sleep(0.5)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", CONTROL_SNI, "--timeout", "90", *up)
+    bps = BOTH_RATE * 8
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "target (policed both ways)", "sni": TARGET_SNI,
+                                              "findings": ["throttling_policer"], "rate_bps": bps,
+                                              "rate_tolerance": 0.15,
+                                              "note": "the finding is on the download (s2c); the policed upload (c2s) is not detected yet: its sender-side RTT samples include the server's delayed ACKs, which the policer's inflated-RTT test takes for queueing (docs/throttling.md)"}),
+                      ("tcp", S + ":443", 1, {"role": "control", "sni": CONTROL_SNI, "no_findings": NO_THROTTLE})]
+    return {"description": "SNI-triggered policing of both directions (the 2021 pattern: one service's flows policed "
+                           "at ~130-150 kbit/s up and down, other traffic untouched). The router marks the connection "
+                           "whose ClientHello contains %s (iptables string match → CONNMARK 1); nftables polices "
+                           "the marked connection's upload and its download, each at %d bytes/s (%d kbit/s) burst "
+                           "5000 bytes, with separate buckets. Each of two TLS connections to the same server and "
+                           "port, one after the other, first uploads 150,000 bytes (POST, the client app-limited at "
+                           "400 kbit/s) and then downloads 150,000 bytes (the server app-limited at 400 kbit/s for "
+                           "3 s): target SNI %s (policed), then control SNI %s (untouched)."
+                           % (TARGET_SNI, BOTH_RATE, bps // 1000, TARGET_SNI, CONTROL_SNI),
+            "applied": {"impairment": "SNI-selective policer, both directions", "where": "vw-router",
+                        "commands": [" ".join(mark), "nft -f - <<'EOF'\n" + ruleset + "EOF"],
+                        "config": {"target_sni": TARGET_SNI, "control_sni": CONTROL_SNI, "rate_bps": bps,
+                                   "burst_bytes": 5000, "directions": ["c2s", "s2c"], "app_rate_bps": 400_000,
+                                   "upload_bytes": 150_000, "download_bytes": 150_000}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + ["throttling_shaper"],
+                       "no_verdict_status": ["blocked"]},
             "rate_flows": True}
 
 

@@ -53,6 +53,18 @@ def serve_http(conn, args):
         if not chunk:
             return 0
         req += chunk
+    head, _, body = req.partition(b"\r\n\r\n")
+    want = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            want = int(value.strip())
+    got = len(body)
+    while got < want:  # an upload (POST body) is read in full before the answer
+        chunk = conn.recv(65536)
+        if not chunk:
+            return 0
+        got += len(chunk)
     if args.delay:
         time.sleep(args.delay)
     if args.rate:
@@ -132,6 +144,21 @@ def role_http_server(args):
         threading.Thread(target=handle, args=(conn, peer), daemon=True).start()
 
 
+def send_paced(conn, total, rate, tick):
+    """Sends `total` bytes: at full speed without `rate`, else rate × tick bytes every tick."""
+    block = bytes(RNG.getrandbits(8) for _ in range(16384))
+    sent, n, start = 0, 0, time.monotonic()
+    while sent < total:
+        k = min(total - sent, int(rate / 8 * tick) if rate else len(block))
+        conn.sendall((block * (k // len(block) + 1))[:k])
+        sent += k
+        if rate:
+            n += 1
+            pause = start + n * tick - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+
+
 def role_http_client(args):
     host, port = hostport(args.connect)
     t0 = time.monotonic()
@@ -149,8 +176,14 @@ def role_http_client(args):
             ctx.verify_mode = ssl.CERT_NONE
             ctx.set_alpn_protocols(["http/1.1"])
             conn = ctx.wrap_socket(s, server_hostname=args.sni)
-        conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: voipwatch-lab\r\n\r\n"
-                      % (args.path, args.sni or args.host or host)).encode())
+        name = args.sni or args.host or host
+        if args.upload:
+            conn.sendall(("POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: voipwatch-lab\r\nContent-Length: %d\r\n\r\n"
+                          % (args.path, name, args.upload)).encode())
+            send_paced(conn, args.upload, args.upload_rate, 0.01)
+        else:
+            conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: voipwatch-lab\r\n\r\n"
+                          % (args.path, name)).encode())
         while True:
             try:
                 chunk = conn.recv(65536)
@@ -1242,6 +1275,8 @@ def main():
     a.add_argument("--path", default="/")
     a.add_argument("--timeout", type=float, default=10.0)
     a.add_argument("--rcvbuf", type=int, default=0)
+    a.add_argument("--upload", type=int, default=0, help="POST this many bytes before reading the answer")
+    a.add_argument("--upload-rate", type=float, default=0.0, help="with --upload: app-limited rate, bit/s")
     a = sub.add_parser("rtp-peer")
     a.add_argument("--local", required=True)
     a.add_argument("--remote")

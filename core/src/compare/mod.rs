@@ -202,6 +202,19 @@ pub fn throughput_samples(flows: &[&LabeledFlow], n: usize) -> Option<Samples> {
 /// Cuts the main data direction of `flows` into `cfg.samples` equal intervals (fewer when
 /// intervals would be shorter than `cfg.min_interval_s`, at least 10).
 pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> Option<Samples> {
+    throughput_samples_dir(flows, cfg, None)
+}
+
+/// As [`throughput_samples_with`], of direction `dir` when given (the in-capture comparison
+/// samples the direction a detector flagged, in the target and in the controls alike).
+/// With a direction, the transfer starts after its head: packets before a silence of at
+/// least [`HEAD_SILENCE`] that carry under a tenth of the bytes (a TLS handshake record sent
+/// before a long upload, a request line) would otherwise add empty intervals to the samples.
+pub fn throughput_samples_dir(
+    flows: &[&LabeledFlow],
+    cfg: &CompareConfig,
+    dir: Option<Dir>,
+) -> Option<Samples> {
     if flows.is_empty() || cfg.samples == 0 {
         return None;
     }
@@ -211,11 +224,12 @@ pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> O
             .map(|f| f.dir.get(d.idx()).map_or(0, |x| x.bytes))
             .sum::<u64>()
     };
-    let dir = if sum(Dir::S2c) >= sum(Dir::C2s) {
+    let trim = dir.is_some();
+    let dir = dir.unwrap_or(if sum(Dir::S2c) >= sum(Dir::C2s) {
         Dir::S2c
     } else {
         Dir::C2s
-    };
+    });
     let mut pk: Vec<(i64, u64)> = flows
         .iter()
         .flat_map(|f| {
@@ -226,6 +240,23 @@ pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> O
         })
         .collect();
     pk.sort_unstable();
+    if trim {
+        let total: u64 = pk.iter().map(|p| p.1).sum();
+        let mut head = 0u64;
+        let mut cut = 0usize;
+        for (k, w) in pk.windows(2).enumerate() {
+            if let [a, b] = w {
+                head = head.saturating_add(a.1);
+                if head.saturating_mul(10) >= total {
+                    break;
+                }
+                if b.0.saturating_sub(a.0) >= HEAD_SILENCE {
+                    cut = k + 1;
+                }
+            }
+        }
+        pk.drain(..cut);
+    }
     let (first, last) = (pk.first()?.0, pk.last()?.0);
     let span = last.saturating_sub(first).max(1);
     let fit = (span as f64 / 1e9 / cfg.min_interval_s.max(1e-6)).floor() as usize;
@@ -475,6 +506,8 @@ pub fn compare(target: Samples, control: Samples, cfg: &CompareConfig) -> Compar
 /// How far (ns) from a throttled flow another flow may lie and still be its control in
 /// [`in_capture`]: the same session of the same capture (60 s, ours).
 pub const IN_CAPTURE_WINDOW: i64 = 60_000_000_000;
+/// A silence after which a direction's transfer starts anew (see [`throughput_samples_dir`]).
+pub const HEAD_SILENCE: i64 = 1_000_000_000;
 
 /// Compares flow `target` (index in `flows`) with the capture's other traffic (issue 12):
 /// the TCP flows that differ from it in server address, server port or SNI, carry at least
@@ -486,6 +519,7 @@ pub const IN_CAPTURE_WINDOW: i64 = 60_000_000_000;
 pub fn in_capture(
     flows: &[LabeledFlow],
     target: usize,
+    dir: Dir,
     cfg: &CompareConfig,
 ) -> Option<crate::report::evidence::InCaptureComparison> {
     let t = flows.get(target)?;
@@ -505,7 +539,7 @@ pub fn in_capture(
         })
         .map(|(_, f)| f)
         .filter(|f| {
-            throughput_samples_with(&[*f], cfg).is_some_and(|s| {
+            throughput_samples_dir(&[*f], cfg, Some(dir)).is_some_and(|s| {
                 s.duration_s >= cfg.min_duration_s && s.packets as usize >= cfg.min_packets
             })
         })
@@ -513,8 +547,8 @@ pub fn in_capture(
     if controls.is_empty() {
         return None;
     }
-    let ts = throughput_samples_with(&[t], cfg)?;
-    let cs = throughput_samples_with(&controls, cfg)?;
+    let ts = throughput_samples_dir(&[t], cfg, Some(dir))?;
+    let cs = throughput_samples_dir(&controls, cfg, Some(dir))?;
     let c = compare(ts, cs, cfg);
     let area = c.area.map(|a| a.area);
     let verdict = match c.verdict {
@@ -682,6 +716,41 @@ mod tests {
         assert!(r.area.unwrap().area > 0.5);
         assert!(r.ks.unwrap().p < 1e-10);
         assert_eq!(r.glasnost_agrees, Some(true));
+    }
+
+    #[test]
+    fn in_capture_samples_start_after_a_head_silence() {
+        // A response after a long upload: one small record 10 s before the bulk data. The
+        // in-capture samples (a direction given) start at the bulk; `compare`'s do not.
+        let mut f = sim::run(&Sim {
+            line_bps: 8e6,
+            duration_s: 5.0,
+            ..Default::default()
+        });
+        let cfg = CompareConfig::default();
+        let alone = throughput_samples_dir(&[&f], &cfg, Some(Dir::S2c)).expect("samples");
+        let k = f
+            .packets
+            .iter()
+            .position(|p| p.dir == Dir::S2c && p.payload_len > 0)
+            .expect("data");
+        let mut head = f.packets.get(k).cloned().expect("data");
+        head.ts = head.ts.saturating_sub(10_000_000_000);
+        head.ip_len = 200;
+        f.packets.insert(k, head);
+        let trimmed = throughput_samples_dir(&[&f], &cfg, Some(Dir::S2c)).expect("samples");
+        assert!(
+            (trimmed.duration_s - alone.duration_s).abs() < 1e-9,
+            "{}",
+            trimmed.duration_s
+        );
+        assert_eq!(trimmed.packets, alone.packets);
+        let whole = throughput_samples_with(&[&f], &cfg).expect("samples");
+        assert!(
+            whole.duration_s > alone.duration_s + 9.0,
+            "{}",
+            whole.duration_s
+        );
     }
 
     #[test]

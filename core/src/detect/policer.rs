@@ -59,6 +59,9 @@ pub struct Policer;
 
 /// RTT assumed for the token thresholds when none was measured.
 const FALLBACK_RTT: Nanos = 100_000_000;
+/// A silence in the data direction after which the bucket's initial fill is measured anew
+/// (at least 4 RTTs): a policer's bucket refills while the direction is idle.
+const IDLE_REFILL: Nanos = 1_000_000_000;
 /// Most RTT samples kept in the running distribution (insertion into a sorted vector:
 /// quadratic, so bounded; later samples no longer move the percentiles).
 const MAX_RTT_SAMPLES: usize = 4096;
@@ -343,6 +346,21 @@ impl<'a> Ctx<'a> {
             .filter(|s| !s.lost)
             .map(|s| f64::from(s.bytes))
             .collect();
+        // The bucket's fill is measured from the data that follows the last silence before
+        // the first loss (a direction idle for ≥ IDLE_REFILL, as a response after a long
+        // upload, starts with the bucket as full as its depth allows), not from a handshake
+        // record sent long before.
+        let start = segs
+            .get(..=fi)
+            .unwrap_or(&[])
+            .windows(2)
+            .rposition(|w| match w {
+                [a, b] => {
+                    b.ts.saturating_sub(a.ts) >= IDLE_REFILL.max(median_rtt.saturating_mul(4))
+                }
+                _ => false,
+            })
+            .map_or(0, |k| k + 1);
         let n_loss = segs.iter().skip(fi).filter(|s| s.lost).count();
         let n_pass = segs.len().saturating_sub(fi).saturating_sub(n_loss);
         Ctx {
@@ -358,10 +376,11 @@ impl<'a> Ctx<'a> {
             fi,
             first,
             last,
-            t0: segs.first().map(|s| s.ts).unwrap_or(first.ts),
+            t0: segs.get(start).map(|s| s.ts).unwrap_or(first.ts),
             bytes_before: segs
+                .get(start..fi)
+                .unwrap_or(&[])
                 .iter()
-                .take(fi)
                 .filter(|s| !s.lost)
                 .map(|s| u64::from(s.bytes))
                 .sum(),
@@ -568,7 +587,7 @@ impl Detector for Policer {
         for (i, flow, dir) in series::tcp_directions(input.flows) {
             if let Some((d, p)) = policed_dir(input.facts(), i, dir, cfg) {
                 let mut f = finding(flow, &d.data, &d.rtts, p);
-                series::add_comparison(&mut f, input.flows, i);
+                series::add_comparison(&mut f, input.flows, i, dir);
                 out.push(f);
             }
         }
@@ -616,6 +635,38 @@ mod tests {
             .unwrap_or_else(|r| panic!("{rate}: {r:?}"));
             assert!(within(p.rate_bps, rate, 0.15), "{rate}: {}", p.rate_bps);
         }
+    }
+
+    #[test]
+    fn fill_is_measured_after_a_silence() {
+        // A response after a long upload: one handshake record 10 s before the policed
+        // download. Measured from that record the bucket would have to start 10 s × ρ in
+        // debt (NegativeFill); the bucket refilled while the direction was idle.
+        let f = sim::run(&Sim {
+            policer: Some((1e6, 30_000.0)),
+            ..Default::default()
+        });
+        let mut dd = series::analyze_dir(&f, Dir::S2c);
+        let rtts = series::path_rtts(&f, &dd);
+        let alone = analyze(&dd, &rtts, &ThrottleConfig::default()).expect("policed");
+        let first = dd.segs.first().copied().expect("segments");
+        let record = Seg {
+            frame: 0,
+            ts: first.ts.saturating_sub(10_000_000_000),
+            bytes: 200,
+            payload: 148,
+            rel_seq: first.rel_seq.saturating_sub(148),
+            lost: false,
+        };
+        dd.segs.insert(0, record);
+        let p = analyze(&dd, &rtts, &ThrottleConfig::default()).expect("still policed");
+        assert!(
+            within(p.rate_bps, alone.rate_bps, 0.01),
+            "{} vs {}",
+            p.rate_bps,
+            alone.rate_bps
+        );
+        assert_eq!(p.bytes_before_first_loss, alone.bytes_before_first_loss);
     }
 
     #[test]

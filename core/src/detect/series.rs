@@ -695,12 +695,19 @@ pub fn flow_series(flow: &Flow, rtts: &[(Nanos, Nanos)]) -> Series {
 }
 
 /// Adds the in-capture comparison (issue 12, [`crate::compare::in_capture`]) to a TCP
-/// throttling finding on the `i`-th flow: into `evidence.comparison`, as a sentence of the
+/// throttling finding on direction `dir` of the `i`-th flow (the same direction of the other
+/// flows is the control): into `evidence.comparison`, as a sentence of the
 /// summary (which the verdict quotes), and, when the capture's other traffic was as slow
 /// (`whole_link`), the severity drops to `degraded`: a slow link, not a differentiation claim.
-pub fn add_comparison(finding: &mut crate::report::Finding, flows: &[LabeledFlow], i: usize) {
+pub fn add_comparison(
+    finding: &mut crate::report::Finding,
+    flows: &[LabeledFlow],
+    i: usize,
+    dir: Dir,
+) {
     use crate::report::evidence::Evidence;
-    let Some(c) = crate::compare::in_capture(flows, i, &crate::compare::CompareConfig::default())
+    let Some(c) =
+        crate::compare::in_capture(flows, i, dir, &crate::compare::CompareConfig::default())
     else {
         return;
     };

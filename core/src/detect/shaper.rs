@@ -374,7 +374,7 @@ impl Detector for Shaper {
             }
             if let Some((d, s)) = shaped_dir(input.facts(), i, flow, dir, cfg) {
                 let mut f = finding(flow, &d.data, &d.rtts, &s);
-                series::add_comparison(&mut f, input.flows, i);
+                series::add_comparison(&mut f, input.flows, i, dir);
                 out.push(f);
             }
         }
