@@ -116,8 +116,9 @@ pub struct RtpStats {
     pub late_50ms: u64,
     /// The same for a fixed 200 ms buffer.
     pub late_200ms: u64,
-    /// Codec of the stream's media payload type (RFC 3551 static types; null when dynamic).
-    pub codec: Option<&'static str>,
+    /// Codec of the stream's media payload type: RFC 3551's name for a static type, the SDP
+    /// `a=rtpmap` encoding name for a dynamic one when the call's SDP was seen, else null.
+    pub codec: Option<String>,
     /// Largest sequence-number-consecutive arrival gap, ms.
     pub max_delta_ms: f64,
     /// RTP clock rate assumed (Hz) from the payload type.
