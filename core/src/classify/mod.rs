@@ -617,6 +617,8 @@ fn relayed(c: &mut FlowLabels, frames: &[Option<crate::proto::turn::Frame<'_>>],
                 Kind::ChannelData(ch) => format!("ChannelData channel 0x{ch:04x}"),
                 Kind::Send => "Send indication".to_string(),
                 Kind::Data => "Data indication".to_string(),
+                Kind::MsSend => "MS-TURN Send Request".to_string(),
+                Kind::MsData => "MS-TURN Data Indication".to_string(),
             };
             c.add_evidence(format!("TURN {how} relaying media, frame {frame}"));
         }

@@ -27,6 +27,76 @@ pub enum Kind {
     ChannelData(u16),
     Send,
     Data,
+    /// MS-TURN Send Request (type 0x0004).
+    MsSend,
+    /// MS-TURN Data Indication (type 0x0115).
+    MsData,
+}
+
+/// The value of MS-TURN's MAGIC-COOKIE attribute ([MS-TURN] §2.2.2.6, the legacy TURN draft's
+/// cookie): MS-TURN messages have no RFC 5389 cookie in the header (a 16-byte transaction id
+/// follows the length) and carry this attribute first.
+pub const MS_COOKIE: u32 = 0x72C6_4BC6;
+
+/// True when `b` starts with an MS-TURN header: type with the top two bits zero, then at
+/// offset 20 the MAGIC-COOKIE attribute (type 0x000F, length 4, [`MS_COOKIE`]).
+pub fn is_ms_turn(b: &[u8]) -> bool {
+    be16(b, 0).is_some_and(|t| t >> 14 == 0)
+        && be16(b, 20) == Some(0x000F)
+        && be16(b, 22) == Some(4)
+        && be32(b, 24) == Some(MS_COOKIE)
+}
+
+/// A plain (not XOR-ed) address attribute value (MAPPED-ADDRESS layout: reserved, family 1 or
+/// 2, port, address), as MS-TURN's DESTINATION-ADDRESS and REMOTE-ADDRESS carry it.
+fn plain_address(v: &[u8]) -> Option<SocketAddr> {
+    let port = be16(v, 2)?;
+    match *v.get(1)? {
+        1 => Some(SocketAddr::new(
+            std::net::Ipv4Addr::from(be32(v, 4)?).into(),
+            port,
+        )),
+        2 => Some(SocketAddr::new(
+            std::net::Ipv6Addr::from(crate::wire::array::<16>(v, 4)?).into(),
+            port,
+        )),
+        _ => None,
+    }
+}
+
+/// One whole MS-TURN message `m` (its exact bytes): a relayed payload for a Send Request
+/// (DATA 0x0013, the peer in DESTINATION-ADDRESS 0x0011) or a Data Indication (DATA, the peer
+/// in REMOTE-ADDRESS 0x0012); None for the others (Allocate, Set Active Destination …) or a
+/// relay message without DATA. Attributes are walked padded to 4 bytes, at most 32.
+fn ms_frame(m: &[u8]) -> Option<Frame<'_>> {
+    let t = be16(m, 0)?;
+    let (kind, peer_attr) = match t {
+        0x0004 => (Kind::MsSend, 0x0011),
+        0x0115 => (Kind::MsData, 0x0012),
+        _ => return None,
+    };
+    let (mut data, mut peer) = (None, None);
+    let mut off = 20usize;
+    for _ in 0..32 {
+        let (Some(at), Some(len)) = (be16(m, off), be16(m, off + 2)) else {
+            break;
+        };
+        let len = usize::from(len);
+        let Some(v) = m.get(off + 4..off + 4 + len) else {
+            break;
+        };
+        if at == 0x0013 && data.is_none() {
+            data = Some(v);
+        } else if at == peer_attr && peer.is_none() {
+            peer = plain_address(v);
+        }
+        off += 4 + ((len + 3) & !3);
+    }
+    Some(Frame {
+        kind,
+        data: data?,
+        peer,
+    })
 }
 
 /// One relayed payload.
@@ -61,6 +131,15 @@ fn one(b: &[u8], tcp: bool) -> Option<(Frame<'_>, usize)> {
             peer: None,
         };
         return Some((frame, used.min(b.len())));
+    }
+    if is_ms_turn(b) {
+        // UDP: the datagram is the message.
+        let total = len.checked_add(20)?;
+        if !tcp && total != b.len() {
+            return None;
+        }
+        let m = b.get(..total)?;
+        return ms_frame(m).map(|f| (f, total));
     }
     if (t == 0x0016 || t == 0x0017) && be32(b, 4)? == MAGIC {
         let total = len.checked_add(20)?;
@@ -184,6 +263,9 @@ fn unit(b: &[u8], framed: bool) -> Result<(Option<Frame<'_>>, usize), bool> {
         if let Some((f, _)) = one(body, false) {
             return Ok((Some(f), total));
         }
+        if is_ms_turn(body) {
+            return Ok((None, total));
+        }
         return match stun::parse(body, false) {
             Some(_) if l >= 20 => Ok((None, total)),
             _ => Err(false),
@@ -203,6 +285,15 @@ fn unit(b: &[u8], framed: bool) -> Result<(Option<Frame<'_>>, usize), bool> {
             peer: None,
         };
         return Ok((Some(f), total));
+    }
+    if t >> 14 == 0 && b.len() < 28 && be32(b, 4) != Some(MAGIC) {
+        // Not enough to tell an MS-TURN header (cookie attribute at 20..28) yet.
+        return Err(true);
+    }
+    if is_ms_turn(b) {
+        let total = len + 20;
+        let m = b.get(..total).ok_or(true)?;
+        return Ok((ms_frame(m), total));
     }
     if t >> 14 == 0 && len % 4 == 0 {
         let cookie = be32(b, 4).ok_or(true)?;
@@ -225,10 +316,12 @@ fn unit(b: &[u8], framed: bool) -> Result<(Option<Frame<'_>>, usize), bool> {
     Err(false)
 }
 
-/// True when `b` starts with a STUN header with the magic cookie, bare (RFC 8656 §12.5) or
-/// behind an RFC 4571 length: `Some(framed)`.
+/// True when `b` starts with a STUN header with the magic cookie (or an MS-TURN header,
+/// [`is_ms_turn`]), bare (RFC 8656 §12.5) or behind an RFC 4571 length: `Some(framed)`.
 pub fn starts_stun(b: &[u8]) -> Option<bool> {
-    let bare = |b: &[u8]| be16(b, 0).is_some_and(|t| t >> 14 == 0) && be32(b, 4) == Some(MAGIC);
+    let bare = |b: &[u8]| {
+        (be16(b, 0).is_some_and(|t| t >> 14 == 0) && be32(b, 4) == Some(MAGIC)) || is_ms_turn(b)
+    };
     if bare(b) {
         Some(false)
     } else if b.get(2..).is_some_and(bare) {
@@ -639,5 +732,68 @@ mod tests {
         let mut f = TcpFramer::default();
         assert!(run(&mut f, &[0x17, 0x03, 0x03, 0, 5, 1, 2, 3, 4, 5], &[], 0).is_empty());
         assert_eq!(f.unread_bytes, 10);
+    }
+
+    /// An MS-TURN message: header without the RFC 5389 cookie (16-byte transaction id), the
+    /// MAGIC-COOKIE attribute first, then `attrs` (type, value), each padded to 4.
+    fn ms_msg(typ: u16, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut body = vec![0x00, 0x0F, 0x00, 0x04];
+        body.extend_from_slice(&MS_COOKIE.to_be_bytes());
+        for (t, v) in attrs {
+            body.extend_from_slice(&t.to_be_bytes());
+            body.extend_from_slice(&(v.len() as u16).to_be_bytes());
+            body.extend_from_slice(v);
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+        }
+        let mut m = typ.to_be_bytes().to_vec();
+        m.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0x5a; 16]);
+        m.extend_from_slice(&body);
+        m
+    }
+
+    /// Issue 11: MS-TURN Send Requests and Data Indications carry the relayed packet in DATA
+    /// and the peer in DESTINATION-/REMOTE-ADDRESS (plain, not XOR-ed); Allocate carries none.
+    #[test]
+    fn ms_turn_send_request_and_data_indication() {
+        let addr = vec![0, 1, 0x3f, 0xcc, 203, 0, 113, 9];
+        let inner = vec![0x80, 0x6f, 0, 1, 0, 0, 0, 9, 1, 2, 3, 4, 7, 7];
+        let send = ms_msg(0x0004, &[(0x0011, addr.clone()), (0x0013, inner.clone())]);
+        let data = ms_msg(0x0115, &[(0x0012, addr.clone()), (0x0013, inner.clone())]);
+        assert!(is_ms_turn(&send) && is_ms_turn(&data));
+        for (m, kind) in [(&send, Kind::MsSend), (&data, Kind::MsData)] {
+            let (f, n) = frames(m, false);
+            assert_eq!(n, 1);
+            let f = f[0].expect("one frame");
+            assert_eq!((f.kind, f.data), (kind, &inner[..]));
+            assert_eq!(f.peer, "203.0.113.9:16332".parse().ok());
+            for i in 0..m.len() {
+                assert_eq!(frames(&m[..i], false).1, 0, "cut at {i}");
+            }
+        }
+        let alloc = ms_msg(0x0003, &[(0x8008, vec![0, 0, 0, 3])]);
+        assert!(is_ms_turn(&alloc));
+        assert_eq!(frames(&alloc, false).1, 0);
+        // The RFC 5389 cookie in place of the transaction id's start is not MS-TURN's
+        // attribute; a ChannelData or random bytes neither.
+        let mut rfc = send_ind([203, 0, 113, 9], 1, &inner);
+        assert!(!is_ms_turn(&rfc));
+        rfc.truncate(27);
+        assert!(!is_ms_turn(&rfc) && !is_ms_turn(&chd(0x4000, &[0; 40])));
+        // Over TCP: an Allocate then two Data Indications, split anywhere after the first
+        // 8 bytes; the framer synchronises on the MS-TURN header.
+        let mut stream = alloc.clone();
+        stream.extend(&data);
+        stream.extend(&data);
+        for c in 28..stream.len() {
+            let mut f = TcpFramer::default();
+            assert_eq!(
+                run(&mut f, &stream, &[c], 77),
+                vec![inner.clone(), inner.clone()],
+                "cut at {c}"
+            );
+        }
     }
 }
