@@ -74,6 +74,14 @@ pub struct Stream {
     /// more than 50 / 200 ms miss their playout time.
     jb_base: Option<(f64, u32)>,
     late: [u64; 2],
+    /// Adaptive buffer: current depth (ms), its largest, packets it discarded.
+    adapt_depth: f64,
+    adapt_max: f64,
+    late_adaptive: u64,
+    /// Loss bursts: count, packets in them, the longest.
+    bursts: u64,
+    burst_lost: u64,
+    max_burst: u64,
     last_seq_arrival: Option<(u64, Nanos)>,
     max_delta_ns: i64,
     first_ts: Nanos,
@@ -304,6 +312,22 @@ pub fn codec_name(pt: u8) -> Option<&'static str> {
 /// Fixed jitter-buffer depths simulated per stream (ms): VoIPmonitor's F1 (50) and F2 (200).
 pub const JITTER_BUFFERS_MS: [f64; 2] = [50.0, 200.0];
 
+/// Adaptive jitter buffer (VoIPmonitor reports one beside its fixed ones): starting depth
+/// and floor, ceiling, and how fast it shrinks back on time (ms per packet).
+pub const ADAPTIVE_MIN_MS: f64 = 20.0;
+pub const ADAPTIVE_MAX_MS: f64 = 500.0;
+pub const ADAPTIVE_SHRINK_MS: f64 = 1.0;
+
+/// Burst ratio: observed mean burst length over 1/(1 − p), the mean for random loss of
+/// the same rate p (ITU-T G.113 Appendix I); 0 without loss.
+pub fn burst_ratio(bursts: u64, lost: u64, expected: u64) -> f64 {
+    if bursts == 0 || expected == 0 || lost >= expected {
+        return 0.0;
+    }
+    let p = lost as f64 / expected as f64;
+    round3(lost as f64 / bursts as f64 * (1.0 - p))
+}
+
 /// Clock rates a dynamic payload type is snapped to when estimated from the stream.
 const RATES: [u32; 6] = [8000, 16000, 24000, 32000, 48000, 90000];
 
@@ -506,6 +530,12 @@ impl Stream {
             last_marker: false,
             jb_base: None,
             late: [0; 2],
+            adapt_depth: ADAPTIVE_MIN_MS,
+            adapt_max: ADAPTIVE_MIN_MS,
+            late_adaptive: 0,
+            bursts: 0,
+            burst_lost: 0,
+            max_burst: 0,
             last_seq_arrival: None,
             max_delta_ns: 0,
             first_ts: ts,
@@ -547,6 +577,14 @@ impl Stream {
             ext -= 0x1_0000;
         }
         if ext > self.max_ext {
+            // A gap in the sequence is one loss burst (reordered packets that fill it later
+            // still count it: the receiver had to conceal at playout time).
+            let gap = ext - self.max_ext - 1;
+            if gap > 0 && self.received > 1 {
+                self.bursts += 1;
+                self.burst_lost += gap;
+                self.max_burst = self.max_burst.max(gap);
+            }
             if let Some((seq, at)) = self.last_seq_arrival {
                 if ext == seq + 1 {
                     self.max_delta_ns = self.max_delta_ns.max(ts - at);
@@ -606,6 +644,18 @@ impl Stream {
                             *n += 1;
                         }
                     }
+                    // Adaptive buffer: a packet later than the current depth is discarded and
+                    // the depth grows to its delay (at most the maximum); on-time packets
+                    // shrink it by 1 ms each, never below the delay just seen or the minimum.
+                    if delay > self.adapt_depth {
+                        self.late_adaptive += 1;
+                        self.adapt_depth = delay.min(ADAPTIVE_MAX_MS);
+                        self.adapt_max = self.adapt_max.max(self.adapt_depth);
+                    } else {
+                        self.adapt_depth = (self.adapt_depth - ADAPTIVE_SHRINK_MS)
+                            .max(delay)
+                            .max(ADAPTIVE_MIN_MS);
+                    }
                 }
             }
         }
@@ -649,6 +699,16 @@ impl Stream {
             mean_jitter_ms: round3(self.mean_jitter_ms),
             late_50ms: self.late[0],
             late_200ms: self.late[1],
+            late_adaptive: self.late_adaptive,
+            adaptive_max_ms: round3(self.adapt_max),
+            loss_bursts: self.bursts,
+            max_burst: self.max_burst,
+            mean_burst: if self.bursts > 0 {
+                round3(self.burst_lost as f64 / self.bursts as f64)
+            } else {
+                0.0
+            },
+            burst_ratio: burst_ratio(self.bursts, self.burst_lost, expected),
             codec: self
                 .sdp_codec
                 .clone()
@@ -1022,6 +1082,34 @@ mod tests {
         }];
         assert_eq!(rtpmap_of(&sdp, Dir::C2s, 96).map(|m| m.clock), Some(16000));
         assert!(rtpmap_of(&sdp, Dir::C2s, 97).is_none());
+    }
+
+    /// Issue 11: two loss bursts (3 and 1 packets) out of 100; an adaptive buffer discards
+    /// the first packet of a 120 ms delay step, then plays the rest at the new depth.
+    #[test]
+    fn burst_loss_and_adaptive_buffer() {
+        let mut st = RtpState::default();
+        for i in 0..100u16 {
+            if (40..43).contains(&i) || i == 70 {
+                continue;
+            }
+            let late = if (80..84).contains(&i) { 120.0 } else { 0.0 };
+            feed(
+                &mut st,
+                &pkt(0, i, u32::from(i) * 160, &[0xff; 160]),
+                f64::from(i) * 20.0 + late,
+            );
+        }
+        let row = st.tracker.streams[0].stats();
+        assert_eq!((row.lost, row.loss_bursts, row.max_burst), (4, 2, 3));
+        assert!((row.mean_burst - 2.0).abs() < 1e-9);
+        // Mean 2 over random loss's 1/(1 − 0.04): bursty.
+        assert!((row.burst_ratio - 2.0 * 0.96).abs() < 1e-9);
+        assert_eq!((row.late_50ms, row.late_200ms), (4, 0));
+        assert_eq!(row.late_adaptive, 1, "only the first delayed packet");
+        assert!((row.adaptive_max_ms - 120.0).abs() < 1e-6);
+        assert_eq!(burst_ratio(0, 0, 100), 0.0);
+        assert_eq!(burst_ratio(10, 10, 1000), round3(0.99));
     }
 
     /// A fixed 50 ms buffer loses the packets delayed by more than 50 ms, a 200 ms one none.
