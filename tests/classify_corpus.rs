@@ -621,3 +621,131 @@ fn expectation_mapping_matches_score_py() {
     assert!(!confident_unrelated("TLS.Google", "DPI"));
     assert_eq!(norm("[2001:db8:0::1]:443"), "[2001:db8::1]:443");
 }
+
+/// A generated SIP call whose audio is a dynamic payload type (opus, PT 111, 48 kHz) named
+/// only by the SDP `a=rtpmap`, both ways, with arrival jitter and one lost packet.
+fn sdp_opus_call() -> Vec<u8> {
+    use crate::util::{frame, pcap};
+    use std::net::Ipv4Addr;
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    let sdp = |ip: &str, port: u16| {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/48000\r\na=ptime:20\r\n"
+        )
+    };
+    let sip = |first: &str, body: &str| {
+        format!(
+            "{first}\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:alice@10.0.0.1>;tag=1\r\nTo: <sip:bob@10.0.0.2>{}\r\nCall-ID: opus-1@10.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@10.0.0.1:5060>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            if first.starts_with("SIP") { ";tag=2" } else { "" },
+            body.len()
+        )
+    };
+    let t0 = 1_700_000_000.0;
+    let mut frames = vec![
+        (
+            t0,
+            frame(
+                17,
+                (a, 5060),
+                (b, 5060),
+                None,
+                sip("INVITE sip:bob@10.0.0.2 SIP/2.0", &sdp("10.0.0.1", 40000)).as_bytes(),
+            ),
+        ),
+        (
+            t0 + 0.05,
+            frame(
+                17,
+                (b, 5060),
+                (a, 5060),
+                None,
+                sip("SIP/2.0 200 OK", &sdp("10.0.0.2", 50000)).as_bytes(),
+            ),
+        ),
+    ];
+    for (src, dst, ssrc, start) in [
+        ((a, 40000), (b, 50000), 0x0A11_CE00u32, t0 + 0.1),
+        ((b, 50000), (a, 40000), 0x0B0B_0000u32, t0 + 0.107),
+    ] {
+        for i in 0..200u32 {
+            if i == 57 {
+                continue; // lost
+            }
+            let mut p = vec![0x80, if i == 0 { 0x80 | 111 } else { 111 }];
+            p.extend_from_slice(&(i as u16).to_be_bytes());
+            p.extend_from_slice(&(i * 960).to_be_bytes());
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            p.extend_from_slice(&[0x5a; 60]);
+            // Deterministic arrival offsets of 0–6.3 ms.
+            let jitter = f64::from((i * 37 + ssrc % 5) % 8) * 0.9e-3;
+            frames.push((
+                start + f64::from(i) * 0.02 + jitter,
+                frame(17, src, dst, None, &p),
+            ));
+        }
+    }
+    frames.sort_by(|x, y| x.0.total_cmp(&y.0));
+    pcap(&frames)
+}
+
+/// Issue 11: a dynamic payload type takes its codec name and clock rate from the call's SDP
+/// rtpmap, so its jitter is measured from the first packet — and equals tshark's, which reads
+/// the same rtpmap (compared when tshark is installed).
+#[test]
+fn sdp_rtpmap_gives_dynamic_payload_types_their_clock() {
+    let data = sdp_opus_call();
+    let report = analyze_bytes(Config::default(), &data);
+    let streams: Vec<_> = report
+        .flows
+        .iter()
+        .flat_map(|f| f.rtp.iter().map(move |s| (f, s)))
+        .collect();
+    assert_eq!(streams.len(), 2, "two opus streams");
+    for (f, s) in &streams {
+        assert_eq!(s.codec.as_deref(), Some("opus"), "flow {}", f.id);
+        assert_eq!((s.payload_type, s.clock_rate), (111, 48000));
+        assert_eq!((s.packets, s.lost), (199, 1));
+        assert!(
+            s.max_jitter_ms > 0.5,
+            "jitter measured: {}",
+            s.max_jitter_ms
+        );
+    }
+    if std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        eprintln!("skip the tshark comparison: tshark not installed");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("voipwatch-sdp-opus-{}.pcap", std::process::id()));
+    std::fs::write(&path, &data).expect("write temp capture");
+    let rows = tshark_rows(&path).unwrap_or_default();
+    if std::env::var_os("KEEP_SDP_OPUS").is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+    assert_eq!(rows.len(), 2, "tshark's streams: {}", rows.len());
+    for r in &rows {
+        let (_, s) = streams
+            .iter()
+            .find(|(f, s)| {
+                s.ssrc == r.ssrc
+                    && ((s.dir == "c2s" && f.client == r.src)
+                        || (s.dir == "s2c" && f.server == r.src))
+            })
+            .expect("tshark's stream is ours");
+        assert_eq!((s.packets, s.lost), (r.packets, r.lost), "{}", r.payload);
+        assert!(
+            (s.mean_jitter_ms - r.mean_jitter).abs() <= 0.1
+                && (s.max_jitter_ms - r.max_jitter).abs() <= 0.1,
+            "ssrc {:#x} ({}): ours mean {} max {}; tshark {} {}",
+            r.ssrc,
+            r.payload,
+            s.mean_jitter_ms,
+            s.max_jitter_ms,
+            r.mean_jitter,
+            r.max_jitter
+        );
+    }
+}

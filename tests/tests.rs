@@ -16,6 +16,7 @@ mod lab;
 mod live;
 mod mutation;
 mod serve;
+mod turn_tcp;
 mod util;
 mod verify;
 mod zeek;

@@ -116,8 +116,24 @@ pub struct RtpStats {
     pub late_50ms: u64,
     /// The same for a fixed 200 ms buffer.
     pub late_200ms: u64,
-    /// Codec of the stream's media payload type (RFC 3551 static types; null when dynamic).
-    pub codec: Option<&'static str>,
+    /// Packets an adaptive jitter buffer (20 ms, growing to the delay of a late packet, at
+    /// most 500 ms, shrinking 1 ms per packet on time) would have discarded.
+    pub late_adaptive: u64,
+    /// The largest depth (ms) that adaptive buffer reached: the playout delay it added.
+    pub adaptive_max_ms: f64,
+    /// Loss bursts: runs of consecutive missing sequence numbers (a gap in the sequence).
+    pub loss_bursts: u64,
+    /// The longest burst (packets).
+    pub max_burst: u64,
+    /// Mean burst length (packets); 0 without loss.
+    pub mean_burst: f64,
+    /// Burst ratio (ITU-T G.113 Appendix I, RFC 3611 §4.7.6 style): the mean burst length
+    /// over the mean a random (Bernoulli) loss of the same rate would give, 1/(1 − loss
+    /// ratio); 1 is random loss, > 1 bursty; 0 without loss.
+    pub burst_ratio: f64,
+    /// Codec of the stream's media payload type: RFC 3551's name for a static type, the SDP
+    /// `a=rtpmap` encoding name for a dynamic one when the call's SDP was seen, else null.
+    pub codec: Option<String>,
     /// Largest sequence-number-consecutive arrival gap, ms.
     pub max_delta_ms: f64,
     /// RTP clock rate assumed (Hz) from the payload type.

@@ -10,6 +10,7 @@
 //! Each map is capped ([`MAX_ENTRIES`]); once full, new entries are dropped (counted).
 //! `BTreeMap` keeps iteration deterministic.
 
+use super::sip::RtpMap;
 use super::App;
 use super::{Confidence, FlowInfo, FlowLabels};
 use crate::Nanos;
@@ -74,11 +75,27 @@ pub struct Caches {
     /// Names that resolved to an address (for evidence), parallel to `dns`.
     pub dns_names: BTreeMap<IpAddr, String>,
     pub sdp: Capped<SocketAddr>,
+    /// The `a=rtpmap` lines of the SDP media section that announced each media address
+    /// (first learned wins, at most [`MAX_ENTRIES`] addresses, entries dropped counted in
+    /// `sdp.dropped`).
+    pub rtpmap: BTreeMap<SocketAddr, Vec<RtpMap>>,
     /// Host pairs (ordered) that carried H.225 call signalling (at most 4096).
     pub h323_hosts: std::collections::BTreeSet<(IpAddr, IpAddr)>,
 }
 
 impl Caches {
+    /// Remembers the rtpmap an SDP media section gave for its address (none: nothing kept).
+    pub fn insert_rtpmap(&mut self, addr: SocketAddr, maps: Vec<RtpMap>) {
+        if maps.is_empty() || self.rtpmap.contains_key(&addr) {
+            return;
+        }
+        if self.rtpmap.len() >= MAX_ENTRIES {
+            self.sdp.dropped += 1;
+            return;
+        }
+        self.rtpmap.insert(addr, maps);
+    }
+
     /// Labels a new flow (its first packet, time `ts`) from what earlier flows taught.
     pub fn label_new_flow(&self, f: &FlowInfo, c: &mut FlowLabels, ts: Nanos) {
         self.apply(f, c, ts);

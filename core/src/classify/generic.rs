@@ -75,8 +75,11 @@ pub const TURN_TLS_MAX_PAYLOAD: u64 = 700;
 
 /// Why a TCP flow is a call relayed over TURN/TLS (see the module doc), if it is one.
 fn turn_tls_call(flow: &Flow, c: &FlowLabels) -> Option<String> {
+    // ALPN `stun.turn` (RFC 7443) names a TURN/TLS connection on any port; without it the
+    // IANA `turns` port does.
+    let alpn = c.has_protocol(Protocol::Turn);
     if flow.transport != Transport::Tcp
-        || flow.server.port() != TURNS_PORT
+        || !(alpn || flow.server.port() == TURNS_PORT)
         || !c.has_protocol(Protocol::Tls)
     {
         return None;
@@ -94,8 +97,13 @@ fn turn_tls_call(flow: &Flow, c: &FlowLabels) -> Option<String> {
         }
     }
     let [up, down] = rates;
+    let how = if alpn {
+        "ALPN stun.turn".to_string()
+    } else {
+        format!("port {TURNS_PORT}")
+    };
     Some(format!(
-        "TURN over TLS (port {TURNS_PORT}): records both ways at call cadence ({up:.0} and \
+        "TURN over TLS ({how}): records both ways at call cadence ({up:.0} and \
          {down:.0} packets/s over {span:.1} s); the media inside TLS is not measured"
     ))
 }
@@ -265,6 +273,20 @@ mod tests {
         assert_eq!(f.class.app, Some(App::WebRtc));
         assert_eq!(f.class.service, Service::Call);
         assert!(f.class.evidence.iter().any(|e| e.contains("TURN over TLS")));
+    }
+
+    /// Issue 11: ALPN `stun.turn` (RFC 7443) makes TURN/TLS on port 443 a relay connection.
+    #[test]
+    fn alpn_stun_turn_marks_turn_over_tls_on_any_port() {
+        let mut f = tcp_flow(443, (250, 32_000), (250, 32_000), true);
+        crate::classify::tls::apply_alpn(&mut f.class, &["stun.turn".to_string()], 4);
+        label(&f.flow, &mut f.class);
+        assert_eq!(f.class.service, Service::Call);
+        assert!(f
+            .class
+            .evidence
+            .iter()
+            .any(|e| e.contains("TURN over TLS (ALPN stun.turn)")));
     }
 
     #[test]

@@ -264,6 +264,9 @@ pub const REGISTRY: &[&dyn Registered] = &[
     &sccp::Sccp,
 ];
 
+/// `REGISTRY` index of the STUN classifier (the one shown TURN/TCP messages reassembled).
+const STUN_INDEX: usize = 0;
+
 // The per-flow `done` mask has a bit per classifier, and state keys are `u8`.
 const _: () = assert!(REGISTRY.len() <= 64);
 
@@ -289,6 +292,11 @@ struct FlowState {
     stored: u64,
     /// The transaction recorder's position in each direction (transactions go to `labels.tx`).
     rec: record::Recorder,
+    /// Packets shown to the media classifiers (their budget counts these): all payload
+    /// packets but the TURN/TCP segments that completed no frame.
+    media_seen: u32,
+    /// TURN framing reassembled per direction, on a TCP flow once it is known to carry STUN.
+    turn_tcp: Option<Box<crate::flow::PerDir<crate::proto::turn::TcpFramer>>>,
 }
 
 impl FlowState {
@@ -368,20 +376,51 @@ impl Engine {
             nth: st.inspected,
         };
         // TURN: the relayed payloads (ChannelData only once the flow is known to be STUN/TURN,
-        // RFC 7983; indications carry the cookie). Media classifiers see these.
-        let tcp = matches!(d.l4, L4::Tcp(_));
-        let (inner, n_inner) = if st.labels.has_protocol(Protocol::Stun) {
-            crate::proto::turn::frames(payload, tcp)
-        } else {
-            ([None; crate::proto::turn::MAX_FRAMES], 0)
+        // RFC 7983; indications carry the cookie). Media classifiers see these. Over TCP the
+        // framing is reassembled across segments (`TcpFramer`), over UDP a datagram is a frame.
+        use crate::proto::turn::{self, Frame, OwnedFrame};
+        let stun = st.labels.has_protocol(Protocol::Stun);
+        let mut owned: Vec<OwnedFrame> = Vec::new();
+        let mut control: Option<Vec<u8>> = None;
+        if let L4::Tcp(t) = &d.l4 {
+            // A TCP flow gets a framer once it is known to carry STUN, or from a segment that
+            // starts with a cookie-bearing STUN header (a first message split over segments,
+            // which the STUN classifier then reads reassembled).
+            if st.turn_tcp.is_none() && (stun || turn::starts_stun(payload).is_some()) {
+                st.turn_tcp = Some(Box::default());
+            }
+            if let Some(fr) = st.turn_tcp.as_deref_mut() {
+                fr[dir].push(t.seq, payload, t.seg_len, &mut owned, &mut control);
+            }
+        }
+        let tcp_inner: Vec<Option<Frame<'_>>>;
+        let udp_inner: [Option<Frame<'_>>; turn::MAX_FRAMES];
+        let inner: &[Option<Frame<'_>>] = match d.l4 {
+            L4::Tcp(_) => {
+                tcp_inner = owned.iter().map(|o| Some(o.as_frame())).collect();
+                &tcp_inner
+            }
+            _ if stun => {
+                let n;
+                (udp_inner, n) = turn::frames(payload, false);
+                udp_inner.get(..n).unwrap_or(&[])
+            }
+            _ => &[],
         };
+        let n_inner = inner.len();
         if n_inner > 0 {
-            relayed(&mut st.labels, &inner, frame);
+            relayed(&mut st.labels, inner, frame);
+        }
+        // A segment of a synchronised TURN/TCP stream that completed no frame holds only part
+        // of one: media classifiers neither see it nor spend budget on it.
+        let media_skip = n_inner == 0 && st.turn_tcp.as_deref().is_some_and(|fr| fr[dir].synced());
+        if !media_skip {
+            st.media_seen = st.media_seen.saturating_add(1);
         }
         // Per-packet accounting of classifiers that keep state (RTP streams).
         for (idx, s) in st.states.iter_mut() {
             if let Some(c) = REGISTRY.get(usize::from(*idx)) {
-                if c.keeps_state() {
+                if c.keeps_state() && !(c.media() && media_skip) {
                     if c.media() && n_inner > 0 {
                         for f in inner.iter().flatten() {
                             c.account_any(
@@ -398,12 +437,18 @@ impl Engine {
                 }
             }
         }
+        // A STUN message reassembled over segments replaces the segment for the STUN classifier.
+        let stun_pkt = control.as_deref().map(|m| Pkt { payload: m, ..p });
         let media_pkt = match inner.first().copied().flatten() {
             Some(f) => Pkt {
                 payload: f.data,
+                nth: st.media_seen,
                 ..p
             },
-            None => p,
+            None => Pkt {
+                nth: st.media_seen,
+                ..p
+            },
         };
         if st.done == ALL_DONE {
             return;
@@ -414,7 +459,17 @@ impl Engine {
                 continue;
             }
             let idx = i as u8;
-            if p.nth > c.budget() || !c.wants(&info, &st.labels) {
+            if c.media() && media_skip {
+                continue;
+            }
+            let pk = if c.media() {
+                &media_pkt
+            } else if let (Some(m), true) = (&stun_pkt, i == STUN_INDEX) {
+                m
+            } else {
+                &p
+            };
+            if pk.nth > c.budget() || !c.wants(&info, &st.labels) {
                 st.done |= bit;
                 if !c.keeps_state() {
                     st.take_state(idx);
@@ -427,7 +482,6 @@ impl Engine {
                 class: &mut st.labels,
                 caches,
             };
-            let pk = if c.media() { &media_pkt } else { &p };
             let (out, s) = c.run(&mut cx, stored, pk);
             let finished = out != Outcome::NeedMore;
             if finished {
@@ -455,7 +509,12 @@ impl Engine {
         while let Some(f) = src.pop() {
             let labels = states
                 .get_mut(f.id as usize)
-                .map(|s| std::mem::take(&mut s.labels))
+                .map(|s| {
+                    if let Some(fr) = s.turn_tcp.take() {
+                        turn_tcp_evidence(&mut s.labels, &fr);
+                    }
+                    std::mem::take(&mut s.labels)
+                })
                 .unwrap_or_default();
             flows.push(LabeledFlow::boxed(f, labels));
             if src.capacity() > 1024 && src.len() < src.capacity() / 8 * 7 {
@@ -558,6 +617,8 @@ fn relayed(c: &mut FlowLabels, frames: &[Option<crate::proto::turn::Frame<'_>>],
                 Kind::ChannelData(ch) => format!("ChannelData channel 0x{ch:04x}"),
                 Kind::Send => "Send indication".to_string(),
                 Kind::Data => "Data indication".to_string(),
+                Kind::MsSend => "MS-TURN Send Request".to_string(),
+                Kind::MsData => "MS-TURN Data Indication".to_string(),
             };
             c.add_evidence(format!("TURN {how} relaying media, frame {frame}"));
         }
@@ -568,6 +629,32 @@ fn relayed(c: &mut FlowLabels, frames: &[Option<crate::proto::turn::Frame<'_>>],
             c.add_relay_peer(peer);
         }
     }
+}
+
+/// Says what the TURN/TCP framer did when it did more than read whole frames from whole
+/// segments: frames reassembled across segments, oversized frames skipped, sync lost.
+fn turn_tcp_evidence(c: &mut FlowLabels, fr: &crate::flow::PerDir<crate::proto::turn::TcpFramer>) {
+    let (a, b) = (&fr.c2s, &fr.s2c);
+    let re = a.reassembled + b.reassembled;
+    let big = a.oversized + b.oversized;
+    let lost = a.lost_sync + b.lost_sync;
+    if c.relayed == 0 || re + big + lost == 0 {
+        return;
+    }
+    let mut line = format!("TURN over TCP: {re} relayed frames reassembled across segments");
+    if big > 0 {
+        line.push_str(&format!(
+            ", {big} frames over {} bytes skipped",
+            crate::proto::turn::MAX_BUFFER
+        ));
+    }
+    if lost > 0 {
+        let bytes = a.unread_bytes + b.unread_bytes;
+        line.push_str(&format!(
+            ", framing lost {lost} times (capture gap or unknown bytes; {bytes} bytes not read until a segment started on a frame)"
+        ));
+    }
+    c.add_evidence(line);
 }
 
 /// A 5-tuple seen again after an idle timeout continues the earlier flow's session: an
@@ -666,6 +753,11 @@ pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stun_index_names_the_stun_classifier() {
+        assert_eq!(REGISTRY.get(STUN_INDEX).map(|c| c.id()), Some("stun"));
+    }
 
     #[test]
     fn registry_fits_done_mask() {

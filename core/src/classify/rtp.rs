@@ -23,6 +23,7 @@
 //! gives (arrival of the report − arrival of that SR) − DLSR, the round trip between the
 //! capture point and the reporting side.
 
+use super::sip::RtpMap;
 use super::{
     be16, be32, Classifier, Confidence, Ctx, FlowInfo, FlowLabels, Outcome, Pkt, RtpStats,
 };
@@ -73,12 +74,22 @@ pub struct Stream {
     /// more than 50 / 200 ms miss their playout time.
     jb_base: Option<(f64, u32)>,
     late: [u64; 2],
+    /// Adaptive buffer: current depth (ms), its largest, packets it discarded.
+    adapt_depth: f64,
+    adapt_max: f64,
+    late_adaptive: u64,
+    /// Loss bursts: count, packets in them, the longest.
+    bursts: u64,
+    burst_lost: u64,
+    max_burst: u64,
     last_seq_arrival: Option<(u64, Nanos)>,
     max_delta_ns: i64,
     first_ts: Nanos,
     last_ts: Nanos,
     /// Arrival and RTP timestamp of the first packet (for the clock estimate).
     first_rtp: (Nanos, u32),
+    /// The media payload type's encoding name from the SDP rtpmap (dynamic types only).
+    sdp_codec: Option<String>,
 }
 
 /// Per-flow state, from the first RTP/RTCP candidate packet to the end of the capture
@@ -93,6 +104,35 @@ pub struct RtpState {
     rtcp_sr: Vec<(u32, Nanos, Dir)>,
     /// RTCP round-trip samples (ns) from LSR/DLSR.
     rtcp_rtt: Vec<i64>,
+    /// The SDP rtpmap of each direction's receiver: `c2s` the one announced for the server's
+    /// address (what the client sends it), `s2c` the client's.
+    pub sdp: crate::flow::PerDir<Vec<RtpMap>>,
+}
+
+/// The rtpmap line for payload type `pt` sent in direction `d`: the receiver's SDP, else
+/// the sender's (an answer normally repeats the offer's numbers, RFC 3264 §6.1).
+pub fn rtpmap_of(sdp: &crate::flow::PerDir<Vec<RtpMap>>, d: Dir, pt: u8) -> Option<&RtpMap> {
+    let other = match d {
+        Dir::C2s => Dir::S2c,
+        Dir::S2c => Dir::C2s,
+    };
+    sdp[d]
+        .iter()
+        .find(|m| m.pt == pt)
+        .or_else(|| sdp[other].iter().find(|m| m.pt == pt))
+}
+
+/// Copies the SDP rtpmap announced for the flow's two addresses into its state (once found).
+fn learn_rtpmap(flow: &FlowInfo, caches: &super::cache::Caches, st: &mut RtpState) {
+    if caches.rtpmap.is_empty() || !st.sdp.c2s.is_empty() || !st.sdp.s2c.is_empty() {
+        return;
+    }
+    if let Some(m) = caches.rtpmap.get(&flow.server) {
+        st.sdp.c2s = m.clone();
+    }
+    if let Some(m) = caches.rtpmap.get(&flow.client) {
+        st.sdp.s2c = m.clone();
+    }
 }
 
 /// RTP stream accounting for one flow.
@@ -272,6 +312,22 @@ pub fn codec_name(pt: u8) -> Option<&'static str> {
 /// Fixed jitter-buffer depths simulated per stream (ms): VoIPmonitor's F1 (50) and F2 (200).
 pub const JITTER_BUFFERS_MS: [f64; 2] = [50.0, 200.0];
 
+/// Adaptive jitter buffer (VoIPmonitor reports one beside its fixed ones): starting depth
+/// and floor, ceiling, and how fast it shrinks back on time (ms per packet).
+pub const ADAPTIVE_MIN_MS: f64 = 20.0;
+pub const ADAPTIVE_MAX_MS: f64 = 500.0;
+pub const ADAPTIVE_SHRINK_MS: f64 = 1.0;
+
+/// Burst ratio: observed mean burst length over 1/(1 − p), the mean for random loss of
+/// the same rate p (ITU-T G.113 Appendix I); 0 without loss.
+pub fn burst_ratio(bursts: u64, lost: u64, expected: u64) -> f64 {
+    if bursts == 0 || expected == 0 || lost >= expected {
+        return 0.0;
+    }
+    let p = lost as f64 / expected as f64;
+    round3(lost as f64 / bursts as f64 * (1.0 - p))
+}
+
 /// Clock rates a dynamic payload type is snapped to when estimated from the stream.
 const RATES: [u32; 6] = [8000, 16000, 24000, 32000, 48000, 90000];
 
@@ -336,10 +392,14 @@ impl Classifier for Rtp {
         let Some(h) = parse_rtp(b) else {
             return Outcome::NeedMore;
         };
-        if st.get().is_none() {
+        let fresh = st.get().is_none();
+        let s = st.or_default();
+        // Dynamic payload types take their codec and clock from the call's SDP when seen.
+        learn_rtpmap(&cx.flow, cx.caches, s);
+        if fresh {
             // Start accounting at the first candidate packet, so the stream counts are
             // complete once RTP is confirmed (dropped at the end if it never is).
-            account(st.or_default(), p);
+            account(s, p);
         }
         if cx.class.sdp_linked {
             // SDP announced RTP at this address: one version-2 header confirms it.
@@ -414,6 +474,14 @@ pub fn account(st: &mut RtpState, p: &Pkt<'_>) {
         return;
     }
     let Some(h) = parse_rtp(b) else { return };
+    let sdp = rtpmap_of(&st.sdp, p.dir, h.pt);
+    // The SDP's name decides what a payload type carries; without one, the payload's shape.
+    let kind = match sdp {
+        Some(m) if m.codec.eq_ignore_ascii_case("telephone-event") => PayloadKind::Event,
+        Some(m) if m.codec.eq_ignore_ascii_case("CN") => PayloadKind::ComfortNoise,
+        Some(_) => PayloadKind::Media,
+        None => kind_of(&h, b),
+    };
     let tr = &mut st.tracker;
     let pos = tr
         .streams
@@ -436,7 +504,7 @@ pub fn account(st: &mut RtpState, p: &Pkt<'_>) {
             }
         }
     };
-    s.update(&h, p.ts, kind_of(&h, b));
+    s.update(&h, p.ts, kind, sdp);
 }
 
 impl Stream {
@@ -462,15 +530,22 @@ impl Stream {
             last_marker: false,
             jb_base: None,
             late: [0; 2],
+            adapt_depth: ADAPTIVE_MIN_MS,
+            adapt_max: ADAPTIVE_MIN_MS,
+            late_adaptive: 0,
+            bursts: 0,
+            burst_lost: 0,
+            max_burst: 0,
             last_seq_arrival: None,
             max_delta_ns: 0,
             first_ts: ts,
             last_ts: ts,
             first_rtp: (ts, h.ts),
+            sdp_codec: None,
         }
     }
 
-    fn update(&mut self, h: &RtpHeader, ts: Nanos, kind: PayloadKind) {
+    fn update(&mut self, h: &RtpHeader, ts: Nanos, kind: PayloadKind, sdp: Option<&RtpMap>) {
         self.received += 1;
         self.last_ts = ts;
         // The stream's payload type is its media's: a stream that began with comfort noise or
@@ -481,6 +556,18 @@ impl Stream {
             self.clock = clock_rate(h.pt, 0);
             self.first_rtp = (ts, h.ts);
         }
+        // A dynamic media type named by the SDP: its codec, and its clock instead of an estimate
+        // (also when the SDP was learned after the stream began).
+        if kind == PayloadKind::Media
+            && Some(h.pt) == self.media_pt
+            && self.sdp_codec.is_none()
+            && clock_rate(h.pt, 0) == 0
+        {
+            if let Some(m) = sdp {
+                self.sdp_codec = Some(m.codec.clone());
+                self.clock = m.clock;
+            }
+        }
         // Extended sequence number nearest to the current maximum.
         let cycles = self.max_ext & !0xFFFF;
         let mut ext = cycles | u64::from(h.seq);
@@ -490,6 +577,14 @@ impl Stream {
             ext -= 0x1_0000;
         }
         if ext > self.max_ext {
+            // A gap in the sequence is one loss burst (reordered packets that fill it later
+            // still count it: the receiver had to conceal at playout time).
+            let gap = ext - self.max_ext - 1;
+            if gap > 0 && self.received > 1 {
+                self.bursts += 1;
+                self.burst_lost += gap;
+                self.max_burst = self.max_burst.max(gap);
+            }
             if let Some((seq, at)) = self.last_seq_arrival {
                 if ext == seq + 1 {
                     self.max_delta_ns = self.max_delta_ns.max(ts - at);
@@ -523,9 +618,10 @@ impl Stream {
         // telephone-event's timestamp stays at the event start, RFC 4733 §2.2.1: none).
         let clock = match kind {
             PayloadKind::Event => 0,
-            PayloadKind::ComfortNoise => 8000,
+            PayloadKind::ComfortNoise => sdp.map_or(8000, |m| m.clock),
             PayloadKind::Media => match clock_rate(h.pt, 0) {
                 0 if Some(h.pt) == self.media_pt => self.clock,
+                0 => sdp.map_or(0, |m| m.clock),
                 c => c,
             },
         };
@@ -547,6 +643,18 @@ impl Stream {
                         if delay > buf {
                             *n += 1;
                         }
+                    }
+                    // Adaptive buffer: a packet later than the current depth is discarded and
+                    // the depth grows to its delay (at most the maximum); on-time packets
+                    // shrink it by 1 ms each, never below the delay just seen or the minimum.
+                    if delay > self.adapt_depth {
+                        self.late_adaptive += 1;
+                        self.adapt_depth = delay.min(ADAPTIVE_MAX_MS);
+                        self.adapt_max = self.adapt_max.max(self.adapt_depth);
+                    } else {
+                        self.adapt_depth = (self.adapt_depth - ADAPTIVE_SHRINK_MS)
+                            .max(delay)
+                            .max(ADAPTIVE_MIN_MS);
                     }
                 }
             }
@@ -591,7 +699,20 @@ impl Stream {
             mean_jitter_ms: round3(self.mean_jitter_ms),
             late_50ms: self.late[0],
             late_200ms: self.late[1],
-            codec: codec_name(self.pt),
+            late_adaptive: self.late_adaptive,
+            adaptive_max_ms: round3(self.adapt_max),
+            loss_bursts: self.bursts,
+            max_burst: self.max_burst,
+            mean_burst: if self.bursts > 0 {
+                round3(self.burst_lost as f64 / self.bursts as f64)
+            } else {
+                0.0
+            },
+            burst_ratio: burst_ratio(self.bursts, self.burst_lost, expected),
+            codec: self
+                .sdp_codec
+                .clone()
+                .or_else(|| codec_name(self.pt).map(str::to_string)),
             max_delta_ms: round3(self.max_delta_ns as f64 / 1e6),
             clock_rate: self.clock,
             first_ts: secs(self.first_ts),
@@ -794,7 +915,7 @@ mod tests {
         };
         let mut s = Stream::new(Dir::C2s, &h(65534), 172, 0);
         for (i, q) in [65534u16, 65535, 0, 1].iter().enumerate() {
-            s.update(&h(*q), i as i64, PayloadKind::Media);
+            s.update(&h(*q), i as i64, PayloadKind::Media, None);
         }
         let st = s.stats();
         assert_eq!((st.expected, st.lost, st.out_of_order), (4, 0, 0));
@@ -854,7 +975,7 @@ mod tests {
         let s = &st.tracker.streams[0];
         let row = s.stats();
         assert_eq!(row.payload_type, 8);
-        assert_eq!(row.codec, Some("PCMA"));
+        assert_eq!(row.codec.as_deref(), Some("PCMA"));
         assert_eq!(row.packets, 33);
         // J after the late CN packet and after the packet that follows it (both excluded
         // from max and mean, as Wireshark does); the first regular packet after them decays it.
@@ -891,6 +1012,104 @@ mod tests {
         assert_eq!(rtp_payload(&b[..14]), None);
         assert_eq!(codec_name(0), Some("PCMU"));
         assert_eq!(codec_name(111), None);
+    }
+
+    /// Issue 11: a dynamic payload type named by the SDP takes its codec and clock from the
+    /// rtpmap at once (jitter from the first packet, no 200 ms estimate), and a payload type
+    /// the SDP calls telephone-event is skipped whatever its payload looks like.
+    #[test]
+    fn sdp_rtpmap_names_dynamic_types() {
+        let mut st = RtpState::default();
+        st.sdp.c2s = vec![
+            RtpMap {
+                pt: 111,
+                codec: "opus".into(),
+                clock: 48000,
+            },
+            RtpMap {
+                pt: 101,
+                codec: "telephone-event".into(),
+                clock: 48000,
+            },
+        ];
+        // 20 ms opus frames (960 ticks at 48 kHz); the third packet 4 ms late.
+        for i in 0..6u16 {
+            let late = if i == 2 { 4.0 } else { 0.0 };
+            feed(
+                &mut st,
+                &pkt(111, i, u32::from(i) * 960, &[7; 80]),
+                f64::from(i) * 20.0 + late,
+            );
+        }
+        // An event with an 8-byte payload (two blocks, not the single-block shape).
+        feed(
+            &mut st,
+            &pkt(101, 6, 9999, &[1, 0, 0, 160, 1, 0, 0, 160]),
+            123.0,
+        );
+        let row = st.tracker.streams[0].stats();
+        assert_eq!(row.codec.as_deref(), Some("opus"));
+        assert_eq!(row.clock_rate, 48000);
+        assert_eq!(row.payload_type, 111);
+        // D = 4 ms at packet 2, then 4 ms back at packet 3: J = 4/16, then + (4 − J)/16.
+        let j = 0.25 + (4.0 - 0.25) / 16.0;
+        assert!(
+            (row.max_jitter_ms - j).abs() < 0.001,
+            "{}",
+            row.max_jitter_ms
+        );
+        // Without the SDP the same stream has no clock for its first 200 ms: no jitter yet.
+        let mut bare = RtpState::default();
+        for i in 0..6u16 {
+            let late = if i == 2 { 4.0 } else { 0.0 };
+            feed(
+                &mut bare,
+                &pkt(111, i, u32::from(i) * 960, &[7; 80]),
+                f64::from(i) * 20.0 + late,
+            );
+        }
+        let row = bare.tracker.streams[0].stats();
+        assert_eq!(
+            (row.codec, row.clock_rate, row.max_jitter_ms),
+            (None, 0, 0.0)
+        );
+        // The receiver's rtpmap first, the sender's as a fallback.
+        let mut sdp = crate::flow::PerDir::<Vec<RtpMap>>::default();
+        sdp.s2c = vec![RtpMap {
+            pt: 96,
+            codec: "AMR-WB".into(),
+            clock: 16000,
+        }];
+        assert_eq!(rtpmap_of(&sdp, Dir::C2s, 96).map(|m| m.clock), Some(16000));
+        assert!(rtpmap_of(&sdp, Dir::C2s, 97).is_none());
+    }
+
+    /// Issue 11: two loss bursts (3 and 1 packets) out of 100; an adaptive buffer discards
+    /// the first packet of a 120 ms delay step, then plays the rest at the new depth.
+    #[test]
+    fn burst_loss_and_adaptive_buffer() {
+        let mut st = RtpState::default();
+        for i in 0..100u16 {
+            if (40..43).contains(&i) || i == 70 {
+                continue;
+            }
+            let late = if (80..84).contains(&i) { 120.0 } else { 0.0 };
+            feed(
+                &mut st,
+                &pkt(0, i, u32::from(i) * 160, &[0xff; 160]),
+                f64::from(i) * 20.0 + late,
+            );
+        }
+        let row = st.tracker.streams[0].stats();
+        assert_eq!((row.lost, row.loss_bursts, row.max_burst), (4, 2, 3));
+        assert!((row.mean_burst - 2.0).abs() < 1e-9);
+        // Mean 2 over random loss's 1/(1 − 0.04): bursty.
+        assert!((row.burst_ratio - 2.0 * 0.96).abs() < 1e-9);
+        assert_eq!((row.late_50ms, row.late_200ms), (4, 0));
+        assert_eq!(row.late_adaptive, 1, "only the first delayed packet");
+        assert!((row.adaptive_max_ms - 120.0).abs() < 1e-6);
+        assert_eq!(burst_ratio(0, 0, 100), 0.0);
+        assert_eq!(burst_ratio(10, 10, 1000), round3(0.99));
     }
 
     /// A fixed 50 ms buffer loses the packets delayed by more than 50 ms, a 200 ms one none.

@@ -73,21 +73,81 @@ pub fn start_line(b: &[u8]) -> Option<Line> {
     })
 }
 
+/// Most `a=rtpmap` lines kept per SDP media section.
+pub const MAX_RTPMAP: usize = 16;
+
+/// One `a=rtpmap:<payload type> <encoding name>/<clock rate>[/<channels>]` line (RFC 4566
+/// §6, RFC 8866 §6.6): what a dynamic payload type of that media section carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RtpMap {
+    pub pt: u8,
+    /// The encoding name as the SDP spells it (`opus`, `telephone-event`, `AMR-WB` …), at most
+    /// 32 visible ASCII characters.
+    pub codec: String,
+    /// Clock rate, Hz.
+    pub clock: u32,
+}
+
+/// Parses the value of an `a=rtpmap:` line; `None` for a malformed one (payload type over
+/// 127, no or zero clock rate, an empty, over-long or non-ASCII name).
+pub fn parse_rtpmap(v: &[u8]) -> Option<RtpMap> {
+    let s = std::str::from_utf8(v).ok()?.trim();
+    let (pt, rest) = s.split_once(' ')?;
+    let pt = pt.parse::<u8>().ok().filter(|p| *p <= 127)?;
+    let mut parts = rest.trim().split('/');
+    let codec = parts.next()?;
+    if codec.is_empty() || codec.len() > 32 || !codec.bytes().all(|c| c.is_ascii_graphic()) {
+        return None;
+    }
+    let clock = parts
+        .next()?
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|c| (1..=1_000_000).contains(c))?;
+    Some(RtpMap {
+        pt,
+        codec: codec.to_string(),
+        clock,
+    })
+}
+
+/// One audio/video media section of an SDP body: where the media goes and its rtpmap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdpMedia {
+    pub addr: SocketAddr,
+    pub rtpmap: Vec<RtpMap>,
+}
+
 /// Media endpoints announced by an SDP body (at most 8).
 pub fn sdp_media(b: &[u8]) -> Vec<SocketAddr> {
+    sdp_sections(b).into_iter().map(|m| m.addr).collect()
+}
+
+/// The audio/video media sections of an SDP body (at most 8, port 0 — a declined stream —
+/// left out), each with its `c=` address (media-level, else session-level) and up to
+/// [`MAX_RTPMAP`] rtpmap lines.
+pub fn sdp_sections(b: &[u8]) -> Vec<SdpMedia> {
     let mut out = Vec::new();
     let mut session_ip: Option<IpAddr> = None;
     let mut media_ip: Option<IpAddr> = None;
-    let mut ports: Vec<u16> = Vec::new();
-    let flush = |ip: Option<IpAddr>, ports: &mut Vec<u16>, out: &mut Vec<SocketAddr>| {
-        if let Some(ip) = ip {
-            for p in ports.drain(..) {
-                if out.len() < 8 && p != 0 {
-                    out.push(SocketAddr::new(ip, p));
-                }
+    // The current media section: its port (None before the first m= or for non-audio/video).
+    let mut port: Option<u16> = None;
+    let mut in_media = false;
+    let mut maps: Vec<RtpMap> = Vec::new();
+    let flush = |ip: Option<IpAddr>,
+                 port: &mut Option<u16>,
+                 maps: &mut Vec<RtpMap>,
+                 out: &mut Vec<SdpMedia>| {
+        if let (Some(ip), Some(p)) = (ip, port.take()) {
+            if out.len() < 8 && p != 0 {
+                out.push(SdpMedia {
+                    addr: SocketAddr::new(ip, p),
+                    rtpmap: std::mem::take(maps),
+                });
             }
         }
-        ports.clear();
+        maps.clear();
     };
     for line in b.split(|c| *c == b'\n').take(200) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -100,29 +160,35 @@ pub fn sdp_media(b: &[u8]) -> Vec<SocketAddr> {
                 .and_then(|s| s.split('/').next())
                 .unwrap_or("");
             let ip = s.trim().parse::<IpAddr>().ok();
-            if ports.is_empty() && media_ip.is_none() && session_ip.is_none() {
-                session_ip = ip;
-            } else {
+            if in_media {
                 media_ip = ip;
+            } else {
+                session_ip = ip;
             }
         } else if let Some(rest) = line.strip_prefix(b"m=") {
-            flush(media_ip.or(session_ip), &mut ports, &mut out);
+            flush(media_ip.or(session_ip), &mut port, &mut maps, &mut out);
             media_ip = None;
+            in_media = true;
             let s = std::str::from_utf8(rest).unwrap_or("");
             let mut it = s.split(' ');
             let kind = it.next().unwrap_or("");
             if kind == "audio" || kind == "video" {
-                if let Some(p) = it
+                port = it
                     .next()
                     .and_then(|p| p.split('/').next())
-                    .and_then(|p| p.parse::<u16>().ok())
-                {
-                    ports.push(p);
+                    .and_then(|p| p.parse::<u16>().ok());
+            }
+        } else if let Some(v) = line.strip_prefix(b"a=rtpmap:") {
+            if port.is_some() && maps.len() < MAX_RTPMAP {
+                if let Some(m) = parse_rtpmap(v) {
+                    if !maps.iter().any(|x| x.pt == m.pt) {
+                        maps.push(m);
+                    }
                 }
             }
         }
     }
-    flush(media_ip.or(session_ip), &mut ports, &mut out);
+    flush(media_ip.or(session_ip), &mut port, &mut maps, &mut out);
     out
 }
 
@@ -170,8 +236,10 @@ impl Classifier for Sip {
             if let Some(body) = find_body(b) {
                 if contains_ci(b, b"application/sdp") || body.starts_with(b"v=0") {
                     cx.class.add_protocol(Protocol::Sdp);
-                    for m in sdp_media(body) {
+                    for sec in sdp_sections(body) {
+                        let m = sec.addr;
                         cx.caches.sdp.insert(m, App::Sip, p.ts, cx.flow.id);
+                        cx.caches.insert_rtpmap(m, sec.rtpmap);
                         // RTCP on the next port (RFC 3550 §11) unless a=rtcp says otherwise.
                         if let Some(port) = m.port().checked_add(1) {
                             cx.caches.sdp.insert(
@@ -264,6 +332,26 @@ mod tests {
                 "10.0.0.9:51372".parse().unwrap()
             ]
         );
+    }
+
+    /// Issue 11: each media section's rtpmap lines, malformed ones skipped.
+    #[test]
+    fn sdp_rtpmap_per_section() {
+        let body = b"v=0\r\nc=IN IP4 10.0.0.1\r\na=rtpmap:99 session-level/8000\r\nm=audio 40000 RTP/AVP 96 101 13\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\na=rtpmap:200 bad/8000\r\na=rtpmap:97 nort\r\na=rtpmap:98 zero/0\r\na=rtpmap:96 dup/16000\r\nm=video 40002 RTP/AVP 102\r\nc=IN IP4 10.0.0.5\r\na=rtpmap:102 VP8/90000\r\n";
+        let s = sdp_sections(body);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].addr, "10.0.0.1:40000".parse().unwrap());
+        let names: Vec<(u8, &str, u32)> = s[0]
+            .rtpmap
+            .iter()
+            .map(|m| (m.pt, m.codec.as_str(), m.clock))
+            .collect();
+        assert_eq!(names, [(96, "opus", 48000), (101, "telephone-event", 8000)]);
+        assert_eq!(s[1].addr, "10.0.0.5:40002".parse().unwrap());
+        assert_eq!(s[1].rtpmap[0].codec, "VP8");
+        assert_eq!(parse_rtpmap(b"8 PCMA/8000/1").map(|m| m.clock), Some(8000));
+        assert_eq!(parse_rtpmap(b"8 PC\xffMA/8000"), None);
+        assert_eq!(parse_rtpmap(b"8"), None);
     }
 
     #[test]

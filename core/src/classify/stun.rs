@@ -14,6 +14,8 @@
 //! - WhatsApp: types `0x0800–0x0805`, attributes `0x4000–0x4007`.
 //! - Zoom: classic (cookie-less) STUN with attribute `0x0101` or `0x0103`.
 //! - Skype/Teams: MS-ICE/MS-TURN attributes `0x8054 0x8070 0x8095 0x8055 0x8006 0x8036 0x24DF 0x3802`.
+//! - Skype/Teams: MS-TURN messages ([MS-TURN]): no RFC 5389 cookie, the MAGIC-COOKIE
+//!   attribute (0x000F, `0x72C64BC6`) first; they are STUN and TURN.
 //! - Google Meet: attribute `0xFF03`, or REALM containing `google.com`.
 //! - REALM substrings: `signal.org`/`whispersystems.org` → Signal, `facebook` → Messenger,
 //!   `telegram` → Telegram, `viber` → Viber.
@@ -37,6 +39,8 @@ pub struct StunState {
     pub responses: u16,
     /// TURN ChannelData frames recognised.
     pub channel_data: u16,
+    /// An MS-TURN message was seen (its evidence is written once).
+    pub ms_turn: bool,
 }
 
 /// App implied by one attribute (type, value), if any.
@@ -103,6 +107,15 @@ impl Classifier for Stun {
                 }
             }
         }
+        // MS-TURN ([MS-TURN]): no RFC 5389 cookie, the MAGIC-COOKIE attribute first.
+        let ms = crate::proto::turn::is_ms_turn(b)
+            || (tcp && b.get(2..).is_some_and(crate::proto::turn::is_ms_turn));
+        if ms {
+            on_ms_turn(cx, st.or_default(), p, b);
+            if msg.is_none() {
+                return Outcome::NeedMore;
+            }
+        }
         let Some(m) = msg else {
             if cx.class.has_protocol(Protocol::Stun)
                 && (64..=79).contains(&first)
@@ -121,6 +134,39 @@ impl Classifier for Stun {
         on_message(cx, st.or_default(), p, &m);
         Outcome::NeedMore
     }
+}
+
+/// An MS-TURN message: STUN and TURN, and Microsoft's relay (Lync / Skype for Business /
+/// Teams use MS-TURN; [MS-TURN] is Microsoft's own extension of the legacy TURN draft).
+fn on_ms_turn(cx: &mut Ctx<'_>, st: &mut StunState, p: &Pkt<'_>, b: &[u8]) {
+    st.messages = st.messages.saturating_add(1);
+    let c = &mut *cx.class;
+    c.add_protocol(Protocol::Stun);
+    c.add_protocol(Protocol::Turn);
+    c.raise(Confidence::High);
+    if st.ms_turn {
+        return;
+    }
+    st.ms_turn = true;
+    let at = if crate::proto::turn::is_ms_turn(b) {
+        0
+    } else {
+        2
+    };
+    c.add_evidence(format!(
+        "MS-TURN message type 0x{:04x} (MAGIC-COOKIE attribute 0x72C64BC6, [MS-TURN]) in frame {}",
+        be16(b, at).unwrap_or(0),
+        p.frame
+    ));
+    c.set_app(
+        App::SkypeTeams,
+        Confidence::High,
+        format!(
+            "MS-TURN relay (Microsoft Skype for Business/Teams), frame {}",
+            p.frame
+        ),
+    );
+    c.mark_call("skype_teams call STUN/TURN (MS-TURN)".to_string());
 }
 
 fn on_message(cx: &mut Ctx<'_>, st: &mut StunState, p: &Pkt<'_>, m: &Message<'_>) {
@@ -239,6 +285,40 @@ fn on_message(cx: &mut Ctx<'_>, st: &mut StunState, p: &Pkt<'_>, m: &Message<'_>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 11: an MS-TURN message (no RFC 5389 cookie; MAGIC-COOKIE attribute first) is
+    /// STUN and TURN of Microsoft's relay, even when its attributes do not tile as classic STUN.
+    #[test]
+    fn ms_turn_is_turn_of_skype_teams() {
+        let mut m = vec![0x00, 0x03, 0x00, 0x0C];
+        m.extend_from_slice(&[0x11; 16]);
+        m.extend_from_slice(&[0x00, 0x0F, 0x00, 0x04, 0x72, 0xC6, 0x4B, 0xC6]);
+        m.extend_from_slice(&[0x80, 0x08, 0x00, 0x04]); // MS-VERSION, value cut off
+        let info = FlowInfo {
+            id: 0,
+            transport: crate::flow::Transport::Udp,
+            client: "10.0.0.1:50016".parse().unwrap(),
+            server: "198.51.100.1:3478".parse().unwrap(),
+        };
+        let mut c = FlowLabels::default();
+        let mut st = Scratch::<StunState>::default();
+        let mut caches = crate::classify::cache::Caches::default();
+        let out =
+            crate::classify::tests::inspect_c2s(&Stun, info, &mut c, &mut st, &mut caches, &m, 1);
+        assert_eq!(out, Outcome::NeedMore);
+        assert!(c.has_protocol(Protocol::Stun) && c.has_protocol(Protocol::Turn));
+        assert_eq!(c.app, Some(App::SkypeTeams));
+        assert!(c.call);
+        let n = c.evidence.len();
+        crate::classify::tests::inspect_c2s(&Stun, info, &mut c, &mut st, &mut caches, &m, 2);
+        assert_eq!(c.evidence.len(), n, "evidence written once");
+        // The same bytes without the attribute are nothing.
+        m[24] = 0;
+        let mut c = FlowLabels::default();
+        let mut st = Scratch::<StunState>::default();
+        crate::classify::tests::inspect_c2s(&Stun, info, &mut c, &mut st, &mut caches, &m, 1);
+        assert!(!c.has_protocol(Protocol::Turn));
+    }
 
     #[test]
     fn realm_rules() {

@@ -25,6 +25,26 @@ pub fn apply_sni(c: &mut FlowLabels, sni: &str, what: &str, frame: u64) {
     }
 }
 
+/// RFC 7443 ALPN names for STUN over (D)TLS: `stun.turn` is TURN (a relay allocation, so
+/// the TLS flow is a relay connection: TURN over TLS, RFC 8656 §3.1), `stun.nat-discovery`
+/// plain STUN. The protocols are added with an evidence line; the TLS payload stays opaque.
+pub fn apply_alpn(c: &mut FlowLabels, alpn: &[String], frame: u64) {
+    for a in alpn {
+        let turn = a == "stun.turn";
+        if !(turn || a == "stun.nat-discovery") || c.has_protocol(Protocol::Stun) {
+            continue;
+        }
+        c.add_protocol(Protocol::Stun);
+        if turn {
+            c.add_protocol(Protocol::Turn);
+        }
+        c.add_evidence(format!(
+            "TLS ALPN {a} (RFC 7443): {} over TLS, frame {frame}",
+            if turn { "TURN" } else { "STUN" }
+        ));
+    }
+}
+
 /// Names in a DER certificate: subject/issuer common names (OID 2.5.4.3) and the
 /// subjectAltName dNSNames (OID 2.5.29.17), in order, at most 32. A scan, not a full DER
 /// parser: each name's length is checked against the buffer.
@@ -238,6 +258,7 @@ impl Classifier for Tls {
                 if let Some(s) = &h.sni {
                     apply_sni(cx.class, s, "TLS", p.frame);
                 }
+                apply_alpn(cx.class, &h.alpn, p.frame);
                 if cx.class.app.is_some() {
                     Outcome::Match
                 } else {
@@ -339,5 +360,19 @@ mod tests {
             let _ = client_hello_from_records(&r[..i]);
             let _ = parse_hello_body(&r[9.min(i)..i], false);
         }
+    }
+
+    /// Issue 11: ALPN `stun.turn` marks a TURN/TLS relay connection, `stun.nat-discovery` STUN.
+    #[test]
+    fn alpn_stun_turn() {
+        let mut c = FlowLabels::default();
+        apply_alpn(&mut c, &["h2".into()], 4);
+        assert!(!c.has_protocol(Protocol::Stun));
+        apply_alpn(&mut c, &["stun.turn".into()], 4);
+        assert!(c.has_protocol(Protocol::Turn) && c.has_protocol(Protocol::Stun));
+        assert!(c.evidence.iter().any(|e| e.contains("ALPN stun.turn")));
+        let mut c = FlowLabels::default();
+        apply_alpn(&mut c, &["stun.nat-discovery".into()], 4);
+        assert!(c.has_protocol(Protocol::Stun) && !c.has_protocol(Protocol::Turn));
     }
 }
