@@ -1074,12 +1074,14 @@ mod tests {
             (None, 0, 0.0)
         );
         // The receiver's rtpmap first, the sender's as a fallback.
-        let mut sdp = crate::flow::PerDir::<Vec<RtpMap>>::default();
-        sdp.s2c = vec![RtpMap {
-            pt: 96,
-            codec: "AMR-WB".into(),
-            clock: 16000,
-        }];
+        let sdp = crate::flow::PerDir::<Vec<RtpMap>> {
+            s2c: vec![RtpMap {
+                pt: 96,
+                codec: "AMR-WB".into(),
+                clock: 16000,
+            }],
+            ..Default::default()
+        };
         assert_eq!(rtpmap_of(&sdp, Dir::C2s, 96).map(|m| m.clock), Some(16000));
         assert!(rtpmap_of(&sdp, Dir::C2s, 97).is_none());
     }
