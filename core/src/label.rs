@@ -121,6 +121,9 @@ pub struct RtpStats {
     pub late_adaptive: u64,
     /// The largest depth (ms) that adaptive buffer reached: the playout delay it added.
     pub adaptive_max_ms: f64,
+    /// That buffer's mean depth (ms) over the stream's media packets: the playout delay a
+    /// listener had on average (the E-model's jitter-buffer delay for the adaptive MOS).
+    pub adaptive_mean_ms: f64,
     /// Loss bursts: runs of consecutive missing sequence numbers (a gap in the sequence).
     pub loss_bursts: u64,
     /// The longest burst (packets).

@@ -20,6 +20,10 @@ use std::net::{IpAddr, SocketAddr};
 /// Most entries per cache.
 pub const MAX_ENTRIES: usize = 65_536;
 
+/// Most rtpmap lines kept per media address over all its SDPs (one SDP gives at most
+/// [`MAX_RTPMAP`](super::sip::MAX_RTPMAP); re-offers may add some).
+const MAX_RTPMAP_LINES: usize = 2 * super::sip::MAX_RTPMAP;
+
 /// One cached fact: which app, first seen when, learned from which flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -79,14 +83,31 @@ pub struct Caches {
     /// (first learned wins, at most [`MAX_ENTRIES`] addresses, entries dropped counted in
     /// `sdp.dropped`).
     pub rtpmap: BTreeMap<SocketAddr, Vec<RtpMap>>,
+    /// Bumped whenever `rtpmap` gains a line, so media flows re-read it only then.
+    pub rtpmap_gen: u32,
     /// Host pairs (ordered) that carried H.225 call signalling (at most 4096).
     pub h323_hosts: std::collections::BTreeSet<(IpAddr, IpAddr)>,
 }
 
 impl Caches {
     /// Remembers the rtpmap an SDP media section gave for its address (none: nothing kept).
+    /// A later SDP for the same address (an answer, a re-offer) adds the payload types it
+    /// names that were not known; a known type keeps its first meaning (a payload type's
+    /// mapping must not change within a session, RFC 3264 §8.3.2).
     pub fn insert_rtpmap(&mut self, addr: SocketAddr, maps: Vec<RtpMap>) {
-        if maps.is_empty() || self.rtpmap.contains_key(&addr) {
+        if maps.is_empty() {
+            return;
+        }
+        if let Some(known) = self.rtpmap.get_mut(&addr) {
+            let before = known.len();
+            for m in maps {
+                if known.len() < MAX_RTPMAP_LINES && !known.iter().any(|k| k.pt == m.pt) {
+                    known.push(m);
+                }
+            }
+            if known.len() != before {
+                self.rtpmap_gen = self.rtpmap_gen.wrapping_add(1).max(1);
+            }
             return;
         }
         if self.rtpmap.len() >= MAX_ENTRIES {
@@ -94,6 +115,7 @@ impl Caches {
             return;
         }
         self.rtpmap.insert(addr, maps);
+        self.rtpmap_gen = self.rtpmap_gen.wrapping_add(1).max(1);
     }
 
     /// Labels a new flow (its first packet, time `ts`) from what earlier flows taught.

@@ -34,7 +34,7 @@ use crate::flow::{Dir, Flow, Transport};
 use crate::label::LabeledFlow;
 use crate::model::App;
 use crate::model::{Protocol, Status};
-use crate::report::evidence::{MediaKind, MediaStream, OneWayPeriod};
+use crate::report::evidence::{JitterBufferMos, MediaKind, MediaStream, OneWayPeriod};
 use crate::report::{Call, Media};
 use crate::{secs, Nanos};
 use std::collections::BTreeMap;
@@ -72,9 +72,26 @@ pub fn client_of(f: &Flow) -> IpAddr {
     }
 }
 
-/// Simplified E-model MOS from loss (%), jitter (ms) and round-trip time (ms, if measured).
+/// Simplified E-model MOS from loss (%), jitter (ms) and round-trip time (ms, if measured):
+/// the jitter buffer is taken as twice the jitter deep.
 pub fn mos(loss_pct: f64, jitter_ms: f64, rtt_ms: Option<f64>) -> f64 {
-    let d = rtt_ms.map_or(50.0, |r| r / 2.0) + 2.0 * jitter_ms + 20.0;
+    e_model(
+        loss_pct,
+        one_way_ms(rtt_ms) + 2.0 * jitter_ms + CODEC_DELAY_MS,
+    )
+}
+
+/// Packetisation and codec delay (ms) the E-model adds to the path's (one 20 ms frame).
+const CODEC_DELAY_MS: f64 = 20.0;
+
+/// The network's one-way delay (ms): half the RTCP round trip when measured, else 50 ms.
+fn one_way_ms(rtt_ms: Option<f64>) -> f64 {
+    rtt_ms.map_or(50.0, |r| r / 2.0)
+}
+
+/// The simplified E-model (ITU-T G.107 with G.113 Ie/Bpl of a G.711-like codec): the R
+/// factor from the mouth-to-ear delay `d` (ms) and the loss (%), as a MOS in 1…4.5.
+fn e_model(loss_pct: f64, d: f64) -> f64 {
     let id = 0.024 * d + if d > 177.3 { 0.11 * (d - 177.3) } else { 0.0 };
     let ppl = loss_pct.clamp(0.0, 100.0);
     let ie_eff = 95.0 * ppl / (ppl + 10.0);
@@ -129,8 +146,15 @@ fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<OneWayPeriod> {
 /// One direction's RTP media of a call (relative to the user's host).
 #[derive(Clone, Copy, Debug, Default)]
 struct DirMedia {
+    /// Packets received, less those the fixed 50 ms jitter buffer discarded as late.
     recv: u64,
     exp: u64,
+    /// Packets received, and the late ones each simulated buffer discarded (fixed 50 ms,
+    /// fixed 200 ms, adaptive: [`BUFFERS`] order).
+    pkts: u64,
+    late: [u64; 3],
+    /// Sum of the adaptive buffer's mean depth (ms) weighted by packets.
+    adapt_sum: f64,
     jit_sum: f64,
     /// Packets behind `jit_sum`.
     jit_n: u64,
@@ -153,7 +177,34 @@ impl DirMedia {
         let jit = self.jit_sum / self.jit_n.max(1) as f64;
         Some(mos(loss, jit, rtt_ms))
     }
+
+    /// E-model MOS of what a receiver with jitter buffer `k` ([`BUFFERS`]) would play: the
+    /// packets it discarded as late count as lost, and its depth adds to the delay (the
+    /// adaptive buffer's mean depth). None without media this way.
+    fn buffer_mos(&self, k: usize, rtt_ms: Option<f64>) -> Option<(f64, f64)> {
+        let (_, fixed) = BUFFERS.get(k)?;
+        if self.pkts == 0 {
+            return None;
+        }
+        let hidden = (self.silent_s * self.rate).round().max(0.0) as u64;
+        let exp = self.exp.saturating_add(hidden);
+        let played = self
+            .pkts
+            .saturating_sub(self.late.get(k).copied().unwrap_or(0));
+        let loss = exp.saturating_sub(played) as f64 * 100.0 / exp.max(1) as f64;
+        let depth = fixed.unwrap_or(self.adapt_sum / self.pkts as f64);
+        let m = e_model(loss, one_way_ms(rtt_ms) + depth + CODEC_DELAY_MS);
+        Some((round2(depth), m))
+    }
 }
+
+/// The jitter buffers a receiver is simulated with (VoIPmonitor's F1, F2 and adaptive): id
+/// and fixed depth (ms; None: adaptive, 20…500 ms, [`crate::classify::rtp`]).
+const BUFFERS: [(&str, Option<f64>); 3] = [
+    ("fixed_50ms", Some(50.0)),
+    ("fixed_200ms", Some(200.0)),
+    ("adaptive", None),
+];
 
 /// Groups call flows into calls (ids in start order) and fills their media.
 pub fn group(flows: &[LabeledFlow]) -> Vec<Call> {
@@ -315,6 +366,15 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
                 // What a receiver with a fixed 50 ms jitter buffer plays: packets later than
                 // that are lost to it.
                 d.recv += s.packets.saturating_sub(s.late_50ms);
+                d.pkts += s.packets;
+                for (n, late) in d
+                    .late
+                    .iter_mut()
+                    .zip([s.late_50ms, s.late_200ms, s.late_adaptive])
+                {
+                    *n += late;
+                }
+                d.adapt_sum += s.adaptive_mean_ms * s.packets as f64;
                 d.exp += s.expected;
                 d.jit_sum += s.jitter_ms * s.packets as f64;
                 d.jit_n += s.packets;
@@ -364,6 +424,30 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
         _ => mine,
     };
     let (mos_in, mos_out) = (dead(mos_in, mos_out), dead(mos_out, mos_in));
+    let jitter_buffers = if mos_in.is_some() || mos_out.is_some() {
+        BUFFERS
+            .iter()
+            .enumerate()
+            .map(|(k, (id, _))| {
+                let [out, inn] = [&by_dir[0], &by_dir[1]].map(|d| d.buffer_mos(k, rtt_ms));
+                let m = |x: Option<(f64, f64)>| x.map(|(_, m)| m);
+                let late = |d: &DirMedia, x: Option<(f64, f64)>| {
+                    x.map(|_| d.late.get(k).copied().unwrap_or(0))
+                };
+                JitterBufferMos {
+                    buffer: id,
+                    delay_in_ms: inn.map(|(d, _)| d),
+                    delay_out_ms: out.map(|(d, _)| d),
+                    discarded_in: late(&by_dir[1], inn),
+                    discarded_out: late(&by_dir[0], out),
+                    mos_in: dead(m(inn), m(out)),
+                    mos_out: dead(m(out), m(inn)),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // The call's MOS is its worst direction's: a call is as good as what each side heard.
     let mos_v = match (mos_in, mos_out) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -381,6 +465,7 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
         (false, false) => None,
     };
     Media {
+        jitter_buffers,
         jitter_ms,
         kind,
         loss_pct,
@@ -590,5 +675,72 @@ mod tests {
         let calls = group(&[f]);
         assert_eq!(calls[0].media.mos_in, Some(1.0));
         assert_eq!(calls[0].media.mos, Some(1.0));
+    }
+    /// Issue 11: MOS per simulated jitter buffer. Incoming audio with 40 of 500 packets
+    /// later than 50 ms (none later than 200 ms, the adaptive buffer lost 2 and sat at 90 ms
+    /// on average): the 50 ms buffer loses the late packets and scores lowest, the 200 ms one
+    /// plays them all but adds delay, the adaptive one loses two and adds less: best. The outgoing audio, never
+    /// late, scores best on the shallow buffers: depth only costs delay (200 ms of playout
+    /// delay puts the mouth-to-ear delay past the E-model's 177 ms knee).
+    #[test]
+    fn jitter_buffers_trade_discards_for_delay() {
+        let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
+        let mut inn = row("s2c", 2, 500, 500, 10.0);
+        (inn.late_50ms, inn.late_200ms, inn.late_adaptive) = (40, 0, 2);
+        inn.adaptive_mean_ms = 90.0;
+        let mut out = row("c2s", 1, 500, 500, 10.0);
+        out.adaptive_mean_ms = 20.0;
+        f.class.rtp = vec![out, inn];
+        f.dir[0].packets = 500;
+        f.dir[1].packets = 500;
+        f.dir[0].rate = vec![1; 100];
+        f.dir[1].rate = vec![1; 100];
+        let calls = group(&[f]);
+        let b = &calls[0].media.jitter_buffers;
+        let ids: Vec<_> = b.iter().map(|x| x.buffer).collect();
+        assert_eq!(ids, ["fixed_50ms", "fixed_200ms", "adaptive"]);
+        let mos_in: Vec<f64> = b.iter().map(|x| x.mos_in.unwrap_or(0.0)).collect();
+        let mos_out: Vec<f64> = b.iter().map(|x| x.mos_out.unwrap_or(0.0)).collect();
+        assert!(mos_in[0] < mos_in[1] && mos_in[1] < mos_in[2], "{mos_in:?}");
+        assert!(
+            mos_out[0] > mos_out[1] && mos_out[2] > mos_out[1],
+            "{mos_out:?}"
+        );
+        assert_eq!(b[0].discarded_in, Some(40));
+        assert_eq!(b[2].discarded_in, Some(2));
+        assert_eq!(
+            (b[1].delay_in_ms, b[2].delay_in_ms),
+            (Some(200.0), Some(90.0))
+        );
+        // The headline incoming MOS is the 50 ms buffer's view with the jitter term.
+        assert!(calls[0].media.mos_in.unwrap_or(5.0) < mos_in[1]);
+    }
+
+    /// A direction whose audio never came scores 1 on every buffer, as on the headline.
+    #[test]
+    fn dead_direction_is_mos_one_on_every_buffer() {
+        let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
+        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0)];
+        f.dir[0].packets = 500;
+        f.dir[1].packets = 3;
+        let calls = group(&[f]);
+        let b = &calls[0].media.jitter_buffers;
+        assert_eq!(b.len(), 3);
+        for x in b {
+            assert_eq!(
+                (x.mos_in, x.discarded_in),
+                (Some(1.0), None),
+                "{}",
+                x.buffer
+            );
+            assert!(x.mos_out.unwrap_or(0.0) > 3.5, "{}", x.buffer);
+        }
+    }
+
+    /// No RTP, no buffers (a call known from signalling only).
+    #[test]
+    fn no_media_no_buffers() {
+        let f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
+        assert!(group(&[f])[0].media.jitter_buffers.is_empty());
     }
 }

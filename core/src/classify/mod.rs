@@ -172,8 +172,8 @@ pub trait Classifier: Sync {
     /// Looks at one payload packet.
     fn inspect(&self, cx: &mut Ctx<'_>, st: &mut Scratch<Self::State>, p: &Pkt<'_>) -> Outcome;
     /// Sees every later payload packet of a flow whose state it kept, budget or not (before
-    /// any `inspect` of that packet).
-    fn account(&self, _st: &mut Self::State, _p: &Pkt<'_>) {}
+    /// any `inspect` of that packet), with the flow's labels and the cross-flow caches.
+    fn account(&self, _cx: &mut Ctx<'_>, _st: &mut Self::State, _p: &Pkt<'_>) {}
     /// At the end of the capture, with the state it kept: final labels of the flow.
     fn finish(&self, _class: &mut FlowLabels, _st: Self::State) {}
 }
@@ -196,7 +196,7 @@ pub trait Registered: Sync {
         st: Option<AnyState>,
         p: &Pkt<'_>,
     ) -> (Outcome, Option<AnyState>);
-    fn account_any(&self, st: &mut AnyState, p: &Pkt<'_>);
+    fn account_any(&self, cx: &mut Ctx<'_>, st: &mut AnyState, p: &Pkt<'_>);
     fn finish_any(&self, class: &mut FlowLabels, st: AnyState);
 }
 
@@ -228,9 +228,9 @@ impl<C: Classifier> Registered for C {
         let out = self.inspect(cx, &mut s, p);
         (out, s.0.map(|b| b as AnyState))
     }
-    fn account_any(&self, st: &mut AnyState, p: &Pkt<'_>) {
+    fn account_any(&self, cx: &mut Ctx<'_>, st: &mut AnyState, p: &Pkt<'_>) {
         if let Some(s) = st.downcast_mut::<C::State>() {
-            self.account(s, p);
+            self.account(cx, s, p);
         }
     }
     fn finish_any(&self, class: &mut FlowLabels, st: AnyState) {
@@ -421,9 +421,15 @@ impl Engine {
         for (idx, s) in st.states.iter_mut() {
             if let Some(c) = REGISTRY.get(usize::from(*idx)) {
                 if c.keeps_state() && !(c.media() && media_skip) {
+                    let mut cx = Ctx {
+                        flow: info,
+                        class: &mut st.labels,
+                        caches,
+                    };
                     if c.media() && n_inner > 0 {
                         for f in inner.iter().flatten() {
                             c.account_any(
+                                &mut cx,
                                 s,
                                 &Pkt {
                                     payload: f.data,
@@ -432,7 +438,7 @@ impl Engine {
                             );
                         }
                     } else {
-                        c.account_any(s, &p);
+                        c.account_any(&mut cx, s, &p);
                     }
                 }
             }
@@ -1012,6 +1018,83 @@ mod tests {
         assert_eq!(calls[0].client, "10.71.1.2");
         assert_eq!(calls[0].flows, vec![0, 1, 2]);
         assert_eq!(calls[0].media.streams.len(), 2);
+    }
+
+    /// An opus RTP packet (dynamic PT 96, 20 ms = 960 ticks at 48 kHz).
+    fn opus(seq: u16, ssrc: u32) -> Vec<u8> {
+        let mut v = vec![0x80, 96];
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
+        v.extend_from_slice(&ssrc.to_be_bytes());
+        v.extend_from_slice(&[0x5a; 60]);
+        v
+    }
+
+    fn rtp_row(f: &crate::label::LabeledFlow, ssrc: u32) -> &crate::label::RtpStats {
+        f.class.rtp.iter().find(|r| r.ssrc == ssrc).expect("stream")
+    }
+
+    /// Issue 11: SDP seen after the classifiers' budgets still counts. The SIP flow's INVITE
+    /// comes after 70 keepalives (past SIP's 64-packet budget) and names opus on PT 96; a
+    /// second media flow's 200 OK (its answer) arrives after 60 of its RTP packets (past
+    /// RTP's 48): both streams get their codec and clock from the SDP.
+    #[test]
+    fn sdp_after_the_budgets_names_the_codec() {
+        let mut e = Engine::new();
+        let ms = 1_000_000i64;
+        let mut sig = flow(0, "10.71.1.2:5060", "10.71.2.2:5060");
+        let options: &[u8] = b"OPTIONS sip:bob@10.71.2.2 SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        for i in 0..70i64 {
+            udp(&mut e, &mut sig, Dir::C2s, i * ms, options);
+        }
+        let invite: &[u8] = b"INVITE sip:bob@10.71.2.2 SIP/2.0\r\nCSeq: 2 INVITE\r\n\
+            Content-Type: application/sdp\r\n\r\n\
+            v=0\r\nc=IN IP4 10.71.2.2\r\nt=0 0\r\n\
+            m=audio 41234 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n";
+        udp(&mut e, &mut sig, Dir::C2s, 100 * ms, invite);
+        let mut media = flow(1, "10.71.1.2:40000", "10.71.2.2:41234");
+        let mut late = flow(2, "10.71.1.2:40002", "10.71.2.2:41236");
+        for i in 0..80u16 {
+            let t = 200 * ms + i64::from(i) * 20 * ms;
+            udp(&mut e, &mut media, Dir::C2s, t, &opus(i, 0x0a0a_0a0a));
+            udp(&mut e, &mut late, Dir::C2s, t, &opus(i, 0x0b0b_0b0b));
+            if i == 60 {
+                let answer: &[u8] = b"SIP/2.0 200 OK\r\nCSeq: 3 INVITE\r\n\
+                    Content-Type: application/sdp\r\n\r\n\
+                    v=0\r\nc=IN IP4 10.71.2.2\r\nt=0 0\r\n\
+                    m=audio 41236 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n";
+                udp(&mut e, &mut sig, Dir::S2c, t, answer);
+            }
+        }
+        let (flows, _) = e.finish(vec![Box::new(sig), Box::new(media), Box::new(late)]);
+        let a = rtp_row(&flows[1], 0x0a0a_0a0a);
+        assert_eq!((a.codec.as_deref(), a.clock_rate), (Some("opus"), 48000));
+        let b = rtp_row(&flows[2], 0x0b0b_0b0b);
+        assert_eq!(b.codec.as_deref(), Some("AMR-WB"));
+        assert_eq!(b.packets, 80);
+    }
+
+    /// A re-offer adds payload types for a known address; a known type keeps its meaning.
+    #[test]
+    fn rtpmap_cache_merges_reoffers() {
+        let mut c = cache::Caches::default();
+        let a: std::net::SocketAddr = "10.0.0.1:4000".parse().unwrap();
+        let m = |pt: u8, codec: &str| sip::RtpMap {
+            pt,
+            codec: codec.into(),
+            clock: 8000,
+        };
+        c.insert_rtpmap(a, vec![m(96, "opus")]);
+        let g = c.rtpmap_gen;
+        c.insert_rtpmap(a, vec![m(96, "other")]);
+        assert_eq!(c.rtpmap_gen, g, "nothing new");
+        c.insert_rtpmap(a, vec![m(96, "other"), m(101, "telephone-event")]);
+        assert_ne!(c.rtpmap_gen, g);
+        let got: Vec<_> = c.rtpmap[&a]
+            .iter()
+            .map(|x| (x.pt, x.codec.as_str()))
+            .collect();
+        assert_eq!(got, [(96, "opus"), (101, "telephone-event")]);
     }
 
     #[test]

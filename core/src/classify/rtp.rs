@@ -78,6 +78,10 @@ pub struct Stream {
     adapt_depth: f64,
     adapt_max: f64,
     late_adaptive: u64,
+    /// Sum of the adaptive buffer's depth (ms) at each media packet after the first, and
+    /// their count: its mean playout delay.
+    adapt_sum: f64,
+    adapt_n: u64,
     /// Loss bursts: count, packets in them, the longest.
     bursts: u64,
     burst_lost: u64,
@@ -107,6 +111,10 @@ pub struct RtpState {
     /// The SDP rtpmap of each direction's receiver: `c2s` the one announced for the server's
     /// address (what the client sends it), `s2c` the client's.
     pub sdp: crate::flow::PerDir<Vec<RtpMap>>,
+    /// The cache's [`rtpmap_gen`](super::cache::Caches::rtpmap_gen) when `sdp` was last
+    /// looked up (0: never), so an SDP seen later (an answer after the first packets, a
+    /// re-INVITE adding a payload type) is learned once, not looked up on every packet.
+    sdp_gen: u32,
 }
 
 /// The rtpmap line for payload type `pt` sent in direction `d`: the receiver's SDP, else
@@ -122,16 +130,20 @@ pub fn rtpmap_of(sdp: &crate::flow::PerDir<Vec<RtpMap>>, d: Dir, pt: u8) -> Opti
         .or_else(|| sdp[other].iter().find(|m| m.pt == pt))
 }
 
-/// Copies the SDP rtpmap announced for the flow's two addresses into its state (once found).
+/// Copies the SDP rtpmap announced for the flow's two addresses into its state: at the first
+/// packet, and again whenever the cache learned something since (SDP is often seen after the
+/// media started, and a re-offer may add payload types, RFC 3264 §8.3.2).
 fn learn_rtpmap(flow: &FlowInfo, caches: &super::cache::Caches, st: &mut RtpState) {
-    if caches.rtpmap.is_empty() || !st.sdp.c2s.is_empty() || !st.sdp.s2c.is_empty() {
+    if caches.rtpmap_gen == st.sdp_gen {
         return;
     }
-    if let Some(m) = caches.rtpmap.get(&flow.server) {
-        st.sdp.c2s = m.clone();
-    }
-    if let Some(m) = caches.rtpmap.get(&flow.client) {
-        st.sdp.s2c = m.clone();
+    st.sdp_gen = caches.rtpmap_gen;
+    for (addr, d) in [(&flow.server, Dir::C2s), (&flow.client, Dir::S2c)] {
+        if let Some(m) = caches.rtpmap.get(addr) {
+            if st.sdp[d].len() != m.len() {
+                st.sdp[d] = m.clone();
+            }
+        }
     }
 }
 
@@ -427,7 +439,8 @@ impl Classifier for Rtp {
         }
         Outcome::NeedMore
     }
-    fn account(&self, st: &mut RtpState, p: &Pkt<'_>) {
+    fn account(&self, cx: &mut Ctx<'_>, st: &mut RtpState, p: &Pkt<'_>) {
+        learn_rtpmap(&cx.flow, cx.caches, st);
         account(st, p);
     }
     fn finish(&self, c: &mut FlowLabels, st: RtpState) {
@@ -532,6 +545,8 @@ impl Stream {
             late: [0; 2],
             adapt_depth: ADAPTIVE_MIN_MS,
             adapt_max: ADAPTIVE_MIN_MS,
+            adapt_sum: 0.0,
+            adapt_n: 0,
             late_adaptive: 0,
             bursts: 0,
             burst_lost: 0,
@@ -656,6 +671,8 @@ impl Stream {
                             .max(delay)
                             .max(ADAPTIVE_MIN_MS);
                     }
+                    self.adapt_sum += self.adapt_depth;
+                    self.adapt_n += 1;
                 }
             }
         }
@@ -701,6 +718,11 @@ impl Stream {
             late_200ms: self.late[1],
             late_adaptive: self.late_adaptive,
             adaptive_max_ms: round3(self.adapt_max),
+            adaptive_mean_ms: if self.adapt_n > 0 {
+                round3(self.adapt_sum / self.adapt_n as f64)
+            } else {
+                ADAPTIVE_MIN_MS
+            },
             loss_bursts: self.bursts,
             max_burst: self.max_burst,
             mean_burst: if self.bursts > 0 {

@@ -197,6 +197,9 @@ pub struct Sip;
 
 impl Classifier for Sip {
     type State = ();
+    /// A SIP flow outlives the budget (a trunk or a long-registered phone carries many
+    /// dialogs): `account` keeps reading the SDP of its later messages.
+    const KEEPS_STATE: bool = true;
     fn id(&self) -> &'static str {
         "sip"
     }
@@ -233,25 +236,9 @@ impl Classifier for Sip {
                 cx.class
                     .mark_call(format!("SIP INVITE dialog (frame {})", p.frame));
             }
-            if let Some(body) = find_body(b) {
-                if contains_ci(b, b"application/sdp") || body.starts_with(b"v=0") {
-                    cx.class.add_protocol(Protocol::Sdp);
-                    for sec in sdp_sections(body) {
-                        let m = sec.addr;
-                        cx.caches.sdp.insert(m, App::Sip, p.ts, cx.flow.id);
-                        cx.caches.insert_rtpmap(m, sec.rtpmap);
-                        // RTCP on the next port (RFC 3550 §11) unless a=rtcp says otherwise.
-                        if let Some(port) = m.port().checked_add(1) {
-                            cx.caches.sdp.insert(
-                                SocketAddr::new(m.ip(), port),
-                                App::Sip,
-                                p.ts,
-                                cx.flow.id,
-                            );
-                        }
-                    }
-                }
-            }
+            learn_sdp(cx, p);
+            // Kept (a unit: no allocation) so `account` reads the SDP of later messages.
+            _st.or_default();
             return Outcome::NeedMore;
         }
         if !cx.class.has_protocol(Protocol::Http) {
@@ -280,6 +267,37 @@ impl Classifier for Sip {
             Outcome::NeedMore
         } else {
             Outcome::NoMatch
+        }
+    }
+    /// After the budget: the SDP of later SIP messages (an answer, a re-INVITE, the next
+    /// call of a trunk) still links its media addresses and their payload types.
+    fn account(&self, cx: &mut Ctx<'_>, _st: &mut (), p: &Pkt<'_>) {
+        if p.nth > Classifier::budget(self)
+            && p.payload.first().is_some_and(u8::is_ascii_uppercase)
+            && start_line(p.payload).is_some()
+        {
+            learn_sdp(cx, p);
+        }
+    }
+}
+
+/// Caches the media addresses (and RTCP's next port) and rtpmap lines of a SIP message's SDP.
+fn learn_sdp(cx: &mut Ctx<'_>, p: &Pkt<'_>) {
+    let b = p.payload;
+    if let Some(body) = find_body(b) {
+        if contains_ci(b, b"application/sdp") || body.starts_with(b"v=0") {
+            cx.class.add_protocol(Protocol::Sdp);
+            for sec in sdp_sections(body) {
+                let m = sec.addr;
+                cx.caches.sdp.insert(m, App::Sip, p.ts, cx.flow.id);
+                cx.caches.insert_rtpmap(m, sec.rtpmap);
+                // RTCP on the next port (RFC 3550 §11) unless a=rtcp says otherwise.
+                if let Some(port) = m.port().checked_add(1) {
+                    cx.caches
+                        .sdp
+                        .insert(SocketAddr::new(m.ip(), port), App::Sip, p.ts, cx.flow.id);
+                }
+            }
         }
     }
 }

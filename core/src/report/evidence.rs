@@ -607,9 +607,32 @@ pub struct RtpPolicerEvidence {
     pub transport: &'static str,
 }
 
+/// The call's quality as a listener with one simulated jitter buffer would have heard it
+/// (`Media.jitter_buffers`, in the manner VoIPmonitor reports F1, F2 and adaptive MOS).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JitterBufferMos {
+    /// "fixed_50ms", "fixed_200ms" or "adaptive" (20 ms, growing to a late packet's delay,
+    /// at most 500 ms).
+    pub buffer: &'static str,
+    /// Playout delay (ms) the buffer added to the media the user's host received: its
+    /// depth, the adaptive buffer's mean depth. Null without media that way.
+    pub delay_in_ms: Option<f64>,
+    /// The same for the media the user's host sent.
+    pub delay_out_ms: Option<f64>,
+    /// Received packets the buffer discarded as too late to play.
+    pub discarded_in: Option<u64>,
+    pub discarded_out: Option<u64>,
+    /// E-model MOS with the discarded packets as loss and the buffer's delay in the
+    /// mouth-to-ear delay; 1 for a direction whose audio never came (as `mos_in`).
+    pub mos_in: Option<f64>,
+    pub mos_out: Option<f64>,
+}
+
 /// What a call carried (`Call.media`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Media {
+    /// MOS per simulated jitter buffer (empty without RTP media).
+    pub jitter_buffers: Vec<JitterBufferMos>,
     pub jitter_ms: Option<f64>,
     pub kind: Option<MediaKind>,
     pub loss_pct: Option<f64>,
