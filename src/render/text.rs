@@ -156,7 +156,11 @@ fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
     }
     let mut s = format!("{} ({})", c.app.name(), parts.join(", "));
     if c.status != Status::Ok {
-        let _ = write!(s, " [{}]", c.status.as_str().to_uppercase());
+        let _ = write!(
+            s,
+            " [{}]",
+            word(&format!("status.{}", c.status.as_str()), lang).to_uppercase()
+        );
     }
     s
 }
@@ -247,15 +251,21 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     for l in &c.limits {
         let flows = match l.flow_count {
             0 => String::new(),
-            1 => " (1 flow)".to_string(),
-            n => format!(" ({} flows)", count(n)),
+            n => format!(" ({})", counted_in(n, "flow", lang)),
+        };
+        // English keeps the engine's detailed sentence; French and Arabic the message.
+        let effect = if lang == Lang::En {
+            format!("{}.", l.effect)
+        } else {
+            localized(&l.message(), lang).unwrap_or_else(|| format!("{}.", l.effect))
         };
         let _ = writeln!(
             s,
-            "LIMIT {} = {}{flows}: {}.",
+            "{} {} = {}{flows}{} {effect}",
+            word("cli.limit", lang),
             l.limit,
             count(l.max),
-            l.effect
+            colon(lang)
         );
     }
 
@@ -437,18 +447,9 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     );
     let table: Vec<[String; 10]> = rows.iter().map(|f| flow_row(f, &flagged, lang)).collect();
     let header = [
-        "ID",
-        "L4",
-        "CLIENT",
-        "SERVER",
-        "PKTS →/←",
-        "BYTES →/←",
-        "DUR",
-        "STATE",
-        "HISTORY",
-        "WHAT",
+        "id", "l4", "client", "server", "packets", "bytes", "duration", "state", "history", "what",
     ]
-    .map(String::from);
+    .map(|c| word(&format!("cli.col.{c}"), lang).to_string());
     if !table.is_empty() {
         // Column widths fit the data, so IPv4-only captures stay narrow.
         let mut w = [0usize; 10];
@@ -486,7 +487,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32], lang: Lang) -> [String; 10] {
         what.push(app.name().to_string());
     }
     if f.service == voipwatch_core::classify::Service::Call {
-        what.push("call".into());
+        what.push(word("cli.call", lang).to_string());
     }
     if !f.protocols.is_empty() {
         let ids: Vec<&str> = f.protocols.iter().map(|p| p.as_str()).collect();
@@ -558,5 +559,27 @@ mod tests {
             text.contains("inconclusive: the file could not be read"),
             "{text}"
         );
+    }
+
+    /// Issue 15: with `--lang`, the LIMIT line says what the cut means in that language.
+    #[test]
+    fn limit_lines_follow_the_language() {
+        let mut r = voipwatch_core::analyzer::analyze_bytes(Default::default(), b"");
+        r.capture.limits.push(voipwatch_core::report::Limit {
+            limit: "rtt_samples_per_flow",
+            max: 10_000,
+            flow_count: 1,
+            flows: vec![3],
+            dropped: 0,
+            effect: "later RTT samples were dropped; RTT facts come from the first ones".into(),
+        });
+        let fr = render_lang(&r, FlowFilter::Auto, Lang::Fr);
+        assert!(
+            fr.contains("LIMITE rtt_samples_per_flow = 10,000 (1 flux)\u{a0}: Les mesures de temps aller-retour suivantes de 1 flux ont été écartées"),
+            "{fr}"
+        );
+        let ar = render_lang(&r, FlowFilter::Auto, Lang::Ar);
+        assert!(ar.contains("أُسقطت قياسات زمن الذهاب والإياب"), "{ar}");
+        assert!(!ar.contains("later RTT samples"), "{ar}");
     }
 }

@@ -255,6 +255,30 @@ templates! {
     "cli.which.voip" => ["VoIP", "VoIP", "VoIP"],
     "cli.which.problem" => ["problem", "à problème", "إشكالية"],
     "cli.which.voip_problem" => ["VoIP and problem", "VoIP et à problème", "VoIP وإشكالية"],
+    // ---- limits that cut evidence (capture.limits): what the cut means ----
+    "limit.memory" => ["Memory for more flows could not be reserved: {packets} packets of later flows were not analysed, so no verdict can say ok.", "La mémoire pour d'autres flux n'a pas pu être réservée : {packets} paquets de flux ultérieurs n'ont pas été analysés, aucun verdict ne peut donc dire ok.", "تعذّر حجز ذاكرة لمزيد من التدفقات: لم تُحلَّل {packets} حزمة من تدفقات لاحقة، فلا يمكن لأي حكم أن يقول سليم."],
+    "limit.flows" => ["{packets} packets of flows past the flow cap were not analysed, so no verdict can say ok.", "{packets} paquets de flux au-delà du plafond de flux n'ont pas été analysés, aucun verdict ne peut donc dire ok.", "لم تُحلَّل {packets} حزمة من تدفقات تجاوزت حدّ التدفقات، فلا يمكن لأي حكم أن يقول سليم."],
+    "limit.packets_per_flow" => ["The packet log of {flows} flows kept only their first and last packets: counts, last packets and silences still come from every packet, but throttling and TCP analysis saw only the unbroken start.", "Le journal des paquets de {flows} flux n'a gardé que leurs premiers et derniers paquets : les comptes, derniers paquets et silences viennent toujours de tous les paquets, mais l'analyse du ralentissement et de TCP n'a vu que le début continu.", "احتفظ سجل الحزم لـ {flows} تدفقات بأولى حزمها وآخرها فقط: ما زالت الأعداد وآخر الحزم وفترات الصمت محسوبة من كل الحزم، لكن تحليل الإبطاء وTCP لم يرَ إلا البداية المتصلة."],
+    "limit.packets_total" => ["The capture-wide packet log budget ran out ({flows} flows cut): counts, last packets and silences still come from every packet, but throttling and TCP analysis saw only the unbroken start.", "Le budget global du journal des paquets a été épuisé ({flows} flux coupés) : les comptes, derniers paquets et silences viennent toujours de tous les paquets, mais l'analyse du ralentissement et de TCP n'a vu que le début continu.", "نفدت ميزانية سجل الحزم للتسجيل كله ({flows} تدفقات مقطوعة): ما زالت الأعداد وآخر الحزم وفترات الصمت محسوبة من كل الحزم، لكن تحليل الإبطاء وTCP لم يرَ إلا البداية المتصلة."],
+    "limit.rate_bins_per_flow" => ["The rate series of {flows} flows stops at its longest span: later traffic is counted but not binned.", "La série de débit de {flows} flux s'arrête à sa durée maximale : le trafic suivant est compté mais pas réparti dans le temps.", "تتوقف سلسلة المعدل لـ {flows} تدفقات عند أطول مدة لها: تُعدّ الحركة اللاحقة دون توزيعها زمنيًا."],
+    "limit.rate_bins_total" => ["The capture-wide rate-bin budget ran out ({flows} flows cut): later traffic is counted but not binned.", "Le budget global des intervalles de débit a été épuisé ({flows} flux coupés) : le trafic suivant est compté mais pas réparti dans le temps.", "نفدت ميزانية فترات المعدل للتسجيل كله ({flows} تدفقات مقطوعة): تُعدّ الحركة اللاحقة دون توزيعها زمنيًا."],
+    "limit.rtt_samples_per_flow" => ["Later round-trip-time samples of {flows} flows were dropped: RTT facts come from the first ones.", "Les mesures de temps aller-retour suivantes de {flows} flux ont été écartées : les faits de RTT viennent des premières.", "أُسقطت قياسات زمن الذهاب والإياب اللاحقة لـ {flows} تدفقات: وقائع RTT مأخوذة من القياسات الأولى."],
+    "limit.rtt_samples_total" => ["The capture-wide round-trip-time sample budget ran out ({flows} flows cut): RTT facts come from the first samples.", "Le budget global des mesures de temps aller-retour a été épuisé ({flows} flux coupés) : les faits de RTT viennent des premières mesures.", "نفدت ميزانية قياسات زمن الذهاب والإياب للتسجيل كله ({flows} تدفقات مقطوعة): وقائع RTT مأخوذة من القياسات الأولى."],
+    "limit.icmp_errors_per_flow" => ["Later ICMP errors quoting {flows} flows were counted as flows but not attached to them.", "Les erreurs ICMP suivantes citant {flows} flux ont été comptées comme flux mais pas rattachées à eux.", "عُدّت أخطاء ICMP اللاحقة التي تقتبس {flows} تدفقات كتدفقات دون ربطها بها."],
+    "limit.work_budget" => ["The per-capture work budget ran out: some analyses were skipped on {flows} flows, so their verdicts cannot say ok.", "Le budget de travail de la capture a été épuisé : certaines analyses ont été sautées sur {flows} flux, leurs verdicts ne peuvent donc pas dire ok.", "نفدت ميزانية العمل للتسجيل: تُخطّيت بعض التحليلات على {flows} تدفقات، فلا يمكن لأحكامها أن تقول سليم."],
+    // ---- the CLI's flows table: column headers ----
+    "cli.col.id" => ["ID", "ID", "المعرّف"],
+    "cli.col.l4" => ["L4", "L4", "النقل"],
+    "cli.col.client" => ["CLIENT", "CLIENT", "العميل"],
+    "cli.col.server" => ["SERVER", "SERVEUR", "الخادم"],
+    "cli.col.packets" => ["PKTS →/←", "PAQ. →/←", "الحزم →/←"],
+    "cli.col.bytes" => ["BYTES →/←", "OCTETS →/←", "البايتات →/←"],
+    "cli.col.duration" => ["DUR", "DURÉE", "المدة"],
+    "cli.col.state" => ["STATE", "ÉTAT", "الحالة"],
+    "cli.col.history" => ["HISTORY", "HISTORIQUE", "السجل"],
+    "cli.col.what" => ["WHAT", "CONTENU", "المحتوى"],
+    "cli.call" => ["call", "appel", "مكالمة"],
+    "cli.limit" => ["LIMIT", "LIMITE", "حدّ"],
     // ---- words used by renderers ----
     "app.other" => ["Other traffic", "Autre trafic", "حركة أخرى"],
     "app.capture" => ["The capture", "La capture", "الالتقاط"],
@@ -652,6 +676,21 @@ pub fn lead_finding(findings: &[Finding], v: &Verdict) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
+impl super::Limit {
+    /// What the cut means as a message: `limit.<id>` with the packets it dropped and the
+    /// flows it cut (the English `effect` keeps the detail).
+    pub fn message(&self) -> Message {
+        let id = TEMPLATES
+            .iter()
+            .map(|t| t.id)
+            .find(|id| id.strip_prefix("limit.") == Some(self.limit))
+            .unwrap_or("limit.unknown");
+        Message::new(id)
+            .with("packets", self.dropped)
+            .with("flows", self.flow_count)
+    }
+}
+
 /// A report's verdicts and findings rendered in one language: what the page shows first.
 #[derive(Clone, Debug, Serialize)]
 pub struct Localized {
@@ -661,6 +700,9 @@ pub struct Localized {
     pub error: Option<String>,
     pub verdicts: Vec<LocalizedVerdict>,
     pub findings: Vec<LocalizedFinding>,
+    /// `capture.limits` in plain words, in the same order (the English `effect` where the
+    /// table lacks an id).
+    pub limits: Vec<String>,
 }
 
 /// One verdict in plain words: the status word, the headline, the sentence of the finding
@@ -714,6 +756,12 @@ pub fn localize(r: &super::Report, lang: Lang) -> Localized {
             .and_then(|m| render(m, lang)),
         verdicts,
         findings,
+        limits: r
+            .capture
+            .limits
+            .iter()
+            .map(|l| render(&l.message(), lang).unwrap_or_else(|| l.effect.clone()))
+            .collect(),
     }
 }
 
@@ -882,6 +930,32 @@ mod tests {
         let o = Message::new("verdict.ok").with("app", "other");
         assert_eq!(render(&o, Lang::Fr).unwrap(), "Autre trafic a fonctionné.");
         assert_eq!(render(&Message::new("no.such.id"), Lang::En), None);
+    }
+
+    #[test]
+    fn every_limit_has_its_message_and_the_table_headers_exist() {
+        for id in super::super::limits::IDS {
+            assert!(
+                template(&format!("limit.{id}")).is_some(),
+                "limit.{id} lacks a template"
+            );
+        }
+        for c in [
+            "id", "l4", "client", "server", "packets", "bytes", "duration", "state", "history",
+            "what",
+        ] {
+            assert!(template(&format!("cli.col.{c}")).is_some(), "cli.col.{c}");
+        }
+        let l = super::super::Limit {
+            limit: "packets_per_flow",
+            max: 10,
+            flow_count: 3,
+            flows: vec![1, 2, 3],
+            dropped: 7,
+            effect: String::new(),
+        };
+        let fr = render(&l.message(), Lang::Fr).unwrap();
+        assert!(fr.contains("3 flux"), "{fr}");
     }
 
     #[test]
