@@ -11,7 +11,7 @@
 //!   larger median when both have at least 3 samples (at the client, the data it sends
 //!   measures the path; the data it receives measures only its own stack), else all samples.
 //! * Loss episodes: TCP retransmissions and sequence holes (lost before the capture point) of
-//!   the packet log, and RTP sequence gaps, per direction, events closer than one bin merged;
+//!   the packet log — a hole counts the segments its sequence jump skipped — and RTP gaps, per direction, events closer than one bin merged;
 //!   at most [`MAX_EPISODES`] per flow, `loss_more` counts the events past them. The packet
 //!   log keeps a flow's first and last packets: `log_gap` is the time span it did not keep, in
 //!   which TCP losses are unknown (not absent).
@@ -57,7 +57,8 @@ pub struct LossEpisode {
     pub end: f64,
     /// "tcp" (retransmissions and holes) or "rtp" (sequence gaps).
     pub kind: &'static str,
-    /// Packets retransmitted or holes opened (TCP), packets missing (RTP).
+    /// Packets lost: TCP retransmissions plus the segments the holes skipped (a hole's bytes
+    /// over the size of the segment after it), RTP sequence numbers missing.
     pub packets: u64,
     pub start: f64,
 }
@@ -146,12 +147,30 @@ pub fn chart(lf: &LabeledFlow, rate_bin: Nanos) -> FlowChart {
         .map(|v| crate::stats::median(v).map(|m| (m * 10.0).round() / 10.0))
         .collect();
     // Loss events in time order, per direction.
-    let mut events: Vec<(Dir, Nanos, u64, &'static str)> = f
-        .packets
-        .iter()
-        .filter(|p| p.obs & (obs::RETRANSMISSION | obs::HOLE_OPENED) != 0)
-        .map(|p| (p.dir, p.ts, 1, "tcp"))
-        .collect();
+    // A retransmission is one packet lost; a hole counts the segments of its size that the
+    // sequence jump skipped (its bytes over this segment's payload), when the packet before it
+    // in the same direction is in the log.
+    let mut events: Vec<(Dir, Nanos, u64, &'static str)> = Vec::new();
+    let mut end: [Option<u32>; 2] = [None, None];
+    for (i, p) in f.packets.iter().enumerate() {
+        if f.log_gap == Some(i) {
+            end = [None, None];
+        }
+        let slot = end.get_mut(p.dir.idx());
+        let prev = slot.as_ref().and_then(|e| **e);
+        if p.obs & obs::RETRANSMISSION != 0 {
+            events.push((p.dir, p.ts, 1, "tcp"));
+        } else if p.obs & obs::HOLE_OPENED != 0 {
+            let gap = prev.map_or(0, |e| p.seq.wrapping_sub(e) as i32).max(0) as u64;
+            let seg = u64::from(p.payload_len.max(1));
+            events.push((p.dir, p.ts, gap.div_ceil(seg).max(1), "tcp"));
+        }
+        if p.payload_len > 0 && p.obs & obs::RETRANSMISSION == 0 {
+            if let Some(e) = slot {
+                *e = Some(p.seq.wrapping_add(p.payload_len));
+            }
+        }
+    }
     for st in &lf.class.rtp {
         let d = if st.dir == "c2s" { Dir::C2s } else { Dir::S2c };
         for &(t, n) in &st.gaps {
