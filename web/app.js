@@ -464,7 +464,7 @@ function callTimeline(c, r) {
     svg.append(s("line", { x1: at, x2: at, y1: top - 4, y2: top + 2 * lane + 12, class: "mark", "data-testid": "finding-mark" }));
     svg.append(s("text", { x: Math.min(at + 3, W - 70), y: H - 10, class: "tick" }, t("timeline_finding", { n: i + 1 })));
   });
-  svg.append(s("text", { x: W - R, y: H - 1, class: "axis-label", "text-anchor": "end" }, `${t("timeline_axis")}: 0 – ${(t1 - t0).toFixed(1)}`));
+  svg.append(s("text", { x: W - R, y: H - 1, class: "axis-label", "text-anchor": "end" }, `${t("timeline_axis")}${lang === "fr" ? "\u00a0:" : ":"} 0 – ${(t1 - t0).toLocaleString(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })}`));
   return h("figure", { class: "chart-box", dir: "ltr" }, svg);
 }
 

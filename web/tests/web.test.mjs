@@ -457,6 +457,31 @@ test("throughput and RTT on one time axis with the loss episodes shaded, for a t
   }
 });
 
+test("French and Arabic verdict sentences on every lab capture with a verdict: the page says what `voipwatch analyze --lang` says", async () => {
+  const page = await newPage();
+  let checked = 0;
+  for (const file of captures().filter((f) => f.includes("/captures/"))) {
+    const ref = cli(file).report;
+    if (!(ref.verdicts || []).length || !ref.capture.complete) continue;
+    assert.equal(await analyzeIn(page, file), "done");
+    for (const lang of ["fr", "ar"]) {
+      const out = spawnSync(BIN, ["analyze", "--lang", lang, file]).stdout.toString("utf8");
+      await page.click(`[data-lang="${lang}"]`);
+      const heads = await page.$$eval('[data-testid="headline"] .headline strong', (els) => els.map((e) => e.textContent));
+      assert.equal(heads.length, ref.verdicts.length, `${basename(file)} ${lang}: one headline per verdict`);
+      for (const hd of heads) {
+        assert.ok(out.includes(hd), `${basename(file)} ${lang}: the CLI says the page's headline too: ${hd}`);
+        assert.ok(lang !== "ar" || /[\u0600-\u06ff]/.test(hd), `${basename(file)}: the Arabic headline is Arabic: ${hd}`);
+        assert.ok(!ref.verdicts.some((v) => v.summary === hd), `${basename(file)} ${lang}: not the English summary`);
+      }
+    }
+    checked += 1;
+  }
+  assert.ok(checked >= 10, `lab captures checked: ${checked}`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 async function checkCallTimeline(page) {
   await page.click('[data-lang="en"]');
   const tl = page.locator('[data-testid="call-timeline"]').first();
