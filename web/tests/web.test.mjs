@@ -552,6 +552,10 @@ test("the evidence pack from the page is byte-identical to `voipwatch evidence`,
         const c = spawnSync("tshark", ["-r", await dl.path(), "-T", "fields", "-e", "frame.comment"], { encoding: "utf8" });
         assert.equal(c.status, 0, c.stderr);
         assert.match(c.stdout, /#0 [a-z_]+: /, `${name}: tshark reads the frames' finding comments`);
+        // Every frame a finding cites is in the page's pack, named by its original number.
+        const held = new Set([...c.stdout.matchAll(/original frame (\d+)/g)].map((m) => Number(m[1])));
+        const cited = new Set(cli(file).report.findings.flatMap((f) => f.packets || []));
+        for (const n of cited) assert.ok(held.has(n), `${name}: cited frame ${n} is in the page's pack`);
       }
     }
     if (!shown++) {
