@@ -356,6 +356,11 @@ function renderAnswer(r) {
   h("p", { class: "headline" }, badge(v.status), " ", h("strong", { dir: "auto", text: l.headline || v.summary })),
   l.because ? h("p", { class: "because", dir: "auto", "data-testid": "because" }, l.because,
     typeof l.lead === "number" ? h("a", { href: `#finding-${l.lead}`, class: "ref", text: ` #${l.lead + 1}` }) : null) : null,
+  // The facts that carry the lead finding (the engine's `fact.*` messages): why, not only what.
+  (() => {
+    const facts = (typeof l.lead === "number" && (loc.findings || [])[l.lead] && loc.findings[l.lead].facts) || [];
+    return facts.length ? h("ul", { class: "facts", "data-testid": "facts" }, facts.map((f) => h("li", { dir: "auto", text: f }))) : null;
+  })(),
   l.caveat ? h("p", { class: "caveat", dir: "auto", text: t("caveat", { text: l.caveat }) }) : null,
   h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }),
     h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary })),

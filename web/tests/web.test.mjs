@@ -409,6 +409,11 @@ test("the answer comes first in the reader's language: headline on a phone's fir
     for (const w of want[lang]) assert.ok(text.includes(w), `${lang}: headline says ${w}: ${text}`);
     const box = await card.boundingBox();
     assert.ok(box && box.y >= 0 && box.y + Math.min(box.height, 120) <= 844, `${lang}: the headline is on the first 390×844 screen (${JSON.stringify(box)})`);
+    // The facts that carry the verdict come with it, in the same language.
+    const facts = await card.locator('[data-testid="facts"] li').allInnerTexts();
+    assert.ok(facts.length >= 1, `${lang}: the facts behind the verdict are listed`);
+    if (lang === "fr") assert.ok(facts.some((f) => f.includes("paquets sont partis après le dernier paquet")), facts.join(" | "));
+    if (lang === "ar") assert.ok(facts.every((f) => /[\u0600-\u06ff]/.test(f)), facts.join(" | "));
     // The engine's technical English sentence is folded away, one click from the headline.
     assert.equal(await card.locator("details.tech .engine-text").isVisible(), false, `${lang}: technical detail folded`);
     await page.screenshot({ path: join(ART, `answer-phone-${lang}.png`), fullPage: false });
