@@ -114,6 +114,21 @@ pub fn utc(ts: f64) -> String {
     )
 }
 
+/// A number as [`count`], [`size`] or [`duration`] printed it, in `lang`'s typography: French
+/// groups thousands with a narrow no-break space and writes the decimal comma.
+fn num_in(s: String, lang: Lang) -> String {
+    if lang != Lang::Fr {
+        return s;
+    }
+    s.chars()
+        .map(|c| match c {
+            ',' => '\u{202f}',
+            '.' => ',',
+            c => c,
+        })
+        .collect()
+}
+
 /// The CLI message `id` in `lang`, its parameters given as text already escaped.
 fn say(id: &'static str, lang: Lang, params: &[(&'static str, String)]) -> String {
     let m = Message {
@@ -133,7 +148,7 @@ fn counted_in(n: u64, noun: &str, lang: Lang) -> String {
     } else {
         format!("cli.{noun}s")
     };
-    format!("{} {}", count(n), word(&id, lang))
+    format!("{} {}", num_in(count(n), lang), word(&id, lang))
 }
 
 fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
@@ -141,7 +156,7 @@ fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
     if let Some(kind) = c.media.kind {
         parts.push(kind.as_str().to_string());
     }
-    parts.push(duration(c.last_ts - c.first_ts));
+    parts.push(num_in(duration(c.last_ts - c.first_ts), lang));
     match (c.media.mos, c.media.mos_in, c.media.mos_out) {
         // The two directions differ by a grade: say which one was bad.
         (Some(_), Some(i), Some(o)) if (i - o).abs() >= 1.0 => {
@@ -202,7 +217,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             say(
                 "cli.span",
                 lang,
-                &[("dur", duration(b - a)), ("start", utc(a))]
+                &[("dur", num_in(duration(b - a), lang)), ("start", utc(a))]
             )
         ),
         _ => String::new(),
@@ -223,7 +238,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             format!(" [{}]", c.linktypes.join(", "))
         },
         counted_in(c.packets, "packet", lang),
-        size(c.bytes),
+        num_in(size(c.bytes), lang),
         counted_in(c.flows, "flow", lang),
         span
     );
@@ -264,7 +279,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             "{} {} = {}{flows}{} {effect}",
             word("cli.limit", lang),
             l.limit,
-            count(l.max),
+            num_in(count(l.max), lang),
             colon(lang)
         );
     }
@@ -336,9 +351,10 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     if !r.findings.is_empty() {
         let _ = writeln!(
             s,
-            "\n{} ({}):",
+            "\n{} ({}){}",
             word("label.findings", lang),
-            r.findings.len()
+            r.findings.len(),
+            colon(lang)
         );
         for (i, f) in r.findings.iter().enumerate() {
             let flow = f
@@ -353,12 +369,12 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             };
             let _ = writeln!(
                 s,
-                "  #{i} [{}] {} ({}, {} {:.2}): {}{}",
-                f.severity,
+                "  #{i} [{}] {} ({}, {} {}): {}{}",
+                word(&format!("severity.{}", f.severity), lang),
                 f.kind,
                 flow,
                 word("cli.confidence", lang),
-                f.confidence,
+                num_in(format!("{:.2}", f.confidence), lang),
                 if lang == Lang::En {
                     esc(&f.summary).into_owned()
                 } else {
@@ -385,11 +401,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let trouble: Vec<String> = c
         .decode_errors
         .iter()
-        .map(|(k, v)| format!("{} ×{}", esc(k), count(*v)))
+        .map(|(k, v)| format!("{} ×{}", esc(k), num_in(count(*v), lang)))
         .chain(
             c.anomalies
                 .iter()
-                .map(|(k, v)| format!("{} ×{}", esc(k), count(*v))),
+                .map(|(k, v)| format!("{} ×{}", esc(k), num_in(count(*v), lang))),
         )
         .collect();
     if !trouble.is_empty() {
@@ -406,7 +422,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         let _ = writeln!(
             s,
             "{}",
-            say("cli.flow_cap", lang, &[("n", count(c.untracked_packets))])
+            say(
+                "cli.flow_cap",
+                lang,
+                &[("n", num_in(count(c.untracked_packets), lang))]
+            )
         );
     }
 
@@ -508,9 +528,12 @@ fn flow_row(f: &FlowReport, flagged: &[u32], lang: Lang) -> [String; 10] {
         f.transport.to_string(),
         endpoint(f, &f.client),
         endpoint(f, &f.server),
-        format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
-        format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)),
-        duration(f.duration),
+        num_in(
+            format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
+            lang,
+        ),
+        num_in(format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)), lang),
+        num_in(duration(f.duration), lang),
         f.conn_state.to_string(),
         history,
         what.join(" "),
@@ -575,7 +598,7 @@ mod tests {
         });
         let fr = render_lang(&r, FlowFilter::Auto, Lang::Fr);
         assert!(
-            fr.contains("LIMITE rtt_samples_per_flow = 10,000 (1 flux)\u{a0}: Les mesures de temps aller-retour suivantes de 1 flux ont été écartées"),
+            fr.contains("LIMITE rtt_samples_per_flow = 10\u{202f}000 (1 flux)\u{a0}: Les mesures de temps aller-retour suivantes de 1 flux ont été écartées"),
             "{fr}"
         );
         let ar = render_lang(&r, FlowFilter::Auto, Lang::Ar);

@@ -293,6 +293,10 @@ templates! {
     // ---- words used by renderers ----
     "app.other" => ["Other traffic", "Autre trafic", "حركة أخرى"],
     "app.capture" => ["The capture", "La capture", "الالتقاط"],
+    "severity.info" => ["info", "info", "معلومة"],
+    "severity.degraded" => ["degraded", "dégradé", "متدهور"],
+    "severity.throttled" => ["throttled", "ralenti", "مُبطَّأ"],
+    "severity.blocked" => ["blocked", "bloqué", "محظور"],
     "status.ok" => ["ok", "ok", "سليم"],
     "status.blocked" => ["blocked", "bloqué", "محظور"],
     "status.throttled" => ["throttled", "ralenti", "مُبطَّأ"],
@@ -1001,6 +1005,17 @@ mod tests {
                     lang.as_str()
                 );
             }
+        }
+        for sev in [
+            crate::model::Severity::Info,
+            crate::model::Severity::Degraded,
+            crate::model::Severity::Throttled,
+            crate::model::Severity::Blocked,
+        ] {
+            assert!(
+                template(&format!("severity.{sev}")).is_some(),
+                "no severity.{sev}"
+            );
         }
         for s in Status::ALL {
             assert!(
