@@ -52,6 +52,19 @@ pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> 
         std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
         written.push(path);
     }
+    let cited: std::collections::BTreeSet<u32> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity != voipwatch_core::model::Severity::Info)
+        .filter_map(|f| f.flow)
+        .collect();
+    if cited.len() > report.charts.len() {
+        eprintln!(
+            "voipwatch: --plot: {} more flows the findings cite have no chart (the report keeps the {} most severely flagged)",
+            cited.len() - report.charts.len(),
+            report.charts.len()
+        );
+    }
     for c in &report.calls {
         let svg = call_timeline(report, c);
         let path = dir.join(format!("call-{}.svg", c.id));

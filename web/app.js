@@ -570,7 +570,9 @@ function renderCharts(r) {
   const width = chartWidth();
   box.dataset.width = String(width);
   const fs = r.findings || [];
-  box.replaceChildren(...list.map((c) => {
+  const cited = new Set(fs.filter((f) => f.flow !== null && f.flow !== undefined && f.severity !== "info").map((f) => f.flow));
+  const omitted = cited.size - list.length;
+  box.replaceChildren(...(omitted > 0 ? [h("p", { class: "note", "data-testid": "charts-omitted", text: t("chart_omitted", { n: num(omitted), max: num(list.length) }) })] : []), ...list.map((c) => {
     const about = [];
     fs.forEach((f, i) => { if (f.flow === c.flow && f.severity !== "info") about.push(i); });
     const rateF = about.map((i) => fs[i]).find((f) => f.evidence && typeof f.evidence.rate_bps === "number");

@@ -63,15 +63,24 @@ pub struct LossEpisode {
     pub start: f64,
 }
 
-/// The charts of every flow a non-`info` finding cites, by flow id.
+/// Most flows charted: a capture with thousands of flagged flows (a reset storm) would
+/// otherwise carry thousands of series. Past it the most severely flagged flows are kept (the
+/// lowest ids on ties); the page and `--plot` say how many cited flows have no chart.
+pub const MAX_CHARTS: usize = 100;
+
+/// The charts of the flows a non-`info` finding cites (at most [`MAX_CHARTS`]), by flow id.
 pub fn charts(findings: &[Finding], flows: &[LabeledFlow], rate_bin: Nanos) -> Vec<FlowChart> {
-    let mut ids: Vec<u32> = findings
+    let mut cited: Vec<(u32, Severity)> = findings
         .iter()
         .filter(|f| f.severity != Severity::Info)
-        .filter_map(|f| f.flow)
+        .filter_map(|f| f.flow.map(|id| (id, f.severity)))
         .collect();
+    // Worst severity of each flow, then the worst flows first.
+    cited.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    cited.dedup_by_key(|c| c.0);
+    cited.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut ids: Vec<u32> = cited.iter().take(MAX_CHARTS).map(|c| c.0).collect();
     ids.sort_unstable();
-    ids.dedup();
     ids.iter()
         .filter_map(|id| {
             let i = flows.binary_search_by_key(id, |f| f.flow.id).ok()?;
@@ -298,6 +307,51 @@ mod tests {
             c.s2c_bps.iter().skip(tail).all(|&b| b == 0)
                 || c.c2s_bps.iter().skip(tail).all(|&b| b == 0)
         );
+    }
+
+    #[test]
+    fn charts_are_capped_to_the_worst_flows() {
+        let Some(r) = lab("policer_1mbit.pcap") else {
+            return;
+        };
+        let f = r.findings.first().expect("a finding").clone();
+        let many: Vec<Finding> = (0..(MAX_CHARTS as u32 + 5))
+            .map(|i| Finding {
+                flow: Some(i),
+                severity: if i == MAX_CHARTS as u32 + 4 {
+                    Severity::Blocked
+                } else {
+                    Severity::Degraded
+                },
+                ..f.clone()
+            })
+            .collect();
+        let mut ids: Vec<u32> = many.iter().filter_map(|f| f.flow).collect();
+        ids.dedup();
+        // Only the flows present are charted; build fake flows from the capture's one.
+        let data = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures/policer_1mbit.pcap"),
+        )
+        .expect("read");
+        let mut a = crate::analyzer::Analyzer::new(Config::default());
+        let _ = a.push(&data);
+        let (_, flows) = a.finish_with_flows();
+        let one = flows.first().expect("a flow").clone();
+        let flows: Vec<LabeledFlow> = ids
+            .iter()
+            .map(|&id| {
+                let mut x = one.clone();
+                x.flow.id = id;
+                x
+            })
+            .collect();
+        let c = charts(&many, &flows, 100_000_000);
+        assert_eq!(c.len(), MAX_CHARTS);
+        assert!(
+            c.iter().any(|c| c.flow == MAX_CHARTS as u32 + 4),
+            "the blocked flow is kept"
+        );
+        assert!(c.windows(2).all(|w| w[0].flow < w[1].flow));
     }
 
     #[test]
