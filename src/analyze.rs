@@ -330,7 +330,7 @@ fn emit(o: &Opts, path: &str, out: &Outcome, many: bool) {
             .and_then(|()| crate::plot::write_plots(report, &dir))
         {
             Ok(files) if files.is_empty() => eprintln!(
-                "voipwatch: --plot: nothing to draw for {}: no call, and no throttling finding with a throughput series",
+                "voipwatch: --plot: nothing to draw for {}: no call, and no finding about a flow",
                 crate::render::esc(&report.capture.name)
             ),
             Ok(files) => {

@@ -1,15 +1,16 @@
-//! `voipwatch analyze --plot DIR`: hand-made SVG charts of throughput and RTT over time for
-//! flagged flows — every flow with a finding whose evidence carries the
-//! `series = {bin_s, t0, c2s_bps, s2c_bps, rtt_ms}` the throttling detectors store. One file
-//! per flow, `flow-<id>.svg`: throughput of both directions (top, with the estimated rate as a
-//! dashed line) and the median RTT per bin (bottom). Every call also gets `call-<id>.svg`, the
-//! page's two-lane timeline: what the call's client sent and what it received over the call's
-//! time, one-way periods outlined, the call's blocking findings marked. The SVG depends only on
-//! the report.
+//! `voipwatch analyze --plot DIR`: hand-made SVG charts, the page's pictures. One file per
+//! flow a finding cites (`report.charts`: blocking and throttling alike), `flow-<id>.svg`:
+//! throughput of both directions (top, with a throttling finding's estimated rate as a dashed
+//! line) and the median RTT per bin (bottom) on ONE time axis, seconds since the capture
+//! started; the loss episodes shaded across both panels, the span the packet log did not keep
+//! hatched grey, and the flow's findings marked at their time. Every call also gets
+//! `call-<id>.svg`, the two-lane timeline: what the call's client sent and what it received
+//! over the call's time, one-way periods outlined, the call's blocking findings marked. The
+//! SVG depends only on the report.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use voipwatch_core::report::evidence::Series;
+use voipwatch_core::report::chart::FlowChart;
 use voipwatch_core::Report;
 
 const W: f64 = 860.0;
@@ -20,39 +21,49 @@ const RIGHT: f64 = 20.0;
 const P1: (f64, f64) = (48.0, 270.0);
 const P2: (f64, f64) = (318.0, 420.0);
 
-/// Writes one SVG per flagged flow into `dir`; returns the files written.
+/// Writes one SVG per charted flow and per call into `dir`; returns the files written.
 pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
-    let mut done = std::collections::BTreeSet::new();
-    for f in &report.findings {
-        let Some(flow) = f.flow else { continue };
-        let Some(series) = f.evidence.series() else {
-            continue;
-        };
-        if done.contains(&flow) {
-            continue;
-        }
-        done.insert(flow);
-        let kinds: Vec<&str> = report
+    let cap_start = report.capture.first_ts.unwrap_or_default();
+    for c in &report.charts {
+        let flow = c.flow;
+        let about: Vec<(usize, &voipwatch_core::report::Finding)> = report
             .findings
             .iter()
-            .filter(|g| g.flow == Some(flow))
-            .map(|g| g.kind.as_str())
+            .enumerate()
+            .filter(|(_, g)| {
+                g.flow == Some(flow) && g.severity != voipwatch_core::model::Severity::Info
+            })
             .collect();
-        let rate = report
-            .findings
+        let kinds: Vec<String> = about
             .iter()
-            .filter(|g| g.flow == Some(flow))
-            .find_map(|g| g.evidence.rate_bps());
+            .map(|(i, g)| format!("#{i} {}", g.kind.as_str()))
+            .collect();
+        let rate = about.iter().find_map(|(_, g)| g.evidence.rate_bps());
+        let marks: Vec<(f64, String)> =
+            about.iter().map(|(i, g)| (g.ts, format!("#{i}"))).collect();
         let fr = report.flows.iter().find(|x| x.id == flow);
         let title = match fr {
             Some(x) => format!("flow {flow}: {} → {} ({})", x.client, x.server, x.transport),
             None => format!("flow {flow}"),
         };
-        let svg = chart(&title, &kinds.join(", "), series, rate);
+        let svg = chart(&title, &kinds.join(", "), c, cap_start, rate, &marks);
         let path = dir.join(format!("flow-{flow}.svg"));
         std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
         written.push(path);
+    }
+    let cited: std::collections::BTreeSet<u32> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity != voipwatch_core::model::Severity::Info)
+        .filter_map(|f| f.flow)
+        .collect();
+    if cited.len() > report.charts.len() {
+        eprintln!(
+            "voipwatch: --plot: {} more flows the findings cite have no chart (the report keeps the {} most severely flagged)",
+            cited.len() - report.charts.len(),
+            report.charts.len()
+        );
     }
     for c in &report.calls {
         let svg = call_timeline(report, c);
@@ -236,15 +247,26 @@ fn points(
         .collect()
 }
 
-/// Renders one chart.
-pub fn chart(title: &str, kinds: &str, series: &Series, rate: Option<f64>) -> String {
-    let bin = series.bin_s.max(1e-6);
-    let c2s = nums(&series.c2s_bps);
-    let s2c = nums(&series.s2c_bps);
-    let rtt = series.rtt_ms.clone();
+/// Renders one flow's chart (see the module docs): `cap_start` is the capture's first packet,
+/// `marks` the flow's findings as (time, label).
+pub fn chart(
+    title: &str,
+    kinds: &str,
+    c: &FlowChart,
+    cap_start: f64,
+    rate: Option<f64>,
+    marks: &[(f64, String)],
+) -> String {
+    let bin = c.bin_s.max(1e-6);
+    let c2s = nums(&c.c2s_bps);
+    let s2c = nums(&c.s2c_bps);
+    let rtt = c.rtt_ms.clone();
     let n = c2s.len().max(s2c.len()).max(rtt.len()).max(1);
-    let dur = n as f64 * bin;
-    let x_of = |i: usize| LEFT + (i as f64 + 0.5) * bin / dur * (W - LEFT - RIGHT);
+    // The shared time axis: seconds since the capture started, over the flow's span.
+    let x0 = c.t0 - cap_start;
+    let x1 = x0 + n as f64 * bin;
+    let sx = |t: f64| LEFT + (t.clamp(x0, x1) - x0) / (x1 - x0) * (W - LEFT - RIGHT);
+    let x_of = |i: usize| sx(x0 + (i as f64 + 0.5) * bin);
     let peak = c2s
         .iter()
         .chain(s2c.iter())
@@ -253,7 +275,7 @@ pub fn chart(title: &str, kinds: &str, series: &Series, rate: Option<f64>) -> St
         .fold(rate.unwrap_or(0.0), f64::max);
     let (ymax, ystep) = nice(peak);
     let (rmax, rstep) = nice(rtt.iter().flatten().copied().fold(0.0, f64::max));
-    let (tmax, tstep) = nice(dur);
+    let (_, tstep) = nice(x1 - x0);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -265,6 +287,30 @@ pub fn chart(title: &str, kinds: &str, series: &Series, rate: Option<f64>) -> St
         esc(title),
         esc(kinds)
     );
+    // Bands under everything: the unlogged span, then the loss episodes, across both panels.
+    let band = |s: &mut String, a: f64, b: f64, fill: &str, class: &str| {
+        for (top, bottom) in [P1, P2] {
+            let _ = writeln!(
+                s,
+                r##"<rect class="{class}" x="{:.1}" y="{top}" width="{:.1}" height="{:.1}" fill="{fill}"/>"##,
+                sx(a) - 1.0,
+                (sx(b) - sx(a) + 2.0).max(2.0),
+                bottom - top
+            );
+        }
+    };
+    if let Some([a, b]) = c.log_gap {
+        band(&mut s, a - cap_start, b - cap_start, "#cbd5e1", "log-gap");
+    }
+    for l in &c.loss {
+        band(
+            &mut s,
+            l.start - cap_start,
+            l.end - cap_start,
+            "#fca5a5",
+            "loss",
+        );
+    }
     // Axes and grid.
     for (top, bottom, max, step, unit) in [
         (P1.0, P1.1, ymax, ystep, "bit/s"),
@@ -294,18 +340,36 @@ pub fn chart(title: &str, kinds: &str, series: &Series, rate: Option<f64>) -> St
             (top + bottom) / 2.0
         );
     }
-    let mut t = 0.0;
-    while t <= tmax + tstep * 1e-9 && t <= dur + 1e-9 {
-        let x = LEFT + t / dur * (W - LEFT - RIGHT);
+    let mut t = (x0 / tstep).ceil() * tstep;
+    while t <= x1 + tstep * 1e-9 {
+        let x = sx(t);
         let _ = writeln!(
             s,
-            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#999"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{t} s</text>"##,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#999"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
             P2.1,
             P2.1 + 4.0,
-            P2.1 + 18.0
+            P2.1 + 18.0,
+            (t * 1000.0).round() / 1000.0
         );
         t += tstep;
     }
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">seconds since the capture started — red: packets lost ({} episodes{}){}</text>"##,
+        (LEFT + W - RIGHT) / 2.0,
+        H - 8.0,
+        c.loss.len(),
+        if c.loss_more > 0 {
+            format!(", {} more lost", c.loss_more)
+        } else {
+            String::new()
+        },
+        if c.log_gap.is_some() {
+            "; grey: not in the packet log, losses unknown"
+        } else {
+            ""
+        }
+    );
     // Data.
     for (ys, colour, name, dy) in [
         (&s2c, "#1f77b4", "server→client", 0.0),
@@ -338,11 +402,30 @@ pub fn chart(title: &str, kinds: &str, series: &Series, rate: Option<f64>) -> St
         );
     }
     let pts = points(&rtt, &x_of, P2.0, P2.1, rmax);
-    if !pts.is_empty() {
+    if pts.is_empty() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">no RTT samples</text>"##,
+            (LEFT + W - RIGHT) / 2.0,
+            (P2.0 + P2.1) / 2.0 + 4.0
+        );
+    } else {
         let _ = writeln!(
             s,
             r##"<polyline fill="none" stroke="#2ca02c" stroke-width="1.5" points="{}"/>"##,
             pts.join(" ")
+        );
+    }
+    for (ts, label) in marks {
+        let x = sx(ts - cap_start);
+        let _ = writeln!(
+            s,
+            r##"<line class="mark" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="#b91c1c" stroke-width="1.5"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#b91c1c">{}</text>"##,
+            P1.0,
+            P2.1,
+            x + 3.0,
+            P1.0 + 12.0,
+            esc(label)
         );
     }
     for (top, bottom) in [P1, P2] {
@@ -362,32 +445,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chart_draws_both_directions_rtt_and_rate() {
-        let series = Series {
+    fn chart_draws_both_directions_rtt_rate_and_loss_on_one_axis() {
+        let c = FlowChart {
             bin_s: 0.5,
-            t0: 0.0,
             c2s_bps: vec![1000, 2000, 0],
-            s2c_bps: vec![900000, 1000000, 1000000],
+            flow: 3,
+            log_gap: None,
+            loss: vec![voipwatch_core::report::chart::LossEpisode {
+                dir: "s2c",
+                end: 100.9,
+                kind: "tcp",
+                packets: 4,
+                start: 100.6,
+            }],
+            loss_more: 0,
+            rate_truncated: false,
             rtt_ms: vec![Some(10.0), None, Some(40.5)],
+            s2c_bps: vec![900000, 1000000, 1000000],
+            t0: 100.0,
         };
+        let marks = [(100.7, "#0".to_string())];
         let svg = chart(
             "flow 3: a → b (tcp)",
-            "throttling_policer",
-            &series,
+            "#0 throttling_policer",
+            &c,
+            90.0,
             Some(1e6),
+            &marks,
         );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<polyline").count(), 3);
         assert!(svg.contains("estimated rate 1.0 Mbit/s"));
         assert!(svg.contains("a → b"));
+        // One band per panel for the loss episode, the finding marked, time from the capture's start.
+        assert_eq!(svg.matches("class=\"loss\"").count(), 2);
+        assert_eq!(svg.matches("class=\"mark\"").count(), 1);
+        assert!(
+            svg.contains(">10.5</text>") || svg.contains(">11</text>"),
+            "{svg}"
+        );
         // Deterministic.
         assert_eq!(
             svg,
             chart(
                 "flow 3: a → b (tcp)",
-                "throttling_policer",
-                &series,
-                Some(1e6)
+                "#0 throttling_policer",
+                &c,
+                90.0,
+                Some(1e6),
+                &marks
             )
         );
     }
@@ -428,6 +534,10 @@ mod tests {
         assert_eq!(files.len(), 1, "{files:?}");
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(svg.contains("throttling_policer") && svg.contains("estimated rate"));
+        assert!(
+            svg.contains("class=\"loss\""),
+            "the policer's losses are shaded"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

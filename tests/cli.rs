@@ -449,9 +449,16 @@ fn lang_gives_french_and_arabic_verdicts_and_follows_the_locale() {
     assert!(fr.contains("Les appels WhatsApp ont été bloqués."), "{fr}");
     assert!(fr.contains("rien n'est revenu"), "{fr}");
     assert!(fr.contains("Autre explication possible"), "{fr}");
+    // The flows table and the call line are French too (issue 15).
+    assert!(fr.contains("SERVEUR") && fr.contains("OCTETS →/←"), "{fr}");
+    assert!(
+        fr.contains("WhatsApp appel") && fr.contains("[BLOQUÉ]"),
+        "{fr}"
+    );
     let ar = run(&["--lang=ar"], None);
     assert!(ar.contains("حُظرت مكالمات WhatsApp."), "{ar}");
     assert!(ar.contains("\u{2066}9.9 ثانية\u{2069}"), "{ar}");
+    assert!(ar.contains("الخادم") && ar.contains("المحتوى"), "{ar}");
     assert_eq!(
         run(&[], Some("fr_FR.UTF-8")),
         fr,
@@ -530,15 +537,21 @@ fn plot_draws_call_timelines_and_says_when_there_is_nothing() {
         svg.contains("udp_media_blocked"),
         "the blocking finding is marked"
     );
+    // The blocked flow gets its throughput/RTT picture too (issue 15).
+    let flow = std::fs::read_to_string(dir.join("flow-1.svg")).expect("the blocked flow's chart");
+    assert!(
+        flow.contains("udp_media_blocked") && flow.contains("seconds since the capture started"),
+        "{flow}"
+    );
     let none = run(&[
         "analyze",
         "--plot",
         dir.to_str().unwrap(),
-        root.join("captures/dns_bogon.pcap").to_str().unwrap(),
+        root.join("captures/tcp_download.pcap").to_str().unwrap(),
     ]);
     let e = String::from_utf8_lossy(&none.stderr);
     assert!(
-        e.contains("--plot: nothing to draw for dns_bogon.pcap"),
+        e.contains("--plot: nothing to draw for tcp_download.pcap"),
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);

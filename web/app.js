@@ -1,7 +1,7 @@
 // voipwatch page: file input → module worker (WebAssembly engine) → report rendering.
 // Plain ES module, DOM built with textContent only (no innerHTML), so a strict CSP holds.
 import { LANGS, RTL, STRINGS, format } from "./i18n.js";
-import { lineChart, si } from "./charts.js";
+import { flowTimeChart, lineChart, si } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUSES = ["blocked", "throttled", "degraded", "inconclusive", "ok"];
@@ -251,6 +251,7 @@ function finished(file, m, wallMs) {
   $("upload").hidden = true;
   render();
   $("results").hidden = false;
+  renderCharts(report); // now that the box has its width
   document.body.dataset.complete = String(!!cap.complete);
   document.body.dataset.mbps = String(m.ms > 0 ? (m.total / 1e6) / (m.ms / 1000) : 0);
   document.body.dataset.engineMbps = String(m.engineMs > 0 ? (m.total / 1e6) / (m.engineMs / 1000) : 0);
@@ -305,9 +306,12 @@ function renderLimits(r) {
   const box = $("limits");
   const ls = (r.capture && r.capture.limits) || [];
   if (!ls.length) { box.hidden = true; box.replaceChildren(); return; }
-  box.replaceChildren(h("p", { text: t("limits_hit") }), h("ul", {}, ls.map((l) => h("li", { "data-testid": "limit", "data-limit": l.limit },
-    h("code", { text: `${l.limit} (${num(l.max)})` }), " ",
-    h("span", { class: "engine-text", lang: "en", dir: "ltr", text: l.effect }),
+  // The engine's plain sentence in the page's language; its English detail after it.
+  const plain = msgs().limits || [];
+  box.replaceChildren(h("p", { text: t("limits_hit") }), h("ul", {}, ls.map((l, i) => h("li", { "data-testid": "limit", "data-limit": l.limit },
+    h("code", { dir: "ltr", text: `${l.limit} (${num(l.max)})` }), " ",
+    plain[i] ? h("span", { dir: "auto", "data-testid": "limit-plain", text: plain[i] }) : null, plain[i] && lang !== "en" ? " " : null,
+    !plain[i] || lang !== "en" ? h("span", { class: "engine-text", lang: "en", dir: "ltr", text: plain[i] ? `(${l.effect})` : l.effect }) : null,
     (l.flows && l.flows.length) ? h("span", { class: "meta", text: ` — ${t("flows_n", { n: num(l.flow_count) })}` }) : null))));
   box.hidden = false;
 }
@@ -352,6 +356,11 @@ function renderAnswer(r) {
   h("p", { class: "headline" }, badge(v.status), " ", h("strong", { dir: "auto", text: l.headline || v.summary })),
   l.because ? h("p", { class: "because", dir: "auto", "data-testid": "because" }, l.because,
     typeof l.lead === "number" ? h("a", { href: `#finding-${l.lead}`, class: "ref", text: ` #${l.lead + 1}` }) : null) : null,
+  // The facts that carry the lead finding (the engine's `fact.*` messages): why, not only what.
+  (() => {
+    const facts = (typeof l.lead === "number" && (loc.findings || [])[l.lead] && loc.findings[l.lead].facts) || [];
+    return facts.length ? h("ul", { class: "facts", "data-testid": "facts" }, facts.map((f) => h("li", { dir: "auto", text: f }))) : null;
+  })(),
   l.caveat ? h("p", { class: "caveat", dir: "auto", text: t("caveat", { text: l.caveat }) }) : null,
   h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }),
     h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary })),
@@ -371,15 +380,21 @@ function renderVerdicts(r) {
   }
   // Worst first, stable otherwise (the report's own order).
   const rank = (s) => { const i = STATUSES.indexOf(s); return i < 0 ? STATUSES.length : i; };
+  const loc = msgs().verdicts || [];
+  const idx = new Map((r.verdicts || []).map((v, i) => [v, i]));
   vs.sort((a, b) => rank(a.status) - rank(b.status));
-  box.replaceChildren(...vs.map((v) => h("article", {
+  box.replaceChildren(...vs.map((v) => { const l = loc[idx.get(v)] || {}; return h("article", {
     class: `verdict s-${v.status}`, "data-testid": "verdict", "data-app": v.app, "data-status": v.status, "data-service": v.service,
   },
   h("header", {}, h("strong", { class: "app", text: appLabel(v.app) }), " ", h("span", { class: "service", text: serviceLabel(v.service) }), " ", badge(v.status)),
-  h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary }),
+  // The reader's language first; the engine's detailed English sentence folded under it.
+  l.headline && lang !== "en" ? h("p", { class: "plain", dir: "auto", text: l.headline }) : null,
+  l.headline && lang !== "en"
+    ? h("details", { class: "tech" }, h("summary", { text: t("technical_detail") }), h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary }))
+    : h("p", { class: "engine-text", lang: "en", dir: "ltr", text: v.summary }),
   (v.calls && v.calls.length) ? h("p", { class: "meta", text: v.calls.map((id) => t("call_n", { id })).join(", ") }) : null,
   (v.findings && v.findings.length) ? h("p", { class: "meta" }, ...v.findings.map((i) => h("a", { href: `#finding-${i}`, class: "ref", text: `#${i + 1}` }))) : null,
-  )));
+  ); }));
 }
 
 function renderCalls(r) {
@@ -454,7 +469,7 @@ function callTimeline(c, r) {
     svg.append(s("line", { x1: at, x2: at, y1: top - 4, y2: top + 2 * lane + 12, class: "mark", "data-testid": "finding-mark" }));
     svg.append(s("text", { x: Math.min(at + 3, W - 70), y: H - 10, class: "tick" }, t("timeline_finding", { n: i + 1 })));
   });
-  svg.append(s("text", { x: W - R, y: H - 1, class: "axis-label", "text-anchor": "end" }, `${t("timeline_axis")}: 0 – ${(t1 - t0).toFixed(1)}`));
+  svg.append(s("text", { x: W - R, y: H - 1, class: "axis-label", "text-anchor": "end" }, `${t("timeline_axis")}${lang === "fr" ? "\u00a0:" : ":"} 0 – ${(t1 - t0).toLocaleString(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })}`));
   return h("figure", { class: "chart-box", dir: "ltr" }, svg);
 }
 
@@ -466,13 +481,14 @@ function callQuality(c) {
   return h("div", { class: "table-wrap" }, h("table", { class: "quality", "data-testid": "call-quality" },
     h("caption", { text: t("quality") }),
     h("thead", {}, h("tr", {}, ...["q_dir", "q_packets", "q_loss", "q_jitter", "q_mos", "q_codec"].map((k) => h("th", { text: t(k) })))),
-    h("tbody", {}, streams.map((st) => h("tr", { "data-dir": st.dir },
-      h("td", { text: sentByClient(current.report, st.flow, st.dir, c.client) ? t("timeline_up", { client: c.client }) : t("timeline_down", { client: c.client }) }),
+    h("tbody", {}, streams.map((st) => { const sent = sentByClient(current.report, st.flow, st.dir, c.client); return h("tr", { "data-dir": st.dir, "data-sent": String(sent) },
+      h("td", { text: sent ? t("timeline_up", { client: c.client }) : t("timeline_down", { client: c.client }) }),
       h("td", { text: num(st.packets) }),
       h("td", { text: fmt(st.loss_pct, " %") }),
       h("td", { text: fmt(st.jitter_ms, " ms") }),
-      h("td", { text: fmt(typeof st.mos === "number" ? st.mos : (streams.length === 1 ? c.media.mos : null), "") }),
-      h("td", { text: typeof st.payload_type === "number" ? String(st.payload_type) : "–" }))))));
+      // MOS is the engine's per direction (mos_out: what the client sent, mos_in: what it got).
+      h("td", { "data-testid": "mos", text: fmt(typeof st.mos === "number" ? st.mos : (sent ? c.media.mos_out : c.media.mos_in) ?? (streams.length === 1 ? c.media.mos : null), "") }),
+      h("td", { text: typeof st.payload_type === "number" ? String(st.payload_type) : "–" })); }))));
 }
 
 function evidenceTable(ev, flowOf) {
@@ -535,37 +551,54 @@ function flaggedFlowIds(r) {
   return ids;
 }
 
-/** Flagged flows with a time series: the first finding per flow whose evidence carries one. */
-function chartSeries(r) {
-  const out = new Map();
-  (r.findings || []).forEach((f, i) => {
-    const s = f.evidence && f.evidence.series;
-    if (f.flow === null || f.flow === undefined || !s || typeof s !== "object" || out.has(f.flow)) return;
-    out.set(f.flow, { flow: f.flow, finding: i, series: s, rate: typeof f.evidence.rate_bps === "number" ? f.evidence.rate_bps : null });
-  });
-  return [...out.values()];
+/** The width the flow charts are drawn at: their box's (user units = CSS px). */
+function chartWidth() {
+  const box = $("charts"), main = document.querySelector("main");
+  const avail = box.clientWidth > 0 ? box.clientWidth - 16 : (main ? main.clientWidth : 640) - 48;
+  return Math.round(Math.min(720, Math.max(300, avail)));
 }
 
+/** The throughput/RTT chart of every flow a finding cites (`charts` of the report: blocking
+ * and throttling alike), the estimated rate of a throttling finding as a line, the flow's
+ * findings marked at their time. */
 function renderCharts(r) {
   const box = $("charts");
-  const list = chartSeries(r);
-  if (!list.length) { box.replaceChildren(h("p", { class: "empty", text: t("no_charts") })); return; }
-  box.replaceChildren(...list.map((c) => {
-    const s = c.series;
-    const bin = s.bin_s > 0 ? s.bin_s : 0.5;
-    const pts = (arr) => (Array.isArray(arr) ? arr : []).map((y, i) => [i * bin, typeof y === "number" ? y : 0]);
-    const thr = lineChart(
-      [{ label: t("chart_up"), cls: "up", points: pts(s.c2s_bps) }, { label: t("chart_down"), cls: "down", points: pts(s.s2c_bps) }],
-      { title: t("chart_throughput", { id: c.flow }), xLabel: t("chart_time"),
+  const list = Array.isArray(r.charts) ? r.charts : [];
+  if (!list.length) { box.replaceChildren(h("p", { class: "empty", "data-testid": "no-charts", text: t("no_charts") })); return; }
+  const capStart = (r.capture && typeof r.capture.first_ts === "number") ? r.capture.first_ts : (list[0].t0 || 0);
+  // Drawn at the width it is shown at (user units = CSS px), so its text is never scaled down.
+  const width = chartWidth();
+  box.dataset.width = String(width);
+  const fs = r.findings || [];
+  const cited = new Set(fs.filter((f) => f.flow !== null && f.flow !== undefined && f.severity !== "info").map((f) => f.flow));
+  const omitted = cited.size - list.length;
+  box.replaceChildren(...(omitted > 0 ? [h("p", { class: "note", "data-testid": "charts-omitted", text: t("chart_omitted", { n: num(omitted), max: num(list.length) }) })] : []), ...list.map((c) => {
+    const about = [];
+    fs.forEach((f, i) => { if (f.flow === c.flow && f.severity !== "info") about.push(i); });
+    const rateF = about.map((i) => fs[i]).find((f) => f.evidence && typeof f.evidence.rate_bps === "number");
+    const rate = rateF ? rateF.evidence.rate_bps : undefined;
+    const svg = flowTimeChart(c, {
+      capStart, width, rate,
+      title: t("chart_flow", { id: c.flow }),
+      labels: {
+        bps: t("chart_bps"), rttUnit: t("chart_rtt_ms"), noRtt: t("chart_no_rtt"), time: t("chart_time_capture"),
         // The rate is isolated (U+2066 … U+2069) so it stays one left-to-right run in Arabic.
-        hline: c.rate !== null ? { y: c.rate, label: t("chart_rate_line", { rate: `\u2066${si(c.rate)}bit/s\u2069` }) } : undefined },
-    );
-    const rtt = (Array.isArray(s.rtt_ms) ? s.rtt_ms : []).map((y, i) => [i * bin, y]).filter(([, y]) => typeof y === "number");
-    const rttChart = rtt.length
-      ? lineChart([{ label: "RTT", cls: "rtt", points: rtt }], { title: t("chart_rtt", { id: c.flow }), xLabel: t("chart_time") })
-      : h("p", { class: "empty", text: `${t("chart_rtt", { id: c.flow })}: ${t("chart_no_rtt")}` });
-    return h("figure", { class: "chart-box", id: `chart-${c.flow}`, "data-testid": "chart", "data-flow": String(c.flow), dir: "ltr" },
-      thr, rttChart, h("figcaption", {}, h("a", { href: `#finding-${c.finding}`, class: "ref", text: `#${c.finding + 1}` })));
+        rate: rate !== undefined ? t("chart_rate_line", { rate: `\u2066${si(rate)}bit/s\u2069` }) : "",
+      },
+      marks: about.filter((i) => typeof fs[i].ts === "number").map((i) => ({ ts: fs[i].ts, label: `#${i + 1}` })),
+    });
+    const lost = (c.loss || []).reduce((n, l) => n + (l.packets || 0), 0) + (c.loss_more || 0);
+    const key = (cls, label) => h("span", { class: "key" }, h("span", { class: `swatch ${cls}` }), label);
+    return h("figure", { class: "chart-box", id: `chart-${c.flow}`, "data-testid": "chart", "data-flow": String(c.flow), "data-loss": String((c.loss || []).length) },
+      h("div", { dir: "ltr" }, svg),
+      h("figcaption", {},
+        h("p", { class: "chart-legend" }, key("up", t("chart_up")), key("down", t("chart_down")), key("rtt", t("chart_rtt_key")),
+          key("loss", t("chart_loss_key")), c.log_gap ? key("log-gap", t("chart_gap_key")) : null),
+        h("p", { class: "meta" }, (c.loss || []).length
+          ? t("chart_loss_summary", { n: num((c.loss || []).length), packets: num(lost) })
+          : t("chart_no_loss"),
+        c.rate_truncated ? ` ${t("chart_rate_cut")}` : "", " ",
+        ...about.map((i) => h("a", { href: `#finding-${i}`, class: "ref", text: `#${i + 1}` })))));
   }));
 }
 
@@ -846,6 +879,15 @@ function start() {
     sort = sort.key === b.dataset.key ? { key: sort.key, asc: !sort.asc } : { key: b.dataset.key, asc: true };
     flowPageNo = 0;
     renderFlows();
+  });
+  // The charts are drawn at the page's width (legible text on a phone): redraw on a resize.
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      // Only a change of width redraws (a full-page screenshot or print changes the height).
+      if (current && current.report && Math.abs(chartWidth() - Number($("charts").dataset.width || 0)) > 8) renderCharts(current.report);
+    }, 150);
   });
   setState("idle");
 }

@@ -86,3 +86,96 @@ export function lineChart(series, opts) {
   }
   return svg;
 }
+
+/**
+ * Throughput and RTT of one flow stacked on ONE time axis (seconds since the capture started),
+ * the loss episodes shaded across both panels, the span the packet log did not keep hatched,
+ * and the moments of the flow's findings marked. `width` is the drawing's width in CSS pixels
+ * (the container's), so 11 px text stays 11 px on a phone instead of being scaled down.
+ * c: { t0, bin_s, c2s_bps, s2c_bps, rtt_ms, loss: [{start, end, dir, kind, packets}], log_gap }
+ * opts: { capStart, width, title, labels: {up, down, rtt, time, loss, gap, noRtt, rate}, rate?, marks: [{ts, label}] }
+ */
+export function flowTimeChart(c, opts) {
+  const W = Math.round(Math.max(300, Math.min(720, opts.width || 640)));
+  const narrow = W < 480;
+  const L = narrow ? 40 : 52, R = 8, T = 34, P1 = narrow ? 120 : 140, GAP = 26, P2 = narrow ? 70 : 80, B = 34;
+  const H = T + P1 + GAP + P2 + B;
+  const bin = c.bin_s > 0 ? c.bin_s : 0.1;
+  const n = Math.max((c.c2s_bps || []).length, (c.s2c_bps || []).length, 1);
+  const off = (c.t0 || 0) - (opts.capStart || c.t0 || 0); // the flow's start on the capture's clock
+  const x0 = off, x1 = off + n * bin;
+  const sx = (t) => L + ((Math.min(Math.max(t, x0), x1) - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart timechart", role: "img", "aria-label": opts.title, "data-testid": "time-chart" });
+  svg.appendChild(el("title", {}, opts.title));
+  const rtl = document.documentElement.dir === "rtl";
+  // "start" is the right edge in right-to-left text.
+  svg.appendChild(el("text", { x: rtl ? W - R : L, y: 14, class: "chart-title", "text-anchor": "start", direction: rtl ? "rtl" : "ltr" }, opts.title));
+  const top1 = T, bot1 = T + P1, top2 = bot1 + GAP, bot2 = top2 + P2;
+  // Bands first (under the lines): losses and the unlogged span, across both panels.
+  if (c.log_gap) {
+    const a = sx(c.log_gap[0] - (opts.capStart || 0)), b = sx(c.log_gap[1] - (opts.capStart || 0));
+    for (const [y0, y1] of [[top1, bot1], [top2, bot2]]) svg.appendChild(el("rect", { x: a, y: y0, width: Math.max(1, b - a), height: y1 - y0, class: "log-gap", "data-testid": "log-gap" }));
+  }
+  for (const l of c.loss || []) {
+    const a = sx(l.start - (opts.capStart || 0)), b = sx(l.end - (opts.capStart || 0));
+    for (const [y0, y1] of [[top1, bot1], [top2, bot2]]) {
+      svg.appendChild(el("rect", { x: a - 1, y: y0, width: Math.max(2, b - a + 2), height: y1 - y0, class: `loss loss-${l.dir}`, "data-testid": "loss-band", "data-dir": l.dir, "data-kind": l.kind },
+      ));
+    }
+  }
+  const pts = (arr) => (Array.isArray(arr) ? arr : []).map((y, i) => [off + (i + 0.5) * bin, y]);
+  const up = pts(c.c2s_bps).map(([t, y]) => [t, typeof y === "number" ? y : 0]);
+  const down = pts(c.s2c_bps).map(([t, y]) => [t, typeof y === "number" ? y : 0]);
+  const rtt = pts(c.rtt_ms).filter(([, y]) => typeof y === "number");
+  let ymax = 0;
+  for (const [, y] of up.concat(down)) ymax = Math.max(ymax, y);
+  if (typeof opts.rate === "number") ymax = Math.max(ymax, opts.rate);
+  ymax = niceMax(ymax);
+  let rmax = 0;
+  for (const [, y] of rtt) rmax = Math.max(rmax, y);
+  rmax = niceMax(rmax);
+  const panel = (top, bot, max, unit) => {
+    const sy = (y) => bot - (y / max) * (bot - top);
+    const all = intervals(max);
+    const k = narrow && all === 4 ? 2 : all; // round steps, fewer of them when narrow
+    for (let i = 0; i <= k; i++) {
+      const y = (max * i) / k;
+      svg.appendChild(el("line", { x1: L, x2: W - R, y1: sy(y), y2: sy(y), class: "grid" }));
+      svg.appendChild(el("text", { x: L - 4, y: sy(y) + 4, class: "tick", "text-anchor": "end" }, si(y)));
+    }
+    svg.appendChild(el("text", { x: L, y: top - 4, class: "tick", "text-anchor": "start" }, unit));
+    svg.appendChild(el("rect", { x: L, y: top, width: W - L - R, height: bot - top, class: "frame" }));
+    return sy;
+  };
+  const sy1 = panel(top1, bot1, ymax, opts.labels.bps);
+  const sy2 = panel(top2, bot2, rmax, opts.labels.rttUnit);
+  const line = (points, cls, sy) => {
+    if (!points.length) return;
+    const d = points.map(([t, y], i) => `${i ? "L" : "M"}${sx(t).toFixed(1)},${sy(y).toFixed(1)}`).join("");
+    svg.appendChild(el("path", { d, class: `series ${cls}` }));
+    if (points.length === 1) svg.appendChild(el("circle", { cx: sx(points[0][0]), cy: sy(points[0][1]), r: 2.5, class: `dot ${cls}` }));
+  };
+  line(down, "down", sy1);
+  line(up, "up", sy1);
+  line(rtt, "rtt", sy2);
+  if (!rtt.length) svg.appendChild(el("text", { x: (L + W - R) / 2, y: (top2 + bot2) / 2 + 4, class: "tick", "text-anchor": "middle", direction: rtl ? "rtl" : "ltr" }, opts.labels.noRtt));
+  if (typeof opts.rate === "number") {
+    svg.appendChild(el("line", { x1: L, x2: W - R, y1: sy1(opts.rate), y2: sy1(opts.rate), class: "hline" }));
+    svg.appendChild(el("text", { x: W - R - 2, y: sy1(opts.rate) - 4, class: "tick", "text-anchor": "end", direction: rtl ? "rtl" : "ltr" }, opts.labels.rate));
+  }
+  for (const m of opts.marks || []) {
+    const at = sx(m.ts - (opts.capStart || 0));
+    svg.appendChild(el("line", { x1: at, x2: at, y1: top1, y2: bot2, class: "mark", "data-testid": "chart-mark" }));
+    svg.appendChild(el("text", { x: Math.min(at + 3, W - R - 20), y: top1 + 12, class: "tick mark-label" }, m.label));
+  }
+  // The shared time axis, under the RTT panel.
+  const span = x1 - x0;
+  const k = narrow ? 4 : 6;
+  const step = niceMax(span / k) || 1;
+  for (let t = Math.ceil(x0 / step) * step; t <= x1 + 1e-9; t += step) {
+    svg.appendChild(el("line", { x1: sx(t), x2: sx(t), y1: bot2, y2: bot2 + 4, class: "grid" }));
+    svg.appendChild(el("text", { x: sx(t), y: bot2 + 15, class: "tick", "text-anchor": "middle" }, si(Math.round(t * 1000) / 1000)));
+  }
+  svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 3, class: "axis-label", "text-anchor": "middle", direction: rtl ? "rtl" : "ltr" }, opts.labels.time));
+  return svg;
+}

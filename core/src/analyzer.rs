@@ -255,6 +255,7 @@ impl Analyzer {
         for f in &mut findings {
             f.filter = report::filter::finding_filter(f, &plain);
         }
+        let charts = report::chart::charts(&findings, &flows, self.cfg.flow.rate_bin);
         let plan = (keep == Keep::Plan).then(|| crate::evidence_pack::Plan::new(&findings, &flows));
         let mut verdicts = verdict::judge(&flows, &mut calls, &findings);
         let mut limits = report::limits::limits(&plain, &self.cfg.flow, untracked, memory_refused);
@@ -339,6 +340,7 @@ impl Analyzer {
             calls,
             findings,
             verdicts,
+            charts,
         };
         (report, flows, plan)
     }

@@ -143,7 +143,15 @@ pub struct RtpStats {
     pub clock_rate: u32,
     pub first_ts: f64,
     pub last_ts: f64,
+    /// Loss bursts in arrival order: (arrival of the packet after the gap, s; packets
+    /// missing), the first [`MAX_GAP_TIMES`] of them (the charts' loss episodes; not in the
+    /// JSON row, whose totals are `loss_bursts` and `lost`).
+    #[serde(skip)]
+    pub gaps: Vec<(f64, u64)>,
 }
+
+/// Most loss bursts of an RTP stream whose times are kept ([`RtpStats::gaps`]).
+pub const MAX_GAP_TIMES: usize = 256;
 
 /// The labels of one flow: what it carries, how sure we are, why, and the cross-flow link
 /// facts that call grouping and the detectors read. Built by the classifiers (through these

@@ -114,6 +114,21 @@ pub fn utc(ts: f64) -> String {
     )
 }
 
+/// A number as [`count`], [`size`] or [`duration`] printed it, in `lang`'s typography: French
+/// groups thousands with a narrow no-break space and writes the decimal comma.
+fn num_in(s: String, lang: Lang) -> String {
+    if lang != Lang::Fr {
+        return s;
+    }
+    s.chars()
+        .map(|c| match c {
+            ',' => '\u{202f}',
+            '.' => ',',
+            c => c,
+        })
+        .collect()
+}
+
 /// The CLI message `id` in `lang`, its parameters given as text already escaped.
 fn say(id: &'static str, lang: Lang, params: &[(&'static str, String)]) -> String {
     let m = Message {
@@ -133,7 +148,7 @@ fn counted_in(n: u64, noun: &str, lang: Lang) -> String {
     } else {
         format!("cli.{noun}s")
     };
-    format!("{} {}", count(n), word(&id, lang))
+    format!("{} {}", num_in(count(n), lang), word(&id, lang))
 }
 
 fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
@@ -141,7 +156,7 @@ fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
     if let Some(kind) = c.media.kind {
         parts.push(kind.as_str().to_string());
     }
-    parts.push(duration(c.last_ts - c.first_ts));
+    parts.push(num_in(duration(c.last_ts - c.first_ts), lang));
     match (c.media.mos, c.media.mos_in, c.media.mos_out) {
         // The two directions differ by a grade: say which one was bad.
         (Some(_), Some(i), Some(o)) if (i - o).abs() >= 1.0 => {
@@ -156,7 +171,11 @@ fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
     }
     let mut s = format!("{} ({})", c.app.name(), parts.join(", "));
     if c.status != Status::Ok {
-        let _ = write!(s, " [{}]", c.status.as_str().to_uppercase());
+        let _ = write!(
+            s,
+            " [{}]",
+            word(&format!("status.{}", c.status.as_str()), lang).to_uppercase()
+        );
     }
     s
 }
@@ -198,7 +217,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             say(
                 "cli.span",
                 lang,
-                &[("dur", duration(b - a)), ("start", utc(a))]
+                &[("dur", num_in(duration(b - a), lang)), ("start", utc(a))]
             )
         ),
         _ => String::new(),
@@ -219,7 +238,7 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             format!(" [{}]", c.linktypes.join(", "))
         },
         counted_in(c.packets, "packet", lang),
-        size(c.bytes),
+        num_in(size(c.bytes), lang),
         counted_in(c.flows, "flow", lang),
         span
     );
@@ -247,15 +266,21 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     for l in &c.limits {
         let flows = match l.flow_count {
             0 => String::new(),
-            1 => " (1 flow)".to_string(),
-            n => format!(" ({} flows)", count(n)),
+            n => format!(" ({})", counted_in(n, "flow", lang)),
+        };
+        // English keeps the engine's detailed sentence; French and Arabic the message.
+        let effect = if lang == Lang::En {
+            format!("{}.", l.effect)
+        } else {
+            localized(&l.message(), lang).unwrap_or_else(|| format!("{}.", l.effect))
         };
         let _ = writeln!(
             s,
-            "LIMIT {} = {}{flows}: {}.",
+            "{} {} = {}{flows}{} {effect}",
+            word("cli.limit", lang),
             l.limit,
-            count(l.max),
-            l.effect
+            num_in(count(l.max), lang),
+            colon(lang)
         );
     }
 
@@ -326,9 +351,10 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     if !r.findings.is_empty() {
         let _ = writeln!(
             s,
-            "\n{} ({}):",
+            "\n{} ({}){}",
             word("label.findings", lang),
-            r.findings.len()
+            r.findings.len(),
+            colon(lang)
         );
         for (i, f) in r.findings.iter().enumerate() {
             let flow = f
@@ -343,12 +369,12 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
             };
             let _ = writeln!(
                 s,
-                "  #{i} [{}] {} ({}, {} {:.2}): {}{}",
-                f.severity,
+                "  #{i} [{}] {} ({}, {} {}): {}{}",
+                word(&format!("severity.{}", f.severity), lang),
                 f.kind,
                 flow,
                 word("cli.confidence", lang),
-                f.confidence,
+                num_in(format!("{:.2}", f.confidence), lang),
                 if lang == Lang::En {
                     esc(&f.summary).into_owned()
                 } else {
@@ -375,11 +401,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     let trouble: Vec<String> = c
         .decode_errors
         .iter()
-        .map(|(k, v)| format!("{} ×{}", esc(k), count(*v)))
+        .map(|(k, v)| format!("{} ×{}", esc(k), num_in(count(*v), lang)))
         .chain(
             c.anomalies
                 .iter()
-                .map(|(k, v)| format!("{} ×{}", esc(k), count(*v))),
+                .map(|(k, v)| format!("{} ×{}", esc(k), num_in(count(*v), lang))),
         )
         .collect();
     if !trouble.is_empty() {
@@ -396,7 +422,11 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
         let _ = writeln!(
             s,
             "{}",
-            say("cli.flow_cap", lang, &[("n", count(c.untracked_packets))])
+            say(
+                "cli.flow_cap",
+                lang,
+                &[("n", num_in(count(c.untracked_packets), lang))]
+            )
         );
     }
 
@@ -437,18 +467,9 @@ pub fn render_lang(r: &Report, filter: FlowFilter, lang: Lang) -> String {
     );
     let table: Vec<[String; 10]> = rows.iter().map(|f| flow_row(f, &flagged, lang)).collect();
     let header = [
-        "ID",
-        "L4",
-        "CLIENT",
-        "SERVER",
-        "PKTS →/←",
-        "BYTES →/←",
-        "DUR",
-        "STATE",
-        "HISTORY",
-        "WHAT",
+        "id", "l4", "client", "server", "packets", "bytes", "duration", "state", "history", "what",
     ]
-    .map(String::from);
+    .map(|c| word(&format!("cli.col.{c}"), lang).to_string());
     if !table.is_empty() {
         // Column widths fit the data, so IPv4-only captures stay narrow.
         let mut w = [0usize; 10];
@@ -486,7 +507,7 @@ fn flow_row(f: &FlowReport, flagged: &[u32], lang: Lang) -> [String; 10] {
         what.push(app.name().to_string());
     }
     if f.service == voipwatch_core::classify::Service::Call {
-        what.push("call".into());
+        what.push(word("cli.call", lang).to_string());
     }
     if !f.protocols.is_empty() {
         let ids: Vec<&str> = f.protocols.iter().map(|p| p.as_str()).collect();
@@ -507,9 +528,12 @@ fn flow_row(f: &FlowReport, flagged: &[u32], lang: Lang) -> [String; 10] {
         f.transport.to_string(),
         endpoint(f, &f.client),
         endpoint(f, &f.server),
-        format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
-        format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)),
-        duration(f.duration),
+        num_in(
+            format!("{}/{}", count(f.packets.c2s), count(f.packets.s2c)),
+            lang,
+        ),
+        num_in(format!("{}/{}", size(f.bytes.c2s), size(f.bytes.s2c)), lang),
+        num_in(duration(f.duration), lang),
         f.conn_state.to_string(),
         history,
         what.join(" "),
@@ -558,5 +582,27 @@ mod tests {
             text.contains("inconclusive: the file could not be read"),
             "{text}"
         );
+    }
+
+    /// Issue 15: with `--lang`, the LIMIT line says what the cut means in that language.
+    #[test]
+    fn limit_lines_follow_the_language() {
+        let mut r = voipwatch_core::analyzer::analyze_bytes(Default::default(), b"");
+        r.capture.limits.push(voipwatch_core::report::Limit {
+            limit: "rtt_samples_per_flow",
+            max: 10_000,
+            flow_count: 1,
+            flows: vec![3],
+            dropped: 0,
+            effect: "later RTT samples were dropped; RTT facts come from the first ones".into(),
+        });
+        let fr = render_lang(&r, FlowFilter::Auto, Lang::Fr);
+        assert!(
+            fr.contains("LIMITE rtt_samples_per_flow = 10\u{202f}000 (1 flux)\u{a0}: Les mesures de temps aller-retour suivantes de 1 flux ont été écartées"),
+            "{fr}"
+        );
+        let ar = render_lang(&r, FlowFilter::Auto, Lang::Ar);
+        assert!(ar.contains("أُسقطت قياسات زمن الذهاب والإياب"), "{ar}");
+        assert!(!ar.contains("later RTT samples"), "{ar}");
     }
 }

@@ -526,6 +526,9 @@ struct View<'a> {
     calls: &'a [voipwatch_core::report::Call],
     findings: &'a [voipwatch_core::report::Finding],
     verdicts: &'a [voipwatch_core::report::Verdict],
+    /// The charts of the flows the findings cite (absent when none, as in the report).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    charts: &'a [voipwatch_core::report::chart::FlowChart],
     flow_count: usize,
     /// The flows the calls hold (as in the report), so the page can draw each call's timeline
     /// from the client's side (a linked leg's own client may be the far end).
@@ -540,6 +543,7 @@ impl<'a> View<'a> {
             calls: &r.calls,
             findings: &r.findings,
             verdicts: &r.verdicts,
+            charts: &r.charts,
             flow_count: r.flows.len(),
             call_flows: {
                 let ids: std::collections::BTreeSet<u32> = r

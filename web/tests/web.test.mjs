@@ -162,7 +162,7 @@ function showcase() {
   const list = captures();
   const score = (f) => {
     const r = cli(f).report;
-    const charts = (r.findings || []).some((x) => x.evidence && x.evidence.series) ? 4 : 0;
+    const charts = (r.charts || []).some((c) => c.loss.length) ? 4 : 0;
     return charts + ((r.findings || []).length ? 2 : 0) + ((r.verdicts || []).length ? 1 : 0);
   };
   let best = list[0], bestScore = -1;
@@ -196,13 +196,17 @@ test("each capture: verdicts match the CLI's and the JSON download is byte-ident
     for (const v of verdicts) assert.match(v.status, /^(ok|blocked|throttled|degraded|inconclusive)$/);
     const calls = await page.$$eval('[data-testid="call"]', (els) => els.map((e) => ({ app: e.dataset.app, status: e.dataset.status })));
     assert.deepEqual(tally(calls), tally(ref.report.calls || []), `${name}: per-call statuses match`);
-    const seriesFlows = new Set((ref.report.findings || []).filter((f) => f.flow !== null && f.evidence && f.evidence.series).map((f) => f.flow));
+    // Every flow a (non-info) finding cites has its chart, from the report's `charts`.
+    const citedFlows = new Set((ref.report.findings || []).filter((f) => f.flow !== null && f.severity !== "info").map((f) => f.flow));
+    assert.deepEqual((ref.report.charts || []).map((c) => c.flow), [...citedFlows].sort((a, b) => a - b), `${name}: the report charts every cited flow`);
     const charted = await page.$$eval('[data-testid="chart"]', (els) => els.map((e) => Number(e.dataset.flow)));
-    assert.deepEqual(charted.sort((a, b) => a - b), [...seriesFlows].sort((a, b) => a - b), `${name}: one chart per flagged flow with a series`);
-    for (const flow of charted) {
-      const paths = await page.locator(`[data-testid="chart"][data-flow="${flow}"] path.series`).count();
-      assert.ok(paths >= 1, `${name}: flow ${flow} chart has lines`);
+    assert.deepEqual(charted, (ref.report.charts || []).map((c) => c.flow), `${name}: one chart per cited flow`);
+    for (const c of ref.report.charts || []) {
+      const box = page.locator(`[data-testid="chart"][data-flow="${c.flow}"]`);
+      assert.ok(await box.locator("path.series").count() >= 1, `${name}: flow ${c.flow} chart has lines`);
+      assert.equal(await box.locator('[data-testid="loss-band"]').count(), 2 * c.loss.length, `${name}: flow ${c.flow}: each loss episode shaded in both panels`);
     }
+    if (!(ref.report.charts || []).length) assert.equal(await page.locator('[data-testid="no-charts"]').count(), 1, `${name}: says there is no flow to chart`);
     // Identical findings share one element that counts them: the counts add up to the report's.
     const counts = await page.$$eval('[data-testid="finding"]', (els) => els.map((e) => Number(e.dataset.count)));
     assert.equal(counts.reduce((a, b) => a + b, 0), (ref.report.findings || []).length, `${name}: every finding shown, identical ones grouped`);
@@ -405,11 +409,80 @@ test("the answer comes first in the reader's language: headline on a phone's fir
     for (const w of want[lang]) assert.ok(text.includes(w), `${lang}: headline says ${w}: ${text}`);
     const box = await card.boundingBox();
     assert.ok(box && box.y >= 0 && box.y + Math.min(box.height, 120) <= 844, `${lang}: the headline is on the first 390×844 screen (${JSON.stringify(box)})`);
+    // The facts that carry the verdict come with it, in the same language.
+    const facts = await card.locator('[data-testid="facts"] li').allInnerTexts();
+    assert.ok(facts.length >= 1, `${lang}: the facts behind the verdict are listed`);
+    if (lang === "fr") assert.ok(facts.some((f) => f.includes("paquets sont partis après le dernier paquet")), facts.join(" | "));
+    if (lang === "ar") assert.ok(facts.every((f) => /[\u0600-\u06ff]/.test(f)), facts.join(" | "));
     // The engine's technical English sentence is folded away, one click from the headline.
     assert.equal(await card.locator("details.tech .engine-text").isVisible(), false, `${lang}: technical detail folded`);
     await page.screenshot({ path: join(ART, `answer-phone-${lang}.png`), fullPage: false });
   }
   await checkCallTimeline(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("throughput and RTT on one time axis with the loss episodes shaded, for a throttled and a blocked flow, legible on a phone", async () => {
+  for (const [cap, shot] of [["policer_1mbit.pcap", "flow-chart-throttled"], ["udp_media_blackhole.pcap", "flow-chart-blocked"]]) {
+    const file = join(ROOT, "captures", cap);
+    if (!existsSync(file)) { console.log(`# skipped: captures/${cap} absent`); continue; }
+    const ref = cli(file).report;
+    const page = await newPage({ width: 390, height: 844 });
+    assert.equal(await analyzeIn(page, file), "done");
+    assert.equal(await page.locator('[data-testid="no-charts"]').count(), 0, `${cap}: never "no flow to chart" under a flagged flow`);
+    for (const lang of ["en", "fr", "ar"]) {
+      await page.click(`[data-lang="${lang}"]`);
+      const box = page.locator('[data-testid="chart"]').first();
+      const c = ref.charts[0];
+      assert.equal(Number(await box.getAttribute("data-flow")), c.flow);
+      const svg = box.locator('[data-testid="time-chart"]');
+      // One drawing: the two panels share the x axis (one svg, one axis label).
+      assert.equal(await svg.count(), 1);
+      assert.equal(await svg.locator(".axis-label").count(), 1, `${cap} ${lang}: one shared time axis`);
+      assert.ok(await svg.locator("path.series.rtt").count() + await svg.locator("text").filter({ hasText: /RTT|aller|الذهاب/ }).count() >= 1);
+      assert.equal(await svg.locator('[data-testid="loss-band"]').count(), 2 * c.loss.length, `${cap}: loss episodes shaded in both panels`);
+      if (cap.startsWith("policer")) assert.ok(c.loss.length >= 3, `${cap}: the policer's losses are there`);
+      assert.ok(await svg.locator('[data-testid="chart-mark"]').count() >= 1, `${cap}: the finding is marked`);
+      // Legible on a phone: the drawing is not scaled down (text at least 10 CSS px), and fits.
+      const fit = await svg.evaluate((e) => {
+        const vb = e.viewBox.baseVal.width, w = e.getBoundingClientRect().width;
+        const t = e.querySelector(".tick");
+        return { scale: w / vb, right: e.getBoundingClientRect().right, font: parseFloat(getComputedStyle(t).fontSize) * (w / vb) };
+      });
+      assert.ok(fit.scale > 0.9 && fit.font >= 10 && fit.right <= 390 + 0.5, `${cap} ${lang}: legible at 390 px (${JSON.stringify(fit)})`);
+      const legend = await box.locator(".chart-legend").innerText();
+      if (lang === "fr") assert.ok(legend.includes("paquets perdus"), legend);
+      if (lang === "ar") assert.ok(/[\u0600-\u06ff]/.test(legend), legend);
+      await box.scrollIntoViewIfNeeded();
+      await box.screenshot({ path: join(ART, `${shot}-${lang}.png`) });
+    }
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
+
+test("French and Arabic verdict sentences on every lab capture with a verdict: the page says what `voipwatch analyze --lang` says", async () => {
+  const page = await newPage();
+  let checked = 0;
+  for (const file of captures().filter((f) => f.includes("/captures/"))) {
+    const ref = cli(file).report;
+    if (!(ref.verdicts || []).length || !ref.capture.complete) continue;
+    assert.equal(await analyzeIn(page, file), "done");
+    for (const lang of ["fr", "ar"]) {
+      const out = spawnSync(BIN, ["analyze", "--lang", lang, file]).stdout.toString("utf8");
+      await page.click(`[data-lang="${lang}"]`);
+      const heads = await page.$$eval('[data-testid="headline"] .headline strong', (els) => els.map((e) => e.textContent));
+      assert.equal(heads.length, ref.verdicts.length, `${basename(file)} ${lang}: one headline per verdict`);
+      for (const hd of heads) {
+        assert.ok(out.includes(hd), `${basename(file)} ${lang}: the CLI says the page's headline too: ${hd}`);
+        assert.ok(lang !== "ar" || /[\u0600-\u06ff]/.test(hd), `${basename(file)}: the Arabic headline is Arabic: ${hd}`);
+        assert.ok(!ref.verdicts.some((v) => v.summary === hd), `${basename(file)} ${lang}: not the English summary`);
+      }
+    }
+    checked += 1;
+  }
+  assert.ok(checked >= 10, `lab captures checked: ${checked}`);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -422,6 +495,9 @@ async function checkCallTimeline(page) {
   assert.ok(await tl.locator('[data-testid="one-way"]').count() >= 1, "the one-way period is marked");
   assert.ok(await tl.locator('[data-testid="finding-mark"]').count() >= 1, "the blocking finding is marked");
   assert.ok(await page.locator('[data-testid="call-quality"] tr[data-dir="s2c"]').count() >= 1, "quality per direction");
+  // MOS per direction: the received audio was cut (MOS 1), the sent audio was fine.
+  const mos = async (sent) => Number((await page.locator(`[data-testid="call-quality"] tr[data-sent="${sent}"] [data-testid="mos"]`).first().innerText()).replace(",", "."));
+  assert.ok((await mos(false)) < 2 && (await mos(true)) > 3.5, "MOS shown per direction");
   await tl.scrollIntoViewIfNeeded();
   await tl.screenshot({ path: join(ART, "call-timeline.png") });
 }
@@ -441,7 +517,7 @@ test("the printed report carries the capture's SHA-256, the date and the engine 
   await page.emulateMedia({ media: "print" });
   assert.ok(await page.locator('[data-testid="print-head"]').isVisible(), "the head shows in print");
   // No token is broken across lines: each address and the hash keep one line box.
-  const broken = await page.$$eval('[data-testid="print_sha"], #calls bdi', (els) =>
+  const broken = await page.$$eval('[data-testid="print_sha"], #calls bdi, #flows bdi', (els) =>
     els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent));
   assert.deepEqual(broken, [], "no address or hash broken mid-token");
   await page.pdf({ path: join(ART, "evidence-fr.pdf") });
@@ -481,6 +557,10 @@ test("the evidence pack from the page is byte-identical to `voipwatch evidence`,
         const c = spawnSync("tshark", ["-r", await dl.path(), "-T", "fields", "-e", "frame.comment"], { encoding: "utf8" });
         assert.equal(c.status, 0, c.stderr);
         assert.match(c.stdout, /#0 [a-z_]+: /, `${name}: tshark reads the frames' finding comments`);
+        // Every frame a finding cites is in the page's pack, named by its original number.
+        const held = new Set([...c.stdout.matchAll(/original frame (\d+)/g)].map((m) => Number(m[1])));
+        const cited = new Set(cli(file).report.findings.flatMap((f) => f.packets || []));
+        for (const n of cited) assert.ok(held.has(n), `${name}: cited frame ${n} is in the page's pack`);
       }
     }
     if (!shown++) {

@@ -86,6 +86,8 @@ pub struct Stream {
     bursts: u64,
     burst_lost: u64,
     max_burst: u64,
+    /// Arrival and size of the first loss bursts ([`crate::label::MAX_GAP_TIMES`]).
+    gaps: Vec<(Nanos, u64)>,
     last_seq_arrival: Option<(u64, Nanos)>,
     max_delta_ns: i64,
     first_ts: Nanos,
@@ -551,6 +553,7 @@ impl Stream {
             bursts: 0,
             burst_lost: 0,
             max_burst: 0,
+            gaps: Vec::new(),
             last_seq_arrival: None,
             max_delta_ns: 0,
             first_ts: ts,
@@ -599,6 +602,9 @@ impl Stream {
                 self.bursts += 1;
                 self.burst_lost += gap;
                 self.max_burst = self.max_burst.max(gap);
+                if self.gaps.len() < crate::label::MAX_GAP_TIMES {
+                    self.gaps.push((ts, gap));
+                }
             }
             if let Some((seq, at)) = self.last_seq_arrival {
                 if ext == seq + 1 {
@@ -739,6 +745,7 @@ impl Stream {
             clock_rate: self.clock,
             first_ts: secs(self.first_ts),
             last_ts: secs(self.last_ts),
+            gaps: self.gaps.iter().map(|&(t, n)| (secs(t), n)).collect(),
         }
     }
 }

@@ -31,6 +31,20 @@ pub struct Limit {
     pub effect: String,
 }
 
+/// Every limit id [`limits`] and [`work_budget`] can give (each has a `limit.<id>` message).
+pub const IDS: &[&str] = &[
+    "memory",
+    "flows",
+    "packets_per_flow",
+    "packets_total",
+    "rate_bins_per_flow",
+    "rate_bins_total",
+    "rtt_samples_per_flow",
+    "rtt_samples_total",
+    "icmp_errors_per_flow",
+    "work_budget",
+];
+
 /// Most flow ids listed per limit.
 pub const MAX_IDS: usize = 32;
 

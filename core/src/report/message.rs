@@ -255,9 +255,48 @@ templates! {
     "cli.which.voip" => ["VoIP", "VoIP", "VoIP"],
     "cli.which.problem" => ["problem", "à problème", "إشكالية"],
     "cli.which.voip_problem" => ["VoIP and problem", "VoIP et à problème", "VoIP وإشكالية"],
+    // ---- the facts that carry a finding (shown under the answer) ----
+    "fact.rst_ttl" => ["The reset arrived with TTL {rst_ttl}, where the server's own packets arrive with {server_ttl}.", "La réinitialisation est arrivée avec un TTL de {rst_ttl}, alors que les paquets du serveur arrivent avec {server_ttl}.", "وصلت إشارة إعادة التعيين بقيمة TTL {rst_ttl}، بينما تصل حزم الخادم بقيمة {server_ttl}."],
+    "fact.rst_fast" => ["It came {rst_ms} after the request, faster than the server can answer (its round trip is {rtt_ms}).", "Elle est arrivée {rst_ms} après la demande, plus vite que le serveur ne peut répondre (son aller-retour est de {rtt_ms}).", "وصلت بعد {rst_ms} من الطلب، أسرع مما يستطيع الخادم الردّ (زمن ذهابه وإيابه {rtt_ms})."],
+    "fact.rst_race" => ["The real server went on sending after the reset, so it did not send it.", "Le vrai serveur a continué d'envoyer après la réinitialisation : ce n'est donc pas lui qui l'a envoyée.", "واصل الخادم الحقيقي الإرسال بعد إشارة إعادة التعيين، فليس هو من أرسلها."],
+    "fact.sent_unanswered" => ["{sent} packets went out after the other side's last packet, over {silence_s}.", "{sent} paquets sont partis après le dernier paquet de l'autre côté, en {silence_s}.", "خرجت {sent} حزمة بعد آخر حزمة من الطرف الآخر، خلال {silence_s}."],
+    "fact.stun_also" => ["{flows} connection checks to the call servers got no answer either.", "{flows} vérifications de connexion vers les serveurs d'appel n'ont pas non plus reçu de réponse.", "لم تتلقَّ {flows} عمليات تحقق من الاتصال بخوادم المكالمات أي ردّ أيضًا."],
+    "fact.rtp_cut_other" => ["The other direction carried {packets} more packets after the sound stopped.", "L'autre sens a transporté {packets} paquets de plus après l'arrêt du son.", "حمل الاتجاه الآخر {packets} حزمة إضافية بعد توقّف الصوت."],
+    "fact.selective" => ["The capture's other traffic ran at {control_bps} while this flow got {target_bps}: only it was slowed.", "Le reste du trafic de la capture passait à {control_bps} quand ce flux obtenait {target_bps} : lui seul était ralenti.", "كانت بقية حركة التسجيل تجري بمعدل {control_bps} بينما حصل هذا التدفق على {target_bps}: أُبطئ وحده."],
+    "fact.whole_link" => ["The capture's other traffic was as slow ({control_bps}): a slow link, not proof that this flow was singled out.", "Le reste du trafic de la capture était aussi lent ({control_bps}) : un lien lent, pas la preuve que ce flux était visé.", "كانت بقية حركة التسجيل بالبطء نفسه ({control_bps}): وصلة بطيئة، لا دليل على استهداف هذا التدفق."],
+    "fact.policer_losses" => ["{losses} packets were dropped whenever the rate went above it, in {slices} separate bursts.", "{losses} paquets ont été supprimés dès que le débit le dépassait, en {slices} rafales distinctes.", "أُسقطت {losses} حزمة كلما تجاوز المعدل ذلك، في {slices} دفعات منفصلة."],
+    "fact.syns" => ["{syns} connection attempts over {span_s}, none answered.", "{syns} tentatives de connexion en {span_s}, aucune n'a reçu de réponse.", "{syns} محاولات اتصال خلال {span_s}، لم يُردّ على أيٍّ منها."],
+    // ---- limits that cut evidence (capture.limits): what the cut means ----
+    "limit.memory" => ["Memory for more flows could not be reserved: {packets} packets of later flows were not analysed, so no verdict can say ok.", "La mémoire pour d'autres flux n'a pas pu être réservée : {packets} paquets de flux ultérieurs n'ont pas été analysés, aucun verdict ne peut donc dire ok.", "تعذّر حجز ذاكرة لمزيد من التدفقات: لم تُحلَّل {packets} حزمة من تدفقات لاحقة، فلا يمكن لأي حكم أن يقول سليم."],
+    "limit.flows" => ["{packets} packets of flows past the flow cap were not analysed, so no verdict can say ok.", "{packets} paquets de flux au-delà du plafond de flux n'ont pas été analysés, aucun verdict ne peut donc dire ok.", "لم تُحلَّل {packets} حزمة من تدفقات تجاوزت حدّ التدفقات، فلا يمكن لأي حكم أن يقول سليم."],
+    "limit.packets_per_flow" => ["The packet log of {flows} flows kept only their first and last packets: counts, last packets and silences still come from every packet, but throttling and TCP analysis saw only the unbroken start.", "Le journal des paquets de {flows} flux n'a gardé que leurs premiers et derniers paquets : les comptes, derniers paquets et silences viennent toujours de tous les paquets, mais l'analyse du ralentissement et de TCP n'a vu que le début continu.", "احتفظ سجل الحزم لـ {flows} تدفقات بأولى حزمها وآخرها فقط: ما زالت الأعداد وآخر الحزم وفترات الصمت محسوبة من كل الحزم، لكن تحليل الإبطاء وTCP لم يرَ إلا البداية المتصلة."],
+    "limit.packets_total" => ["The capture-wide packet log budget ran out ({flows} flows cut): counts, last packets and silences still come from every packet, but throttling and TCP analysis saw only the unbroken start.", "Le budget global du journal des paquets a été épuisé ({flows} flux coupés) : les comptes, derniers paquets et silences viennent toujours de tous les paquets, mais l'analyse du ralentissement et de TCP n'a vu que le début continu.", "نفدت ميزانية سجل الحزم للتسجيل كله ({flows} تدفقات مقطوعة): ما زالت الأعداد وآخر الحزم وفترات الصمت محسوبة من كل الحزم، لكن تحليل الإبطاء وTCP لم يرَ إلا البداية المتصلة."],
+    "limit.rate_bins_per_flow" => ["The rate series of {flows} flows stops at its longest span: later traffic is counted but not binned.", "La série de débit de {flows} flux s'arrête à sa durée maximale : le trafic suivant est compté mais pas réparti dans le temps.", "تتوقف سلسلة المعدل لـ {flows} تدفقات عند أطول مدة لها: تُعدّ الحركة اللاحقة دون توزيعها زمنيًا."],
+    "limit.rate_bins_total" => ["The capture-wide rate-bin budget ran out ({flows} flows cut): later traffic is counted but not binned.", "Le budget global des intervalles de débit a été épuisé ({flows} flux coupés) : le trafic suivant est compté mais pas réparti dans le temps.", "نفدت ميزانية فترات المعدل للتسجيل كله ({flows} تدفقات مقطوعة): تُعدّ الحركة اللاحقة دون توزيعها زمنيًا."],
+    "limit.rtt_samples_per_flow" => ["Later round-trip-time samples of {flows} flows were dropped: RTT facts come from the first ones.", "Les mesures de temps aller-retour suivantes de {flows} flux ont été écartées : les faits de RTT viennent des premières.", "أُسقطت قياسات زمن الذهاب والإياب اللاحقة لـ {flows} تدفقات: وقائع RTT مأخوذة من القياسات الأولى."],
+    "limit.rtt_samples_total" => ["The capture-wide round-trip-time sample budget ran out ({flows} flows cut): RTT facts come from the first samples.", "Le budget global des mesures de temps aller-retour a été épuisé ({flows} flux coupés) : les faits de RTT viennent des premières mesures.", "نفدت ميزانية قياسات زمن الذهاب والإياب للتسجيل كله ({flows} تدفقات مقطوعة): وقائع RTT مأخوذة من القياسات الأولى."],
+    "limit.icmp_errors_per_flow" => ["Later ICMP errors quoting {flows} flows were counted as flows but not attached to them.", "Les erreurs ICMP suivantes citant {flows} flux ont été comptées comme flux mais pas rattachées à eux.", "عُدّت أخطاء ICMP اللاحقة التي تقتبس {flows} تدفقات كتدفقات دون ربطها بها."],
+    "limit.work_budget" => ["The per-capture work budget ran out: some analyses were skipped on {flows} flows, so their verdicts cannot say ok.", "Le budget de travail de la capture a été épuisé : certaines analyses ont été sautées sur {flows} flux, leurs verdicts ne peuvent donc pas dire ok.", "نفدت ميزانية العمل للتسجيل: تُخطّيت بعض التحليلات على {flows} تدفقات، فلا يمكن لأحكامها أن تقول سليم."],
+    // ---- the CLI's flows table: column headers ----
+    "cli.col.id" => ["ID", "ID", "المعرّف"],
+    "cli.col.l4" => ["L4", "L4", "النقل"],
+    "cli.col.client" => ["CLIENT", "CLIENT", "العميل"],
+    "cli.col.server" => ["SERVER", "SERVEUR", "الخادم"],
+    "cli.col.packets" => ["PKTS →/←", "PAQ. →/←", "الحزم →/←"],
+    "cli.col.bytes" => ["BYTES →/←", "OCTETS →/←", "البايتات →/←"],
+    "cli.col.duration" => ["DUR", "DURÉE", "المدة"],
+    "cli.col.state" => ["STATE", "ÉTAT", "الحالة"],
+    "cli.col.history" => ["HISTORY", "HISTORIQUE", "السجل"],
+    "cli.col.what" => ["WHAT", "CONTENU", "المحتوى"],
+    "cli.call" => ["call", "appel", "مكالمة"],
+    "cli.limit" => ["LIMIT", "LIMITE", "حدّ"],
     // ---- words used by renderers ----
     "app.other" => ["Other traffic", "Autre trafic", "حركة أخرى"],
     "app.capture" => ["The capture", "La capture", "الالتقاط"],
+    "severity.info" => ["info", "info", "معلومة"],
+    "severity.degraded" => ["degraded", "dégradé", "متدهور"],
+    "severity.throttled" => ["throttled", "ralenti", "مُبطَّأ"],
+    "severity.blocked" => ["blocked", "bloqué", "محظور"],
     "status.ok" => ["ok", "ok", "سليم"],
     "status.blocked" => ["blocked", "bloqué", "محظور"],
     "status.throttled" => ["throttled", "ralenti", "مُبطَّأ"],
@@ -652,6 +691,116 @@ pub fn lead_finding(findings: &[Finding], v: &Verdict) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
+impl Finding {
+    /// The two or three facts that carry the finding, as messages (see `fact.*`): shown under
+    /// the answer, so a reader sees why, not only what. Empty for kinds without such facts.
+    pub fn facts(&self) -> Vec<Message> {
+        let mut out = Vec::new();
+        match &self.evidence {
+            Evidence::Rst(e) => {
+                if e.basis == "conclusive" {
+                    out.push(Message::new("fact.rst_race"));
+                }
+                if e.fingerprint_families.contains(&"ttl") {
+                    if let (Some(r), Some(t)) = (e.rsts.first(), e.sender_ttl) {
+                        out.push(
+                            Message::new("fact.rst_ttl")
+                                .with("rst_ttl", u64::from(r.ttl))
+                                .with("server_ttl", u64::from(t)),
+                        );
+                    }
+                }
+                if let (Some(r), Some(h)) = (e.rst_response_ms, e.handshake_rtt_ms) {
+                    if r < h / 2.0 {
+                        out.push(
+                            Message::new("fact.rst_fast")
+                                .with("rst_ms", r)
+                                .with("rtt_ms", h),
+                        );
+                    }
+                }
+            }
+            Evidence::TlsSniReset(e) => {
+                if e.rst_ttl != e.server_ttl {
+                    out.push(
+                        Message::new("fact.rst_ttl")
+                            .with("rst_ttl", u64::from(e.rst_ttl))
+                            .with("server_ttl", u64::from(e.server_ttl)),
+                    );
+                }
+                if let (true, Some(h)) = (e.faster_than_half_rtt, e.handshake_rtt_ms) {
+                    out.push(
+                        Message::new("fact.rst_fast")
+                            .with("rst_ms", e.rst_delay_ms)
+                            .with("rtt_ms", h),
+                    );
+                }
+            }
+            Evidence::UdpMediaBlocked(e) => {
+                if !e.never_answered {
+                    out.push(
+                        Message::new("fact.sent_unanswered")
+                            .with("sent", e.sent_after_silence)
+                            .with("silence_s", e.silence_s),
+                    );
+                }
+                if !e.stun_unanswered_flows.is_empty() {
+                    out.push(
+                        Message::new("fact.stun_also").with("flows", e.stun_unanswered_flows.len()),
+                    );
+                }
+            }
+            Evidence::RtpCut(e) => out.push(
+                Message::new("fact.rtp_cut_other").with("packets", e.other_dir_packets_after),
+            ),
+            Evidence::HandshakeTimeout(e) => out.push(
+                Message::new("fact.syns")
+                    .with("syns", e.syns)
+                    .with("span_s", e.span_s),
+            ),
+            Evidence::TcpPolicer(e) => {
+                out.push(
+                    Message::new("fact.policer_losses")
+                        .with("losses", e.loss_samples)
+                        .with("slices", e.loss_slices),
+                );
+                out.extend(e.comparison.as_ref().and_then(comparison_fact));
+            }
+            Evidence::Shaper(e) => out.extend(e.comparison.as_ref().and_then(comparison_fact)),
+            _ => {}
+        }
+        out
+    }
+}
+
+fn comparison_fact(c: &super::evidence::InCaptureComparison) -> Option<Message> {
+    let id = match c.verdict {
+        "selective" => "fact.selective",
+        "whole_link" => "fact.whole_link",
+        _ => return None,
+    };
+    Some(
+        Message::new(id)
+            .with("control_bps", c.control_median_bps)
+            .with("target_bps", c.target_median_bps),
+    )
+}
+
+impl super::Limit {
+    /// What the cut means as a message: `limit.<id>` with the packets it dropped and the
+    /// flows it cut (the English `effect` keeps the detail).
+    pub fn message(&self) -> Message {
+        let id = TEMPLATES
+            .iter()
+            .map(|t| t.id)
+            .find(|id| id.strip_prefix("limit.") == Some(self.limit))
+            .unwrap_or("limit.unknown");
+        Message::new(id)
+            .with("packets", self.dropped)
+            .with("flows", self.flow_count)
+    }
+}
+
 /// A report's verdicts and findings rendered in one language: what the page shows first.
 #[derive(Clone, Debug, Serialize)]
 pub struct Localized {
@@ -661,6 +810,9 @@ pub struct Localized {
     pub error: Option<String>,
     pub verdicts: Vec<LocalizedVerdict>,
     pub findings: Vec<LocalizedFinding>,
+    /// `capture.limits` in plain words, in the same order (the English `effect` where the
+    /// table lacks an id).
+    pub limits: Vec<String>,
 }
 
 /// One verdict in plain words: the status word, the headline, the sentence of the finding
@@ -679,6 +831,8 @@ pub struct LocalizedVerdict {
 pub struct LocalizedFinding {
     pub text: String,
     pub caveat: Option<&'static str>,
+    /// The facts that carry it ([`Finding::facts`]).
+    pub facts: Vec<String>,
 }
 
 /// `r`'s verdicts and findings in `lang` (the English summary where the table lacks an id).
@@ -689,6 +843,7 @@ pub fn localize(r: &super::Report, lang: Lang) -> Localized {
         .map(|f| LocalizedFinding {
             text: render(&f.message(), lang).unwrap_or_else(|| f.summary.clone()),
             caveat: caveat(f.kind, lang),
+            facts: f.facts().iter().filter_map(|m| render(m, lang)).collect(),
         })
         .collect();
     let verdicts = r
@@ -714,6 +869,12 @@ pub fn localize(r: &super::Report, lang: Lang) -> Localized {
             .and_then(|m| render(m, lang)),
         verdicts,
         findings,
+        limits: r
+            .capture
+            .limits
+            .iter()
+            .map(|l| render(&l.message(), lang).unwrap_or_else(|| l.effect.clone()))
+            .collect(),
     }
 }
 
@@ -845,6 +1006,17 @@ mod tests {
                 );
             }
         }
+        for sev in [
+            crate::model::Severity::Info,
+            crate::model::Severity::Degraded,
+            crate::model::Severity::Throttled,
+            crate::model::Severity::Blocked,
+        ] {
+            assert!(
+                template(&format!("severity.{sev}")).is_some(),
+                "no severity.{sev}"
+            );
+        }
         for s in Status::ALL {
             assert!(
                 template(&format!("verdict.{}", s.as_str())).is_some(),
@@ -882,6 +1054,76 @@ mod tests {
         let o = Message::new("verdict.ok").with("app", "other");
         assert_eq!(render(&o, Lang::Fr).unwrap(), "Autre trafic a fonctionné.");
         assert_eq!(render(&Message::new("no.such.id"), Lang::En), None);
+    }
+
+    #[test]
+    fn every_limit_has_its_message_and_the_table_headers_exist() {
+        for id in super::super::limits::IDS {
+            assert!(
+                template(&format!("limit.{id}")).is_some(),
+                "limit.{id} lacks a template"
+            );
+        }
+        for c in [
+            "id", "l4", "client", "server", "packets", "bytes", "duration", "state", "history",
+            "what",
+        ] {
+            assert!(template(&format!("cli.col.{c}")).is_some(), "cli.col.{c}");
+        }
+        let l = super::super::Limit {
+            limit: "packets_per_flow",
+            max: 10,
+            flow_count: 3,
+            flows: vec![1, 2, 3],
+            dropped: 7,
+            effect: String::new(),
+        };
+        let fr = render(&l.message(), Lang::Fr).unwrap();
+        assert!(fr.contains("3 flux"), "{fr}");
+    }
+
+    #[test]
+    fn facts_carry_the_lab_findings() {
+        let lab = |name: &str| {
+            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../captures")
+                .join(name);
+            std::fs::read(&p).ok().map(|d| {
+                crate::analyzer::analyze_bytes(
+                    crate::analyzer::Config {
+                        name: name.into(),
+                        ..Default::default()
+                    },
+                    &d,
+                )
+            })
+        };
+        let Some(r) = lab("tls_sni_reset.pcap") else {
+            eprintln!("captures absent: skipped");
+            return;
+        };
+        let l = localize(&r, Lang::Fr);
+        let facts: Vec<&String> = l.findings.iter().flat_map(|f| &f.facts).collect();
+        assert!(facts.iter().any(|f| f.contains("TTL")), "{facts:?}");
+        // Every fact id used renders in every language.
+        for f in &r.findings {
+            for m in f.facts() {
+                for lang in Lang::ALL {
+                    assert!(render(&m, lang).is_some(), "{} in {}", m.id, lang.as_str());
+                }
+            }
+        }
+        if let Some(r) = lab("udp_media_blackhole.pcap") {
+            let l = localize(&r, Lang::En);
+            assert!(
+                l.findings
+                    .iter()
+                    .flat_map(|f| &f.facts)
+                    .any(|f| f.contains("packets went out after")),
+                "{:?}",
+                l.findings
+            );
+        }
     }
 
     #[test]

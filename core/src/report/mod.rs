@@ -14,6 +14,7 @@ use crate::{secs, Nanos};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub mod chart;
 pub mod evidence;
 pub mod filter;
 pub mod limits;
@@ -32,6 +33,10 @@ pub struct Report {
     pub calls: Vec<Call>,
     pub findings: Vec<Finding>,
     pub verdicts: Vec<Verdict>,
+    /// Throughput/RTT series with loss episodes of the flows the findings cite (see
+    /// [`chart`]); absent when no finding cites a flow.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<chart::FlowChart>,
 }
 
 #[derive(Clone, Debug, Serialize)]
