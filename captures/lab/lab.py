@@ -106,6 +106,9 @@ class Capture:
         cmd = ["ip", "netns", "exec", self.ns, "tcpdump", "-i", self.iface, "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
         if self.nano:
             cmd[8:8] = ["--time-stamp-precision=nano"]
+        if self.iface == "any":
+            # every frame twice, in bursts: libpcap's default 2 MiB ring drops whole bursts
+            cmd[8:8] = ["-B", "16384"]
         if filt:
             cmd.append(filt)
         err = open(path + ".err", "w+")
@@ -153,14 +156,21 @@ FIELDS = ["frame.number", "frame.time_epoch", "frame.len", "ip.src", "ip.dst", "
           "ipv6.plen"]
 
 
-def tshark_packets(path):
+def tshark_packets(path, only=None):
     out = sh(None, "tshark", "-r", path, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields",
-             "-E", "separator=\t", "-E", "occurrence=f", *sum([["-e", f] for f in FIELDS], []), capture=True)
+             "-E", "separator=\t", "-E", "occurrence=f", *sum([["-e", f] for f in FIELDS], []),
+             *(["-Y", only] if only else []), capture=True)
     rows = []
     for ln in out.splitlines():
         v = dict(zip(FIELDS, ln.split("\t")))
         rows.append(v)
     return rows
+
+
+def count_frames(path, display_filter):
+    out = sh(None, "tshark", "-r", path, "-n", "-Y", display_filter, "-T", "fields", "-e", "frame.number",
+             capture=True)
+    return len(out.split())
 
 
 def capinfos(path):
@@ -385,10 +395,12 @@ def direction_spans(f, t0):
     return out
 
 
-def measure(path):
+def measure(path, only=None):
+    """`only`: a display filter choosing the frames flows are measured from (one copy of each
+    packet in a capture that holds two)."""
     info = capinfos(path)
     info["bad_checksums"] = bad_checksums(path)
-    rows = tshark_packets(path)
+    rows = tshark_packets(path, only)
     t0 = float(rows[0]["frame.time_epoch"]) if rows else 0.0
     flows = flows_of(rows)
     out = []
@@ -1136,6 +1148,106 @@ def request_blackholed(run):
                         "commands": [" ".join(rule)], "config": {"host": "blackholed.example"}},
             "expect": {"findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
                                                       "dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+def client_bridge():
+    """Puts the client's address on a Linux bridge br0 with c0 as its only port (same MAC, IPv6 off
+    on br0): `tcpdump -i any` then sees every frame twice, on br0 and on c0, as real captures on
+    bridged hosts (containers, VMs, Wi-Fi bridges) do. Returns the commands."""
+    mac = sh(CLIENT, "cat", "/sys/class/net/c0/address", capture=True).strip()
+    cmds = [["ip", "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"],
+            ["sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1"],
+            ["ip", "link", "set", "br0", "address", mac],
+            ["ip", "addr", "flush", "dev", "c0"],
+            ["ip", "link", "set", "c0", "master", "br0"],
+            ["ip", "addr", "add", C + "/24", "dev", "br0"],
+            ["ip", "link", "set", "br0", "up"],
+            ["ip", "route", "replace", "default", "via", "10.71.1.1"],
+            ["ethtool", "-K", "br0", "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off"]]
+    for c in cmds:
+        sh(CLIENT, *c, check=c[0] != "ethtool")
+    # settle ARP again (the bridge port was re-addressed) before any capture starts
+    sh(CLIENT, sys.executable, "-c", 'import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)'
+       '.sendto(b"x", ("%s", 9))' % S)
+    time.sleep(1.0)
+    return [" ".join(c) for c in cmds]
+
+
+def bridged_traffic(run, iface):
+    """The traffic of the duplicate-frame pair: a WhatsApp-style call (3 s of media both ways), a TLS
+    connection with SNI allowed.example (control), one with blocked.example (REJECTed with a reset
+    spoofed from the server) and an HTTP request whose Host the router DROPs (black-holed)."""
+    bridge = client_bridge()
+    wa_servers(run.procs, 6)
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    rules = [["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "443", "-m", "string", "--string",
+              "blocked.example", "--algo", "bm", "-j", "REJECT", "--reject-with", "tcp-reset"],
+             ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "80", "-m", "string", "--string",
+              "Host: blackholed.example", "--algo", "bm", "-j", "DROP"]]
+    for r in rules:
+        router(*r)
+    with run.capture(iface=iface):
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", "blocked.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "allowed.example")
+        time.sleep(0.3)
+        run.log += peer(CLIENT, "http-client", "--connect", S + ":80", "--host", "blackholed.example", "--timeout", "3")
+        run.log += peer(CLIENT, "wa-client", "--local", C + ":40100", "--relay", RELAY1 + ":3478",
+                        "--relay", RELAY2 + ":3478", "--duration", "3")
+        time.sleep(0.5)
+    run.flow_roles = [("tcp", S + ":443", 0, {"role": "control", "sni": "allowed.example",
+                                              "no_findings": ["tls_sni_reset", "tcp_reset_injected", "tcp_reset_suspicious"]}),
+                      ("tcp", S + ":443", 1, {"role": "target", "sni": "blocked.example",
+                                              "findings": [{"kind": "tls_sni_reset", "severity": "blocked"},
+                                                           {"kind": "tcp_reset_suspicious", "severity": "info"}]}),
+                      ("tcp", S + ":80", 0, {"role": "control", "no_findings": ["request_blackholed", "http_block_page"]}),
+                      ("tcp", S + ":80", 1, {"role": "target",
+                                             "findings": [{"kind": "request_blackholed", "severity": "blocked"}]})]
+    wa = {"app": "whatsapp", "service": "call", "protocols_include": ["stun", "rtp"],
+          "no_findings": ["stun_unanswered", "udp_one_way", "udp_media_blocked", "rtp_cut", "rtp_degraded"]}
+    applied = {"impairment": "iptables REJECT tcp-reset on SNI blocked.example; DROP on Host blackholed.example",
+               "where": "vw-router FORWARD; the client's address on bridge br0 (port c0)",
+               "commands": bridge + [" ".join(r) for r in rules],
+               "config": {"sni": "blocked.example", "host": "blackholed.example", "capture_interface": iface}}
+    return applied, {("udp", RELAY1 + ":3478"): dict(wa, role="media via relay"),
+                     ("udp", RELAY2 + ":3478"): {"role": "relay probe", "app": "whatsapp", "protocols_include": ["stun"]}}
+
+
+DUP_EXPECT = {"calls": [{"app": "whatsapp", "count": 1}],
+              "findings_absent_everywhere": ["tcp_reset_injected", "http_block_page",
+                                             "dns_injection", "quic_blocked", "handshake_timeout",
+                                             "udp_media_blocked", "stun_unanswered"] + NO_THROTTLE}
+
+
+@scenario(10, fmt="pcapng")
+def dup_frames_any(run):
+    applied, notes = bridged_traffic(run, "any")
+    c0 = sh(CLIENT, "cat", "/sys/class/net/c0/ifindex", capture=True).strip()
+    return {"measure_only": "sll.ifindex == %s" % c0,
+            "anomaly_counts": {"duplicate_frame": "ip && sll.ifindex != %s" % c0},
+            "description": "Every frame doubled (issue 10, item 2): the client's address sits on a Linux bridge br0 "
+                           "whose only port is c0, and the capture is `tcpdump -i any` (Linux cooked headers), so "
+                           "each IP packet is captured on br0 and on c0, microseconds apart, byte for byte the same. "
+                           "Traffic: TLS with SNI allowed.example (control), SNI blocked.example REJECTed by the "
+                           "router with a reset spoofed from the server, HTTP Host allowed.example (control), Host "
+                           "blackholed.example DROPped after the handshake, and a 3 s WhatsApp-style relay call. "
+                           "Control: dup_frames_control, the same traffic captured on br0 alone. Every copy is one "
+                           "packet: the duplicate_frame anomaly, no ghost flow, the same findings as the control.",
+            "applied": applied, "expect": DUP_EXPECT,
+            "flow_notes": notes}
+
+
+@scenario(10, fmt="pcapng")
+def dup_frames_control(run):
+    applied, notes = bridged_traffic(run, "br0")
+    return {"anomaly_counts": {"duplicate_frame": None},
+            "description": "Control of dup_frames_any: the same bridge and traffic captured on br0 alone (one copy "
+                           "of every frame). Its findings are what the doubled capture must give.",
+            "applied": applied, "expect": DUP_EXPECT,
+            "flow_notes": notes}
 
 
 def synack_race(run, ns, iface, side):
@@ -1909,7 +2021,9 @@ def main():
     else:
         run.cap.write(out)
     ROWS_PATH[0] = out
-    info, rows, flows, flow_facts = measure(out)
+    only = truth.pop("measure_only", None)
+    info, rows, flows, flow_facts = measure(out, only)
+    anomaly_filters = truth.pop("anomaly_counts", {})
 
     notes = truth.pop("flow_notes", {})
     query_notes = truth.pop("flow_query", {})
@@ -1950,6 +2064,10 @@ def main():
                 measured_rates.append({"flow": e["match"], **rf})
     expect = truth.pop("expect")
     expect = {"packets": info["packets"], "flows": flow_facts, **expect}
+    if anomaly_filters:
+        # counted by tshark, independently of voipwatch (0: the anomaly must be absent)
+        expect["anomalies"] = {k: (count_frames(out, f) if f else 0) for k, f in anomaly_filters.items()}
+
     doc = {
         "schema": TRUTH_SCHEMA,
         "scenario": name,
@@ -1970,6 +2088,7 @@ def main():
                      "capinfos": info, "tshark_counts": tshark_counts(name, out), "rates": measured_rates,
                      "rtp_streams": rtp_streams(out),
                      "icmp_flows_not_enforced": other,
+                     **({"flows_measured_from": only} if only else {}),
                      "impairment_applied_at_epoch": run.applied_at,
                      "impairment_applied_at_rel_s": round(run.applied_at - float(rows[0]["frame.time_epoch"]), 6)
                      if run.applied_at and rows else None},

@@ -36,6 +36,7 @@ const EXPECT_KEYS: &[&str] = &[
     "calls",
     "calls_total",
     "compare",
+    "anomalies",
 ];
 
 /// Keys of an `expect.flows` entry the engine checks.
@@ -144,6 +145,19 @@ impl Truth {
         {
             FindingSpec::parse(x)
                 .map_err(|e| format!("expect.findings_absent_everywhere[{j}]: {e}"))?;
+        }
+        if let Some(a) = doc.get("expect").and_then(|e| e.get("anomalies")) {
+            let a = a
+                .as_object()
+                .ok_or("expect.anomalies: not an object (anomaly → count)")?;
+            for (name, n) in a {
+                if crate::model::Anomaly::from_id(name).is_none() {
+                    return Err(format!("expect.anomalies.{name}: not an anomaly"));
+                }
+                if n.as_u64().is_none() {
+                    return Err(format!("expect.anomalies.{name}: not a count"));
+                }
+            }
         }
         for (j, v) in array(at(&doc, &["expect", "verdicts"])).iter().enumerate() {
             let st = v["status"].as_str().unwrap_or_default();
@@ -597,6 +611,20 @@ fn check_core(truth: &Truth, report: &Value, out: &mut Outcome) {
         &complete,
         at(report, &["capture", "complete"]),
     );
+    if let Some(want) = expect.get("anomalies").and_then(Value::as_object) {
+        for (name, n) in want {
+            // An anomaly the report does not list occurred 0 times.
+            let got = at(report, &["capture", "anomalies", name.as_str()])
+                .as_u64()
+                .unwrap_or(0);
+            out.eq(
+                Level::Core,
+                format!("capture.anomalies.{name}"),
+                n,
+                &Value::from(got),
+            );
+        }
+    }
     let flows = array(&report["flows"]);
     for ef in array(&expect["flows"]) {
         let Ok(m) = FlowMatch::parse(&ef["match"]) else {
@@ -1113,6 +1141,11 @@ mod tests {
         assert!(e.contains("\"rtp_cutt\" is not a finding kind"), "{e}");
         let e = truth(r#"{"verdicts": [{"app": "sip", "status": "bad"}]}"#).unwrap_err();
         assert!(e.contains("not a status"), "{e}");
+        let e = truth(r#"{"anomalies": {"duplicate_frames": 2}}"#).unwrap_err();
+        assert!(e.contains("not an anomaly"), "{e}");
+        let e = truth(r#"{"anomalies": {"duplicate_frame": -1}}"#).unwrap_err();
+        assert!(e.contains("not a count"), "{e}");
+        assert!(truth(r#"{"anomalies": {"duplicate_frame": 0}}"#).is_ok());
         let e = truth(r#"{"flows": [{"match": {"select": "port=1"}}]}"#).unwrap_err();
         assert!(e.contains("expect.flows[0].match"), "{e}");
     }

@@ -9,8 +9,9 @@
 //!   ([`obs::RETRANSMISSION`]), unless it is an exact copy of the previous packet of its
 //!   direction (same IP ID, sequence number, length and flags), which is a capture duplicate
 //!   ([`obs::DUPLICATE`]) and counted as neither. IPv6 packets carry no IP ID, so an exact
-//!   copy of an IPv6 segment counts as a retransmission (known false positive: captures
-//!   that record each packet twice, e.g. on a bridge and its port).
+//!   copy of an IPv6 segment counts as a retransmission. (Copies captured within 5 ms — a
+//!   bridge and its port under `-i any`, a VLAN sub-interface and its parent — never get
+//!   here: the flow table drops them as `duplicate_frame`.)
 //! - when the peer acknowledges bytes inside a hole, or past `snd_max`, those bytes were
 //!   delivered but never captured: they count as `missed_bytes` (Zeek's `missed_bytes`) and
 //!   the hole is closed. Each such region is one "content gap" (Zeek's `G` history letter).

@@ -60,9 +60,13 @@ pub struct FlowTable {
     /// The last few packets' signatures (capture-duplicate detection across keys).
     recent: std::collections::VecDeque<(Nanos, FrameSig, FlowKey)>,
     /// Frames that repeated an IP packet captured just before (same header and payload
-    /// within [`DUP_WINDOW`]): a VLAN sub-interface and its parent, `-i any`. Counted as the
-    /// `duplicate_frame` anomaly; one under another key (VLAN, tunnel) is dropped, so it never
-    /// makes a ghost flow.
+    /// within [`DUP_WINDOW`]): a VLAN sub-interface and its parent, a bridge and its port
+    /// under `-i any`. Counted as the `duplicate_frame` anomaly and dropped, so a copy never
+    /// makes a ghost flow (under another key: VLAN, tunnel) nor doubles a flow's packets,
+    /// retransmissions or requests (under the same key: a bridge and its port). A copy
+    /// without an IP ID to tell it from a new packet (IPv6) under the same key with no
+    /// payload (a pure ACK: a real duplicate ACK is byte-identical too) is dropped only
+    /// within [`DUP_WINDOW_NO_ID`].
     pub duplicate_frames: u64,
     /// Keys learnt to carry the same packets as another key (a VLAN sub-interface and its
     /// parent): packets under an alias go to the flow of the key it stands for, whichever
@@ -76,11 +80,15 @@ const MAX_ALIASES: usize = 4096;
 
 /// Two captures of one IP packet arrive this close together (same host, two interfaces).
 pub const DUP_WINDOW: Nanos = 5_000_000;
+/// Two captures of one IPv6 pure ACK under one key arrive this close together (the lab's
+/// bridge and port: 1–20 µs apart); a real duplicate ACK answers a segment of the peer and
+/// comes later.
+pub const DUP_WINDOW_NO_ID: Nanos = 200_000;
 /// Packets remembered for [`FlowTable::duplicate_frames`].
 const DUP_RING: usize = 16;
 
 /// What two captures of one IP packet share: addresses, ports, IP ID, length, TTL, TCP
-/// sequence, ack and flags, and a hash of the first payload bytes.
+/// sequence, ack, flags, window and timestamps, and a hash of the first payload bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FrameSig {
     src: Endpoint,
@@ -92,6 +100,8 @@ struct FrameSig {
     seq: u32,
     ack: u32,
     flags: u8,
+    window: u16,
+    tsval: Option<(u32, u32)>,
     payload: u64,
 }
 
@@ -180,9 +190,9 @@ impl FlowTable {
         let tun = tunnel_code(d.tunnel);
         let (raw, _) = FlowKey::new(view.proto, view.src, view.dst, d.vlan, tun);
         let key = self.alias.get(&raw).copied().unwrap_or(raw);
-        let (seq, ack, flags) = match d.l4 {
-            L4::Tcp(t) => (t.seq, t.ack, t.flags),
-            _ => (0, 0, 0),
+        let (seq, ack, flags, window, tsval) = match d.l4 {
+            L4::Tcp(t) => (t.seq, t.ack, t.flags, t.window, t.timestamps),
+            _ => (0, 0, 0, 0, None),
         };
         let sig = FrameSig {
             src: view.src,
@@ -194,6 +204,8 @@ impl FlowTable {
             seq,
             ack,
             flags,
+            window,
+            tsval,
             payload: payload_hash(view.payload),
         };
         let dup_of = self
@@ -202,15 +214,18 @@ impl FlowTable {
             .rev()
             .take_while(|(t, _, _)| ts.saturating_sub(*t) <= DUP_WINDOW)
             .find(|(_, s, _)| *s == sig)
-            .map(|(_, _, k)| *k);
-        if let Some(k) = dup_of {
-            self.duplicate_frames += 1;
-            if k != raw {
-                // The copy under another key: dropped, and its key learnt as an alias of
-                // the first copy's flow, so later packets seen first under it join that flow.
-                let to = self.alias.get(&k).copied().unwrap_or(k);
-                if to != raw && self.alias.len() < MAX_ALIASES {
-                    self.alias.entry(raw).or_insert(to);
+            .map(|(t, _, k)| (*t, *k));
+        if let Some((t, k)) = dup_of {
+            let no_id = net.ip_id.is_none() && view.payload_len == 0;
+            if k != raw || !no_id || ts.saturating_sub(t) <= DUP_WINDOW_NO_ID {
+                self.duplicate_frames += 1;
+                if k != raw {
+                    // The copy under another key: its key is learnt as an alias of the first
+                    // copy's flow, so later packets seen first under it join that flow.
+                    let to = self.alias.get(&k).copied().unwrap_or(k);
+                    if to != raw && self.alias.len() < MAX_ALIASES {
+                        self.alias.entry(raw).or_insert(to);
+                    }
                 }
                 return None;
             }
@@ -1322,6 +1337,55 @@ mod tests {
     }
 
     #[test]
+    fn issue_10_frame_doubled_on_a_bridge_and_its_port_is_one_packet() {
+        // `tcpdump -i any` on a host whose address sits on a bridge: every packet twice,
+        // under the same key, microseconds apart (the lab's dup_frames_any).
+        let mut t = FlowTable::new(FlowConfig::default());
+        let p = [7u8; 100];
+        let us = MS / 1000;
+        let pkts = [
+            tcp(C, S, SYN, 1000, 0, &[], 1),
+            tcp(S, C, SYN | ACK, 5000, 1001, &[], 0),
+            tcp(C, S, ACK, 1001, 5001, &[], 2),
+            tcp(C, S, ACK | PSH, 1001, 5001, &p, 3),
+        ];
+        let mut frame = 0;
+        for (i, d) in pkts.iter().enumerate() {
+            let at = i as Nanos * MS;
+            frame += 1;
+            assert!(t.observe(frame, at, d).is_some());
+            frame += 1;
+            assert!(
+                t.observe(frame, at + 15 * us, d).is_none(),
+                "copy {i} dropped"
+            );
+        }
+        assert_eq!(t.flows().len(), 1);
+        assert_eq!(t.duplicate_frames, 4);
+        let f = &t.flows()[0];
+        assert_eq!((f.dir[0].packets, f.dir[1].packets), (3, 1));
+        assert_eq!((f.dir[0].retransmissions, f.dir[0].duplicates), (0, 0));
+        // The sequence tracker marks nothing (no copy reached it).
+        assert!(f.packets.iter().all(|m| m.obs & obs::DUPLICATE == 0));
+    }
+
+    #[test]
+    fn issue_10_ipv6_pure_ack_copies_need_the_tight_window() {
+        // IPv6 carries no IP ID: a byte-identical pure ACK 1 ms later may be a real duplicate
+        // ACK, kept; 20 µs later it is a capture copy, dropped.
+        let (c6, s6) = ("[fd00::1]:4000", "[fd00::2]:443");
+        let mut t = FlowTable::new(FlowConfig::default());
+        let mut ack = tcp(c6, s6, ACK, 1001, 5001, &[], 0);
+        if let Some(n) = ack.net.as_mut() {
+            n.ip_id = None;
+        }
+        assert!(t.observe(1, 0, &ack).is_some());
+        assert!(t.observe(2, 20_000, &ack).is_none(), "capture copy");
+        assert!(t.observe(3, MS, &ack).is_some(), "a real duplicate ACK");
+        assert_eq!(t.duplicate_frames, 1);
+    }
+
+    #[test]
     fn holes_retransmissions_and_duplicates_marked() {
         let mut t = FlowTable::new(FlowConfig::default());
         let p = [7u8; 100];
@@ -1329,7 +1393,11 @@ mod tests {
         t.observe(2, MS, &tcp(S, C, ACK | PSH, 201, 1, &p, 2));
         t.observe(3, 2 * MS, &tcp(S, C, ACK | PSH, 101, 1, &p, 3));
         t.observe(4, 3 * MS, &tcp(S, C, ACK | PSH, 101, 1, &p, 4));
-        t.observe(5, 4 * MS, &tcp(S, C, ACK | PSH, 101, 1, &p, 4));
+        // The same IP packet again, later than a capture copy would come (a copy within
+        // DUP_WINDOW is dropped by the table): marked by the sequence tracker.
+        let late = 3 * MS + DUP_WINDOW + MS;
+        t.observe(5, late, &tcp(S, C, ACK | PSH, 101, 1, &p, 4));
+        assert_eq!(t.duplicate_frames, 0);
         let f = &t.flows()[0];
         let bits: Vec<u8> = f.packets.iter().map(|m| m.obs).collect();
         assert_eq!(
@@ -1515,7 +1583,7 @@ mod tests {
             .map(|f| f.dir[0].packets + f.dir[1].packets)
             .sum();
         assert_eq!(
-            counted + t.untracked_packets + t.unattributed_fragments,
+            counted + t.untracked_packets + t.unattributed_fragments + t.duplicate_frames,
             fed
         );
         assert!(t.flows().len() <= cfg.max_flows);
