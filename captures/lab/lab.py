@@ -1884,10 +1884,11 @@ def sni_policer_both(run):
         time.sleep(0.5)
         run.log += peer(CLIENT, "http-client", "--connect", S + ":443", "--sni", CONTROL_SNI, "--timeout", "90", *up)
     bps = BOTH_RATE * 8
+    both = [{"kind": "throttling_policer", "severity": "throttled", "dir": d, "rate_bps": bps,
+             "rate_tolerance": 0.15, "comparison": "selective"} for d in ("c2s", "s2c")]
     run.flow_roles = [("tcp", S + ":443", 0, {"role": "target (policed both ways)", "sni": TARGET_SNI,
-                                              "findings": ["throttling_policer"], "rate_bps": bps,
-                                              "rate_tolerance": 0.15,
-                                              "note": "the finding is on the download (s2c); the policed upload (c2s) is not detected yet: its sender-side RTT samples include the server's delayed ACKs, which the policer's inflated-RTT test takes for queueing (docs/throttling.md)"}),
+                                              "findings": both,
+                                              "note": "one finding per direction, each with its rate and an in-capture comparison against the control flow's same direction (docs/throttling.md)"}),
                       ("tcp", S + ":443", 1, {"role": "control", "sni": CONTROL_SNI, "no_findings": NO_THROTTLE})]
     return {"description": "SNI-triggered policing of both directions (the 2021 pattern: one service's flows policed "
                            "at ~130-150 kbit/s up and down, other traffic untouched). The router marks the connection "

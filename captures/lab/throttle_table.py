@@ -28,6 +28,8 @@ for path in sorted(glob.glob(os.path.join(here, "..", "*.truth.json"))):
     if not (positive or t.get("issue") == 12 or t["measured"].get("rates") or "loss_probability" in cfg):
         continue
     conf = "%d" % cfg["rate_bps"] if cfg.get("rate_bps") else "none"
+    if cfg.get("rate_bps") and len(cfg.get("directions", [])) == 2:
+        conf += " each way"
     cap = os.path.join(os.path.dirname(path), t["capture"])
     r = json.loads(subprocess.run([binary, "analyze", "--format", "json", cap], check=True,
                                   capture_output=True, text=True).stdout)

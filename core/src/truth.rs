@@ -212,50 +212,90 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 /// One expected (or forbidden) finding: a kind, optionally a severity and, at capture level,
-/// the app of the call it must be about.
+/// the app of the call it must be about; for throttling findings also the direction it names
+/// (`evidence.dir`), its rate (`evidence.rate_bps` within a tolerance) and the verdict of its
+/// in-capture comparison (`evidence.comparison.verdict`, or `none` for no comparison).
 #[derive(Clone, Debug)]
 struct FindingSpec {
     kind: String,
     severity: Option<String>,
     call_app: Option<String>,
+    dir: Option<String>,
+    rate: Option<(f64, f64)>,
+    comparison: Option<String>,
 }
+
+/// Keys of a finding written as an object.
+const FINDING_KEYS: &[&str] = &[
+    "kind",
+    "severity",
+    "call_app",
+    "dir",
+    "rate_bps",
+    "rate_tolerance",
+    "comparison",
+];
+
+/// The in-capture comparison verdicts a finding spec may name.
+const COMPARISON_VERDICTS: &[&str] = &["selective", "whole_link", "inconclusive", "none"];
 
 impl FindingSpec {
     fn parse(v: &Value) -> Result<FindingSpec, String> {
-        let (kind, severity, call_app) = match v {
-            Value::String(k) => (k.clone(), None, None),
+        let spec = match v {
+            Value::String(k) => FindingSpec {
+                kind: k.clone(),
+                severity: None,
+                call_app: None,
+                dir: None,
+                rate: None,
+                comparison: None,
+            },
             Value::Object(o) => {
                 for k in o.keys() {
-                    if !["kind", "severity", "call_app"].contains(&k.as_str()) {
+                    if !FINDING_KEYS.contains(&k.as_str()) {
                         return Err(format!(
-                            "{k}: unknown key (known: kind, severity, call_app)"
+                            "{k}: unknown key (known: {})",
+                            FINDING_KEYS.join(", ")
                         ));
                     }
                 }
-                let kind = o
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .ok_or("no \"kind\"")?
-                    .to_string();
-                let s = o
-                    .get("severity")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let a = o
-                    .get("call_app")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                (kind, s, a)
+                let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+                let kind = text("kind").ok_or("no \"kind\"")?;
+                let rate = match (o.get("rate_bps"), o.get("rate_tolerance")) {
+                    (Some(r), t) => Some((
+                        r.as_f64().ok_or("rate_bps: not a number")?,
+                        match t {
+                            Some(t) => t.as_f64().ok_or("rate_tolerance: not a number")?,
+                            None => DEFAULT_RATE_TOLERANCE,
+                        },
+                    )),
+                    (None, Some(_)) => return Err("rate_tolerance without rate_bps".into()),
+                    (None, None) => None,
+                };
+                FindingSpec {
+                    kind,
+                    severity: text("severity"),
+                    call_app: text("call_app"),
+                    dir: text("dir"),
+                    rate,
+                    comparison: text("comparison"),
+                }
             }
-            _ => return Err("a finding kind, or {\"kind\", \"severity\", \"call_app\"}".into()),
+            _ => {
+                return Err(format!(
+                    "a finding kind, or an object with {}",
+                    FINDING_KEYS.join(", ")
+                ))
+            }
         };
-        if FindingKind::from_id(&kind).is_none() {
+        if FindingKind::from_id(&spec.kind).is_none() {
             return Err(format!(
-                "{kind:?} is not a finding kind (known: {})",
+                "{:?} is not a finding kind (known: {})",
+                spec.kind,
                 ids(FindingKind::ALL.iter().map(|k| k.as_str()))
             ));
         }
-        if let Some(s) = &severity {
+        if let Some(s) = &spec.severity {
             if Severity::from_id(s).is_none() {
                 return Err(format!(
                     "severity {s:?} is not one of {}",
@@ -263,11 +303,20 @@ impl FindingSpec {
                 ));
             }
         }
-        Ok(FindingSpec {
-            kind,
-            severity,
-            call_app,
-        })
+        if let Some(d) = &spec.dir {
+            if d != "c2s" && d != "s2c" {
+                return Err(format!("dir {d:?} is not one of c2s, s2c"));
+            }
+        }
+        if let Some(c) = &spec.comparison {
+            if !COMPARISON_VERDICTS.contains(&c.as_str()) {
+                return Err(format!(
+                    "comparison {c:?} is not one of {}",
+                    COMPARISON_VERDICTS.join(", ")
+                ));
+            }
+        }
+        Ok(spec)
     }
 
     fn label(&self) -> String {
@@ -275,18 +324,48 @@ impl FindingSpec {
         if let Some(sev) = &self.severity {
             s.push_str(&format!(" ({sev})"));
         }
+        if let Some(d) = &self.dir {
+            s.push_str(&format!(" {d}"));
+        }
+        if let Some((r, t)) = self.rate {
+            s.push_str(&format!(" at {r} ± {:.0} %", t * 100.0));
+        }
+        if let Some(c) = &self.comparison {
+            s.push_str(&format!(" comparison {c}"));
+        }
         if let Some(a) = &self.call_app {
             s.push_str(&format!(" on a {a} call"));
         }
         s
     }
 
-    fn matches(&self, f: &Value) -> bool {
+    /// Kind, severity and direction match (the rate and the comparison aside).
+    fn matches_kind(&self, f: &Value) -> bool {
         f["kind"].as_str() == Some(self.kind.as_str())
             && self
                 .severity
                 .as_ref()
                 .is_none_or(|s| f["severity"].as_str() == Some(s.as_str()))
+            && self
+                .dir
+                .as_ref()
+                .is_none_or(|d| at(f, &["evidence", "dir"]).as_str() == Some(d.as_str()))
+    }
+
+    fn matches(&self, f: &Value) -> bool {
+        self.matches_kind(f)
+            && self.rate.is_none_or(|(r, t)| {
+                at(f, &["evidence", "rate_bps"])
+                    .as_f64()
+                    .is_some_and(|e| (e - r).abs() <= t * r)
+            })
+            && self.comparison.as_ref().is_none_or(|c| {
+                let v = at(f, &["evidence", "comparison", "verdict"]);
+                match v.as_str() {
+                    Some(x) => x == c,
+                    None => c == "none",
+                }
+            })
     }
 }
 
@@ -751,6 +830,20 @@ fn check_flows(truth: &Truth, report: &Value, out: &mut Outcome) {
             );
             c.by = hit.map(|(i, x)| describe_finding(*i, x));
             c.metric = Some(Metric::Finding(spec.kind.clone(), true));
+            if let Some((rate, tol)) = spec.rate {
+                let est = on
+                    .iter()
+                    .filter(|(_, x)| spec.matches_kind(x))
+                    .filter_map(|(_, x)| at(x, &["evidence", "rate_bps"]).as_f64())
+                    .min_by(|a, b| (a - rate).abs().total_cmp(&(b - rate).abs()));
+                out.rates.push(RateCheck {
+                    flow: format!("{label} {}", spec.label()),
+                    expected_bps: rate,
+                    tolerance: tol,
+                    estimated_bps: est,
+                    error: est.filter(|_| rate > 0.0).map(|r| (r - rate) / rate),
+                });
+            }
         }
         let any: Vec<FindingSpec> = array(&ef["findings_any"])
             .iter()
@@ -1148,6 +1241,62 @@ mod tests {
         assert!(truth(r#"{"anomalies": {"duplicate_frame": 0}}"#).is_ok());
         let e = truth(r#"{"flows": [{"match": {"select": "port=1"}}]}"#).unwrap_err();
         assert!(e.contains("expect.flows[0].match"), "{e}");
+    }
+
+    #[test]
+    fn finding_spec_checks_direction_rate_and_comparison() {
+        let spec = |v: &str| FindingSpec::parse(&serde_json::from_str(v).expect("json"));
+        let s = spec(
+            r#"{"kind": "throttling_policer", "dir": "c2s", "rate_bps": 140000,
+                "comparison": "selective"}"#,
+        )
+        .expect("valid");
+        let f = |dir: &str, rate: f64, verdict: Option<&str>| {
+            let mut e = serde_json::json!({"dir": dir, "rate_bps": rate});
+            if let Some(v) = verdict {
+                e["comparison"] = serde_json::json!({"verdict": v});
+            }
+            serde_json::json!({"kind": "throttling_policer", "severity": "throttled", "evidence": e})
+        };
+        assert!(s.matches(&f("c2s", 141_012.0, Some("selective"))));
+        assert!(
+            !s.matches(&f("s2c", 141_012.0, Some("selective"))),
+            "direction"
+        );
+        assert!(
+            !s.matches(&f("c2s", 170_000.0, Some("selective"))),
+            "rate off by 21 %"
+        );
+        assert!(
+            !s.matches(&f("c2s", 141_012.0, Some("whole_link"))),
+            "comparison"
+        );
+        assert!(s.matches_kind(&f("c2s", 170_000.0, None)));
+        let none = spec(r#"{"kind": "throttling_policer", "comparison": "none"}"#).expect("valid");
+        assert!(none.matches(&f("s2c", 1.0, None)));
+        assert!(!none.matches(&f("s2c", 1.0, Some("selective"))));
+        for (bad, why) in [
+            (r#"{"kind": "throttling_policer", "dir": "up"}"#, "dir"),
+            (
+                r#"{"kind": "throttling_policer", "comparison": "yes"}"#,
+                "comparison",
+            ),
+            (
+                r#"{"kind": "throttling_policer", "rate_tolerance": 0.1}"#,
+                "rate_tolerance",
+            ),
+            (
+                r#"{"kind": "throttling_policer", "rate_bps": "fast"}"#,
+                "rate_bps",
+            ),
+            (
+                r#"{"kind": "throttling_policer", "rate": 1}"#,
+                "unknown key",
+            ),
+        ] {
+            let e = spec(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

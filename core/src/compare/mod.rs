@@ -207,9 +207,10 @@ pub fn throughput_samples_with(flows: &[&LabeledFlow], cfg: &CompareConfig) -> O
 
 /// As [`throughput_samples_with`], of direction `dir` when given (the in-capture comparison
 /// samples the direction a detector flagged, in the target and in the controls alike).
-/// With a direction, the transfer starts after its head: packets before a silence of at
-/// least [`HEAD_SILENCE`] that carry under a tenth of the bytes (a TLS handshake record sent
-/// before a long upload, a request line) would otherwise add empty intervals to the samples.
+/// With a direction, the transfer starts after its head and ends before its tail: packets
+/// before the first (after the last) silence of at least [`HEAD_SILENCE`] that carry under a
+/// tenth of the bytes (a TLS handshake record sent before a long upload, a request line, a
+/// close_notify sent long after the upload) would otherwise add empty intervals to the samples.
 pub fn throughput_samples_dir(
     flows: &[&LabeledFlow],
     cfg: &CompareConfig,
@@ -256,6 +257,22 @@ pub fn throughput_samples_dir(
             }
         }
         pk.drain(..cut);
+        // The same at the tail: a closing record (TLS close_notify, a final request) sent
+        // after the transfer, past a silence, is not part of it.
+        let mut tail = 0u64;
+        let mut keep = pk.len();
+        for (k, w) in pk.windows(2).enumerate().rev() {
+            if let [a, b] = w {
+                tail = tail.saturating_add(b.1);
+                if tail.saturating_mul(10) >= total {
+                    break;
+                }
+                if b.0.saturating_sub(a.0) >= HEAD_SILENCE {
+                    keep = k + 1;
+                }
+            }
+        }
+        pk.truncate(keep);
     }
     let (first, last) = (pk.first()?.0, pk.last()?.0);
     let span = last.saturating_sub(first).max(1);
@@ -748,6 +765,43 @@ mod tests {
         let whole = throughput_samples_with(&[&f], &cfg).expect("samples");
         assert!(
             whole.duration_s > alone.duration_s + 9.0,
+            "{}",
+            whole.duration_s
+        );
+    }
+
+    #[test]
+    fn in_capture_samples_end_before_a_tail_silence() {
+        // An upload followed, 8 s later, by a 24-byte close_notify: the in-capture samples
+        // end with the upload; `compare`'s do not.
+        let mut f = sim::run(&Sim {
+            line_bps: 8e6,
+            duration_s: 5.0,
+            ..Default::default()
+        });
+        let cfg = CompareConfig::default();
+        let alone = throughput_samples_dir(&[&f], &cfg, Some(Dir::S2c)).expect("samples");
+        let mut tail = f
+            .packets
+            .iter()
+            .rev()
+            .find(|p| p.dir == Dir::S2c && p.payload_len > 0)
+            .cloned()
+            .expect("data");
+        tail.ts = tail.ts.saturating_add(8_000_000_000);
+        tail.ip_len = 76;
+        f.packets.push(tail);
+        let trimmed = throughput_samples_dir(&[&f], &cfg, Some(Dir::S2c)).expect("samples");
+        assert!(
+            (trimmed.duration_s - alone.duration_s).abs() < 1e-9,
+            "{}",
+            trimmed.duration_s
+        );
+        assert_eq!(trimmed.packets, alone.packets);
+        assert_eq!(trimmed.median_bps, alone.median_bps);
+        let whole = throughput_samples_with(&[&f], &cfg).expect("samples");
+        assert!(
+            whole.duration_s > alone.duration_s + 7.0,
             "{}",
             whole.duration_s
         );

@@ -395,7 +395,12 @@ impl<'a> Ctx<'a> {
         let first = self.first;
         let bytes_per_ns = rate_bps / 8.0 / 1e9;
         let median_rtt = self.median_rtt;
-        let loss_zero = cfg.policer_loss_rtt_mult * median_rtt as f64 * bytes_per_ns;
+        // Ours: at least one packet. A bucket that drops a packet holds anywhere from nothing
+        // to just under that packet's tokens, so losses spread over a packet's worth even
+        // when the replay's clock is exact; 2 RTTs of tokens is less than that on slow,
+        // short paths (140 kbit/s at the 10 ms floor: 350 bytes).
+        let loss_zero =
+            (cfg.policer_loss_rtt_mult * median_rtt as f64 * bytes_per_ns).max(self.pkt);
         let pass_zero = cfg.policer_pass_rtt_mult * median_rtt as f64 * bytes_per_ns;
         // 2. The bucket's initial fill must not be clearly negative.
         let fill0 =
@@ -634,6 +639,41 @@ mod tests {
             })
             .unwrap_or_else(|r| panic!("{rate}: {r:?}"));
             assert!(within(p.rate_bps, rate, 0.15), "{rate}: {}", p.rate_bps);
+        }
+    }
+
+    /// Issue 12 (`sni_policer_both`'s upload): a 140 kbit/s policer with a 5000-byte bucket
+    /// behind a 400 kbit/s application on 5 and 10 ms paths. Two RTTs of tokens (at the
+    /// 10 ms floor) are 350 bytes, less than a packet: without the one-packet floor of the
+    /// loss tolerance the token counts at losses, which spread over a packet's worth, fail
+    /// test 4b.
+    #[test]
+    fn slow_policer_on_a_short_path_issue_12() {
+        for rtt in [5.0, 10.0] {
+            for v in [Vantage::Sender, Vantage::Receiver] {
+                let p = check(&Sim {
+                    policer: Some((140_000.0, 5000.0)),
+                    app_rate: Some(50_000.0),
+                    base_rtt_ms: rtt,
+                    line_bps: 10e6,
+                    vantage: v,
+                    ..Default::default()
+                })
+                .unwrap_or_else(|r| panic!("{rtt} ms {v:?}: {r:?}"));
+                assert!(within(p.rate_bps, 140_000.0, 0.15), "{v:?}: {}", p.rate_bps);
+            }
+        }
+        // The same slow, short paths with random loss instead of a policer stay clean.
+        for v in [Vantage::Sender, Vantage::Receiver] {
+            let r = check(&Sim {
+                random_loss: 0.05,
+                app_rate: Some(50_000.0),
+                base_rtt_ms: 5.0,
+                line_bps: 10e6,
+                vantage: v,
+                ..Default::default()
+            });
+            assert!(r.is_err(), "{v:?}: {r:?}");
         }
     }
 

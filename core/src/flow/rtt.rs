@@ -23,7 +23,25 @@
 //! otherwise "shows" an RTT of 100 ms on an unimpaired LAN; at the sender's side the same
 //! rule drops the samples whose probe (an ACK covering everything outstanding) could only be
 //! answered by the application's next write. Pure ACKs are always kept as answers: the
-//! receiver's stack sends them (delayed ACKs can still add up to its timer).
+//! receiver's stack sends them.
+//!
+//! **Newest covered segment** (issue 12): an answer whose ACK covers everything the peer has
+//! sent cannot have left before the peer's latest data segment arrived, so the round trip is
+//! at most the time since that segment was sent; the sample starts there when that is later
+//! than the probe. Seen at a sender that writes a 1448- and a 118-byte segment every 30 ms,
+//! the receiver acknowledges both when the next write arrives: timed on the 118-byte
+//! segment the sample was the 30 ms write period, from the newest segment it is the 80 µs
+//! round trip. An ACK that leaves data outstanding keeps the classic sample.
+//!
+//! **Delayed ACKs** (issue 12): a pure ACK that newly acknowledges at most one full-sized
+//! segment (the direction's largest payload) is one the receiver was allowed to hold for
+//! its delayed-ACK timer (RFC 1122 §4.2.3.2, RFC 5681 §4.2: an ACK at least every second
+//! full-sized segment, within 500 ms; Linux waits 40 ms or more) and gives no sample: its
+//! delay may be the timer's. ACKs of two or more segments, which a receiver sends at once,
+//! still measure a queue; a flow that only ever gets single-segment ACKs keeps its
+//! handshake samples. Without this rule the policed 140 kbit/s upload of the lab's
+//! `sni_policer_both` (one segment per ~80 ms, each ACK held 40 ms) looked congested to the
+//! policer test.
 
 use super::seq::le;
 use super::{Dir, PerDir, RttSample};
@@ -46,6 +64,12 @@ pub struct RttState {
     last_tsval: PerDir<Option<u32>>,
     /// Time of the last data-carrying segment per direction.
     last_data: PerDir<Option<Nanos>>,
+    /// Highest sequence end of the data sent per direction.
+    hi_end: PerDir<Option<u32>>,
+    /// Highest acknowledgment number sent per direction.
+    acked: PerDir<Option<u32>>,
+    /// Largest payload sent per direction (its full-sized segment).
+    full: PerDir<u32>,
 }
 
 /// What the caller knows about one segment.
@@ -134,11 +158,29 @@ impl RttState {
                 && !f.syn
                 && last_data.is_none_or(|l| f.ts.saturating_sub(l) >= f.ts.saturating_sub(t0) / 2)
         };
+        // An answer acknowledging everything the peer sent cannot have left before the
+        // peer's latest data segment arrived: the round trip is at most the time since that
+        // segment was sent (see the module docs, "newest covered segment").
+        let newest = match (self.hi_end[p], self.last_data[p]) {
+            (Some(hi), Some(t1)) if f.ack_flag && !f.rst && le(hi, f.ack) => Some(t1),
+            _ => None,
+        };
+        let start = |t0: Nanos| newest.map_or(t0, |t1| t1.max(t0));
+        // A pure ACK newly covering at most one full-sized segment is one the receiver was
+        // allowed to hold for its delayed-ACK timer (RFC 1122 §4.2.3.2, RFC 5681 §4.2: it must
+        // acknowledge at least every second full-sized segment, and may wait up to 500 ms for
+        // a single one): its delay may be the timer's, not the network's.
+        let held = f.len == 0
+            && f.ack_flag
+            && match self.acked[d] {
+                Some(prev) => le(f.ack, prev.wrapping_add(self.full[p])),
+                None => false,
+            };
         if f.ack_flag && !f.rst {
             if let Some((end, t0)) = self.timed[p] {
                 if le(end, f.ack) {
-                    if !idle(t0) {
-                        sample(out, cap, f.ts, t0, p, "data");
+                    if !idle(t0) && !held {
+                        sample(out, cap, f.ts, start(t0), p, "data");
                     }
                     self.timed[p] = None;
                 }
@@ -146,8 +188,8 @@ impl RttState {
         }
         if let (Some((_, ecr)), Some((val, t0))) = (f.tsopt, self.probe[p]) {
             if ecr == val {
-                if !idle(t0) {
-                    sample(out, cap, f.ts, t0, p, "tsopt");
+                if !idle(t0) && !held {
+                    sample(out, cap, f.ts, start(t0), p, "tsopt");
                 }
                 self.probe[p] = None;
             } else if le(val, ecr) {
@@ -156,8 +198,15 @@ impl RttState {
             }
         }
 
+        if f.ack_flag && !f.rst && self.acked[d].is_none_or(|a| le(a, f.ack)) {
+            self.acked[d] = Some(f.ack);
+        }
         if f.len > 0 && !f.syn && !f.rst {
+            self.full[d] = self.full[d].max(f.len);
             self.last_data[d] = Some(f.ts);
+            if self.hi_end[d].is_none_or(|h| le(h, f.end)) {
+                self.hi_end[d] = Some(f.end);
+            }
         }
         // Karn: a retransmission or a loss in this direction spoils any timing in progress.
         if f.resent || f.holes_open {
@@ -316,6 +365,74 @@ mod tests {
         let echo: Vec<_> = out.iter().filter(|s| s.source == "tsopt").collect();
         assert_eq!(echo.len(), 1, "{out:?}");
         assert_eq!(echo[0].rtt, 100 * MS);
+    }
+
+    /// Issue 12 (`sni_policer_both`'s upload, seen at its sender): the client writes a
+    /// 1448-byte and a 118-byte segment every 30 ms; the server acknowledges both when the
+    /// next write's first segment arrives. Timed on the 118-byte segment, the sample is the
+    /// client's 30 ms write period; the ACK covers everything sent, so the round trip is at
+    /// most the time since the newest segment it covers (80 µs).
+    #[test]
+    fn newest_covered_segment_bounds_the_sample_issue_12() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        let us: Nanos = 1000;
+        let mut seq = 1u32;
+        for k in 0..4u32 {
+            let t = Nanos::from(k) * 30 * MS;
+            let mut a = f(Dir::C2s, t, "A", seq, 1, 1448);
+            a.tsopt = Some((100 + k, 7));
+            r.on_segment(&a, &mut out, 100);
+            seq += 1448;
+            if k > 0 {
+                // The ACK of the previous write's tail and this write's head.
+                let mut ack = f(Dir::S2c, t + 80 * us, "A", 1, seq, 0);
+                ack.tsopt = Some((7, 100 + k - 1));
+                r.on_segment(&ack, &mut out, 100);
+            }
+            let mut b = f(Dir::C2s, t + 100 * us, "A", seq, 1, 118);
+            b.tsopt = Some((100 + k, 7));
+            r.on_segment(&b, &mut out, 100);
+            seq += 118;
+        }
+        assert!(out.len() >= 3, "{out:?}");
+        assert!(out.iter().all(|s| s.rtt == 80 * us), "{out:?}");
+        // An ACK that leaves data outstanding keeps the classic sample (the timed segment's).
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        r.on_segment(&f(Dir::C2s, 0, "A", 1, 1, 1448), &mut out, 100);
+        r.on_segment(&f(Dir::C2s, 10 * MS, "A", 1449, 1, 1448), &mut out, 100);
+        r.on_segment(&f(Dir::C2s, 20 * MS, "A", 2897, 1, 1448), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 50 * MS, "A", 1, 2897, 0), &mut out, 100);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].rtt, 50 * MS);
+    }
+
+    /// Issue 12: the server's delayed-ACK timer. A pure ACK of one small segment 41 ms after
+    /// it was sent (the next segment was policed away) gives no sample; an ACK of two
+    /// full-sized segments, which a receiver must send at once (RFC 5681 §4.2), keeps its
+    /// 41 ms: that delay is the network's (a queue).
+    #[test]
+    fn delayed_ack_gives_no_sample_issue_12() {
+        let mut r = RttState::default();
+        let mut out = Vec::new();
+        r.on_segment(&f(Dir::C2s, 0, "A", 1, 1, 1448), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, MS, "A", 1, 1449, 0), &mut out, 100);
+        assert_eq!(out.len(), 1, "a first ACK has nothing to compare with");
+        r.on_segment(&f(Dir::C2s, 10 * MS, "A", 1449, 1, 118), &mut out, 100);
+        r.on_segment(&f(Dir::C2s, 40 * MS, "A", 1567, 1, 1448), &mut out, 100);
+        r.on_segment(&f(Dir::S2c, 51 * MS, "A", 1, 1567, 0), &mut out, 100);
+        assert_eq!(out.len(), 1, "held by the timer: {out:?}");
+        // Two full-sized segments acknowledged together 41 ms later.
+        r.on_segment(&f(Dir::C2s, 60 * MS, "A", 3015, 1, 1448), &mut out, 100);
+        r.on_segment(
+            &f(Dir::C2s, 60 * MS + 10, "A", 4463, 1, 1448),
+            &mut out,
+            100,
+        );
+        r.on_segment(&f(Dir::S2c, 101 * MS, "A", 1, 4463, 0), &mut out, 100);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[1].rtt, 41 * MS);
     }
 
     #[test]
