@@ -287,10 +287,13 @@ fn id_chain(pk: &[&PacketMeta], ri: usize) -> std::collections::BTreeSet<u64> {
 
 /// Whole-word (or whole-phrase) occurrences of [`BLOCK_WORDS`] in `text` (lower case).
 pub fn block_words(text: &str) -> Vec<&'static str> {
-    let t = text.to_lowercase();
+    // No non-ASCII word can occur in ASCII text.
+    let ascii = text.is_ascii();
+    let t = crate::proto::http::lowercase(text);
     BLOCK_WORDS
         .iter()
         .copied()
+        .filter(|w| !ascii || w.is_ascii())
         .filter(|w| {
             t.match_indices(w).any(|(i, _)| {
                 let before = t.get(..i).and_then(|s| s.chars().next_back());

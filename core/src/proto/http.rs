@@ -64,6 +64,12 @@ pub struct Head {
 
 /// Printable text of `b`, control characters replaced, cut to `max` characters.
 fn text(b: &[u8], max: usize) -> String {
+    // Each character (a replacement character too) comes from 1 to 4 bytes, and deciding it
+    // reads at most the byte after it: the first `max` characters lie in the first `4 max + 4`
+    // bytes, so decoding only those gives the same text without converting a whole body.
+    let b = b
+        .get(..max.saturating_mul(4).saturating_add(4))
+        .unwrap_or(b);
     String::from_utf8_lossy(b)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -82,17 +88,46 @@ fn line(p: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// The `<title>` of an HTML body (case-insensitive tag), whitespace collapsed.
 fn html_title(body: &[u8]) -> Option<String> {
-    let lower: Vec<u8> = body.iter().map(u8::to_ascii_lowercase).collect();
-    let open = find(&lower, b"<title")?;
-    let after = lower.get(open..)?;
+    let open = find_ignore_case(body, b"<title")?;
+    let after = body.get(open..)?;
     let gt = open + after.iter().position(|b| *b == b'>')? + 1;
-    let len = lower
+    let len = body
         .get(gt..)
-        .and_then(|r| find(r, b"</title"))
-        .unwrap_or_else(|| lower.len().saturating_sub(gt));
+        .and_then(|r| find_ignore_case(r, b"</title"))
+        .unwrap_or_else(|| body.len().saturating_sub(gt));
     let t = text(body.get(gt..gt + len)?, MAX_TEXT * 2);
     let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
     (!t.is_empty()).then(|| t.chars().take(MAX_TEXT).collect())
+}
+
+/// `s.to_lowercase()`, faster on the texts pages give: ASCII and U+FFFD (what lossy decoding
+/// makes of binary bytes, which has no case) skip the Unicode case tables. Σ, the one
+/// character whose lower case depends on its neighbours, sends the whole text to
+/// `str::to_lowercase`; every other character maps on its own, as there.
+pub fn lowercase(s: &str) -> String {
+    if s.contains('Σ') {
+        return s.to_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if c == char::REPLACEMENT_CHARACTER {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// First position of `needle` (lower case) in `hay`, ASCII letters compared case-insensitively
+/// (without lower-casing a copy of `hay`).
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    hay.windows(needle.len()).position(|w| {
+        w.first().map(u8::to_ascii_lowercase) == Some(first) && w.eq_ignore_ascii_case(needle)
+    })
 }
 
 /// First position of `needle` in `hay`.
@@ -142,7 +177,7 @@ pub fn head(p: &[u8]) -> Option<Head> {
     }
     if complete && !rest.is_empty() {
         h.title = html_title(rest);
-        h.body = Some(text(rest, MAX_BODY).to_lowercase());
+        h.body = Some(lowercase(&text(rest, MAX_BODY)));
     }
     Some(h)
 }
@@ -219,5 +254,49 @@ mod tests {
         assert_eq!(url_host("https://[2001:db8::1]:443/"), Some("2001:db8::1"));
         assert_eq!(url_host("https://u@www.example/"), Some("www.example"));
         assert_eq!(url_host("/relative"), None);
+    }
+
+    /// `text` decodes only the bytes its characters can come from: the same text as
+    /// decoding the whole input, for multi-byte, invalid and control bytes around the cut.
+    #[test]
+    fn text_of_a_prefix_equals_text_of_everything() {
+        let whole = |b: &[u8], max: usize| -> String {
+            String::from_utf8_lossy(b)
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(max)
+                .collect::<String>()
+                .trim()
+                .to_string()
+        };
+        let mut samples: Vec<Vec<u8>> = vec![
+            "é".repeat(50).into_bytes(),
+            "€𝄞a".repeat(30).into_bytes(),
+            [0xe2, 0x82].repeat(40),
+            [0xf0, 0x9d, 0x84].repeat(40),
+            [0xff, b' ', 0xc3].repeat(40),
+        ];
+        samples.push([b"x".repeat(7), "ب".repeat(20).into_bytes(), vec![0xe2; 9]].concat());
+        for b in &samples {
+            for max in 0..24 {
+                for cut in 0..b.len() {
+                    let p = b.get(..cut).unwrap_or(b);
+                    assert_eq!(text(p, max), whole(p, max), "max {max}, {p:?}");
+                }
+            }
+        }
+        assert_eq!(
+            html_title(b"<TiTlE x>Hi  there</TITLE>"),
+            Some("Hi there".into())
+        );
+        for t in [
+            "ÀB\u{fffd}c",
+            "ΟΔΟΣ ΟΔΟΣ",
+            "İstanbul ǅ",
+            "ΣΑ\u{fffd}",
+            "plain",
+        ] {
+            assert_eq!(lowercase(t), t.to_lowercase(), "{t}");
+        }
     }
 }
