@@ -1,11 +1,16 @@
-// Throughput of the page (WASM in Chromium) against the native CLI on the same capture.
+// Throughput of the page (WASM in Chromium) against the native CLI (pinned to one core with
+// taskset) and @goodtools/wiregasm (Wireshark in WebAssembly, run in Node: load + one `conv:TCP`
+// tap, the equivalent of `tshark -q -z conv,tcp`) on the same captures, alternating per round.
 // Usage (after web/build.sh and cargo build --release):
-//   node web/bench.mjs [CAPTURE] [--runs N]
+//   node web/bench.mjs [CAPTURE ...] [--runs N]     e.g. a mixed capture and a flow-poor one
+// Prints, per capture, page/native and page/wiregasm (ratios of medians). Wiregasm is a
+// devDependency used here only; without it that column is skipped with a message.
 // Without CAPTURE, builds a ~95 MB mixed capture from ../shared/corpus (or $VOIPWATCH_CORPUS) (nDPI test captures and
 // the reference captures, concatenated with mergecap, repeated 4× a day apart with editcap) in
 // the system temp dir. Prints the median MB/s of each side (wall clock, file size / time) and
 // checks that both produce the same JSON.
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -40,18 +45,32 @@ function corpusCapture(dir) {
   return out;
 }
 
+async function wiregasm() {
+  const D = join(WEB, "node_modules", "@goodtools", "wiregasm", "dist");
+  if (!existsSync(join(D, "wiregasm.wasm"))) { console.log("wiregasm: not installed (npm ci in web/), its ratio is skipped"); return null; }
+  const require = createRequire(import.meta.url);
+  const { Wiregasm } = require(join(D, "main.js"));
+  const wg = new Wiregasm();
+  await wg.init(require(join(D, "wiregasm.js")), {
+    wasmBinary: readFileSync(join(D, "wiregasm.wasm")),
+    getPreloadedPackage: () => readFileSync(join(D, "wiregasm.data")).buffer, print() {}, printErr() {},
+  });
+  return (file) => {
+    const data = readFileSync(file);
+    const t0 = process.hrtime.bigint();
+    const r = wg.load("capture.pcap", data);
+    if (r.code !== 0) throw new Error(`wiregasm load: ${r.error}`);
+    const t = wg.tap({ tap0: "conv:TCP" });
+    if (t.error) throw new Error(`wiregasm tap: ${t.error}`);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+}
+
 const tmp = mkdtempSync(join(tmpdir(), "voipwatch-bench-"));
 try {
-  const file = args[0] ? resolve(args[0]) : corpusCapture(tmp);
-  const size = statSync(file).size;
-  const native = [];
-  let ref = null;
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(BIN, ["analyze", "--format", "json", file], { maxBuffer: 1 << 30 });
-    native.push(Number(process.hrtime.bigint() - t0) / 1e9);
-    ref = r.stdout;
-  }
+  const files = args.length ? args.map((a) => resolve(a)) : [corpusCapture(tmp)];
+  const pin = spawnSync("taskset", ["-c", "0", "true"]).status === 0 ? ["taskset", "-c", "0"] : [];
+  const wg = await wiregasm();
   const srv = await serve(join(WEB, "dist"));
   const profile = mkdtempSync(join(tmp, "profile-"));
   const browser = await chromium.launchPersistentContext(profile, {
@@ -60,27 +79,41 @@ try {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   const page = await browser.newPage();
-  const page_ = [], engine = [];
   let same = true;
-  for (let i = 0; i < RUNS; i++) {
-    await page.goto(`${srv.origin}/`);
-    await page.waitForFunction(() => document.body.dataset.engine === "ready");
-    await page.setInputFiles('[data-testid="capture-input"]', file);
-    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 600_000 });
-    const ds = await page.evaluate(() => ({ ...document.body.dataset }));
-    page_.push(Number(ds.mbps));
-    engine.push(Number(ds.engineMbps));
-    const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-json"]')]);
-    same = same && readFileSync(await dl.path()).equals(ref);
+  for (const file of files) {
+    const size = statSync(file).size;
+    const native = [], page_ = [], engine = [], wgs = [];
+    let ref = null;
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = process.hrtime.bigint();
+      const cmd = [...pin, BIN, "analyze", "--format", "json", file];
+      const r = spawnSync(cmd[0], cmd.slice(1), { maxBuffer: 1 << 30 });
+      native.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      ref = r.stdout;
+      await page.goto(`${srv.origin}/`);
+      await page.waitForFunction(() => document.body.dataset.engine === "ready");
+      await page.setInputFiles('[data-testid="capture-input"]', file);
+      await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 600_000 });
+      const ds = await page.evaluate(() => ({ ...document.body.dataset }));
+      page_.push(Number(ds.mbps));
+      engine.push(Number(ds.engineMbps));
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-json"]')]);
+      same = same && readFileSync(await dl.path()).equals(ref);
+      if (wg) wgs.push(wg(file));
+    }
+    const nat = size / 1e6 / median(native);
+    const pg = median(page_);
+    console.log(`capture: ${file} (${(size / 1e6).toFixed(1)} MB), ${RUNS} alternating rounds, medians`);
+    console.log(`  native CLI, one core (${pin.join(" ")} voipwatch analyze --format json): ${nat.toFixed(1)} MB/s`);
+    console.log(`  page, WASM in Chromium (file.stream() reading + engine): ${pg.toFixed(1)} MB/s; engine calls alone ${median(engine).toFixed(1)} MB/s`);
+    console.log(`  ratio page/native: ${(pg / nat).toFixed(2)}; same JSON: ${same}`);
+    if (wg) {
+      const w = size / 1e6 / median(wgs);
+      console.log(`  wiregasm (Node, load + conv:TCP tap): ${w.toFixed(1)} MB/s; ratio page/wiregasm: ${(pg / w).toFixed(1)}`);
+    }
   }
   await browser.close();
   await srv.close();
-  const nat = size / 1e6 / median(native);
-  const pg = median(page_);
-  console.log(`capture: ${file} (${(size / 1e6).toFixed(1)} MB), ${RUNS} runs each, medians`);
-  console.log(`native CLI (voipwatch analyze --format json): ${nat.toFixed(1)} MB/s`);
-  console.log(`page, WASM in Chromium (File.slice reading + engine): ${pg.toFixed(1)} MB/s; engine calls alone ${median(engine).toFixed(1)} MB/s`);
-  console.log(`ratio page/native: ${(pg / nat).toFixed(2)}; same JSON: ${same}`);
   if (!same) process.exitCode = 1;
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -18,8 +18,9 @@
 //               { type: "fatal", message }         (the engine could not be loaded at all)
 // The worker lives as long as the page, so the engine is loaded once and the page works
 // offline afterwards. A newer job or a cancel stops an older job at its next chunk.
-// The file is read with File.slice in fixed chunks, so memory stays bounded whatever its size:
-// two chunks in JS plus the engine's own state (which grows with flows, not with bytes).
+// The analysed file is read with file.stream() (the other passes with File.slice in fixed
+// chunks), so memory stays bounded whatever its size: a few chunks in JS plus the engine's own
+// state (which grows with flows, not with bytes).
 import init, { Analyzer, Sha256, apps, compare, engineVersion } from "./voipwatch_wasm.js";
 
 const CHUNK = 4 * 1024 * 1024;
@@ -52,32 +53,38 @@ async function analyze(file, job, chunk) {
   let pushError = null;
   let peak = wasmBytes();
   let engineMs = 0; // time inside the engine (push + finish), without file reading
-  // One slice is read ahead while the engine digests the current one, so file reading and
-  // analysis overlap; at most two chunks are held at any time.
-  const read = (offset) => file.slice(offset, Math.min(total, offset + chunk)).arrayBuffer();
-  let next = total > 0 ? read(0) : null;
+  // The file is read as a stream (`file.stream()`): Chromium hands its chunks (up to 2 MiB) to
+  // the worker as they arrive, with no per-slice Blob read to set up and wait for, which
+  // measured 1.5x faster than 4 MiB `File.slice` reads on a bulk-TCP capture (web/bench.mjs).
+  // `chunk` only paces the progress messages; memory stays a few chunks plus the engine's state.
+  const reader = total > 0 ? file.stream().getReader() : null;
+  let sinceProgress = 0;
   try {
-    for (let offset = 0; offset < total; offset += chunk) {
-      const buf = await next;
+    while (reader) {
+      const { value, done } = await reader.read();
       if (stopped()) {
-        if (next) next.catch(() => {});
+        reader.cancel().catch(() => {});
         return;
       }
-      next = offset + chunk < total ? read(offset + chunk) : null;
+      if (done) break;
       const e0 = performance.now();
       try {
-        analyzer.push(new Uint8Array(buf));
+        analyzer.push(value);
         engineMs += performance.now() - e0;
       } catch (e) {
         // A trap (engine panic) leaves the instance unusable: report it as a failure.
         if (e instanceof WebAssembly.RuntimeError) throw e;
         pushError = String(e && e.message ? e.message : e);
-        if (next) next.catch(() => {});
+        reader.cancel().catch(() => {});
         break;
       }
-      const p = analyzer.progress();
-      peak = Math.max(peak, wasmBytes());
-      self.postMessage({ type: "progress", job, ...p, total, wasmBytes: wasmBytes() });
+      sinceProgress += value.byteLength;
+      if (sinceProgress >= chunk) {
+        sinceProgress = 0;
+        const p = analyzer.progress();
+        peak = Math.max(peak, wasmBytes());
+        self.postMessage({ type: "progress", job, ...p, total, wasmBytes: wasmBytes() });
+      }
     }
     const f0 = performance.now();
     analyzer.end();
