@@ -146,8 +146,6 @@ fn one_way_periods(f: &Flow, bin_ns: Nanos) -> Vec<OneWayPeriod> {
 /// One direction's RTP media of a call (relative to the user's host).
 #[derive(Clone, Copy, Debug, Default)]
 struct DirMedia {
-    /// Packets received, less those the fixed 50 ms jitter buffer discarded as late.
-    recv: u64,
     exp: u64,
     /// Packets received, and the late ones each simulated buffer discarded (fixed 50 ms,
     /// fixed 200 ms, adaptive: [`BUFFERS`] order).
@@ -155,9 +153,8 @@ struct DirMedia {
     late: [u64; 3],
     /// Sum of the adaptive buffer's mean depth (ms) weighted by packets.
     adapt_sum: f64,
+    /// Sum of the streams' jitter (ms) weighted by packets.
     jit_sum: f64,
-    /// Packets behind `jit_sum`.
-    jit_n: u64,
     /// Highest packet rate (packets/s) of its streams.
     rate: f64,
     /// Seconds of one-way periods in which this direction sent nothing.
@@ -165,17 +162,22 @@ struct DirMedia {
 }
 
 impl DirMedia {
-    /// E-model MOS of this direction: loss counts the packets its silent periods held back
-    /// (at the direction's packet rate), so dead audio is not a good call.
-    fn mos(&self, rtt_ms: Option<f64>) -> Option<f64> {
-        if self.jit_n == 0 {
-            return None;
-        }
+    /// Loss (%) of a receiver that played `played` packets: the expected ones plus those the
+    /// direction's silent periods held back (at its packet rate), so dead audio is loss.
+    fn loss_pct(&self, played: u64) -> f64 {
         let hidden = (self.silent_s * self.rate).round().max(0.0) as u64;
         let exp = self.exp.saturating_add(hidden);
-        let loss = exp.saturating_sub(self.recv) as f64 * 100.0 / exp.max(1) as f64;
-        let jit = self.jit_sum / self.jit_n.max(1) as f64;
-        Some(mos(loss, jit, rtt_ms))
+        exp.saturating_sub(played) as f64 * 100.0 / exp.max(1) as f64
+    }
+
+    /// E-model MOS of this direction with the fixed 50 ms buffer's discards as loss and the
+    /// jitter term for its delay ([`mos`]).
+    fn mos(&self, rtt_ms: Option<f64>) -> Option<f64> {
+        if self.pkts == 0 {
+            return None;
+        }
+        let loss = self.loss_pct(self.pkts.saturating_sub(self.late[0]));
+        Some(mos(loss, self.jit_sum / self.pkts as f64, rtt_ms))
     }
 
     /// E-model MOS of what a receiver with jitter buffer `k` ([`BUFFERS`]) would play: the
@@ -186,12 +188,8 @@ impl DirMedia {
         if self.pkts == 0 {
             return None;
         }
-        let hidden = (self.silent_s * self.rate).round().max(0.0) as u64;
-        let exp = self.exp.saturating_add(hidden);
-        let played = self
-            .pkts
-            .saturating_sub(self.late.get(k).copied().unwrap_or(0));
-        let loss = exp.saturating_sub(played) as f64 * 100.0 / exp.max(1) as f64;
+        let late = self.late.get(k).copied().unwrap_or(0);
+        let loss = self.loss_pct(self.pkts.saturating_sub(late));
         let depth = fixed.unwrap_or(self.adapt_sum / self.pkts as f64);
         let m = e_model(loss, one_way_ms(rtt_ms) + depth + CODEC_DELAY_MS);
         Some((round2(depth), m))
@@ -363,9 +361,8 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
                 } else {
                     &mut by_dir[1]
                 };
-                // What a receiver with a fixed 50 ms jitter buffer plays: packets later than
-                // that are lost to it.
-                d.recv += s.packets.saturating_sub(s.late_50ms);
+                // What receivers with the simulated jitter buffers play: packets later than
+                // a buffer allows are lost to it.
                 d.pkts += s.packets;
                 for (n, late) in d
                     .late
@@ -377,7 +374,6 @@ fn media(flows: &[LabeledFlow], members: &[usize], bin_ns: Nanos, client: IpAddr
                 d.adapt_sum += s.adaptive_mean_ms * s.packets as f64;
                 d.exp += s.expected;
                 d.jit_sum += s.jitter_ms * s.packets as f64;
-                d.jit_n += s.packets;
                 let dur = (s.last_ts - s.first_ts).max(0.0);
                 if dur > 0.0 {
                     d.rate = d.rate.max(s.packets as f64 / dur);
