@@ -165,13 +165,22 @@ fn parse_log(text: &str) -> Vec<Row> {
     rows
 }
 
-fn analyse(path: &Path) -> Option<Vec<FlowReport>> {
+/// The trace's flows and how many frames it dropped as `duplicate_frame` (the same IP packet
+/// captured twice: counted once by us, twice by Zeek).
+fn analyse(path: &Path) -> Option<(Vec<FlowReport>, u64)> {
     let bytes = std::fs::read(path).ok()?;
     let cfg = Config {
         name: "zeek".into(),
         ..Default::default()
     };
-    Some(analyze_bytes(cfg, &bytes).flows)
+    let report = analyze_bytes(cfg, &bytes);
+    let dups = report
+        .capture
+        .anomalies
+        .get("duplicate_frame")
+        .copied()
+        .unwrap_or(0);
+    Some((report.flows, dups))
 }
 
 fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
@@ -211,7 +220,7 @@ impl Tally {
     }
 }
 
-fn compare(tally: &mut Tally, trace: &str, rows: &[Row], flows: &[FlowReport]) {
+fn compare(tally: &mut Tally, trace: &str, rows: &[Row], flows: &[FlowReport], dups: u64) {
     // Our flows per (transport, endpoint pair), first-seen order.
     let mut ours: BTreeMap<(String, (SocketAddr, SocketAddr)), Vec<&FlowReport>> = BTreeMap::new();
     for f in flows {
@@ -289,6 +298,22 @@ fn compare(tally: &mut Tally, trace: &str, rows: &[Row], flows: &[FlowReport]) {
         }
         if let Some(z) = row.sizes {
             let ours = (f.packets.c2s, f.bytes.c2s, f.packets.s2c, f.bytes.s2c);
+            // Zeek counts each copy of a duplicated frame; we count the packet once and the copy
+            // as a `duplicate_frame` anomaly. The difference is documented only when the extra
+            // packets Zeek saw are exactly the copies we dropped and each has the same size.
+            let extra = (z.0 + z.2).checked_sub(ours.0 + ours.2);
+            let same_sizes = ours.0 > 0
+                && ours.2 > 0
+                && z.1 * ours.0 == ours.1 * z.0
+                && z.3 * ours.2 == ours.3 * z.2;
+            if ours != z && dups > 0 && extra == Some(dups) && same_sizes {
+                tally.checked += 1;
+                tally.documented.push(format!(
+                    "{trace} {orig} sizes: zeek pkts/ip bytes {z:?}, ours {ours:?} \
+                     ({dups} duplicate frames are counted once, as duplicate_frame anomalies)"
+                ));
+                continue;
+            }
             tally.outcome(
                 trace,
                 &orig,
@@ -308,21 +333,21 @@ fn conn_state_and_history_match_zeek() {
     };
     let mut tally = Tally::default();
     for (trace, log) in CASES {
-        let (Some(flows), Ok(text)) = (
+        let (Some((flows, dups)), Ok(text)) = (
             analyse(&dir.join("Traces").join(trace)),
             std::fs::read_to_string(dir.join("Baseline").join(log)),
         ) else {
             eprintln!("{trace}: trace or baseline missing, skipped");
             continue;
         };
-        compare(&mut tally, trace, &parse_log(&text), &flows);
+        compare(&mut tally, trace, &parse_log(&text), &flows, dups);
     }
     if let Ok(text) = std::fs::read_to_string(
         dir.join("Baseline/scripts.base.protocols.conn.conn_state-RST-behavior/out"),
     ) {
         let expected: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         for (trace, line) in RST_BEHAVIOUR.iter().zip(expected) {
-            let Some(flows) = analyse(&dir.join("Traces").join(trace)) else {
+            let Some((flows, dups)) = analyse(&dir.join("Traces").join(trace)) else {
                 continue;
             };
             let Some((h, s)) = line.split_once(", ") else {
@@ -338,7 +363,7 @@ fn conn_state_and_history_match_zeek() {
                 history: Some(h.into()),
                 sizes: None,
             };
-            compare(&mut tally, trace, &[row], &flows);
+            compare(&mut tally, trace, &[row], &flows, dups);
         }
     }
     eprintln!("zeek: {} of {} checks match", tally.matched, tally.checked);
