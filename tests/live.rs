@@ -1,7 +1,7 @@
 //! `voipwatch capture` on real traffic (issue 16): a WhatsApp-style call through a router in
 //! network namespaces, black-holed mid-call. Needs root and `ip netns`; skips with a message
 //! otherwise. Everything stays inside the namespaces created here (removed on drop).
-#![cfg(feature = "capture")]
+#![cfg(libpcap)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -474,7 +474,11 @@ pub fn run(args: &[String]) -> Result<i32, String> {
         match o.format {
             Format::Json => crate::print_out(&report.to_json()),
             Format::Ndjson => crate::print_out(&(report.to_json_line() + "\n")),
-            Format::Text => crate::print_out(&render::text::render(report, FlowFilter::Auto)),
+            Format::Text => crate::print_out(&render::text::render_lang(
+                report,
+                FlowFilter::Auto,
+                voipwatch_core::report::message::Lang::En,
+            )),
         }
     }
     if let Some(f) = failure {

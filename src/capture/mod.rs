@@ -1,7 +1,8 @@
 //! `voipwatch capture` and `voipwatch interfaces` (issue 16): live capture with a running answer.
 //!
 //! Built with the `capture` cargo feature (default on; libpcap through the `pcap` crate, native
-//! only: the core stays pure Rust). Without it both commands say how to get them.
+//! only: the core stays pure Rust) when build.rs finds libpcap (the `libpcap` cfg). Without
+//! it both commands say how to get them.
 //!
 //! Design: packets are written as pcapng blocks as they arrive (to the file, or with `--ring`
 //! to a bounded in-memory ring written at the end). About once a second the live view analyses
@@ -9,10 +10,9 @@
 //! exactly what `voipwatch analyze` would say of the file at that moment, and the final report
 //! *is* `analyze` of the written file.
 
-#[cfg(feature = "capture")]
+#[cfg(libpcap)]
 mod live;
-#[cfg(feature = "capture")]
-#[cfg(feature = "capture")]
+#[cfg(libpcap)]
 mod view;
 
 pub const USAGE: &str = "\
@@ -40,21 +40,21 @@ Capturing needs root or the CAP_NET_RAW capability; to let a user run it without
 ";
 
 /// Without the feature: what the user can do about it.
-#[cfg(not(feature = "capture"))]
+#[cfg(not(libpcap))]
 const NO_CAPTURE: &str = "this voipwatch was built without capture support (the `capture` \
-feature, which needs libpcap: on Debian/Ubuntu `apt-get install libpcap-dev`, then build with \
-default features). Capture with tcpdump instead and run `voipwatch analyze FILE`.";
+feature, on by default, needs libpcap's development files, which the build did not find: on \
+Debian/Ubuntu `apt-get install libpcap-dev`, then rebuild). Capture with tcpdump instead and run `voipwatch analyze FILE`.";
 
 pub fn run(args: &[String]) -> Result<i32, String> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         crate::print_out(USAGE);
         return Ok(0);
     }
-    #[cfg(feature = "capture")]
+    #[cfg(libpcap)]
     {
         live::run(args)
     }
-    #[cfg(not(feature = "capture"))]
+    #[cfg(not(libpcap))]
     {
         Err(format!("capture: {NO_CAPTURE}"))
     }
@@ -68,11 +68,11 @@ pub fn interfaces(args: &[String]) -> Result<i32, String> {
         }
         return Err(format!("interfaces: unknown option '{a}'"));
     }
-    #[cfg(feature = "capture")]
+    #[cfg(libpcap)]
     {
         live::interfaces()
     }
-    #[cfg(not(feature = "capture"))]
+    #[cfg(not(libpcap))]
     {
         Err(format!("interfaces: {NO_CAPTURE}"))
     }

@@ -180,11 +180,6 @@ fn call_phrase(c: &voipwatch_core::report::Call, lang: Lang) -> String {
     s
 }
 
-/// Renders the whole text report.
-pub fn render(r: &Report, filter: FlowFilter) -> String {
-    render_lang(r, filter, Lang::En)
-}
-
 /// `m` rendered in `lang` with its text parameters (names and addresses from the capture)
 /// escaped for the terminal first; the template's own characters (bidi isolates in Arabic) stay.
 fn localized(m: &Message, lang: Lang) -> Option<String> {
@@ -573,7 +568,7 @@ mod tests {
             dropped: 10,
             effect: "the packet log kept the first and the last packets".into(),
         });
-        let text = render(&r, FlowFilter::Auto);
+        let text = render_lang(&r, FlowFilter::Auto, Lang::En);
         let at = text
             .find("LIMIT packets_per_flow = 360,000 (2 flows): the packet log kept the first and the last packets.")
             .unwrap_or_else(|| panic!("{text}"));
