@@ -287,44 +287,39 @@ fn id_chain(pk: &[&PacketMeta], ri: usize) -> std::collections::BTreeSet<u64> {
 
 /// Whole-word (or whole-phrase) occurrences of [`BLOCK_WORDS`] in `text` (lower case).
 pub fn block_words(text: &str) -> Vec<&'static str> {
-    // No non-ASCII word can occur in ASCII text.
-    let ascii = text.is_ascii();
-    if ascii {
-        return block_words_ascii(text.as_bytes());
-    }
     let t = crate::proto::http::lowercase(text);
-    BLOCK_WORDS
-        .iter()
-        .copied()
-        .filter(|w| !ascii || w.is_ascii())
-        .filter(|w| {
-            t.match_indices(w).any(|(i, _)| {
-                let before = t.get(..i).and_then(|s| s.chars().next_back());
-                let after = t.get(i + w.len()..).and_then(|s| s.chars().next());
-                !before.is_some_and(char::is_alphanumeric)
-                    && !after.is_some_and(char::is_alphanumeric)
-            })
-        })
-        .collect()
-}
-
-/// [`block_words`] of ASCII text in one pass: at each word boundary (start of text or after
-/// a non-alphanumeric byte) the ASCII words starting there are tried, instead of one
-/// substring search per word. The same words as the general path: every occurrence that path
-/// accepts starts at such a boundary, and an occurrence is accepted when the byte after it is
-/// not alphanumeric either.
-fn block_words_ascii(text: &[u8]) -> Vec<&'static str> {
-    let t = text.to_ascii_lowercase();
-    let alnum = |i: usize| t.get(i).is_some_and(u8::is_ascii_alphanumeric);
+    // No non-ASCII word can occur in ASCII text.
+    let ascii = t.is_ascii();
     let mut hit = [false; BLOCK_WORDS.len()];
-    for i in 0..t.len() {
-        if i > 0 && alnum(i - 1) {
+    // One pass over the bytes instead of one substring search per word: only where a word's
+    // first byte occurs (never a UTF-8 continuation byte, so at a character boundary) and the
+    // character before is not alphanumeric are the words starting there tried. Every
+    // occurrence a word-by-word search accepts is at such a place.
+    let mut firsts = [false; 256];
+    for w in BLOCK_WORDS {
+        if let Some(f) = w
+            .as_bytes()
+            .first()
+            .and_then(|b| firsts.get_mut(usize::from(*b)))
+        {
+            *f = true;
+        }
+    }
+    for (i, b) in t.bytes().enumerate() {
+        if !firsts.get(usize::from(b)).copied().unwrap_or(false) {
             continue;
         }
-        let rest = t.get(i..).unwrap_or(&[]);
+        let before = t.get(..i).and_then(|s| s.chars().next_back());
+        if before.is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        let rest = t.get(i..).unwrap_or("");
         for (h, w) in hit.iter_mut().zip(BLOCK_WORDS) {
-            if !*h && w.is_ascii() && rest.starts_with(w.as_bytes()) && !alnum(i + w.len()) {
-                *h = true;
+            if *h || (ascii && !w.is_ascii()) || w.as_bytes().first() != Some(&b) {
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix(w) {
+                *h = !after.chars().next().is_some_and(char::is_alphanumeric);
             }
         }
     }
@@ -909,7 +904,22 @@ mod tests {
         assert_eq!(block_words("Blocked by LAW"), vec!["blocked", "law"]);
         assert!(block_words("the lawn is unblocked").is_empty());
         assert_eq!(block_words("سایت مسدود است"), vec!["مسدود"]);
-        // The ASCII pass gives what the general one gives (non-ASCII text forces the latter).
+        // The one boundary pass finds what one search per word finds.
+        let per_word = |text: &str| -> Vec<&'static str> {
+            let t = text.to_lowercase();
+            BLOCK_WORDS
+                .iter()
+                .copied()
+                .filter(|w| {
+                    t.match_indices(w).any(|(i, _)| {
+                        let before = t.get(..i).and_then(|s| s.chars().next_back());
+                        let after = t.get(i + w.len()..).and_then(|s| s.chars().next());
+                        !before.is_some_and(char::is_alphanumeric)
+                            && !after.is_some_and(char::is_alphanumeric)
+                    })
+                })
+                .collect()
+        };
         for t in [
             "Blocked by LAW",
             "laws, court order; ACCESS DENIED.",
@@ -917,9 +927,12 @@ mod tests {
             "blocked",
             "",
             "xblocked blockedx unavailable for legal reasons",
+            "\u{fffd}law\u{fffd}\u{fffd}ЗАБЛОКИРОВАН\u{fffd}éblocked bloqué. سایتمسدود مسدود",
+            "ΣLAW lawΣ ميسدود محجوب",
         ] {
-            let general: Vec<&str> = block_words(&format!("{t} é"));
-            assert_eq!(block_words(t), general, "{t}");
+            assert_eq!(block_words(t), per_word(t), "{t}");
+            let t = format!("{t} é");
+            assert_eq!(block_words(&t), per_word(&t), "{t}");
         }
         assert_eq!(block_words("(law) laws"), vec!["law", "laws"]);
     }

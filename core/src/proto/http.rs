@@ -89,13 +89,26 @@ fn text(b: &[u8], max: usize) -> String {
     let b = b
         .get(..max.saturating_mul(4).saturating_add(4))
         .unwrap_or(b);
-    String::from_utf8_lossy(b)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect::<String>()
-        .trim()
-        .to_string()
+    // What `String::from_utf8_lossy(b).chars()` yields (each maximal invalid sequence one
+    // U+FFFD), taken and mapped straight into the result: no intermediate copies.
+    let mut out = String::with_capacity(max.min(b.len()));
+    let mut n = 0;
+    'chunks: for chunk in b.utf8_chunks() {
+        let invalid = (!chunk.invalid().is_empty()).then_some(char::REPLACEMENT_CHARACTER);
+        for c in chunk.valid().chars().chain(invalid) {
+            if n == max {
+                break 'chunks;
+            }
+            out.push(if c.is_control() { ' ' } else { c });
+            n += 1;
+        }
+    }
+    let t = out.trim();
+    if t.len() == out.len() {
+        out
+    } else {
+        t.to_string()
+    }
 }
 
 /// Splits off one line (ending in LF, CR stripped); None when no line ending is in `p`.
