@@ -1,7 +1,10 @@
 //! Throughput per pipeline stage, in bytes of capture per second (criterion `Throughput::Bytes`).
 //!
-//! Stages: `read` (CaptureReader only), `read_decode` (+ `decode::decode` on every packet)
-//! and `analyze` (the whole `Analyzer`: flows, classification, detectors, report).
+//! Stages, each adding one step to the last: `read` (CaptureReader only), `read_decode`
+//! (+ `decode::decode` on every packet), `flow_table` (`decode_frame` + `FlowTable::observe`),
+//! `classify` (+ the classifiers' `Engine::on_packet` and `Engine::finish`), `detect`
+//! (+ `detect::run_all`) and `analyze` (the whole `Analyzer`: + verdicts and the report).
+//! A stage's cost is the difference of its time and the previous one's.
 //! Input: the largest capture in `captures/` of the repository if there is one, else a
 //! deterministic in-memory pcap of ~20 MB of mixed TCP/UDP Ethernet frames built here.
 //! Input is pushed in 1 MiB chunks, as the CLI and the page do.
@@ -23,7 +26,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use voipwatch_core::capture::CaptureReader;
-use voipwatch_core::decode::{checksum, decode, decode_frame};
+use voipwatch_core::classify::Engine;
+use voipwatch_core::decode::{checksum, decode, decode_frame, L4};
+use voipwatch_core::detect::{self, DetectConfig};
+use voipwatch_core::flow::{FlowConfig, FlowTable};
 use voipwatch_core::{Analyzer, Config};
 
 const CHUNK: usize = 1 << 20;
@@ -215,6 +221,51 @@ fn read_decode(data: &[u8]) -> u64 {
     n
 }
 
+/// How far [`pipeline`] goes: each stage adds one step of the analyzer's pipeline to the last.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Upto {
+    /// Reading, `decode_frame` and `FlowTable::observe` on every packet.
+    FlowTable,
+    /// And the classifiers (`Engine::on_packet`, then `Engine::finish`).
+    Classify,
+    /// And every detector (`detect::run_all`).
+    Detect,
+}
+
+/// The analyzer's steps up to `upto`, as `Analyzer` runs them (the `analyze` stage adds
+/// verdicts and the report).
+fn pipeline(data: &[u8], upto: Upto) -> usize {
+    let mut table = FlowTable::new(FlowConfig::default());
+    let mut engine = Engine::default();
+    let mut r = CaptureReader::new();
+    for c in data.chunks(CHUNK) {
+        let _ = r.push(c, |p| {
+            let d = decode_frame(p.linktype, p.data, p.origlen);
+            if matches!(d.l4, L4::None) && d.net.is_none() {
+                return;
+            }
+            if let Some(o) = table.observe(p.frame, p.ts, &d) {
+                if upto >= Upto::Classify {
+                    if let Some(flow) = table.flows().get(o.id as usize) {
+                        engine.on_packet(flow, o.dir, p.frame, p.ts, &d);
+                    }
+                }
+            }
+        });
+    }
+    let _ = r.finish();
+    if upto == Upto::FlowTable {
+        return table.flows().len();
+    }
+    let (flows, calls) = engine.finish(table.into_flows());
+    if upto == Upto::Classify {
+        return flows.len() + calls.len();
+    }
+    let cfg = DetectConfig::default();
+    let input = detect::Input::new(&flows, &calls, &cfg);
+    detect::run_all(&input).len()
+}
+
 fn analyze(data: &[u8]) -> usize {
     let mut a = Analyzer::new(Config {
         name: "bench.pcap".into(),
@@ -244,6 +295,13 @@ fn stages(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("read", |b| b.iter(|| read_only(black_box(&data))));
     g.bench_function("read_decode", |b| b.iter(|| read_decode(black_box(&data))));
+    for (stage, upto) in [
+        ("flow_table", Upto::FlowTable),
+        ("classify", Upto::Classify),
+        ("detect", Upto::Detect),
+    ] {
+        g.bench_function(stage, |b| b.iter(|| pipeline(black_box(&data), upto)));
+    }
     g.bench_function("analyze", |b| b.iter(|| analyze(black_box(&data))));
     g.finish();
 }

@@ -555,6 +555,15 @@ pub fn in_capture(
                     || f.class.sni != t.class.sni)
         })
         .map(|(_, f)| f)
+        // The samples hold at most the flow's data packets in `dir`: counting them first spares
+        // building the samples of the many short flows that cannot qualify.
+        .filter(|f| {
+            f.packets
+                .iter()
+                .filter(|p| p.dir == dir && p.payload_len > 0)
+                .count()
+                >= cfg.min_packets
+        })
         .filter(|f| {
             throughput_samples_dir(&[*f], cfg, Some(dir)).is_some_and(|s| {
                 s.duration_s >= cfg.min_duration_s && s.packets as usize >= cfg.min_packets

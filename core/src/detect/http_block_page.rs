@@ -56,7 +56,7 @@ use crate::decode::tcp_flags::{ACK, FIN, SYN};
 use crate::flow::{Dir, PacketMeta, Transport};
 use crate::label::LabeledFlow;
 use crate::model::{FindingKind, Severity};
-use crate::proto::http::url_host;
+use crate::proto::http::{lowercase, url_host};
 use crate::report::evidence::HttpBlockPageEvidence;
 use crate::report::Finding;
 use crate::secs;
@@ -287,21 +287,52 @@ fn id_chain(pk: &[&PacketMeta], ri: usize) -> std::collections::BTreeSet<u64> {
 
 /// Whole-word (or whole-phrase) occurrences of [`BLOCK_WORDS`] in `text` (lower case).
 pub fn block_words(text: &str) -> Vec<&'static str> {
+    block_words_lower(&crate::proto::http::lowercase(text))
+}
+
+/// [`block_words`] of text already lower-cased (as [`crate::proto::http::Head`]'s body is).
+fn block_words_lower(t: &str) -> Vec<&'static str> {
     // No non-ASCII word can occur in ASCII text.
-    let ascii = text.is_ascii();
-    let t = crate::proto::http::lowercase(text);
+    let ascii = t.is_ascii();
+    let mut hit = [false; BLOCK_WORDS.len()];
+    // One pass over the bytes instead of one substring search per word: only where a word's
+    // first byte occurs (never a UTF-8 continuation byte, so at a character boundary) and the
+    // character before is not alphanumeric are the words starting there tried. Every
+    // occurrence a word-by-word search accepts is at such a place.
+    // For each byte, the words (bit k: BLOCK_WORDS[k]) starting with it.
+    let mut firsts = [0u32; 256];
+    for (k, w) in BLOCK_WORDS.iter().enumerate() {
+        if let Some(f) = w
+            .as_bytes()
+            .first()
+            .and_then(|b| firsts.get_mut(usize::from(*b)))
+        {
+            *f |= 1 << k;
+        }
+    }
+    for (i, b) in t.bytes().enumerate() {
+        let starting = firsts.get(usize::from(b)).copied().unwrap_or(0);
+        if starting == 0 {
+            continue;
+        }
+        let before = t.get(..i).and_then(|s| s.chars().next_back());
+        if before.is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        let rest = t.get(i..).unwrap_or("");
+        for (k, (h, w)) in hit.iter_mut().zip(BLOCK_WORDS).enumerate() {
+            if *h || starting & (1 << k) == 0 || (ascii && !w.is_ascii()) {
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix(w) {
+                *h = !after.chars().next().is_some_and(char::is_alphanumeric);
+            }
+        }
+    }
     BLOCK_WORDS
         .iter()
-        .copied()
-        .filter(|w| !ascii || w.is_ascii())
-        .filter(|w| {
-            t.match_indices(w).any(|(i, _)| {
-                let before = t.get(..i).and_then(|s| s.chars().next_back());
-                let after = t.get(i + w.len()..).and_then(|s| s.chars().next());
-                !before.is_some_and(char::is_alphanumeric)
-                    && !after.is_some_and(char::is_alphanumeric)
-            })
-        })
+        .zip(hit)
+        .filter_map(|(w, h)| h.then_some(*w))
         .collect()
 }
 
@@ -435,10 +466,12 @@ fn judge<'a>(f: &'a LabeledFlow, cfg: &BlockingConfig) -> Option<Judged<'a>> {
         if status == 451 {
             add("STATUS_451", &mut tests);
         }
-        let mut text = h.head.title.clone().unwrap_or_default();
+        // The body is lower-cased already (and lower-casing is idempotent, and a title's
+        // last Σ ends a word before the space either way): only the title needs it.
+        let mut text = lowercase(h.head.title.as_deref().unwrap_or(""));
         text.push(' ');
         text.push_str(h.head.body.as_deref().unwrap_or(""));
-        words = block_words(&text);
+        words = block_words_lower(&text);
         if !words.is_empty() {
             add("BLOCK_WORDS", &mut tests);
         }
@@ -879,5 +912,53 @@ mod tests {
         assert_eq!(block_words("Blocked by LAW"), vec!["blocked", "law"]);
         assert!(block_words("the lawn is unblocked").is_empty());
         assert_eq!(block_words("سایت مسدود است"), vec!["مسدود"]);
+        // The one boundary pass finds what one search per word finds.
+        let per_word = |text: &str| -> Vec<&'static str> {
+            let t = text.to_lowercase();
+            BLOCK_WORDS
+                .iter()
+                .copied()
+                .filter(|w| {
+                    t.match_indices(w).any(|(i, _)| {
+                        let before = t.get(..i).and_then(|s| s.chars().next_back());
+                        let after = t.get(i + w.len()..).and_then(|s| s.chars().next());
+                        !before.is_some_and(char::is_alphanumeric)
+                            && !after.is_some_and(char::is_alphanumeric)
+                    })
+                })
+                .collect()
+        };
+        for t in [
+            "Blocked by LAW",
+            "laws, court order; ACCESS DENIED.",
+            "lawlaw law2 _law_ (law) regulatoregulator regulator",
+            "blocked",
+            "",
+            "xblocked blockedx unavailable for legal reasons",
+            "\u{fffd}law\u{fffd}\u{fffd}ЗАБЛОКИРОВАН\u{fffd}éblocked bloqué. سایتمسدود مسدود",
+            "ΣLAW lawΣ ميسدود محجوب",
+        ] {
+            assert_eq!(block_words(t), per_word(t), "{t}");
+            let t = format!("{t} é");
+            assert_eq!(block_words(&t), per_word(&t), "{t}");
+        }
+        assert_eq!(block_words("(law) laws"), vec!["law", "laws"]);
+        // What `judge` relies on to skip lower-casing the (already lower-cased) body again:
+        // lower-casing is idempotent on every character, and on a title and a body joined by
+        // a space it is the title's lower case, the space, and the body's.
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let once = lowercase(&c.to_string());
+            assert_eq!(lowercase(&once), once, "{c:?}");
+        }
+        for (title, body) in [
+            ("ΟΔΟΣ", "σ"),
+            ("AΣ", "Σa"),
+            ("Σ", ""),
+            ("", "ΑΣ x"),
+            ("İ", "BLOCKED"),
+        ] {
+            let joined = lowercase(&format!("{title} {body}"));
+            assert_eq!(joined, format!("{} {}", lowercase(title), lowercase(body)));
+        }
     }
 }

@@ -67,16 +67,48 @@ fn text(b: &[u8], max: usize) -> String {
     // Each character (a replacement character too) comes from 1 to 4 bytes, and deciding it
     // reads at most the byte after it: the first `max` characters lie in the first `4 max + 4`
     // bytes, so decoding only those gives the same text without converting a whole body.
+    // ASCII prefix (the common case): its first `max` bytes are the first `max` characters,
+    // control bytes become spaces, and after that the only whitespace `trim` can meet is ' '.
+    let ascii = b.get(..max).unwrap_or(b);
+    if ascii.is_ascii() {
+        let is_kept = |c: &u8| !c.is_ascii_control() && *c != b' ';
+        let start = ascii.iter().position(is_kept).unwrap_or(ascii.len());
+        let end = ascii.iter().rposition(is_kept).map_or(start, |i| i + 1);
+        let kept = ascii.get(start..end).unwrap_or(&[]);
+        return kept
+            .iter()
+            .map(|&c| {
+                if c.is_ascii_control() {
+                    ' '
+                } else {
+                    char::from(c)
+                }
+            })
+            .collect();
+    }
     let b = b
         .get(..max.saturating_mul(4).saturating_add(4))
         .unwrap_or(b);
-    String::from_utf8_lossy(b)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect::<String>()
-        .trim()
-        .to_string()
+    // What `String::from_utf8_lossy(b).chars()` yields (each maximal invalid sequence one
+    // U+FFFD), taken and mapped straight into the result: no intermediate copies.
+    let mut out = String::with_capacity(max.min(b.len()));
+    let mut n = 0;
+    'chunks: for chunk in b.utf8_chunks() {
+        let invalid = (!chunk.invalid().is_empty()).then_some(char::REPLACEMENT_CHARACTER);
+        for c in chunk.valid().chars().chain(invalid) {
+            if n == max {
+                break 'chunks;
+            }
+            out.push(if c.is_control() { ' ' } else { c });
+            n += 1;
+        }
+    }
+    let t = out.trim();
+    if t.len() == out.len() {
+        out
+    } else {
+        t.to_string()
+    }
 }
 
 /// Splits off one line (ending in LF, CR stripped); None when no line ending is in `p`.
@@ -105,6 +137,9 @@ fn html_title(body: &[u8]) -> Option<String> {
 /// character whose lower case depends on its neighbours, sends the whole text to
 /// `str::to_lowercase`; every other character maps on its own, as there.
 pub fn lowercase(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     if s.contains('Σ') {
         return s.to_lowercase();
     }
@@ -277,6 +312,10 @@ mod tests {
             [0xff, b' ', 0xc3].repeat(40),
         ];
         samples.push([b"x".repeat(7), "ب".repeat(20).into_bytes(), vec![0xe2; 9]].concat());
+        // ASCII with controls and spaces at both ends and inside (the fast path), then a
+        // non-ASCII byte after a run of ASCII (where the fast path must give way).
+        samples.push(b" \t\x01ab c\x7f\r\n  d \x1f ".repeat(3));
+        samples.push([b" ok\x0b".repeat(6), vec![0xc3, 0xa9, b' ', 0x85]].concat());
         for b in &samples {
             for max in 0..24 {
                 for cut in 0..b.len() {
@@ -295,6 +334,7 @@ mod tests {
             "İstanbul ǅ",
             "ΣΑ\u{fffd}",
             "plain",
+            "MiXed ASCII 12",
         ] {
             assert_eq!(lowercase(t), t.to_lowercase(), "{t}");
         }
