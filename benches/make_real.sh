@@ -10,7 +10,7 @@
 # tcpdump records the client's interface at full snaplen; the packets it drops are reported.
 # Output goes outside the repository and is never committed.
 # Usage (as root): benches/make_real.sh [OUT.pcap]   (default /work/bench-data/real_mixed.pcap)
-#   DURATION=60 RATE=34mbit STREAMS=25 benches/make_real.sh
+#   DURATION=60 RATE=34mbit STREAMS=25 LAB_NS_PREFIX=vw benches/make_real.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 lab=$here/../captures/lab
@@ -25,12 +25,12 @@ case "$(cd "$(dirname "$out")" && pwd)/" in
 esac
 # shellcheck source=../captures/lab/lab.sh
 source "$lab/lab.sh"
-# the lab's namespaces have fixed names: one lab at a time on this machine (as captures/lab/run.sh)
-exec 9>"${TMPDIR:-/tmp}/voipwatch-lab.lock"
+# one lab per LAB_NS_PREFIX at a time on this machine (as captures/lab/run.sh)
+exec 9>"$LAB_LOCK"
 flock 9
 trap lab_down EXIT INT TERM
 lab_up
-nsx vw-router tc qdisc add dev r1 root tbf rate "$rate" burst 64kb latency 100ms
+nsx "$NS_R" tc qdisc add dev "$IF_R1" root tbf rate "$rate" burst 64kb latency 100ms
 
 peers="python3 $lab/peers.py"
 traffic="python3 $here/real_traffic.py"
@@ -38,35 +38,35 @@ S=10.71.2.2 C=10.71.1.2
 log=$(mktemp -d)
 bg() { local ns=$1 name=$2; shift 2; nsx "$ns" "$@" > "$log/$name.out" 2> "$log/$name.err" & }
 
-bg vw-server bulk-server $peers http-server --listen $S:8080 --size 20000000
-bg vw-server app-server $peers http-server --listen $S:8081 --rate 2000000 --duration "$duration"
-bg vw-server short-server $peers http-server --listen 10.71.2.3:80 --size 2000
+bg "$NS_S" bulk-server $peers http-server --listen $S:8080 --size 20000000
+bg "$NS_S" app-server $peers http-server --listen $S:8081 --rate 2000000 --duration "$duration"
+bg "$NS_S" short-server $peers http-server --listen 10.71.2.3:80 --size 2000
 for i in 0 1 2; do
-  bg vw-server "sip-uas$i" $peers sip-uas --listen "10.71.2.$((2 + i)):5060" --media-port $((52310 + 10 * i)) --ring 0.5
+  bg "$NS_S" "sip-uas$i" $peers sip-uas --listen "10.71.2.$((2 + i)):5060" --media-port $((52310 + 10 * i)) --ring 0.5
 done
-bg vw-server media-server $traffic media --local $S:30000 --remote $C:20000 --streams "$streams" --duration "$duration"
+bg "$NS_S" media-server $traffic media --local $S:30000 --remote $C:20000 --streams "$streams" --duration "$duration"
 sleep 1
 
 # `ip netns exec` execs tcpdump: $! is tcpdump itself, which the SIGINT below must reach
-ip netns exec vw-client tcpdump -i c0 -n -s 0 -B 65536 -w "$out" 2> "$log/tcpdump.err" &
+ip netns exec "$NS_C" tcpdump -i "$IF_C0" -n -s 0 -B 65536 -w "$out" 2> "$log/tcpdump.err" &
 tcpdump_pid=$!
 for _ in $(seq 50); do grep -q "listening on" "$log/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
 
 echo "make_real.sh: ${duration}s of mixed traffic through a $rate link → $out"
 clients=()
-bg vw-client media-client $traffic media --local $C:20000 --remote $S:30000 --streams "$streams" --duration "$duration"
+bg "$NS_C" media-client $traffic media --local $C:20000 --remote $S:30000 --streams "$streams" --duration "$duration"
 clients+=($!)
 for i in 1 2; do
-  bg vw-client "bulk$i" $traffic bulk --connect $S:8080 --duration "$duration"
+  bg "$NS_C" "bulk$i" $traffic bulk --connect $S:8080 --duration "$duration"
   clients+=($!)
-  bg vw-client "app$i" $peers http-client --connect $S:8081 --timeout $((duration + 30))
+  bg "$NS_C" "app$i" $peers http-client --connect $S:8081 --timeout $((duration + 30))
   clients+=($!)
 done
-bg vw-client short $traffic short --connect 10.71.2.3:80 --duration "$duration" --threads 8
+bg "$NS_C" short $traffic short --connect 10.71.2.3:80 --duration "$duration" --threads 8
 clients+=($!)
 for i in 0 1 2; do
   sleep $((duration / 4))
-  nsx vw-client $peers sip-uac --local "$C:$((5060 + 2 * i))" --server "10.71.2.$((2 + i)):5060" \
+  nsx "$NS_C" $peers sip-uac --local "$C:$((5060 + 2 * i))" --server "10.71.2.$((2 + i)):5060" \
     --media-port $((40002 + 10 * i)) --duration 20 > "$log/sip-uac$i.out" 2>&1 &
   clients+=($!)
 done

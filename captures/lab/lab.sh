@@ -12,7 +12,16 @@
 # All traffic stays inside these namespaces; nothing is routed to any other address.
 set -euo pipefail
 
-VW_NS=(vw-client vw-router vw-server)
+# LAB_NS_PREFIX (default vw) names the namespaces <prefix>-client/-router/-server; with another
+# prefix the veth ends are <prefix>c0, <prefix>r1, <prefix>r2, <prefix>s0 too, so two labs with
+# different prefixes (two people on one machine) never touch each other's namespaces or links.
+LAB_NS_PREFIX=${LAB_NS_PREFIX:-vw}
+NS_C=$LAB_NS_PREFIX-client NS_R=$LAB_NS_PREFIX-router NS_S=$LAB_NS_PREFIX-server
+if [ "$LAB_NS_PREFIX" = vw ]; then LAB_IFP=""; else LAB_IFP=$LAB_NS_PREFIX; fi
+IF_C0=${LAB_IFP}c0 IF_R1=${LAB_IFP}r1 IF_R2=${LAB_IFP}r2 IF_S0=${LAB_IFP}s0
+VW_NS=("$NS_C" "$NS_R" "$NS_S")
+# one lab per prefix at a time (run.sh, benches/make_real.sh take this lock)
+LAB_LOCK=${TMPDIR:-/tmp}/voipwatch-lab$([ "$LAB_NS_PREFIX" = vw ] || echo "-$LAB_NS_PREFIX").lock
 
 lab_down() {
     local ns
@@ -39,48 +48,48 @@ lab_up() {
             net.ipv6.conf.default.dad_transmits=0
         nsx "$ns" ip link set lo up
     done
-    ip link add c0 netns vw-client type veth peer name r1 netns vw-router
-    ip link add s0 netns vw-server type veth peer name r2 netns vw-router
+    ip link add "$IF_C0" netns "$NS_C" type veth peer name "$IF_R1" netns "$NS_R"
+    ip link add "$IF_S0" netns "$NS_S" type veth peer name "$IF_R2" netns "$NS_R"
 
-    nsx vw-client ip addr add 10.71.1.2/24 dev c0
-    nsx vw-client ip -6 addr add fd71:1::2/64 dev c0 nodad
-    nsx vw-router ip addr add 10.71.1.1/24 dev r1
-    nsx vw-router ip -6 addr add fd71:1::1/64 dev r1 nodad
-    nsx vw-router ip addr add 10.71.2.1/24 dev r2
-    nsx vw-router ip -6 addr add fd71:2::1/64 dev r2 nodad
-    nsx vw-server ip addr add 10.71.2.2/24 dev s0
+    nsx "$NS_C" ip addr add 10.71.1.2/24 dev "$IF_C0"
+    nsx "$NS_C" ip -6 addr add fd71:1::2/64 dev "$IF_C0" nodad
+    nsx "$NS_R" ip addr add 10.71.1.1/24 dev "$IF_R1"
+    nsx "$NS_R" ip -6 addr add fd71:1::1/64 dev "$IF_R1" nodad
+    nsx "$NS_R" ip addr add 10.71.2.1/24 dev "$IF_R2"
+    nsx "$NS_R" ip -6 addr add fd71:2::1/64 dev "$IF_R2" nodad
+    nsx "$NS_S" ip addr add 10.71.2.2/24 dev "$IF_S0"
     local a
-    for a in 10.71.2.3 10.71.2.4 10.71.2.53; do nsx vw-server ip addr add "$a/24" dev s0; done
-    nsx vw-server ip -6 addr add fd71:2::2/64 dev s0 nodad
+    for a in 10.71.2.3 10.71.2.4 10.71.2.53; do nsx "$NS_S" ip addr add "$a/24" dev "$IF_S0"; done
+    nsx "$NS_S" ip -6 addr add fd71:2::2/64 dev "$IF_S0" nodad
 
-    nsx vw-client ip link set c0 up
-    nsx vw-router ip link set r1 up
-    nsx vw-router ip link set r2 up
-    nsx vw-server ip link set s0 up
-    nsx vw-client ip route add default via 10.71.1.1
-    nsx vw-client ip -6 route add default via fd71:1::1
-    nsx vw-server ip route add default via 10.71.2.1
-    nsx vw-server ip -6 route add default via fd71:2::1
+    nsx "$NS_C" ip link set "$IF_C0" up
+    nsx "$NS_R" ip link set "$IF_R1" up
+    nsx "$NS_R" ip link set "$IF_R2" up
+    nsx "$NS_S" ip link set "$IF_S0" up
+    nsx "$NS_C" ip route add default via 10.71.1.1
+    nsx "$NS_C" ip -6 route add default via fd71:1::1
+    nsx "$NS_S" ip route add default via 10.71.2.1
+    nsx "$NS_S" ip -6 route add default via fd71:2::1
 
-    nsx vw-router sysctl -qw net.ipv4.ip_forward=1
-    nsx vw-router sysctl -qw net.ipv6.conf.all.forwarding=1
+    nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+    nsx "$NS_R" sysctl -qw net.ipv6.conf.all.forwarding=1
     # The server (and whatever answers from it) starts at TTL 128, the router and client at 64,
     # so a middlebox's forged packet stands out as it does on the Internet.
-    nsx vw-server sysctl -qw net.ipv4.ip_default_ttl=128
-    nsx vw-server sysctl -qw net.ipv6.conf.all.hop_limit=128 2>/dev/null || true
-    nsx vw-server sysctl -qw net.ipv6.conf.s0.hop_limit=128 2>/dev/null || true
+    nsx "$NS_S" sysctl -qw net.ipv4.ip_default_ttl=128
+    nsx "$NS_S" sysctl -qw net.ipv6.conf.all.hop_limit=128 2>/dev/null || true
+    nsx "$NS_S" sysctl -qw net.ipv6.conf."$IF_S0".hop_limit=128 2>/dev/null || true
 
     # veth would otherwise show 64 KB super-segments in the capture (tso/gso/gro) and leave every
     # checksum uncomputed (tx checksum offload: CHECKSUM_PARTIAL is forwarded as is between veths)
-    nsx vw-client ethtool -K c0 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-    nsx vw-router ethtool -K r1 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-    nsx vw-router ethtool -K r2 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-    nsx vw-server ethtool -K s0 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_C" ethtool -K "$IF_C0" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_R" ethtool -K "$IF_R1" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_R" ethtool -K "$IF_R2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_S" ethtool -K "$IF_S0" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
 
     # settle the ARP tables so captures do not start with ARP: one datagram to the discard port
     # (the ICMP error it draws happens before any capture starts). IPv6 is left cold on purpose:
     # warmed neighbours would add ND reachability probes to IPv4-only captures.
-    nsx vw-client python3 -c 'import socket
+    nsx "$NS_C" python3 -c 'import socket
 socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.71.2.2", 9))' 2>/dev/null || true
     # MLD reports sent when the links come up are repeated for about 2 s: let them pass
     sleep 2.5

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs voipwatch lab scenarios: builds the namespaces (lab.sh), runs the scenario (lab.py), which writes
 # captures/<name>.pcap[ng] and captures/<name>.truth.json, and tears everything down on exit.
-# Usage (as root): captures/lab/run.sh <scenario>... | all | list
+# Usage (as root): [LAB_NS_PREFIX=xx] captures/lab/run.sh <scenario>... | all | list
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.sh
 source "$here/lab.sh"
-# One lab at a time on this machine: the namespaces have fixed names, so concurrent runs (two
+# One lab per LAB_NS_PREFIX at a time on this machine: concurrent runs with one prefix (two
 # checkouts, two shells) would tear each other's topology down. Wait for the other run instead.
-exec 9>"${TMPDIR:-/tmp}/voipwatch-lab.lock"
+exec 9>"$LAB_LOCK"
 flock 9
 trap lab_down EXIT INT TERM
 

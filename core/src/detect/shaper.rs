@@ -21,7 +21,17 @@
 //!    rate releases a packet every packet time; a sender that limits itself (video players,
 //!    32 KiB writes every 100 ms) sends line-rate bursts and then idles, and its "RTT" spans
 //!    its own idle time (which `flow::rtt` no longer samples either).
-//! 6. **Low loss**: ≤ 2 % of data segments lost after the first loss episode (the slow-start
+//! 6. **Arrivals no faster than the rate** (issue 12, receiver side): at most 10 % of the
+//!    shaped part's consecutive arrivals less than a quarter of a packet time apart (at the
+//!    shaped rate). A token bucket that is backlogged has no tokens left: it releases the
+//!    flow's packets one packet time apart, and links after it are faster, so the spacing
+//!    survives to the receiver. An application-limited sender that shares a faster congested
+//!    bottleneck with bulk flows (a 2 Mbit/s stream in a 34 Mbit/s tbf queue filled by
+//!    downloads) sees the queue's delay and sends a flat rate, but its writes leave that queue
+//!    back to back at the bottleneck's rate: the queue is the bulk flows', the limit the
+//!    application's. Near the sender the spacing is the sender's own (ACK-clocked pairs) and
+//!    says nothing about a queue downstream, so the test is only made at the receiver.
+//! 7. **Low loss**: ≤ 2 % of data segments lost after the first loss episode (the slow-start
 //!    overshoot into the queue; an episode = losses less than one shaped RTT apart). A
 //!    policer drops instead: a direction that passes the policer test (the shared
 //!    fact `facts::Facts::policer_test`, whatever the direction's size) is left to
@@ -65,6 +75,8 @@ pub struct Shaped {
     pub cv: f64,
     /// [`idle_fraction`] of the shaped part.
     pub idle_fraction: f64,
+    /// [`fast_fraction`] of the shaped part (receiver side; 0 near the sender).
+    pub fast_fraction: f64,
     pub base_rtt: Nanos,
     pub shaped_rtt: Nanos,
     pub loss_fraction: f64,
@@ -82,6 +94,9 @@ pub enum Reject {
     Lossy,
     /// Line-rate bursts with gaps, not paced arrivals: the sender limits itself.
     Bursty,
+    /// Receiver side: many packets arrived back to back at far above the flow's rate, so the
+    /// bottleneck that delayed them is faster than the flow and the sender limits itself.
+    FasterBottleneck,
 }
 
 /// Most of the shaped part's time spent in gaps longer than [`IDLE_GAP_PACKETS`] packet
@@ -92,6 +107,43 @@ const MAX_IDLE_FRACTION: f64 = 0.5;
 /// A gap between arrivals counts as idle beyond this many packet times (4: delayed ACKs
 /// release pairs, ACK compression a few packets, at a shaper's rate).
 const IDLE_GAP_PACKETS: f64 = 4.0;
+
+/// Most of the shaped part's consecutive arrivals closer than [`FAST_GAP_PACKETS`] packet
+/// times (0.10, ours): the lab's shapers (`shaper_tbf`, `shaper_tbf_rwnd`, a bulk flow in a
+/// shared 34 Mbit/s tbf) have 0–0.6 %; an app-limited 2 Mbit/s flow in that shared queue 26 %.
+const MAX_FAST_FRACTION: f64 = 0.10;
+/// Arrivals closer than this many packet times at the shaped rate are "back to back": with up
+/// to four flows sharing one shaper in equal parts, a flow's packets are still a quarter of
+/// its own packet time apart.
+const FAST_GAP_PACKETS: f64 = 0.25;
+
+/// Fraction of the gaps between consecutive passed data segments in `[from, to]` shorter than
+/// [`FAST_GAP_PACKETS`] times the later packet's transmission time at `rate_bps`.
+pub fn fast_fraction(segs: &[Seg], from: Nanos, to: Nanos, rate_bps: f64) -> f64 {
+    if rate_bps <= 0.0 {
+        return 0.0;
+    }
+    let (mut n, mut fast) = (0u64, 0u64);
+    let mut prev: Option<Nanos> = None;
+    for g in segs
+        .iter()
+        .filter(|g| !g.lost && g.ts >= from && g.ts <= to)
+    {
+        if let Some(p) = prev {
+            n += 1;
+            let limit = FAST_GAP_PACKETS * f64::from(g.bytes) * 8.0 / rate_bps * 1e9;
+            if (g.ts.saturating_sub(p) as f64) < limit {
+                fast += 1;
+            }
+        }
+        prev = Some(g.ts);
+    }
+    if n == 0 {
+        0.0
+    } else {
+        fast as f64 / n as f64
+    }
+}
 
 /// Fraction of `[from, to]` spent in gaps between passed data segments longer than
 /// [`IDLE_GAP_PACKETS`] packet times at `rate_bps` (the packet: the median IP size).
@@ -187,6 +239,15 @@ pub fn analyze(
     if idle > MAX_IDLE_FRACTION {
         return Err(Reject::Bursty);
     }
+    // Receiver side: released no faster than the rate, as from a backlogged token bucket.
+    let fast = if dd.vantage == series::Vantage::Receiver {
+        fast_fraction(&dd.segs, shaped_from, last.ts, rate_bps)
+    } else {
+        0.0
+    };
+    if fast > MAX_FAST_FRACTION {
+        return Err(Reject::FasterBottleneck);
+    }
     // RTT: the minimum over the flow is the base; the median over the shaped part.
     let base = rtts.iter().map(|r| r.1).min().ok_or(Reject::NoRtt)?;
     let in_shaped: Vec<f64> = rtts
@@ -244,6 +305,7 @@ pub fn analyze(
         burst_bytes,
         cv: c,
         idle_fraction: idle,
+        fast_fraction: fast,
         base_rtt: base,
         shaped_rtt,
         loss_fraction,
@@ -300,6 +362,7 @@ pub fn finding(flow: &Flow, dd: &DataDir, rtts: &[(Nanos, Nanos)], s: &Shaped) -
             cv: round3(s.cv),
             data_segments: dd.data_packets,
             dir: series::dir_str(dd.dir),
+            fast_fraction: round3(s.fast_fraction),
             idle_fraction: round3(s.idle_fraction),
             level_shift: s.level_shift,
             loss_fraction: round3(s.loss_fraction),

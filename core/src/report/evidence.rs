@@ -554,6 +554,9 @@ pub struct ShaperEvidence {
     pub cv: f64,
     pub data_segments: u64,
     pub dir: &'static str,
+    /// Receiver side: fraction of the shaped part's arrivals less than a quarter of a packet
+    /// time apart (0 near the sender, where it is not judged).
+    pub fast_fraction: f64,
     /// Fraction of the shaped part spent in gaps of more than 4 packet times.
     pub idle_fraction: f64,
     pub level_shift: bool,
@@ -889,6 +892,7 @@ mod tests {
                 cv: 0.1,
                 data_segments: 3,
                 dir: "s2c",
+                fast_fraction: 0.0,
                 idle_fraction: 0.0,
                 level_shift: true,
                 loss_fraction: 0.0,
