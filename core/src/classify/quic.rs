@@ -352,17 +352,6 @@ mod tests {
     }
 
     #[test]
-    fn varints() {
-        assert_eq!(varint(&[0x25], 0), Some((37, 1)));
-        assert_eq!(varint(&[0x7b, 0xbd], 0), Some((15293, 2)));
-        assert_eq!(
-            varint(&[0xc2, 0x19, 0x7c, 0x5e, 0xff, 0x14, 0xe8, 0x8c], 0),
-            Some((151288809941952652, 8))
-        );
-        assert_eq!(varint(&[0x7b], 0), None);
-    }
-
-    #[test]
     fn crypto_reassembly_out_of_order() {
         // CRYPTO(off 3, "def") then CRYPTO(off 0, "abc"), with PADDING between.
         let f = [

@@ -278,42 +278,7 @@ impl Classifier for Tls {
 mod tests {
     use super::*;
     use crate::model::App;
-
-    /// A minimal TLS 1.2 ClientHello record with SNI "web.whatsapp.com" and ALPN "h2".
-    pub fn hello_record(name: &str) -> Vec<u8> {
-        let mut ext = Vec::new();
-        let n = name.as_bytes();
-        ext.extend_from_slice(&[0, 0]);
-        ext.extend_from_slice(&((n.len() + 5) as u16).to_be_bytes());
-        ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-        ext.push(0);
-        ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
-        ext.extend_from_slice(n);
-        ext.extend_from_slice(&[0, 16, 0, 5, 0, 3, 2, b'h', b'2']);
-        let mut body = vec![3, 3];
-        body.extend_from_slice(&[0x11; 32]);
-        body.push(0); // session id
-        body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one suite
-        body.extend_from_slice(&[1, 0]); // null compression
-        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-        body.extend_from_slice(&ext);
-        let mut hs = vec![1, 0];
-        hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        hs.extend_from_slice(&body);
-        let mut rec = vec![0x16, 3, 1];
-        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-        rec.extend_from_slice(&hs);
-        rec
-    }
-
-    #[test]
-    fn sni_and_alpn() {
-        let r = hello_record("Web.WhatsApp.com");
-        let h = client_hello_from_records(&r).unwrap();
-        assert_eq!(h.sni.as_deref(), Some("web.whatsapp.com"));
-        assert_eq!(h.alpn, vec!["h2".to_string()]);
-        assert!(!h.use_srtp);
-    }
+    use crate::proto::tls::tests::hello_record;
 
     #[test]
     fn certificate_names() {
