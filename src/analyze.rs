@@ -75,27 +75,17 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             .unwrap_or(1),
         files: Vec::new(),
     };
-    let mut it = args.iter();
+    let mut it = crate::args::Options::new(args);
     let mut only_files = false;
-    while let Some(a) = it.next() {
+    while let Some((a, name)) = it.next_arg() {
         if only_files || a == "-" || !a.starts_with('-') {
-            o.files.push(a.clone());
+            o.files.push(a.to_string());
             continue;
         }
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = |what: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{what} needs a value"))
-        };
         match name {
             "--" => only_files = true,
             "-f" | "--format" => {
-                o.format = match value("--format")?.as_str() {
+                o.format = match it.value("--format")?.as_str() {
                     "text" => Format::Text,
                     "json" => Format::Json,
                     "ndjson" => Format::Ndjson,
@@ -103,7 +93,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 }
             }
             "--flows" => {
-                o.flows = match value("--flows")?.as_str() {
+                o.flows = match it.value("--flows")?.as_str() {
                     "auto" => FlowFilter::Auto,
                     "all" => FlowFilter::All,
                     "voip" => FlowFilter::Voip,
@@ -115,9 +105,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     }
                 }
             }
-            "--plot" => o.plot = Some(PathBuf::from(value("--plot")?)),
+            "--plot" => o.plot = Some(PathBuf::from(it.value("--plot")?)),
             "--lang" => {
-                let v = value("--lang")?;
+                let v = it.value("--lang")?;
                 o.lang = match v.as_str() {
                     "en" => Lang::En,
                     "fr" => Lang::Fr,
@@ -126,7 +116,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 }
             }
             "-j" | "--jobs" => {
-                let v = value("--jobs")?;
+                let v = it.value("--jobs")?;
                 o.jobs = v
                     .parse()
                     .ok()

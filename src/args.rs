@@ -1,4 +1,41 @@
-//! Shared argument helpers: `--help` detection and "did you mean" suggestions.
+//! Shared argument helpers: the option walker every subcommand uses, `--help` detection and
+//! "did you mean" suggestions.
+
+/// Walks a subcommand's arguments: `--name value`, `--name=value` and `-n value`.
+pub struct Options<'a> {
+    it: std::slice::Iter<'a, String>,
+    inline: Option<&'a str>,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(args: &'a [String]) -> Self {
+        Self {
+            it: args.iter(),
+            inline: None,
+        }
+    }
+
+    /// The next argument as written, and its option name: `--name=value` gives `--name`, its
+    /// value kept for [`Options::value`]; anything else is its own name.
+    pub fn next_arg(&mut self) -> Option<(&'a str, &'a str)> {
+        let a = self.it.next()?.as_str();
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+            _ => (a, None),
+        };
+        self.inline = inline;
+        Some((a, name))
+    }
+
+    /// The value of the option just read: after its `=`, or else the next argument.
+    pub fn value(&mut self, what: &str) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.it.next().map(String::as_str))
+            .map(str::to_string)
+            .ok_or(format!("{what} needs a value"))
+    }
+}
 
 /// Edit distance (Levenshtein) between two short strings.
 pub fn distance(a: &str, b: &str) -> usize {
@@ -54,6 +91,33 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_split_inline_values_and_take_the_next_argument() {
+        let args: Vec<String> = [
+            "--format=json",
+            "-j",
+            "2",
+            "--plot",
+            "x=y",
+            "cap.pcap",
+            "--lang",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut o = Options::new(&args);
+        assert_eq!(o.next_arg(), Some(("--format=json", "--format")));
+        assert_eq!(o.value("--format").as_deref(), Ok("json"));
+        assert_eq!(o.next_arg(), Some(("-j", "-j")));
+        assert_eq!(o.value("--jobs").as_deref(), Ok("2"));
+        assert_eq!(o.next_arg(), Some(("--plot", "--plot")));
+        assert_eq!(o.value("--plot").as_deref(), Ok("x=y"));
+        assert_eq!(o.next_arg(), Some(("cap.pcap", "cap.pcap")));
+        assert_eq!(o.next_arg(), Some(("--lang", "--lang")));
+        assert_eq!(o.value("--lang"), Err("--lang needs a value".to_string()));
+        assert_eq!(o.next_arg(), None);
+    }
 
     #[test]
     fn suggestions_catch_typos_only() {

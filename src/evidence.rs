@@ -33,18 +33,13 @@ struct Opts {
 
 fn parse(args: &[String]) -> Result<Opts, String> {
     let (mut capture, mut output, mut redact) = (None, None, false);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
+    let mut it = crate::args::Options::new(args);
+    while let Some((a, name)) = it.next_arg() {
         match name {
             "-o" | "--output" => {
                 output = Some(
-                    inline
-                        .or_else(|| it.next().cloned())
-                        .ok_or("--output needs a file name")?,
+                    it.value("--output")
+                        .map_err(|_| "--output needs a file name")?,
                 )
             }
             "--redact" => redact = true,
@@ -56,7 +51,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     "evidence: one capture at a time ('{a}' is a second one)\n\n{USAGE}"
                 ))
             }
-            _ => capture = Some(a.clone()),
+            _ => capture = Some(a.to_string()),
         }
     }
     Ok(Opts {

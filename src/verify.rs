@@ -60,30 +60,20 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         compare: None,
         paths: Vec::new(),
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = |what: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{what} needs a value"))
-        };
+    let mut it = crate::args::Options::new(args);
+    while let Some((a, name)) = it.next_arg() {
         match name {
             "-f" | "--format" => {
-                o.json = match value("--format")?.as_str() {
+                o.json = match it.value("--format")?.as_str() {
                     "json" => true,
                     "text" => false,
                     v => return Err(format!("--format: '{v}' is not text or json")),
                 }
             }
-            "--compare" => o.compare = Some(value("--compare")?),
+            "--compare" => o.compare = Some(it.value("--compare")?),
             "--no-timing" => o.timing = false,
             "-j" | "--jobs" => {
-                let v = value("--jobs")?;
+                let v = it.value("--jobs")?;
                 o.jobs = v
                     .parse()
                     .ok()
@@ -97,7 +87,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                     &["--format", "--compare", "--no-timing", "--jobs", "--help"],
                 ))
             }
-            _ => o.paths.push(a.clone()),
+            _ => o.paths.push(a.to_string()),
         }
     }
     if o.paths.is_empty() {

@@ -50,26 +50,18 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         interval: Duration::from_secs(1),
         snaplen: 262_144,
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = |what: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{what} needs a value"))
-        };
+    let mut it = crate::args::Options::new(args);
+    while let Some((a, name)) = it.next_arg() {
         match name {
-            "-i" | "--interface" => o.iface = Some(value("--interface")?),
-            "-f" | "--filter" => o.filter = Some(value("--filter")?),
-            "-d" | "--duration" => o.duration = Some(seconds("--duration", &value("--duration")?)?),
-            "-w" | "--write" => o.write = Some(PathBuf::from(value("--write")?)),
-            "--interval" => o.interval = seconds("--interval", &value("--interval")?)?,
+            "-i" | "--interface" => o.iface = Some(it.value("--interface")?),
+            "-f" | "--filter" => o.filter = Some(it.value("--filter")?),
+            "-d" | "--duration" => {
+                o.duration = Some(seconds("--duration", &it.value("--duration")?)?)
+            }
+            "-w" | "--write" => o.write = Some(PathBuf::from(it.value("--write")?)),
+            "--interval" => o.interval = seconds("--interval", &it.value("--interval")?)?,
             "--format" => {
-                o.format = match value("--format")?.as_str() {
+                o.format = match it.value("--format")?.as_str() {
                     "text" => Format::Text,
                     "json" => Format::Json,
                     "ndjson" => Format::Ndjson,
@@ -77,7 +69,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 }
             }
             "--ring" => {
-                let v = value("--ring")?;
+                let v = it.value("--ring")?;
                 let mb = v
                     .parse::<f64>()
                     .ok()
@@ -88,7 +80,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 o.ring = Some((mb * 1e6) as u64);
             }
             "--snaplen" => {
-                let v = value("--snaplen")?;
+                let v = it.value("--snaplen")?;
                 o.snaplen = v
                     .parse()
                     .ok()
