@@ -28,6 +28,7 @@
 //! same thing to the user, but not always a filter).
 
 use super::blocking::{has, is_dup, s1, BlockingConfig, SEC};
+use super::blocking_hop::FlowProbe;
 use super::vantage::Side;
 use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
@@ -60,7 +61,12 @@ struct Hole<'a> {
     trigger_kind: Option<&'static str>,
 }
 
-fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
+fn hole<'a>(
+    f: &'a LabeledFlow,
+    _cfg: &BlockingConfig,
+    probe: Option<&FlowProbe>,
+    reach: Option<u8>,
+) -> Option<Hole<'a>> {
     let tx = &f.class.tx;
     if tx
         .tls_opening(Dir::C2s)
@@ -73,8 +79,30 @@ fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
     let req = *pk
         .iter()
         .find(|p| p.dir == Dir::C2s && p.payload_len > 0 && !has(p, SYN) && p.ts >= synack.ts)?;
-    if pk.iter().any(|p| p.dir == Dir::S2c && p.ts >= req.ts) {
+    // The client's own reset ends the wait: what the server sends after it answers the reset
+    // (an RFC 5961 challenge ACK), not the request.
+    let end = pk
+        .iter()
+        .filter(|p| p.dir == Dir::C2s && has(p, RST) && p.ts >= req.ts)
+        .map(|p| p.ts)
+        .next()
+        .unwrap_or(Nanos::MAX);
+    if pk
+        .iter()
+        .any(|p| p.dir == Dir::S2c && p.ts >= req.ts && p.ts < end)
+    {
         return None; // the server said something after the request
+    }
+    if let Some(p) = probe {
+        // A TTL-limited request (a probe run's): one a router answered with time exceeded
+        // expired, it was not black-holed; a silent one counts only when a request sent with
+        // no more TTL got an answer from the same server (so the TTL was enough to reach it).
+        if p.copies.iter().any(|c| c.expired.is_some()) {
+            return None;
+        }
+        if reach.is_none_or(|r| r > p.max_ttl()) {
+            return None;
+        }
     }
     let copies: Vec<&PacketMeta> = pk
         .iter()
@@ -85,13 +113,7 @@ fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
         .iter()
         .copied()
         .find(|p| p.dir == Dir::C2s && has(p, FIN) && p.ts >= req.ts);
-    // The client's own reset ends the wait: count only what came before it.
-    let end = pk
-        .iter()
-        .filter(|p| p.dir == Dir::C2s && has(p, RST) && p.ts >= req.ts)
-        .map(|p| p.ts)
-        .next()
-        .unwrap_or(Nanos::MAX);
+    // Count only what came before the client's own reset.
     let last = pk
         .iter()
         .filter(|p| p.dir == Dir::C2s && p.ts < end)
@@ -105,14 +127,9 @@ fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
     if !enough {
         return None;
     }
-    let host = tx
-        .http_opening(Dir::C2s)
-        .filter(|h| h.method.is_some())
-        .and_then(|h| h.head.host.clone());
-    let (trigger, trigger_kind) = match (host, &f.class.sni) {
-        (Some(h), _) => (Some(h), Some("http_host")),
-        (None, Some(s)) => (Some(s.clone()), Some("server_name")),
-        _ => (None, None),
+    let (trigger, trigger_kind) = match super::blocking_hop::trigger(f) {
+        Some((t, k)) => (Some(t), Some(k)),
+        None => (None, None),
     };
     Some(Hole {
         synack,
@@ -149,12 +166,33 @@ impl Detector for RequestBlackholed {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
         let vantage = input.facts().vantage();
+        let probes = input.facts().probes();
+        // Per server address, the lowest TTL a request that got an answer was sent with
+        // (only asked about when a TTL-limited request went unanswered).
+        let reach = |server: std::net::IpAddr| {
+            input
+                .flows
+                .iter()
+                .filter(|c| c.server.ip() == server && answered(c))
+                .filter_map(|c| {
+                    c.packets
+                        .iter()
+                        .find(|p| p.dir == Dir::C2s && p.payload_len > 0)
+                        .map(|p| p.ttl)
+                })
+                .min()
+        };
         let holes: Vec<(&LabeledFlow, Hole<'_>)> = input
             .flows
             .iter()
-            .filter(|f| f.transport == Transport::Tcp)
-            .filter(|f| !(vantage.side == Side::Server && vantage.host == Some(f.server.ip())))
-            .filter_map(|f| hole(f, cfg).map(|h| (f, h)))
+            .enumerate()
+            .filter(|(_, f)| f.transport == Transport::Tcp)
+            .filter(|(_, f)| !(vantage.side == Side::Server && vantage.host == Some(f.server.ip())))
+            .filter_map(|(i, f)| {
+                let probe = probes.get(i).and_then(|p| p.as_deref());
+                let r = probe.and_then(|_| reach(f.server.ip()));
+                hole(f, cfg, probe, r).map(|h| (f, h))
+            })
             .collect();
         if holes.is_empty() {
             return;
