@@ -595,3 +595,182 @@ impl Detector for BlockingHop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tcp_flags::{ACK, PSH, RST};
+    use crate::flow::IcmpError;
+    use crate::testkit::flows::*;
+
+    fn run(flows: &[LabeledFlow]) -> Vec<Finding> {
+        run_detector(&BlockingHop, flows)
+    }
+
+    #[derive(Clone, Copy)]
+    enum Then {
+        /// A router at this address answers each copy with time exceeded.
+        Expired(&'static str),
+        Silent,
+        Served,
+    }
+
+    /// One probe of a run: handshake at the normal TTL 64, then a GET for `host` sent with
+    /// `ttl` three times (0, 200, 600 ms after the handshake), then the client's RST.
+    fn probe(id: u32, host: &str, ttl: u8, then: Then) -> LabeledFlow {
+        let port = 40000 + id;
+        let mut f = flow(
+            id,
+            Transport::Tcp,
+            &format!("10.0.0.2:{port}"),
+            "203.0.113.5:80",
+        );
+        let t0 = i64::from(id) * 2000;
+        let base = u64::from(id) * 100;
+        let mut hs = tcp_handshake();
+        for (k, p) in hs.iter_mut().enumerate() {
+            p.m.frame = base + k as u64 + 1;
+            p.m.ts += t0 * 1_000_000;
+        }
+        push(&mut f, &hs);
+        prefix(
+            &mut f,
+            C,
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+        );
+        match then {
+            Then::Served => {
+                push(
+                    &mut f,
+                    &[
+                        pkt(base + 4, t0 + 30, C, PSH | ACK, 1001, 5001, 60, ttl),
+                        pkt(base + 5, t0 + 50, S, PSH | ACK, 5001, 1061, 500, 117),
+                    ],
+                );
+            }
+            Then::Expired(_) | Then::Silent => {
+                for (k, dt) in [30, 230, 630].iter().enumerate() {
+                    push(
+                        &mut f,
+                        &[pkt(
+                            base + 4 + 2 * k as u64,
+                            t0 + dt,
+                            C,
+                            PSH | ACK,
+                            1001,
+                            5001,
+                            60,
+                            ttl,
+                        )],
+                    );
+                    if let Then::Expired(from) = then {
+                        let req = base + 4 + 2 * k as u64;
+                        f.icmp_errors.push(IcmpError {
+                            frame: req + 1,
+                            ts: (t0 + dt + 1) * 1_000_000,
+                            kind: 11,
+                            code: 0,
+                            from: from.parse().unwrap(),
+                            quoted_ip_id: Some((req as u32 * 7) as u16),
+                        });
+                    }
+                }
+                push(
+                    &mut f,
+                    &[pkt(base + 20, t0 + 1000, C, RST | ACK, 1061, 5001, 0, ttl)],
+                );
+            }
+        }
+        f
+    }
+
+    const HOPS: [&str; 3] = ["192.0.2.1", "192.0.2.2", "192.0.2.3"];
+
+    /// A run for `host` of TTL 1..=4: routers at TTL 1..=3, the server at 4; silent from
+    /// `silent_from` on.
+    fn run_of(first_id: u32, host: &str, silent_from: u8) -> Vec<LabeledFlow> {
+        (1..=4u8)
+            .map(|ttl| {
+                let then = if ttl >= silent_from {
+                    Then::Silent
+                } else if ttl == 4 {
+                    Then::Served
+                } else {
+                    Then::Expired(HOPS[usize::from(ttl) - 1])
+                };
+                probe(first_id + u32::from(ttl) - 1, host, ttl, then)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_probe_fact_matches_each_time_exceeded_to_its_copy_by_ip_id() {
+        let f = probe(1, "x.example", 2, Then::Expired("192.0.2.2"));
+        let p = flow_probe(&f).expect("a TTL-limited request");
+        assert_eq!((p.syn_ttl, p.max_ttl(), p.copies.len()), (64, 2, 3));
+        for c in &p.copies {
+            let e = c.expired.expect("each copy answered");
+            assert_eq!(e.frame, c.frame + 1);
+            assert_eq!(e.from.to_string(), "192.0.2.2");
+        }
+        assert!(p.expired_before(Nanos::MAX).is_some());
+        // A request sent with the normal TTL is no probe.
+        assert!(flow_probe(&probe(2, "x.example", 64, Then::Served)).is_none());
+    }
+
+    #[test]
+    fn silence_from_a_ttl_with_a_control_run_that_got_past_is_blocked_and_located() {
+        let mut flows = run_of(1, "allowed.example", 9);
+        flows.extend(run_of(5, "blocked.example", 3));
+        let out = run(&flows);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let x = &out[0];
+        assert_eq!(
+            (x.kind.as_str(), x.severity.as_str()),
+            ("blocking_hop", "blocked")
+        );
+        let e = ev(x);
+        assert_eq!(e["onset"], "silence");
+        assert_eq!(e["first_blocked_ttl"], 3);
+        assert_eq!(e["last_hop_ttl"], 2);
+        assert_eq!(e["last_hop_from"], "192.0.2.2");
+        assert_eq!(e["control"], "same_server");
+        assert_eq!(e["control_trigger"], "allowed.example");
+        assert_eq!(e["control_ttl"], 3);
+        assert_eq!(e["trigger"], "blocked.example");
+        let outcomes: Vec<&str> = e["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["expired", "expired", "silent", "silent"]);
+        assert!(
+            x.summary
+                .contains("dropped after hop 2 (192.0.2.2) forwarded it, before hop 3"),
+            "{}",
+            x.summary
+        );
+        // The last hop's time exceeded (a frame that reached the capture host) is cited.
+        assert_eq!(x.packets, vec![605, 704], "{:?}", x.packets);
+    }
+
+    #[test]
+    fn silence_without_a_control_is_inconclusive_and_a_clean_run_says_nothing() {
+        let out = run(&run_of(1, "blocked.example", 3));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].severity, "info");
+        assert_eq!(ev(&out[0])["control"], "none");
+        assert!(
+            out[0].summary.contains("inconclusive"),
+            "{}",
+            out[0].summary
+        );
+        // Two clean runs: every TTL got past, nothing to report.
+        let mut flows = run_of(1, "allowed.example", 9);
+        flows.extend(run_of(5, "other.example", 9));
+        assert!(run(&flows).is_empty());
+        // A single TTL-limited request is no run.
+        assert!(run(&[probe(1, "blocked.example", 3, Then::Silent)]).is_empty());
+    }
+}

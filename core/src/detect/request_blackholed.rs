@@ -389,4 +389,42 @@ mod tests {
         h.dir[0].payload_prefix = client_hello("blocked.example");
         assert!(run(&[h, answered_flow(0, "203.0.113.5:443")]).is_empty());
     }
+
+    #[test]
+    fn a_ttl_limited_request_that_expired_is_not_black_holed_and_a_challenge_ack_hides_nothing() {
+        // The GET of `dropped` sent with TTL 3, each copy answered by a router's time exceeded.
+        let mut f = dropped(1, "203.0.113.5:80", "blocked.example");
+        for p in f.packets.iter_mut().filter(|p| p.payload_len > 0) {
+            p.ttl = 3;
+        }
+        let copies: Vec<(u64, i64)> = f
+            .packets
+            .iter()
+            .filter(|p| p.payload_len > 0)
+            .map(|p| (p.frame, p.ts))
+            .collect();
+        for (fr, ts) in copies {
+            f.icmp_errors.push(crate::flow::IcmpError {
+                frame: fr + 100,
+                ts: ts + 1,
+                kind: 11,
+                code: 0,
+                from: "192.0.2.3".parse().unwrap(),
+                quoted_ip_id: Some((fr as u32 * 7) as u16),
+            });
+        }
+        assert!(run(&[answered_flow(0, "203.0.113.5:80"), f]).is_empty());
+        // The client's own reset, then the server's challenge ACK (RFC 5961): still a hole.
+        let mut g = dropped(1, "203.0.113.5:80", "blocked.example");
+        push(
+            &mut g,
+            &[
+                pkt(8, 2300, C, RST | ACK, 1062, 5001, 0, 64),
+                pkt(9, 2301, S, ACK, 5001, 1001, 0, 117),
+            ],
+        );
+        let out = run(&[answered_flow(0, "203.0.113.5:80"), g]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].severity, "blocked");
+    }
 }
