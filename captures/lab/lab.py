@@ -1183,22 +1183,23 @@ def hops_up():
     sh(None, "bash", os.path.join(LAB, "lab.sh"), "hops")
 
 
-def probe_runs(run, hosts):
+def probe_runs(run, hosts, tls=False):
     """One probe run per host, one after the other: TTL 1..PROBE_MAX_TTL, a new connection per TTL."""
     for h in hosts:
-        run.log += peer(CLIENT, "http-ttl-probe", "--connect", S + ":80", "--host", h, "--max-ttl",
-                        str(PROBE_MAX_TTL), "--wait", str(PROBE_WAIT), timeout=120)
+        extra = ["--sni"] if tls else []
+        run.log += peer(CLIENT, "http-ttl-probe", "--connect", S + (":443" if tls else ":80"), "--host", h,
+                        "--max-ttl", str(PROBE_MAX_TTL), "--wait", str(PROBE_WAIT), *extra, timeout=120)
         time.sleep(0.5)
 
 
-def probe_roles(host_runs):
+def probe_roles(host_runs, port=80):
     """Flow roles of the probe connections, in order: (host, ttl, extra) per connection."""
     roles, i = [], 0
     for host, per_ttl in host_runs:
         for ttl in range(1, PROBE_MAX_TTL + 1):
             extra = dict(per_ttl(ttl))
             extra.setdefault("role", "probe %s ttl %d" % (host, ttl))
-            roles.append(("tcp", S + ":80", i, extra))
+            roles.append(("tcp", "%s:%d" % (S, port), i, extra))
             i += 1
     return roles
 
@@ -1276,6 +1277,41 @@ def ttl_probe_blackholed(run):
             "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked"}],
                        "findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
                                                       "dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def ttl_probe_sni_reset(run):
+    hops_up()
+    https_server(run.procs, S + ":443", "--size", "4000", "--delay", "0.05")
+    wait_listen(SERVER, 443)
+    cmd = "inject.py rst --iface h3a --sni blocked.example --count 3 --step 1460"
+    run.procs.start(HOP3, sys.executable, INJECT, "rst", "--iface", ifn("h3a"), "--sni", "blocked.example",
+                    "--count", "3", "--step", "1460")
+    time.sleep(0.5)
+    with run.capture():
+        probe_runs(run, ["allowed.example", "blocked.example"], tls=True)
+    quiet = ["tls_sni_drop", "tls_sni_reset", "tcp_reset_injected", "request_blackholed"]
+    run.flow_roles = probe_roles([
+        ("allowed.example", lambda t: {"role": "control ttl %d" % t, "no_findings": quiet + ["blocking_hop"]}),
+        ("blocked.example", lambda t: {"role": "target ttl %d (expires before the tap)" % t, "no_findings": quiet}
+         if t < 3 else {"role": "target ttl %d (past the tap)" % t,
+                        "findings": [{"kind": "tcp_reset_injected", "severity": "blocked"}],
+                        "no_findings": ["tls_sni_drop", "request_blackholed"]}),
+    ], port=443)
+    return {"topology": TOPOLOGY_HOPS,
+            "description": PROBE_DESC.replace("GET", "TLS ClientHello (SNI = the host)").replace(":80", ":443")
+            + "A tap on the link between hop 2 and hop 3 (inject.py rst on h3a in vw-hop3) answers every "
+              "ClientHello whose SNI contains 'blocked.example' with 3 forged RST+ACK spoofed from the server "
+              "(IP TTL 64, 62 on arrival; sequence numbers stepping by 1460). TTL 1 and 2 expire before the tap; "
+              "the TTL-3 ClientHello reaches the tap (RSTs) and expires at hop 3; from TTL 4 it reaches the server "
+              "too, whose ServerHello (after a 50 ms think time) meets the client's own resets. Control run "
+              "first: SNI allowed.example through the same path.",
+            "applied": {"impairment": "on-path RST injection on an SNI between hop 2 and hop 3",
+                        "where": "vw-hop3, h3a (the link from hop 2)", "commands": [cmd],
+                        "config": {"injector_between_hops": [2, 3], "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)),
+                                   "server_hop": 4, "server_think_time_s": 0.05}},
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked"}],
+                       "findings_absent_everywhere": ["http_block_page", "dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 
 @scenario(10)

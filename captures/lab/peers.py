@@ -214,6 +214,12 @@ def role_http_ttl_probe(args):
     TTL, so a request that expired on the path is never completed by a full-TTL retransmission)."""
     host, port = hostport(args.connect)
     req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: voipwatch-lab\r\n\r\n" % (args.path, args.host)).encode()
+    ctx = None
+    if args.sni:
+        # the probe is the TLS ClientHello itself (SNI = --host): sent at the limited TTL
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
     for ttl in range(args.min_ttl, args.max_ttl + 1):
         t0 = time.monotonic()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -222,8 +228,18 @@ def role_http_ttl_probe(args):
             s.settimeout(2.0)
             s.connect((host, port))
             s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-            s.sendall(req)
             end = t0 + args.wait
+            if ctx is not None:
+                s.settimeout(args.wait)
+                t = ctx.wrap_socket(s, server_hostname=args.host, do_handshake_on_connect=False)
+                try:
+                    t.do_handshake()
+                    result = "handshake"
+                except (socket.timeout, ssl.SSLError, OSError) as e:
+                    result = type(e).__name__ + ": " + str(e)
+                s = t
+                raise StopIteration
+            s.sendall(req)
             while True:
                 left = end - time.monotonic()
                 if left <= 0:
@@ -238,6 +254,8 @@ def role_http_ttl_probe(args):
                     break
                 got += len(chunk)
                 result = "answered"
+        except StopIteration:
+            pass
         except OSError as e:
             result = type(e).__name__ + ": " + str(e)
         try:
@@ -1316,6 +1334,7 @@ def main():
     a.add_argument("--connect", required=True)
     a.add_argument("--host", required=True)
     a.add_argument("--path", default="/")
+    a.add_argument("--sni", action="store_true", help="probe with a TLS ClientHello for --host instead of a GET")
     a.add_argument("--min-ttl", type=int, default=1)
     a.add_argument("--max-ttl", type=int, default=5)
     a.add_argument("--wait", type=float, default=1.0)

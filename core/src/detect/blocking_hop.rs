@@ -24,7 +24,7 @@
 //!
 //! | outcome | when |
 //! | --- | --- |
-//! | `injected` | an answer came that `http_block_page` judged injected (any test, the page look alone included) or a reset `rst_injection` judged forged |
+//! | `injected` | an answer came that `http_block_page` judged injected (any test, the page look alone included) or a reset `rst_injection` judged forged, or any answer (data, FIN, RST) to a request a router had already expired ([`FlowProbe::expired_before`]: it cannot be the server's) |
 //! | `server` | the server's answer (data, FIN or RST that no test flags) |
 //! | `expired` | no answer, an ICMP time exceeded quoting the request (the router that sent it is hop *TTL*) |
 //! | `silent` | nothing at all |
@@ -190,6 +190,35 @@ pub fn flow_probe(f: &LabeledFlow) -> Option<FlowProbe> {
     })
 }
 
+/// The lowest TTL a request to `server` was sent with that got data back from it: a
+/// TTL-limited request sent with at least that TTL could reach the server.
+pub fn reach(flows: &[LabeledFlow], server: IpAddr) -> Option<u8> {
+    flows
+        .iter()
+        .filter(|c| c.transport == Transport::Tcp && c.server.ip() == server)
+        .filter_map(|c| {
+            let req = c
+                .packets
+                .iter()
+                .find(|p| p.dir == Dir::C2s && p.payload_len > 0)?;
+            c.packets
+                .iter()
+                .any(|p| p.dir == Dir::S2c && p.payload_len > 0 && p.ts >= req.ts)
+                .then_some(req.ttl)
+        })
+        .min()
+}
+
+/// True when an unanswered request says nothing about a filter because it was a probe that
+/// never had to reach the server: a router expired a copy (time exceeded), or it was sent
+/// with less TTL than any request that got the server's answer (`reach`, [`reach`]).
+/// `request_blackholed` and `tls_sni_drop` leave such requests alone.
+pub fn unreached(probe: Option<&FlowProbe>, reach: Option<u8>) -> bool {
+    probe.is_some_and(|p| {
+        p.copies.iter().any(|c| c.expired.is_some()) || reach.is_none_or(|r| r > p.max_ttl())
+    })
+}
+
 /// What a request was sent to match (a filter's trigger): the HTTP `Host`, else the
 /// connection's server name; (name, "http_host" | "server_name").
 pub fn trigger(f: &LabeledFlow) -> Option<(String, &'static str)> {
@@ -303,10 +332,15 @@ fn steps(
             .iter()
             .filter(|c| c.ttl == *ttl)
             .find_map(|c| c.expired);
+        // Any answer (data, FIN, RST) to a request that expired before reaching the server
+        // came from the path: conclusive, whatever it looks like.
+        let expired_first =
+            answer.is_some_and(|a| probe.is_some_and(|p| p.expired_before(a.ts).is_some()));
         let (outcome, strong) = match (answer, injected_answer) {
             (Some(a), Some((inj, strong))) if inj.ts >= a.ts && inj.ts < until => {
-                (Outcome::Injected, strong)
+                (Outcome::Injected, strong || expired_first)
             }
+            (Some(_), _) if expired_first => (Outcome::Injected, true),
             (Some(_), _) => (Outcome::Server, false),
             (None, _) if expiry.is_some() => (Outcome::Expired, false),
             (None, _) => (Outcome::Silent, false),
@@ -489,7 +523,7 @@ impl Detector for BlockingHop {
             let last_from = last_hop.and_then(|s| s.expiry.map(|e| e.from));
             let what = match run.trigger_kind {
                 "http_host" => format!("the HTTP request for \"{}\"", run.trigger),
-                _ => format!("the request to \"{}\"", run.trigger),
+                _ => format!("the TLS ClientHello for \"{}\"", run.trigger),
             };
             let lo = run.steps.first().map_or(0, |s| s.ttl);
             let before = match last_hop {
@@ -772,5 +806,51 @@ mod tests {
         assert!(run(&flows).is_empty());
         // A single TTL-limited request is no run.
         assert!(run(&[probe(1, "blocked.example", 3, Then::Silent)]).is_empty());
+    }
+
+    #[test]
+    fn one_connection_stepping_its_ttl_is_a_run_and_an_answer_to_an_expired_request_is_injected() {
+        // The request retransmitted with TTL 1, 2, 3; each copy expires at its router, and a
+        // reset follows the TTL-3 copy's time exceeded: the server never saw the request.
+        let mut f = flow(1, Transport::Tcp, "10.0.0.2:40001", "203.0.113.5:80");
+        push(&mut f, &tcp_handshake());
+        prefix(
+            &mut f,
+            C,
+            b"GET / HTTP/1.1\r\nHost: blocked.example\r\n\r\n",
+        );
+        for (k, ttl) in [1u8, 2, 3].iter().enumerate() {
+            let fr = 4 + 2 * k as u64;
+            let ts = 30 + 300 * k as i64;
+            push(&mut f, &[pkt(fr, ts, C, PSH | ACK, 1001, 5001, 60, *ttl)]);
+            f.icmp_errors.push(IcmpError {
+                frame: fr + 1,
+                ts: (ts + 1) * 1_000_000,
+                kind: 11,
+                code: 0,
+                from: HOPS[k].parse().unwrap(),
+                quoted_ip_id: Some((fr as u32 * 7) as u16),
+            });
+        }
+        push(&mut f, &[pkt(20, 632, S, RST | ACK, 5001, 1061, 0, 62)]);
+        let out = run(&[f]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let e = ev(&out[0]);
+        assert_eq!(
+            (e["onset"].as_str(), e["first_blocked_ttl"].as_u64()),
+            (Some("injected"), Some(3))
+        );
+        assert_eq!(e["last_hop_from"], "192.0.2.2");
+        assert_eq!(e["onset_hop_from"], "192.0.2.3");
+        assert_eq!(out[0].severity, "blocked");
+        assert_eq!(e["control"], "none");
+        assert!(
+            out[0]
+                .summary
+                .contains("the injector sits between hop 2 (192.0.2.2) and hop 3"),
+            "{}",
+            out[0].summary
+        );
+        assert_eq!(out[0].packets, vec![7, 8, 9, 20]);
     }
 }

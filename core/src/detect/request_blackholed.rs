@@ -93,16 +93,11 @@ fn hole<'a>(
     {
         return None; // the server said something after the request
     }
-    if let Some(p) = probe {
-        // A TTL-limited request (a probe run's): one a router answered with time exceeded
-        // expired, it was not black-holed; a silent one counts only when a request sent with
-        // no more TTL got an answer from the same server (so the TTL was enough to reach it).
-        if p.copies.iter().any(|c| c.expired.is_some()) {
-            return None;
-        }
-        if reach.is_none_or(|r| r > p.max_ttl()) {
-            return None;
-        }
+    // A TTL-limited request (a probe run's): one a router answered with time exceeded
+    // expired, it was not black-holed; a silent one counts only when a request sent with no
+    // more TTL got an answer from the same server (so the TTL was enough to reach it).
+    if super::blocking_hop::unreached(probe, reach) {
+        return None;
     }
     let copies: Vec<&PacketMeta> = pk
         .iter()
@@ -169,19 +164,7 @@ impl Detector for RequestBlackholed {
         let probes = input.facts().probes();
         // Per server address, the lowest TTL a request that got an answer was sent with
         // (only asked about when a TTL-limited request went unanswered).
-        let reach = |server: std::net::IpAddr| {
-            input
-                .flows
-                .iter()
-                .filter(|c| c.server.ip() == server && answered(c))
-                .filter_map(|c| {
-                    c.packets
-                        .iter()
-                        .find(|p| p.dir == Dir::C2s && p.payload_len > 0)
-                        .map(|p| p.ttl)
-                })
-                .min()
-        };
+        let reach = |server| super::blocking_hop::reach(input.flows, server);
         let holes: Vec<(&LabeledFlow, Hole<'_>)> = input
             .flows
             .iter()
