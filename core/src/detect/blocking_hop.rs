@@ -190,23 +190,28 @@ pub fn flow_probe(f: &LabeledFlow) -> Option<FlowProbe> {
     })
 }
 
-/// The lowest TTL a request to `server` was sent with that got data back from it: a
-/// TTL-limited request sent with at least that TTL could reach the server.
-pub fn reach(flows: &[LabeledFlow], server: IpAddr) -> Option<u8> {
-    flows
-        .iter()
-        .filter(|c| c.transport == Transport::Tcp && c.server.ip() == server)
-        .filter_map(|c| {
-            let req = c
-                .packets
-                .iter()
-                .find(|p| p.dir == Dir::C2s && p.payload_len > 0)?;
-            c.packets
-                .iter()
-                .any(|p| p.dir == Dir::S2c && p.payload_len > 0 && p.ts >= req.ts)
-                .then_some(req.ttl)
-        })
-        .min()
+/// Per server address, the lowest TTL a request to it was sent with that got data back: a
+/// TTL-limited request sent with at least that TTL could reach the server. One pass over
+/// the TCP flows; callers compute it once, and only when some flow is a probe.
+pub fn reach(flows: &[LabeledFlow]) -> BTreeMap<IpAddr, u8> {
+    let mut out: BTreeMap<IpAddr, u8> = BTreeMap::new();
+    for c in flows.iter().filter(|c| c.transport == Transport::Tcp) {
+        let Some(req) = c
+            .packets
+            .iter()
+            .find(|p| p.dir == Dir::C2s && p.payload_len > 0)
+        else {
+            continue;
+        };
+        if c.packets
+            .iter()
+            .any(|p| p.dir == Dir::S2c && p.payload_len > 0 && p.ts >= req.ts)
+        {
+            let e = out.entry(c.server.ip()).or_insert(req.ttl);
+            *e = (*e).min(req.ttl);
+        }
+    }
+    out
 }
 
 /// True when an unanswered request says nothing about a filter because it was a probe that

@@ -164,7 +164,11 @@ impl Detector for RequestBlackholed {
         let probes = input.facts().probes();
         // Per server address, the lowest TTL a request that got an answer was sent with
         // (only asked about when a TTL-limited request went unanswered).
-        let reach = |server| super::blocking_hop::reach(input.flows, server);
+        let reach = if probes.iter().any(Option::is_some) {
+            super::blocking_hop::reach(input.flows)
+        } else {
+            Default::default()
+        };
         let holes: Vec<(&LabeledFlow, Hole<'_>)> = input
             .flows
             .iter()
@@ -173,7 +177,7 @@ impl Detector for RequestBlackholed {
             .filter(|(_, f)| !(vantage.side == Side::Server && vantage.host == Some(f.server.ip())))
             .filter_map(|(i, f)| {
                 let probe = probes.get(i).and_then(|p| p.as_deref());
-                let r = probe.and_then(|_| reach(f.server.ip()));
+                let r = reach.get(&f.server.ip()).copied();
                 hole(f, cfg, probe, r).map(|h| (f, h))
             })
             .collect();

@@ -49,13 +49,18 @@ impl Detector for TlsSni {
             return;
         }
         let probes = input.facts().probes();
+        let reach = if probes.iter().any(Option::is_some) {
+            super::blocking_hop::reach(input.flows)
+        } else {
+            Default::default()
+        };
         for (i, f) in input.flows.iter().enumerate() {
             if f.transport != Transport::Tcp {
                 continue;
             }
             let probe = probes.get(i).and_then(|p| p.as_deref());
-            let reach = probe.and_then(|_| super::blocking_hop::reach(input.flows, f.server.ip()));
-            if let Some(x) = judge(f, &input.config.blocking, probe, reach) {
+            let r = reach.get(&f.server.ip()).copied();
+            if let Some(x) = judge(f, &input.config.blocking, probe, r) {
                 out.push(x);
             }
         }
