@@ -192,7 +192,7 @@ pub fn flow_probe(f: &LabeledFlow) -> Option<FlowProbe> {
 
 /// Per server address, the lowest TTL a request to it was sent with that got data back: a
 /// TTL-limited request sent with at least that TTL could reach the server. One pass over
-/// the TCP flows; callers compute it once, and only when some flow is a probe.
+/// the TCP flows (the [`super::facts::Facts::reach`] fact).
 pub fn reach(flows: &[LabeledFlow]) -> BTreeMap<IpAddr, u8> {
     let mut out: BTreeMap<IpAddr, u8> = BTreeMap::new();
     for c in flows.iter().filter(|c| c.transport == Transport::Tcp) {

@@ -13,6 +13,7 @@
 //! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions, or link-layer return-path evidence ([`Facts::link_inbound`]) | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
 //! | [`Facts::rst_verdicts`] | [`rst_injection::judge_flow`] per TCP flow, with the TTL fact | `rst_injection` (findings, penalty box), `handshake` ([`Facts::injected_resets`]) |
 //! | [`Facts::probes`] | [`blocking_hop::flow_probe`] per TCP flow: a request sent TTL-limited, its copies and the time exceeded that answered each | `request_blackholed` (an expired request is not black-holed), `http_block_page` (`REQUEST_EXPIRED`), `blocking_hop` |
+//! | [`Facts::reach`] | [`blocking_hop::reach`]: per server, the lowest request TTL that got data back (empty unless a flow is a probe) | `request_blackholed`, `tls_sni` (a silent probe with less TTL never had to reach the server) |
 //! | [`Facts::block_pages`] | [`http_block_page::judge`] per TCP flow, with the probe fact | `http_block_page` (findings), `blocking_hop` (which TTLs got an injected answer) |
 //! | [`Facts::data_packets`] | [`series::data_packets`] per (flow, direction) | `policer`, `shaper` (size prechecks) |
 //! | [`Facts::tcp_dir`] | [`series::analyze_dir`] + [`series::path_rtts`] per (flow, direction) | `policer`, `shaper` |
@@ -73,6 +74,7 @@ pub struct Computed {
     pub tcp_dirs: u32,
     pub policer_tests: u32,
     pub probes: u32,
+    pub reach: u32,
     pub block_pages: u32,
 }
 
@@ -87,6 +89,7 @@ pub struct Facts<'a> {
     /// Boxed: a verdict is about 500 bytes and most flows have none.
     rst_verdicts: OnceCell<Vec<Option<Box<RstVerdict>>>>,
     probes: OnceCell<Vec<Option<Box<FlowProbe>>>>,
+    reach: OnceCell<BTreeMap<IpAddr, u8>>,
     block_pages: OnceCell<Vec<Option<Judged<'a>>>>,
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
     /// Per flow, its two direction slots, boxed on first use: most flows of a big capture
@@ -111,6 +114,7 @@ impl<'a> Facts<'a> {
             two_way: OnceCell::new(),
             rst_verdicts: OnceCell::new(),
             probes: OnceCell::new(),
+            reach: OnceCell::new(),
             block_pages: OnceCell::new(),
             dirs: OnceCell::new(),
             computed: Cell::new(Computed::default()),
@@ -244,6 +248,18 @@ impl<'a> Facts<'a> {
                 .iter()
                 .map(|f| blocking_hop::flow_probe(f).map(Box::new))
                 .collect()
+        })
+    }
+
+    /// Per server address, the lowest TTL a request that got data back was sent with
+    /// ([`blocking_hop::reach`]); empty when no flow is a probe (nobody needs it then).
+    pub fn reach(&self) -> &BTreeMap<IpAddr, u8> {
+        self.reach.get_or_init(|| {
+            if self.probes().iter().all(Option::is_none) {
+                return BTreeMap::new();
+            }
+            self.count(|c| c.reach += 1);
+            blocking_hop::reach(self.flows)
         })
     }
 
@@ -407,6 +423,8 @@ mod tests {
         assert_eq!(c.vantage, 1);
         assert_eq!(c.two_way, 1);
         assert_eq!(c.rst_verdicts, 1);
+        // The probe and block-page facts once; no flow is a probe, so no reach map at all.
+        assert_eq!((c.probes, c.block_pages, c.reach), (1, 1, 0));
         assert!(c.data_packets >= 1 && c.data_packets <= 8, "{c:?}");
         assert!(c.tcp_dirs >= 2 && c.tcp_dirs <= c.data_packets, "{c:?}");
         assert!(

@@ -164,11 +164,7 @@ impl Detector for RequestBlackholed {
         let probes = input.facts().probes();
         // Per server address, the lowest TTL a request that got an answer was sent with
         // (only asked about when a TTL-limited request went unanswered).
-        let reach = if probes.iter().any(Option::is_some) {
-            super::blocking_hop::reach(input.flows)
-        } else {
-            Default::default()
-        };
+        let reach = input.facts().reach();
         let holes: Vec<(&LabeledFlow, Hole<'_>)> = input
             .flows
             .iter()

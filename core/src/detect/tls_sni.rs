@@ -49,11 +49,7 @@ impl Detector for TlsSni {
             return;
         }
         let probes = input.facts().probes();
-        let reach = if probes.iter().any(Option::is_some) {
-            super::blocking_hop::reach(input.flows)
-        } else {
-            Default::default()
-        };
+        let reach = input.facts().reach();
         for (i, f) in input.flows.iter().enumerate() {
             if f.transport != Transport::Tcp {
                 continue;
