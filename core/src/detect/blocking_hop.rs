@@ -557,9 +557,15 @@ impl Detector for BlockingHop {
                     "from TTL {t} on an injected answer came back: it answered the request sent with TTL {t}{beyond}, so the injector sits between {prev} and hop {t}",
                     t = onset.ttl
                 )
-            } else {
+            } else if last_hop.is_some() {
                 format!(
                     "from TTL {t} on nothing came back, so the request is dropped after {prev} forwarded it, before hop {t}",
+                    t = onset.ttl
+                )
+            } else {
+                format!(
+                    "from TTL {t} on nothing came back, so the request dies within the first {t} hop{}",
+                    if onset.ttl == 1 { "" } else { "s" },
                     t = onset.ttl
                 )
             };
@@ -591,6 +597,18 @@ impl Detector for BlockingHop {
             packets.push(onset.request);
             packets.extend(onset.answer);
             packets.extend(onset.expiry.map(|e| e.frame));
+            if packets.len() == 1 {
+                // Only the probe (which the capture host sent): cite its SYN-ACK too, a packet
+                // that reached the host.
+                packets.extend(
+                    input
+                        .flows
+                        .iter()
+                        .find(|f| f.id == onset.flow)
+                        .and_then(|f| f.packets.iter().find(|p| p.dir == Dir::S2c && has(p, SYN)))
+                        .map(|p| p.frame),
+                );
+            }
             packets.sort_unstable();
             packets.dedup();
             out.push(Finding {
@@ -811,6 +829,19 @@ mod tests {
         assert!(run(&flows).is_empty());
         // A single TTL-limited request is no run.
         assert!(run(&[probe(1, "blocked.example", 3, Then::Silent)]).is_empty());
+        // A run silent from its first TTL: no router to cite, so the SYN-ACK is cited beside
+        // the probe (a frame that reached the capture host).
+        let flows: Vec<LabeledFlow> = (1..=3u8)
+            .map(|t| probe(u32::from(t), "blocked.example", t, Then::Silent))
+            .collect();
+        let out = run(&flows);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].packets, vec![102, 104]);
+        assert!(
+            out[0].summary.contains("drew no time exceeded"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]
