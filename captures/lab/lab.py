@@ -1244,7 +1244,9 @@ def ttl_probe_block_page(run):
                         "where": "vw-hop3, h3a (the link from hop 2)", "commands": [cmd],
                         "config": {"injector_between_hops": [2, 3], "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)),
                                    "server_hop": 4, "server_think_time_s": 0.05}},
-            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked"}],
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked", "evidence": {
+                "first_blocked_ttl": 3, "last_hop_ttl": 2, "last_hop_from": "10.71.3.2", "onset": "injected",
+                "onset_hop_from": "10.71.4.2", "trigger": "blocked.example"}}],
                        "findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 
@@ -1274,7 +1276,9 @@ def ttl_probe_blackholed(run):
             "applied": {"impairment": "iptables string match DROP at hop 3 (FORWARD)", "where": "vw-hop3 FORWARD",
                         "commands": [" ".join(rule)],
                         "config": {"filter_hop": 3, "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)), "server_hop": 4}},
-            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked"}],
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked", "evidence": {
+                "first_blocked_ttl": 4, "last_hop_ttl": 3, "last_hop_from": "10.71.4.2", "onset": "silence",
+                "control": "same_server", "control_trigger": "allowed.example", "trigger": "blackholed.example"}}],
                        "findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
                                                       "dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
@@ -1310,7 +1314,9 @@ def ttl_probe_sni_reset(run):
                         "where": "vw-hop3, h3a (the link from hop 2)", "commands": [cmd],
                         "config": {"injector_between_hops": [2, 3], "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)),
                                    "server_hop": 4, "server_think_time_s": 0.05}},
-            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked"}],
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked", "evidence": {
+                "first_blocked_ttl": 3, "last_hop_ttl": 2, "last_hop_from": "10.71.3.2", "onset": "injected",
+                "onset_hop_from": "10.71.4.2", "trigger": "blocked.example"}}],
                        "findings_absent_everywhere": ["http_block_page", "dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 
