@@ -53,7 +53,9 @@
 //! Load-balanced paths (ECMP, per-flow hashing) give each connection of a run its own path,
 //! so hop *t* of one probe and hop *t* of the next can be different routers and the hop
 //! count can change between them: the located hop is then a hop of *some* path, and a hop
-//! address may repeat or vanish. Routers that never send time exceeded, or rate-limit it
+//! address may repeat or vanish. Where the routers of the run and of its control (or of the
+//! run's own probes at one TTL) differ up to the onset, `evidence.paths_differ_at` names the
+//! TTLs, the confidence drops by 0.15 and the sentence says the hop is approximate. Routers that never send time exceeded, or rate-limit it
 //! (Linux: one per second per destination after a burst of 6, `net.ipv4.icmp_ratelimit`),
 //! leave silent TTLs that look like the start of a black hole when they are the last TTLs
 //! of a run: hence silence needs a control that got past. Middleboxes that reset or answer
@@ -370,6 +372,25 @@ struct Run {
     trigger: String,
     trigger_kind: &'static str,
     steps: Vec<Step>,
+    /// Every router that expired one of the run's requests, per TTL (before the steps are
+    /// merged per TTL): more than one at a TTL means the probes took different paths.
+    routers: BTreeMap<u8, std::collections::BTreeSet<IpAddr>>,
+}
+
+/// The TTLs up to `upto` at which the routers of two runs (or of one run's own probes)
+/// differ: load-balanced paths, so a hop number names no single router.
+fn paths_differ(run: &Run, control: Option<&Run>, upto: u8) -> Vec<u8> {
+    run.routers
+        .iter()
+        .filter(|(t, _)| **t <= upto)
+        .filter(|(t, own)| {
+            own.len() > 1
+                || control
+                    .and_then(|c| c.routers.get(t))
+                    .is_some_and(|theirs| theirs != *own)
+        })
+        .map(|(t, _)| *t)
+        .collect()
 }
 
 impl Run {
@@ -461,6 +482,7 @@ impl Detector for BlockingHop {
                             trigger: name,
                             trigger_kind: kind,
                             steps: Vec::new(),
+                            routers: BTreeMap::new(),
                         },
                     )
                 })
@@ -483,6 +505,11 @@ impl Detector for BlockingHop {
         let runs: Vec<Run> = runs
             .into_iter()
             .map(|(_, mut r)| {
+                for s in &r.steps {
+                    if let Some(e) = s.expiry {
+                        r.routers.entry(s.ttl).or_default().insert(e.from);
+                    }
+                }
                 // One step per TTL: the most telling outcome, then the earliest.
                 r.steps.sort_by(|a, b| {
                     a.ttl
@@ -524,6 +551,14 @@ impl Detector for BlockingHop {
                 (false, _, Some(("same_server", _, _))) => (Severity::Blocked, 0.85),
                 (false, _, Some(_)) => (Severity::Blocked, 0.7),
                 (false, _, None) => (Severity::Info, 0.3),
+            };
+            // Routers that differ between the run and its control (or within the run) up to
+            // the onset: the hop is a hop of some path, not of every one.
+            let differ = paths_differ(run, control.map(|(_, c, _)| c), onset.ttl);
+            let confidence: f64 = if differ.is_empty() {
+                confidence
+            } else {
+                ((confidence - 0.15) * 100.0_f64).round() / 100.0
             };
             let last_from = last_hop.and_then(|s| s.expiry.map(|e| e.from));
             let what = match run.trigger_kind {
@@ -588,8 +623,15 @@ impl Detector for BlockingHop {
                 None if injected => String::new(),
                 None => "; inconclusive: no other run in this capture got past that hop, so the routers beyond it may just not send time exceeded".to_string(),
             };
+            let caveat = match differ.as_slice() {
+                [] => String::new(),
+                d => format!(
+                    " (the routers differ between probes at TTL {}: load-balanced paths, so the hop is approximate)",
+                    d.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            };
             let summary = format!(
-                "TTL-limited probe run to {}: {before}; {located}{tail}.",
+                "TTL-limited probe run to {}: {before}; {located}{tail}{caveat}.",
                 run.server
             );
             let mut packets: Vec<u64> = Vec::new();
@@ -629,6 +671,7 @@ impl Detector for BlockingHop {
                     last_hop_ttl: last_hop.map(|h| h.ttl),
                     onset: if injected { "injected" } else { "silence" },
                     onset_hop_from: onset.expiry.map(|e| e.from.to_string()),
+                    paths_differ_at: differ,
                     probes: run
                         .steps
                         .iter()
@@ -888,5 +931,30 @@ mod tests {
             out[0].summary
         );
         assert_eq!(out[0].packets, vec![7, 8, 9, 20]);
+    }
+
+    #[test]
+    fn routers_that_differ_between_the_run_and_its_control_lower_the_confidence() {
+        // The control's TTL-2 probe expired at another router than the target's: ECMP.
+        let mut flows = run_of(1, "allowed.example", 9);
+        for e in flows[1].icmp_errors.iter_mut() {
+            e.from = "198.51.100.2".parse().unwrap();
+        }
+        flows.extend(run_of(5, "blocked.example", 3));
+        let out = run(&flows);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(ev(&out[0])["paths_differ_at"], serde_json::json!([2]));
+        assert_eq!(out[0].confidence, 0.7);
+        assert!(
+            out[0].summary.contains("load-balanced"),
+            "{}",
+            out[0].summary
+        );
+        // The same paths: nothing differs, full confidence.
+        let mut same = run_of(1, "allowed.example", 9);
+        same.extend(run_of(5, "blocked.example", 3));
+        let out = run(&same);
+        assert_eq!(ev(&out[0])["paths_differ_at"], serde_json::json!([]));
+        assert_eq!(out[0].confidence, 0.85);
     }
 }

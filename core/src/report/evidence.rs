@@ -350,6 +350,9 @@ pub struct BlockingHopEvidence {
     pub onset: &'static str,
     /// The router that also answered the first blocked request with time exceeded.
     pub onset_hop_from: Option<String>,
+    /// TTLs (up to the onset) at which the probes' routers differ, between the run and its
+    /// control or within the run: load-balanced paths (confidence lowered by 0.15).
+    pub paths_differ_at: Vec<u8>,
     pub probes: Vec<ProbeStep>,
     pub server: String,
     pub trigger: String,
