@@ -28,7 +28,22 @@ def tmp(name):
         _TMP.append(tempfile.mkdtemp(prefix="vwlab-"))
     return os.path.join(_TMP[0], name)
 
-CLIENT, ROUTER, SERVER = "vw-client", "vw-router", "vw-server"
+# LAB_NS_PREFIX (lab.sh): the namespaces are <prefix>-client/-router/-server, and with a prefix other
+# than vw the veth ends carry it too (<prefix>c0 …). Truth files record the default names.
+PREFIX = os.environ.get("LAB_NS_PREFIX", "vw")
+IFP = "" if PREFIX == "vw" else PREFIX
+CLIENT, ROUTER, SERVER = PREFIX + "-client", PREFIX + "-router", PREFIX + "-server"
+HOP2, HOP3 = PREFIX + "-hop2", PREFIX + "-hop3"
+
+
+def ifn(name):
+    """The real name of lab interface `name` (c0, r1, h3a …) under LAB_NS_PREFIX."""
+    return IFP + name
+
+
+def canonical(text):
+    """`text` with this run's namespace and interface names as the default prefix spells them."""
+    return text if PREFIX == "vw" else text.replace(PREFIX + "-", "vw-").replace(IFP, "")
 C, S, RELAY1, RELAY2, DNS = "10.71.1.2", "10.71.2.2", "10.71.2.3", "10.71.2.4", "10.71.2.53"
 C6, S6 = "fd71:1::2", "fd71:2::2"
 
@@ -103,7 +118,8 @@ class Capture:
         self.procs = []
 
     def _start(self, path, snap, filt):
-        cmd = ["ip", "netns", "exec", self.ns, "tcpdump", "-i", self.iface, "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
+        iface = self.iface if self.iface == "any" else ifn(self.iface)
+        cmd = ["ip", "netns", "exec", self.ns, "tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-s", str(snap), "-w", path]
         if self.nano:
             cmd[8:8] = ["--time-stamp-precision=nano"]
         if self.iface == "any":
@@ -1150,6 +1166,181 @@ def request_blackholed(run):
                                                       "dns_injection", "quic_blocked"] + NO_THROTTLE}}
 
 
+# ----------------------------------------------------------------------------------------------
+# TTL-limited probe runs on a multi-hop path (issue 10 item 7)
+# ----------------------------------------------------------------------------------------------
+
+TOPOLOGY_HOPS = ("vw-client (c0 10.71.1.2) — vw-router (hop 1: r1 10.71.1.1 | r2 10.71.3.1) — vw-hop2 (hop 2: h2a "
+                 "10.71.3.2 | h2b 10.71.4.1) — vw-hop3 (hop 3: h3a 10.71.4.2 | h3b 10.71.2.1) — vw-server (hop 4: s0 "
+                 "10.71.2.2; initial TTL 128), all forwarding IPv4 (lab.sh hops). Each router answers an expired "
+                 "packet with ICMP time exceeded (Linux default, rate limit left at its default) from the address "
+                 "of its interface toward the client. veth pairs with tso/gso/gro off; capture on c0 in vw-client.")
+PROBE_MAX_TTL = 5
+PROBE_WAIT = 1.0
+
+
+def hops_up():
+    sh(None, "bash", os.path.join(LAB, "lab.sh"), "hops")
+
+
+def probe_runs(run, hosts, tls=False):
+    """One probe run per host, one after the other: TTL 1..PROBE_MAX_TTL, a new connection per TTL."""
+    for h in hosts:
+        extra = ["--sni"] if tls else []
+        run.log += peer(CLIENT, "http-ttl-probe", "--connect", S + (":443" if tls else ":80"), "--host", h,
+                        "--max-ttl", str(PROBE_MAX_TTL), "--wait", str(PROBE_WAIT), *extra, timeout=120)
+        time.sleep(0.5)
+
+
+def probe_roles(host_runs, port=80):
+    """Flow roles of the probe connections, in order: (host, ttl, extra) per connection."""
+    roles, i = [], 0
+    for host, per_ttl in host_runs:
+        for ttl in range(1, PROBE_MAX_TTL + 1):
+            extra = dict(per_ttl(ttl))
+            extra.setdefault("role", "probe %s ttl %d" % (host, ttl))
+            roles.append(("tcp", "%s:%d" % (S, port), i, extra))
+            i += 1
+    return roles
+
+
+PROBE_DESC = ("A TTL-limited probe run (peers.py http-ttl-probe, as CenTrace-style censorship traceroutes do): for "
+              "each TTL 1..5 a new TCP connection to 10.71.2.2:80 with the normal TTL, then IP_TTL set to that TTL "
+              "and one GET sent; %.1f s to answer (the kernel retransmits the request at the limited TTL "
+              "meanwhile), then an abortive close (RST at the limited TTL). Routers 1-3 answer the expired "
+              "requests with ICMP time exceeded from 10.71.1.1, 10.71.3.2 and 10.71.4.2; TTL 4 reaches the "
+              "server. " % PROBE_WAIT)
+NO_HOP_CONTROL = ["http_block_page", "request_blackholed", "tcp_reset_injected", "blocking_hop"]
+
+
+@scenario(10)
+def ttl_probe_block_page(run):
+    hops_up()
+    http_server(run.procs, S + ":80", "--size", "4000", "--delay", "0.05")
+    wait_listen(SERVER, 80)
+    cmd = "inject.py http --iface h3a --host blocked.example --page redirect --ttl 64 --window 5840"
+    run.procs.start(HOP3, sys.executable, INJECT, "http", "--iface", ifn("h3a"), "--host", "blocked.example",
+                    "--page", "redirect", "--ttl", "64", "--window", "5840")
+    time.sleep(0.5)
+    with run.capture():
+        probe_runs(run, ["allowed.example", "blocked.example"])
+    run.flow_roles = probe_roles([
+        ("allowed.example", lambda t: {"role": "control ttl %d" % t, "no_findings": NO_HOP_CONTROL}),
+        ("blocked.example", lambda t: {"role": "target ttl %d (expires before the tap)" % t,
+                                       "no_findings": ["request_blackholed", "http_block_page"]} if t < 3 else
+         {"role": "target ttl %d (past the tap)" % t,
+          "findings": [{"kind": "http_block_page", "severity": "blocked"}], "no_findings": ["request_blackholed"]}),
+    ])
+    return {"topology": TOPOLOGY_HOPS,
+            "description": PROBE_DESC + "A tap on the link between hop 2 and hop 3 (inject.py http on h3a in vw-hop3, "
+                           "AF_PACKET copy of what arrives there, raw-socket send) answers every GET whose Host "
+                           "contains 'blocked.example' first, spoofed from the server: a 302 to the bare address "
+                           "http://10.71.1.1/blocked.html, FIN and RST (IP TTL 64, 62 on arrival). So the requests "
+                           "sent with TTL 1 and 2 expire before the tap (time exceeded from hops 1 and 2), the one "
+                           "with TTL 3 reaches it (block page, and time exceeded from hop 3), TTL 4 and 5 reach the "
+                           "tap and the server (block page, then the server's own answer at the same sequence "
+                           "numbers). Control run first: Host allowed.example through the same path.",
+            "applied": {"impairment": "on-path HTTP block-page injection between hop 2 and hop 3",
+                        "where": "vw-hop3, h3a (the link from hop 2)", "commands": [cmd],
+                        "config": {"injector_between_hops": [2, 3], "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)),
+                                   "server_hop": 4, "server_think_time_s": 0.05}},
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked", "evidence": {
+                "first_blocked_ttl": 3, "last_hop_ttl": 2, "last_hop_from": "10.71.3.2", "onset": "injected",
+                "onset_hop_from": "10.71.4.2", "trigger": "blocked.example"}}],
+                       "findings_absent_everywhere": ["dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def ttl_probe_blackholed(run):
+    hops_up()
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    rule = ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "80", "-m", "string", "--string",
+            "Host: blackholed.example", "--algo", "bm", "-j", "DROP"]
+    sh(HOP3, *rule)
+    with run.capture():
+        probe_runs(run, ["allowed.example", "blackholed.example"])
+    run.flow_roles = probe_roles([
+        ("allowed.example", lambda t: {"role": "control ttl %d" % t, "no_findings": NO_HOP_CONTROL}),
+        ("blackholed.example", lambda t: {"role": "target ttl %d (expires at or before the filter)" % t,
+                                          "no_findings": ["request_blackholed", "http_block_page"]} if t < 4 else
+         {"role": "target ttl %d (dropped by the filter)" % t,
+          "findings": [{"kind": "request_blackholed", "severity": "blocked"}], "no_findings": ["http_block_page"]}),
+    ])
+    return {"topology": TOPOLOGY_HOPS,
+            "description": PROBE_DESC + "Hop 3 (vw-hop3) DROPs in FORWARD every TCP segment to port 80 containing "
+                           "'Host: blackholed.example'. Linux checks the TTL before the FORWARD hook, so the request "
+                           "sent with TTL 3 still draws time exceeded from hop 3 (10.71.4.2); from TTL 4 on the "
+                           "requests are dropped there and nothing comes back. Control run first: Host "
+                           "allowed.example through the same path (served from TTL 4 on).",
+            "applied": {"impairment": "iptables string match DROP at hop 3 (FORWARD)", "where": "vw-hop3 FORWARD",
+                        "commands": [" ".join(rule)],
+                        "config": {"filter_hop": 3, "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)), "server_hop": 4}},
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked", "evidence": {
+                "first_blocked_ttl": 4, "last_hop_ttl": 3, "last_hop_from": "10.71.4.2", "onset": "silence",
+                "control": "same_server", "control_trigger": "allowed.example", "trigger": "blackholed.example"}}],
+                       "findings_absent_everywhere": ["tcp_reset_injected", "tcp_reset_suspicious", "http_block_page",
+                                                      "dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def ttl_probe_sni_reset(run):
+    hops_up()
+    https_server(run.procs, S + ":443", "--size", "4000", "--delay", "0.05")
+    wait_listen(SERVER, 443)
+    cmd = "inject.py rst --iface h3a --sni blocked.example --count 3 --step 1460"
+    run.procs.start(HOP3, sys.executable, INJECT, "rst", "--iface", ifn("h3a"), "--sni", "blocked.example",
+                    "--count", "3", "--step", "1460")
+    time.sleep(0.5)
+    with run.capture():
+        probe_runs(run, ["allowed.example", "blocked.example"], tls=True)
+    quiet = ["tls_sni_drop", "tls_sni_reset", "tcp_reset_injected", "request_blackholed"]
+    run.flow_roles = probe_roles([
+        ("allowed.example", lambda t: {"role": "control ttl %d" % t, "no_findings": quiet + ["blocking_hop"]}),
+        ("blocked.example", lambda t: {"role": "target ttl %d (expires before the tap)" % t, "no_findings": quiet}
+         if t < 3 else {"role": "target ttl %d (past the tap)" % t,
+                        "findings": [{"kind": "tcp_reset_injected", "severity": "blocked"}],
+                        "no_findings": ["tls_sni_drop", "request_blackholed"]}),
+    ], port=443)
+    return {"topology": TOPOLOGY_HOPS,
+            "description": PROBE_DESC.replace("GET", "TLS ClientHello (SNI = the host)").replace(":80", ":443")
+            + "A tap on the link between hop 2 and hop 3 (inject.py rst on h3a in vw-hop3) answers every "
+              "ClientHello whose SNI contains 'blocked.example' with 3 forged RST+ACK spoofed from the server "
+              "(IP TTL 64, 62 on arrival; sequence numbers stepping by 1460). TTL 1 and 2 expire before the tap; "
+              "the TTL-3 ClientHello reaches the tap (RSTs) and expires at hop 3; from TTL 4 it reaches the server "
+              "too, whose ServerHello (after a 50 ms think time) meets the client's own resets. Control run "
+              "first: SNI allowed.example through the same path.",
+            "applied": {"impairment": "on-path RST injection on an SNI between hop 2 and hop 3",
+                        "where": "vw-hop3, h3a (the link from hop 2)", "commands": [cmd],
+                        "config": {"injector_between_hops": [2, 3], "probe_ttls": list(range(1, PROBE_MAX_TTL + 1)),
+                                   "server_hop": 4, "server_think_time_s": 0.05}},
+            "expect": {"findings": [{"kind": "blocking_hop", "severity": "blocked", "evidence": {
+                "first_blocked_ttl": 3, "last_hop_ttl": 2, "last_hop_from": "10.71.3.2", "onset": "injected",
+                "onset_hop_from": "10.71.4.2", "trigger": "blocked.example"}}],
+                       "findings_absent_everywhere": ["http_block_page", "dns_injection", "quic_blocked"] + NO_THROTTLE}}
+
+
+@scenario(10)
+def ttl_probe_control(run):
+    hops_up()
+    http_server(run.procs, S + ":80", "--size", "4000")
+    wait_listen(SERVER, 80)
+    with run.capture():
+        probe_runs(run, ["allowed.example", "blocked.example"])
+    run.flow_roles = probe_roles([
+        (h, lambda t: {"role": "control ttl %d" % t, "no_findings": NO_HOP_CONTROL})
+        for h in ("allowed.example", "blocked.example")])
+    return {"topology": TOPOLOGY_HOPS,
+            "description": PROBE_DESC + "Control: no censor anywhere; the same two probe runs (Host allowed.example, "
+                           "then blocked.example) each see time exceeded from hops 1-3 and the server's answer from "
+                           "TTL 4 on.",
+            "applied": {"impairment": "none", "config": {"probe_ttls": list(range(1, PROBE_MAX_TTL + 1)),
+                                                         "server_hop": 4}},
+            "expect": {"findings_absent_everywhere": NO_BLOCK + NO_THROTTLE + ["http_block_page", "request_blackholed",
+                                                                               "blocking_hop"],
+                       "no_verdict_status": ["blocked", "throttled"]}}
+
+
 def client_bridge():
     """Puts the client's address on a Linux bridge br0 with c0 as its only port (same MAC, IPv6 off
     on br0): `tcpdump -i any` then sees every frame twice, on br0 and on c0, as real captures on
@@ -2075,8 +2266,8 @@ def main():
         "issue": issue,
         "capture": os.path.basename(out),
         "made_with": "sudo captures/lab/run.sh %s" % name,
-        "topology": TOPOLOGY,
-        "capture_settings": {"interface": "%s in %s" % (run.cap.iface, run.cap.ns),
+        "topology": truth.pop("topology", TOPOLOGY),
+        "capture_settings": {"interface": canonical("%s in %s" % (run.cap.iface, run.cap.ns)),
                              "snaplen": ("%d bytes for TCP bulk-data segments; full for everything else (frames under "
                                          "199 bytes, non-TCP, segments starting a TLS handshake record or an HTTP "
                                          "request/response line). Two tcpdumps merged with mergecap; full-snaplen "

@@ -7,7 +7,7 @@
 #        |
 #   vw-server  s0 10.71.2.2/24 (+ .3 .4 relays, .53 resolver) fd71:2::2/64, initial TTL 128
 #
-# Usage: lab.sh up | down | status.  `up` is idempotent (it tears down any old lab first).
+# Usage: lab.sh up | hops | down | status.  `up` is idempotent (it tears down any old lab first).
 # When sourced (run.sh does), it defines lab_up / lab_down and nothing runs.
 # All traffic stays inside these namespaces; nothing is routed to any other address.
 set -euo pipefail
@@ -20,12 +20,15 @@ NS_C=$LAB_NS_PREFIX-client NS_R=$LAB_NS_PREFIX-router NS_S=$LAB_NS_PREFIX-server
 if [ "$LAB_NS_PREFIX" = vw ]; then LAB_IFP=""; else LAB_IFP=$LAB_NS_PREFIX; fi
 IF_C0=${LAB_IFP}c0 IF_R1=${LAB_IFP}r1 IF_R2=${LAB_IFP}r2 IF_S0=${LAB_IFP}s0
 VW_NS=("$NS_C" "$NS_R" "$NS_S")
+# the extra routers of the multi-hop scenarios (`lab.sh hops`), removed by lab_down when present
+NS_H2=$LAB_NS_PREFIX-hop2 NS_H3=$LAB_NS_PREFIX-hop3
+IF_H2A=${LAB_IFP}h2a IF_H2B=${LAB_IFP}h2b IF_H3A=${LAB_IFP}h3a IF_H3B=${LAB_IFP}h3b
 # one lab per prefix at a time (run.sh, benches/make_real.sh take this lock)
 LAB_LOCK=${TMPDIR:-/tmp}/voipwatch-lab$([ "$LAB_NS_PREFIX" = vw ] || echo "-$LAB_NS_PREFIX").lock
 
 lab_down() {
     local ns
-    for ns in "${VW_NS[@]}"; do
+    for ns in "${VW_NS[@]}" "$NS_H2" "$NS_H3"; do
         if ip netns list | grep -qw "$ns"; then
             # processes started inside the namespace by the lab (servers, injectors, tcpdump)
             local pids
@@ -99,6 +102,57 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.71.2.2", 9))'
 
 }
 
+# Multi-hop path for the TTL-limited probe scenarios (issue 10 item 7): two more routers between
+# the router and the server, so a probe run has three routers that answer with ICMP time exceeded
+# before the server (hop 4):
+#   client c0 10.71.1.2 — router r1 10.71.1.1 | r2 10.71.3.1 — hop2 h2a 10.71.3.2 | h2b 10.71.4.1
+#   — hop3 h3a 10.71.4.2 | h3b 10.71.2.1 — server s0 10.71.2.2 (.3 .4 .53), default via 10.71.2.1
+# Linux sends the time exceeded from the address of the interface its route back to the sender
+# leaves by, so the hops answer from 10.71.1.1, 10.71.3.2 and 10.71.4.2. IPv4 only.
+lab_hops() {
+    local ns a
+    nsx "$NS_R" ip link del "$IF_R2"
+    for ns in "$NS_H2" "$NS_H3"; do
+        ip netns add "$ns"
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_ra=0 \
+            net.ipv6.conf.default.dad_transmits=0 net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        nsx "$ns" ip link set lo up
+        nsx "$ns" sysctl -qw net.ipv4.ip_forward=1
+    done
+    ip link add "$IF_R2" netns "$NS_R" type veth peer name "$IF_H2A" netns "$NS_H2"
+    ip link add "$IF_H2B" netns "$NS_H2" type veth peer name "$IF_H3A" netns "$NS_H3"
+    ip link add "$IF_H3B" netns "$NS_H3" type veth peer name "$IF_S0" netns "$NS_S"
+    nsx "$NS_R" ip addr add 10.71.3.1/24 dev "$IF_R2"
+    nsx "$NS_H2" ip addr add 10.71.3.2/24 dev "$IF_H2A"
+    nsx "$NS_H2" ip addr add 10.71.4.1/24 dev "$IF_H2B"
+    nsx "$NS_H3" ip addr add 10.71.4.2/24 dev "$IF_H3A"
+    nsx "$NS_H3" ip addr add 10.71.2.1/24 dev "$IF_H3B"
+    nsx "$NS_S" ip addr add 10.71.2.2/24 dev "$IF_S0"
+    for a in 10.71.2.3 10.71.2.4 10.71.2.53; do nsx "$NS_S" ip addr add "$a/24" dev "$IF_S0"; done
+    nsx "$NS_R" ip link set "$IF_R2" up
+    nsx "$NS_H2" ip link set "$IF_H2A" up
+    nsx "$NS_H2" ip link set "$IF_H2B" up
+    nsx "$NS_H3" ip link set "$IF_H3A" up
+    nsx "$NS_H3" ip link set "$IF_H3B" up
+    nsx "$NS_S" ip link set "$IF_S0" up
+    nsx "$NS_R" ip route add 10.71.2.0/24 via 10.71.3.2
+    nsx "$NS_R" ip route add 10.71.4.0/24 via 10.71.3.2
+    nsx "$NS_H2" ip route add 10.71.1.0/24 via 10.71.3.1
+    nsx "$NS_H2" ip route add default via 10.71.4.2
+    nsx "$NS_H3" ip route add default via 10.71.4.1
+    nsx "$NS_S" ip route add default via 10.71.2.1
+    nsx "$NS_R" ethtool -K "$IF_R2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_H2" ethtool -K "$IF_H2A" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_H2" ethtool -K "$IF_H2B" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_H3" ethtool -K "$IF_H3A" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_H3" ethtool -K "$IF_H3B" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    nsx "$NS_S" ethtool -K "$IF_S0" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    # warm the ARP caches along the new path (the ICMP error it draws comes before the capture)
+    nsx "$NS_C" python3 -c 'import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.71.2.2", 9))' 2>/dev/null || true
+    sleep 0.5
+}
+
 lab_status() {
     local ns
     for ns in "${VW_NS[@]}"; do
@@ -109,8 +163,9 @@ lab_status() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     case "${1:-}" in
         up) trap 'echo "lab up failed, cleaning up" >&2; lab_down' ERR; lab_up; trap - ERR; lab_status ;;
+        hops) lab_hops ;;  # after `up`: the multi-hop path (lab.py runs it for the ttl_probe_* scenarios)
         down) lab_down ;;
         status) lab_status ;;
-        *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+        *) echo "usage: $0 up|hops|down|status" >&2; exit 2 ;;
     esac
 fi

@@ -206,6 +206,68 @@ def role_http_client(args):
             seconds=round(time.monotonic() - t0, 3), result=type(e).__name__ + ": " + str(e))
 
 
+def role_http_ttl_probe(args):
+    """A TTL-limited probe run (traceroute-style, as CenTrace and OONI-style path probes do): for each
+    TTL from --min-ttl to --max-ttl, a new TCP connection with the normal TTL, then IP_TTL set to that
+    TTL and the same GET for --host sent; wait --wait s for an answer (the kernel retransmits the
+    request at the limited TTL meanwhile), then an abortive close (SO_LINGER 0: a RST at the limited
+    TTL, so a request that expired on the path is never completed by a full-TTL retransmission)."""
+    host, port = hostport(args.connect)
+    req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: voipwatch-lab\r\n\r\n" % (args.path, args.host)).encode()
+    ctx = None
+    if args.sni:
+        # the probe is the TLS ClientHello itself (SNI = --host): sent at the limited TTL
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    for ttl in range(args.min_ttl, args.max_ttl + 1):
+        t0 = time.monotonic()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        got, result = 0, "timeout"
+        try:
+            s.settimeout(2.0)
+            s.connect((host, port))
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+            end = t0 + args.wait
+            if ctx is not None:
+                s.settimeout(args.wait)
+                t = ctx.wrap_socket(s, server_hostname=args.host, do_handshake_on_connect=False)
+                try:
+                    t.do_handshake()
+                    result = "handshake"
+                except (socket.timeout, ssl.SSLError, OSError) as e:
+                    result = type(e).__name__ + ": " + str(e)
+                s = t
+                raise StopIteration
+            s.sendall(req)
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                s.settimeout(left)
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    result = "closed"
+                    break
+                got += len(chunk)
+                result = "answered"
+        except StopIteration:
+            pass
+        except OSError as e:
+            result = type(e).__name__ + ": " + str(e)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        s.close()
+        log(role="http-ttl-probe", connect=args.connect, host=args.host, ttl=ttl, received=got, result=result,
+            seconds=round(time.monotonic() - t0, 3))
+        time.sleep(args.gap)
+
+
 # ----------------------------------------------------------------------------------------------
 # RTP / RTCP (RFC 3550)
 # ----------------------------------------------------------------------------------------------
@@ -1268,6 +1330,15 @@ def main():
     a.add_argument("--max-pacing-rate", type=float, default=0.0, help="SO_MAX_PACING_RATE, bit/s")
     a.add_argument("--cert")
     a.add_argument("--key")
+    a = sub.add_parser("http-ttl-probe")
+    a.add_argument("--connect", required=True)
+    a.add_argument("--host", required=True)
+    a.add_argument("--path", default="/")
+    a.add_argument("--sni", action="store_true", help="probe with a TLS ClientHello for --host instead of a GET")
+    a.add_argument("--min-ttl", type=int, default=1)
+    a.add_argument("--max-ttl", type=int, default=5)
+    a.add_argument("--wait", type=float, default=1.0)
+    a.add_argument("--gap", type=float, default=0.2)
     a = sub.add_parser("http-client")
     a.add_argument("--connect", required=True)
     a.add_argument("--sni")

@@ -387,6 +387,7 @@ id_enum! {
         DnsNxdomain = "dns_nxdomain",
         HttpBlockPage = "http_block_page",
         RequestBlackholed = "request_blackholed",
+        BlockingHop = "blocking_hop",
         TcpSynackInjected = "tcp_synack_injected",
         ThrottlingPolicer = "throttling_policer",
         ThrottlingShaper = "throttling_shaper",

@@ -223,6 +223,8 @@ struct FindingSpec {
     dir: Option<String>,
     rate: Option<(f64, f64)>,
     comparison: Option<String>,
+    /// Members the finding's `evidence` must hold, each equal (JSON values).
+    evidence: Option<serde_json::Map<String, Value>>,
 }
 
 /// Keys of a finding written as an object.
@@ -234,6 +236,7 @@ const FINDING_KEYS: &[&str] = &[
     "rate_bps",
     "rate_tolerance",
     "comparison",
+    "evidence",
 ];
 
 /// The in-capture comparison verdicts a finding spec may name.
@@ -249,6 +252,7 @@ impl FindingSpec {
                 dir: None,
                 rate: None,
                 comparison: None,
+                evidence: None,
             },
             Value::Object(o) => {
                 for k in o.keys() {
@@ -279,6 +283,13 @@ impl FindingSpec {
                     dir: text("dir"),
                     rate,
                     comparison: text("comparison"),
+                    evidence: match o.get("evidence") {
+                        None => None,
+                        Some(Value::Object(m)) => Some(m.clone()),
+                        Some(_) => {
+                            return Err("evidence: an object of evidence members and values".into())
+                        }
+                    },
                 }
             }
             _ => {
@@ -336,6 +347,9 @@ impl FindingSpec {
         if let Some(a) = &self.call_app {
             s.push_str(&format!(" on a {a} call"));
         }
+        if let Some(e) = &self.evidence {
+            s.push_str(&format!(" with evidence {}", Value::Object(e.clone())));
+        }
         s
     }
 
@@ -366,6 +380,10 @@ impl FindingSpec {
                     None => c == "none",
                 }
             })
+            && self
+                .evidence
+                .as_ref()
+                .is_none_or(|m| m.iter().all(|(k, v)| at(f, &["evidence", k.as_str()]) == v))
     }
 }
 
@@ -1272,6 +1290,20 @@ mod tests {
             "comparison"
         );
         assert!(s.matches_kind(&f("c2s", 170_000.0, None)));
+        // Evidence members must each be equal.
+        let ev = spec(
+            r#"{"kind": "blocking_hop", "evidence": {"first_blocked_ttl": 3, "onset": "silence"}}"#,
+        )
+        .expect("valid");
+        let hop = |ttl: u64, onset: &str| {
+            serde_json::json!({"kind": "blocking_hop", "severity": "blocked",
+                               "evidence": {"first_blocked_ttl": ttl, "onset": onset, "trigger": "x"}})
+        };
+        assert!(ev.matches(&hop(3, "silence")));
+        assert!(!ev.matches(&hop(4, "silence")), "ttl");
+        assert!(!ev.matches(&hop(3, "injected")), "onset");
+        assert!(ev.label().contains("with evidence"), "{}", ev.label());
+        assert!(spec(r#"{"kind": "blocking_hop", "evidence": 3}"#).is_err());
         let none = spec(r#"{"kind": "throttling_policer", "comparison": "none"}"#).expect("valid");
         assert!(none.matches(&f("s2c", 1.0, None)));
         assert!(!none.matches(&f("s2c", 1.0, Some("selective"))));

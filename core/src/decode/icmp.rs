@@ -81,32 +81,39 @@ pub(crate) fn decode<'a>(cx: &mut Cx<'a>, p: &IpPayload<'a>) {
 
 /// Reads the flow named by a quoted IP packet (either version, by its version nibble).
 pub(crate) fn quoted(q: &[u8]) -> Option<Quoted> {
-    let (src, dst, proto, l4): (IpAddr, IpAddr, u8, &[u8]) = match u8_at(q, 0) >> 4 {
-        4 => {
-            let hl = usize::from(u8_at(q, 0) & 0x0f) * 4;
-            if hl < 20 || q.len() < hl {
-                return None;
+    let (src, dst, proto, l4, ip_id): (IpAddr, IpAddr, u8, &[u8], Option<u16>) =
+        match u8_at(q, 0) >> 4 {
+            4 => {
+                let hl = usize::from(u8_at(q, 0) & 0x0f) * 4;
+                if hl < 20 || q.len() < hl {
+                    return None;
+                }
+                let src = Ipv4Addr::from(arr4(q, 12..16));
+                let dst = Ipv4Addr::from(arr4(q, 16..20));
+                (
+                    src.into(),
+                    dst.into(),
+                    u8_at(q, 9),
+                    tail(q, hl),
+                    Some(be16(q, 4..6)),
+                )
             }
-            let src = Ipv4Addr::from(arr4(q, 12..16));
-            let dst = Ipv4Addr::from(arr4(q, 16..20));
-            (src.into(), dst.into(), u8_at(q, 9), tail(q, hl))
-        }
-        6 => {
-            if q.len() < 40 {
-                return None;
+            6 => {
+                if q.len() < 40 {
+                    return None;
+                }
+                let rest = tail(q, 40);
+                // The quote may be cut anywhere: walk what is there, stop at the first problem.
+                let (proto, skip) = match walk_ext(u8_at(q, 6), rest, rest.len()) {
+                    Ok(w) => (w.proto, w.len),
+                    Err(_) => (u8_at(q, 6), rest.len()),
+                };
+                let src = Ipv6Addr::from(arr16(q, 8..24));
+                let dst = Ipv6Addr::from(arr16(q, 24..40));
+                (src.into(), dst.into(), proto, tail(rest, skip), None)
             }
-            let rest = tail(q, 40);
-            // The quote may be cut anywhere: walk what is there, stop at the first problem.
-            let (proto, skip) = match walk_ext(u8_at(q, 6), rest, rest.len()) {
-                Ok(w) => (w.proto, w.len),
-                Err(_) => (u8_at(q, 6), rest.len()),
-            };
-            let src = Ipv6Addr::from(arr16(q, 8..24));
-            let dst = Ipv6Addr::from(arr16(q, 24..40));
-            (src.into(), dst.into(), proto, tail(rest, skip))
-        }
-        _ => return None,
-    };
+            _ => return None,
+        };
     let (sport, dport) = if matches!(proto, proto::TCP | proto::UDP) && l4.len() >= 4 {
         (be16(l4, 0..2), be16(l4, 2..4))
     } else {
@@ -116,6 +123,7 @@ pub(crate) fn quoted(q: &[u8]) -> Option<Quoted> {
         proto,
         src: SocketAddr::new(src, sport),
         dst: SocketAddr::new(dst, dport),
+        ip_id,
     })
 }
 
@@ -181,6 +189,8 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!((q.proto, q.src.port(), q.dst.port()), (6, 45000, 443));
+        // The quoted IPv4 ID names the packet the error answers.
+        assert_eq!(q.ip_id, Some(u16::from_be_bytes([orig[4], orig[5]])));
         let gre = ipv4(
             47,
             [10, 0, 0, 2],

@@ -188,6 +188,9 @@ pub struct Quoted {
     pub proto: u8,
     pub src: std::net::SocketAddr,
     pub dst: std::net::SocketAddr,
+    /// The quoted IPv4 header's identification (`None` for IPv6): which of the flow's
+    /// packets the error answers (a TTL-limited probe's copies differ only in it).
+    pub ip_id: Option<u16>,
 }
 
 /// Where and why decoding stopped early.

@@ -12,6 +12,9 @@
 //! | [`Facts::vantage`] | [`vantage::infer`] on the flows and the analyzer's link-layer hints | every RST/injection reader (`rst_injection` through the RST verdicts, `handshake`): a packet the capture host sent is never forged; the analyzer (`capture.vantage`) |
 //! | [`Facts::two_way`] | [`TwoWay::new`]: flows that saw both directions, or link-layer return-path evidence ([`Facts::link_inbound`]) | `handshake`, `quic`, `udp` (elsewhere), `tls_sni` ([`TwoWay::any`]) |
 //! | [`Facts::rst_verdicts`] | [`rst_injection::judge_flow`] per TCP flow, with the TTL fact | `rst_injection` (findings, penalty box), `handshake` ([`Facts::injected_resets`]) |
+//! | [`Facts::probes`] | [`blocking_hop::flow_probe`] per TCP flow: a request sent TTL-limited, its copies and the time exceeded that answered each | `request_blackholed` (an expired request is not black-holed), `http_block_page` (`REQUEST_EXPIRED`), `blocking_hop` |
+//! | [`Facts::reach`] | [`blocking_hop::reach`]: per server, the lowest request TTL that got data back (empty unless a flow is a probe) | `request_blackholed`, `tls_sni` (a silent probe with less TTL never had to reach the server) |
+//! | [`Facts::block_pages`] | [`http_block_page::judge`] per TCP flow, with the probe fact | `http_block_page` (findings), `blocking_hop` (which TTLs got an injected answer) |
 //! | [`Facts::data_packets`] | [`series::data_packets`] per (flow, direction) | `policer`, `shaper` (size prechecks) |
 //! | [`Facts::tcp_dir`] | [`series::analyze_dir`] + [`series::path_rtts`] per (flow, direction) | `policer`, `shaper` |
 //! | [`Facts::policer_test`] | [`policer::analyze`] on that direction's segments and RTTs | `policer` (findings), `shaper` ("not if policed") |
@@ -27,6 +30,8 @@
 //! its counter in [`Computed`] so the "computed once" test covers it.
 
 use super::blocking::{self, TwoWay};
+use super::blocking_hop::{self, FlowProbe};
+use super::http_block_page::{self, Judged};
 use super::policer::{self, Policed};
 use super::rst_injection::{self, RstVerdict};
 use super::series::{self, DataDir};
@@ -68,6 +73,9 @@ pub struct Computed {
     pub data_packets: u32,
     pub tcp_dirs: u32,
     pub policer_tests: u32,
+    pub probes: u32,
+    pub reach: u32,
+    pub block_pages: u32,
 }
 
 /// The shared facts of one analysis (see the module docs for the list).
@@ -80,6 +88,9 @@ pub struct Facts<'a> {
     two_way: OnceCell<TwoWay>,
     /// Boxed: a verdict is about 500 bytes and most flows have none.
     rst_verdicts: OnceCell<Vec<Option<Box<RstVerdict>>>>,
+    probes: OnceCell<Vec<Option<Box<FlowProbe>>>>,
+    reach: OnceCell<BTreeMap<IpAddr, u8>>,
+    block_pages: OnceCell<Vec<Option<Judged<'a>>>>,
     /// One pair of slots per flow (C2s, S2c), allocated on the first per-direction question.
     /// Per flow, its two direction slots, boxed on first use: most flows of a big capture
     /// are never asked about, and a slot pair is about 500 bytes.
@@ -102,6 +113,9 @@ impl<'a> Facts<'a> {
             vantage: OnceCell::new(),
             two_way: OnceCell::new(),
             rst_verdicts: OnceCell::new(),
+            probes: OnceCell::new(),
+            reach: OnceCell::new(),
+            block_pages: OnceCell::new(),
             dirs: OnceCell::new(),
             computed: Cell::new(Computed::default()),
             budget: Cell::new(config.work_budget.unwrap_or(super::DEFAULT_WORK_BUDGET)),
@@ -219,6 +233,52 @@ impl<'a> Facts<'a> {
                             rst_injection::judge_flow(f, &self.config.blocking, hosts, vantage)
                                 .map(Box::new)
                         })
+                })
+                .collect()
+        })
+    }
+
+    /// The TTL-limited probe of every flow, by index in `flows`
+    /// ([`blocking_hop::flow_probe`]; `None` for the flows whose request went out with the
+    /// normal TTL, and non-TCP flows).
+    pub fn probes(&self) -> &[Option<Box<FlowProbe>>] {
+        self.probes.get_or_init(|| {
+            self.count(|c| c.probes += 1);
+            self.flows
+                .iter()
+                .map(|f| blocking_hop::flow_probe(f).map(Box::new))
+                .collect()
+        })
+    }
+
+    /// Per server address, the lowest TTL a request that got data back was sent with
+    /// ([`blocking_hop::reach`]); empty when no flow is a probe (nobody needs it then).
+    pub fn reach(&self) -> &BTreeMap<IpAddr, u8> {
+        self.reach.get_or_init(|| {
+            if self.probes().iter().all(Option::is_none) {
+                return BTreeMap::new();
+            }
+            self.count(|c| c.reach += 1);
+            blocking_hop::reach(self.flows)
+        })
+    }
+
+    /// The injected-answer judgement of every flow, by index in `flows`
+    /// ([`http_block_page::judge`]; `None` when no test fired or the flow has no request).
+    pub fn block_pages(&self) -> &[Option<Judged<'a>>] {
+        self.block_pages.get_or_init(|| {
+            self.count(|c| c.block_pages += 1);
+            let probes = self.probes();
+            self.flows
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    (f.transport == Transport::Tcp)
+                        .then(|| {
+                            let probe = probes.get(i).and_then(|p| p.as_deref());
+                            http_block_page::judge(f, &self.config.blocking, probe)
+                        })
+                        .flatten()
                 })
                 .collect()
         })
@@ -363,6 +423,8 @@ mod tests {
         assert_eq!(c.vantage, 1);
         assert_eq!(c.two_way, 1);
         assert_eq!(c.rst_verdicts, 1);
+        // The probe and block-page facts once; no flow is a probe, so no reach map at all.
+        assert_eq!((c.probes, c.block_pages, c.reach), (1, 1, 0));
         assert!(c.data_packets >= 1 && c.data_packets <= 8, "{c:?}");
         assert!(c.tcp_dirs >= 2 && c.tcp_dirs <= c.data_packets, "{c:?}");
         assert!(

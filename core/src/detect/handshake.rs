@@ -263,9 +263,10 @@ impl Detector for Handshake {
 
 /// ICMP unreachable quoting a SYN that got no other answer.
 fn emit_icmp(f: &Flow, dest: &str, out: &mut Vec<Finding>) {
-    let Some((frame, ts, ty, code, from)) = f.icmp_errors.first().copied() else {
+    let Some(e) = f.icmp_errors.first().copied() else {
         return;
     };
+    let (frame, ts, ty, code, from) = (e.frame, e.ts, e.kind, e.code, e.from);
     let prohibited = ty == 3 && matches!(code, 9 | 10 | 13);
     out.push(Finding {
         filter: None,
@@ -436,8 +437,14 @@ mod tests {
                 pkt(3, 1000, C, SYN, 1000, 0, 0, 64),
             ],
         );
-        f.icmp_errors
-            .push((2, 5_000_000, 3, 13, "192.0.2.1".parse().unwrap()));
+        f.icmp_errors.push(crate::flow::IcmpError {
+            frame: 2,
+            ts: 5_000_000,
+            kind: 3,
+            code: 13,
+            from: "192.0.2.1".parse().unwrap(),
+            quoted_ip_id: None,
+        });
         let out = run(&[f, good(1)]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, "handshake_rejected");

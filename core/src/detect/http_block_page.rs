@@ -12,6 +12,7 @@
 //! | test | family | fires when |
 //! | --- | --- | --- |
 //! | `SECOND_RESPONSE` | race | another server segment covering the same sequence numbers arrives later with another fingerprint (TTL, or an IP ID off the response's counter and > [`IP_ID_GAP`] away): two answers to one request, only one can be the server's |
+//! | `REQUEST_EXPIRED` | race | the request was sent TTL-limited and a router answered it with ICMP time exceeded before the response came ([`super::blocking_hop::FlowProbe::expired_before`]): the server never saw the request, so whatever answered it sits on the path before that router |
 //! | `DATA_AFTER_FIN` | race | the response's source closed the connection (FIN) and the server's own packets carry on after it |
 //! | `TTL_MISMATCH` | ttl | the response's TTL implies another initial TTL, or ≥ `ttl_hop_delta` hops from the SYN-ACK's |
 //! | `IP_ID_BREAK` | ip_id | the server's other packets carry a sequential IP ID (≥ 2 IDs, steps 1..=64) that the response's ID is > 1024 away from |
@@ -51,6 +52,7 @@
 //! SYN-ACK came from a SYN proxy (rare).
 
 use super::blocking::{has, hops, is_dup, is_rst, seq_lt, ttl_mismatch, BlockingConfig, SEC};
+use super::blocking_hop::FlowProbe;
 use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, FIN, SYN};
 use crate::flow::{Dir, PacketMeta, Transport};
@@ -98,7 +100,7 @@ pub const BLOCK_WORDS: &[&str] = &[
 ];
 
 /// Race tests: the real server answered as well. One is conclusive.
-const CONCLUSIVE: &[&str] = &["SECOND_RESPONSE", "DATA_AFTER_FIN"];
+const CONCLUSIVE: &[&str] = &["SECOND_RESPONSE", "DATA_AFTER_FIN", "REQUEST_EXPIRED"];
 
 /// Tests by family (two families are independent evidence).
 const FAMILIES: &[(&str, &[&str])] = &[
@@ -116,14 +118,19 @@ impl Detector for HttpBlockPage {
         "http_block_page"
     }
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
-        let cfg = &input.config.blocking;
         let vantage = input.facts().vantage();
-        for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
+        let judged = input.facts().block_pages();
+        for (i, f) in input.flows.iter().enumerate() {
+            if f.transport != Transport::Tcp {
+                continue;
+            }
             if let Some(x) = server_side(f, vantage) {
                 out.push(x);
                 continue;
             }
-            let Some(j) = judge(f, cfg) else { continue };
+            let Some(j) = judged.get(i).and_then(|j| j.as_ref()) else {
+                continue;
+            };
             if vantage.sent_by_host(f.server.ip(), j.response.ttl) {
                 continue; // the capture host's own answer: never forged
             }
@@ -199,6 +206,7 @@ fn server_side(f: &LabeledFlow, vantage: &super::vantage::Vantage) -> Option<Fin
             fingerprint_families: Vec::new(),
             location: None,
             request_frame: request.frame,
+            request_expired_frame: None,
             request_host: host,
             request_target: http_req.and_then(|r| r.head.target.clone()),
             response_frame: ack.frame,
@@ -222,13 +230,15 @@ fn server_side(f: &LabeledFlow, vantage: &super::vantage::Vantage) -> Option<Fin
     })
 }
 
-/// One judged response.
-struct Judged<'a> {
-    response: &'a PacketMeta,
+/// One judged response (the [`super::facts::Facts::block_pages`] fact).
+pub struct Judged<'a> {
+    /// The first answer to the request: the one judged.
+    pub response: &'a PacketMeta,
     request: &'a PacketMeta,
     tests: Vec<&'static str>,
     families: Vec<&'static str>,
-    basis: &'static str,
+    /// "conclusive", "two_fingerprints" or "one_fingerprint".
+    pub basis: &'static str,
     second: Option<&'a PacketMeta>,
     server_ttl: Option<u8>,
     ttl_reason: Option<&'static str>,
@@ -236,6 +246,8 @@ struct Judged<'a> {
     server_window: Option<u16>,
     words: Vec<&'static str>,
     alert: bool,
+    /// `REQUEST_EXPIRED`: the request's time exceeded (ICMP frame, router).
+    expired: Option<(u64, IpAddr)>,
 }
 
 fn id16(v: u32) -> Option<u16> {
@@ -336,7 +348,13 @@ fn block_words_lower(t: &str) -> Vec<&'static str> {
         .collect()
 }
 
-fn judge<'a>(f: &'a LabeledFlow, cfg: &BlockingConfig) -> Option<Judged<'a>> {
+/// Judges the first answer to the flow's request (`probe`: the flow's
+/// [`super::blocking_hop::FlowProbe`], for `REQUEST_EXPIRED`).
+pub fn judge<'a>(
+    f: &'a LabeledFlow,
+    cfg: &BlockingConfig,
+    probe: Option<&FlowProbe>,
+) -> Option<Judged<'a>> {
     let tx = &f.class.tx;
     let http_req = tx.http_opening(Dir::C2s).filter(|h| h.method.is_some());
     let hello = tx
@@ -392,6 +410,15 @@ fn judge<'a>(f: &'a LabeledFlow, cfg: &BlockingConfig) -> Option<Judged<'a>> {
     });
     if second.is_some() {
         add("SECOND_RESPONSE", &mut tests);
+    }
+    // Race: the request never got past a router on the way (it was sent TTL-limited and a
+    // time exceeded quoting it came back before the answer), so the server never saw it.
+    let expired = probe
+        .and_then(|p| p.expired_before(response.ts))
+        .and_then(|c| c.expired)
+        .map(|e| (e.frame, e.from));
+    if expired.is_some() {
+        add("REQUEST_EXPIRED", &mut tests);
     }
     // Race: the response's source closed, the server went on.
     let fin = pk.iter().skip(ri).position(|q| {
@@ -522,10 +549,16 @@ fn judge<'a>(f: &'a LabeledFlow, cfg: &BlockingConfig) -> Option<Judged<'a>> {
         server_window,
         words,
         alert,
+        expired,
     })
 }
 
 impl Judged<'_> {
+    /// The TTL of the request copy the answer followed.
+    fn request_ttl(&self) -> u8 {
+        self.request.ttl
+    }
+
     fn finding(&self, f: &LabeledFlow) -> Finding {
         let tx = &f.class.tx;
         let req = tx.http_opening(Dir::C2s).filter(|h| h.method.is_some());
@@ -546,6 +579,12 @@ impl Judged<'_> {
             }
         };
         let mut reasons: Vec<String> = Vec::new();
+        if let Some((fr, from)) = self.expired {
+            reasons.push(format!(
+                "the request never reached the server: it was sent with TTL {} and {from} answered it with time exceeded (frame {fr})",
+                self.request_ttl()
+            ));
+        }
         if let Some(s) = self.second {
             reasons.push(format!(
                 "a second answer to the same request arrived (frame {}) with another fingerprint",
@@ -582,6 +621,18 @@ impl Judged<'_> {
             reasons.push(format!("the page says \"{}\"", self.words.join("\", \"")));
         }
         let (severity, confidence, lead) = match self.basis {
+            "conclusive"
+                if self.second.is_none()
+                    && self.expired.is_some()
+                    && !self.tests.contains(&"DATA_AFTER_FIN") =>
+            {
+                (
+                    Severity::Blocked,
+                    0.9,
+                    "conclusive: the request expired on the way, so the server never saw it"
+                        .to_string(),
+                )
+            }
             "conclusive" => (
                 Severity::Blocked,
                 0.9,
@@ -619,6 +670,7 @@ impl Judged<'_> {
         );
         let mut packets = vec![self.request.frame, self.response.frame];
         packets.extend(self.second.map(|s| s.frame));
+        packets.extend(self.expired.map(|(fr, _)| fr));
         packets.sort_unstable();
         packets.dedup();
         let h = resp.map(|r| &r.head);
@@ -635,6 +687,7 @@ impl Judged<'_> {
                 fingerprint_families: self.families.clone(),
                 location: h.and_then(|h| h.location.clone()),
                 request_frame: self.request.frame,
+                request_expired_frame: self.expired.map(|(fr, _)| fr),
                 request_host: host,
                 request_target: req.and_then(|r| r.head.target.clone()),
                 response_frame: self.response.frame,

@@ -27,6 +27,7 @@
 //!    `facts::Computed` (the "computed once" test then covers it).
 
 pub mod blocking;
+pub mod blocking_hop;
 pub mod dns;
 pub mod facts;
 pub mod handshake;
@@ -112,6 +113,7 @@ pub const REGISTRY: &[&dyn Detector] = &[
     &tls_sni::TlsSni,
     &http_block_page::HttpBlockPage,
     &request_blackholed::RequestBlackholed,
+    &blocking_hop::BlockingHop,
     &quic::QuicBlocked,
     &udp::UdpBlocking,
     &dns::DnsTampering,
@@ -153,6 +155,7 @@ mod tests {
                 "tls_sni",
                 "http_block_page",
                 "request_blackholed",
+                "blocking_hop",
                 "quic_blocked",
                 "udp",
                 "dns",

@@ -28,6 +28,7 @@
 //! same thing to the user, but not always a filter).
 
 use super::blocking::{has, is_dup, s1, BlockingConfig, SEC};
+use super::blocking_hop::FlowProbe;
 use super::vantage::Side;
 use super::{Detector, Input};
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
@@ -60,7 +61,12 @@ struct Hole<'a> {
     trigger_kind: Option<&'static str>,
 }
 
-fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
+fn hole<'a>(
+    f: &'a LabeledFlow,
+    _cfg: &BlockingConfig,
+    probe: Option<&FlowProbe>,
+    reach: Option<u8>,
+) -> Option<Hole<'a>> {
     let tx = &f.class.tx;
     if tx
         .tls_opening(Dir::C2s)
@@ -73,8 +79,25 @@ fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
     let req = *pk
         .iter()
         .find(|p| p.dir == Dir::C2s && p.payload_len > 0 && !has(p, SYN) && p.ts >= synack.ts)?;
-    if pk.iter().any(|p| p.dir == Dir::S2c && p.ts >= req.ts) {
+    // The client's own reset ends the wait: what the server sends after it answers the reset
+    // (an RFC 5961 challenge ACK), not the request.
+    let end = pk
+        .iter()
+        .filter(|p| p.dir == Dir::C2s && has(p, RST) && p.ts >= req.ts)
+        .map(|p| p.ts)
+        .next()
+        .unwrap_or(Nanos::MAX);
+    if pk
+        .iter()
+        .any(|p| p.dir == Dir::S2c && p.ts >= req.ts && p.ts < end)
+    {
         return None; // the server said something after the request
+    }
+    // A TTL-limited request (a probe run's): one a router answered with time exceeded
+    // expired, it was not black-holed; a silent one counts only when a request sent with no
+    // more TTL got an answer from the same server (so the TTL was enough to reach it).
+    if super::blocking_hop::unreached(probe, reach) {
+        return None;
     }
     let copies: Vec<&PacketMeta> = pk
         .iter()
@@ -85,13 +108,7 @@ fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
         .iter()
         .copied()
         .find(|p| p.dir == Dir::C2s && has(p, FIN) && p.ts >= req.ts);
-    // The client's own reset ends the wait: count only what came before it.
-    let end = pk
-        .iter()
-        .filter(|p| p.dir == Dir::C2s && has(p, RST) && p.ts >= req.ts)
-        .map(|p| p.ts)
-        .next()
-        .unwrap_or(Nanos::MAX);
+    // Count only what came before the client's own reset.
     let last = pk
         .iter()
         .filter(|p| p.dir == Dir::C2s && p.ts < end)
@@ -105,14 +122,9 @@ fn hole<'a>(f: &'a LabeledFlow, _cfg: &BlockingConfig) -> Option<Hole<'a>> {
     if !enough {
         return None;
     }
-    let host = tx
-        .http_opening(Dir::C2s)
-        .filter(|h| h.method.is_some())
-        .and_then(|h| h.head.host.clone());
-    let (trigger, trigger_kind) = match (host, &f.class.sni) {
-        (Some(h), _) => (Some(h), Some("http_host")),
-        (None, Some(s)) => (Some(s.clone()), Some("server_name")),
-        _ => (None, None),
+    let (trigger, trigger_kind) = match super::blocking_hop::trigger(f) {
+        Some((t, k)) => (Some(t), Some(k)),
+        None => (None, None),
     };
     Some(Hole {
         synack,
@@ -149,12 +161,21 @@ impl Detector for RequestBlackholed {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let cfg = &input.config.blocking;
         let vantage = input.facts().vantage();
+        let probes = input.facts().probes();
+        // Per server address, the lowest TTL a request that got an answer was sent with
+        // (only asked about when a TTL-limited request went unanswered).
+        let reach = input.facts().reach();
         let holes: Vec<(&LabeledFlow, Hole<'_>)> = input
             .flows
             .iter()
-            .filter(|f| f.transport == Transport::Tcp)
-            .filter(|f| !(vantage.side == Side::Server && vantage.host == Some(f.server.ip())))
-            .filter_map(|f| hole(f, cfg).map(|h| (f, h)))
+            .enumerate()
+            .filter(|(_, f)| f.transport == Transport::Tcp)
+            .filter(|(_, f)| !(vantage.side == Side::Server && vantage.host == Some(f.server.ip())))
+            .filter_map(|(i, f)| {
+                let probe = probes.get(i).and_then(|p| p.as_deref());
+                let r = reach.get(&f.server.ip()).copied();
+                hole(f, cfg, probe, r).map(|h| (f, h))
+            })
             .collect();
         if holes.is_empty() {
             return;
@@ -350,5 +371,43 @@ mod tests {
         let mut h = dropped(1, "203.0.113.5:443", "x.example");
         h.dir[0].payload_prefix = client_hello("blocked.example");
         assert!(run(&[h, answered_flow(0, "203.0.113.5:443")]).is_empty());
+    }
+
+    #[test]
+    fn a_ttl_limited_request_that_expired_is_not_black_holed_and_a_challenge_ack_hides_nothing() {
+        // The GET of `dropped` sent with TTL 3, each copy answered by a router's time exceeded.
+        let mut f = dropped(1, "203.0.113.5:80", "blocked.example");
+        for p in f.packets.iter_mut().filter(|p| p.payload_len > 0) {
+            p.ttl = 3;
+        }
+        let copies: Vec<(u64, i64)> = f
+            .packets
+            .iter()
+            .filter(|p| p.payload_len > 0)
+            .map(|p| (p.frame, p.ts))
+            .collect();
+        for (fr, ts) in copies {
+            f.icmp_errors.push(crate::flow::IcmpError {
+                frame: fr + 100,
+                ts: ts + 1,
+                kind: 11,
+                code: 0,
+                from: "192.0.2.3".parse().unwrap(),
+                quoted_ip_id: Some((fr as u32 * 7) as u16),
+            });
+        }
+        assert!(run(&[answered_flow(0, "203.0.113.5:80"), f]).is_empty());
+        // The client's own reset, then the server's challenge ACK (RFC 5961): still a hole.
+        let mut g = dropped(1, "203.0.113.5:80", "blocked.example");
+        push(
+            &mut g,
+            &[
+                pkt(8, 2300, C, RST | ACK, 1062, 5001, 0, 64),
+                pkt(9, 2301, S, ACK, 5001, 1001, 0, 117),
+            ],
+        );
+        let out = run(&[answered_flow(0, "203.0.113.5:80"), g]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].severity, "blocked");
     }
 }

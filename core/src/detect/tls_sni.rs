@@ -17,6 +17,10 @@
 //! show two-way traffic, and a ServerHello or TLS alert from the server means TLS worked.
 //! A reset after a ServerHello is not SNI filtering. Duplicated frames are ignored.
 //!
+//! A ClientHello sent TTL-limited (a probe run: [`super::blocking_hop`]) that a router answered
+//! with time exceeded, or sent with less TTL than any request that reached the server, is no
+//! `tls_sni_drop`.
+//!
 //! # Known false positives
 //! A server that resets TLS hellos it cannot serve (unknown SNI, protocol mismatch) —
 //! rare: servers answer with an alert; a server crashing right after accept; heavy loss
@@ -44,15 +48,27 @@ impl Detector for TlsSni {
         if !input.facts().two_way().any() {
             return;
         }
-        for f in input.flows.iter().filter(|f| f.transport == Transport::Tcp) {
-            if let Some(x) = judge(f, &input.config.blocking) {
+        let probes = input.facts().probes();
+        let reach = input.facts().reach();
+        for (i, f) in input.flows.iter().enumerate() {
+            if f.transport != Transport::Tcp {
+                continue;
+            }
+            let probe = probes.get(i).and_then(|p| p.as_deref());
+            let r = reach.get(&f.server.ip()).copied();
+            if let Some(x) = judge(f, &input.config.blocking, probe, r) {
                 out.push(x);
             }
         }
     }
 }
 
-fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
+fn judge(
+    f: &LabeledFlow,
+    cfg: &BlockingConfig,
+    probe: Option<&super::blocking_hop::FlowProbe>,
+    reach: Option<u8>,
+) -> Option<Finding> {
     // The openings the recorder read with proto::tls: a ClientHello, and no ServerHello or
     // alert (any TLS record a server sends first) back.
     let tx = &f.class.tx;
@@ -134,6 +150,11 @@ fn judge(f: &LabeledFlow, cfg: &BlockingConfig) -> Option<Finding> {
         });
     }
     if server_data {
+        return None;
+    }
+    // A TTL-limited hello (a probe run's) that a router expired, or that had too little TTL
+    // to reach the server, was not dropped by a filter (`blocking_hop` judges the run).
+    if super::blocking_hop::unreached(probe, reach) {
         return None;
     }
     // Retransmitted hello, no answer.
@@ -247,6 +268,34 @@ mod tests {
         assert_eq!(out[0].packets, vec![4, 5, 6]);
         assert_eq!(ev(&out[0])["retransmissions"], 2);
         assert_eq!(out[0].confidence, 0.8);
+    }
+
+    #[test]
+    fn a_ttl_limited_hello_a_router_expired_is_no_drop() {
+        let mut f = start(0);
+        push(
+            &mut f,
+            &[
+                pkt(5, 330, C, PSH | ACK, 1001, 5001, 200, 64),
+                pkt(6, 930, C, PSH | ACK, 1001, 5001, 200, 64),
+            ],
+        );
+        for p in f.packets.iter_mut().filter(|p| p.payload_len > 0) {
+            p.ttl = 2;
+        }
+        f.icmp_errors.push(crate::flow::IcmpError {
+            frame: 7,
+            ts: 931_000_000,
+            kind: 11,
+            code: 0,
+            from: "192.0.2.2".parse().unwrap(),
+            quoted_ip_id: Some(6 * 7),
+        });
+        assert!(run(&[f.clone()]).is_empty());
+        // Without the time exceeded it still had too little TTL to tell (no request with
+        // that TTL reached the server).
+        f.icmp_errors.clear();
+        assert!(run(&[f]).is_empty());
     }
 
     #[test]

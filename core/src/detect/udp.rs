@@ -370,7 +370,7 @@ impl Detector for UdpBlocking {
             // rather than drops; codes 9, 10, 13 say "administratively prohibited").
             let icmp: Vec<(u8, u8)> = udp_members
                 .iter()
-                .flat_map(|(f, _)| f.icmp_errors.iter().map(|e| (e.2, e.3)))
+                .flat_map(|(f, _)| f.icmp_errors.iter().map(|e| (e.kind, e.code)))
                 .collect();
             let icmp_note = match icmp.len() {
                 0 => String::new(),
@@ -855,8 +855,14 @@ mod tests {
     #[test]
     fn icmp_prohibited_answers_are_cited() {
         let mut f = stun_flow(1, "157.240.1.1:3478", 0, false);
-        f.icmp_errors
-            .push((15, 10_000_000, 3, 13, "192.0.2.1".parse().unwrap()));
+        f.icmp_errors.push(crate::flow::IcmpError {
+            frame: 15,
+            ts: 10_000_000,
+            kind: 3,
+            code: 13,
+            from: "192.0.2.1".parse().unwrap(),
+            quoted_ip_id: None,
+        });
         let out = run(&[f, web(3)]);
         let m = out
             .iter()

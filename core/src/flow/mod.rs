@@ -359,8 +359,31 @@ pub struct Flow {
     pub log_dropped: u64,
     /// [`limit`] bits: which of the flow's bounded records a cap cut.
     pub limits: u8,
-    /// ICMP errors that quoted this flow: (frame, ts, icmp type, code, sender ip).
-    pub icmp_errors: Vec<(u64, Nanos, u8, u8, std::net::IpAddr)>,
+    /// ICMP errors that quoted this flow, in capture order.
+    pub icmp_errors: Vec<IcmpError>,
+}
+
+/// An ICMP error that quoted a flow (`Flow::icmp_errors`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpError {
+    /// The ICMP message's frame and time.
+    pub frame: u64,
+    pub ts: Nanos,
+    /// ICMP (or ICMPv6) type and code.
+    pub kind: u8,
+    pub code: u8,
+    /// Who sent the error (a router on the path, or the far end).
+    pub from: std::net::IpAddr,
+    /// The quoted packet's IPv4 ID ([`crate::decode::Quoted::ip_id`]).
+    pub quoted_ip_id: Option<u16>,
+}
+
+impl IcmpError {
+    /// Time exceeded in transit (ICMP 11 code 0, ICMPv6 3 code 0): a router dropped the quoted
+    /// packet because its TTL (hop limit) ran out. `v6` is the flow's address family.
+    pub fn time_exceeded(&self, v6: bool) -> bool {
+        self.code == 0 && self.kind == if v6 { 3 } else { 11 }
+    }
 }
 
 impl Flow {

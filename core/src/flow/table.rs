@@ -11,7 +11,9 @@ use super::key::{
 use super::rtt::SegFacts;
 use super::seq::{self, Signature};
 use super::tcp::{Segment, TcpState};
-use super::{limit, obs, Dir, DirFacts, Flow, FlowConfig, Observed, PacketMeta, Transport};
+use super::{
+    limit, obs, Dir, DirFacts, Flow, FlowConfig, IcmpError, Observed, PacketMeta, Transport,
+};
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
 use crate::decode::{Decoded, Net, L4};
 use crate::Nanos;
@@ -297,7 +299,14 @@ impl FlowTable {
                 if let Some(&qi) = self.map.get(&qk) {
                     if let Some(qf) = self.flows.get_mut(qi as usize) {
                         if qf.icmp_errors.len() < self.cfg.max_icmp_errors {
-                            qf.icmp_errors.push((frame, ts, i.kind, i.code, net.src));
+                            qf.icmp_errors.push(IcmpError {
+                                frame,
+                                ts,
+                                kind: i.kind,
+                                code: i.code,
+                                from: net.src,
+                                quoted_ip_id: q.ip_id,
+                            });
                         } else {
                             qf.limits |= limit::ICMP_ERRORS;
                         }
@@ -1153,6 +1162,7 @@ mod tests {
             proto: 17,
             src: sa("10.0.0.1:5000"),
             dst: sa("10.0.0.2:53"),
+            ip_id: Some(7),
         };
         let o = t
             .observe(2, MS, &icmp("10.0.0.2", "10.0.0.1", 3, 3, Some(q)))
@@ -1160,7 +1170,14 @@ mod tests {
         assert_eq!(o.id, 1, "the ICMP error is also its own flow");
         assert_eq!(
             t.flows()[0].icmp_errors,
-            vec![(2, MS, 3, 3, "10.0.0.2".parse().unwrap())]
+            vec![IcmpError {
+                frame: 2,
+                ts: MS,
+                kind: 3,
+                code: 3,
+                from: "10.0.0.2".parse().unwrap(),
+                quoted_ip_id: Some(7),
+            }]
         );
         assert_eq!(
             (t.flows()[1].transport, t.flows()[1].conn_state()),
@@ -1557,6 +1574,7 @@ mod tests {
                         proto: 6,
                         src: sa(&src),
                         dst: sa(&dst),
+                        ip_id: None,
                     };
                     icmp("10.0.1.9", "10.0.0.1", (r >> 44) as u8 % 12, 0, Some(q))
                 }

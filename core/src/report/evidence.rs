@@ -61,6 +61,8 @@ evidence_enum! {
     HttpBlockPage(HttpBlockPageEvidence),
     /// `request_blackholed`.
     RequestBlackholed(RequestBlackholedEvidence),
+    /// `blocking_hop`.
+    BlockingHop(BlockingHopEvidence),
     /// `tcp_synack_injected`.
     SynackInjected(SynackInjectedEvidence),
     /// `quic_blocked`.
@@ -273,6 +275,10 @@ pub struct HttpBlockPageEvidence {
     pub fingerprint_families: Vec<&'static str>,
     pub location: Option<String>,
     pub request_frame: u64,
+    /// `REQUEST_EXPIRED`: the ICMP time exceeded that answered the TTL-limited request
+    /// (absent when none did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_expired_frame: Option<u64>,
     /// The request's `Host`, else the ClientHello's SNI.
     pub request_host: Option<String>,
     pub request_target: Option<String>,
@@ -310,6 +316,48 @@ pub struct RequestBlackholedEvidence {
     pub trigger: Option<String>,
     /// "http_host" or "server_name".
     pub trigger_kind: Option<&'static str>,
+}
+
+/// One TTL of a probe run in `blocking_hop` evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProbeStep {
+    /// The answer (injected, or the server's), if one came.
+    pub answer_frame: Option<u64>,
+    pub flow: u32,
+    /// The router whose time exceeded answered the request.
+    pub from: Option<String>,
+    /// "injected", "server", "expired" or "silent".
+    pub outcome: &'static str,
+    pub request_frame: u64,
+    pub ttl: u8,
+}
+
+/// Evidence of `blocking_hop`: a TTL-limited probe run per TTL, where the blocking starts,
+/// the last hop that answered and the control run, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlockingHopEvidence {
+    /// "same_server", "other_server" or "none".
+    pub control: &'static str,
+    pub control_flow: Option<u32>,
+    pub control_trigger: Option<String>,
+    pub control_ttl: Option<u8>,
+    /// The smallest TTL from which every request was answered by an injector or by nothing.
+    pub first_blocked_ttl: u8,
+    /// The last router below it that answered with time exceeded, and its TTL (hop number).
+    pub last_hop_from: Option<String>,
+    pub last_hop_ttl: Option<u8>,
+    /// "injected" or "silence".
+    pub onset: &'static str,
+    /// The router that also answered the first blocked request with time exceeded.
+    pub onset_hop_from: Option<String>,
+    /// TTLs (up to the onset) at which the probes' routers differ, between the run and its
+    /// control or within the run: load-balanced paths (confidence lowered by 0.15).
+    pub paths_differ_at: Vec<u8>,
+    pub probes: Vec<ProbeStep>,
+    pub server: String,
+    pub trigger: String,
+    /// "http_host" or "server_name".
+    pub trigger_kind: &'static str,
 }
 
 /// One SYN-ACK in `tcp_synack_injected` evidence.

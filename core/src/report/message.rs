@@ -181,6 +181,8 @@ templates! {
     "finding.http_block_page.status" => ["The answer to the request for {name} was not sent by the server: a block page ({status_line}) was put in its place.", "La réponse à la demande de {name} n'a pas été envoyée par le serveur : une page de blocage ({status_line}) a été mise à sa place.", "لم يرسل الخادم الردّ على طلب {name}: وُضعت صفحة حجب ({status_line}) مكانه."],
     "finding.http_block_page.tls_alert" => ["The secure connection to {name} was refused by an alert the server did not send.", "La connexion sécurisée vers {name} a été refusée par une alerte que le serveur n'a pas envoyée.", "رُفض الاتصال الآمن بـ {name} بتنبيه لم يرسله الخادم."],
     "finding.request_blackholed" => ["The connection to {name} opened, but the request then vanished: sent {retransmissions} more times over {span_s}, never answered.", "La connexion vers {name} s'est ouverte, puis la demande a disparu : renvoyée {retransmissions} fois en {span_s}, jamais de réponse.", "فُتح الاتصال بـ {name} ثم اختفى الطلب: أُعيد إرساله {retransmissions} مرات خلال {span_s} دون أي ردّ."],
+    "finding.blocking_hop" => ["Requests for {name} sent with a limited TTL were answered by an injector from TTL {ttl} on: it sits just beyond the router {hop}.", "Les demandes de {name} envoyées avec un TTL limité ont reçu la réponse d'un injecteur à partir du TTL {ttl} : il se trouve juste après le routeur {hop}.", "أُجيبت طلبات {name} المُرسَلة بـ TTL محدود من جهاز حقن ابتداءً من TTL {ttl}: إنه يقع بعد الموجّه {hop} مباشرة."],
+    "finding.blocking_hop.silence" => ["Requests for {name} sent with a limited TTL got no answer at all from TTL {ttl} on: they are dropped just beyond the router {hop}.", "Les demandes de {name} envoyées avec un TTL limité n'ont plus reçu aucune réponse à partir du TTL {ttl} : elles sont supprimées juste après le routeur {hop}.", "لم تتلقَّ طلبات {name} المُرسَلة بـ TTL محدود أي ردّ ابتداءً من TTL {ttl}: إنها تُسقَط بعد الموجّه {hop} مباشرة."],
     "finding.tcp_synack_injected" => ["Connection {flow} was answered by a forged acceptance that the server did not send.", "La connexion {flow} a reçu une acceptation falsifiée que le serveur n'a pas envoyée.", "تلقّى الاتصال {flow} قبولًا مزوّرًا لم يرسله الخادم."],
     "finding.throttling_policer" => ["Traffic was held to about {rate_bps} by a policer: packets beyond that rate were dropped.", "Le trafic était limité à environ {rate_bps} par un limiteur : les paquets au-delà de ce débit étaient supprimés.", "قُيّدت الحركة بنحو {rate_bps} بواسطة محدِّد: أُسقطت الحزم التي تتجاوز هذا المعدل."],
     "finding.throttling_shaper" => ["Traffic was slowed to about {rate_bps} by a shaper that queues it ({ratio}× slower than before).", "Le trafic était ralenti à environ {rate_bps} par une mise en file d'attente ({ratio}× plus lent qu'avant).", "أُبطئت الحركة إلى نحو {rate_bps} بواسطة طابور انتظار ({ratio} مرة أبطأ من قبل)."],
@@ -203,6 +205,7 @@ templates! {
     "caveat.dns_nxdomain" => ["A mistyped or retired name gets the same answer.", "Un nom mal saisi ou abandonné reçoit la même réponse.", "الاسم المكتوب خطأً أو المهجور يتلقّى الردّ نفسه."],
     "caveat.http_block_page" => ["A proxy or filter of your own (company, school, parental control) can answer in the server's place too.", "Un proxy ou un filtre à vous (entreprise, école, contrôle parental) peut aussi répondre à la place du serveur.", "قد يردّ وكيل أو مرشّح لديك (شركة، مدرسة، رقابة أبوية) مكان الخادم أيضًا."],
     "caveat.request_blackholed" => ["A server that hangs on that request looks the same; another connection answered in the same capture makes it blocking.", "Un serveur qui se bloque sur cette demande ressemble à cela ; une autre connexion qui a reçu une réponse dans la même capture en fait un blocage.", "الخادم الذي يتعطّل عند هذا الطلب يبدو مشابهًا؛ ردٌّ على اتصال آخر في التسجيل نفسه يجعله حظرًا."],
+    "caveat.blocking_hop" => ["Load-balanced paths change the hops from one probe to the next, and routers that send no time exceeded hide where the answers stop.", "Les chemins répartis changent les sauts d'une sonde à l'autre, et les routeurs qui n'envoient pas de « temps dépassé » cachent où les réponses s'arrêtent.", "المسارات الموزَّعة تغيّر القفزات من مسبار إلى آخر، والموجّهات التي لا ترسل «تجاوز الوقت» تُخفي أين تتوقف الردود."],
     "caveat.tcp_synack_injected" => ["SYN proxies and load balancers can answer a connection twice too.", "Les proxys SYN et les répartiteurs de charge peuvent aussi répondre deux fois à une connexion.", "قد تردّ وكلاء SYN وموازنات الحمل على الاتصال مرتين أيضًا."],
     "caveat.throttling_policer" => ["A plan with a data cap, or a shared link, can also limit the rate; a comparison flow in the same capture tells them apart.", "Un forfait plafonné ou un lien partagé peut aussi limiter le débit ; un flux témoin dans la même capture permet de distinguer.", "قد تحدّ باقة محدودة أو وصلة مشتركة من المعدل أيضًا؛ تدفّق مرجعي في التسجيل نفسه يميّز بينهما."],
     "caveat.throttling_shaper" => ["A congested link queues traffic the same way; a comparison flow in the same capture tells them apart.", "Un lien saturé met le trafic en file d'attente de la même façon ; un flux témoin dans la même capture permet de distinguer.", "الوصلة المزدحمة تضع الحركة في طابور بالطريقة نفسها؛ تدفّق مرجعي في التسجيل نفسه يميّز بينهما."],
@@ -588,6 +591,17 @@ impl Finding {
                 )
                 .with("retransmissions", e.retransmissions)
                 .with("span_s", e.span_s),
+            Evidence::BlockingHop(e) => m((e.onset == "silence").then_some("silence"))
+                .with("name", e.trigger.as_str())
+                .with("ttl", u32::from(e.first_blocked_ttl))
+                .with(
+                    "hop",
+                    match (&e.last_hop_from, e.last_hop_ttl) {
+                        (Some(a), _) => a.clone(),
+                        (None, Some(t)) => format!("TTL {t}"),
+                        _ => "—".to_string(),
+                    },
+                ),
             Evidence::SynackInjected(_) => m(None).with("flow", flow),
             Evidence::TcpPolicer(e) => m(None).with("rate_bps", e.rate_bps),
             Evidence::RtpPolicer(e) => m(None).with("rate_bps", e.rate_bps),
