@@ -21,6 +21,12 @@
 //! its own), and the finding cites the SYN-ACK, a packet that reached the capture host,
 //! beside the request copies it sent.
 //!
+//! A request sent TTL-limited (a probe run's, [`super::blocking_hop`]) that a router answered
+//! with time exceeded expired on the way and is no hole; a silent one counts only when a
+//! request to the same server with no more TTL got an answer (the [`super::facts::Facts::reach`]
+//! fact). A server packet after the client's own reset (an RFC 5961 challenge ACK) answers the
+//! reset, not the request.
+//!
 //! # Known false positives
 //! A server that accepts connections and then hangs (an overloaded application with a full
 //! accept queue still completes handshakes); heavy loss of everything the server sends after
