@@ -149,6 +149,31 @@ impl<T> std::ops::Deref for Slim<T> {
     }
 }
 
+impl<T> std::ops::DerefMut for Slim<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match &mut self.0 {
+            Some(v) => v.as_mut_slice(),
+            None => &mut [],
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Slim<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a mut Slim<T> {
+    type Item = &'a mut T;
+    type IntoIter = std::slice::IterMut<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
 impl<T> From<Vec<T>> for Slim<T> {
     fn from(v: Vec<T>) -> Self {
         Slim((!v.is_empty()).then(|| Box::new(v)))
