@@ -86,3 +86,39 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Slim<T> {
         f.debug_list().entries(self.iter()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Slim;
+
+    #[test]
+    fn reads_as_a_slice_and_an_emptied_list_equals_a_new_one() {
+        let mut s: Slim<u32> = Slim::default();
+        assert!(s.is_empty());
+        assert_eq!(
+            std::mem::size_of::<Slim<u32>>(),
+            std::mem::size_of::<usize>()
+        );
+        for x in [3, 1, 2] {
+            s.push(x);
+        }
+        assert_eq!(&s[..], &[3, 1, 2]);
+        s.sort_unstable();
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(s.remove(7), None);
+        assert_eq!(s.remove(0), Some(1));
+        s.truncate(1);
+        assert_eq!(&s[..], &[2]);
+        assert_eq!(s.remove(0), Some(2));
+        assert_eq!(s, Slim::default(), "empty again: no list held");
+        s.push(5);
+        s.truncate(0);
+        assert_eq!(s, Slim::default());
+        assert_eq!(Slim::from(Vec::<u32>::new()), Slim::default());
+        assert_eq!(Slim::from(vec![4, 5]).to_vec(), vec![4, 5]);
+        s.push(9);
+        s.clear();
+        assert!(s.is_empty());
+        assert_eq!(format!("{:?}", Slim::from(vec![1, 2])), "[1, 2]");
+    }
+}
