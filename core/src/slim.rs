@@ -27,6 +27,20 @@ impl<T> Slim<T> {
             None => {}
         }
     }
+    /// Inserts `x` at `i` (at the end when `i` is past it).
+    pub fn insert(&mut self, i: usize, x: T) {
+        let v = self.0.get_or_insert_with(Box::default);
+        v.insert(i.min(v.len()), x);
+    }
+    /// Removes the first `n` elements (all of them when there are fewer).
+    pub fn drop_front(&mut self, n: usize) {
+        if let Some(v) = &mut self.0 {
+            v.drain(..n.min(v.len()));
+            if v.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
     /// Empties the list and frees it.
     pub fn clear(&mut self) {
         self.0 = None;
@@ -105,8 +119,18 @@ mod tests {
         assert_eq!(&s[..], &[3, 1, 2]);
         s.sort_unstable();
         assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
+        s.insert(9, 4);
+        s.insert(0, 0);
+        assert_eq!(s.remove(4), Some(4));
+        assert_eq!(s.remove(0), Some(0));
         assert_eq!(s.remove(7), None);
         assert_eq!(s.remove(0), Some(1));
+        s.push(8);
+        s.drop_front(0);
+        s.truncate(2);
+        s.drop_front(1);
+        assert_eq!(&s[..], &[3]);
+        s.insert(0, 2);
         s.truncate(1);
         assert_eq!(&s[..], &[2]);
         assert_eq!(s.remove(0), Some(2));

@@ -293,7 +293,7 @@ pub struct DirFacts {
     /// `missed_bytes`: capture loss, or a one-sided capture).
     pub missed_bytes: u64,
     /// Sequence space currently in open holes (bounded list, oldest dropped past 16).
-    pub open_holes: Vec<(u32, u32)>,
+    pub open_holes: crate::slim::Slim<(u32, u32)>,
     /// IP bytes per rate bin ([`FlowConfig::rate_bin`] wide), bin 0 starting at the flow's
     /// first packet; at most [`FlowConfig::max_rate_bins`] bins.
     pub rate: Vec<u64>,
