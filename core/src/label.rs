@@ -166,11 +166,11 @@ pub struct FlowLabels {
     pub sni: Option<String>,
     pub confidence: Confidence,
     /// Short human-readable reasons, in the order found.
-    pub evidence: Vec<String>,
+    pub evidence: crate::tx::Slim<String>,
     /// RTP stream metrics (sorted by direction, then SSRC).
-    pub rtp: Vec<RtpStats>,
+    pub rtp: crate::tx::Slim<RtpStats>,
     /// RTCP round-trip samples (ns) from LSR/DLSR.
-    pub rtcp_rtt: Vec<i64>,
+    pub rtcp_rtt: crate::tx::Slim<i64>,
     /// The flow has call evidence (media signature, RTP media, SIP INVITE, a linked leg).
     pub call: bool,
     /// RTP media was confirmed on this flow.
@@ -183,7 +183,7 @@ pub struct FlowLabels {
     pub linked_to: Option<u32>,
     /// Peers behind a TURN relay (XOR-PEER-ADDRESS of CreatePermission, ChannelBind and
     /// Send/Data indications), in the order first seen, at most 8.
-    pub relay_peers: Vec<std::net::SocketAddr>,
+    pub relay_peers: crate::tx::Slim<std::net::SocketAddr>,
     /// TURN frames (ChannelData, Send/Data indications) whose content was unwrapped.
     pub relayed: u64,
     /// The protocol messages classification parsed (bounded; see [`crate::tx`]). Detectors

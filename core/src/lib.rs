@@ -30,6 +30,7 @@ pub mod model;
 pub mod pcapng_writer;
 pub mod proto;
 pub mod report;
+pub mod slim;
 pub mod stats;
 #[cfg(test)]
 pub(crate) mod testkit;

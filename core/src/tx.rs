@@ -120,14 +120,16 @@ pub struct HttpTx {
     pub head: crate::proto::http::Head,
 }
 
+pub use crate::slim::Slim;
+
 /// A flow's transactions, in arrival order per kind.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Transactions {
-    pub dns: Vec<DnsTx>,
-    pub stun: Vec<StunTx>,
-    pub tls: Vec<TlsTx>,
-    pub quic: Vec<QuicTx>,
-    pub http: Vec<HttpTx>,
+    pub dns: Slim<DnsTx>,
+    pub stun: Slim<StunTx>,
+    pub tls: Slim<TlsTx>,
+    pub quic: Slim<QuicTx>,
+    pub http: Slim<HttpTx>,
     /// Messages left out by [`MAX_PER_KIND`].
     pub dropped: u32,
     /// UDP datagrams per direction (C2s, S2c) inside the payload-prefix limit.
@@ -136,7 +138,7 @@ pub struct Transactions {
 
 impl Transactions {
     /// Pushes `x` unless the kind is full (then counts it in `dropped`).
-    pub fn push<T>(v: &mut Vec<T>, dropped: &mut u32, x: T) {
+    pub fn push<T>(v: &mut Slim<T>, dropped: &mut u32, x: T) {
         if v.len() < MAX_PER_KIND {
             v.push(x);
         } else {

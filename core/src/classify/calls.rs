@@ -647,7 +647,7 @@ mod tests {
     #[test]
     fn dead_incoming_audio_gets_no_good_mos() {
         let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
-        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0), row("s2c", 2, 250, 250, 5.0)];
+        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0), row("s2c", 2, 250, 250, 5.0)].into();
         f.dir[0].packets = 500;
         f.dir[1].packets = 250;
         f.dir[0].rate = vec![1; 100];
@@ -665,7 +665,7 @@ mod tests {
     #[test]
     fn no_incoming_audio_at_all_is_mos_one() {
         let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
-        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0)];
+        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0)].into();
         f.dir[0].packets = 500;
         f.dir[1].packets = 3;
         let calls = group(&[f]);
@@ -686,7 +686,7 @@ mod tests {
         inn.adaptive_mean_ms = 90.0;
         let mut out = row("c2s", 1, 500, 500, 10.0);
         out.adaptive_mean_ms = 20.0;
-        f.class.rtp = vec![out, inn];
+        f.class.rtp = vec![out, inn].into();
         f.dir[0].packets = 500;
         f.dir[1].packets = 500;
         f.dir[0].rate = vec![1; 100];
@@ -716,7 +716,7 @@ mod tests {
     #[test]
     fn dead_direction_is_mos_one_on_every_buffer() {
         let mut f = call_flow(0, App::WebRtc, "10.0.0.2:4000", "198.51.100.7:5000", 0, 10);
-        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0)];
+        f.class.rtp = vec![row("c2s", 1, 500, 500, 10.0)].into();
         f.dir[0].packets = 500;
         f.dir[1].packets = 3;
         let calls = group(&[f]);

@@ -393,7 +393,10 @@ mod tests {
         assert!(c.has_protocol(Protocol::Turn) && c.has_protocol(Protocol::Srtp));
         assert_eq!(c.rtp.len(), 2);
         assert!(c.rtp.iter().all(|s| s.packets == 50 && s.lost == 0));
-        assert_eq!(c.relay_peers, vec!["203.0.113.5:40000".parse().unwrap()]);
+        assert_eq!(
+            c.relay_peers.to_vec(),
+            vec!["203.0.113.5:40000".parse().unwrap()]
+        );
         assert_eq!(c.relayed, 100);
     }
 

@@ -814,7 +814,7 @@ fn rtcp_packet(c: &mut RtpState, p: &Pkt<'_>, b: &[u8]) {
 /// The flow's labels from the kept state: RTCP round trips, and the stream metrics as
 /// report rows (sorted: direction, then SSRC) when RTP was confirmed.
 fn finish_flow(c: &mut FlowLabels, st: RtpState) {
-    c.rtcp_rtt = st.rtcp_rtt;
+    c.rtcp_rtt = st.rtcp_rtt.into();
     if !c.has_protocol(Protocol::Rtp) {
         return;
     }
@@ -826,7 +826,7 @@ fn finish_flow(c: &mut FlowLabels, st: RtpState) {
         .map(Stream::stats)
         .collect();
     rows.sort_by(|a, b| (a.dir, a.ssrc).cmp(&(b.dir, b.ssrc)));
-    c.rtp = rows;
+    c.rtp = rows.into();
 }
 
 #[cfg(test)]

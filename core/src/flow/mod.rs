@@ -293,7 +293,7 @@ pub struct DirFacts {
     /// `missed_bytes`: capture loss, or a one-sided capture).
     pub missed_bytes: u64,
     /// Sequence space currently in open holes (bounded list, oldest dropped past 16).
-    pub open_holes: Vec<(u32, u32)>,
+    pub open_holes: crate::slim::Slim<(u32, u32)>,
     /// IP bytes per rate bin ([`FlowConfig::rate_bin`] wide), bin 0 starting at the flow's
     /// first packet; at most [`FlowConfig::max_rate_bins`] bins.
     pub rate: Vec<u64>,
@@ -344,7 +344,7 @@ pub struct Flow {
     pub tcp: Option<Box<tcp::TcpState>>,
     /// Zeek history letters (for UDP too: D/d).
     pub history: String,
-    pub rtt: Vec<RttSample>,
+    pub rtt: crate::slim::Slim<RttSample>,
     /// Bounded per-packet log in capture order. Past its cap it keeps the first packets
     /// (`packets[..log_head]`) and the last ones (a ring over the rest, put back in order when
     /// the table hands the flows over): `packets_truncated` is then set, `log_gap` says where
@@ -360,7 +360,7 @@ pub struct Flow {
     /// [`limit`] bits: which of the flow's bounded records a cap cut.
     pub limits: u8,
     /// ICMP errors that quoted this flow, in capture order.
-    pub icmp_errors: Vec<IcmpError>,
+    pub icmp_errors: crate::slim::Slim<IcmpError>,
 }
 
 /// An ICMP error that quoted a flow (`Flow::icmp_errors`).

@@ -95,7 +95,7 @@ pub struct SegFacts {
 }
 
 fn sample(
-    out: &mut Vec<RttSample>,
+    out: &mut crate::slim::Slim<RttSample>,
     cap: usize,
     ts: Nanos,
     t0: Nanos,
@@ -114,7 +114,7 @@ fn sample(
 
 impl RttState {
     /// Feeds one segment; pushes any sample it completes onto `out` (at most `cap` kept).
-    pub fn on_segment(&mut self, f: &SegFacts, out: &mut Vec<RttSample>, cap: usize) {
+    pub fn on_segment(&mut self, f: &SegFacts, out: &mut crate::slim::Slim<RttSample>, cap: usize) {
         let d = f.dir;
         let p = d.rev();
         // Handshake.
@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn handshake_samples_both_sides() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         r.on_segment(&f(Dir::C2s, 0, "S", 100, 0, 0), &mut out, 100);
         r.on_segment(&f(Dir::S2c, 30 * MS, "SA", 500, 101, 0), &mut out, 100);
         r.on_segment(&f(Dir::C2s, 31 * MS, "A", 101, 501, 0), &mut out, 100);
@@ -277,7 +277,7 @@ mod tests {
     #[test]
     fn retransmitted_syn_gives_no_sample() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         r.on_segment(&f(Dir::C2s, 0, "S", 100, 0, 0), &mut out, 100);
         r.on_segment(&f(Dir::C2s, 1000 * MS, "S", 100, 0, 0), &mut out, 100);
         r.on_segment(&f(Dir::S2c, 1030 * MS, "SA", 500, 101, 0), &mut out, 100);
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn data_sample_and_karn() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         r.on_segment(&f(Dir::C2s, 0, "A", 1, 1, 100), &mut out, 100);
         r.on_segment(&f(Dir::S2c, 50 * MS, "A", 1, 101, 0), &mut out, 100);
         assert_eq!(out.len(), 1);
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn timestamp_echo() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         let mut a = f(Dir::S2c, 10 * MS, "A", 1, 1, 0);
         a.tsopt = Some((777, 5));
         r.on_segment(&a, &mut out, 100);
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn idle_sender_gives_no_sample_issue_12() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         let mut seq = 1u32;
         for burst in 0..3u32 {
             let t = Nanos::from(burst) * 100 * MS;
@@ -353,7 +353,7 @@ mod tests {
         );
         // The same echo inside a continuous stream (a queue, data arriving all along) is kept.
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         let mut a = f(Dir::C2s, 0, "A", 1, 1, 0);
         a.tsopt = Some((10, 5));
         r.on_segment(&a, &mut out, 100);
@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn newest_covered_segment_bounds_the_sample_issue_12() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         let us: Nanos = 1000;
         let mut seq = 1u32;
         for k in 0..4u32 {
@@ -399,7 +399,7 @@ mod tests {
         assert!(out.iter().all(|s| s.rtt == 80 * us), "{out:?}");
         // An ACK that leaves data outstanding keeps the classic sample (the timed segment's).
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         r.on_segment(&f(Dir::C2s, 0, "A", 1, 1, 1448), &mut out, 100);
         r.on_segment(&f(Dir::C2s, 10 * MS, "A", 1449, 1, 1448), &mut out, 100);
         r.on_segment(&f(Dir::C2s, 20 * MS, "A", 2897, 1, 1448), &mut out, 100);
@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn delayed_ack_gives_no_sample_issue_12() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         r.on_segment(&f(Dir::C2s, 0, "A", 1, 1, 1448), &mut out, 100);
         r.on_segment(&f(Dir::S2c, MS, "A", 1, 1449, 0), &mut out, 100);
         assert_eq!(out.len(), 1, "a first ACK has nothing to compare with");
@@ -438,7 +438,7 @@ mod tests {
     #[test]
     fn cap_and_negative_times() {
         let mut r = RttState::default();
-        let mut out = Vec::new();
+        let mut out = crate::slim::Slim::default();
         r.on_segment(&f(Dir::C2s, 100, "A", 1, 1, 10), &mut out, 100);
         r.on_segment(&f(Dir::S2c, 50, "A", 1, 11, 0), &mut out, 100);
         assert!(

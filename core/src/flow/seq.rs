@@ -55,7 +55,7 @@ fn min(a: u32, b: u32) -> u32 {
 }
 
 /// Removes `[a, b)` from the open holes; returns the number of bytes removed.
-fn cut_holes(holes: &mut Vec<(u32, u32)>, a: u32, b: u32) -> u64 {
+fn cut_holes(holes: &mut crate::slim::Slim<(u32, u32)>, a: u32, b: u32) -> u64 {
     if !lt(a, b) || holes.is_empty() {
         return 0;
     }
@@ -100,7 +100,7 @@ fn cut_holes(holes: &mut Vec<(u32, u32)>, a: u32, b: u32) -> u64 {
     }
     if holes.len() > MAX_HOLES {
         let extra = holes.len() - MAX_HOLES;
-        holes.drain(..extra);
+        holes.drop_front(extra);
     }
     removed
 }
@@ -233,9 +233,9 @@ mod tests {
             obs::HOLE_OPENED,
             "bytes 101..201 missing"
         );
-        assert_eq!(d.open_holes, vec![(101, 201)]);
+        assert_eq!(d.open_holes.to_vec(), vec![(101, 201)]);
         assert_eq!(seg(&mut d, 101, 50), obs::HOLE_FILLED);
-        assert_eq!(d.open_holes, vec![(151, 201)]);
+        assert_eq!(d.open_holes.to_vec(), vec![(151, 201)]);
         assert_eq!(
             seg(&mut d, 1, 100),
             obs::RETRANSMISSION,
@@ -263,7 +263,7 @@ mod tests {
         seg(&mut d, 0, 10);
         seg(&mut d, 100, 10);
         assert_eq!(seg(&mut d, 40, 10), obs::HOLE_FILLED);
-        assert_eq!(d.open_holes, vec![(10, 40), (50, 100)]);
+        assert_eq!(d.open_holes.to_vec(), vec![(10, 40), (50, 100)]);
         for i in 0..40u32 {
             seg(&mut d, 200 + i * 20, 10);
         }
@@ -305,10 +305,10 @@ mod tests {
             "absurd jumps are ignored"
         );
         seg(&mut d, 451, 10);
-        assert_eq!(d.open_holes, vec![(351, 451)]);
+        assert_eq!(d.open_holes.to_vec(), vec![(351, 451)]);
         assert_eq!(on_ack(&mut d, 461 + 5_000_000), 0);
         assert_eq!(
-            d.open_holes,
+            d.open_holes.to_vec(),
             vec![(351, 451)],
             "an absurd ACK closes no hole"
         );

@@ -388,13 +388,13 @@ impl FlowTable {
             dir: [DirFacts::default(), DirFacts::default()],
             tcp,
             history,
-            rtt: Vec::new(),
+            rtt: Default::default(),
             packets: Vec::new(),
             packets_truncated: false,
             log_gap: None,
             log_dropped: 0,
             limits: 0,
-            icmp_errors: Vec::new(),
+            icmp_errors: Default::default(),
         }));
         self.aux.push(Aux {
             client,
@@ -1169,7 +1169,7 @@ mod tests {
             .unwrap();
         assert_eq!(o.id, 1, "the ICMP error is also its own flow");
         assert_eq!(
-            t.flows()[0].icmp_errors,
+            t.flows()[0].icmp_errors.to_vec(),
             vec![IcmpError {
                 frame: 2,
                 ts: MS,

@@ -331,7 +331,7 @@ impl FlowReport {
             protocols: l.protocols.to_vec(),
             sni: l.sni.clone(),
             confidence: l.confidence,
-            evidence: l.evidence.clone(),
+            evidence: l.evidence.to_vec(),
             conn_state: f.conn_state(),
             history: f.history.clone(),
             retransmissions: PerDir {
@@ -347,7 +347,7 @@ impl FlowReport {
                 c2s: c.ttl_mode(),
                 s2c: s.ttl_mode(),
             },
-            rtp: l.rtp.clone(),
+            rtp: l.rtp.to_vec(),
             relay_peers: l.relay_peers.iter().map(|a| a.to_string()).collect(),
         }
     }

@@ -107,13 +107,13 @@ pub fn flow(id: u32, transport: Transport, client: &str, server: &str) -> Labele
         dir: [DirFacts::default(), DirFacts::default()],
         tcp: None,
         history: String::new(),
-        rtt: Vec::new(),
+        rtt: Default::default(),
         packets: Vec::new(),
         packets_truncated: false,
         log_gap: None,
         log_dropped: 0,
         limits: 0,
-        icmp_errors: Vec::new(),
+        icmp_errors: Default::default(),
     })
 }
 
